@@ -1,0 +1,1 @@
+"""Codecs around the format-neutral model: JSON documents, GeoJSON, scenarios, MGRS."""

@@ -1,0 +1,259 @@
+"""The engine: holds what is in force and checks activities against it."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from deconflict.engine.explain import explain_measure, explain_pair
+from deconflict.engine.index import GridIndex
+from deconflict.engine.parts import Part, declaration_parts, measure_shape
+from deconflict.engine.rules import (
+    Outcome,
+    applicable_pair_rules,
+    evaluate_area_measure,
+    evaluate_line_measure,
+    evaluate_pair,
+    make_finding,
+    measure_applies,
+    measure_finding_kind,
+)
+from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
+from deconflict.geo.bounds import Box
+from deconflict.geo.shape import Shape
+from deconflict.model import (
+    CautionMargins,
+    CheckResult,
+    Declaration,
+    Finding,
+    FindingKind,
+    Measure,
+    Party,
+)
+
+#: Parts of this many declarations are kept built between checks.
+PART_CACHE_SIZE = 50_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _MeasureEntry:
+    measure: Measure
+    shape: Shape
+    box: Box
+
+
+class Engine:
+    """Checks activities against declarations and measures in force.
+
+    Pure and single-threaded: callers serialise writes (the service does, per
+    spatial cell). A withdrawn or replaced declaration leaves the index at once.
+    """
+
+    def __init__(self, margins: CautionMargins | None = None) -> None:
+        self.margins = margins or CautionMargins()
+        self._parties: dict[str, Party] = {}
+        self._measures: dict[str, _MeasureEntry] = {}
+        self._decls: list[Declaration | None] = []
+        self._slot: dict[str, int] = {}
+        self._first_part: list[int] = []
+        self._n_parts: list[int] = []
+        self._part_owner: list[int] = []
+        self._index = GridIndex()
+        self._cache: OrderedDict[int, list[Part]] = OrderedDict()
+
+    # -- parties ---------------------------------------------------------------
+    def add_party(self, party: Party) -> None:
+        if party.id in self._parties:
+            raise AlreadyExists("party", party.id)
+        self._parties[party.id] = party
+
+    @property
+    def parties(self) -> dict[str, Party]:
+        return dict(self._parties)
+
+    def _party(self, pid: str, field: str) -> None:
+        if pid not in self._parties:
+            known = ", ".join(sorted(self._parties)) or "none yet"
+            raise UnknownReference(field, f"unknown party {pid!r} (known: {known})")
+
+    def validate_declaration(self, decl: Declaration) -> list[Part]:
+        """Check references and geometry; return the parts. Raises InvalidInput."""
+        self._party(decl.owner, "owner")
+        for p in sorted(decl.share_with.parties):
+            self._party(p, "share_with")
+        return declaration_parts(decl)
+
+    def validate_measure(self, measure: Measure) -> Shape:
+        self._party(measure.owner, "owner")
+        for p, _s in measure.sides:
+            self._party(p, f"sides.{p}")
+        for p in sorted(measure.binds.parties):
+            self._party(p, "binds")
+        return measure_shape(measure)
+
+    # -- measures ------------------------------------------------------------
+    def add_measure(self, measure: Measure, *, replace: bool = False) -> None:
+        if measure.id in self._measures and not replace:
+            raise AlreadyExists("measure", measure.id)
+        shape = self.validate_measure(measure)
+        self._measures[measure.id] = _MeasureEntry(measure, shape, shape.box(measure.half_width_m))
+
+    def remove_measure(self, measure_id: str) -> Measure:
+        entry = self._measures.pop(measure_id, None)
+        if entry is None:
+            raise NotFound("measure", measure_id)
+        return entry.measure
+
+    def measures(self) -> list[Measure]:
+        return [e.measure for e in self._measures.values()]
+
+    # -- declarations --------------------------------------------------------
+    def add_declaration(self, decl: Declaration, *, replace: bool = False) -> None:
+        parts = self.validate_declaration(decl)
+        if decl.id in self._slot:
+            if not replace:
+                raise AlreadyExists("declaration", decl.id)
+            self.remove_declaration(decl.id)
+        slot = len(self._decls)
+        self._decls.append(decl)
+        self._slot[decl.id] = slot
+        first = -1
+        for part in parts:
+            pid = self._index.add(part.shape.box(part.radius_m), part.window.start, part.window.end)
+            self._part_owner.append(slot)
+            first = pid if first < 0 else first
+        self._first_part.append(first)
+        self._n_parts.append(len(parts))
+        self._remember(slot, parts)
+
+    def load(self, decls: Iterable[Declaration], progress: Progress | None = None) -> int:
+        """Add many declarations (at start-up); ``progress`` is told each 1,000."""
+        n = 0
+        for n, decl in enumerate(decls, 1):
+            self.add_declaration(decl)
+            if progress is not None and n % 1000 == 0:
+                progress(1000)
+        if progress is not None and n % 1000:
+            progress(n % 1000)
+        self._index.rebuild()
+        return n
+
+    def remove_declaration(self, decl_id: str) -> Declaration:
+        slot = self._slot.pop(decl_id, None)
+        if slot is None:
+            raise NotFound("declaration", decl_id)
+        decl = self._decls[slot]
+        assert decl is not None
+        self._decls[slot] = None
+        first = self._first_part[slot]
+        for pid in range(first, first + self._n_parts[slot]):
+            self._index.remove(pid)
+        self._cache.pop(slot, None)
+        return decl
+
+    def get_declaration(self, decl_id: str) -> Declaration:
+        slot = self._slot.get(decl_id)
+        if slot is None:
+            raise NotFound("declaration", decl_id)
+        decl = self._decls[slot]
+        assert decl is not None
+        return decl
+
+    def declarations(self) -> Iterable[Declaration]:
+        return (d for d in self._decls if d is not None)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def _remember(self, slot: int, parts: list[Part]) -> None:
+        self._cache[slot] = parts
+        if len(self._cache) > PART_CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _parts(self, slot: int) -> list[Part]:
+        parts = self._cache.get(slot)
+        if parts is None:
+            decl = self._decls[slot]
+            assert decl is not None
+            parts = declaration_parts(decl)
+            self._remember(slot, parts)
+        else:
+            self._cache.move_to_end(slot)
+        return parts
+
+    # -- checks ------------------------------------------------------------------
+    def check(self, activity: Declaration) -> CheckResult:
+        """Check an activity (not yet accepted) against everything in force."""
+        parts = self.validate_declaration(activity)
+        margins = self.margins
+        best: dict[tuple[str, str], Finding] = {}
+
+        def keep(f: Finding) -> None:
+            key = (f.object_id, f.rule)
+            old = best.get(key)
+            if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
+                best[key] = f
+
+        grow_t = margins.time
+        for ap in parts:
+            qbox = ap.shape.box(ap.radius_m + margins.horizontal_m)
+            for pid in self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t).tolist():
+                slot = self._part_owner[pid]
+                decl = self._decls[slot]
+                if decl is None or decl.owner == activity.owner or decl.id == activity.id:
+                    continue
+                op = self._parts(slot)[pid - self._first_part[slot]]
+                for rule, a, b in applicable_pair_rules(ap, op):
+                    outcome = evaluate_pair(rule, a, b, margins)
+                    if outcome is None:
+                        continue
+                    kind = rule.kind if outcome.strict else FindingKind.CAUTION
+                    keep(make_finding(
+                        kind=kind, rule=rule.name, object_id=decl.id, object_type="declaration",
+                        object_kind=decl.kind.value, owner=decl.owner, outcome=outcome,
+                        explanation=explain_pair(kind, ap, op, decl, outcome),
+                        label=decl.label, part=ap.name,
+                    ))
+            for entry in self._measures.values():
+                f = self._check_measure(entry, ap, qbox, margins)
+                if f is not None:
+                    keep(f)
+        return CheckResult.of(list(best.values()))
+
+    def _check_measure(self, entry: _MeasureEntry, ap: Part, qbox: Box,
+                       margins: CautionMargins) -> Finding | None:
+        m = entry.measure
+        if not m.binds_party(ap.owner) or not measure_applies(m, ap):
+            return None
+        own = m.side_of(ap.owner)
+        outcome: Outcome | None
+        if m.kind.is_line:
+            assert own is not None
+            outcome = evaluate_line_measure(m, entry.shape, ap, own, margins)
+        else:
+            if not qbox.intersects(entry.box):
+                return None
+            outcome = evaluate_area_measure(m, entry.shape, ap, margins)
+        if outcome is None:
+            return None
+        rule, kind = measure_finding_kind(m)
+        if not outcome.strict:
+            if kind is FindingKind.COORDINATION_REQUIRED:
+                return None  # cautions flag near-conflicts and near-violations only
+            kind = FindingKind.CAUTION
+        return make_finding(
+            kind=kind, rule=rule, object_id=m.id, object_type="measure", object_kind=m.kind.value,
+            owner=m.owner, outcome=outcome, explanation=explain_measure(kind, ap, m, outcome, own),
+            label=m.label, part=ap.name,
+        )
+
+
+def margin_window(margins: CautionMargins) -> timedelta:
+    return margins.time
+
+
+__all__ = ["Engine", "InvalidInput"]

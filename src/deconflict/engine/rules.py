@@ -1,0 +1,318 @@
+"""The conflict rules, each named; docs/rules.md describes every one.
+
+Every rule is decided in the same order: time first (cheapest), then the
+vertical band, then the exact geodesic distance. A pair that passes all three
+strictly is a finding of the rule's kind; one that passes only when every
+footprint is grown by the caution margins is a caution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from deconflict.engine.parts import Part, Role
+from deconflict.geo.ellipsoid import TOUCH_TOLERANCE_M
+from deconflict.geo.shape import Shape, ShapeType
+from deconflict.geo.side import LEFT, ON, end_extensions, reach_beyond, side_of_point
+from deconflict.model import (
+    CautionMargins,
+    DeclarationKind,
+    Finding,
+    FindingKind,
+    Measure,
+    MeasureKind,
+    Side,
+    TimeSpan,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    kind: DeclarationKind
+    roles: frozenset[Role] | None = None
+    forces_only: bool = False
+
+    def matches(self, part: Part) -> bool:
+        return (
+            part.kind is self.kind
+            and (self.roles is None or part.role in self.roles)
+            and (not self.forces_only or part.forces)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PairRule:
+    """A rule between a part of one party's activity and a part of another
+    party's declaration. Rules are symmetric: a new site is checked against
+    fires already declared just as a new fire is checked against sites."""
+
+    name: str
+    kind: FindingKind
+    a: Selector
+    b: Selector
+    three_d: bool
+    summary: str
+
+
+FIRE_EFFECTS = Selector(DeclarationKind.FIRE, frozenset({Role.EFFECTS}))
+FIRE_TRAJECTORY = Selector(DeclarationKind.FIRE, frozenset({Role.TRAJECTORY}))
+
+PAIR_RULES: tuple[PairRule, ...] = (
+    PairRule(
+        "fire-effects-on-site", FindingKind.CONFLICT, FIRE_EFFECTS,
+        Selector(DeclarationKind.SITE), False,
+        "the effects of a fire reach a site's protection area",
+    ),
+    PairRule(
+        "fire-effects-on-movement", FindingKind.CONFLICT, FIRE_EFFECTS,
+        Selector(DeclarationKind.MOVEMENT), False,
+        "the effects of a fire reach a movement's corridor while it is in use",
+    ),
+    PairRule(
+        "fire-trajectory-through-flight", FindingKind.CONFLICT, FIRE_TRAJECTORY,
+        Selector(DeclarationKind.FLIGHT), True,
+        "a fire's trajectory passes through a flight's airspace",
+    ),
+    PairRule(
+        "movement-into-forces-site", FindingKind.CONFLICT, Selector(DeclarationKind.MOVEMENT),
+        Selector(DeclarationKind.SITE, forces_only=True), False,
+        "a movement's corridor reaches a forces site's protection area",
+    ),
+    PairRule(
+        "flight-into-flight", FindingKind.CONFLICT, Selector(DeclarationKind.FLIGHT),
+        Selector(DeclarationKind.FLIGHT), True,
+        "two flights share airspace at the same time",
+    ),
+)
+
+MEASURE_RULES: dict[MeasureKind, tuple[str, FindingKind, str]] = {
+    MeasureKind.DECONFLICTION_LINE: (
+        "deconfliction-line-far-side", FindingKind.VIOLATION,
+        "a footprint reaches the far side of a deconfliction line from the party's side",
+    ),
+    MeasureKind.NO_FIRE_AREA: (
+        "no-fire-area", FindingKind.VIOLATION, "fire effects reach a no-fire area",
+    ),
+    MeasureKind.RESTRICTIVE_FIRE_AREA: (
+        "restrictive-fire-area", FindingKind.COORDINATION_REQUIRED,
+        "fire effects reach a restrictive fire area: coordinate with its owner",
+    ),
+    MeasureKind.RESTRICTIVE_FIRE_LINE: (
+        "restrictive-fire-line-far-side", FindingKind.VIOLATION,
+        "fire effects reach across a restrictive fire line",
+    ),
+    MeasureKind.RESTRICTED_OPERATIONS_ZONE: (
+        "restricted-operations-zone", FindingKind.VIOLATION,
+        "a flight enters a restricted operations zone",
+    ),
+    MeasureKind.AIR_CORRIDOR: (
+        "air-corridor", FindingKind.VIOLATION,
+        "a flight of another party or a fire trajectory enters an air corridor",
+    ),
+}
+
+
+def applicable_pair_rules(a: Part, b: Part) -> list[tuple[PairRule, Part, Part]]:
+    """Rules that apply to the pair, each with its (a-side, b-side) parts."""
+    if a.owner == b.owner:
+        return []
+    out = []
+    for rule in PAIR_RULES:
+        if rule.a.matches(a) and rule.b.matches(b):
+            out.append((rule, a, b))
+        elif rule.b.matches(a) and rule.a.matches(b):
+            out.append((rule, b, a))
+    return out
+
+
+def measure_applies(measure: Measure, part: Part) -> bool:
+    """Whether a measure governs this part of an activity (binding is checked by the caller)."""
+    kind = measure.kind
+    if kind is MeasureKind.DECONFLICTION_LINE:
+        return part.kind in measure.applies_to and part.role is not Role.TRAJECTORY
+    if kind in (MeasureKind.NO_FIRE_AREA, MeasureKind.RESTRICTIVE_FIRE_AREA,
+                MeasureKind.RESTRICTIVE_FIRE_LINE):
+        return FIRE_EFFECTS.matches(part)
+    if kind is MeasureKind.RESTRICTED_OPERATIONS_ZONE:
+        return part.kind is DeclarationKind.FLIGHT
+    # air corridor: another party's flight, or any fire's trajectory
+    if part.kind is DeclarationKind.FLIGHT:
+        return part.owner != measure.owner
+    return FIRE_TRAJECTORY.matches(part)
+
+
+# -- evaluation ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a rule decided for one pair; the checker turns it into a Finding."""
+
+    strict: bool
+    separation_m: float
+    vertical_gap_m: float | None
+    overlap: TimeSpan | None
+    time_gap_s: float
+    conservative: bool
+    note: str = ""
+
+
+def _time(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime,
+          margin: timedelta) -> tuple[bool, TimeSpan | None, float] | None:
+    """(strict overlap, overlap span, gap seconds), or None when even the
+    margin-grown windows miss each other. Windows are half-open."""
+    if not (a_start < b_end + margin and b_start < a_end + margin):
+        return None
+    start, end = max(a_start, b_start), min(a_end, b_end)
+    if start < end:
+        return True, TimeSpan(start, end), 0.0
+    return False, None, (start - end).total_seconds()
+
+
+def evaluate_volumes(
+    a_shape: Shape, a_radius: float, a_window: tuple[datetime, datetime], a_band: tuple[float, float] | None,
+    b_shape: Shape, b_radius: float, b_window: tuple[datetime, datetime], b_band: tuple[float, float] | None,
+    three_d: bool, margins: CautionMargins,
+) -> Outcome | None:
+    """Do two footprints meet in 4D, strictly or within the caution margins?"""
+    t = _time(*a_window, *b_window, margins.time)
+    if t is None:
+        return None
+    t_strict, span, gap_s = t
+    vgap: float | None = None
+    if three_d:
+        assert a_band is not None and b_band is not None
+        vgap = max(0.0, b_band[0] - a_band[1], a_band[0] - b_band[1])
+        if vgap > margins.vertical_m:
+            return None
+    reach = a_radius + b_radius
+    d = a_shape.distance_within(b_shape, reach + margins.horizontal_m)
+    if math.isinf(d):
+        return None
+    touching = d <= reach + TOUCH_TOLERANCE_M
+    strict = t_strict and touching and (vgap is None or vgap == 0.0)
+    return Outcome(
+        strict=strict,
+        separation_m=max(0.0, d - reach),
+        vertical_gap_m=vgap,
+        overlap=span,
+        time_gap_s=gap_s,
+        conservative=strict and d > reach,
+    )
+
+
+def band_of(part: Part) -> tuple[float, float] | None:
+    return None if part.band is None else (part.band.lower_m, part.band.upper_m)
+
+
+def evaluate_pair(rule: PairRule, a: Part, b: Part, margins: CautionMargins) -> Outcome | None:
+    return evaluate_volumes(
+        a.shape, a.radius_m, (a.window.start, a.window.end), band_of(a),
+        b.shape, b.radius_m, (b.window.start, b.window.end), band_of(b),
+        rule.three_d, margins,
+    )
+
+
+def evaluate_area_measure(
+    measure: Measure, shape: Shape, part: Part, margins: CautionMargins
+) -> Outcome | None:
+    three_d = measure.kind.is_air
+    mband = None if measure.altitude is None else (measure.altitude.lower_m, measure.altitude.upper_m)
+    pband = band_of(part)
+    if three_d and pband is None:
+        # A part without a band (should not happen for flights and
+        # trajectories) is treated as occupying every altitude.
+        pband = (-math.inf, math.inf)
+    return evaluate_volumes(
+        part.shape, part.radius_m, (part.window.start, part.window.end), pband,
+        shape, measure.half_width_m, (measure.window.start, measure.window.end), mband,
+        three_d, margins,
+    )
+
+
+def evaluate_line_measure(
+    measure: Measure, line: Shape, part: Part, own: Side, margins: CautionMargins
+) -> Outcome | None:
+    """Does any part of the footprint lie on the far side of the line?
+
+    The footprint reaches the far side when it comes within its radius of the
+    line (or of the line's continuation past its ends), or when the shape
+    itself lies on the far side, judged against the nearest part of the line."""
+    t = _time(part.window.start, part.window.end, measure.window.start, measure.window.end,
+              margins.time)
+    if t is None:
+        return None
+    t_strict, span, gap_s = t
+    r = part.radius_m
+    upto = r + margins.horizontal_m
+    extended = _extended(line, part.shape, upto)
+    d = part.shape.distance_within(extended, upto)
+    beyond = False
+    if not math.isinf(d) and d > 0.0:
+        # Which part of the boundary is nearest: the line itself or an extension?
+        beyond = math.isinf(part.shape.distance_within(line, d + TOUCH_TOLERANCE_M))
+    own_code = LEFT if own is Side.LEFT else -LEFT
+    far = False
+    if math.isinf(d) or d > r + TOUCH_TOLERANCE_M:
+        for lon, lat in part.shape.vertices():
+            side, _dist, past = side_of_point(line, lon, lat)
+            if side == ON or side != own_code:
+                far = True
+                beyond = beyond or past
+                break
+    if far:
+        return Outcome(t_strict, 0.0, None, span, gap_s, beyond,
+                       "beyond the end of the line" if beyond else "")
+    if math.isinf(d):
+        return None
+    touching = d <= r + TOUCH_TOLERANCE_M
+    strict = t_strict and touching
+    return Outcome(
+        strict=strict,
+        separation_m=max(0.0, d - r),
+        vertical_gap_m=None,
+        overlap=span,
+        time_gap_s=gap_s,
+        conservative=(strict and d > r) or beyond,
+        note="beyond the end of the line" if beyond else "",
+    )
+
+
+def _extended(line: Shape, core: Shape, radius: float) -> Shape:
+    exts = end_extensions(line, reach_beyond(line, core) + radius)
+    ring = line.rings[0]
+    coords = [(exts[0].lon2, exts[0].lat2)]
+    coords += list(zip(ring.lons.tolist(), ring.lats.tolist(), strict=True))
+    coords.append((exts[1].lon2, exts[1].lat2))
+    return Shape.build(ShapeType.LINE, [coords], "geometry", check_span=False)
+
+
+Evaluator = Callable[[Measure, Shape, Part, CautionMargins], Outcome | None]
+
+
+def measure_finding_kind(measure: Measure) -> tuple[str, FindingKind]:
+    name, kind, _summary = MEASURE_RULES[measure.kind]
+    return name, kind
+
+
+def make_finding(
+    *, kind: FindingKind, rule: str, object_id: str, object_type: str, object_kind: str,
+    owner: str, outcome: Outcome, explanation: str, label: str, part: str,
+) -> Finding:
+    return Finding(
+        kind=kind,
+        rule=rule,
+        object_id=object_id,
+        object_type=object_type,
+        object_kind=object_kind,
+        owner=owner,
+        separation_m=round(outcome.separation_m, 1),
+        vertical_gap_m=None if outcome.vertical_gap_m is None else round(outcome.vertical_gap_m, 1),
+        overlap=outcome.overlap,
+        time_gap_s=outcome.time_gap_s,
+        explanation=explanation,
+        conservative=outcome.conservative,
+        object_label=label,
+        part=part,
+    )

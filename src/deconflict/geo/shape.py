@@ -1,0 +1,307 @@
+"""Shapes with geodesic edges: validation, containment and exact distance.
+
+A :class:`Shape` is a point, a polyline or a polygon (with holes) whose edges
+are geodesics on WGS84. ``distance_within`` answers "how far apart are these
+two shapes, if no farther than ``upto``?" exactly (to ``DISTANCE_TOLERANCE_M``),
+with a conservative pruning pass first: cheap lower bounds discard edges that
+cannot come within ``upto``, never an edge that could.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from deconflict.errors import InvalidInput, UnsupportedGeometry
+from deconflict.geo.bounds import Box, FloatArray, SampleBounds, merge
+from deconflict.geo.ellipsoid import (
+    BOUND_SAMPLE_SPACING_M,
+    GEOD,
+    MAX_EDGE_M,
+    MAX_SPAN_M,
+    TOUCH_TOLERANCE_M,
+)
+from deconflict.geo.geodesic import Edge, distance, edge_distance, edges_cross, foot
+from deconflict.model.geometry import Geometry, LineString, Point, Polygon, Position
+
+
+class ShapeType(IntEnum):
+    POINT = 0
+    LINE = 1
+    POLYGON = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    """A vertex sequence (closed for polygon rings) and its edges."""
+
+    lons: FloatArray
+    lats: FloatArray
+    edges: tuple[Edge, ...]
+    bounds: SampleBounds
+    edge_bounds: tuple[SampleBounds, ...]
+
+
+def _vector_inv(
+    lon: float, lat: float, lons: FloatArray, lats: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    n = lons.shape[0]
+    az, _back, dist = GEOD.inv(np.full(n, lon), np.full(n, lat), lons, lats)
+    return np.asarray(az, dtype=np.float64), np.asarray(dist, dtype=np.float64)
+
+
+def _edge_bounds(edge: Edge) -> SampleBounds:
+    """Bounds of the edge from samples no farther apart than the spacing; every
+    point of the edge lies within half a spacing of a sample."""
+    if edge.length == 0.0:
+        return SampleBounds.of(np.array([edge.lon1]), np.array([edge.lat1]), 0.0)
+    n = max(0, math.ceil(edge.length / BOUND_SAMPLE_SPACING_M) - 1)
+    pts = GEOD.npts(edge.lon1, edge.lat1, edge.lon2, edge.lat2, n) if n else []
+    lons = np.array([edge.lon1, *(p[0] for p in pts), edge.lon2])
+    lats = np.array([edge.lat1, *(p[1] for p in pts), edge.lat2])
+    spacing = edge.length / (n + 1)
+    return SampleBounds.of(lons, lats, spacing / 2.0)
+
+
+def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
+    lons = np.array([c[0] for c in coords], dtype=np.float64)
+    lats = np.array([c[1] for c in coords], dtype=np.float64)
+    edges = []
+    for i in range(len(coords) - 1):
+        e = Edge.between(lons[i], lats[i], lons[i + 1], lats[i + 1])
+        if e.length > MAX_EDGE_M:
+            raise UnsupportedGeometry(
+                f"{field}[{i}]",
+                f"edge to the next position is {e.length / 1000:,.0f} km long; geodesic edges "
+                f"are decided exactly up to {MAX_EDGE_M / 1000:,.0f} km: add vertices to split it",
+            )
+        edges.append(e)
+    edge_bounds = tuple(_edge_bounds(e) for e in edges)
+    bounds = merge(list(edge_bounds)) if edge_bounds else SampleBounds.of(lons, lats, 0.0)
+    return Ring(lons, lats, tuple(edges), bounds, edge_bounds)
+
+
+class Shape:
+    """A validated point, polyline or polygon with geodesic edges."""
+
+    __slots__ = ("type", "rings", "bounds", "_pole")
+
+    def __init__(self, type_: ShapeType, rings: tuple[Ring, ...], pole: int = 0) -> None:
+        self.type = type_
+        self.rings = rings
+        self._pole = pole
+        b = merge([r.bounds for r in rings])
+        if pole:
+            # A polygon around a pole spans every longitude up to the pole.
+            b = SampleBounds(
+                -180.0, 180.0,
+                b.lat_lo if pole > 0 else -90.0,
+                90.0 if pole > 0 else b.lat_hi,
+                90.0, b.slack_m, True,
+            )
+        self.bounds = b
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def point(cls, lon: float, lat: float) -> Shape:
+        """A point shape, built without the array work the other shapes need
+        (points are most of what a theatre holds)."""
+        lons = np.array([lon], dtype=np.float64)
+        lats = np.array([lat], dtype=np.float64)
+        b = SampleBounds(lon, lon, lat, lat, abs(lat), 0.0, False)
+        return cls(ShapeType.POINT, (Ring(lons, lats, (), b, ()),))
+
+    @classmethod
+    def of(cls, geometry: Geometry, field: str = "coordinates") -> Shape:
+        if isinstance(geometry, Point):
+            return cls.point(geometry.lon, geometry.lat)
+        if isinstance(geometry, LineString):
+            return cls.build(ShapeType.LINE, [list(geometry.coords)], field)
+        if isinstance(geometry, Polygon):
+            return cls.build(ShapeType.POLYGON, [list(r) for r in geometry.rings], field)
+        raise UnsupportedGeometry(field, f"unsupported geometry {type(geometry).__name__}")
+
+    @classmethod
+    def build(
+        cls,
+        type_: ShapeType,
+        rings: Sequence[Sequence[Position]],
+        field: str = "coordinates",
+        *,
+        check_span: bool = True,
+    ) -> Shape:
+        if type_ is ShapeType.POINT:
+            lon, lat = rings[0][0]
+            return cls.point(lon, lat)
+        multi = type_ is ShapeType.POLYGON
+        built = tuple(
+            _make_ring(r, f"{field}[{k}]" if multi else field, multi) for k, r in enumerate(rings)
+        )
+        origin = built[0]
+        for k, ring in enumerate(built if check_span else ()):
+            _az, d = _vector_inv(float(origin.lons[0]), float(origin.lats[0]), ring.lons, ring.lats)
+            far = int(np.argmax(d))
+            if d[far] > MAX_SPAN_M:
+                where = f"{field}[{k}][{far}]" if multi else f"{field}[{far}]"
+                raise UnsupportedGeometry(
+                    where,
+                    f"position is {d[far] / 1000:,.0f} km from the first one; shapes must fit "
+                    f"within {MAX_SPAN_M / 1000:,.0f} km of their first position",
+                )
+        pole = 0
+        if multi:
+            pole = _encircled_pole(built[0])
+        shape = cls(type_, built, pole)
+        if multi:
+            shape._validate_polygon(field)
+        return shape
+
+    def _validate_polygon(self, field: str) -> None:
+        edges = [(k, i, e) for k, r in enumerate(self.rings) for i, e in enumerate(r.edges)]
+        boxes = [self.rings[k].edge_bounds[i].grow(TOUCH_TOLERANCE_M) for k, i, _e in edges]
+        for a in range(len(edges)):
+            ka, ia, ea = edges[a]
+            na = len(self.rings[ka].edges)
+            for b in range(a + 1, len(edges)):
+                kb, ib, eb = edges[b]
+                if ka == kb and (ib == ia + 1 or (ia == 0 and ib == na - 1)):
+                    if not _adjacent_overlap(ea, eb, ia == 0 and ib == na - 1):
+                        continue
+                elif not boxes[a].intersects(boxes[b]):
+                    continue
+                elif edge_distance(ea, eb) > TOUCH_TOLERANCE_M:
+                    continue
+                what = "self-intersecting ring" if ka == kb else "rings touch or cross"
+                raise InvalidInput(
+                    f"{field}[{ka}]",
+                    f"{what}: edge {ia}-{ia + 1} meets edge {ib}-{ib + 1} of ring {kb}",
+                )
+        for k in range(1, len(self.rings)):
+            hole = self.rings[k]
+            if not _ring_contains(self.rings[0], float(hole.lons[0]), float(hole.lats[0]))[0]:
+                raise InvalidInput(f"{field}[{k}]", "hole lies outside the exterior ring")
+
+    # -- queries ------------------------------------------------------------
+    def box(self, radius_m: float = 0.0) -> Box:
+        """A box holding every point within ``radius_m`` of the shape."""
+        return self.bounds.grow(radius_m)
+
+    def vertices(self) -> Iterator[tuple[float, float]]:
+        for r in self.rings:
+            yield from zip(r.lons.tolist(), r.lats.tolist(), strict=True)
+
+    def edges(self) -> Iterator[tuple[Edge, SampleBounds]]:
+        for r in self.rings:
+            yield from zip(r.edges, r.edge_bounds, strict=True)
+
+    def contains(self, lon: float, lat: float) -> bool:
+        """Closed containment for polygons (the boundary belongs to the polygon)."""
+        if self.type is not ShapeType.POLYGON:
+            return False
+        inside, on_edge = _ring_contains(self.rings[0], lon, lat)
+        if on_edge:
+            return True
+        if not inside:
+            return False
+        for hole in self.rings[1:]:
+            in_hole, on_hole = _ring_contains(hole, lon, lat)
+            if on_hole:
+                return True
+            if in_hole:
+                return False
+        return True
+
+    def point_distance(self, lon: float, lat: float, upto: float = math.inf) -> float:
+        """Distance from a point to the shape, exact if at most ``upto``, else ``inf``."""
+        if self.type is ShapeType.POINT:
+            d = distance(float(self.rings[0].lons[0]), float(self.rings[0].lats[0]), lon, lat)
+            return d if d <= upto else math.inf
+        if self.type is ShapeType.POLYGON and self.contains(lon, lat):
+            return 0.0
+        best = math.inf
+        for ring in self.rings:
+            _az, d = _vector_inv(lon, lat, ring.lons, ring.lats)
+            vmin = float(d.min())
+            best = min(best, vmin)
+            if not ring.edges:
+                continue
+            lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
+            # Lipschitz lower bound of the distance to each edge.
+            lower = (d[:-1] + d[1:] - lengths) / 2.0
+            for i in np.argsort(lower):
+                lb = float(lower[i])
+                if lb > min(best, upto):
+                    break
+                _s, dist = foot(ring.edges[i], lon, lat)
+                best = min(best, dist)
+        return best if best <= upto else math.inf
+
+    def distance_within(self, other: Shape, upto: float) -> float:
+        """Exact minimum distance between the shapes if at most ``upto``, else ``inf``."""
+        if other.type is ShapeType.POINT:
+            lon, lat = float(other.rings[0].lons[0]), float(other.rings[0].lats[0])
+            return self.point_distance(lon, lat, upto)
+        if self.type is ShapeType.POINT:
+            return other.distance_within(self, upto)
+        if not self.box(upto).intersects(other.box(0.0)):
+            return math.inf
+        for a, b in ((self, other), (other, self)):
+            if a.type is ShapeType.POLYGON:
+                for ring in b.rings:
+                    if a.contains(float(ring.lons[0]), float(ring.lats[0])):
+                        return 0.0
+        best = math.inf
+        theirs = list(other.edges())
+        for e, eb in self.edges():
+            grown = eb.grow(min(best, upto))
+            for f, fb in theirs:
+                if not grown.intersects(fb.grow(0.0)):
+                    continue
+                d = edge_distance(e, f)
+                if d < best:
+                    best = d
+                    if best == 0.0:
+                        return 0.0
+                    grown = eb.grow(min(best, upto))
+        return best if best <= upto else math.inf
+
+    def crosses(self, edge: Edge) -> bool:
+        return any(edges_cross(e, edge) for e, _b in self.edges())
+
+
+def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:
+    """Adjacent edges share a vertex; they are invalid only if they fold back
+    onto each other (a spike), which shows as the far end of one lying on the other."""
+    if wraps:
+        ea, eb = eb, ea
+    # ea ends where eb starts.
+    return foot(ea, eb.lon2, eb.lat2)[1] <= TOUCH_TOLERANCE_M or foot(eb, ea.lon1, ea.lat1)[1] <= TOUCH_TOLERANCE_M
+
+
+def _ring_contains(ring: Ring, lon: float, lat: float) -> tuple[bool, bool]:
+    """(inside, on the boundary) by the winding of the azimuths from the point.
+
+    Each edge, seen from the point, sweeps an angle of less than 180 degrees
+    (edges are short and shapes small against a hemisphere), so the sweep is
+    the folded difference of the azimuths to its ends."""
+    az, d = _vector_inv(lon, lat, ring.lons, ring.lats)
+    if bool((d <= 0.0).any()):
+        return False, True
+    steps = (np.diff(az) + 180.0) % 360.0 - 180.0
+    if bool((np.abs(np.abs(steps) - 180.0) < 1e-9).any()):
+        return False, True
+    total = float(steps.sum())
+    return abs(total) > 180.0, False
+
+
+def _encircled_pole(ring: Ring) -> int:
+    """+1/-1 if the exterior ring goes round the north/south pole, else 0."""
+    for pole_lat in (90.0, -90.0):
+        inside, on_edge = _ring_contains(ring, 0.0, pole_lat)
+        if inside or on_edge:
+            return 1 if pole_lat > 0 else -1
+    return 0

@@ -1,0 +1,1 @@
+"""The application service: the store and the engine behind one interface."""

@@ -1,0 +1,1 @@
+"""The event log and current state: SQLite embedded by default."""
