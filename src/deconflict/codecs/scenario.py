@@ -20,6 +20,7 @@ from deconflict.model import (
     Measure,
     Party,
 )
+from deconflict.service.deconflict import Change, Deconflict
 from deconflict.store.documents import (
     Doc,
     decode_declaration,
@@ -118,15 +119,15 @@ def decode_expectation(data: object, path: str) -> Expectation:
     excludes = _list(d, "excludes")
     if not all(isinstance(x, str) for x in excludes):
         d.fail("excludes", "must be a list of object ids")
-    disclosure = d.str("disclosure", default="")
+    disclosure = d.text("disclosure", default="")
     d.finish()
     return Expectation(verdict, tuple(includes), tuple(excludes), disclosure)
 
 
 def decode_scenario(data: object) -> Scenario:
     d = Doc(data, "")
-    name = d.str("name", default="scenario")
-    note = d.str("note", default="")
+    name = d.text("name", default="scenario")
+    note = d.text("note", default="")
     d.opt("expectations")  # prose for people
     margins = decode_margins(d.opt("settings") or {}, "settings")
     parties = tuple(decode_party(p, f"parties[{i}]") for i, p in enumerate(_list(d, "parties")))
@@ -137,8 +138,8 @@ def decode_scenario(data: object) -> Scenario:
     checks = []
     for i, c in enumerate(_list(d, "checks")):
         cd = Doc(c, f"checks[{i}]")
-        cid = cd.str("id", default=f"check-{i + 1}")
-        by = cd.str("by")
+        cid = cd.text("id", default=f"check-{i + 1}")
+        by = cd.text("by")
         activity = decode_declaration(cd.raw("activity"), cd.at("activity"), owner=by, default_id=cid)
         expect = decode_expectation(cd.raw("expect"), cd.at("expect")) if cd.has("expect") else None
         cd.used.add("expect")
@@ -150,3 +151,73 @@ def decode_scenario(data: object) -> Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     return decode_scenario(read_json(path))
+
+
+# -- running -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    check: ScenarioCheck
+    result: CheckResult
+    failures: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioReport:
+    scenario: Scenario
+    outcomes: tuple[CheckOutcome, ...]
+
+    @property
+    def passed(self) -> int:
+        return sum(o.ok for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return self.passed == len(self.outcomes)
+
+    def to_json(self) -> dict[str, Any]:
+        from deconflict.codecs.findings import encode_result
+
+        return {
+            "scenario": self.scenario.name,
+            "passed": self.passed,
+            "total": len(self.outcomes),
+            "ok": self.ok,
+            "checks": [
+                {
+                    "id": o.check.id,
+                    "by": o.check.by,
+                    "label": o.check.activity.label,
+                    "kind": o.check.activity.kind.value,
+                    **encode_result(o.result),
+                    "expected_verdict": None
+                    if o.check.expect is None or o.check.expect.verdict is None
+                    else o.check.expect.verdict.value,
+                    "ok": o.ok,
+                    "failures": list(o.failures),
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+def load_into(service: Deconflict, scenario: Scenario) -> None:
+    """Put the scenario's settings, parties, measures and declarations into a
+    service (one transaction for all of them)."""
+    service.set_margins(scenario.margins)
+    changes = [Change(party=p) for p in scenario.parties if p.id not in service.parties()]
+    changes += [Change(measure=m) for m in scenario.measures]
+    changes += [Change(declaration=d) for d in scenario.declarations]
+    service.apply(changes)
+
+
+def run_checks(service: Deconflict, scenario: Scenario) -> ScenarioReport:
+    outcomes = []
+    for c in scenario.checks:
+        result = service.check(c.activity)
+        failures = tuple(c.expect.failures(result)) if c.expect is not None else ()
+        outcomes.append(CheckOutcome(c, result, failures))
+    return ScenarioReport(scenario, tuple(outcomes))

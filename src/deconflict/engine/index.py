@@ -49,13 +49,39 @@ def micros(t: datetime) -> int:
 
 def _level_for(width: float, height: float) -> int:
     size = max(width, height, 1e-12)
-    lvl = max(0, math.ceil(math.log2(size / FINEST_CELL_DEG) - 1e-12))
+    lvl = max(0, math.ceil(math.log2(size / FINEST_CELL_DEG)))
+    # log2 may round down by an ulp: the cells must really be at least as large
+    # as the box, or a part could reach two cells beyond its anchor.
+    while lvl < LEVELS - 1 and FINEST_CELL_DEG * (1 << lvl) < size:
+        lvl += 1
     return min(lvl, LEVELS - 1)
 
 
 def _dims(level: int) -> tuple[float, int, int]:
     size = FINEST_CELL_DEG * (1 << level)
     return size, math.ceil(360.0 / size) + 1, math.ceil(180.0 / size) + 1
+
+
+# Per-level cell sizes and row lengths, for filing many boxes at once. The
+# sizes are the very floats _dims gives (scaling by a power of two is exact),
+# and numpy's float floor_divide is CPython's algorithm, so a box filed here
+# lands in the cell a query computes for it with Python floats.
+_SIZES = np.array([_dims(level)[0] for level in range(LEVELS)], dtype=np.float64)
+_NX = np.array([_dims(level)[1] for level in range(LEVELS)], dtype=np.int64)
+_NY = np.array([_dims(level)[2] for level in range(LEVELS)], dtype=np.int64)
+
+
+def _levels_for(width: npt.NDArray[np.float64], height: npt.NDArray[np.float64]) -> IntArray:
+    """:func:`_level_for` over arrays: the finest level whose cells are at
+    least as large as each box (checked on the actual cell sizes, so an ulp of
+    difference in log2 can only pick a coarser level, never a finer one)."""
+    size = np.maximum(np.maximum(width, height), 1e-12)
+    lvl = np.clip(np.ceil(np.log2(size / FINEST_CELL_DEG)), 0, LEVELS - 1).astype(np.int64)
+    while True:
+        small = (_SIZES[lvl] < size) & (lvl < LEVELS - 1)
+        if not small.any():
+            return lvl
+        lvl[small] += 1
 
 
 class GridIndex:
@@ -101,6 +127,48 @@ class GridIndex:
             self.rebuild()
         return pid
 
+    def add_many(
+        self,
+        t0: IntArray,
+        t1: IntArray,
+        e_part: IntArray,
+        e_box: npt.NDArray[np.float64],
+        *,
+        rebuild: bool = True,
+    ) -> int:
+        """Add ``len(t0)`` parts at once and return the id of the first.
+
+        Part ``k`` has the window ``[t0[k], t1[k])`` (microseconds since the
+        epoch) and the entries ``e_box[j]`` (lon_lo, lat_lo, lon_hi, lat_hi,
+        inside [-180, 180], as :meth:`Box.parts` gives them) for which
+        ``e_part[j] == k``. Filed exactly as :meth:`add` files them. With
+        ``rebuild=False`` the entries stay in the tail until the caller
+        rebuilds (a bulk load rebuilds once at the end)."""
+        first = len(self._t0)
+        n = len(t0)
+        if not n:
+            return first
+        boxes = np.ascontiguousarray(e_box, dtype=np.float64).reshape(-1, 4)
+        lon_lo, lat_lo, lon_hi, lat_hi = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+        level = _levels_for(lon_hi - lon_lo, lat_hi - lat_lo)
+        size = _SIZES[level]
+        nx = _NX[level]
+        x = np.minimum(np.floor_divide(lon_lo + 180.0, size).astype(np.int64), nx - 1)
+        y = np.minimum(np.floor_divide(lat_lo + 90.0, size).astype(np.int64), _NY[level] - 1)
+        keys = (level << _LEVEL_SHIFT) + y * nx + x
+        self._t0.frombytes(np.ascontiguousarray(t0, dtype=np.int64).tobytes())
+        self._t1.frombytes(np.ascontiguousarray(t1, dtype=np.int64).tobytes())
+        self._alive.extend(b"\x01" * n)
+        self._alive_count += n
+        self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
+        self._e_key.frombytes(keys.astype(np.int64).tobytes())
+        self._e_box.frombytes(boxes.tobytes())
+        for lvl, count in enumerate(np.bincount(level, minlength=LEVELS).tolist()):
+            self._level_counts[lvl] += count
+        if rebuild and len(self._e_key) - self._n_sorted > max(_TAIL_MIN, self._n_sorted // _TAIL_SHARE):
+            self.rebuild()
+        return first
+
     def remove(self, pid: int) -> None:
         if self._alive[pid]:
             self._alive[pid] = 0
@@ -121,10 +189,13 @@ class GridIndex:
             if not self._level_counts[level]:
                 continue
             size, nx, ny = _dims(level)
-            x0 = max(int((lon_lo + 180.0) // size) - 1, 0)
-            x1 = min(int((lon_hi + 180.0) // size), nx - 1)
-            y0 = max(int((lat_lo + 90.0) // size) - 1, 0)
-            y1 = min(int((lat_hi + 90.0) // size), ny - 1)
+            # One cell west and south for parts anchored there, and one more
+            # cell on every side so that rounding at a cell edge can never
+            # drop a part: over-selecting is safe, missing is not.
+            x0 = max(int((lon_lo + 180.0) // size) - 2, 0)
+            x1 = min(int((lon_hi + 180.0) // size) + 1, nx - 1)
+            y0 = max(int((lat_lo + 90.0) // size) - 2, 0)
+            y1 = min(int((lat_hi + 90.0) // size) + 1, ny - 1)
             base = level << _LEVEL_SHIFT
             rows = np.arange(y0, y1 + 1, dtype=np.int64) * nx + base
             los.extend((rows + x0).tolist())

@@ -132,7 +132,7 @@ def orientation(edge: Edge, lon: float, lat: float) -> int:
     if d == 0.0:
         return 0
     diff = normalize_angle(az - edge.az1)
-    if diff == 0.0 or diff == 180.0:
+    if diff in (0.0, 180.0):
         return 0
     return 1 if diff > 0.0 else -1
 

@@ -60,7 +60,15 @@ def _edge_bounds(edge: Edge) -> SampleBounds:
     if edge.length == 0.0:
         return SampleBounds.of(np.array([edge.lon1]), np.array([edge.lat1]), 0.0)
     n = max(0, math.ceil(edge.length / BOUND_SAMPLE_SPACING_M) - 1)
-    pts = GEOD.npts(edge.lon1, edge.lat1, edge.lon2, edge.lat2, n) if n else []
+    if not n:
+        # Just the two ends: SampleBounds.of's arithmetic on floats instead of
+        # small arrays (the same operations, so the same bounds, bit for bit).
+        lon1, lat1, lat2 = float(edge.lon1), float(edge.lat1), float(edge.lat2)
+        lon2 = lon1 + ((float(edge.lon2) - lon1 + 180.0) % 360.0 - 180.0)
+        lo, hi = min(lon1, lon2), max(lon1, lon2)
+        return SampleBounds(lo, hi, min(lat1, lat2), max(lat1, lat2), max(abs(lat1), abs(lat2)),
+                            edge.length / 2.0, hi - lo >= 360.0)
+    pts = GEOD.npts(edge.lon1, edge.lat1, edge.lon2, edge.lat2, n)
     lons = np.array([edge.lon1, *(p[0] for p in pts), edge.lon2])
     lats = np.array([edge.lat1, *(p[1] for p in pts), edge.lat2])
     spacing = edge.length / (n + 1)
@@ -88,7 +96,7 @@ def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
 class Shape:
     """A validated point, polyline or polygon with geodesic edges."""
 
-    __slots__ = ("type", "rings", "bounds", "_pole")
+    __slots__ = ("_pole", "bounds", "rings", "type")
 
     def __init__(self, type_: ShapeType, rings: tuple[Ring, ...], pole: int = 0) -> None:
         self.type = type_
@@ -171,9 +179,11 @@ class Shape:
                 if ka == kb and (ib == ia + 1 or (ia == 0 and ib == na - 1)):
                     if not _adjacent_overlap(ea, eb, ia == 0 and ib == na - 1):
                         continue
-                elif not boxes[a].intersects(boxes[b]):
-                    continue
-                elif edge_distance(ea, eb) > TOUCH_TOLERANCE_M:
+                elif (
+                    not boxes[a].intersects(boxes[b])
+                    or _edges_apart(ea, eb)
+                    or edge_distance(ea, eb) > TOUCH_TOLERANCE_M
+                ):
                     continue
                 what = "self-intersecting ring" if ka == kb else "rings touch or cross"
                 raise InvalidInput(
@@ -218,8 +228,8 @@ class Shape:
     def point_distance(self, lon: float, lat: float, upto: float = math.inf) -> float:
         """Distance from a point to the shape, exact if at most ``upto``, else ``inf``."""
         if self.type is ShapeType.POINT:
-            d = distance(float(self.rings[0].lons[0]), float(self.rings[0].lats[0]), lon, lat)
-            return d if d <= upto else math.inf
+            dp = distance(float(self.rings[0].lons[0]), float(self.rings[0].lats[0]), lon, lat)
+            return dp if dp <= upto else math.inf
         if self.type is ShapeType.POLYGON and self.contains(lon, lat):
             return 0.0
         best = math.inf
@@ -279,7 +289,31 @@ def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:
     if wraps:
         ea, eb = eb, ea
     # ea ends where eb starts.
+    # Lower bounds first (one inverse instead of two foot searches): foot()
+    # returns the distance to a point of the edge, never less than the bound.
+    far = distance(ea.lon1, ea.lat1, eb.lon2, eb.lat2)
+    if min(far + eb.length - ea.length, far + ea.length - eb.length) / 2.0 > _CLEAR_M:
+        return False
     return foot(ea, eb.lon2, eb.lat2)[1] <= TOUCH_TOLERANCE_M or foot(eb, ea.lon1, ea.lat1)[1] <= TOUCH_TOLERANCE_M
+
+
+#: A lower bound above this proves two pieces farther apart than the touch
+#: tolerance (the micrometre covers the solver's rounding in the bound).
+_CLEAR_M = TOUCH_TOLERANCE_M + 1e-6
+
+
+def _edges_apart(e: Edge, f: Edge) -> bool:
+    """True when the edges are certainly farther apart than the touch tolerance.
+
+    For X on e and Y on f, the triangle inequality through the ends gives
+    2 d(X, Y) >= max(d(A,C) + d(B,D), d(A,D) + d(B,C)) - |e| - |f|, with e = AB
+    and f = CD: four inverse solutions instead of the exact edge distance."""
+    _az, _back, d = GEOD.inv(
+        np.array([e.lon1, e.lon1, e.lon2, e.lon2]), np.array([e.lat1, e.lat1, e.lat2, e.lat2]),
+        np.array([f.lon1, f.lon2, f.lon1, f.lon2]), np.array([f.lat1, f.lat2, f.lat1, f.lat2]),
+    )
+    ac, ad, bc, bd = (float(x) for x in d)
+    return (max(ac + bd, ad + bc) - e.length - f.length) / 2.0 > _CLEAR_M
 
 
 def _ring_contains(ring: Ring, lon: float, lat: float) -> tuple[bool, bool]:

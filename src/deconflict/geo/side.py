@@ -9,8 +9,6 @@ the continuation of the end edge.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from deconflict.geo.ellipsoid import GEOD, MAX_EDGE_M, TOUCH_TOLERANCE_M
@@ -28,7 +26,7 @@ def _sector_side(forward: float, back: float, az: float) -> int:
     vertex). Left is the sector swept anticlockwise from forward to back."""
     to_az = (forward - az) % 360.0
     to_back = (forward - back) % 360.0
-    if to_az == 0.0 or to_az == to_back:
+    if to_az in (0.0, to_back):
         return ON
     return LEFT if to_az < to_back else RIGHT
 
@@ -43,12 +41,10 @@ def side_of_point(line: Shape, lon: float, lat: float) -> tuple[int, float, bool
     ring = line.rings[0]
     edges = ring.edges
     n = len(edges)
-    az_v = np.empty(0)
     _az, _b, dists = GEOD.inv(
         np.full(ring.lons.shape[0], lon), np.full(ring.lats.shape[0], lat), ring.lons, ring.lats
     )
     d = np.asarray(dists)
-    del az_v
     lengths = np.fromiter((e.length for e in edges), np.float64, n)
     lower = (d[:-1] + d[1:] - lengths) / 2.0
     best = float(d.min())
@@ -88,10 +84,7 @@ def _side_at(edges: tuple[Edge, ...], i: int, s: float, lon: float, lat: float) 
             return ON, False
         return _sector_side(az_fwd, normalize_angle(az_fwd + 180.0), az), False
     # At a vertex: the incoming and outgoing edges meet there.
-    if at_end:
-        vi = i + 1
-    else:
-        vi = i
+    vi = i + 1 if at_end else i
     vlon, vlat = (e.lon2, e.lat2) if at_end else (e.lon1, e.lat1)
     forward = edges[vi].az1 if vi < n else None
     back = None
@@ -144,4 +137,3 @@ def on_far_side(side: int, own: int) -> bool:
     return side == ON or side != own
 
 
-__all__ = ["LEFT", "ON", "RIGHT", "end_extensions", "math", "on_far_side", "reach_beyond", "side_of_point"]

@@ -8,6 +8,7 @@ Decoding refuses what it does not understand, by field path: a misspelt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
@@ -79,7 +80,7 @@ class Doc:
         self.used.add(key)
         return self.data.get(key)
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         v = self.opt(key) if default is not None else self.raw(key)
         if v is None:
             return default or ""
@@ -95,7 +96,7 @@ class Doc:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.fail(key, f"must be a number, got {v!r}")
         f = float(v)
-        if f != f or f in (float("inf"), float("-inf")):
+        if not math.isfinite(f):
             self.fail(key, f"must be a finite number, got {v}")
         return f
 
@@ -270,8 +271,8 @@ def encode_geometry(g: Geometry) -> JSON:
 # -- parties -------------------------------------------------------------------
 def decode_party(data: object, path: str) -> Party:
     d = Doc(data, path)
-    pid = d.str("id")
-    name = d.str("name", default=pid)
+    pid = d.text("id")
+    name = d.text("name", default=pid)
     kind = d.choice("kind", PartyKind, [k.value for k in PartyKind], PartyKind.OTHER)
     d.finish()
     return d.guard("", lambda: Party(pid, name, kind))
@@ -299,13 +300,16 @@ def _waypoints(d: Doc, flight: bool) -> tuple[Waypoint, ...]:
         if w.has("position"):
             geom = decode_geometry(w.raw("position"), w.at("position"), ("Point",))
         else:
-            lon, lat = _position(w.raw("coordinates"), w.at("coordinates"))
-            geom = w.guard("coordinates", lambda lon=lon, lat=lat: Point(lon, lat))
+            geom = decode_geometry({"type": "Point", "coordinates": w.raw("coordinates")}, w.at("coordinates"),
+                                   ("Point",))
         assert isinstance(geom, Point)
         t = parse_time(w.raw("time"), w.at("time"))
         alt = _altitude(w, "altitude") if flight else None
         w.finish()
-        out.append(w.guard("", lambda geom=geom, t=t, alt=alt: Waypoint(geom, t, alt)))
+        try:
+            out.append(Waypoint(geom, t, alt))
+        except InvalidInput as exc:
+            raise exc.within(w.path) from None
     return tuple(out)
 
 
@@ -316,11 +320,11 @@ def decode_declaration(
     under check, which name neither."""
     d = Doc(data, path)
     kind = d.choice("kind", DeclarationKind, _KINDS)
-    did = d.str("id") if (default_id is None or d.has("id")) else default_id
-    own = owner if owner is not None and not d.has("owner") else d.str("owner")
+    did = d.text("id") if (default_id is None or d.has("id")) else default_id
+    own = owner if owner is not None and not d.has("owner") else d.text("owner")
     if owner is not None and own != owner:
         d.fail("owner", f"is {own!r} but the activity is checked by {owner!r}")
-    label = d.str("label", default="")
+    label = d.text("label", default="")
     share_raw = d.opt("share_with")
     share = ShareWith.all()
     if share_raw is not None and share_raw != "all":
@@ -391,6 +395,9 @@ def _opt_bool(d: Doc, key: str) -> bool | None:
 def _waypoint_window(d: Doc, wps: tuple[Waypoint, ...], window: Window | None) -> Window:
     if len(wps) < 2:
         d.fail("waypoints", "a 4D trajectory needs at least two waypoints")
+    for i in range(1, len(wps)):
+        if wps[i].time <= wps[i - 1].time:
+            d.fail(f"waypoints[{i}].time", "waypoint times must strictly increase")
     win = d.guard("waypoints", lambda: Window(wps[0].time, wps[-1].time))
     if window is not None and window != win:
         d.fail("window", "must equal the first and last waypoint times (or be left out)")
@@ -451,10 +458,10 @@ _MEASURE_KINDS = [k.value for k in MeasureKind]
 
 def decode_measure(data: object, path: str = "") -> Measure:
     d = Doc(data, path)
-    mid = d.str("id")
+    mid = d.text("id")
     kind = d.choice("kind", MeasureKind, _MEASURE_KINDS)
-    owner = d.str("owner")
-    label = d.str("label", default="")
+    owner = d.text("owner")
+    label = d.text("label", default="")
     geometry = decode_geometry(d.raw("geometry"), d.at("geometry"))
     window = decode_window(d.raw("window"), d.at("window"))
     sides: list[tuple[str, Side]] = []

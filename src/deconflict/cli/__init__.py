@@ -1,0 +1,1 @@
+"""The ``deconflict`` command line."""

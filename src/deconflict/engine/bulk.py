@@ -1,0 +1,376 @@
+"""Bulk loading: the conservative boxes of many parts at once, with numpy.
+
+Adding declarations one by one builds a :class:`~deconflict.geo.shape.Shape`
+for every part only to take its box: tens of microseconds of Python and small
+numpy calls per part. A :class:`Batch` instead plans the parts of many
+declarations (in exactly the order :func:`~deconflict.engine.parts.declaration_parts`
+gives them), then computes the boxes of all point and line parts together:
+
+* **points**: the box of the spherical cap of angular radius ``r / M_MIN``
+  around the point, the bound of :mod:`deconflict.geo.bounds`;
+* **lines**: the same validation :meth:`Shape.build` does for a line (every
+  edge at most ``MAX_EDGE_M``, every vertex within ``MAX_SPAN_M`` of the
+  first), with the geodesic solver over arrays, then the same bound as
+  :meth:`Shape.box`: samples along each edge no farther apart than
+  ``BOUND_SAMPLE_SPACING_M``, each standing for half a spacing around it.
+
+Every box is widened by a hair (``PAD_DEG``, about 0.1 mm, and a relative
+``1e-12``) so that rounding in numpy's trigonometry can only make it larger
+than the box ``Shape.box()`` gives, never smaller (tests/engine/test_bulk.py
+checks containment on random inputs, poles and the antimeridian included).
+
+Anything else goes through the one-by-one path: polygons (their validation is
+more than a box), and lines outside the easy domain (a sample within 10
+degrees of a pole, or spanning more than 90 degrees of longitude), or failing
+the validation above (so the error raised is exactly the one-by-one error).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from deconflict.engine.index import micros
+from deconflict.engine.parts import Part, declaration_parts
+from deconflict.geo.bounds import Box
+from deconflict.geo.ellipsoid import BOUND_SAMPLE_SPACING_M, GEOD, M_MIN, MAX_EDGE_M, MAX_SPAN_M
+from deconflict.model import Declaration, Fire, Flight, LineString, Movement, Point, Site, Waypoint
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Outward padding of every bulk box, in degrees (about 0.1 mm).
+PAD_DEG = 1e-9
+_PAD_REL = 1e-12
+#: Lines with a sample nearer a pole than this, or spanning more longitude,
+#: are built one by one (the unwrapping below is exact only away from them).
+_MAX_FAST_LAT = 80.0
+_MAX_FAST_LON_SPAN = 90.0
+
+_POINT, _LINE, _GIVEN = 0, 1, 2
+
+
+def grow_boxes(
+    lon_lo: FloatArray,
+    lon_hi: FloatArray,
+    lat_lo: FloatArray,
+    lat_hi: FloatArray,
+    max_abs_lat: FloatArray,
+    dist_m: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
+    """:meth:`SampleBounds.grow` over arrays, padded outwards.
+
+    Returns (lon_lo, lat_lo, lon_hi, lat_hi, full_lon) with the conventions of
+    :class:`Box`: ``lon_lo`` in [-180, 180), ``lon_hi`` above 180 when the box
+    crosses the antimeridian, latitudes clipped to [-90, 90] when ``full_lon``."""
+    d = np.degrees(dist_m / M_MIN) * (1.0 + _PAD_REL) + PAD_DEG
+    la = lat_lo - d
+    lh = lat_hi + d
+    reach = max_abs_lat + d
+    full = reach >= 90.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.sin(np.radians(d)) / np.cos(np.radians(np.where(full, 0.0, reach)))
+        dlon = np.degrees(np.arcsin(np.minimum(1.0, ratio))) * (1.0 + _PAD_REL) + PAD_DEG
+    lo = lon_lo - dlon
+    hi = lon_hi + dlon
+    full |= (hi - lo) >= 360.0
+    shift = np.floor((lo + 180.0) / 360.0) * 360.0
+    lo = np.where(full, -180.0, lo - shift)
+    hi = np.where(full, 180.0, hi - shift)
+    la = np.where(full, np.maximum(la, -90.0), la)
+    lh = np.where(full, np.minimum(lh, 90.0), lh)
+    return lo, la, hi, lh, full
+
+
+def point_boxes(lon: FloatArray, lat: FloatArray, radius_m: FloatArray) -> tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, BoolArray
+]:
+    """Boxes holding every point within ``radius_m`` of each point (``Shape.point(...).box(r)``, padded)."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    return grow_boxes(lon, lon, lat, lat, np.abs(lat), np.asarray(radius_m, dtype=np.float64))
+
+
+def _ramp(counts: IntArray) -> IntArray:
+    """0..c-1 for each count c, concatenated."""
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+
+
+def line_boxes(
+    lon: FloatArray, lat: FloatArray, first: IntArray, count: IntArray, radius_m: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray]:
+    """Boxes of polylines grown by ``radius_m``: line ``k`` has the vertices
+    ``lon/lat[first[k] : first[k] + count[k]]`` (at least two, no two
+    consecutive ones equal).
+
+    Returns (lon_lo, lat_lo, lon_hi, lat_hi, full_lon, slow): ``slow`` marks
+    lines to build one by one instead (invalid for :meth:`Shape.build`, or
+    outside the domain where this path is exact); their boxes are meaningless.
+    """
+    n = len(first)
+    first = np.asarray(first, dtype=np.int64)
+    count = np.asarray(count, dtype=np.int64)
+    radius_m = np.asarray(radius_m, dtype=np.float64)
+    # Edges, grouped by line in order.
+    n_edges = count - 1
+    edge_line = np.repeat(np.arange(n, dtype=np.int64), n_edges)
+    e0 = np.repeat(first, n_edges) + _ramp(n_edges)
+    az, _back, length = GEOD.inv(lon[e0], lat[e0], lon[e0 + 1], lat[e0 + 1])
+    az = np.asarray(az, dtype=np.float64)
+    length = np.asarray(length, dtype=np.float64)
+    edge_starts = np.cumsum(n_edges) - n_edges
+    slow = np.maximum.reduceat(length > MAX_EDGE_M, edge_starts) if n else np.zeros(0, bool)
+    # Vertices, grouped by line; the span from each line's first vertex.
+    vline = np.repeat(np.arange(n, dtype=np.int64), count)
+    v = np.repeat(first, count) + _ramp(count)
+    v0 = first[vline]
+    _az, _b, span = GEOD.inv(lon[v0], lat[v0], lon[v], lat[v])
+    vstarts = np.cumsum(count) - count
+    slow = slow | (np.maximum.reduceat(np.asarray(span) > MAX_SPAN_M, vstarts) if n else slow)
+    # Bound samples: each edge's ends, and n - 1 points between when it is
+    # longer than the spacing; each sample stands for half a spacing.
+    n_mid = np.maximum(0, np.ceil(length / BOUND_SAMPLE_SPACING_M) - 1).astype(np.int64)
+    spacing = length / (n_mid + 1)
+    slack = spacing / 2.0
+    edge_slack = np.maximum.reduceat(slack, edge_starts) if n else np.zeros(0)
+    m = np.repeat(np.arange(len(e0), dtype=np.int64), n_mid)
+    if len(m):
+        k = _ramp(n_mid) + 1
+        mlon, mlat, _ = GEOD.fwd(lon[e0[m]], lat[e0[m]], az[m], k * spacing[m])
+        s_lon = np.concatenate((lon[v], np.asarray(mlon, dtype=np.float64)))
+        s_lat = np.concatenate((lat[v], np.asarray(mlat, dtype=np.float64)))
+        s_line = np.concatenate((vline, edge_line[m]))
+    else:
+        s_lon, s_lat, s_line = lon[v], lat[v], vline
+    # Longitudes unwrapped against each line's first vertex. Consecutive
+    # samples are at most a spacing apart, so away from the poles a line whose
+    # samples so unwrapped span less than 180 degrees is that continuous line,
+    # in the frame SampleBounds.of and merge() give it.
+    lon0 = lon[first][s_line]
+    un = lon0 + ((s_lon - lon0 + 180.0) % 360.0 - 180.0)
+    big = np.full(n, np.inf)
+    lo = big.copy()
+    hi = -big
+    la = big.copy()
+    lh = -big
+    mx = np.zeros(n)
+    np.minimum.at(lo, s_line, un)
+    np.maximum.at(hi, s_line, un)
+    np.minimum.at(la, s_line, s_lat)
+    np.maximum.at(lh, s_line, s_lat)
+    np.maximum.at(mx, s_line, np.abs(s_lat))
+    slow |= (mx > _MAX_FAST_LAT) | ((hi - lo) > _MAX_FAST_LON_SPAN)
+    blo, bla, bhi, blh, full = grow_boxes(lo, hi, la, lh, mx, radius_m + edge_slack)
+    return blo, bla, bhi, blh, full, slow
+
+
+class Batch:
+    """The parts of many declarations, planned without building shapes.
+
+    ``add`` plans one declaration's parts in the order ``declaration_parts``
+    gives them (it builds polygons at once, and raises what building raises);
+    ``compute`` finds every point and line part's box; declarations listed by
+    ``slow()`` must then be built one by one and passed to ``resolve``.
+    """
+
+    def __init__(self) -> None:
+        self.decls: list[Declaration] = []
+        self._decl_first = array("q")
+        self._kind = array("b")
+        self._radius = array("d")
+        self._t0 = array("q")
+        self._t1 = array("q")
+        self._vfirst = array("q")
+        self._lon = array("d")
+        self._lat = array("d")
+        self._given: dict[int, Box] = {}
+        self._box: FloatArray = np.empty((0, 4))
+        self._full: BoolArray = np.empty(0, bool)
+        self._slow: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.decls)
+
+    # -- planning -------------------------------------------------------------
+    def _point(self, lon: float, lat: float, radius_m: float, t0: int, t1: int) -> None:
+        self._kind.append(_POINT)
+        self._radius.append(radius_m)
+        self._t0.append(t0)
+        self._t1.append(t1)
+        self._vfirst.append(len(self._lon))
+        self._lon.append(lon)
+        self._lat.append(lat)
+
+    def _line(self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int) -> None:
+        self._kind.append(_LINE)
+        self._radius.append(radius_m)
+        self._t0.append(t0)
+        self._t1.append(t1)
+        self._vfirst.append(len(self._lon))
+        for x, y in coords:
+            self._lon.append(x)
+            self._lat.append(y)
+
+    def _given_parts(self, parts: list[Part]) -> None:
+        for part in parts:
+            self._given[len(self._kind)] = part.shape.box(part.radius_m)
+            self._kind.append(_GIVEN)
+            self._radius.append(part.radius_m)
+            self._t0.append(micros(part.window.start))
+            self._t1.append(micros(part.window.end))
+            self._vfirst.append(len(self._lon))
+
+    def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float) -> None:
+        times = [micros(w.time) for w in waypoints]
+        for i in range(len(waypoints) - 1):
+            a, b = waypoints[i].position, waypoints[i + 1].position
+            if (a.lon, a.lat) == (b.lon, b.lat):
+                self._point(a.lon, a.lat, radius_m, times[i], times[i + 1])
+            else:
+                self._line(((a.lon, a.lat), (b.lon, b.lat)), radius_m, times[i], times[i + 1])
+
+    def add(self, decl: Declaration) -> None:
+        """Plan ``decl``'s parts. Raises what building them raises, for the
+        parts built here (polygons); lines are validated in ``compute``."""
+        w = decl.window
+        if isinstance(decl, Fire):
+            target = decl.target
+            simple = isinstance(target, Point)
+        elif isinstance(decl, (Site, Flight)):
+            simple = decl.geometry is None or isinstance(decl.geometry, (Point, LineString))
+        else:
+            simple = True
+        if not simple:
+            parts = declaration_parts(decl)
+            self._decl_first.append(len(self._kind))
+            self.decls.append(decl)
+            self._given_parts(parts)
+            return
+        self._decl_first.append(len(self._kind))
+        self.decls.append(decl)
+        t0, t1 = micros(w.start), micros(w.end)
+        if isinstance(decl, Site):
+            g = decl.geometry
+            if isinstance(g, Point):
+                self._point(g.lon, g.lat, decl.protection_m, t0, t1)
+            else:
+                assert isinstance(g, LineString)
+                self._line(g.coords, decl.protection_m, t0, t1)
+        elif isinstance(decl, Fire):
+            assert isinstance(target, Point)
+            self._point(target.lon, target.lat, decl.effects_radius_m, t0, t1)
+            origin = decl.origin
+            if origin is not None and decl.max_ordinate is not None:
+                if (origin.lon, origin.lat) != (target.lon, target.lat):
+                    self._line(((origin.lon, origin.lat), (target.lon, target.lat)),
+                               decl.trajectory_half_width_m, t0, t1)
+                else:
+                    self._point(target.lon, target.lat, decl.trajectory_half_width_m, t0, t1)
+        elif isinstance(decl, Movement):
+            if decl.waypoints:
+                self._legs(decl.waypoints, decl.half_width_m)
+            else:
+                assert decl.route is not None
+                self._line(decl.route.coords, decl.half_width_m, t0, t1)
+        else:
+            assert isinstance(decl, Flight)
+            if decl.waypoints:
+                self._legs(decl.waypoints, decl.half_width_m)
+            elif isinstance(decl.geometry, Point):
+                self._point(decl.geometry.lon, decl.geometry.lat, decl.half_width_m, t0, t1)
+            else:
+                assert isinstance(decl.geometry, LineString)
+                self._line(decl.geometry.coords, decl.half_width_m, t0, t1)
+
+    # -- boxes -----------------------------------------------------------------
+    def compute(self) -> None:
+        """Boxes of all planned point and line parts."""
+        n = len(self._kind)
+        kind = np.frombuffer(self._kind, dtype=np.int8) if n else np.empty(0, np.int8)
+        vfirst = np.frombuffer(self._vfirst, dtype=np.int64) if n else np.empty(0, np.int64)
+        radius = np.frombuffer(self._radius, dtype=np.float64) if n else np.empty(0)
+        lon = np.frombuffer(self._lon, dtype=np.float64) if len(self._lon) else np.empty(0)
+        lat = np.frombuffer(self._lat, dtype=np.float64) if len(self._lat) else np.empty(0)
+        box = np.zeros((n, 4))
+        full = np.zeros(n, bool)
+        slow = np.zeros(n, bool)
+        pts = np.flatnonzero(kind == _POINT)
+        if len(pts):
+            v = vfirst[pts]
+            lo, la, hi, lh, f = point_boxes(lon[v], lat[v], radius[pts])
+            box[pts] = np.column_stack((lo, la, hi, lh))
+            full[pts] = f
+        lines = np.flatnonzero(kind == _LINE)
+        if len(lines):
+            vend = np.append(vfirst[1:], len(lon))
+            lo, la, hi, lh, f, s = line_boxes(
+                lon, lat, vfirst[lines], vend[lines] - vfirst[lines], radius[lines]
+            )
+            box[lines] = np.column_stack((lo, la, hi, lh))
+            full[lines] = f
+            slow[lines] = s
+        self._box, self._full = box, full
+        decl_first = np.frombuffer(self._decl_first, dtype=np.int64) if len(self.decls) else np.empty(0, np.int64)
+        owner = np.searchsorted(decl_first, np.flatnonzero(slow), "right") - 1
+        self._slow = np.unique(owner).tolist()
+
+    def slow(self) -> list[int]:
+        """Indices (ascending) of declarations to build one by one (after ``compute``)."""
+        return list(self._slow)
+
+    def resolve(self, i: int, parts: list[Part]) -> None:
+        """Use the boxes of ``parts`` (``declaration_parts`` of declaration ``i``)."""
+        first, end = self._decl_first[i], self._part_end(i + 1)
+        if len(parts) != end - first:
+            raise AssertionError(f"bulk plan of {self.decls[i].id!r} has {end - first} parts, not {len(parts)}")
+        for k, part in enumerate(parts):
+            self._given[first + k] = part.shape.box(part.radius_m)
+            self._kind[first + k] = _GIVEN
+
+    # -- results ---------------------------------------------------------------
+    def first_parts(self, n_decls: int) -> list[int]:
+        """Index of the first part of each of the first ``n_decls``
+        declarations, and one past the last part of the last of them."""
+        return [*self._decl_first[:n_decls], self._part_end(n_decls)]
+
+    def _part_end(self, n_decls: int) -> int:
+        return self._decl_first[n_decls] if n_decls < len(self.decls) else len(self._kind)
+
+    def entries(self, n_decls: int) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        """(t0, t1, e_part, e_box) of the first ``n_decls`` declarations' parts,
+        for :meth:`GridIndex.add_many` (boxes split at the antimeridian)."""
+        n = self._part_end(n_decls)
+        if not n:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty, np.empty((0, 4))
+        kind = np.frombuffer(self._kind, dtype=np.int8)[:n]
+        t0 = np.frombuffer(self._t0, dtype=np.int64)[:n].copy()
+        t1 = np.frombuffer(self._t1, dtype=np.int64)[:n].copy()
+        ids = np.flatnonzero(kind != _GIVEN)
+        box = self._box[ids]
+        full = self._full[ids]
+        wraps = ~full & (box[:, 2] > 180.0)
+        first = box.copy()
+        first[wraps, 2] = 180.0
+        second = box[wraps]
+        second[:, 0] = -180.0
+        second[:, 2] -= 360.0
+        g_part: list[int] = []
+        g_box: list[tuple[float, float, float, float]] = []
+        for pid, b in self._given.items():
+            if pid < n:
+                for q in b.parts():
+                    g_part.append(pid)
+                    g_box.append(q)
+        e_part = np.concatenate((ids, ids[wraps], np.asarray(g_part, dtype=np.int64)))
+        e_box = np.concatenate((first, second, np.asarray(g_box, dtype=np.float64).reshape(-1, 4)))
+        return t0, t1, e_part, e_box
+
+
+__all__ = ["PAD_DEG", "Batch", "grow_boxes", "line_boxes", "point_boxes"]

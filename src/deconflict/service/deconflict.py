@@ -1,0 +1,183 @@
+"""The application service: the durable store and the in-memory engine as one.
+
+Every change is validated in full, then appended to the log (durable before
+this returns), then applied to the engine. A change that fails validation
+writes nothing; a change that is acknowledged survives a crash, because the
+engine is rebuilt from the log at start.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from deconflict.engine import Engine
+from deconflict.errors import InvalidInput, NotFound
+from deconflict.model import (
+    CautionMargins,
+    CheckResult,
+    Declaration,
+    Measure,
+    Party,
+)
+from deconflict.store.documents import encode_declaration, encode_measure, encode_party
+from deconflict.store.events import Event, EventDraft
+from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.state import State
+
+Progress = Callable[[int], None]
+
+ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing to declare or withdraw, as part of a batch."""
+
+    declaration: Declaration | None = None
+    measure: Measure | None = None
+    party: Party | None = None
+
+
+def margins_payload(m: CautionMargins) -> dict[str, float]:
+    return {
+        "caution_horizontal_m": m.horizontal_m,
+        "caution_vertical_m": m.vertical_m,
+        "caution_minutes": m.minutes,
+    }
+
+
+class Deconflict:
+    """Parties, measures and declarations in force, and checks against them."""
+
+    def __init__(self, store: SQLiteStore, *, progress: Progress | None = None) -> None:
+        self.store = store
+        self.engine = Engine(store.margins() or CautionMargins())
+        for party in store.parties():
+            self.engine.add_party(party)
+        for measure in store.measures():
+            self.engine.add_measure(measure)
+        self.engine.load(store.declarations(), progress)
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, progress: Progress | None = None) -> Deconflict:
+        return cls(SQLiteStore(path or SQLiteStore.default_path()), progress=progress)
+
+    @classmethod
+    def temporary(cls) -> Deconflict:
+        """A service on a fresh store in a new temporary directory (demos, dry runs)."""
+        folder = Path(tempfile.mkdtemp(prefix="deconflict-"))
+        return cls(SQLiteStore(folder / "deconflict.sqlite3"))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Deconflict:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------
+    @property
+    def margins(self) -> CautionMargins:
+        return self.engine.margins
+
+    def parties(self) -> dict[str, Party]:
+        return self.engine.parties
+
+    def measures(self) -> list[Measure]:
+        return self.engine.measures()
+
+    def declarations(self) -> list[Declaration]:
+        return list(self.engine.declarations())
+
+    def state_as_of(self, instant: datetime) -> State:
+        return self.store.state_as_of(instant)
+
+    # -- changes -------------------------------------------------------------
+    def set_margins(self, margins: CautionMargins, actor: str = ADMIN) -> Event:
+        [event] = self.store.append([EventDraft("settings.changed", actor, "", margins_payload(margins))])
+        self.engine.margins = margins
+        return event
+
+    def add_party(self, party: Party, actor: str = ADMIN) -> Event:
+        return self.apply([Change(party=party)], actor)[0]
+
+    def add_measure(self, measure: Measure, actor: str = ADMIN) -> Event:
+        return self.apply([Change(measure=measure)], actor)[0]
+
+    def declare(self, decl: Declaration, actor: str | None = None) -> Event:
+        return self.apply([Change(declaration=decl)], actor or decl.owner)[0]
+
+    def apply(self, changes: Sequence[Change], actor: str = ADMIN,
+              progress: Progress | None = None) -> list[Event]:
+        """Validate every change, append them in one transaction, then apply them.
+
+        All or nothing: one invalid item and nothing is written. Items may
+        refer to parties added earlier in the same batch."""
+        known = set(self.engine.parties)
+        drafts: list[EventDraft] = []
+        scratch = Engine(self.engine.margins)
+        for pid in sorted(known):
+            scratch.add_party(self.engine.parties[pid])
+        seen: set[str] = set()
+        for i, ch in enumerate(changes):
+            where = f"[{i}]" if len(changes) > 1 else ""
+            try:
+                if ch.party is not None:
+                    if ch.party.id in known:
+                        raise InvalidInput("id", f"party {ch.party.id!r} already exists")
+                    known.add(ch.party.id)
+                    scratch.add_party(ch.party)
+                    drafts.append(EventDraft("party.added", actor, ch.party.id, encode_party(ch.party)))
+                elif ch.measure is not None:
+                    scratch.validate_measure(ch.measure)
+                    drafts.append(
+                        EventDraft("measure.added", actor, ch.measure.id, encode_measure(ch.measure))
+                    )
+                elif ch.declaration is not None:
+                    decl = ch.declaration
+                    scratch.validate_declaration(decl)
+                    if decl.id in seen:
+                        raise InvalidInput("id", f"declaration {decl.id!r} appears twice in the batch")
+                    seen.add(decl.id)
+                    drafts.append(
+                        EventDraft("declaration.declared", actor, decl.id, encode_declaration(decl))
+                    )
+            except InvalidInput as exc:
+                raise exc.within(where) if where else exc from None
+            if progress is not None and (i + 1) % 1000 == 0:
+                progress(1000)
+        events = self.store.append(drafts)
+        for ch in changes:
+            if ch.party is not None:
+                self.engine.add_party(ch.party)
+            elif ch.measure is not None:
+                self.engine.add_measure(ch.measure, replace=True)
+            elif ch.declaration is not None:
+                self.engine.add_declaration(ch.declaration, replace=True)
+        return events
+
+    def withdraw(self, decl_id: str, actor: str) -> Event:
+        decl = self.engine.get_declaration(decl_id)
+        if actor not in (ADMIN, decl.owner):
+            raise InvalidInput("id", f"declaration {decl_id!r} belongs to {decl.owner}, not {actor}")
+        [event] = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id})])
+        self.engine.remove_declaration(decl_id)
+        return event
+
+    def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
+        if measure_id not in {m.id for m in self.engine.measures()}:
+            raise NotFound("measure", measure_id)
+        [event] = self.store.append([EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})])
+        self.engine.remove_measure(measure_id)
+        return event
+
+    # -- checks ------------------------------------------------------------------
+    def check(self, activity: Declaration) -> CheckResult:
+        """A dry run: checks the activity against everything in force, writes nothing."""
+        return self.engine.check(activity)

@@ -1,0 +1,518 @@
+"""The embedded store: one SQLite file holding the event log and the current state.
+
+Why SQLite and these settings:
+
+- Durability: write-ahead logging with ``synchronous=FULL`` makes every commit
+  fsync the WAL before it returns, so an :meth:`SQLiteStore.append` that has
+  returned survives a crash or a power cut. A kill in the middle of an append
+  leaves the previous commit, never half of this one.
+- One writer at a time, across processes: each append is a ``BEGIN
+  IMMEDIATE`` transaction, which takes SQLite's write lock before reading the
+  head of the log, so two processes on one file number their events one after
+  the other without gaps or repeats. Readers (:meth:`declarations`,
+  :meth:`events`, :meth:`verify`) use their own connection and transaction:
+  they see one consistent snapshot and never block the writer.
+- The current-state tables are written in the same transaction as the events
+  that change them, so they cannot disagree with the log; :meth:`state_as_of`
+  rebuilds any past state from the log alone.
+
+Only :mod:`deconflict.errors` exceptions leave this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import platformdirs
+
+from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
+from deconflict.model import CautionMargins, Declaration, Measure, Party
+from deconflict.model.time import require_utc
+from deconflict.store import _schema
+from deconflict.store.documents import (
+    decode_declaration,
+    decode_measure,
+    decode_party,
+)
+from deconflict.store.events import (
+    GENESIS_HASH,
+    ChainCheck,
+    Event,
+    EventDraft,
+    check_draft,
+    format_instant,
+    parse_instant,
+    read_event,
+    stored_event_hash,
+)
+from deconflict.store.state import (
+    Change,
+    PutDeclaration,
+    PutMeasure,
+    PutParty,
+    RemoveDeclaration,
+    RemoveMeasure,
+    SetMargins,
+    State,
+    decode_change,
+    decode_margins,
+)
+
+#: How long to wait for another process's write transaction before giving up.
+#: Generous, because importing a large scenario is one long transaction.
+BUSY_TIMEOUT_S = 60.0
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+_SELECT_EVENTS = f"SELECT {_schema.EVENT_COLUMNS} FROM events"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make a new file's directory entry durable (POSIX only; a no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _Prepared:
+    """A draft checked and decoded before the write lock is taken."""
+
+    __slots__ = ("change", "data", "draft", "text")
+
+    def __init__(self, draft: EventDraft, text: str, data: dict[str, Any], change: Change | None) -> None:
+        self.draft = draft
+        self.text = text
+        self.data = data
+        self.change = change
+
+
+class SQLiteStore:
+    """The event log and current state in one SQLite file. Thread-safe."""
+
+    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+        """Open the store at ``path``, creating the file and its folders if needed.
+
+        ``clock`` gives the time events are recorded at (tests and scenario
+        replays); it defaults to the system clock in UTC."""
+        self.path = Path(path)
+        self._clock = clock or _now
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        created = self._prepare_path()
+        db = self._connect()
+        try:
+            self._open(db)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        if created:
+            _sync_dir(self.path.parent)
+
+    @staticmethod
+    def default_path() -> Path:
+        return platformdirs.user_data_path("deconflict") / "deconflict.sqlite3"
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- opening ---------------------------------------------------------------------
+    def _prepare_path(self) -> bool:
+        p = self.path
+        if p.is_dir():
+            raise StoreError(f"{p} is a directory; give the path of a store file, such as {p / 'deconflict.sqlite3'}")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder {p.parent} for the store: {exc.strerror or exc}") from None
+        return not p.exists()
+
+    def _connect(self, *, uri: str | None = None) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
+                uri or self.path,
+                timeout=BUSY_TIMEOUT_S,
+                # Autocommit at the driver level: this module issues BEGIN/COMMIT itself.
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri is not None,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        # Recognise the file before changing anything in it: setting WAL on
+        # someone else's database would alter a file that is not ours.
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = self._tables(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a Deconflict store (not an SQLite database: {exc})") from None
+        self._check_ours(app_id, tables)
+        try:
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            db.execute("PRAGMA synchronous = FULL")
+            # macOS: a plain fsync does not reach the disk; harmless elsewhere.
+            db.execute("PRAGMA fullfsync = ON")
+        except sqlite3.Error as exc:
+            raise self._error("cannot open the store", exc) from None
+        if str(mode).lower() != "wal":
+            raise StoreError(
+                f"{self.path}: the store needs write-ahead logging, which this file system does not allow "
+                f"(journal mode {mode!r}); use a local disk"
+            )
+        # Check again under the write lock: another process may be creating the store now.
+        with self._transaction(db, "cannot create the store"):
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = self._tables(db)
+            if not tables:
+                for statement in _schema.SCHEMA:
+                    db.execute(statement)
+            else:
+                self._check_ours(app_id, tables)
+                self._check_meta(db, tables)
+
+    @staticmethod
+    def _tables(db: sqlite3.Connection) -> set[str]:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _check_ours(self, app_id: int, tables: set[str]) -> None:
+        if (tables or app_id) and (app_id != _schema.APPLICATION_ID or "meta" not in tables):
+            raise StoreError(f"{self.path} is an SQLite database but not a Deconflict store")
+
+    def _check_meta(self, db: sqlite3.Connection, tables: set[str]) -> None:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("application") != _schema.APPLICATION:
+            raise StoreError(f"{self.path} is an SQLite database but not a Deconflict store")
+        raw = meta.get("schema_version")
+        try:
+            version = int(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise StoreError(f"{self.path}: the store's schema version {raw!r} is unreadable") from None
+        if version > _schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer Deconflict (store schema {version}; this version "
+                f"reads schema {_schema.SCHEMA_VERSION}): upgrade Deconflict to open it"
+            )
+        if version < _schema.SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema {version} is not one this version can upgrade")
+        missing = {"events", "parties", "measures", "declarations"} - tables
+        if missing:
+            raise StoreError(f"{self.path}: the store is damaged: missing tables {', '.join(sorted(missing))}")
+
+    # -- plumbing -------------------------------------------------------------------
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            text = f"another process has been writing to it for more than {BUSY_TIMEOUT_S:g} s ({text})"
+        return StoreError(f"{self.path}: {what}: {text}")
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._db
+
+    @contextlib.contextmanager
+    def _transaction(self, db: sqlite3.Connection, what: str) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; any failure rolls everything back."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(what, exc) from None
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(f"{what}; nothing was written", exc) from None
+            raise
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own with one read transaction: a consistent
+        snapshot that a long stream (a million declarations) can hold while
+        this store, or another process, keeps appending."""
+        self._conn()
+        # mode=rw: if the file has vanished, fail rather than create an empty one.
+        db = self._connect(uri=self.path.absolute().as_uri() + "?mode=rw")
+        try:
+            try:
+                db.execute("PRAGMA query_only = ON")
+                db.execute("BEGIN")
+            except sqlite3.Error as exc:
+                raise self._error("cannot read the store", exc) from None
+            yield db
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            db.close()
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn().execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error("cannot read the store", exc) from None
+
+    def _decode_doc(self, decode: Callable[[object, str], T], what: str, ident: object, doc: object) -> T:
+        try:
+            if not isinstance(doc, str):
+                raise TypeError(f"the document is {type(doc).__name__}, not text")
+            return decode(json.loads(doc), "")
+        except (ValueError, TypeError, DeconflictError) as exc:
+            raise StoreError(f"{self.path}: the stored {what} {ident!r} cannot be read: {exc}") from None
+
+    # -- writing ---------------------------------------------------------------------
+    def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
+        """Record ``drafts`` as consecutive events, in one transaction.
+
+        All or nothing: a draft whose type, envelope or payload is wrong, or a
+        withdrawal of something not in force, raises (:class:`InvalidInput`,
+        :class:`NotFound`) and nothing is written. Returns after the commit is
+        on disk."""
+        prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
+        if not prepared:
+            return []
+        with self._lock:
+            db = self._conn()
+            with self._transaction(db, "cannot append"):
+                return self._write(db, prepared)
+
+    @staticmethod
+    def _prepare(draft: EventDraft, where: str) -> _Prepared:
+        text = check_draft(draft, where)
+        # Decode what will be stored, not the caller's objects, so that the
+        # state tables see exactly what a replay of the log will see.
+        data: dict[str, Any] = json.loads(text)
+        change = decode_change(draft.type, draft.subject, data, where)
+        return _Prepared(draft, text, data, change)
+
+    def _write(self, db: sqlite3.Connection, prepared: list[_Prepared]) -> list[Event]:
+        row = db.execute("SELECT seq, recorded_at, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, last_at, prev = row if row is not None else (0, "", GENESIS_HASH)
+        try:
+            now = require_utc(self._clock(), "clock")
+        except (InvalidInput, AttributeError, TypeError) as exc:
+            raise StoreError(f"the store's clock did not give a UTC time: {exc}") from None
+        # Taken under the write lock, so times follow the order of the log even
+        # across processes; a clock stepping back does not make them decrease.
+        at = max(format_instant(now), last_at)
+        when = parse_instant(at)
+        out = []
+        for p in prepared:
+            d = p.draft
+            seq += 1
+            digest = stored_event_hash(seq, at, d.type, d.actor, d.subject, p.text, prev)
+            db.execute(
+                f"INSERT INTO events ({_schema.EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, at, d.type, d.actor, d.subject, p.text, prev, digest),
+            )
+            if p.change is not None:
+                self._put(db, p.change, seq, p.text)
+            out.append(Event(seq, when, d.type, d.actor, d.subject, p.data, prev, digest))
+            prev = digest
+        # The head as of the last append: a log cut short after it is then detectable.
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)", (f"{seq} {prev}",))
+        return out
+
+    @staticmethod
+    def _put(db: sqlite3.Connection, change: Change, seq: int, doc: str) -> None:
+        """Apply ``change`` to the state tables. ``doc`` is the event's payload
+        text: the tables then hold the very text a replay decodes, so the two
+        cannot differ by a lossy re-encoding (and writing skips one)."""
+        if isinstance(change, PutParty):
+            p = change.party
+            db.execute(
+                "INSERT OR REPLACE INTO parties (id, name, kind, seq, doc) VALUES (?, ?, ?, ?, ?)",
+                (p.id, p.name, p.kind.value, seq, doc),
+            )
+        elif isinstance(change, SetMargins):
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('margins', ?)",
+                (doc,),
+            )
+        elif isinstance(change, PutMeasure):
+            m = change.measure
+            db.execute(
+                "INSERT OR REPLACE INTO measures (id, kind, owner, window_start, window_end, seq, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (m.id, m.kind.value, m.owner, format_instant(m.window.start), format_instant(m.window.end),
+                 seq, doc),
+            )
+        elif isinstance(change, PutDeclaration):
+            x = change.declaration
+            db.execute(
+                "INSERT OR REPLACE INTO declarations (id, kind, owner, window_start, window_end, seq, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (x.id, x.kind.value, x.owner, format_instant(x.window.start), format_instant(x.window.end),
+                 seq, doc),
+            )
+        elif isinstance(change, RemoveMeasure):
+            if db.execute("DELETE FROM measures WHERE id = ?", (change.id,)).rowcount == 0:
+                raise NotFound("measure", change.id)
+        else:
+            assert isinstance(change, RemoveDeclaration)
+            if db.execute("DELETE FROM declarations WHERE id = ?", (change.id,)).rowcount == 0:
+                raise NotFound("declaration", change.id)
+
+    # -- the log -------------------------------------------------------------------------
+    def events(self, *, after_seq: int = 0) -> Iterator[Event]:
+        """Events with ``seq > after_seq`` in order, streamed from one snapshot.
+
+        Rows are read back, not verified: :meth:`verify` checks the chain."""
+        with self._reader() as db:
+            try:
+                cursor = db.execute(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq", (after_seq,))
+                for row in cursor:
+                    yield read_event(*row)
+            except sqlite3.Error as exc:
+                raise self._error("cannot read the events", exc) from None
+
+    def head(self) -> Event | None:
+        rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")
+        return read_event(*rows[0]) if rows else None
+
+    def verify(self) -> int:
+        """Re-hash the whole chain; return the number of events.
+
+        Raises :class:`TamperedLog` naming the first bad event. Also compares
+        the end of the log with the head recorded by the last append, which
+        catches a log cut short (events deleted from the end)."""
+        chain = ChainCheck()
+        with self._reader() as db:
+            try:
+                recorded = db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+                cursor = db.execute(f"{_SELECT_EVENTS} ORDER BY seq")
+                for row in cursor:
+                    chain.feed(*row)
+            except sqlite3.Error as exc:
+                raise self._unreadable(db, chain, exc) from None
+        head_seq, head_hash = 0, GENESIS_HASH
+        if recorded is not None:
+            try:
+                text_seq, head_hash = str(recorded[0]).split(" ")
+                head_seq = int(text_seq)
+            except ValueError:
+                raise TamperedLog(
+                    chain.seq, f"the head recorded at the last append is unreadable: {recorded[0]!r}"
+                ) from None
+        if chain.seq < head_seq:
+            raise TamperedLog(
+                chain.seq + 1,
+                f"the log ends at event {chain.seq} but the last append recorded {head_seq} events: "
+                f"events {chain.seq + 1} to {head_seq} are missing",
+            )
+        if chain.seq > head_seq:
+            raise TamperedLog(head_seq + 1, f"events after {head_seq} were not written by the store's appends")
+        if chain.hash != head_hash:
+            raise TamperedLog(chain.seq, "the last event's hash is not the one recorded at the last append")
+        return chain.seq
+
+    def _unreadable(self, db: sqlite3.Connection, chain: ChainCheck, exc: sqlite3.Error) -> StoreError:
+        """Name the event whose row SQLite could not read (bytes that are not UTF-8)."""
+        try:
+            row = db.execute("SELECT min(seq) FROM events WHERE seq > ?", (chain.seq,)).fetchone()
+        except sqlite3.Error:
+            return self._error("cannot read the events", exc)
+        if row is None or row[0] is None:
+            return self._error("cannot read the events", exc)
+        if row[0] != chain.seq + 1:
+            return chain.gap(int(row[0]))
+        return TamperedLog(int(row[0]), f"undecodable: {exc}")
+
+    def state_as_of(self, instant: datetime) -> State:
+        """The state after every event recorded at or before ``instant``,
+        rebuilt from the log alone (the chain is checked on the way)."""
+        cut = format_instant(require_utc(instant, "instant"))
+        state = State()
+        chain = ChainCheck()
+        with self._reader() as db:
+            try:
+                for row in db.execute(f"{_SELECT_EVENTS} ORDER BY seq"):
+                    if isinstance(row[1], str) and row[1] > cut:
+                        break
+                    event = chain.feed(*row)
+                    try:
+                        state.apply(event)
+                    except (InvalidInput, NotFound) as exc:
+                        raise StoreError(
+                            f"{self.path}: event {event.seq} ({event.type}) cannot be replayed: {exc}"
+                        ) from None
+            except sqlite3.Error as exc:
+                raise self._unreadable(db, chain, exc) from None
+        return state
+
+    # -- current state ------------------------------------------------------------------
+    def parties(self) -> list[Party]:
+        rows = self._query("SELECT id, doc FROM parties ORDER BY id")
+        return [self._decode_doc(decode_party, "party", ident, doc) for ident, doc in rows]
+
+    def measures(self) -> list[Measure]:
+        rows = self._query("SELECT id, doc FROM measures ORDER BY id")
+        return [self._decode_doc(decode_measure, "measure", ident, doc) for ident, doc in rows]
+
+    def declarations(self) -> Iterator[Declaration]:
+        """Every declaration in force, by id, streamed from one snapshot."""
+        loads = json.loads
+        with self._reader() as db:
+            try:
+                cursor = db.execute("SELECT id, doc FROM declarations ORDER BY id")
+                for ident, doc in cursor:
+                    # The hot loop of a start-up load: no per-row path string.
+                    try:
+                        decl = decode_declaration(loads(doc))
+                    except (ValueError, TypeError, DeconflictError) as exc:
+                        raise StoreError(
+                            f"{self.path}: the stored declaration {ident!r} cannot be read: {exc}"
+                        ) from None
+                    yield decl
+            except sqlite3.Error as exc:
+                raise self._error("cannot read the declarations", exc) from None
+
+    def count_declarations(self) -> int:
+        return int(self._query("SELECT count(*) FROM declarations")[0][0])
+
+    def margins(self) -> CautionMargins | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'margins'")
+        if not rows:
+            return None
+        return self._decode_doc(decode_margins, "settings", "margins", rows[0][0])
+
+    # -- lifetime ----------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            db, self._db = self._db, None
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
