@@ -42,10 +42,13 @@ Method
   outside (this is also what keeps the point's antipode out of the polygon).
 * **Side of a polyline.** Judged against the nearest part of the line, beyond
   its ends against the end edges continued as geodesics (DESIGN.md). The line
-  is densified; every sample within ``h`` of the nearest one votes (an
-  interior sample by the sign of the azimuth difference to its tangent, a
-  vertex by the sector between its incoming and outgoing edges, an end vertex
-  by its edge's tangent); the side is sure only when all votes agree.
+  is densified (spacing ``h``); every sample within ``h`` of the nearest one
+  that may be next to the true nearest point votes: a vertex by the sector
+  between its incoming and outgoing edges, an end vertex by its edge's
+  tangent, an interior sample by the sign of the azimuth difference to its
+  tangent if the direction to the point is nearly square to the edge there
+  (within ``h / d``, as it is within ``h / 2`` of an interior foot). The side
+  is sure only when all votes agree (and the point is not on the line).
 """
 
 from __future__ import annotations
@@ -432,7 +435,14 @@ def side_of(line: RefShape, lon: float, lat: float, h: float = 5.0) -> SideAnswe
             else:
                 votes.add(LEFT if ccw_p < ccw_back else RIGHT)
         else:
-            votes.add(int(_sign_of_turn(np.array([tangent[j]]), np.array([to_p[j]]))[0]))
+            # An edge's sample (or an end vertex, judged by its edge continued)
+            # speaks only if the foot on its edge may lie within h of it: there
+            # the direction to the point is within about (h / 2) / d of square
+            # to the edge. (An end vertex that is the foot is always heard.)
+            square = abs(math.cos(math.radians(float(to_p[j] - tangent[j]))))
+            is_end = (at_start and ej == 0) or (at_end and ej == last_edge)
+            if is_end or square <= h / max(dmin, h) + 1e-9:
+                votes.add(int(_sign_of_turn(np.array([tangent[j]]), np.array([to_p[j]]))[0]))
     if len(votes) != 1 or 0 in votes or iv.lo <= CONTAIN_MARGIN_M:
         return SideAnswer(None, iv, nearest_is_end)
     return SideAnswer(votes.pop(), iv, nearest_is_end)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from deconflict.model import LineString, Point, Polygon
@@ -33,7 +34,17 @@ SCALES: dict[str, tuple[float, float]] = {
 #: The engine's span limit (every vertex within this of the first one), with room.
 SPAN_LIMIT_M = 4_800_000.0
 
-finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+
+
+def PROPERTY(max_examples: int) -> settings:  # noqa: N802 (reads as a decorator constant)
+    """Settings of the property tests: no deadline (geodesics are slow-ish and
+    vary), generation may be slow, and the example count is per test so the
+    whole of tests/geo and tests/engine stays within a few minutes."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @st.composite

@@ -27,13 +27,14 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fork sem
 # Each loop appends a party (state tables are written too) and a note, then
 # reports the last seq only after append() has returned.
 WRITER = r"""
-import sys
+import sys, time
 from deconflict.model import Party
 from deconflict.store.events import EventDraft, party_added
 from deconflict.store.sqlite import SQLiteStore
 
+tag, limit, start_at = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+time.sleep(max(0.0, start_at - time.time()))
 store = SQLiteStore(sys.argv[1])
-tag, limit = sys.argv[2], int(sys.argv[3])
 i = 0
 while limit < 0 or i < limit:
     i += 1
@@ -46,9 +47,11 @@ store.close()
 """
 
 
-def start_writer(path: Path, tag: str, limit: int = -1) -> subprocess.Popen[str]:
+def start_writer(path: Path, tag: str, limit: int = -1, start_at: float = 0.0) -> subprocess.Popen[str]:
+    """A writer process; it opens the store at ``start_at`` (epoch seconds), so
+    that several writers started together really run at the same time."""
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), tag, str(limit)],
+        [sys.executable, "-c", WRITER, str(path), tag, str(limit), str(start_at)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -109,8 +112,9 @@ def test_store_crash_keeps_every_acknowledged_event(tmp_path: Path) -> None:
 def test_store_two_processes_make_one_gapless_chain(tmp_path: Path) -> None:
     # Neither process finds the file: creating the store races too.
     path = tmp_path / "new" / "store.sqlite3"
-    per_writer = 40
-    procs = [start_writer(path, tag, per_writer) for tag in ("a", "b")]
+    per_writer = 60
+    start_at = time.time() + 1.0  # after both interpreters have imported the package
+    procs = [start_writer(path, tag, per_writer, start_at) for tag in ("a", "b")]
     printed: list[list[int]] = []
     for proc in procs:
         out, err = proc.communicate(timeout=30)

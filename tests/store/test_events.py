@@ -48,9 +48,10 @@ def test_canonical_json_refuses_nan() -> None:
 
 
 def test_event_hash_is_sha256_of_the_canonical_body() -> None:
+    at = "2018-02-07T08:00:00.000000Z"
     body = {
         "seq": 1,
-        "recorded_at": "2018-02-07T08:00:00.000000Z",
+        "recorded_at": at,
         "type": "party.added",
         "actor": "admin",
         "subject": "sdf",
@@ -60,7 +61,7 @@ def test_event_hash_is_sha256_of_the_canonical_body() -> None:
     expected = hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
-    assert event_hash(1, body["recorded_at"], "party.added", "admin", "sdf", {"id": "sdf"}, GENESIS_HASH) == expected
+    assert event_hash(1, at, "party.added", "admin", "sdf", {"id": "sdf"}, GENESIS_HASH) == expected
 
 
 @settings(max_examples=150, deadline=None)

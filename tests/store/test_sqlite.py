@@ -4,6 +4,7 @@ all-or-nothing appends, opening errors."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ def test_store_append_returns_the_recorded_events(store: SQLiteStore, world: Wor
         (d.type, d.actor, d.subject, d.payload) for d in drafts
     ]
     assert events[0].prev_hash == GENESIS_HASH
-    for prev, e in zip(events, events[1:], strict=False):
+    for prev, e in itertools.pairwise(events):
         assert e.prev_hash == prev.hash
     for e in events:
         assert e.recorded_at == T0
@@ -115,7 +116,10 @@ def _history(world: World) -> list[list[EventDraft]]:
         world.drafts(),
         [declaration_declared(d0.owner, dataclasses.replace(d0, label="changed once"))],
         [declaration_withdrawn(d1.owner, d1.id), EventDraft("notification.sent", "system", "n1", {"to": d1.owner})],
-        [measure_added("admin", dataclasses.replace(m0, label="v2")), settings_changed("admin", CautionMargins(1, 2, 3))],
+        [
+            measure_added("admin", dataclasses.replace(m0, label="v2")),
+            settings_changed("admin", CautionMargins(1, 2, 3)),
+        ],
         [measure_withdrawn("admin", world.measures[-1].id)],
         [declaration_declared(d1.owner, d1), party_added("admin", Party("newcomer", "New NGO"))],
         [declaration_withdrawn(d0.owner, d0.id)],

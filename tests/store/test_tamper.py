@@ -157,3 +157,18 @@ def test_replay_refuses_a_tampered_log(logged: SQLiteStore, read: Callable[[SQLi
     with pytest.raises(TamperedLog) as info:
         read(logged)
     assert info.value.seq == 2
+
+
+def test_verify_names_an_event_added_behind_the_stores_back(logged: SQLiteStore) -> None:
+    """A well-formed event inserted with SQL, chained and hashed correctly, was
+    still not written by an append: the head recorded at the last append says so."""
+    last = logged.head()
+    assert last is not None
+    at = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = canonical_json({"text": "extra"})
+    h = stored_event_hash(N + 1, at, "note.added", "admin", "", payload, last.hash)
+    err = tampered(
+        logged,
+        f"INSERT INTO events VALUES ({N + 1}, '{at}', 'note.added', 'admin', '', '{payload}', '{last.hash}', '{h}')",
+    )
+    assert err.seq == N + 1

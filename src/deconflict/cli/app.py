@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -22,11 +22,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconflict.codecs import geojson
-from deconflict.codecs.findings import encode_result
 from deconflict.codecs.scenario import Scenario, load_into, load_scenario, read_json, run_checks
 from deconflict.errors import DeconflictError, InvalidInput, TamperedLog
 from deconflict.model import FindingKind, Measure, Party, PartyKind
+from deconflict.service.auth import Role
 from deconflict.service.deconflict import Change, Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.service.wire import encode_result
 from deconflict.store.documents import parse_time
 from deconflict.store.sqlite import SQLiteStore
 
@@ -42,9 +44,11 @@ scenario_app = typer.Typer(help="Run scenario files (parties, measures, declarat
                            no_args_is_help=True)
 audit_app = typer.Typer(help="Verify the tamper-evident event log.", no_args_is_help=True)
 party_app = typer.Typer(help="Manage parties.", no_args_is_help=True)
+credential_app = typer.Typer(help="Issue and revoke credentials.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(audit_app, name="audit")
 app.add_typer(party_app, name="party")
+app.add_typer(credential_app, name="credential")
 
 out = Console()
 err = Console(stderr=True)
@@ -277,23 +281,99 @@ def audit_verify(store: StoreOption = None) -> None:
         out.print(f"[bold green]ok[/]: {n} events, hash chain intact")
 
 
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput("--role", f"{role!r} is not one of: {', '.join(r.value for r in Role)}") from None
+
+
+def _expiry(expires: str | None) -> datetime | None:
+    return None if expires is None else parse_time(expires, "--expires").astimezone(UTC)
+
+
+def _print_token(cred_id: str, token: str, what: str) -> None:
+    err.print(f"issued credential {cred_id} for {what}; the token is shown once, keep it safe:")
+    sys.stdout.write(token + "\n")
+
+
 @party_app.command("add")
 def party_add(
     party_id: Annotated[str, typer.Argument(help="Short id, e.g. 'coalition'.")],
     name: Annotated[str | None, typer.Option(help="Full name.")] = None,
     kind: Annotated[str, typer.Option(help="armed_force, humanitarian, agency or other.")] = "other",
+    member: Annotated[str, typer.Option(help="First member's name, for its credential.")] = "liaison",
+    role: Annotated[str, typer.Option(help="First member's role: viewer, planner or liaison.")] = "liaison",
+    expires: Annotated[str | None, typer.Option(help="Credential expiry (UTC), e.g. 2027-01-01T00:00:00Z.")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Add a party."""
+    """Add a party and issue its first member's credential (printed once)."""
     with errors():
         try:
             pkind = PartyKind(kind)
         except ValueError:
             raise InvalidInput("--kind", f"{kind!r} is not one of: {', '.join(k.value for k in PartyKind)}") from None
         party = Party(party_id, name or party_id, pkind)
+        prole = _role(role)
         with open_service(store) as service:
+            hotline = Hotline(service)
             service.add_party(party)
-        err.print(f"added party {party_id}")
+            cred, token = hotline.issue_credential(None, party_id, member, prole, _expiry(expires))
+        _print_token(cred.id, token, f"{member} ({prole.value}) of {party_id}")
+
+
+@credential_app.command("issue")
+def credential_issue(
+    party: Annotated[str, typer.Argument(help="Party id, or 'admin' for an administrator.")],
+    member: Annotated[str, typer.Option(help="Member's name.")],
+    role: Annotated[str, typer.Option(help="viewer, planner, liaison (or admin).")] = "planner",
+    expires: Annotated[str | None, typer.Option(help="Expiry (UTC), e.g. 2027-01-01T00:00:00Z.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Issue a credential (printed once; only its hash is stored)."""
+    with errors(), open_service(store) as service:
+        prole = Role.ADMIN if party == "admin" else _role(role)
+        cred, token = Hotline(service).issue_credential(None, party, member, prole, _expiry(expires))
+        _print_token(cred.id, token, f"{member} ({prole.value})" + ("" if party == "admin" else f" of {party}"))
+
+
+@credential_app.command("revoke")
+def credential_revoke(credential_id: Annotated[str, typer.Argument()], store: StoreOption = None) -> None:
+    """Revoke a credential at once."""
+    with errors(), open_service(store) as service:
+        Hotline(service).revoke_credential(None, credential_id)
+        err.print(f"revoked {credential_id}")
+
+
+@credential_app.command("list")
+def credential_list(store: StoreOption = None) -> None:
+    """List credentials (never their tokens)."""
+    with errors(), open_service(store) as service:
+        for c in Hotline(service).keyring.all():
+            state = "revoked" if c.revoked_at else "active"
+            out.print(f"{c.id:<14} {c.party or '(admin)':<14} {c.member:<16} {c.role.value:<8} {state}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
+    store: StoreOption = None,
+) -> None:
+    """Run the HTTP service (and later the map) on the store."""
+    import uvicorn
+
+    from deconflict.service.http import create_app
+
+    with errors():
+        service = open_service(store)
+        hotline = Hotline(service)
+        app_ = create_app(hotline)
+        err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
+        try:
+            uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+        finally:
+            service.close()
 
 
 @party_app.command("list")

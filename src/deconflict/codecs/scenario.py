@@ -179,7 +179,7 @@ class ScenarioReport:
         return self.passed == len(self.outcomes)
 
     def to_json(self) -> dict[str, Any]:
-        from deconflict.codecs.findings import encode_result
+        from deconflict.service.wire import encode_result
 
         return {
             "scenario": self.scenario.name,

@@ -182,13 +182,10 @@ class Batch:
     def __init__(self) -> None:
         self.decls: list[Declaration] = []
         self._decl_first = array("q")
-        self._kind = array("b")
+        # Per part: kind, t0, t1 (microseconds) and its first vertex in _xy.
+        self._ints = array("q")
         self._radius = array("d")
-        self._t0 = array("q")
-        self._t1 = array("q")
-        self._vfirst = array("q")
-        self._lon = array("d")
-        self._lat = array("d")
+        self._xy = array("d")  # lon, lat of each vertex
         self._given: dict[int, Box] = {}
         self._box: FloatArray = np.empty((0, 4))
         self._full: BoolArray = np.empty(0, bool)
@@ -197,34 +194,28 @@ class Batch:
     def __len__(self) -> int:
         return len(self.decls)
 
+    @property
+    def n_parts(self) -> int:
+        return len(self._radius)
+
     # -- planning -------------------------------------------------------------
     def _point(self, lon: float, lat: float, radius_m: float, t0: int, t1: int) -> None:
-        self._kind.append(_POINT)
+        self._ints.extend((_POINT, t0, t1, len(self._xy) >> 1))
         self._radius.append(radius_m)
-        self._t0.append(t0)
-        self._t1.append(t1)
-        self._vfirst.append(len(self._lon))
-        self._lon.append(lon)
-        self._lat.append(lat)
+        self._xy.extend((lon, lat))
 
     def _line(self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int) -> None:
-        self._kind.append(_LINE)
+        self._ints.extend((_LINE, t0, t1, len(self._xy) >> 1))
         self._radius.append(radius_m)
-        self._t0.append(t0)
-        self._t1.append(t1)
-        self._vfirst.append(len(self._lon))
+        xy = self._xy
         for x, y in coords:
-            self._lon.append(x)
-            self._lat.append(y)
+            xy.extend((x, y))
 
     def _given_parts(self, parts: list[Part]) -> None:
         for part in parts:
-            self._given[len(self._kind)] = part.shape.box(part.radius_m)
-            self._kind.append(_GIVEN)
+            self._given[self.n_parts] = part.shape.box(part.radius_m)
+            self._ints.extend((_GIVEN, micros(part.window.start), micros(part.window.end), len(self._xy) >> 1))
             self._radius.append(part.radius_m)
-            self._t0.append(micros(part.window.start))
-            self._t1.append(micros(part.window.end))
-            self._vfirst.append(len(self._lon))
 
     def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float) -> None:
         times = [micros(w.time) for w in waypoints]
@@ -238,31 +229,38 @@ class Batch:
     def add(self, decl: Declaration) -> None:
         """Plan ``decl``'s parts. Raises what building them raises, for the
         parts built here (polygons); lines are validated in ``compute``."""
-        w = decl.window
-        if isinstance(decl, Fire):
-            target = decl.target
-            simple = isinstance(target, Point)
-        elif isinstance(decl, (Site, Flight)):
+        if isinstance(decl, Site):
+            g = decl.geometry
+            if isinstance(g, Point):  # most of a theatre: inline
+                w = decl.window
+                self._decl_first.append(len(self._radius))
+                self.decls.append(decl)
+                self._ints.extend((_POINT, micros(w.start), micros(w.end), len(self._xy) >> 1))
+                self._radius.append(decl.protection_m)
+                self._xy.extend((g.lon, g.lat))
+                return
+            simple = isinstance(g, LineString)
+        elif isinstance(decl, Fire):
+            simple = isinstance(decl.target, Point)
+        elif isinstance(decl, Flight):
             simple = decl.geometry is None or isinstance(decl.geometry, (Point, LineString))
         else:
             simple = True
         if not simple:
             parts = declaration_parts(decl)
-            self._decl_first.append(len(self._kind))
+            self._decl_first.append(len(self._radius))
             self.decls.append(decl)
             self._given_parts(parts)
             return
-        self._decl_first.append(len(self._kind))
+        self._decl_first.append(len(self._radius))
         self.decls.append(decl)
+        w = decl.window
         t0, t1 = micros(w.start), micros(w.end)
         if isinstance(decl, Site):
-            g = decl.geometry
-            if isinstance(g, Point):
-                self._point(g.lon, g.lat, decl.protection_m, t0, t1)
-            else:
-                assert isinstance(g, LineString)
-                self._line(g.coords, decl.protection_m, t0, t1)
+            assert isinstance(decl.geometry, LineString)
+            self._line(decl.geometry.coords, decl.protection_m, t0, t1)
         elif isinstance(decl, Fire):
+            target = decl.target
             assert isinstance(target, Point)
             self._point(target.lon, target.lat, decl.effects_radius_m, t0, t1)
             origin = decl.origin
@@ -289,14 +287,19 @@ class Batch:
                 self._line(decl.geometry.coords, decl.half_width_m, t0, t1)
 
     # -- boxes -----------------------------------------------------------------
+    def _columns(self) -> npt.NDArray[np.int64]:
+        if not self._ints:
+            return np.empty((0, 4), np.int64)
+        return np.frombuffer(self._ints, dtype=np.int64).reshape(-1, 4)
+
     def compute(self) -> None:
         """Boxes of all planned point and line parts."""
-        n = len(self._kind)
-        kind = np.frombuffer(self._kind, dtype=np.int8) if n else np.empty(0, np.int8)
-        vfirst = np.frombuffer(self._vfirst, dtype=np.int64) if n else np.empty(0, np.int64)
+        n = self.n_parts
+        cols = self._columns()
+        kind, vfirst = cols[:, 0], cols[:, 3]
         radius = np.frombuffer(self._radius, dtype=np.float64) if n else np.empty(0)
-        lon = np.frombuffer(self._lon, dtype=np.float64) if len(self._lon) else np.empty(0)
-        lat = np.frombuffer(self._lat, dtype=np.float64) if len(self._lat) else np.empty(0)
+        xy = np.frombuffer(self._xy, dtype=np.float64).reshape(-1, 2) if self._xy else np.empty((0, 2))
+        lon, lat = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
         box = np.zeros((n, 4))
         full = np.zeros(n, bool)
         slow = np.zeros(n, bool)
@@ -316,7 +319,7 @@ class Batch:
             full[lines] = f
             slow[lines] = s
         self._box, self._full = box, full
-        decl_first = np.frombuffer(self._decl_first, dtype=np.int64) if len(self.decls) else np.empty(0, np.int64)
+        decl_first = np.frombuffer(self._decl_first, dtype=np.int64) if self.decls else np.empty(0, np.int64)
         owner = np.searchsorted(decl_first, np.flatnonzero(slow), "right") - 1
         self._slow = np.unique(owner).tolist()
 
@@ -331,7 +334,7 @@ class Batch:
             raise AssertionError(f"bulk plan of {self.decls[i].id!r} has {end - first} parts, not {len(parts)}")
         for k, part in enumerate(parts):
             self._given[first + k] = part.shape.box(part.radius_m)
-            self._kind[first + k] = _GIVEN
+            self._ints[4 * (first + k)] = _GIVEN
 
     # -- results ---------------------------------------------------------------
     def first_parts(self, n_decls: int) -> list[int]:
@@ -340,7 +343,7 @@ class Batch:
         return [*self._decl_first[:n_decls], self._part_end(n_decls)]
 
     def _part_end(self, n_decls: int) -> int:
-        return self._decl_first[n_decls] if n_decls < len(self.decls) else len(self._kind)
+        return self._decl_first[n_decls] if n_decls < len(self.decls) else self.n_parts
 
     def entries(self, n_decls: int) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
         """(t0, t1, e_part, e_box) of the first ``n_decls`` declarations' parts,
@@ -349,10 +352,10 @@ class Batch:
         if not n:
             empty = np.empty(0, np.int64)
             return empty, empty, empty, np.empty((0, 4))
-        kind = np.frombuffer(self._kind, dtype=np.int8)[:n]
-        t0 = np.frombuffer(self._t0, dtype=np.int64)[:n].copy()
-        t1 = np.frombuffer(self._t1, dtype=np.int64)[:n].copy()
-        ids = np.flatnonzero(kind != _GIVEN)
+        cols = self._columns()[:n]
+        t0 = np.ascontiguousarray(cols[:, 1])
+        t1 = np.ascontiguousarray(cols[:, 2])
+        ids = np.flatnonzero(cols[:, 0] != _GIVEN)
         box = self._box[ids]
         full = self._full[ids]
         wraps = ~full & (box[:, 2] > 180.0)

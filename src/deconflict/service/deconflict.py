@@ -114,7 +114,7 @@ class Deconflict:
         return self.apply([Change(declaration=decl)], actor or decl.owner)[0]
 
     def apply(self, changes: Sequence[Change], actor: str = ADMIN,
-              progress: Progress | None = None) -> list[Event]:
+              progress: Progress | None = None, extra: Sequence[EventDraft] = ()) -> list[Event]:
         """Validate every change, append them in one transaction, then apply them.
 
         All or nothing: one invalid item and nothing is written. Items may
@@ -152,7 +152,7 @@ class Deconflict:
                 raise exc.within(where) if where else exc from None
             if progress is not None and (i + 1) % 1000 == 0:
                 progress(1000)
-        events = self.store.append(drafts)
+        events = self.store.append([*drafts, *extra])
         for ch in changes:
             if ch.party is not None:
                 self.engine.add_party(ch.party)
@@ -162,13 +162,18 @@ class Deconflict:
                 self.engine.add_declaration(ch.declaration, replace=True)
         return events
 
-    def withdraw(self, decl_id: str, actor: str) -> Event:
+    def withdraw(self, decl_id: str, actor: str, extra: Sequence[EventDraft] = ()) -> list[Event]:
         decl = self.engine.get_declaration(decl_id)
         if actor not in (ADMIN, decl.owner):
             raise InvalidInput("id", f"declaration {decl_id!r} belongs to {decl.owner}, not {actor}")
-        [event] = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id})])
+        events = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id}), *extra])
         self.engine.remove_declaration(decl_id)
-        return event
+        return events
+
+    def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
+        """Events that change no declaration, measure or party (notifications,
+        credentials, agreements): straight to the log."""
+        return self.store.append(drafts)
 
     def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
         if measure_id not in {m.id for m in self.engine.measures()}:

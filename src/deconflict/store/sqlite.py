@@ -26,6 +26,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +80,10 @@ _SELECT_EVENTS = f"SELECT {_schema.EVENT_COLUMNS} FROM events"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _sync_dir(folder: Path) -> None:
@@ -161,13 +166,19 @@ class SQLiteStore:
         # Recognise the file before changing anything in it: setting WAL on
         # someone else's database would alter a file that is not ours.
         try:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            tables = self._tables(db)
+            # One read transaction: another process creating the store between
+            # two separate reads would look like a foreign database.
+            db.execute("BEGIN")
+            try:
+                app_id = db.execute("PRAGMA application_id").fetchone()[0]
+                tables = self._tables(db)
+            finally:
+                db.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a Deconflict store (not an SQLite database: {exc})") from None
         self._check_ours(app_id, tables)
         try:
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._set_wal(db)
             db.execute("PRAGMA synchronous = FULL")
             # macOS: a plain fsync does not reach the disk; harmless elsewhere.
             db.execute("PRAGMA fullfsync = ON")
@@ -188,6 +199,22 @@ class SQLiteStore:
             else:
                 self._check_ours(app_id, tables)
                 self._check_meta(db, tables)
+
+    @staticmethod
+    def _set_wal(db: sqlite3.Connection) -> str:
+        """Switch to WAL, waiting for other processes: SQLite does not call the
+        busy handler for this switch, so two processes creating one store at
+        the same moment would otherwise fail at once."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.002
+        while True:
+            try:
+                return str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     @staticmethod
     def _tables(db: sqlite3.Connection) -> set[str]:
@@ -220,8 +247,8 @@ class SQLiteStore:
     # -- plumbing -------------------------------------------------------------------
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
-        if "locked" in text or "busy" in text:
-            text = f"another process has been writing to it for more than {BUSY_TIMEOUT_S:g} s ({text})"
+        if _is_busy(exc):
+            text = f"another process kept the store locked for {BUSY_TIMEOUT_S:g} s ({text}); try again"
         return StoreError(f"{self.path}: {what}: {text}")
 
     def _conn(self) -> sqlite3.Connection:

@@ -1,0 +1,488 @@
+"""The multi-party service: the deconfliction hotline as software.
+
+Every operation takes the caller's :class:`Principal` and enforces what its
+role and party may do. Writes are serialised by one lock around check and
+append, so acceptance is serialisable: two mutually conflicting activities
+submitted at once are never both accepted. (One server process per store;
+several processes on one store would each have their own engine.)
+
+Everything the hotline knows beyond the store's current state (credentials,
+notifications, measure agreements, idempotency keys) is rebuilt from the
+event log at start, so nothing acknowledged is lost in a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from deconflict.errors import AlreadyExists, InvalidInput, NotFound
+from deconflict.model import (
+    CheckResult,
+    Declaration,
+    FindingKind,
+    Measure,
+    Party,
+)
+from deconflict.model.measure import BindsMode
+from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
+from deconflict.service.deconflict import ADMIN, Change, Deconflict
+from deconflict.service.disclosure import redact, visible
+from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
+from deconflict.service.wire import encode_result
+from deconflict.store.documents import decode_measure, encode_declaration, encode_measure, format_time, parse_time
+from deconflict.store.events import Event, EventDraft
+
+DEFAULT_ACK_DEADLINE = timedelta(minutes=15)
+BLOCKING = frozenset({FindingKind.VIOLATION, FindingKind.CONFLICT})
+NOTIFYING = frozenset({FindingKind.VIOLATION, FindingKind.CONFLICT, FindingKind.COORDINATION_REQUIRED})
+MAX_OVERRIDE_REASON = 2000
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Refused(InvalidInput):
+    """A submit refused for its findings (HTTP 409); carries the visible result."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("activity", f"refused: verdict {result['verdict']}; override with a reason to accept")
+        self.result = result
+
+
+class IdempotencyMismatch(AlreadyExists):
+    def __init__(self, key: str) -> None:
+        super().__init__("idempotency key", key)
+
+
+@dataclass
+class Proposal:
+    """A measure version waiting for the parties it binds."""
+
+    measure: Measure
+    version: int
+    proposer: str
+    bound: frozenset[str]
+    accepted: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"measure": encode_measure(self.measure), "version": self.version, "proposed_by": self.proposer,
+                "bound": sorted(self.bound), "accepted_by": sorted(self.accepted),
+                "waiting_for": sorted(self.bound - self.accepted)}
+
+
+class Hotline:
+    def __init__(self, service: Deconflict, *, ack_deadline: timedelta = DEFAULT_ACK_DEADLINE,
+                 clock: Clock = _now) -> None:
+        self.service = service
+        self.ack_deadline = ack_deadline
+        self.clock = clock
+        self.keyring = Keyring()
+        self.inbox = Inbox()
+        self.proposals: dict[str, Proposal] = {}
+        self.versions: dict[str, int] = {}
+        self.withdrawn: dict[str, Declaration] = {}
+        self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self._notified: dict[str, set[str]] = {}  # activity id -> parties told about it
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.head = 0
+        self.closing = False
+        for event in service.store.events():
+            self._absorb(event)
+
+    # -- the log ----------------------------------------------------------------
+    def _absorb(self, e: Event) -> None:
+        """Fold one event into what the hotline remembers beyond the store's state."""
+        p = e.payload
+        self.head = e.seq
+        if e.type == "credential.issued":
+            self.keyring.add(Credential(
+                p["id"], p["party"], p["member"], Role(p["role"]), p["secret_sha256"], e.recorded_at,
+                None if p.get("expires_at") is None else datetime.fromisoformat(p["expires_at"]),
+            ))
+        elif e.type == "credential.revoked":
+            self.keyring.revoke(p["id"], e.recorded_at)
+        elif e.type == "notification.sent":
+            self.inbox.sent(p, e.recorded_at, e.seq)
+            self._notified.setdefault(p["subject"], set()).add(p["party"])
+        elif e.type == "notification.delivered":
+            self.inbox.delivered(p["id"], e.recorded_at)
+        elif e.type in ("notification.acknowledged", "notification.objected"):
+            answer = Answer.ACKNOWLEDGED if e.type.endswith("acknowledged") else Answer.OBJECTED
+            self.inbox.answered(p["id"], answer, p.get("member", ""), p.get("comment", ""), e.recorded_at)
+        elif e.type == "notification.escalated":
+            self.inbox.escalated(p["id"], e.recorded_at)
+        elif e.type == "agreement.proposed":
+            m = decode_measure(p["measure"], "measure")
+            self.proposals[m.id] = Proposal(m, p["version"], e.actor, frozenset(p["bound"]))
+            self.versions[m.id] = p["version"]
+        elif e.type == "agreement.accepted":
+            prop = self.proposals.get(p["id"])
+            if prop is not None and prop.version == p["version"]:
+                prop.accepted.add(p["party"])
+        elif e.type == "agreement.in_force":
+            self.versions[p["id"]] = p["version"]
+            prop = self.proposals.get(p["id"])
+            if prop is not None and prop.version <= p["version"]:
+                del self.proposals[p["id"]]
+        elif e.type == "measure.added":
+            self.versions.setdefault(p["id"], 1)
+        elif e.type == "activity.accepted" and p.get("idempotency_key"):
+            self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
+
+    def _append(self, drafts: list[EventDraft]) -> list[Event]:
+        events = self.service.append(drafts)
+        self._after(events)
+        return events
+
+    def _after(self, events: list[Event]) -> None:
+        for e in events:
+            self._absorb(e)
+        self._changed.notify_all()
+
+    # -- administration -----------------------------------------------------------
+    def add_party(self, who: Principal, party: Party) -> Party:
+        who.require(Action.ADMINISTER)
+        with self._lock:
+            if party.id in self.service.parties():
+                raise AlreadyExists("party", party.id)
+            self._after(self.service.apply([Change(party=party)], who.member))
+        return party
+
+    def issue_credential(self, who: Principal | None, party: str, member: str, role: Role,
+                         expires_at: datetime | None = None) -> tuple[Credential, str]:
+        """``who`` None means the local administrator (the CLI on the server's machine)."""
+        if who is not None:
+            who.require(Action.ADMINISTER)
+        with self._lock:
+            if role is not Role.ADMIN and party not in self.service.parties():
+                raise NotFound("party", party)
+            cred, token = issue(party if role is not Role.ADMIN else "", member, role, self.clock(), expires_at)
+            self._append([EventDraft("credential.issued", who.member if who else ADMIN, cred.id, cred.payload())])
+        return cred, token
+
+    def revoke_credential(self, who: Principal | None, cred_id: str) -> None:
+        if who is not None:
+            who.require(Action.ADMINISTER)
+        with self._lock:
+            if self.keyring.get(cred_id) is None:
+                raise NotFound("credential", cred_id)
+            self._append([EventDraft("credential.revoked", who.member if who else ADMIN, cred_id, {"id": cred_id})])
+
+    def authenticate(self, token: str | None) -> Principal:
+        return self.keyring.authenticate(token, self.clock())
+
+    # -- reads -----------------------------------------------------------------
+    def _lookup(self) -> dict[str, Declaration]:
+        return {d.id: d for d in self.service.engine.declarations()}
+
+    def declarations(self, who: Principal) -> list[Declaration]:
+        who.require(Action.READ)
+        return [d for d in self.service.engine.declarations() if who.is_admin or visible(d, who.party)]
+
+    def declaration(self, who: Principal, decl_id: str) -> Declaration:
+        who.require(Action.READ)
+        try:
+            d = self.service.engine.get_declaration(decl_id)
+        except NotFound:
+            raise NotFound("declaration", decl_id) from None
+        if not (who.is_admin or visible(d, who.party)):
+            raise NotFound("declaration", decl_id)  # not 403: existence itself is not shared
+        return d
+
+    def measures(self, who: Principal) -> dict[str, Any]:
+        who.require(Action.READ)
+        return {"in_force": [encode_measure(m) for m in self.service.measures()],
+                "proposed": [p.to_json() for p in self.proposals.values()]}
+
+    # -- activities ---------------------------------------------------------------
+    def _owned(self, who: Principal, activity: Declaration) -> None:
+        if who.is_admin:
+            raise Forbidden("an administrator does not plan activities; use a party's credential")
+        if activity.owner != who.party:
+            raise Forbidden(f"{who.party} may only declare its own activities, not {activity.owner}'s")
+
+    def check(self, who: Principal, activity: Declaration) -> dict[str, Any]:
+        """A dry run: writes nothing."""
+        who.require(Action.CHECK)
+        self._owned(who, activity)
+        with self._lock:
+            result = self.service.check(activity)
+            return encode_result(redact(result, who.party, self._lookup()))
+
+    def submit(self, who: Principal, activity: Declaration, *, override_reason: str = "",
+               idempotency_key: str = "", request_sha256: str = "") -> tuple[bool, dict[str, Any]]:
+        """Check and accept atomically. Returns (created, response)."""
+        who.require(Action.SUBMIT)
+        self._owned(who, activity)
+        if len(override_reason) > MAX_OVERRIDE_REASON:
+            raise InvalidInput("override_reason", f"must be at most {MAX_OVERRIDE_REASON} characters")
+        with self._lock:
+            if idempotency_key:
+                seen = self._idempotent.get((who.party, idempotency_key))
+                if seen is not None:
+                    if seen[0] != request_sha256:
+                        raise IdempotencyMismatch(idempotency_key)
+                    return False, seen[1]
+            if activity.id in self._lookup_ids():
+                existing = self.service.engine.get_declaration(activity.id)
+                if existing.owner != who.party:
+                    raise Forbidden(f"declaration {activity.id} belongs to {existing.owner}")
+            result = self.service.check(activity)
+            lookup = self._lookup()
+            shown = encode_result(redact(result, who.party, lookup))
+            blocking = result.verdict in BLOCKING
+            if blocking and not override_reason.strip():
+                raise Refused(shown)
+            notes = self._notifications_for(who, activity, result, lookup, override=blocking)
+            response = {"id": activity.id, "accepted": True, "overridden": blocking, **shown,
+                        "notified": sorted({n.party for n in notes})}
+            accepted = EventDraft("activity.accepted", who.party, activity.id, {
+                "id": activity.id, "member": who.member, "verdict": result.verdict.value,
+                "override_reason": override_reason.strip() or None, "idempotency_key": idempotency_key or None,
+                "request_sha256": request_sha256 or None, "response": response,
+            })
+            extra = [accepted, *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
+            events = self.service.apply([Change(declaration=activity)], who.party, extra=extra)
+            self._after(events)
+            return True, response
+
+    def _lookup_ids(self) -> set[str]:
+        return {d.id for d in self.service.engine.declarations()}
+
+    def _notifications_for(self, who: Principal, activity: Declaration, result: CheckResult,
+                           lookup: dict[str, Declaration], *, override: bool) -> list[Notification]:
+        """Owners of objects it conflicts with; parties bound by measures it touches."""
+        now = self.clock()
+        by_party: dict[str, list[dict[str, Any]]] = {}
+        kinds: dict[str, NotificationKind] = {}
+        measures = {m.id: m for m in self.service.measures()}
+        parties = set(self.service.parties())
+        for f in result.findings:
+            if f.kind not in NOTIFYING:
+                continue
+            full = encode_result(CheckResult(f.kind, (f,)))["findings"][0]
+            targets: set[str] = set()
+            if f.object_type == "declaration":
+                targets.add(f.owner)
+                kinds.setdefault(f.owner, NotificationKind.CONFLICT)
+            else:
+                m = measures.get(f.object_id)
+                targets.add(f.owner)
+                if m is not None:
+                    targets |= {p for p in parties if m.binds_party(p)}
+                for t in targets:
+                    kinds.setdefault(t, NotificationKind.MEASURE_TOUCHED)
+            for t in targets - {who.party}:
+                by_party.setdefault(t, []).append(full)
+        out = []
+        doc = encode_declaration(activity)
+        for party, findings in sorted(by_party.items()):
+            kind = NotificationKind.OVERRIDE if override else kinds[party]
+            shared = visible(activity, party)
+            label = f" '{activity.label}'" if activity.label and shared else ""
+            what = f"{activity.kind.value} {activity.id}{label}"
+            summary = (f"{who.party} {'overrode findings and declared' if override else 'declared'} {what}: "
+                       f"{len(findings)} finding(s) concern you")
+            detail: dict[str, Any] = {"findings": findings, "verdict": result.verdict.value,
+                                      "activity": doc if shared else None}
+            out.append(Notification(
+                id=secrets.token_hex(8), party=party, kind=kind, subject=activity.id, from_party=who.party,
+                summary=summary, detail=detail, sent_at=now, deadline=now + self.ack_deadline,
+            ))
+        return out
+
+    def withdraw(self, who: Principal, decl_id: str) -> None:
+        who.require(Action.WITHDRAW)
+        with self._lock:
+            decl = self.declaration(who, decl_id)
+            if not who.is_admin and decl.owner != who.party:
+                raise Forbidden(f"declaration {decl_id} belongs to {decl.owner}")
+            now = self.clock()
+            notes = [
+                Notification(secrets.token_hex(8), p, NotificationKind.WITHDRAWAL, decl_id, decl.owner,
+                             f"{decl.owner} withdrew {decl.kind.value} {decl_id}", {"id": decl_id}, now,
+                             now + self.ack_deadline)
+                for p in sorted(self._notified.get(decl_id, set()) - {decl.owner})
+            ]
+            events = self.service.withdraw(
+                decl_id, who.party or ADMIN,
+                extra=[EventDraft("notification.sent", who.party or ADMIN, n.id, n.payload()) for n in notes])
+            self._after(events)
+
+    # -- measures: agreed, not imposed ----------------------------------------------
+    def _bound(self, m: Measure) -> frozenset[str]:
+        parties = set(self.service.parties())
+        if m.kind.is_line:
+            return frozenset(p for p, _s in m.sides)
+        if m.binds.mode is BindsMode.LISTED:
+            return frozenset(m.binds.parties)
+        return frozenset(p for p in parties if m.binds.includes(p, m.owner))
+
+    def propose_measure(self, who: Principal, measure: Measure) -> dict[str, Any]:
+        """In force at once if it binds only its owner or an administrator imposes
+        it; otherwise proposed, and in force when every bound party has accepted."""
+        who.require(Action.PROPOSE_MEASURE)
+        if not who.is_admin and measure.owner != who.party:
+            raise Forbidden(f"{who.party} may only propose measures it owns")
+        with self._lock:
+            self.service.engine.validate_measure(measure)
+            bound = self._bound(measure)
+            version = self.versions.get(measure.id, 0) + 1
+            others = bound - {measure.owner}
+            if who.is_admin or not others:
+                in_force = EventDraft("agreement.in_force", who.party or ADMIN, measure.id,
+                                      {"id": measure.id, "version": version, "imposed": who.is_admin})
+                events = self.service.apply([Change(measure=measure)], who.party or ADMIN, extra=[in_force])
+                self._after(events)
+                return {"id": measure.id, "version": version, "in_force": True, "waiting_for": []}
+            now = self.clock()
+            notes = [
+                Notification(secrets.token_hex(8), p, NotificationKind.MEASURE_PROPOSED, measure.id, who.party,
+                             f"{who.party} proposes {measure.kind.value.replace('_', ' ')} {measure.id}"
+                             + (f" '{measure.label}'" if measure.label else "") + f" (version {version})",
+                             {"measure": encode_measure(measure), "version": version}, now, now + self.ack_deadline)
+                for p in sorted(others)
+            ]
+            drafts = [EventDraft("agreement.proposed", who.party, measure.id,
+                                 {"measure": encode_measure(measure), "version": version, "bound": sorted(bound)}),
+                      EventDraft("agreement.accepted", who.party, measure.id,
+                                 {"id": measure.id, "version": version, "party": measure.owner}),
+                      *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
+            self._append(drafts)
+            return {"id": measure.id, "version": version, "in_force": False, "waiting_for": sorted(others)}
+
+    def accept_measure(self, who: Principal, measure_id: str, version: int | None = None) -> dict[str, Any]:
+        who.require(Action.ACCEPT_MEASURE)
+        with self._lock:
+            prop = self.proposals.get(measure_id)
+            if prop is None:
+                raise NotFound("measure proposal", measure_id)
+            if version is not None and version != prop.version:
+                raise InvalidInput("version", f"the proposal is at version {prop.version}, not {version}")
+            if who.party not in prop.bound:
+                raise Forbidden(f"{who.party} is not bound by {measure_id}")
+            drafts = [EventDraft("agreement.accepted", who.party, measure_id,
+                                 {"id": measure_id, "version": prop.version, "party": who.party})]
+            if prop.accepted | {who.party} >= prop.bound:
+                drafts.append(EventDraft("agreement.in_force", who.party, measure_id,
+                                         {"id": measure_id, "version": prop.version, "imposed": False}))
+                events = self.service.apply([Change(measure=prop.measure)], who.party, extra=drafts)
+                self._after(events)
+                return {"id": measure_id, "version": prop.version, "in_force": True, "waiting_for": []}
+            self._append(drafts)
+            return {"id": measure_id, "version": prop.version, "in_force": False,
+                    "waiting_for": sorted(prop.bound - prop.accepted)}
+
+    # -- notifications ---------------------------------------------------------------
+    def notifications(self, who: Principal, *, deliver: bool = True) -> list[dict[str, Any]]:
+        who.require(Action.READ)
+        with self._lock:
+            mine = self.inbox.all() if who.is_admin else self.inbox.for_party(who.party)
+            if deliver and not who.is_admin:
+                fresh = [n for n in mine if n.delivered_at is None]
+                if fresh:
+                    self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id}) for n in fresh])
+                    mine = self.inbox.for_party(who.party)
+            now = self.clock()
+            # Unanswered first, overdue first among them, then newest.
+            mine.sort(key=lambda n: (n.answer is not None, not n.overdue(now), -n.seq))
+            return [n.to_json(now) for n in mine]
+
+    def answer(self, who: Principal, nid: str, answer: Answer, comment: str = "") -> dict[str, Any]:
+        who.require(Action.ANSWER)
+        with self._lock:
+            n = self.inbox.get(nid, who.party)
+            Inbox.check_answer(n, answer, comment)
+            self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
+                                     {"id": nid, "member": who.member, "comment": comment})])
+            return self.inbox.get(nid).to_json(self.clock())
+
+    def escalate_overdue(self) -> int:
+        """Escalate, once each, notifications past their deadline."""
+        with self._lock:
+            now = self.clock()
+            due = [n for n in self.inbox.all() if n.overdue(now) and n.escalated_at is None]
+            if due:
+                self._append([EventDraft("notification.escalated", "system", n.id,
+                                         {"id": n.id, "party": n.party}) for n in due])
+            return len(due)
+
+    # -- the live stream ---------------------------------------------------------------
+    def close_streams(self) -> None:
+        """End every open stream (at shutdown); clients resume from their last id."""
+        with self._changed:
+            self.closing = True
+            self._changed.notify_all()
+
+    def _concerns(self, party: str, e: Event) -> dict[str, Any] | None:
+        """What ``party`` may see of an event, or None."""
+        p = e.payload
+        t = e.type
+        if t.startswith("notification."):
+            n = self.inbox.get(p["id"]) if t != "notification.sent" else None
+            owner = p["party"] if t == "notification.sent" else (n.party if n else "")
+            return p if owner == party else None
+        if t == "declaration.declared":
+            try:
+                decl = self.service.engine.get_declaration(e.subject)
+            except NotFound:
+                decl = None
+            if decl is not None and not visible(decl, party):
+                return None
+            return p if decl is not None or p.get("owner") == party else None
+        if t == "declaration.withdrawn":
+            return p
+        if t.startswith(("measure.", "agreement.", "party.")):
+            return p
+        if t == "activity.accepted":
+            return p["response"] if e.actor == party else None
+        return None
+
+    def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,
+               stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, str, dict[str, Any]] | None]:
+        """Events for ``who``'s party after ``after_seq``, then live ones as they
+        come; yields None as a heartbeat when nothing came for ``wait`` seconds."""
+        who.require(Action.READ)
+        last = after_seq
+        while not stop():
+            batch = list(self.service.store.events(after_seq=last))
+            for e in batch:
+                last = e.seq
+                data = self._concerns(who.party, e) if not who.is_admin else e.payload
+                if data is None:
+                    continue
+                if e.type == "notification.sent" and not who.is_admin:
+                    with self._lock:
+                        n = self.inbox.get(e.subject)
+                        if n.delivered_at is None:
+                            self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])
+                yield e.seq, e.type, data
+            if batch:
+                continue
+            with self._changed:
+                if self.head <= last:
+                    self._changed.wait(wait)
+            if self.head <= last:
+                yield None
+
+
+def request_digest(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def parse_deadline(text: str) -> datetime:
+    return parse_time(text, "deadline")
+
+
+__all__ = ["Hotline", "Refused", "format_time"]

@@ -1,0 +1,325 @@
+"""The HTTP API (ASGI, FastAPI): every party's staff and systems talk to this.
+
+Errors are RFC 9457 problem responses, mapped from the package's exceptions
+in one place (:func:`problem_for`). No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError
+from deconflict.model import Party, PartyKind
+from deconflict.service.auth import Forbidden, Principal, Role, Unauthenticated
+from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, request_digest
+from deconflict.service.notifications import Answer
+from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
+
+#: Requests larger than this are refused with 413 before they are read.
+MAX_REQUEST_BYTES = 1_048_576
+PROBLEM = "application/problem+json"
+
+
+# -- problems ------------------------------------------------------------------------
+def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": 'Bearer realm="deconflict"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def problem_for(exc: Exception) -> JSONResponse:
+    """The one place where exceptions become HTTP responses."""
+    if isinstance(exc, Refused):
+        return problem(409, "Refused", exc.reason, "refused", result=exc.result)
+    if isinstance(exc, InvalidInput):
+        return problem(422, "Invalid input", str(exc), "invalid-input", field=exc.field, reason=exc.reason,
+                       invalid_params=[{"name": exc.field, "reason": exc.reason}])
+    if isinstance(exc, Unauthenticated):
+        return problem(401, "Unauthenticated", str(exc), "unauthenticated")
+    if isinstance(exc, Forbidden):
+        return problem(403, "Forbidden", str(exc), "forbidden")
+    if isinstance(exc, NotFound):
+        return problem(404, "Not found", str(exc), "not-found")
+    if isinstance(exc, IdempotencyMismatch):
+        return problem(409, "Idempotency key reused", "this Idempotency-Key was used with a different request",
+                       "idempotency-mismatch")
+    if isinstance(exc, AlreadyExists):
+        return problem(409, "Already exists", str(exc), "already-exists")
+    if isinstance(exc, StoreError):
+        return problem(503, "Store unavailable", "the store could not be written; nothing was accepted",
+                       "store-unavailable")
+    if isinstance(exc, DeconflictError):
+        return problem(400, "Bad request", str(exc), "bad-request")
+    return problem(500, "Internal error", "an internal error occurred; nothing was accepted", "internal")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(x) for x in loc if x not in ("body",)]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+class BodyLimit:
+    """ASGI middleware refusing bodies over ``MAX_REQUEST_BYTES`` with 413."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await problem(413, "Request too large", f"requests are limited to {self.limit} bytes",
+                              "too-large")(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await problem(413, "Request too large", f"requests are limited to {self.limit} bytes",
+                          "too-large")(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# -- request bodies ----------------------------------------------------------------------
+class ActivityBody(BaseModel):
+    activity: dict[str, Any] = Field(description="A declaration document (see docs/scenario-format.md); "
+                                                 "owner defaults to the caller's party.")
+    override_reason: str = Field("", description="Accept despite a violation or conflict, for this reason.")
+
+
+class MeasureBody(BaseModel):
+    measure: dict[str, Any]
+
+
+class PartyBody(BaseModel):
+    id: str
+    name: str = ""
+    kind: PartyKind = PartyKind.OTHER
+
+
+class CredentialBody(BaseModel):
+    party: str = ""
+    member: str
+    role: Role
+    expires_at: datetime | None = None
+
+
+class AnswerBody(BaseModel):
+    comment: str = ""
+
+
+class AcceptBody(BaseModel):
+    version: int | None = None
+
+
+# -- the app -----------------------------------------------------------------------------
+def _principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    token = None
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    hotline: Hotline = request.app.state.hotline
+    return hotline.authenticate(token)
+
+
+Who = Annotated[Principal, Depends(_principal)]
+
+
+def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
+    stopping = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        def escalate() -> None:
+            while not stopping.wait(escalation_every):
+                with contextlib.suppress(DeconflictError):
+                    hotline.escalate_overdue()
+
+        worker = threading.Thread(target=escalate, name="escalation", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            # Graceful: uvicorn has drained requests by now; every accepted
+            # change was committed before it was acknowledged.
+            stopping.set()
+            hotline.close_streams()
+
+    app = FastAPI(title="Deconflict", version="0.1.0", lifespan=lifespan,
+                  description="The deconfliction hotline: declarations, measures, checks, notifications.")
+    app.state.hotline = hotline
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(DeconflictError)
+    async def _known(_r: Request, exc: DeconflictError) -> JSONResponse:
+        return problem_for(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        params = [{"name": _loc(tuple(e.get("loc", ()))), "reason": str(e.get("msg", "invalid"))} for e in errs]
+        first = params[0] if params else {"name": "body", "reason": "invalid"}
+        return problem(422, "Invalid input", f"{first['name']}: {first['reason']}", "invalid-input",
+                       field=first["name"], reason=first["reason"], invalid_params=params)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
+        return problem_for(exc)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"])
+    def ready() -> dict[str, Any]:
+        return {"status": "ready", "declarations": len(hotline.service.engine), "head": hotline.head}
+
+    @app.get("/v1/me", tags=["parties"])
+    def me(who: Who) -> dict[str, Any]:
+        return {"party": who.party or None, "member": who.member, "role": who.role.value}
+
+    @app.get("/v1/parties", tags=["parties"])
+    def parties(who: Who) -> list[dict[str, Any]]:
+        who.require(_read())
+        return [{"id": p.id, "name": p.name, "kind": p.kind.value} for p in hotline.service.parties().values()]
+
+    @app.post("/v1/admin/parties", status_code=201, tags=["admin"])
+    def add_party(who: Who, body: PartyBody) -> dict[str, Any]:
+        party = Party(body.id, body.name or body.id, body.kind)
+        hotline.add_party(who, party)
+        return {"id": party.id, "name": party.name, "kind": party.kind.value}
+
+    @app.post("/v1/admin/credentials", status_code=201, tags=["admin"])
+    def add_credential(who: Who, body: CredentialBody) -> dict[str, Any]:
+        cred, token = hotline.issue_credential(who, body.party, body.member, body.role, body.expires_at)
+        return {"id": cred.id, "party": cred.party or None, "member": cred.member, "role": cred.role.value,
+                "token": token, "expires_at": body.expires_at}
+
+    @app.delete("/v1/admin/credentials/{cred_id}", status_code=204, tags=["admin"])
+    def revoke_credential(who: Who, cred_id: str) -> Response:
+        hotline.revoke_credential(who, cred_id)
+        return Response(status_code=204)
+
+    def activity_of(who: Who, doc: dict[str, Any], default_id: str) -> Any:
+        return decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
+
+    @app.post("/v1/checks", tags=["activities"])
+    def check(who: Who, body: ActivityBody) -> dict[str, Any]:
+        """A dry run: checks the activity against everything in force and writes nothing."""
+        return hotline.check(who, activity_of(who, body.activity, "check"))
+
+    @app.post("/v1/activities", status_code=201, tags=["activities"])
+    def submit(who: Who, body: ActivityBody, response: Response,
+               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
+        """Check and accept atomically; 409 with the findings when refused."""
+        raw = body.model_dump()
+        digest = request_digest(raw)
+        default_id = f"a-{digest[:12]}" if idempotency_key else f"a-{datetime.now().strftime('%H%M%S%f')}"
+        created, result = hotline.submit(who, activity_of(who, body.activity, default_id),
+                                         override_reason=body.override_reason,
+                                         idempotency_key=idempotency_key or "", request_sha256=digest)
+        if not created:
+            response.status_code = 200
+        return result
+
+    @app.get("/v1/declarations", tags=["declarations"])
+    def declarations(who: Who) -> list[dict[str, Any]]:
+        return [encode_declaration(d) for d in hotline.declarations(who)]
+
+    @app.get("/v1/declarations/{decl_id}", tags=["declarations"])
+    def declaration(who: Who, decl_id: str) -> dict[str, Any]:
+        return encode_declaration(hotline.declaration(who, decl_id))
+
+    @app.delete("/v1/declarations/{decl_id}", status_code=204, tags=["declarations"])
+    def withdraw(who: Who, decl_id: str) -> Response:
+        hotline.withdraw(who, decl_id)
+        return Response(status_code=204)
+
+    @app.get("/v1/measures", tags=["measures"])
+    def measures(who: Who) -> dict[str, Any]:
+        return hotline.measures(who)
+
+    @app.post("/v1/measures", status_code=201, tags=["measures"])
+    def propose(who: Who, body: MeasureBody) -> dict[str, Any]:
+        doc = dict(body.measure)
+        doc.setdefault("owner", who.party)
+        return hotline.propose_measure(who, decode_measure(doc, "measure"))
+
+    @app.post("/v1/measures/{measure_id}/accept", tags=["measures"])
+    def accept(who: Who, measure_id: str, body: Annotated[AcceptBody | None, Body()] = None) -> dict[str, Any]:
+        return hotline.accept_measure(who, measure_id, body.version if body else None)
+
+    @app.get("/v1/notifications", tags=["notifications"])
+    def notifications(who: Who) -> list[dict[str, Any]]:
+        return hotline.notifications(who)
+
+    @app.post("/v1/notifications/{nid}/acknowledge", tags=["notifications"])
+    def acknowledge(who: Who, nid: str, body: Annotated[AnswerBody | None, Body()] = None) -> dict[str, Any]:
+        return hotline.answer(who, nid, Answer.ACKNOWLEDGED, body.comment if body else "")
+
+    @app.post("/v1/notifications/{nid}/object", tags=["notifications"])
+    def object_(who: Who, nid: str, body: AnswerBody) -> dict[str, Any]:
+        return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
+
+    @app.get("/v1/stream", tags=["notifications"])
+    def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,
+               wait: float = 15.0) -> StreamingResponse:
+        """Server-Sent Events for the caller's party, filtered by disclosure. Resume
+        with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between."""
+        start = after if after is not None else int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        if start < 0:
+            raise InvalidInput("after", "must be >= 0")
+        wait = min(max(wait, 0.05), 60.0)
+
+        def frames() -> Iterator[bytes]:
+            yield b"retry: 2000\n\n"
+            for item in hotline.stream(who, start, wait=wait, stop=lambda: _stopping(hotline)):
+                if item is None:
+                    yield b": keep-alive\n\n"
+                    continue
+                seq, etype, data = item
+                yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+        return StreamingResponse(frames(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    return app
+
+
+def _read() -> Any:
+    from deconflict.service.auth import Action
+
+    return Action.READ
+
+
+def _stopping(hotline: Hotline) -> bool:
+    return hotline.closing

@@ -1,0 +1,80 @@
+"""A real server on loopback, with one authenticated client per party."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from deconflict.codecs.scenario import Scenario, load_scenario
+from deconflict.service.auth import Role
+from deconflict.service.client import Client
+from deconflict.service.deconflict import Change, Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.service.http import create_app
+from deconflict.store.sqlite import SQLiteStore
+from tests.conftest import BUNDLED
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Running:
+    url: str
+    hotline: Hotline
+    scenario: Scenario
+    tokens: dict[str, dict[str, str]]  # party -> role -> token
+    admin: str
+
+    def client(self, party: str, role: str = "liaison") -> Client:
+        return Client(self.url, self.tokens[party][role])
+
+
+def start(store: Path, *, ack_deadline_s: float = 900.0) -> Iterator[Running]:
+    from datetime import timedelta
+
+    scenario = load_scenario(BUNDLED)
+    service = Deconflict(SQLiteStore(store))
+    service.set_margins(scenario.margins)
+    service.apply([Change(party=p) for p in scenario.parties]
+                  + [Change(measure=m) for m in scenario.measures]
+                  + [Change(declaration=d) for d in scenario.declarations])
+    hotline = Hotline(service, ack_deadline=timedelta(seconds=ack_deadline_s))
+    tokens: dict[str, dict[str, str]] = {}
+    for p in scenario.parties:
+        for role in (Role.VIEWER, Role.PLANNER, Role.LIAISON):
+            tokens.setdefault(p.id, {})[role.value] = hotline.issue_credential(None, p.id, role.value, role)[1]
+    admin = hotline.issue_credential(None, "", "root", Role.ADMIN)[1]
+    port = free_port()
+    config = uvicorn.Config(create_app(hotline, escalation_every=0.2), host="127.0.0.1", port=port,
+                            log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    try:
+        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin)
+    finally:
+        hotline.close_streams()
+        server.should_exit = True
+        thread.join(10)
+        service.close()
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    yield from start(tmp_path / "server.sqlite3")
