@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -370,10 +371,15 @@ def serve(
         hotline = Hotline(service)
         app_ = create_app(hotline)
         err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
+        # uvicorn drains requests on SIGTERM/SIGINT, then re-raises the signal
+        # to whatever handler was there before; this one makes that a clean exit.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_a: None)
         try:
             uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
         finally:
             service.close()
+        err.print("deconflict stopped; every acknowledged change is in the store")
 
 
 @party_app.command("list")

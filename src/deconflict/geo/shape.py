@@ -71,7 +71,8 @@ def _edge_bounds(edge: Edge) -> SampleBounds:
                             edge.length / 2.0, hi - lo >= 360.0)
     # GEOD.npts's points (the same call and flags), as arrays rather than a list of tuples.
     mid = GEOD.inv_intermediate(
-        edge.lon1, edge.lat1, edge.lon2, edge.lat2, npts=n, flags=GeodIntermediateFlag.AZIS_DISCARD
+        edge.lon1, edge.lat1, edge.lon2, edge.lat2, npts=n, flags=GeodIntermediateFlag.AZIS_DISCARD,
+        return_back_azimuth=False,
     )
     lons = np.empty(n + 2)
     lats = np.empty(n + 2)

@@ -1,0 +1,54 @@
+"""`deconflict serve` as a real process: health, readiness, a write, graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.cli.test_app import run
+from tests.service.conftest import free_port
+
+
+def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite3"
+    res = run("party", "add", "relief", "--kind", "humanitarian", store=store)
+    assert res.returncode == 0, res.stderr
+    token = res.stdout.strip()
+    assert token.startswith("dcf_") and "credential" in res.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+        headers = {"Authorization": f"Bearer {token}"}
+        site = {"kind": "site", "id": "H1", "category": "protected", "protection_m": 300,
+                "geometry": {"type": "Point", "coordinates": [40.12, 35.33]},
+                "window": {"start": "2018-02-01T00:00:00Z", "end": "2018-03-01T00:00:00Z"}}
+        r = httpx.post(f"{url}/v1/activities", json={"activity": site}, headers=headers)
+        assert r.status_code == 201, r.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, errors = proc.communicate(timeout=30)
+    assert proc.returncode == 0, errors
+    assert "every acknowledged change is in the store" in errors
+    res = run("export", store=store)
+    assert '"H1"' in res.stdout
+    assert run("audit", "verify", store=store).returncode == 0
