@@ -219,7 +219,17 @@ class GridIndex:
         boxes = np.frombuffer(self._e_box, dtype=np.float64).reshape(-1, 4) if len(self._e_box) else np.empty((0, 4))
         found: list[IntArray] = []
         tail = np.arange(self._n_sorted, len(self._e_key), dtype=np.int64)
-        for q in box.parts():
+        qparts = box.parts()
+        # Fix (tests/engine/test_index.py): +180 and -180 are one meridian, so
+        # a box ending exactly at +180 meets one starting exactly at -180 (as
+        # Box.intersects says), which the planar test on the parts missed. Ask
+        # for the seam on the other side as well.
+        for _lo, lat_lo, _hi, lat_hi in list(qparts):
+            if _hi >= 180.0:
+                qparts.append((-180.0, lat_lo, -180.0, lat_hi))
+            if _lo <= -180.0:
+                qparts.append((180.0, lat_lo, 180.0, lat_hi))
+        for q in qparts:
             entries = np.concatenate((self._candidate_entries(*q), tail))
             if not entries.size:
                 continue

@@ -93,6 +93,9 @@ class Hotline:
         self.withdrawn: dict[str, Declaration] = {}
         self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._notified: dict[str, set[str]] = {}  # activity id -> parties told about it
+        # Declaration id -> (owner, shared with all, shared with): what the last
+        # declaration of that id said, so the stream never reveals more than it did.
+        self._sharing: dict[str, tuple[str, bool, frozenset[str]]] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.head = 0
@@ -130,6 +133,9 @@ class Hotline:
             prop = self.proposals.get(p["id"])
             if prop is not None and prop.version == p["version"]:
                 prop.accepted.add(p["party"])
+        elif e.type == "declaration.declared":
+            share = p.get("share_with", "all")
+            self._sharing[e.subject] = (p.get("owner", ""), share == "all", frozenset(share if share != "all" else ()))
         elif e.type == "agreement.in_force":
             self.versions[p["id"]] = p["version"]
             prop = self.proposals.get(p["id"])
@@ -434,15 +440,12 @@ class Hotline:
             owner = p["party"] if t == "notification.sent" else (n.party if n else "")
             return p if owner == party else None
         if t == "declaration.declared":
-            try:
-                decl = self.service.engine.get_declaration(e.subject)
-            except NotFound:
-                decl = None
-            if decl is not None and not visible(decl, party):
-                return None
-            return p if decl is not None or p.get("owner") == party else None
+            share = p.get("share_with", "all")
+            ok = share == "all" or p.get("owner") == party or party in share
+            return p if ok else None
         if t == "declaration.withdrawn":
-            return p
+            owner, everyone, parties = self._sharing.get(e.subject, ("", False, frozenset()))
+            return p if everyone or owner == party or party in parties else None
         if t.startswith(("measure.", "agreement.", "party.")):
             return p
         if t == "activity.accepted":
