@@ -159,7 +159,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     parts_total = engine._index.parts_total
     index_bytes = engine._index.memory_bytes()
     for r in range(max(args.repeats, 1)):
-        if args.compare:
+        if args.one_by_one:
             del engine
             gc.collect()
             dt, engine = one_by_one()
@@ -169,7 +169,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
             gc.collect()
             dt, engine = bulk()
             bulk_times.append(dt)
-    if args.compare:
+    if args.one_by_one:
         # Measure checks on a bulk-loaded engine, as a service starts.
         del engine
         gc.collect()
@@ -269,7 +269,7 @@ def child(args: argparse.Namespace, size: int, label: str, src: str | None) -> d
         "--tracemalloc-max", str(args.tracemalloc_max),
     ]
     if args.compare and size <= args.compare_max:
-        cmd.append("--compare")
+        cmd.append("--one-by-one")
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -330,6 +330,7 @@ def main() -> None:
     ap.add_argument("--label", default="current")
     ap.add_argument("--readme", action="store_true", help="rewrite the results table in bench/README.md")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--one-by-one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.one:

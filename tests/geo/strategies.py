@@ -36,7 +36,7 @@ SPAN_LIMIT_M = 4_800_000.0
 
 
 
-def PROPERTY(max_examples: int) -> settings:  # noqa: N802 (reads as a decorator constant)
+def PROPERTY(max_examples: int) -> settings:
     """Settings of the property tests: no deadline (geodesics are slow-ish and
     vary), generation may be slow, and the example count is per test so the
     whole of tests/geo and tests/engine stays within a few minutes."""

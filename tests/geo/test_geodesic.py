@@ -87,8 +87,8 @@ def edge_and_point(draw):
         return a, b, ref.fwd(on[0], on[1], az_at + side, draw(st.floats(0.0, min(length, 500_000.0))))
     shape = ref.RefShape.line([a, b])
     dist = draw(st.floats(0.0, 50_000.0)) if how == "near" else draw(st.floats(50_000.0, 2_000_000.0))
-    from tests.geo.strategies import GenShape
     from deconflict.model import LineString
+    from tests.geo.strategies import GenShape
 
     q = draw(placed_near(GenShape(LineString((a, b)), shape), dist))
     return a, b, q

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,20 +36,29 @@ class Running:
     scenario: Scenario
     tokens: dict[str, dict[str, str]]  # party -> role -> token
     admin: str
+    path: Path | None = None  # the store file, to restart a server on it
+
+    def as_admin(self) -> Client:
+        return Client(self.url, self.admin)
 
     def client(self, party: str, role: str = "liaison") -> Client:
         return Client(self.url, self.tokens[party][role])
 
 
-def start(store: Path, *, ack_deadline_s: float = 900.0) -> Iterator[Running]:
+def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
+          escalation_every: float = 0.2) -> Iterator[Running]:
+    """A server on ``store``. The scenario is loaded into a new store (``seed``
+    None) and not into one that has parties already, so a test can stop a
+    server and start another on the same file. Fresh tokens are issued either way."""
     from datetime import timedelta
 
     scenario = load_scenario(BUNDLED)
     service = Deconflict(SQLiteStore(store))
-    service.set_margins(scenario.margins)
-    service.apply([Change(party=p) for p in scenario.parties]
-                  + [Change(measure=m) for m in scenario.measures]
-                  + [Change(declaration=d) for d in scenario.declarations])
+    if seed if seed is not None else not service.parties():
+        service.set_margins(scenario.margins)
+        service.apply([Change(party=p) for p in scenario.parties]
+                      + [Change(measure=m) for m in scenario.measures]
+                      + [Change(declaration=d) for d in scenario.declarations])
     hotline = Hotline(service, ack_deadline=timedelta(seconds=ack_deadline_s))
     tokens: dict[str, dict[str, str]] = {}
     for p in scenario.parties:
@@ -56,7 +66,7 @@ def start(store: Path, *, ack_deadline_s: float = 900.0) -> Iterator[Running]:
             tokens.setdefault(p.id, {})[role.value] = hotline.issue_credential(None, p.id, role.value, role)[1]
     admin = hotline.issue_credential(None, "", "root", Role.ADMIN)[1]
     port = free_port()
-    config = uvicorn.Config(create_app(hotline, escalation_every=0.2), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(hotline, escalation_every=escalation_every), host="127.0.0.1", port=port,
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -67,7 +77,7 @@ def start(store: Path, *, ack_deadline_s: float = 900.0) -> Iterator[Running]:
             raise RuntimeError("server did not start")
         time.sleep(0.02)
     try:
-        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin)
+        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin, store)
     finally:
         hotline.close_streams()
         server.should_exit = True
@@ -78,3 +88,13 @@ def start(store: Path, *, ack_deadline_s: float = 900.0) -> Iterator[Running]:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Running]:
     yield from start(tmp_path / "server.sqlite3")
+
+
+#: ``start`` as a context manager, for tests that start (and restart) their own servers.
+started = contextmanager(start)
+
+
+@pytest.fixture(scope="module")
+def module_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One server for a whole module, for tests that only add objects with fresh ids."""
+    yield from start(tmp_path_factory.mktemp("module-server") / "server.sqlite3")

@@ -221,6 +221,9 @@ class Engine:
         self._cache.pop(slot, None)
         return decl
 
+    def has_declaration(self, decl_id: str) -> bool:
+        return decl_id in self._slot
+
     def get_declaration(self, decl_id: str) -> Declaration:
         slot = self._slot.get(decl_id)
         if slot is None:

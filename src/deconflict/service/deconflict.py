@@ -121,9 +121,13 @@ class Deconflict:
         refer to parties added earlier in the same batch."""
         known = set(self.engine.parties)
         drafts: list[EventDraft] = []
-        scratch = Engine(self.engine.margins)
-        for pid in sorted(known):
-            scratch.add_party(self.engine.parties[pid])
+        scratch = self.engine
+        if any(ch.party is not None for ch in changes):
+            # Later items may name parties added earlier in the batch: validate
+            # against a scratch engine that has them, not the live one.
+            scratch = Engine(self.engine.margins)
+            for pid in sorted(known):
+                scratch.add_party(self.engine.parties[pid])
         seen: set[str] = set()
         for i, ch in enumerate(changes):
             where = f"[{i}]" if len(changes) > 1 else ""

@@ -13,6 +13,7 @@ event log at start, so nothing acknowledged is lost in a crash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -189,8 +190,14 @@ class Hotline:
         return self.keyring.authenticate(token, self.clock())
 
     # -- reads -----------------------------------------------------------------
-    def _lookup(self) -> dict[str, Declaration]:
-        return {d.id: d for d in self.service.engine.declarations()}
+    def _lookup(self, result: CheckResult) -> dict[str, Declaration]:
+        """The declarations a result's findings are about (for disclosure)."""
+        out = {}
+        for f in result.findings:
+            if f.object_type == "declaration" and f.object_id not in out:
+                with contextlib.suppress(NotFound):
+                    out[f.object_id] = self.service.engine.get_declaration(f.object_id)
+        return out
 
     def declarations(self, who: Principal) -> list[Declaration]:
         who.require(Action.READ)
@@ -224,7 +231,7 @@ class Hotline:
         self._owned(who, activity)
         with self._lock:
             result = self.service.check(activity)
-            return encode_result(redact(result, who.party, self._lookup()))
+            return encode_result(redact(result, who.party, self._lookup(result)))
 
     def submit(self, who: Principal, activity: Declaration, *, override_reason: str = "",
                idempotency_key: str = "", request_sha256: str = "") -> tuple[bool, dict[str, Any]]:
@@ -240,12 +247,15 @@ class Hotline:
                     if seen[0] != request_sha256:
                         raise IdempotencyMismatch(idempotency_key)
                     return False, seen[1]
-            if activity.id in self._lookup_ids():
+            if self.service.engine.has_declaration(activity.id):
                 existing = self.service.engine.get_declaration(activity.id)
                 if existing.owner != who.party:
-                    raise Forbidden(f"declaration {activity.id} belongs to {existing.owner}")
+                    # Name the owner only to a party that may see the declaration: this
+                    # said "declaration S4 belongs to sdf" to russia, S4 not shared with it.
+                    whose = existing.owner if visible(existing, who.party) else "another party"
+                    raise Forbidden(f"declaration {activity.id} belongs to {whose}; choose another id")
             result = self.service.check(activity)
-            lookup = self._lookup()
+            lookup = self._lookup(result)
             shown = encode_result(redact(result, who.party, lookup))
             blocking = result.verdict in BLOCKING
             if blocking and not override_reason.strip():
@@ -262,9 +272,6 @@ class Hotline:
             events = self.service.apply([Change(declaration=activity)], who.party, extra=extra)
             self._after(events)
             return True, response
-
-    def _lookup_ids(self) -> set[str]:
-        return {d.id for d in self.service.engine.declarations()}
 
     def _notifications_for(self, who: Principal, activity: Declaration, result: CheckResult,
                            lookup: dict[str, Declaration], *, override: bool) -> list[Notification]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError
 from deconflict.model import Party, PartyKind
-from deconflict.service.auth import Forbidden, Principal, Role, Unauthenticated
+from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, request_digest
 from deconflict.service.notifications import Answer
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
@@ -230,20 +231,34 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
         return Response(status_code=204)
 
     def activity_of(who: Who, doc: dict[str, Any], default_id: str) -> Any:
+        # Another party's activity is refused as such (403), not as a field error
+        # (it was 422 "activity.owner: is 'coalition' but ... checked by 'russia'").
+        owner = doc.get("owner")
+        if isinstance(owner, str) and owner != (who.party or "admin"):
+            raise Forbidden(f"{who.party or 'an administrator'} may only declare its own activities, not {owner}'s")
         return decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
 
+    # Each write below checks the role before it decodes the body, so a role that
+    # may not act gets 403 whatever it sent (a viewer got 422 for an invalid body).
     @app.post("/v1/checks", tags=["activities"])
     def check(who: Who, body: ActivityBody) -> dict[str, Any]:
         """A dry run: checks the activity against everything in force and writes nothing."""
+        who.require(Action.CHECK)
         return hotline.check(who, activity_of(who, body.activity, "check"))
 
     @app.post("/v1/activities", status_code=201, tags=["activities"])
     def submit(who: Who, body: ActivityBody, response: Response,
                idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
         """Check and accept atomically; 409 with the findings when refused."""
+        who.require(Action.SUBMIT)
         raw = body.model_dump()
         digest = request_digest(raw)
-        default_id = f"a-{digest[:12]}" if idempotency_key else f"a-{datetime.now().strftime('%H%M%S%f')}"
+        # The default id was f"a-{digest[:12]}" with a key (the body alone: two parties
+        # sending the same body got the same id, so the second was refused 403 "belongs
+        # to another party", and one party's second key replaced its first activity) and
+        # the time to the microsecond without (concurrent submits could collide).
+        default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
+                      else f"a-{secrets.token_hex(8)}")
         created, result = hotline.submit(who, activity_of(who, body.activity, default_id),
                                          override_reason=body.override_reason,
                                          idempotency_key=idempotency_key or "", request_sha256=digest)
@@ -270,6 +285,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
 
     @app.post("/v1/measures", status_code=201, tags=["measures"])
     def propose(who: Who, body: MeasureBody) -> dict[str, Any]:
+        who.require(Action.PROPOSE_MEASURE)
         doc = dict(body.measure)
         doc.setdefault("owner", who.party)
         return hotline.propose_measure(who, decode_measure(doc, "measure"))

@@ -1,0 +1,230 @@
+"""Load generator: submits against a real `deconflict serve` on loopback.
+
+Two runs, side by side in one invocation:
+
+* ``spread``: non-overlapping activities (sites far apart), all should be accepted;
+* ``hotspot``: activities of several parties all in one small area, mutually
+  conflicting; most are refused (409) and none may be accepted twice over a
+  conflict. Afterwards every accepted activity is re-checked against the
+  others accepted in the same run: a conflict among them is a double acceptance.
+
+Usage: python bench/http_load.py [--requests 3000] [--concurrency 32] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTIES = ["p1", "p2", "p3", "p4"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str) -> str:
+    res = subprocess.run([sys.executable, "-m", "deconflict.cli.app", *args], capture_output=True, text=True,
+                         check=True)
+    return res.stdout.strip()
+
+
+WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
+
+
+def spread_activity(i: int) -> dict[str, Any]:
+    # A grid of sites 2 km apart with 200 m protection: none overlaps another.
+    lon = 30.0 + (i % 500) * 0.025
+    lat = 20.0 + (i // 500) * 0.02
+    return {"kind": "site", "id": f"s{i}", "category": "forces", "protection_m": 200,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
+
+
+def hotspot_activity(i: int) -> dict[str, Any]:
+    # Fires and forces sites of different parties in a 5 km box: they conflict.
+    lon = 40.0 + (i * 7919 % 1000) / 1000 * 0.05
+    lat = 35.0 + (i * 104729 % 1000) / 1000 * 0.05
+    if i % 2:
+        return {"kind": "site", "id": f"h{i}", "category": "forces", "protection_m": 500,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
+    return {"kind": "fire", "id": f"h{i}", "effects_radius_m": 300,
+            "target": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
+
+
+class Conn:
+    """A minimal HTTP/1.1 keep-alive client on raw asyncio streams: the load
+    generator shares the machine's two cores with the server, and httpx costs
+    about 3 ms of CPU a request, which would measure the client, not the server."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def drive(url: str, tokens: dict[str, str], n: int, concurrency: int, make: Any,
+                spread_parties: bool) -> dict[str, Any]:
+    latencies: list[float] = []
+    status: dict[int, int] = {}
+    accepted: list[tuple[str, dict[str, Any]]] = []
+    errors = 0
+    host, port = url.split("//")[1].split(":")
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    # Bodies are built before the clock starts.
+    bodies = {i: json.dumps({"activity": make(i)}).encode() for i in range(n)}
+
+    async def worker() -> None:
+        nonlocal errors
+        conn = Conn(host, int(port))
+        try:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                party = PARTIES[i % len(PARTIES)] if spread_parties else PARTIES[0]
+                t0 = time.perf_counter()
+                try:
+                    code, _body = await conn.post("/v1/activities", bodies[i], {
+                        "Authorization": f"Bearer {tokens[party]}", "Idempotency-Key": f"k{i}"})
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    errors += 1
+                    conn.close()
+                    conn = Conn(host, int(port))
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                status[code] = status.get(code, 0) + 1
+                if code >= 500:
+                    errors += 1
+                if code == 201:
+                    accepted.append((party, json.loads(bodies[i])["activity"]))
+        finally:
+            conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, math.ceil(p * len(latencies)) - 1)] * 1000
+
+    return {
+        "requests": n, "concurrency": concurrency, "seconds": round(elapsed, 2),
+        "requests_per_s": round(n / elapsed, 1), "accepted": len(accepted),
+        "accepted_per_s": round(len(accepted) / elapsed, 1), "status": status, "errors": errors,
+        "p50_ms": round(pct(0.50), 2), "p99_ms": round(pct(0.99), 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2), "_accepted": accepted,
+    }
+
+
+def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
+    """Re-check every accepted activity against the others accepted: count conflicts."""
+    from deconflict import Engine, Party
+    from deconflict.model import FindingKind
+    from deconflict.store.documents import decode_declaration
+
+    engine = Engine()
+    for p in PARTIES:
+        engine.add_party(Party(p, p))
+    decls = [decode_declaration(a, "a", owner=party, default_id=a["id"]) for party, a in accepted]
+    for d in decls:
+        engine.add_declaration(d)
+    bad = 0
+    for d in decls:
+        r = engine.check(d)
+        bad += any(f.kind in (FindingKind.CONFLICT, FindingKind.VIOLATION) for f in r.findings)
+    return bad
+
+
+def run_server(store: Path) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+    tokens = {}
+    for p in PARTIES:
+        tokens[p] = cli("party", "add", p, "--role", "planner", "--store", str(store))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port),
+                             "--store", str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return proc, url, tokens
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    results: dict[str, Any] = {
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    for name, make, spread in (("spread", spread_activity, False), ("hotspot", hotspot_activity, True)):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, url, tokens = run_server(Path(tmp) / "load.sqlite3")
+            try:
+                out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.communicate(timeout=30)
+        accepted = out.pop("_accepted")
+        out["double_acceptances"] = double_acceptances(accepted) if name == "hotspot" else 0
+        results[name] = out
+        print(name, json.dumps(out), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""The authorization matrix: every endpoint x every role x own/other object.
+
+The table below is the policy. Each row is one endpoint (method and route, as
+FastAPI registers it) in one situation ("variant"); each cell is the exact
+status a caller of that role gets. The caller is always a member of ``russia``
+(or the administrator). Every cell builds its own fresh objects, so cells do
+not depend on each other.
+
+Policy encoded here:
+
+- no token, or a revoked/garbled one: 401 everywhere except the public
+  operational endpoints (/health, /ready) and the API's own documentation;
+- viewer: reads only (403 on every write, whatever the body says);
+- planner: checks, submits and withdraws its own party's activities;
+- liaison: planner + answers its party's notifications + proposes measures
+  its party owns + accepts measures that bind its party;
+- admin: adds parties, issues and revokes credentials, imposes measures (for
+  any owner, in force at once), reads everything; never plans, checks,
+  submits, withdraws, answers or accepts (403): those are a party's acts;
+- nobody acts on another party's declaration (403); another party's
+  declaration that is not shared with the caller reads as 404 (GET, DELETE),
+  and a refusal never names its owner;
+- a role that may not do something gets 403 before its request body is
+  judged (no 422 to a viewer), and another party's notification is 404.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from deconflict.service.client import Client
+from deconflict.service.http import create_app
+from deconflict.store.documents import encode_declaration
+from tests.service.conftest import Running
+
+ROLES = ("none", "viewer", "planner", "liaison", "admin")
+CALLER = "russia"
+_ids = itertools.count(1)
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def expect(spec: str) -> dict[str, int]:
+    """'401 403 200 200 403' -> status per role, in the order of ROLES."""
+    codes = [int(x) for x in spec.split()]
+    assert len(codes) == len(ROLES), spec
+    return dict(zip(ROLES, codes, strict=True))
+
+
+@dataclass
+class Req:
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: bool = False
+
+
+class Ctx:
+    """Builds the objects a cell acts on, through the API as their owners would."""
+
+    def __init__(self, running: Running) -> None:
+        self.r = running
+        self.own = running.client(CALLER, "liaison")
+        self.coalition = running.client("coalition", "liaison")
+        self.admin = running.as_admin()
+
+    def close(self) -> None:
+        for c in (self.own, self.coalition, self.admin):
+            c.close()
+
+    def check_doc(self, check_id: str, **over: Any) -> dict[str, Any]:
+        c = next(c for c in self.r.scenario.checks if c.id == check_id)
+        doc = encode_declaration(c.activity)
+        doc.pop("owner")
+        doc.pop("id")
+        doc.update(over)
+        return doc
+
+    def clear_fire(self, **over: Any) -> dict[str, Any]:
+        return self.check_doc("C1", **{"id": fresh("fire"), **over})
+
+    def own_declaration(self) -> str:
+        return str(self.own.submit(self.clear_fire())["id"])
+
+    @staticmethod
+    def roz(owner: str | None, binds: Any, **over: Any) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": fresh("roz"), "kind": "restricted_operations_zone", "binds": binds,
+            "geometry": {"type": "Polygon", "coordinates": [
+                [[38.0, 36.5], [38.1, 36.5], [38.1, 36.6], [38.0, 36.6], [38.0, 36.5]]]},
+            "altitude": {"lower_m": 1000, "upper_m": 2000},
+            "window": {"start": "2018-03-10T00:00:00Z", "end": "2018-03-11T00:00:00Z"},
+        }
+        if owner is not None:
+            doc["owner"] = owner
+        doc.update(over)
+        return doc
+
+    def proposal(self, bound: list[str]) -> str:
+        """A coalition proposal binding ``bound``: waits for them, notifies them."""
+        out = self.coalition.propose_measure(self.roz("coalition", bound))
+        assert out["in_force"] is False
+        return str(out["id"])
+
+    def notification(self, party: str) -> str:
+        mid = self.proposal([party])
+        [n] = [n for n in self.r.hotline.inbox.for_party(party) if n.subject == mid]
+        return n.id
+
+    def credential(self) -> str:
+        return str(self.admin.issue_credential("relief", fresh("temp"), "viewer")["id"])
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str
+    variant: str
+    statuses: dict[str, int]
+    make: Callable[[Ctx], Req]
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.route} [{self.variant}]"
+
+
+def _answered(ctx: Ctx) -> Req:
+    nid = ctx.notification(CALLER)
+    ctx.own.acknowledge(nid, "seen")
+    return Req(f"/v1/notifications/{nid}/acknowledge", {"comment": "again"})
+
+
+MEASURE = "/v1/measures/{measure_id}/accept"
+ACK = "/v1/notifications/{nid}/acknowledge"
+OBJECT = "/v1/notifications/{nid}/object"
+DECL = "/v1/declarations/{decl_id}"
+CRED = "/v1/admin/credentials/{cred_id}"
+
+ROWS: tuple[Row, ...] = (
+    # -- public --------------------------------------------------------------------
+    Row("GET", "/health", "public", expect("200 200 200 200 200"), lambda c: Req("/health")),
+    Row("GET", "/ready", "public", expect("200 200 200 200 200"), lambda c: Req("/ready")),
+    Row("GET", "/openapi.json", "public", expect("200 200 200 200 200"), lambda c: Req("/openapi.json")),
+    Row("GET", "/docs", "public", expect("200 200 200 200 200"), lambda c: Req("/docs")),
+    Row("GET", "/docs/oauth2-redirect", "public", expect("200 200 200 200 200"),
+        lambda c: Req("/docs/oauth2-redirect")),
+    Row("GET", "/redoc", "public", expect("200 200 200 200 200"), lambda c: Req("/redoc")),
+    # -- reads ------------------------------------------------------------------------
+    Row("GET", "/v1/me", "self", expect("401 200 200 200 200"), lambda c: Req("/v1/me")),
+    Row("GET", "/v1/parties", "all", expect("401 200 200 200 200"), lambda c: Req("/v1/parties")),
+    Row("GET", "/v1/declarations", "all visible", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/declarations")),
+    Row("GET", DECL, "own", expect("401 200 200 200 200"), lambda c: Req("/v1/declarations/S3")),
+    Row("GET", DECL, "other's, shared", expect("401 200 200 200 200"), lambda c: Req("/v1/declarations/S1")),
+    Row("GET", DECL, "other's, not shared", expect("401 404 404 404 200"), lambda c: Req("/v1/declarations/S4")),
+    Row("GET", DECL, "missing", expect("401 404 404 404 404"), lambda c: Req("/v1/declarations/nope")),
+    Row("GET", "/v1/measures", "all", expect("401 200 200 200 200"), lambda c: Req("/v1/measures")),
+    Row("GET", "/v1/notifications", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/notifications")),
+    Row("GET", "/v1/stream", "own", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/stream?wait=0.05", stream=True)),
+    # -- administration -----------------------------------------------------------------
+    Row("POST", "/v1/admin/parties", "new", expect("401 403 403 403 201"),
+        lambda c: Req("/v1/admin/parties", {"id": fresh("party"), "kind": "humanitarian"})),
+    Row("POST", "/v1/admin/parties", "existing", expect("401 403 403 403 409"),
+        lambda c: Req("/v1/admin/parties", {"id": CALLER})),
+    Row("POST", "/v1/admin/credentials", "new", expect("401 403 403 403 201"),
+        lambda c: Req("/v1/admin/credentials", {"party": "relief", "member": fresh("m"), "role": "viewer"})),
+    Row("DELETE", CRED, "existing", expect("401 403 403 403 204"),
+        lambda c: Req(f"/v1/admin/credentials/{c.credential()}")),
+    Row("DELETE", CRED, "missing", expect("401 403 403 403 404"), lambda c: Req("/v1/admin/credentials/0000")),
+    # -- activities -------------------------------------------------------------------
+    Row("POST", "/v1/checks", "own", expect("401 403 200 200 403"),
+        lambda c: Req("/v1/checks", {"activity": c.clear_fire()})),
+    Row("POST", "/v1/checks", "for another party", expect("401 403 403 403 403"),
+        lambda c: Req("/v1/checks", {"activity": c.clear_fire(owner="coalition")})),
+    Row("POST", "/v1/checks", "invalid activity", expect("401 403 422 422 403"),
+        lambda c: Req("/v1/checks", {"activity": c.clear_fire(effects_radius_m="far")})),
+    Row("POST", "/v1/activities", "own, clear", expect("401 403 201 201 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire()})),
+    Row("POST", "/v1/activities", "own, replacing own", expect("401 403 201 201 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire(id=c.own_declaration())})),
+    Row("POST", "/v1/activities", "own, conflicting", expect("401 403 409 409 403"),
+        lambda c: Req("/v1/activities", {"activity": c.check_doc("C2", id=fresh("c2"))})),
+    Row("POST", "/v1/activities", "invalid activity", expect("401 403 422 422 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire(window={"start": "yesterday"})})),
+    Row("POST", "/v1/activities", "for another party", expect("401 403 403 403 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire(owner="coalition")})),
+    Row("POST", "/v1/activities", "replacing other's, shared", expect("401 403 403 403 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire(id="S1")})),
+    Row("POST", "/v1/activities", "replacing other's, not shared", expect("401 403 403 403 403"),
+        lambda c: Req("/v1/activities", {"activity": c.clear_fire(id="S4")})),
+    Row("DELETE", DECL, "own", expect("401 403 204 204 403"),
+        lambda c: Req(f"/v1/declarations/{c.own_declaration()}")),
+    Row("DELETE", DECL, "other's, shared", expect("401 403 403 403 403"), lambda c: Req("/v1/declarations/S1")),
+    Row("DELETE", DECL, "other's, not shared", expect("401 403 404 404 403"),
+        lambda c: Req("/v1/declarations/S4")),
+    Row("DELETE", DECL, "missing", expect("401 403 404 404 403"), lambda c: Req("/v1/declarations/nope")),
+    # -- measures ---------------------------------------------------------------------
+    Row("POST", "/v1/measures", "owned by the caller's party", expect("401 403 403 201 201"),
+        lambda c: Req("/v1/measures", {"measure": c.roz(CALLER, [CALLER])})),
+    Row("POST", "/v1/measures", "owner left out", expect("401 403 403 201 422"),
+        lambda c: Req("/v1/measures", {"measure": c.roz(None, [CALLER])})),
+    Row("POST", "/v1/measures", "owned by another party", expect("401 403 403 403 201"),
+        lambda c: Req("/v1/measures", {"measure": c.roz("coalition", "all")})),
+    Row("POST", "/v1/measures", "invalid measure", expect("401 403 403 422 422"),
+        lambda c: Req("/v1/measures", {"measure": c.roz(CALLER, [CALLER], altitude=None)})),
+    Row("POST", MEASURE, "binds the caller", expect("401 403 403 200 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal([CALLER])}/accept", {})),
+    Row("POST", MEASURE, "binds others only", expect("401 403 403 403 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal(['sdf'])}/accept", {})),
+    Row("POST", MEASURE, "wrong version", expect("401 403 403 422 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal([CALLER])}/accept", {"version": 7})),
+    Row("POST", MEASURE, "no such proposal", expect("401 403 403 404 403"),
+        lambda c: Req("/v1/measures/M1/accept", {})),
+    # -- notifications ------------------------------------------------------------------
+    Row("POST", ACK, "own", expect("401 403 403 200 403"),
+        lambda c: Req(f"/v1/notifications/{c.notification(CALLER)}/acknowledge", {"comment": "seen"})),
+    Row("POST", ACK, "other party's", expect("401 403 403 404 403"),
+        lambda c: Req(f"/v1/notifications/{c.notification('sdf')}/acknowledge", {})),
+    Row("POST", ACK, "already answered", expect("401 403 403 422 403"), _answered),
+    Row("POST", OBJECT, "own, with a comment", expect("401 403 403 200 403"),
+        lambda c: Req(f"/v1/notifications/{c.notification(CALLER)}/object", {"comment": "not agreed"})),
+    Row("POST", OBJECT, "own, no comment", expect("401 403 403 422 403"),
+        lambda c: Req(f"/v1/notifications/{c.notification(CALLER)}/object", {"comment": "  "})),
+    Row("POST", OBJECT, "other party's", expect("401 403 403 404 403"),
+        lambda c: Req(f"/v1/notifications/{c.notification('sdf')}/object", {"comment": "no"})),
+)
+
+#: Strings a refusal about sdf's unshared S4 must not contain when shown to russia.
+SECRETS_OF_S4 = ("sdf", "Khasham", "40.37")
+
+
+def app_routes(running: Running) -> set[tuple[str, str]]:
+    app = create_app(running.hotline)
+    out = set()
+    for r in app.routes:
+        if isinstance(r, (APIRoute, Route)):
+            out |= {(m, r.path) for m in (r.methods or ()) if m != "HEAD"}
+    return out
+
+
+def test_every_route_has_a_row_and_every_row_a_route(module_running: Running) -> None:
+    routes = app_routes(module_running)
+    rows = {(row.method, row.route) for row in ROWS}
+    assert routes - rows == set(), "endpoints without a row in the authorization matrix"
+    assert rows - routes == set(), "rows for endpoints that do not exist"
+    assert len({row.name for row in ROWS}) == len(ROWS)
+
+
+@pytest.fixture(scope="module")
+def callers(module_running: Running) -> Iterator[dict[str, httpx.Client]]:
+    r = module_running
+    with Client(r.url, r.admin) as admin:
+        revoked = admin.issue_credential(CALLER, "gone", "liaison")
+        admin.revoke_credential(revoked["id"])
+    tokens = {"none": None, **{role: r.tokens[CALLER][role] for role in ("viewer", "planner", "liaison")},
+              "admin": r.admin, "revoked": revoked["token"], "garbled": "dcf_x_y"}
+    clients = {role: httpx.Client(base_url=r.url, timeout=30.0,
+                                  headers={"Authorization": f"Bearer {t}"} if t else {})
+               for role, t in tokens.items()}
+    yield clients
+    for c in clients.values():
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def ctx(module_running: Running) -> Iterator[Ctx]:
+    c = Ctx(module_running)
+    yield c
+    c.close()
+
+
+def send(client: httpx.Client, method: str, req: Req) -> httpx.Response:
+    if req.stream:
+        with client.stream(method, req.path, headers=req.headers) as r:
+            if r.status_code >= 400:
+                r.read()
+            return r
+    return client.request(method, req.path, json=req.json, headers=req.headers)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
+def test_matrix(row: Row, ctx: Ctx, callers: dict[str, httpx.Client]) -> None:
+    got: dict[str, int] = {}
+    for role in (*ROLES, "revoked", "garbled"):
+        want = row.statuses["none" if role in ("revoked", "garbled") else role]
+        r = send(callers[role], row.method, row.make(ctx))
+        got[role] = r.status_code
+        if r.status_code >= 400:
+            assert r.headers["content-type"].startswith("application/problem+json"), (role, r.text)
+            assert r.json()["status"] == r.status_code
+            if r.status_code == 401:
+                assert r.headers["www-authenticate"].startswith("Bearer")
+            if "not shared" in row.variant and role != "admin":
+                assert not any(s in r.text for s in SECRETS_OF_S4), (role, r.text)
+        assert r.status_code == want, f"{row.name} as {role}: {r.status_code} {r.text[:300]}"
+    assert got["revoked"] == got["none"] and got["garbled"] == got["none"]
+
+
+def test_admin_imposed_measure_is_in_force_at_once(ctx: Ctx) -> None:
+    """The matrix cell 'owned by another party' for admin is an imposition, not a proposal."""
+    out = ctx.admin.propose_measure(ctx.roz("coalition", "all"))
+    assert out["in_force"] is True and out["waiting_for"] == []
+    assert out["id"] in {m["id"] for m in ctx.admin.measures()["in_force"]}
+
+
+def test_viewer_reads_only_what_its_party_may_see(module_running: Running) -> None:
+    with module_running.client(CALLER, "viewer") as viewer:
+        ids = {d["id"] for d in viewer.declarations()}
+    assert {"S1", "S2", "S3", "F1", "F2", "V1"} <= ids
+    assert "S4" not in ids
+    with module_running.as_admin() as admin:
+        assert "S4" in {d["id"] for d in admin.declarations()}
