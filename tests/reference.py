@@ -16,7 +16,8 @@ Method
   of a piece of length ``l`` is within ``l / 2`` of one of its ends (measured
   along the geodesic, so also in distance), hence a pair of pieces of lengths
   ``la``, ``lb`` is no closer than ``mean(corners) - (la + lb) / 2`` (by the
-  triangle inequality, see ``boundary_distance``): a rigorous lower bound. Pairs whose lower bound exceeds the best upper bound (or a cap
+  triangle inequality, see ``boundary_distance``): a rigorous lower bound.
+  Pairs whose lower bound exceeds the best upper bound (or a cap
   the caller does not care beyond) are dropped; the others are halved and
   compared again, until the pieces are no longer than ``h`` (the sample
   spacing). This is brute-force densification with spacing ``h``, only done

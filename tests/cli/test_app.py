@@ -219,3 +219,17 @@ def test_malformed_json_is_a_clear_error(tmp_path: Path, store_path: Path) -> No
     assert res.returncode == 2
     assert "not valid JSON" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_long_work_is_quiet_when_piped(tmp_path: Path) -> None:
+    store = tmp_path / "big.sqlite3"
+    assert run("party", "add", "relief", store=store).returncode == 0
+    features = [site(id=f"X{i}", geometry={"type": "Point", "coordinates": [40 + i * 1e-3, 35.0]})
+                for i in range(2500)]
+    res = run("import", str(write(tmp_path, "big.json", {"type": "FeatureCollection", "features": features})),
+              store=store)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == ["imported 2500 objects (0 measures, 2500 declarations)"]
+    res = run("export", store=store)  # builds the index at start: no bar on a pipe either
+    assert res.returncode == 0 and res.stderr == ""
+    assert len(json.loads(res.stdout)["features"]) == 2500

@@ -201,7 +201,7 @@ def radii_st(draw, iv: ref.Interval, margins: CautionMargins, n: int) -> list[fl
         return [total]
     share = draw(st.sampled_from((0.0, 0.5, 1.0)))
     first = min(MAX_R, total * share)
-    return [first, total - first]
+    return [first, min(MAX_R, max(0.0, total - first))]
 
 
 def two_ends(line: GenShape) -> tuple[ref.Position, ref.Position]:
@@ -296,7 +296,7 @@ def test_rule_fire_effects_on_movement_matches_reference(data):
                            None, None, margins) for leg, w in legs]
     assert_finding(result, other, "fire-effects-on-movement", FindingKind.CONFLICT, Expect.any_of(exps))
     if len(legs) == 1:
-        check_fields(result, other, "fire-effects-on-movement", iv, r_fire + half, wf, wm, None)
+        check_fields(result, other, "fire-effects-on-movement", iv, r_fire + half, wf, legs[0][1], None)
 
 
 @PROPERTY(max_examples=60)
@@ -433,7 +433,7 @@ def test_rule_no_fire_area_matches_reference(case):
 @PROPERTY(max_examples=60)
 @given(fire_area_case(MeasureKind.RESTRICTIVE_FIRE_AREA))
 def test_rule_restrictive_fire_area_matches_reference(case):
-    result, exp, iv, reach, wf, wm = case
+    result, exp, _iv, _reach, _wf, _wm = case
     assert_finding(result, "N", "restrictive-fire-area", FindingKind.COORDINATION_REQUIRED, exp,
                    cautions=False)
 
@@ -588,10 +588,8 @@ def test_rule_deconfliction_line_far_side_matches_reference(data):
     engine = engine_for(margins)
     engine.add_measure(measure)
     result = engine.check(activity)
-    if activity.kind in kinds_applied and p_has_side:
-        exp = expect_line(case, wa, wm, margins)
-    else:
-        exp = NEVER
+    applied = activity.kind in kinds_applied and p_has_side
+    exp = expect_line(case, wa, wm, margins) if applied else NEVER
     assert_finding(result, "L", "deconfliction-line-far-side", FindingKind.VIOLATION, exp)
 
 

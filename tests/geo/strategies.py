@@ -221,7 +221,7 @@ def scene(
         a = draw(polygons(pole, scale_a)) if "polygon" in kinds_a else draw(shapes(pole, scale_a, kinds_a))
     else:
         a = draw(shapes(draw(centers(region)), scale_a, kinds_a))
-    lo_a, hi_a = SCALES[scale_a]
+    hi_a = SCALES[scale_a][1]
     gap = draw(st.floats(0.0, max_gap_m if max_gap_m is not None else max(hi_a, SCALES[scale_b][1])))
     b_center = draw(placed_near(a, gap))
     b = draw(shapes(b_center, scale_b, kinds_b))

@@ -120,7 +120,7 @@ def test_sites_and_fires_on_them_never_both_accepted(running: Running) -> None:
     jobs: list[Job] = []
     kinds: dict[str, str] = {}
     for i, pid in enumerate(parties):
-        pos = {"type": "Point", "coordinates": [POINT[0] + 0.001 * i, POINT[1]]}
+        pos = {"type": "Point", "coordinates": [POINT[0] + 0.0001 * i, POINT[1]]}  # all within 250 m
         if i % 2:
             doc = {"id": f"race-site-{pid}", "kind": "site", "category": "forces", "geometry": pos,
                    "protection_m": 500, "people_present": True, "window": WINDOW}

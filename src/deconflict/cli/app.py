@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -359,16 +359,19 @@ def credential_list(store: StoreOption = None) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
+    ack_deadline: Annotated[float, typer.Option(help="Minutes before an unanswered notification is overdue.")] = 15.0,
     store: StoreOption = None,
 ) -> None:
-    """Run the HTTP service (and later the map) on the store."""
+    """Run the HTTP service on the store."""
     import uvicorn
 
     from deconflict.service.http import create_app
 
     with errors():
         service = open_service(store)
-        hotline = Hotline(service)
+        if not 0 < ack_deadline <= 7 * 24 * 60:
+            raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
+        hotline = Hotline(service, ack_deadline=timedelta(minutes=ack_deadline))
         app_ = create_app(hotline)
         err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
         # uvicorn drains requests on SIGTERM/SIGINT, then re-raises the signal

@@ -244,7 +244,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
     def check(who: Who, body: ActivityBody) -> dict[str, Any]:
         """A dry run: checks the activity against everything in force and writes nothing."""
         who.require(Action.CHECK)
-        return hotline.check(who, activity_of(who, body.activity, "check"))
+        return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"))
 
     @app.post("/v1/activities", status_code=201, tags=["activities"])
     def submit(who: Who, body: ActivityBody, response: Response,
