@@ -55,6 +55,15 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load averages (the machine is shared: read figures with them)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def settle() -> int:
     gc.collect()
     return rss_bytes()
@@ -105,17 +114,21 @@ def machine() -> dict[str, Any]:
 # -- the child: one size ---------------------------------------------------------
 def run_one(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
+    from synth import PARTIES, Theatre, measures
+
     import deconflict
     from deconflict.engine.checker import Engine
     from deconflict.engine.parts import declaration_parts
-    from synth import PARTIES, Theatre, measures
 
     n = args.one
     out: dict[str, Any] = {"size": n, "label": args.label, "seed": args.seed,
-                           "deconflict_from": str(Path(deconflict.__file__).parent)}
+                           "deconflict_from": str(Path(deconflict.__file__).parent),
+                           "loadavg_start": loadavg()}
     warm = Theatre(args.seed + 1000).declarations(args.warmup, "w")
     acts = Theatre(args.seed + 1).declarations(args.checks, "q")
     batch = Theatre(args.seed + 2).declarations(args.checks, "b")
+    frozen = Theatre(args.seed + 3).declarations(args.checks, "f")
+    tagged_acts = Theatre(args.seed + 4).declarations(args.checks, "t") if args.tag_filter else []
     theatre_measures = measures()
 
     def fresh() -> Engine:
@@ -251,13 +264,83 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "verdicts": dict(verdicts),
     }
 
+    tagged: list[int] = []
+    try:
+        from deconflict.engine.bulk import pair_tags
+    except ImportError:  # an older tree (--baseline-src)
+        pair_tags = None
+    if pair_tags is not None:
+        for a in acts:
+            c = 0
+            for ap in declaration_parts(a):
+                qbox = ap.shape.box(ap.radius_m + margins.horizontal_m)
+                c += len(engine._index.query(qbox, ap.window.start - margins.time, ap.window.end + margins.time,
+                                             pair_tags(ap)))
+            tagged.append(c)
+        out["check"]["mean_candidates_tagged"] = statistics.fmean(tagged)
+
     # -- batch throughput --------------------------------------------------------
     t = perf()
     for a in batch:
         engine.check(a)
     dt = perf() - t
     out["batch"] = {"checks": len(batch), "seconds": dt, "checks_per_s": len(batch) / dt}
+
+    # -- the same without garbage-collector pauses -----------------------------------
+    # Millions of long-lived model objects make each full collection take up to
+    # a second, and a check that allocates can trigger one. A service would
+    # gc.freeze() after its start-up load; this measures a further batch so.
+    gc.collect()
+    gc.freeze()
+    frozen_lat: list[float] = []
+    for a in frozen:
+        t = perf()
+        engine.check(a)
+        frozen_lat.append(perf() - t)
+    out["check_frozen"] = summary(frozen_lat)
+    if args.tag_filter and pair_tags is not None:
+        out["check_tagged"] = tag_filter_projection(engine, tagged_acts, pair_tags)
+    gc.unfreeze()
+    out["loadavg_end"] = loadavg()
     return out
+
+
+def tag_filter_projection(engine: Any, acts: list[Any], pair_tags: Any) -> dict[str, Any]:
+    """Engine.check as it is, and the same with its index query given the
+    tags some pair rule applies to (bulk.pair_tags): one call, alternating
+    which goes first, results compared. A projection for the lead, not the
+    engine's code: the method is compiled from Engine.check's own source with
+    that one argument added."""
+    import inspect
+    import textwrap
+
+    from deconflict.engine import checker
+
+    src = textwrap.dedent(inspect.getsource(checker.Engine.check))
+    call = "self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t)"
+    if call not in src:
+        return {"skipped": "Engine.check no longer has the expected query call"}
+    ns = dict(vars(checker))
+    ns["pair_tags"] = pair_tags
+    exec(src.replace(call, call[:-1] + ", pair_tags(ap))").replace("def check(", "def check_tagged("), ns)
+    tagged = ns["check_tagged"]
+    plain_lat: list[float] = []
+    tagged_lat: list[float] = []
+    same = 0
+    perf = time.perf_counter
+    for i, a in enumerate(acts):
+        results = []
+        for which in ((0, 1) if i % 2 else (1, 0)):
+            t = perf()
+            results.append(engine.check(a) if which == 0 else tagged(engine, a))
+            (plain_lat if which == 0 else tagged_lat).append(perf() - t)
+        same += results[0] == results[1]
+
+    def summ(values: list[float]) -> dict[str, float]:
+        v = sorted(values)
+        return {"p50_ms": percentile(v, 50) * 1e3, "p99_ms": percentile(v, 99) * 1e3, "max_ms": v[-1] * 1e3}
+
+    return {"n": len(acts), "identical_results": same, "plain": summ(plain_lat), "tagged": summ(tagged_lat)}
 
 
 # -- the parent ----------------------------------------------------------------------
@@ -270,6 +353,8 @@ def child(args: argparse.Namespace, size: int, label: str, src: str | None) -> d
     ]
     if args.compare and size <= args.compare_max:
         cmd.append("--one-by-one")
+    if args.tag_filter:
+        cmd.append("--tag-filter")
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -281,35 +366,73 @@ def child(args: argparse.Namespace, size: int, label: str, src: str | None) -> d
     return result
 
 
-def fmt_row(r: dict[str, Any]) -> str:
-    b, m, c = r["build"], r["memory"], r["check"]
-    speed = f"{b['speedup']:.1f}x" if b.get("speedup") else "-"
-    traced = m.get("traced_engine_bytes_per_decl")
-    return (
-        f"| {r['label']} | {r['size']:,} | {b['bulk_rate_per_s']:,.0f} | {speed} "
-        f"| {m['model_bytes_per_decl']:,.0f} | {m['engine_bytes_per_decl']:,.0f} "
-        f"| {'-' if traced is None else f'{traced:,.0f}'} | {m['total_bytes_per_decl']:,.0f} "
-        f"| {c['p50_ms']:.3f} | {c['p99_ms']:.2f} | {c['max_ms']:.1f} "
-        f"| {r['batch']['checks_per_s']:,.0f} | {c['mean_candidates']:.1f} | {c['mean_findings']:.2f} |"
-    )
+def _n(v: float | None, fmt: str = ",.0f") -> str:
+    return "-" if v is None else format(v, fmt)
 
 
-HEADER = (
-    "| code | declarations | build (decl/s) | vs one-by-one | model B/decl | engine B/decl (RSS) "
-    "| engine B/decl (traced) | total B/decl | check p50 (ms) | check p99 (ms) | check max (ms) "
-    "| batch (checks/s) | candidates/check | findings/check |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-)
-
-
-def kind_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| code | declarations | kind | n | p50 (ms) | p99 (ms) | max (ms) |",
-             "|---|---:|---|---:|---:|---:|---:|"]
+def tables(rows: list[dict[str, Any]]) -> str:
+    """The markdown tables of a run."""
+    out = [
+        "Build and memory (B = bytes per declaration; model = the declarations themselves, "
+        "engine = what Engine.load adds on top):",
+        "",
+        "| code | declarations | parts | build (decl/s) | one-by-one (decl/s) | speed-up "
+        "| model B (RSS) | engine B (RSS) | engine B (traced) | index arrays B | total B (RSS) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        for k, s in r["check"]["by_kind"].items():
-            lines.append(f"| {r['label']} | {r['size']:,} | {k} | {s['n']} | {s['p50_ms']:.3f} "
-                         f"| {s['p99_ms']:.2f} | {s['max_ms']:.1f} |")
-    return "\n".join(lines)
+        b, m = r["build"], r["memory"]
+        out.append(
+            f"| {r['label']} | {r['size']:,} | {b['parts']:,} | {b['bulk_rate_per_s']:,.0f} "
+            f"| {_n(b.get('one_by_one_rate_per_s'))} | {_n(b.get('speedup'), '.1f')} "
+            f"| {m['model_bytes_per_decl']:,.0f} | {m['engine_bytes_per_decl']:,.0f} "
+            f"| {_n(m.get('traced_engine_bytes_per_decl'))} | {m['index_arrays_bytes_per_decl']:,.0f} "
+            f"| {m['total_bytes_per_decl']:,.0f} |"
+        )
+    out += [
+        "",
+        "Checks (one at a time through Engine.check; candidates = parts the index returns, "
+        "summed over the activity's parts; tagged = those a pair rule applies to):",
+        "",
+        "| code | declarations | p50 ms | p90 ms | p99 ms | max ms | p50 / p99 / max ms after gc.freeze() "
+        "| batch checks/s | candidates | tagged | findings |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        c, f = r["check"], r.get("check_frozen")
+        frozen = "-" if f is None else f"{f['p50_ms']:.2f} / {f['p99_ms']:.2f} / {f['max_ms']:.1f}"
+        out.append(
+            f"| {r['label']} | {r['size']:,} | {c['p50_ms']:.2f} | {c['p90_ms']:.2f} | {c['p99_ms']:.2f} "
+            f"| {c['max_ms']:.1f} | {frozen} | {r['batch']['checks_per_s']:,.0f} "
+            f"| {c['mean_candidates']:.1f} | {_n(c.get('mean_candidates_tagged'), '.1f')} "
+            f"| {c['mean_findings']:.2f} |"
+        )
+    out += ["", "Check latency by the activity's kind (default GC):", "",
+            "| code | declarations | kind | n | p50 ms | p99 ms | max ms |", "|---|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        for k, v in r["check"]["by_kind"].items():
+            out.append(f"| {r['label']} | {r['size']:,} | {k} | {v['n']} | {v['p50_ms']:.2f} "
+                       f"| {v['p99_ms']:.2f} | {v['max_ms']:.1f} |")
+    tagged = [r for r in rows if "check_tagged" in r and "plain" in r["check_tagged"]]
+    if tagged:
+        out += ["", "Projection: Engine.check with the index tag filter (bulk.pair_tags), alternating "
+                "with Engine.check as it is, after gc.freeze():", "",
+                "| code | declarations | n | identical results | as is p50 / p99 / max ms "
+                "| tag filter p50 / p99 / max ms |", "|---|---:|---:|---:|---|---|"]
+        for r in tagged:
+            t = r["check_tagged"]
+            p, q = t["plain"], t["tagged"]
+            out.append(f"| {r['label']} | {r['size']:,} | {t['n']} | {t['identical_results']} "
+                       f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} / {p['max_ms']:.1f} "
+                       f"| {q['p50_ms']:.2f} / {q['p99_ms']:.2f} / {q['max_ms']:.1f} |")
+    return "\n".join(out)
+
+
+def summary_line(r: dict[str, Any]) -> str:
+    c = r["check"]
+    return (f"{r['label']} {r['size']:,}: build {r['build']['bulk_rate_per_s']:,.0f}/s, "
+            f"total {r['memory']['total_bytes_per_decl']:,.0f} B/decl, check p50 {c['p50_ms']:.2f} "
+            f"p99 {c['p99_ms']:.2f} ms")
 
 
 def main() -> None:
@@ -331,6 +454,8 @@ def main() -> None:
     ap.add_argument("--readme", action="store_true", help="rewrite the results table in bench/README.md")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one-by-one", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tag-filter", action="store_true",
+                    help="also project Engine.check with the index tag filter (side by side)")
     args = ap.parse_args()
 
     if args.one:
@@ -353,11 +478,9 @@ def main() -> None:
             r["wall_s"] = time.perf_counter() - t
             (RESULTS / f"{label}-{size}.json").write_text(json.dumps(r, indent=2) + "\n")
             rows.append(r)
-            print(fmt_row(r), f"  [{r['wall_s']:.0f} s]", file=sys.stderr, flush=True)
-    table = HEADER + "\n" + "\n".join(fmt_row(r) for r in rows)
+            print(summary_line(r), f"[{r['wall_s']:.0f} s]", file=sys.stderr, flush=True)
+    table = tables(rows)
     print(table)
-    print()
-    print(kind_table(rows))
     if args.readme:
         cmd = "python bench/engine.py " + " ".join(sys.argv[1:])
         block = (
@@ -366,7 +489,7 @@ def main() -> None:
             f"(git {info['git']}) on {info['nproc']} x {info['cpu']}, {info['mem_total_gb']} GB; "
             f"Python {info['python']}, numpy {info['numpy']}, pyproj {info['pyproj']} "
             f"(PROJ {info['proj']}), shapely {info['shapely']}.\n\n"
-            f"{table}\n\nCheck latency by the activity's kind:\n\n{kind_table(rows)}\n{END}"
+            f"{table}\n{END}"
         )
         text = README.read_text()
         a, b = text.index(BEGIN), text.index(END) + len(END)

@@ -28,6 +28,7 @@ theatre.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,7 @@ KM_LAT = 111.0  # km per degree of latitude, near enough for placing things
 KM_LON = 111.32 * math.cos(math.radians(CENTRE_LAT))
 
 MIX = (("site", 0.40), ("fire", 0.40), ("movement", 0.12), ("flight", 0.08))
+_CUMULATIVE = tuple(zip((k for k, _s in MIX), itertools.accumulate(s for _k, s in MIX), strict=True))
 
 PARTIES = (
     Party("p0", "Coalition", PartyKind.ARMED_FORCE),
@@ -168,7 +170,7 @@ class Theatre:
         w = self._window(60, 60)
         t = w.start
         wps = [Waypoint(Point(*pts[0]), t)]
-        for a, b in zip(pts, pts[1:], strict=False):
+        for a, b in itertools.pairwise(pts):
             km = math.hypot((b[0] - a[0]) * KM_LON, (b[1] - a[1]) * KM_LAT)
             t = t + timedelta(seconds=max(60, round(km / 30.0 * 3600)))
             wps.append(Waypoint(Point(*b), t))
@@ -201,11 +203,7 @@ class Theatre:
     def declaration(self, ident: str, owner: str | None = None) -> Declaration:
         owner = owner or self._party()
         u = self.rng.random()
-        acc = 0.0
-        for kind, share in MIX:
-            acc += share
-            if u < acc:
-                break
+        kind = next((k for k, below in _CUMULATIVE if u < below), MIX[-1][0])
         make = {"site": self.site, "fire": self.fire, "movement": self.movement,
                 "flight": self.flight}[kind]
         return make(ident, owner)

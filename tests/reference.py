@@ -72,8 +72,9 @@ H_M = 0.02
 #: Pieces at the start of the refinement are no longer than this.
 START_PIECE_M = 50_000.0
 #: The refinement stops (leaving a wider but still rigorous interval) past this
-#: many piece pairs in one round.
-PAIR_BUDGET = 40_000
+#: many piece pairs in one round, or in all rounds together.
+PAIR_BUDGET = 12_000
+TOTAL_PAIR_BUDGET = 80_000
 #: Distances from pyproj are exact to nanometres; this covers their rounding.
 INV_EPS_M = 1e-6
 #: Containment is "unsure" within this distance of a ring.
@@ -242,12 +243,14 @@ def boundary_distance(a: RefShape, b: RefShape, cap: float = math.inf, h: float 
     best = math.inf
     dropped_lo = math.inf  # least lower bound among pairs dropped for the cap only
     lower = np.empty(0)
+    evaluated = 0
     while True:
         alon0, alat0 = _at(ea, e_a, a0)
         alon1, alat1 = _at(ea, e_a, a1)
         blon0, blat0 = _at(eb, e_b, b0)
         blon1, blat1 = _at(eb, e_b, b1)
         n = e_a.size
+        evaluated += n
         d = np.asarray(
             GEOD.inv(
                 np.concatenate((alon0, alon0, alon1, alon1)),
@@ -272,7 +275,11 @@ def boundary_distance(a: RefShape, b: RefShape, cap: float = math.inf, h: float 
         la, lb = la[keep], lb[keep]
         split_a = la > h
         split_b = lb > h
-        if not (split_a.any() or split_b.any()) or 4 * e_a.size > PAIR_BUDGET:
+        if (
+            not (split_a.any() or split_b.any())
+            or 4 * e_a.size > PAIR_BUDGET
+            or evaluated > TOTAL_PAIR_BUDGET
+        ):
             break
         # Halve every piece longer than h: a pair becomes 1, 2 or 4 pairs.
         am = np.where(split_a, (a0 + a1) / 2.0, a1)

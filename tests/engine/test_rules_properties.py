@@ -537,10 +537,10 @@ def expect_line(case: LineCase, wa, wm, margins: CautionMargins) -> Expect:
 
 
 @st.composite
-def line_case_st(draw, kinds: tuple[str, ...]):
+def line_case_st(draw, kinds: tuple[str, ...], monotone: bool = True):
     region = draw(st.sampled_from(REGIONS))
     scale = draw(st.sampled_from(("tiny", "small", "medium", "large")))
-    line = draw(lines(draw(centers(region)), scale, monotone=True))
+    line = draw(lines(draw(centers(region)), scale, monotone=monotone))
     core_scale = draw(st.sampled_from(("tiny", "small", "medium")))
     spot = draw(placed_near(line, draw(st.floats(0.0, SCALES[scale][1]))))
     core = draw(shapes(spot, core_scale, kinds))
@@ -617,3 +617,23 @@ def test_rule_restrictive_fire_line_far_side_matches_reference(data):
     result = engine.check(activity)
     exp = expect_line(case, wa, wm, margins) if bound_p else NEVER
     assert_finding(result, "L", "restrictive-fire-line-far-side", FindingKind.VIOLATION, exp)
+
+
+@PROPERTY(max_examples=40)
+@given(st.data())
+def test_rule_deconfliction_line_far_side_never_misses_on_any_line(data):
+    """Lines that zigzag or cross themselves: sides are then ambiguous in
+    places, so only what the reference is sure of is asserted: a vertex surely
+    on the far side, or a footprint reaching the line itself, is a violation."""
+    case = data.draw(line_case_st(("point", "line", "polygon"), monotone=False))
+    margins = data.draw(margins_st())
+    wa, wm = data.draw(window_st()), data.draw(window_st())
+    measure = line_measure(MeasureKind.DECONFLICTION_LINE, case, wm,
+                           frozenset({DeclarationKind.SITE}), (("p", case.own),))
+    engine = engine_for(margins)
+    engine.add_measure(measure)
+    result = engine.check(Site(id="A", owner="p", window=win(wa), geometry=case.core.geometry,
+                               protection_m=case.radius))
+    full = expect_line(case, wa, wm, margins)
+    must = Expect(strict=full.strict, some=full.some, none=False, not_strict=False)
+    assert_finding(result, "L", "deconfliction-line-far-side", FindingKind.VIOLATION, must)

@@ -8,6 +8,7 @@ geometry, so a test can hand the same shape to the engine and to the reference.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings
@@ -35,13 +36,14 @@ SCALES: dict[str, tuple[float, float]] = {
 SPAN_LIMIT_M = 4_800_000.0
 
 
-
 def PROPERTY(max_examples: int) -> settings:
     """Settings of the property tests: no deadline (geodesics are slow-ish and
     vary), generation may be slow, and the example count is per test so the
-    whole of tests/geo and tests/engine stays within a few minutes."""
+    whole of tests/geo and tests/engine stays within a few minutes.
+    ``DECONFLICT_PROPERTY_SCALE=10`` multiplies every count (for a deep run)."""
+    scale = max(1, int(os.environ.get("DECONFLICT_PROPERTY_SCALE", "1")))
     return settings(
-        max_examples=max_examples,
+        max_examples=max_examples * scale,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from deconflict.geo.ellipsoid import DISTANCE_TOLERANCE_M
+from deconflict.geo.ellipsoid import DISTANCE_TOLERANCE_M, MAX_EDGE_M
 from deconflict.geo.shape import Shape
 from deconflict.geo.side import (
     LEFT,
@@ -147,3 +147,15 @@ def test_side_reach_beyond_passes_every_point_of_the_core():
     reach = reach_beyond(line, core)
     for lon, lat in ((5.0, 1.0), (6.0, -1.0), (5.5, 0.0)):
         assert reach >= ref.inv(2.0, 0.0, lon, lat)[1]
+
+
+@pytest.mark.parametrize("lat", [-80.0, -45.0, 0.0, 30.0, 85.0])
+def test_side_end_extensions_stay_within_the_edge_limit(lat):
+    """Regression: extensions of exactly MAX_EDGE_M could measure a hair over
+    it once rebuilt from their ends, and were then refused as too long."""
+    for az in range(0, 360, 15):
+        line = Shape.of(LineString(((10.0, lat), ref.fwd(10.0, lat, float(az), 50_000.0))))
+        for ext in end_extensions(line, 10_000_000.0):
+            rebuilt = ref.inv(ext.lon1, ext.lat1, ext.lon2, ext.lat2)[1]
+            assert rebuilt <= MAX_EDGE_M, (az, rebuilt)
+            Shape.of(LineString(((ext.lon1, ext.lat1), (ext.lon2, ext.lat2))))

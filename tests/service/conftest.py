@@ -46,7 +46,7 @@ class Running:
 
 
 def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
-          escalation_every: float = 0.2) -> Iterator[Running]:
+          escalation_every: float = 0.2, web: bool = False) -> Iterator[Running]:
     """A server on ``store``. The scenario is loaded into a new store (``seed``
     None) and not into one that has parties already, so a test can stop a
     server and start another on the same file. Fresh tokens are issued either way."""
@@ -66,7 +66,12 @@ def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = Non
             tokens.setdefault(p.id, {})[role.value] = hotline.issue_credential(None, p.id, role.value, role)[1]
     admin = hotline.issue_credential(None, "", "root", Role.ADMIN)[1]
     port = free_port()
-    config = uvicorn.Config(create_app(hotline, escalation_every=escalation_every), host="127.0.0.1", port=port,
+    app = create_app(hotline, escalation_every=escalation_every)
+    if web:  # the map at / (deconflict.web), as `deconflict serve` mounts it
+        from deconflict.web import mount
+
+        mount(app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port,
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -27,8 +27,10 @@ Policy encoded here:
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -110,6 +112,12 @@ class Ctx:
         """A coalition proposal binding ``bound``: waits for them, notifies them."""
         out = self.coalition.propose_measure(self.roz("coalition", bound))
         assert out["in_force"] is False
+        return str(out["id"])
+
+    def coalition_measure(self) -> str:
+        """A measure of the coalition's in force (binding only the coalition)."""
+        out = self.coalition.propose_measure(self.roz("coalition", ["coalition"]))
+        assert out["in_force"] is True
         return str(out["id"])
 
     def notification(self, party: str) -> str:
@@ -212,6 +220,8 @@ ROWS: tuple[Row, ...] = (
         lambda c: Req("/v1/measures", {"measure": c.roz(None, [CALLER])})),
     Row("POST", "/v1/measures", "owned by another party", expect("401 403 403 403 201"),
         lambda c: Req("/v1/measures", {"measure": c.roz("coalition", "all")})),
+    Row("POST", "/v1/measures", "new version of another party's measure", expect("401 403 403 403 201"),
+        lambda c: Req("/v1/measures", {"measure": c.roz(CALLER, [CALLER], id=c.coalition_measure())})),
     Row("POST", "/v1/measures", "invalid measure", expect("401 403 403 422 422"),
         lambda c: Req("/v1/measures", {"measure": c.roz(CALLER, [CALLER], altitude=None)})),
     Row("POST", MEASURE, "binds the caller", expect("401 403 403 200 403"),
@@ -321,3 +331,19 @@ def test_viewer_reads_only_what_its_party_may_see(module_running: Running) -> No
     assert "S4" not in ids
     with module_running.as_admin() as admin:
         assert "S4" in {d["id"] for d in admin.declarations()}
+
+
+def test_an_expired_credential_is_refused_everywhere_a_credential_is_needed(module_running: Running) -> None:
+    r = module_running
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    with r.as_admin() as admin:
+        cred = admin.post("/v1/admin/credentials", {"party": CALLER, "member": "short", "role": "liaison",
+                                                    "expires_at": soon.isoformat()})
+    with httpx.Client(base_url=r.url, headers={"Authorization": f"Bearer {cred['token']}"}) as c:
+        assert c.get("/v1/me").status_code == 200
+        time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
+        for row in ROWS:
+            if row.statuses["none"] == 401:
+                path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x")
+                resp = c.request(row.method, path, json={})
+                assert resp.status_code == 401 and "expired" in resp.json()["detail"], row.name

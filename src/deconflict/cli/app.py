@@ -365,6 +365,7 @@ def serve(
     """Run the HTTP service on the store."""
     import uvicorn
 
+    from deconflict import web
     from deconflict.service.http import create_app
 
     with errors():
@@ -373,6 +374,7 @@ def serve(
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
         hotline = Hotline(service, ack_deadline=timedelta(minutes=ack_deadline))
         app_ = create_app(hotline)
+        web.mount(app_)  # the map at /
         err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
         # uvicorn drains requests on SIGTERM/SIGINT, then re-raises the signal
         # to whatever handler was there before; this one makes that a clean exit.

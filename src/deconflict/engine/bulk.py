@@ -34,10 +34,23 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.engine.index import micros
-from deconflict.engine.parts import Part, declaration_parts
+from deconflict.engine.parts import Part, Role, declaration_parts
+from deconflict.engine.rules import applicable_pair_rules
 from deconflict.geo.bounds import Box
 from deconflict.geo.ellipsoid import BOUND_SAMPLE_SPACING_M, GEOD, M_MIN, MAX_EDGE_M, MAX_SPAN_M
-from deconflict.model import Declaration, Fire, Flight, LineString, Movement, Point, Site, Waypoint
+from deconflict.geo.shape import Shape
+from deconflict.model import (
+    Declaration,
+    DeclarationKind,
+    Fire,
+    Flight,
+    LineString,
+    Movement,
+    Point,
+    Site,
+    SiteCategory,
+    Waypoint,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -52,6 +65,49 @@ _MAX_FAST_LAT = 80.0
 _MAX_FAST_LON_SPAN = 90.0
 
 _POINT, _LINE, _GIVEN = 0, 1, 2
+
+# -- tags: what the pair rules look at, in a byte ---------------------------------
+_KIND_CODE = {k: i for i, k in enumerate(DeclarationKind)}
+_TAGS = 256
+
+
+def tag_of(kind: DeclarationKind, role: Role, forces: bool) -> int:
+    """The index tag of a part: its kind, role and whether it is a forces site
+    (everything :class:`~deconflict.engine.rules.Selector` matches on)."""
+    return _KIND_CODE[kind] * 16 + int(role) * 2 + int(forces)
+
+
+def part_tag(part: Part) -> int:
+    return tag_of(part.kind, part.role, part.forces)
+
+
+_SITE, _SITE_FORCES = tag_of(DeclarationKind.SITE, Role.SITE, False), tag_of(DeclarationKind.SITE, Role.SITE, True)
+_EFFECTS = tag_of(DeclarationKind.FIRE, Role.EFFECTS, False)
+_TRAJECTORY = tag_of(DeclarationKind.FIRE, Role.TRAJECTORY, False)
+_LEG = {k: tag_of(k, Role.LEG, False) for k in (DeclarationKind.MOVEMENT, DeclarationKind.FLIGHT)}
+_CORRIDOR = {k: tag_of(k, Role.CORRIDOR, False) for k in (DeclarationKind.MOVEMENT, DeclarationKind.FLIGHT)}
+_AREA = tag_of(DeclarationKind.FLIGHT, Role.AREA, False)
+_PAIR_TAGS: dict[int, BoolArray] = {}
+
+
+def pair_tags(part: Part) -> BoolArray:
+    """Tags (a 256-entry mask for :meth:`GridIndex.query`) of the parts some
+    pair rule applies to opposite ``part``: every other part can be skipped
+    before it is built. Derived from the rules themselves, once per tag."""
+    tag = part_tag(part)
+    mask = _PAIR_TAGS.get(tag)
+    if mask is None:
+        mask = np.zeros(_TAGS, bool)
+        probe = Shape.point(0.0, 0.0)
+        window = part.window
+        for kind, code in _KIND_CODE.items():
+            for role in Role:
+                for forces in (False, True):
+                    other = Part("", "\x00", kind, role, probe, 0.0, window, None, forces=forces)
+                    if applicable_pair_rules(part, other):
+                        mask[code * 16 + int(role) * 2 + int(forces)] = True
+        _PAIR_TAGS[tag] = mask
+    return mask
 
 
 def grow_boxes(
@@ -182,7 +238,7 @@ class Batch:
     def __init__(self) -> None:
         self.decls: list[Declaration] = []
         self._decl_first = array("q")
-        # Per part: kind, t0, t1 (microseconds) and its first vertex in _xy.
+        # Per part: kind, t0, t1 (microseconds), its first vertex in _xy, its tag.
         self._ints = array("q")
         self._radius = array("d")
         self._xy = array("d")  # lon, lat of each vertex
@@ -199,13 +255,15 @@ class Batch:
         return len(self._radius)
 
     # -- planning -------------------------------------------------------------
-    def _point(self, lon: float, lat: float, radius_m: float, t0: int, t1: int) -> None:
-        self._ints.extend((_POINT, t0, t1, len(self._xy) >> 1))
+    def _point(self, lon: float, lat: float, radius_m: float, t0: int, t1: int, tag: int) -> None:
+        self._ints.extend((_POINT, t0, t1, len(self._xy) >> 1, tag))
         self._radius.append(radius_m)
         self._xy.extend((lon, lat))
 
-    def _line(self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int) -> None:
-        self._ints.extend((_LINE, t0, t1, len(self._xy) >> 1))
+    def _line(
+        self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int, tag: int
+    ) -> None:
+        self._ints.extend((_LINE, t0, t1, len(self._xy) >> 1, tag))
         self._radius.append(radius_m)
         xy = self._xy
         for x, y in coords:
@@ -214,17 +272,18 @@ class Batch:
     def _given_parts(self, parts: list[Part]) -> None:
         for part in parts:
             self._given[self.n_parts] = part.shape.box(part.radius_m)
-            self._ints.extend((_GIVEN, micros(part.window.start), micros(part.window.end), len(self._xy) >> 1))
+            self._ints.extend((_GIVEN, micros(part.window.start), micros(part.window.end), len(self._xy) >> 1,
+                               part_tag(part)))
             self._radius.append(part.radius_m)
 
-    def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float) -> None:
+    def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float, tag: int) -> None:
         times = [micros(w.time) for w in waypoints]
         for i in range(len(waypoints) - 1):
             a, b = waypoints[i].position, waypoints[i + 1].position
             if (a.lon, a.lat) == (b.lon, b.lat):
-                self._point(a.lon, a.lat, radius_m, times[i], times[i + 1])
+                self._point(a.lon, a.lat, radius_m, times[i], times[i + 1], tag)
             else:
-                self._line(((a.lon, a.lat), (b.lon, b.lat)), radius_m, times[i], times[i + 1])
+                self._line(((a.lon, a.lat), (b.lon, b.lat)), radius_m, times[i], times[i + 1], tag)
 
     def add(self, decl: Declaration) -> None:
         """Plan ``decl``'s parts. Raises what building them raises, for the
@@ -235,7 +294,8 @@ class Batch:
                 w = decl.window
                 self._decl_first.append(len(self._radius))
                 self.decls.append(decl)
-                self._ints.extend((_POINT, micros(w.start), micros(w.end), len(self._xy) >> 1))
+                tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
+                self._ints.extend((_POINT, micros(w.start), micros(w.end), len(self._xy) >> 1, tag))
                 self._radius.append(decl.protection_m)
                 self._xy.extend((g.lon, g.lat))
                 return
@@ -258,39 +318,40 @@ class Batch:
         t0, t1 = micros(w.start), micros(w.end)
         if isinstance(decl, Site):
             assert isinstance(decl.geometry, LineString)
-            self._line(decl.geometry.coords, decl.protection_m, t0, t1)
+            tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
+            self._line(decl.geometry.coords, decl.protection_m, t0, t1, tag)
         elif isinstance(decl, Fire):
             target = decl.target
             assert isinstance(target, Point)
-            self._point(target.lon, target.lat, decl.effects_radius_m, t0, t1)
+            self._point(target.lon, target.lat, decl.effects_radius_m, t0, t1, _EFFECTS)
             origin = decl.origin
             if origin is not None and decl.max_ordinate is not None:
                 if (origin.lon, origin.lat) != (target.lon, target.lat):
                     self._line(((origin.lon, origin.lat), (target.lon, target.lat)),
-                               decl.trajectory_half_width_m, t0, t1)
+                               decl.trajectory_half_width_m, t0, t1, _TRAJECTORY)
                 else:
-                    self._point(target.lon, target.lat, decl.trajectory_half_width_m, t0, t1)
+                    self._point(target.lon, target.lat, decl.trajectory_half_width_m, t0, t1, _TRAJECTORY)
         elif isinstance(decl, Movement):
             if decl.waypoints:
-                self._legs(decl.waypoints, decl.half_width_m)
+                self._legs(decl.waypoints, decl.half_width_m, _LEG[decl.kind])
             else:
                 assert decl.route is not None
-                self._line(decl.route.coords, decl.half_width_m, t0, t1)
+                self._line(decl.route.coords, decl.half_width_m, t0, t1, _CORRIDOR[decl.kind])
         else:
             assert isinstance(decl, Flight)
             if decl.waypoints:
-                self._legs(decl.waypoints, decl.half_width_m)
+                self._legs(decl.waypoints, decl.half_width_m, _LEG[decl.kind])
             elif isinstance(decl.geometry, Point):
-                self._point(decl.geometry.lon, decl.geometry.lat, decl.half_width_m, t0, t1)
+                self._point(decl.geometry.lon, decl.geometry.lat, decl.half_width_m, t0, t1, _AREA)
             else:
                 assert isinstance(decl.geometry, LineString)
-                self._line(decl.geometry.coords, decl.half_width_m, t0, t1)
+                self._line(decl.geometry.coords, decl.half_width_m, t0, t1, _CORRIDOR[decl.kind])
 
     # -- boxes -----------------------------------------------------------------
     def _columns(self) -> npt.NDArray[np.int64]:
         if not self._ints:
-            return np.empty((0, 4), np.int64)
-        return np.frombuffer(self._ints, dtype=np.int64).reshape(-1, 4)
+            return np.empty((0, 5), np.int64)
+        return np.frombuffer(self._ints, dtype=np.int64).reshape(-1, 5)
 
     def compute(self) -> None:
         """Boxes of all planned point and line parts."""
@@ -334,7 +395,7 @@ class Batch:
             raise AssertionError(f"bulk plan of {self.decls[i].id!r} has {end - first} parts, not {len(parts)}")
         for k, part in enumerate(parts):
             self._given[first + k] = part.shape.box(part.radius_m)
-            self._ints[4 * (first + k)] = _GIVEN
+            self._ints[5 * (first + k)] = _GIVEN
 
     # -- results ---------------------------------------------------------------
     def first_parts(self, n_decls: int) -> list[int]:
@@ -345,16 +406,17 @@ class Batch:
     def _part_end(self, n_decls: int) -> int:
         return self._decl_first[n_decls] if n_decls < len(self.decls) else self.n_parts
 
-    def entries(self, n_decls: int) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
-        """(t0, t1, e_part, e_box) of the first ``n_decls`` declarations' parts,
-        for :meth:`GridIndex.add_many` (boxes split at the antimeridian)."""
+    def entries(self, n_decls: int) -> tuple[IntArray, IntArray, IntArray, FloatArray, npt.NDArray[np.uint8]]:
+        """(t0, t1, e_part, e_box, tags) of the first ``n_decls`` declarations'
+        parts, for :meth:`GridIndex.add_many` (boxes split at the antimeridian)."""
         n = self._part_end(n_decls)
         if not n:
             empty = np.empty(0, np.int64)
-            return empty, empty, empty, np.empty((0, 4))
+            return empty, empty, empty, np.empty((0, 4)), np.empty(0, np.uint8)
         cols = self._columns()[:n]
         t0 = np.ascontiguousarray(cols[:, 1])
         t1 = np.ascontiguousarray(cols[:, 2])
+        tags = cols[:, 4].astype(np.uint8)
         ids = np.flatnonzero(cols[:, 0] != _GIVEN)
         box = self._box[ids]
         full = self._full[ids]
@@ -373,7 +435,7 @@ class Batch:
                     g_box.append(q)
         e_part = np.concatenate((ids, ids[wraps], np.asarray(g_part, dtype=np.int64)))
         e_box = np.concatenate((first, second, np.asarray(g_box, dtype=np.float64).reshape(-1, 4)))
-        return t0, t1, e_part, e_box
+        return t0, t1, e_part, e_box, tags
 
 
-__all__ = ["PAD_DEG", "Batch", "grow_boxes", "line_boxes", "point_boxes"]
+__all__ = ["PAD_DEG", "Batch", "grow_boxes", "line_boxes", "pair_tags", "part_tag", "point_boxes", "tag_of"]

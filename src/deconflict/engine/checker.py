@@ -6,7 +6,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import islice, pairwise
 
+from deconflict.engine.bulk import Batch, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.index import GridIndex
 from deconflict.engine.parts import Part, declaration_parts, measure_shape
@@ -125,7 +127,8 @@ class Engine:
         self._slot[decl.id] = slot
         first = -1
         for part in parts:
-            pid = self._index.add(part.shape.box(part.radius_m), part.window.start, part.window.end)
+            pid = self._index.add(part.shape.box(part.radius_m), part.window.start, part.window.end,
+                                  part_tag(part))
             self._part_owner.append(slot)
             first = pid if first < 0 else first
         self._first_part.append(first)
@@ -141,8 +144,6 @@ class Engine:
         :mod:`deconflict.engine.bulk`, which computes the boxes of point and
         line parts together with numpy. Parts are not cached on the way: a
         check builds them when it first needs them."""
-        from itertools import islice
-
         it = iter(decls)
         n = told = 0
         try:
@@ -163,8 +164,6 @@ class Engine:
     def _load_chunk(self, chunk: list[Declaration]) -> tuple[int, Exception | None]:
         """Add what of ``chunk`` is valid up to the first invalid declaration;
         return how many were added and the error that stopped it (or None)."""
-        from deconflict.engine.bulk import Batch
-
         batch = Batch()
         error: Exception | None = None
         seen: set[str] = set()
@@ -192,14 +191,14 @@ class Engine:
             except Exception as exc:
                 error, good = exc, i
                 break
-        t0, t1, e_part, e_box = batch.entries(good)
-        pid = self._index.add_many(t0, t1, e_part, e_box, rebuild=False)
+        t0, t1, e_part, e_box, tags = batch.entries(good)
+        pid = self._index.add_many(t0, t1, e_part, e_box, tags=tags, rebuild=False)
         firsts = batch.first_parts(good)
         decls = batch.decls[:good]
         slot = len(self._decls)
         self._decls.extend(decls)
         self._first_part.extend([pid + f for f in firsts[:-1]])
-        counts = [b - a for a, b in zip(firsts, firsts[1:], strict=False)]
+        counts = [b - a for a, b in pairwise(firsts)]
         self._n_parts.extend(counts)
         owner = self._part_owner
         for decl, count in zip(decls, counts, strict=True):

@@ -41,6 +41,10 @@ _TAIL_MIN = 4096
 _TAIL_SHARE = 16
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+#: A query box grows by this (degrees) before its cells are found: far more
+#: than the rounding in adding 180 or 90, far less than any cell.
+_PAD = 1e-9
 
 
 def micros(t: datetime) -> int:
@@ -69,6 +73,7 @@ def _dims(level: int) -> tuple[float, int, int]:
 _SIZES = np.array([_dims(level)[0] for level in range(LEVELS)], dtype=np.float64)
 _NX = np.array([_dims(level)[1] for level in range(LEVELS)], dtype=np.int64)
 _NY = np.array([_dims(level)[2] for level in range(LEVELS)], dtype=np.int64)
+_DIMS = tuple(_dims(level) for level in range(LEVELS))
 
 
 def _levels_for(width: npt.NDArray[np.float64], height: npt.NDArray[np.float64]) -> IntArray:
@@ -84,20 +89,96 @@ def _levels_for(width: npt.NDArray[np.float64], height: npt.NDArray[np.float64])
         lvl[small] += 1
 
 
+class _Run:
+    """Entries sorted by key, with what a query filters on copied alongside in
+    the same order (the part's window and tag), so a query reads the cells it
+    needs as contiguous slices instead of gathering from all over the index."""
+
+    __slots__ = ("box", "key", "part", "t0", "t1", "tag")
+
+    def __init__(
+        self, key: IntArray, box: FloatArray, part: npt.NDArray[np.int32], t0: IntArray, t1: IntArray,
+        tag: npt.NDArray[np.uint8],
+    ) -> None:
+        self.key, self.box, self.part, self.t0, self.t1, self.tag = key, box, part, t0, t1, tag
+
+    @classmethod
+    def empty(cls) -> _Run:
+        return cls(np.empty(0, np.int64), np.empty((0, 4)), np.empty(0, np.int32), np.empty(0, np.int64),
+                   np.empty(0, np.int64), np.empty(0, np.uint8))
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def merged(self, other: _Run) -> _Run:
+        """Both runs' entries in one sorted run (a sort of a sorted run and
+        another is close to linear: numpy's stable sort finds the runs)."""
+        if not len(other):
+            return self
+        if not len(self):
+            order = np.argsort(other.key, kind="stable")
+            return _Run(other.key[order], other.box[order], other.part[order], other.t0[order],
+                        other.t1[order], other.tag[order])
+        key = np.concatenate((self.key, other.key))
+        order = np.argsort(key, kind="stable")
+        return _Run(
+            key[order],
+            np.concatenate((self.box, other.box))[order],
+            np.concatenate((self.part, other.part))[order],
+            np.concatenate((self.t0, other.t0))[order],
+            np.concatenate((self.t1, other.t1))[order],
+            np.concatenate((self.tag, other.tag))[order],
+        )
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.key, self.box, self.part, self.t0, self.t1, self.tag))
+
+    def scan(
+        self, los: IntArray, his: IntArray, q: tuple[float, float, float, float], t0: int, t1: int,
+        tags: npt.NDArray[np.bool_] | None,
+    ) -> npt.NDArray[np.int32]:
+        """Parts of the entries with keys in the ranges [los[i], his[i]] whose
+        window meets [t0, t1), whose tag is wanted and whose box meets ``q``."""
+        lo = np.searchsorted(self.key, los, "left")
+        hi = np.searchsorted(self.key, his, "right")
+        counts = hi - lo
+        total = int(counts.sum())
+        if not total:
+            return np.empty(0, np.int32)
+        # Expand the [lo, hi) ranges into positions without a Python loop.
+        pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
+        keep = (self.t0[pos] < t1) & (t0 < self.t1[pos])
+        if tags is not None:
+            keep &= tags[self.tag[pos]]
+        pos = pos[keep]
+        b = self.box[pos]
+        hit = (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
+        return self.part[pos[hit]]
+
+
 class GridIndex:
     """Parts by id (dense ints from 0); entries are the parts' boxes (a box
-    crossing the antimeridian is filed as two entries)."""
+    crossing the antimeridian is filed as two entries).
+
+    Entries live in a large sorted run, a small sorted run and an unsorted
+    tail of at most ``_TAIL_MIN`` entries: an insert goes to the tail, a full
+    tail is sorted into the small run, and the small run is merged into the
+    large one when it passes ``1/_TAIL_SHARE`` of it, so inserts stay
+    amortised cheap and a query never scans more than the short tail linearly.
+
+    Each part may carry a tag (a byte, 0 by default) that ``query`` can filter
+    on, so a caller can skip parts it has no use for before building them."""
 
     def __init__(self) -> None:
         self._t0 = array("q")
         self._t1 = array("q")
         self._alive = bytearray()
+        self._tag = bytearray()
+        self._main = _Run.empty()
+        self._small = _Run.empty()
         self._e_part = array("i")
         self._e_key = array("q")
         self._e_box = array("d")
-        self._sorted_keys: IntArray = np.empty(0, np.int64)
-        self._sorted_entries: npt.NDArray[np.int32] = np.empty(0, np.int32)
-        self._n_sorted = 0
         self._level_counts = [0] * LEVELS
         self._alive_count = 0
 
@@ -108,11 +189,12 @@ class GridIndex:
     def parts_total(self) -> int:
         return len(self._t0)
 
-    def add(self, box: Box, start: datetime, end: datetime) -> int:
+    def add(self, box: Box, start: datetime, end: datetime, tag: int = 0) -> int:
         pid = len(self._t0)
         self._t0.append(micros(start))
         self._t1.append(micros(end))
         self._alive.append(1)
+        self._tag.append(tag)
         self._alive_count += 1
         for lon_lo, lat_lo, lon_hi, lat_hi in box.parts():
             level = _level_for(lon_hi - lon_lo, lat_hi - lat_lo)
@@ -123,8 +205,7 @@ class GridIndex:
             self._e_key.append((level << _LEVEL_SHIFT) + y * nx + x)
             self._e_box.extend((lon_lo, lat_lo, lon_hi, lat_hi))
             self._level_counts[level] += 1
-        if len(self._e_key) - self._n_sorted > max(_TAIL_MIN, self._n_sorted // _TAIL_SHARE):
-            self.rebuild()
+        self._settle()
         return pid
 
     def add_many(
@@ -134,16 +215,18 @@ class GridIndex:
         e_part: IntArray,
         e_box: npt.NDArray[np.float64],
         *,
+        tags: npt.NDArray[np.uint8] | None = None,
         rebuild: bool = True,
     ) -> int:
         """Add ``len(t0)`` parts at once and return the id of the first.
 
         Part ``k`` has the window ``[t0[k], t1[k])`` (microseconds since the
-        epoch) and the entries ``e_box[j]`` (lon_lo, lat_lo, lon_hi, lat_hi,
-        inside [-180, 180], as :meth:`Box.parts` gives them) for which
-        ``e_part[j] == k``. Filed exactly as :meth:`add` files them. With
-        ``rebuild=False`` the entries stay in the tail until the caller
-        rebuilds (a bulk load rebuilds once at the end)."""
+        epoch), the tag ``tags[k]`` (0 without ``tags``) and the entries
+        ``e_box[j]`` (lon_lo, lat_lo, lon_hi, lat_hi, inside [-180, 180], as
+        :meth:`Box.parts` gives them) for which ``e_part[j] == k``. Filed
+        exactly as :meth:`add` files them. With ``rebuild=False`` the entries
+        stay unsorted until the caller rebuilds (a bulk load rebuilds once at
+        the end; queries meanwhile scan them linearly)."""
         first = len(self._t0)
         n = len(t0)
         if not n:
@@ -159,14 +242,15 @@ class GridIndex:
         self._t0.frombytes(np.ascontiguousarray(t0, dtype=np.int64).tobytes())
         self._t1.frombytes(np.ascontiguousarray(t1, dtype=np.int64).tobytes())
         self._alive.extend(b"\x01" * n)
+        self._tag.extend(bytes(n) if tags is None else np.asarray(tags, dtype=np.uint8).tobytes())
         self._alive_count += n
         self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
         self._e_key.frombytes(keys.astype(np.int64).tobytes())
         self._e_box.frombytes(boxes.tobytes())
         for lvl, count in enumerate(np.bincount(level, minlength=LEVELS).tolist()):
             self._level_counts[lvl] += count
-        if rebuild and len(self._e_key) - self._n_sorted > max(_TAIL_MIN, self._n_sorted // _TAIL_SHARE):
-            self.rebuild()
+        if rebuild:
+            self._settle()
         return first
 
     def remove(self, pid: int) -> None:
@@ -174,51 +258,67 @@ class GridIndex:
             self._alive[pid] = 0
             self._alive_count -= 1
 
-    def rebuild(self) -> None:
-        """Sort every entry's key (an O(n log n) numpy sort)."""
-        keys = np.frombuffer(self._e_key, dtype=np.int64) if len(self._e_key) else np.empty(0, np.int64)
-        order = np.argsort(keys, kind="stable").astype(np.int32)
-        self._sorted_keys = keys[order]
-        self._sorted_entries = order
-        self._n_sorted = len(keys)
+    def _tail_run(self) -> _Run:
+        """The tail's entries as a run (not yet sorted), and an empty tail."""
+        part = np.frombuffer(self._e_part, dtype=np.int32).copy() if self._e_part else np.empty(0, np.int32)
+        run = _Run(
+            np.frombuffer(self._e_key, dtype=np.int64).copy() if self._e_key else np.empty(0, np.int64),
+            np.frombuffer(self._e_box, dtype=np.float64).reshape(-1, 4).copy() if self._e_box else np.empty((0, 4)),
+            part,
+            np.frombuffer(self._t0, dtype=np.int64)[part] if len(part) else np.empty(0, np.int64),
+            np.frombuffer(self._t1, dtype=np.int64)[part] if len(part) else np.empty(0, np.int64),
+            np.frombuffer(self._tag, dtype=np.uint8)[part] if len(part) else np.empty(0, np.uint8),
+        )
+        self._e_part, self._e_key, self._e_box = array("i"), array("q"), array("d")
+        return run
 
-    def _candidate_entries(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float) -> npt.NDArray[np.int64]:
+    def _settle(self) -> None:
+        """Sort a full tail into the small run, and a large small run into the main one."""
+        if len(self._e_key) < _TAIL_MIN:
+            return
+        self._small = self._small.merged(self._tail_run())
+        if len(self._small) > max(_TAIL_MIN, len(self._main) // _TAIL_SHARE):
+            self._main, self._small = self._main.merged(self._small), _Run.empty()
+
+    def rebuild(self) -> None:
+        """Sort every entry into the main run (an O(n log n) numpy sort at worst)."""
+        self._main = self._main.merged(self._small.merged(self._tail_run()))
+        self._small = _Run.empty()
+
+    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float) -> tuple[IntArray, IntArray]:
+        """Key ranges (inclusive) of the cells a part meeting the box may be filed under."""
         los: list[int] = []
         his: list[int] = []
-        for level in range(LEVELS):
-            if not self._level_counts[level]:
+        # A part is filed at the cell of its south-west corner on a level whose
+        # cells are at least as large as it, so it reaches one cell east and
+        # north: look one cell west and south. Adding 180 (or 90) rounds, and
+        # can carry a part's far edge into a third cell by an ulp or two: the
+        # query box grows by _PAD (far more than any such rounding) first.
+        ax, ay = lon_lo - _PAD + 180.0, lat_lo - _PAD + 90.0
+        bx, by = lon_hi + _PAD + 180.0, lat_hi + _PAD + 90.0
+        for level, count in enumerate(self._level_counts):
+            if not count:
                 continue
-            size, nx, ny = _dims(level)
-            # One cell west and south for parts anchored there, and one more
-            # cell on every side so that rounding at a cell edge can never
-            # drop a part: over-selecting is safe, missing is not.
-            x0 = max(int((lon_lo + 180.0) // size) - 2, 0)
-            x1 = min(int((lon_hi + 180.0) // size) + 1, nx - 1)
-            y0 = max(int((lat_lo + 90.0) // size) - 2, 0)
-            y1 = min(int((lat_hi + 90.0) // size) + 1, ny - 1)
-            base = level << _LEVEL_SHIFT
-            rows = np.arange(y0, y1 + 1, dtype=np.int64) * nx + base
-            los.extend((rows + x0).tolist())
-            his.extend((rows + x1).tolist())
-        if not los or not self._n_sorted:
-            return np.empty(0, np.int64)
-        lo = np.searchsorted(self._sorted_keys, np.asarray(los, np.int64), "left")
-        hi = np.searchsorted(self._sorted_keys, np.asarray(his, np.int64), "right")
-        counts = hi - lo
-        total = int(counts.sum())
-        if not total:
-            return np.empty(0, np.int64)
-        # Expand the [lo, hi) ranges into positions without a Python loop.
-        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-        pos = starts + np.arange(total)
-        return self._sorted_entries[pos].astype(np.int64)
+            size, nx, ny = _DIMS[level]
+            x0 = max(int(ax // size) - 1, 0)
+            x1 = min(int(bx // size), nx - 1)
+            y0 = max(int(ay // size) - 1, 0)
+            y1 = min(int(by // size), ny - 1)
+            first = (level << _LEVEL_SHIFT) + y0 * nx
+            stop = first + (y1 - y0) * nx + 1
+            los.extend(range(first + x0, stop + x0, nx))
+            his.extend(range(first + x1, stop + x1, nx))
+        return np.array(los, np.int64), np.array(his, np.int64)
 
-    def query(self, box: Box, start: datetime, end: datetime) -> IntArray:
+    def query(
+        self, box: Box, start: datetime, end: datetime, tags: npt.NDArray[np.bool_] | None = None
+    ) -> IntArray:
         """Ids of live parts whose box meets ``box`` and whose window meets
-        ``[start, end)``."""
-        boxes = np.frombuffer(self._e_box, dtype=np.float64).reshape(-1, 4) if len(self._e_box) else np.empty((0, 4))
-        found: list[IntArray] = []
-        tail = np.arange(self._n_sorted, len(self._e_key), dtype=np.int64)
+        ``[start, end)`` (ascending); with ``tags`` (256 booleans by tag),
+        only parts whose tag is marked."""
+        t0, t1 = micros(start), micros(end)
+        found: list[npt.NDArray[np.int32]] = []
+        tail_part = np.frombuffer(self._e_part, dtype=np.int32) if self._e_part else None
         qparts = box.parts()
         # Fix (tests/engine/test_index.py): +180 and -180 are one meridian, so
         # a box ending exactly at +180 meets one starting exactly at -180 (as
@@ -230,29 +330,33 @@ class GridIndex:
             if _lo <= -180.0:
                 qparts.append((180.0, lat_lo, 180.0, lat_hi))
         for q in qparts:
-            entries = np.concatenate((self._candidate_entries(*q), tail))
-            if not entries.size:
-                continue
-            b = boxes[entries]
-            hit = (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
-            found.append(entries[hit])
+            los, his = self._cell_ranges(*q)
+            for run in (self._main, self._small):
+                if len(run) and len(los):
+                    found.append(run.scan(los, his, q, t0, t1, tags))
+            if tail_part is not None:
+                b = np.frombuffer(self._e_box, dtype=np.float64).reshape(-1, 4)
+                keep = (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
+                p = tail_part[keep]
+                keep = (np.frombuffer(self._t0, dtype=np.int64)[p] < t1) & (
+                    t0 < np.frombuffer(self._t1, dtype=np.int64)[p])
+                if tags is not None:
+                    keep &= tags[np.frombuffer(self._tag, dtype=np.uint8)[p]]
+                found.append(p[keep])
         if not found:
             return np.empty(0, np.int64)
-        e_part = np.frombuffer(self._e_part, dtype=np.int32)
-        parts = np.unique(e_part[np.concatenate(found)]).astype(np.int64)
+        parts: IntArray = np.unique(np.concatenate(found)).astype(np.int64)
         if not parts.size:
             return parts
-        alive = np.frombuffer(self._alive, dtype=np.uint8)[parts].astype(bool)
-        t0 = np.frombuffer(self._t0, dtype=np.int64)[parts]
-        t1 = np.frombuffer(self._t1, dtype=np.int64)[parts]
-        keep = alive & (t0 < micros(end)) & (micros(start) < t1)
-        return parts[keep]
+        live: IntArray = parts[np.frombuffer(self._alive, dtype=np.uint8)[parts].astype(bool)]
+        return live
 
     def memory_bytes(self) -> int:
         """Bytes held by the index's arrays (not counting Python object headers)."""
         return (
             sum(a.itemsize * len(a) for a in (self._t0, self._t1, self._e_part, self._e_key, self._e_box))
             + len(self._alive)
-            + self._sorted_keys.nbytes
-            + self._sorted_entries.nbytes
+            + len(self._tag)
+            + self._main.nbytes()
+            + self._small.nbytes()
         )

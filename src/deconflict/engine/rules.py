@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from deconflict.engine.parts import Part, Role
-from deconflict.geo.ellipsoid import TOUCH_TOLERANCE_M
+from deconflict.geo.ellipsoid import GEOD, MAX_EDGE_M, TOUCH_TOLERANCE_M
+from deconflict.geo.geodesic import Edge
 from deconflict.geo.shape import Shape, ShapeType
 from deconflict.geo.side import LEFT, ON, end_extensions, reach_beyond, side_of_point
 from deconflict.model import (
@@ -279,12 +280,40 @@ def evaluate_line_measure(
     )
 
 
+#: The continuation of a line past an end is built from pieces this long (an
+#: edge may be no longer than MAX_EDGE_M) ...
+_ONWARD_STEP_M = MAX_EDGE_M - 1_000.0
+#: ... up to this far (short of the antipode of the end, where it would wrap).
+_ONWARD_MAX_M = 19_000_000.0
+
+
+def _onward(ext: Edge, need: float) -> list[tuple[float, float]]:
+    """Points along ``ext`` continued as a geodesic, ``need`` metres from its start."""
+    pts = [(ext.lon2, ext.lat2)]
+    done = ext.length
+    lon, lat, az = ext.at(ext.length)
+    while done < min(need, _ONWARD_MAX_M):
+        step = min(_ONWARD_STEP_M, need - done)
+        nlon, nlat, back = GEOD.fwd(lon, lat, az, step)
+        lon, lat, az = float(nlon), float(nlat), float(back) + 180.0
+        pts.append((lon, lat))
+        done += step
+    return pts
+
+
 def _extended(line: Shape, core: Shape, radius: float) -> Shape:
-    exts = end_extensions(line, reach_beyond(line, core) + radius)
+    # Fix (tests/engine/test_rules.py, the far-away cases): the continuations
+    # were one edge of at most MAX_EDGE_M. Past 4,000 km a footprint straddling
+    # the continuation, its core on the party's side, was missed; and an edge of
+    # exactly MAX_EDGE_M could measure a hair over it, so checking an activity
+    # far from a line raised UnsupportedGeometry ("geometry[0]"). The
+    # continuations are now chained from pieces below the limit.
+    need = reach_beyond(line, core) + radius
+    exts = end_extensions(line, need)
     ring = line.rings[0]
-    coords = [(exts[0].lon2, exts[0].lat2)]
+    coords = _onward(exts[0], need)[::-1]
     coords += list(zip(ring.lons.tolist(), ring.lats.tolist(), strict=True))
-    coords.append((exts[1].lon2, exts[1].lat2))
+    coords += _onward(exts[1], need)
     return Shape.build(ShapeType.LINE, [coords], "geometry", check_span=False)
 
 

@@ -62,24 +62,43 @@ def _edge_bounds(edge: Edge) -> SampleBounds:
         return SampleBounds.of(np.array([edge.lon1]), np.array([edge.lat1]), 0.0)
     n = max(0, math.ceil(edge.length / BOUND_SAMPLE_SPACING_M) - 1)
     if not n:
-        # Just the two ends: SampleBounds.of's arithmetic on floats instead of
-        # small arrays (the same operations, so the same bounds, bit for bit).
-        lon1, lat1, lat2 = float(edge.lon1), float(edge.lat1), float(edge.lat2)
-        lon2 = lon1 + ((float(edge.lon2) - lon1 + 180.0) % 360.0 - 180.0)
-        lo, hi = min(lon1, lon2), max(lon1, lon2)
-        return SampleBounds(lo, hi, min(lat1, lat2), max(lat1, lat2), max(abs(lat1), abs(lat2)),
-                            edge.length / 2.0, hi - lo >= 360.0)
+        return _small_bounds([float(edge.lon1), float(edge.lon2)], [float(edge.lat1), float(edge.lat2)],
+                             edge.length / 2.0)
     # GEOD.npts's points (the same call and flags), as arrays rather than a list of tuples.
     mid = GEOD.inv_intermediate(
         edge.lon1, edge.lat1, edge.lon2, edge.lat2, npts=n, flags=GeodIntermediateFlag.AZIS_DISCARD,
         return_back_azimuth=False,
     )
+    spacing = edge.length / (n + 1)
+    if n <= _SMALL_SAMPLES:
+        return _small_bounds([float(edge.lon1), *mid.lons, float(edge.lon2)],
+                             [float(edge.lat1), *mid.lats, float(edge.lat2)], spacing / 2.0)
     lons = np.empty(n + 2)
     lats = np.empty(n + 2)
     lons[0], lons[1:-1], lons[-1] = edge.lon1, mid.lons, edge.lon2
     lats[0], lats[1:-1], lats[-1] = edge.lat1, mid.lats, edge.lat2
-    spacing = edge.length / (n + 1)
     return SampleBounds.of(lons, lats, spacing / 2.0)
+
+
+#: Up to this many samples between an edge's ends, bounds are taken on floats.
+_SMALL_SAMPLES = 16
+
+
+def _small_bounds(lons: list[float], lats: list[float], slack_m: float) -> SampleBounds:
+    """SampleBounds.of on a few floats instead of small arrays: the same
+    operations in the same order (unwrap's steps folded with the same modulo,
+    summed left to right as cumsum does), so the same bounds, bit for bit."""
+    lon0 = lons[0]
+    lo = hi = lon0
+    total = 0.0
+    prev = lon0
+    for x in lons[1:]:
+        total += (x - prev + 180.0) % 360.0 - 180.0
+        prev = x
+        u = lon0 + total
+        lo = min(lo, u)
+        hi = max(hi, u)
+    return SampleBounds(lo, hi, min(lats), max(lats), max(abs(y) for y in lats), slack_m, hi - lo >= 360.0)
 
 
 def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
@@ -112,7 +131,8 @@ class Shape:
         self.type = type_
         self.rings = rings
         self._pole = pole
-        b = merge([r.bounds for r in rings])
+        # merge() of a single ring's bounds gives the same values back.
+        b = rings[0].bounds if len(rings) == 1 else merge([r.bounds for r in rings])
         if pole:
             # A polygon around a pole spans every longitude up to the pole.
             b = SampleBounds(
@@ -161,6 +181,10 @@ class Shape:
         )
         origin = built[0]
         for k, ring in enumerate(built if check_span else ()):
+            if len(built) == 1 and math.fsum(e.length for e in ring.edges) <= MAX_SPAN_M - 1.0:
+                # No vertex is farther from the first than the edges leading to
+                # it are long (the metre covers the solver's rounding).
+                continue
             _az, d = _vector_inv(float(origin.lons[0]), float(origin.lats[0]), ring.lons, ring.lats)
             far = int(np.argmax(d))
             if d[far] > MAX_SPAN_M:

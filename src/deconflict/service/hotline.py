@@ -97,6 +97,10 @@ class Hotline:
         # Declaration id -> (owner, shared with all, shared with): what the last
         # declaration of that id said, so the stream never reveals more than it did.
         self._sharing: dict[str, tuple[str, bool, frozenset[str]]] = {}
+        # Withdrawal event seq -> the sharing of what it withdrew. The id's current
+        # sharing is not enough: an id shared with all, withdrawn and declared again
+        # privately hid the first withdrawal from a replay (lost on resume).
+        self._withdrawn_sharing: dict[int, tuple[str, bool, frozenset[str]]] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.head = 0
@@ -134,6 +138,8 @@ class Hotline:
             prop = self.proposals.get(p["id"])
             if prop is not None and prop.version == p["version"]:
                 prop.accepted.add(p["party"])
+        elif e.type == "declaration.withdrawn" and e.subject in self._sharing:
+            self._withdrawn_sharing[e.seq] = self._sharing[e.subject]
         elif e.type == "declaration.declared":
             share = p.get("share_with", "all")
             self._sharing[e.subject] = (p.get("owner", ""), share == "all", frozenset(share if share != "all" else ()))
@@ -293,7 +299,10 @@ class Hotline:
                 m = measures.get(f.object_id)
                 targets.add(f.owner)
                 if m is not None:
-                    targets |= {p for p in parties if m.binds_party(p)}
+                    # Other bound parties only if the activity is shared with them: a fire
+                    # shared with the coalition alone, violating M3 (binds all), told russia
+                    # and sdf when and roughly where it fell. The owner is always told.
+                    targets |= {p for p in parties if m.binds_party(p) and visible(activity, p)}
                 for t in targets:
                     kinds.setdefault(t, NotificationKind.MEASURE_TOUCHED)
             for t in targets - {who.party}:
@@ -350,6 +359,14 @@ class Hotline:
             raise Forbidden(f"{who.party} may only propose measures it owns")
         with self._lock:
             self.service.engine.validate_measure(measure)
+            # A new version only from the owner of the one in force or proposed: russia
+            # proposing "M2" (coalition's ROZ) as its own, binding only itself, replaced
+            # coalition's M2 at once (201).
+            current = [m for m in self.service.measures() if m.id == measure.id]
+            pending = self.proposals.get(measure.id)
+            for prior in [*current, *([pending.measure] if pending else [])]:
+                if not who.is_admin and prior.owner != measure.owner:
+                    raise Forbidden(f"measure {measure.id} belongs to {prior.owner}")
             bound = self._bound(measure)
             version = self.versions.get(measure.id, 0) + 1
             others = bound - {measure.owner}
@@ -451,7 +468,9 @@ class Hotline:
             ok = share == "all" or p.get("owner") == party or party in share
             return p if ok else None
         if t == "declaration.withdrawn":
-            owner, everyone, parties = self._sharing.get(e.subject, ("", False, frozenset()))
+            # Not yet absorbed (read straight from the store): then the id's sharing is still that of this one.
+            owner, everyone, parties = self._withdrawn_sharing.get(
+                e.seq, self._sharing.get(e.subject, ("", False, frozenset())))
             return p if everyone or owner == party or party in parties else None
         if t.startswith(("measure.", "agreement.", "party.")):
             return p

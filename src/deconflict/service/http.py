@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError
@@ -30,6 +32,8 @@ from deconflict.store.documents import decode_declaration, decode_measure, encod
 
 #: Requests larger than this are refused with 413 before they are read.
 MAX_REQUEST_BYTES = 1_048_576
+#: The largest event sequence number (SQLite's INTEGER).
+MAX_SEQ = 2**63 - 1
 PROBLEM = "application/problem+json"
 
 
@@ -132,7 +136,8 @@ class CredentialBody(BaseModel):
     party: str = ""
     member: str
     role: Role
-    expires_at: datetime | None = None
+    # Aware: a naive time (no offset) failed comparing with the clock's aware now (500).
+    expires_at: AwareDatetime | None = None
 
 
 class AnswerBody(BaseModel):
@@ -191,6 +196,15 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
         first = params[0] if params else {"name": "body", "reason": "invalid"}
         return problem(422, "Invalid input", f"{first['name']}: {first['reason']}", "invalid-input",
                        field=first["name"], reason=first["reason"], invalid_params=params)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing(_r: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The router's own errors (405 on a wrong method, 404 on an unknown path)
+        # were FastAPI's {"detail": ...} as application/json, not problems.
+        phrase = HTTPStatus(exc.status_code).phrase
+        out = problem(exc.status_code, phrase, str(exc.detail), phrase.lower().replace(" ", "-"))
+        out.headers.update(exc.headers or {})
+        return out
 
     @app.exception_handler(Exception)
     async def _unexpected(_r: Request, exc: Exception) -> JSONResponse:
@@ -311,9 +325,15 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
                wait: float = 15.0) -> StreamingResponse:
         """Server-Sent Events for the caller's party, filtered by disclosure. Resume
         with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between."""
-        start = after if after is not None else int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-        if start < 0:
-            raise InvalidInput("after", "must be >= 0")
+        # isascii: "²".isdigit() is true but int("²") fails (500). The bounds: a resume
+        # point past SQLite's integers broke the stream mid-way (OverflowError), and
+        # wait=nan passed min/max and made the stream send heartbeats in a busy loop.
+        start = (after if after is not None else int(last_event_id)
+                 if last_event_id and last_event_id.isascii() and last_event_id.isdigit() else 0)
+        if not 0 <= start <= MAX_SEQ:
+            raise InvalidInput("after" if after is not None else "Last-Event-ID", f"must be from 0 to {MAX_SEQ}")
+        if not math.isfinite(wait):
+            raise InvalidInput("wait", "must be a finite number of seconds")
         wait = min(max(wait, 0.05), 60.0)
 
         def frames() -> Iterator[bytes]:

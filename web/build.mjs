@@ -1,0 +1,38 @@
+// The build: no bundler. Copies the app (src/) and the few files it needs from
+// node_modules into the Python package's data, src/deconflict/web/static/,
+// which `deconflict serve` serves at /. Run by scripts/setup after `npm ci`.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, "..", "src", "deconflict", "web", "static");
+const modules = join(here, "node_modules");
+
+const VENDOR = {
+  milsymbol: [["dist/milsymbol.js", "milsymbol.js"]],
+  mgrs: [["dist/mgrs.esm.js", "mgrs.js"]],
+  "topojson-client": [["dist/topojson-client.min.js", "topojson-client.js"]],
+  "world-atlas": ["110m", "50m", "10m"].map((r) => [`countries-${r}.json`, `world-atlas/countries-${r}.json`]),
+};
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, "vendor", "world-atlas"), { recursive: true });
+cpSync(join(here, "src"), out, { recursive: true });
+
+const manifest = [];
+for (const [name, files] of Object.entries(VENDOR)) {
+  const root = join(modules, name);
+  if (!existsSync(root)) throw new Error(`${name} is not installed: run npm ci in web/`);
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  for (const [from, to] of files) cpSync(join(root, from), join(out, "vendor", to));
+  for (const lic of ["LICENSE", "license.md", "LICENSE.md"]) {
+    if (existsSync(join(root, lic))) {
+      cpSync(join(root, lic), join(out, "vendor", `${name}.LICENSE.txt`));
+      break;
+    }
+  }
+  manifest.push({ name, version: pkg.version, license: pkg.license, files: files.map(([, to]) => `vendor/${to}`) });
+}
+writeFileSync(join(out, "vendor", "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(`web: built ${out} (${manifest.map((m) => `${m.name}@${m.version}`).join(", ")})`);

@@ -1,0 +1,1446 @@
+// The Deconflict map: sign in with a party member's token, see what that party
+// may see, move through time, plan and check activities, answer notifications.
+// Plain ES modules; no framework. The logic lives in small modules with unit
+// tests (geo, projection, coords, picture, plan, style, sse); this one wires
+// them to the page.
+
+import * as mgrs from "./vendor/mgrs.js";
+import { formatDMS, formatLatLon, formatMGRS, parsePosition } from "./coords.js";
+import {
+  activityDoc, findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
+} from "./plan.js";
+import {
+  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
+  altitudeText, toGeoJSON, toKML, windowOf,
+} from "./picture.js";
+import {
+  bbox, bounds, fit, graticule, graticuleStep, intersects, makeView, pan, pathData, project, resize, scaleBar,
+  unproject, zoom,
+} from "./projection.js";
+import { stream } from "./sse.js";
+import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
+
+const TOKEN_KEY = "deconflict.token";
+const DAY = 86400000;
+const MINUTE = 60000;
+const $ = (sel) => document.querySelector(sel);
+const svg = $("#map");
+const SVGNS = "http://www.w3.org/2000/svg";
+
+const state = {
+  token: null,
+  me: null,
+  parties: [],
+  styles: {},
+  declarations: [],
+  measures: { in_force: [], proposed: [] },
+  notifications: [],
+  t: Date.now(),
+  view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
+  layers: { base: true, graticule: true, measures: true, proposed: false, site: true, movement: true, flight: true, fire: true, labels: true },
+  pick: null, // "target" | "origin" | "route"
+  result: null,
+  checked: null, // the activity document the result is about
+  selected: null,
+  gotoMark: null,
+  streamAbort: null,
+  playing: null,
+};
+
+// -- the API -----------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const h = { Authorization: `Bearer ${state.token}`, Accept: "application/json", ...headers };
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  if (!res.ok) {
+    if (res.status === 401 && path !== "/v1/me") signOut("Your sign-in is no longer valid; sign in again.");
+    throw new ApiError(res.status, data);
+  }
+  return data;
+}
+
+function can(action) {
+  const role = state.me?.role;
+  if (action === "check") return role === "planner" || role === "liaison";
+  if (action === "answer") return role === "liaison";
+  return true;
+}
+
+// -- sign in -----------------------------------------------------------------------
+
+async function signIn(token) {
+  state.token = token;
+  const me = await api("/v1/me");
+  sessionStorage.setItem(TOKEN_KEY, token);
+  state.me = me;
+  $("#signin").hidden = true;
+  $("#whoami").textContent = `${me.party ?? "administrator"} · ${me.member} · ${me.role}`;
+  const planNote = $("#plan-role");
+  planNote.hidden = can("check");
+  planNote.textContent = can("check") ? "" : `A ${me.role} may look but not plan: checking and submitting need a planner or liaison token.`;
+  for (const el of $("#plan-form").elements) el.disabled = !can("check");
+  const inboxNote = $("#inbox-role");
+  inboxNote.hidden = can("answer");
+  inboxNote.textContent = can("answer") ? "" : "Only a liaison may acknowledge or object; you can read.";
+  const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
+  await Promise.all([loadParties(), loadPicture(), loadInbox()]);
+  state.t = defaultInstant(state.declarations);
+  setTime(state.t);
+  fitAll();
+  startStream(ready.head ?? 0);
+  svg.focus({ preventScroll: true });
+}
+
+function signOut(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.streamAbort?.abort();
+  state.token = null;
+  state.me = null;
+  state.declarations = [];
+  state.measures = { in_force: [], proposed: [] };
+  state.notifications = [];
+  state.result = null;
+  stopPlay();
+  $("#signin").hidden = false;
+  $("#signin-error").textContent = message;
+  $("#token").value = "";
+  $("#token").focus();
+  render();
+  renderInbox();
+}
+
+$("#signin-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = $("#token").value.trim();
+  $("#signin-error").textContent = "";
+  try {
+    await signIn(token);
+  } catch (err) {
+    state.token = null;
+    $("#signin-error").textContent = err.status === 401 ? "That token is not valid (unknown, expired or revoked)." : `Could not sign in: ${err.message}`;
+  }
+});
+$("#signout").addEventListener("click", () => signOut());
+
+// -- data --------------------------------------------------------------------------
+
+async function loadParties() {
+  state.parties = await api("/v1/parties");
+  state.styles = partyStyles(state.parties);
+  renderPatterns();
+  renderLegend();
+}
+
+async function loadPicture() {
+  const [decls, measures] = await Promise.all([api("/v1/declarations"), api("/v1/measures")]);
+  state.declarations = decls;
+  state.measures = measures;
+  shapeCache.clear();
+  render();
+}
+
+async function loadInbox() {
+  state.notifications = await api("/v1/notifications");
+  renderInbox();
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn().catch(() => {}), ms);
+  };
+}
+const refreshPicture = debounce(loadPicture, 150);
+const refreshInbox = debounce(loadInbox, 150);
+const refreshParties = debounce(loadParties, 150);
+
+function startStream(after) {
+  state.streamAbort?.abort();
+  const ctrl = new AbortController();
+  state.streamAbort = ctrl;
+  const el = $("#stream-state");
+  stream("/v1/stream?wait=15", {
+    headers: { Authorization: `Bearer ${state.token}` },
+    signal: ctrl.signal,
+    after,
+    onState: (s) => {
+      el.className = `stream ${s}`;
+      el.textContent = s === "live" ? "live" : "reconnecting…";
+    },
+    onEvent: (e) => {
+      const type = e.event;
+      if (type.startsWith("notification.")) {
+        refreshInbox();
+        if (type === "notification.sent") announce("New notification in the inbox");
+      } else if (type.startsWith("declaration.") || type.startsWith("measure.") || type.startsWith("agreement.") || type === "activity.accepted") {
+        refreshPicture();
+      } else if (type.startsWith("party.")) {
+        refreshParties();
+      }
+    },
+  });
+}
+
+function announce(text) {
+  const el = $("#announce");
+  el.textContent = "";
+  setTimeout(() => { el.textContent = text; }, 50);
+}
+
+// -- the base map --------------------------------------------------------------------
+
+const basemaps = {}; // "110m" | "50m" | "10m" -> {land, borders, coast, names} | "loading"
+
+function ringsOf(geometry) {
+  if (!geometry) return [];
+  if (geometry.type === "Polygon") return geometry.coordinates;
+  if (geometry.type === "MultiPolygon") return geometry.coordinates.flat();
+  if (geometry.type === "LineString") return [geometry.coordinates];
+  if (geometry.type === "MultiLineString") return geometry.coordinates;
+  return [];
+}
+
+function withBoxes(rings) {
+  return rings.map((coords) => ({ coords, box: bbox(coords) }));
+}
+
+async function loadBasemap(res) {
+  if (basemaps[res]) return;
+  basemaps[res] = "loading";
+  try {
+    const topo = await fetch(`vendor/world-atlas/countries-${res}.json`).then((r) => r.json());
+    const tj = window.topojson;
+    const countries = tj.feature(topo, topo.objects.countries).features;
+    const names = countries.map((c) => {
+      const rings = ringsOf(c.geometry);
+      let best = null;
+      let area = -1;
+      for (const r of rings) {
+        const [w, s, e, n] = bbox(r);
+        const a = (e - w) * (n - s);
+        if (a > area) {
+          area = a;
+          best = [w, s, e, n];
+        }
+      }
+      return best ? { name: c.properties?.name ?? "", box: best, at: [(best[0] + best[2]) / 2, (best[1] + best[3]) / 2] } : null;
+    }).filter(Boolean);
+    basemaps[res] = {
+      land: withBoxes(countries.flatMap((c) => ringsOf(c.geometry))),
+      borders: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x !== y))),
+      coast: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x === y))),
+      names,
+    };
+    scheduleRender();
+  } catch (err) {
+    basemaps[res] = null;
+    console.error("base map", err);
+  }
+}
+
+function basemapFor(view) {
+  const want = view.scale < 256 * 2 ** 4 ? "110m" : view.scale < 256 * 2 ** 7 ? "50m" : "10m";
+  if (!basemaps[want]) loadBasemap(want);
+  for (const res of [want, "50m", "110m", "10m"]) {
+    if (basemaps[res] && basemaps[res] !== "loading") return basemaps[res];
+  }
+  return null;
+}
+
+function renderBase(box) {
+  if (!state.layers.base) return "";
+  const bm = basemapFor(state.view);
+  if (!bm) return "";
+  const v = state.view;
+  const paths = (items, closed) => items.filter((i) => intersects(i.box, box)).map((i) => pathData(v, i.coords, closed)).join("");
+  let out = `<path class="land" d="${paths(bm.land, true)}"/>`;
+  out += `<path class="coast" d="${paths(bm.coast, false)}"/>`;
+  out += `<path class="border" d="${paths(bm.borders, false)}"/>`;
+  if (state.layers.labels) {
+    for (const n of bm.names) {
+      const [w, s, e, nn] = n.box;
+      if (!intersects(n.box, box)) continue;
+      const [x0, y0] = project(v, [w, nn]);
+      const [x1, y1] = project(v, [e, s]);
+      if (x1 - x0 < 60 || y1 - y0 < 20) continue;
+      const [x, y] = project(v, n.at);
+      if (x < 0 || y < 0 || x > v.width || y > v.height) continue;
+      out += `<text class="country-label" x="${x.toFixed(1)}" y="${y.toFixed(1)}" text-anchor="middle">${esc(n.name)}</text>`;
+    }
+  }
+  return out;
+}
+
+function renderGraticule(box) {
+  if (!state.layers.graticule) return "";
+  const v = state.view;
+  const step = graticuleStep(v);
+  let out = "";
+  let labels = "";
+  for (const line of graticule(box, step)) {
+    out += pathData(v, line.coords);
+    const fmt = (val, pos, neg) => `${Math.abs(val)}°${val >= 0 ? pos : neg}`;
+    if (line.kind === "meridian") {
+      const [x] = project(v, line.coords[0]);
+      labels += `<text class="grat-label" x="${(x + 3).toFixed(1)}" y="${(v.height - 28).toFixed(1)}">${fmt(line.value, "E", "W")}</text>`;
+    } else {
+      const [, y] = project(v, line.coords[0]);
+      labels += `<text class="grat-label" x="${(v.width - 4).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="end">${fmt(line.value, "N", "S")}</text>`;
+    }
+  }
+  return `<path class="grat" d="${out}"/>${labels}`;
+}
+
+// -- operational layers ------------------------------------------------------------------
+
+const shapeCache = new Map();
+function shapes(obj) {
+  const key = `${obj.id}|${JSON.stringify(obj)}`;
+  let s = shapeCache.get(key);
+  if (!s) {
+    s = shapesOf(obj);
+    s.box = bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords)));
+    shapeCache.set(key, s);
+  }
+  return s;
+}
+
+function esc(s) {
+  return String(s ?? "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function partyStyle(owner) {
+  return state.styles[owner] ?? { colour: "#444", dash: "" };
+}
+
+function visibleObjects() {
+  const t = state.t;
+  const out = [];
+  if (state.layers.measures) {
+    for (const m of state.measures.in_force ?? []) if (inForce(m, t)) out.push({ obj: m, proposed: false });
+  }
+  if (state.layers.proposed) {
+    for (const p of state.measures.proposed ?? []) if (inForce(p.measure, t)) out.push({ obj: p.measure, proposed: true });
+  }
+  for (const d of state.declarations) {
+    if (state.layers[d.kind] && inForce(d, t)) out.push({ obj: d, proposed: false });
+  }
+  return out;
+}
+
+const symbolCache = new Map();
+function symbolSVG(sidc, options) {
+  const key = `${sidc}|${JSON.stringify(options)}`;
+  let s = symbolCache.get(key);
+  if (!s) {
+    const sym = new window.ms.Symbol(sidc, { size: 22, ...options });
+    s = { svg: sym.asSVG(), anchor: sym.getAnchor() };
+    symbolCache.set(key, s);
+  }
+  return s;
+}
+
+const PROTECTED_EMBLEM = '<path d="M0,-15 L13,-9 L13,3 Q13,12 0,17 Q-13,12 -13,3 L-13,-9 Z" fill="#fff" stroke="#000" stroke-width="2.5"/>'
+  + '<path d="M-2.6,-8.5h5.2v5.6h5.6v5.2h-5.6v5.6h-5.2v-5.6h-5.6v-5.2h5.6z" fill="#000"/>';
+
+function symbolAt(obj, xy, role, azimuth) {
+  const [x, y] = xy;
+  if (obj.kind === "site" && obj.category === "protected") {
+    return `<g class="emblem" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">${PROTECTED_EMBLEM}</g>`;
+  }
+  if (obj.kind === "fire" && role === "target") {
+    const r = 9;
+    return `<g class="target-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="${r}"/>`
+      + `<path d="M-${r + 5},0H${r + 5}M0,-${r + 5}V${r + 5}"/></g>`;
+  }
+  const sidc = sidcFor(obj, state.me?.party ?? "", role);
+  if (!sidc || !window.ms) return "";
+  const opts = { uniqueDesignation: obj.id };
+  if (azimuth !== null && azimuth !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(azimuth);
+  const s = symbolSVG(sidc, opts);
+  return `<g class="symbol" transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">${s.svg}</g>`;
+}
+
+function sideLabels(obj, coords) {
+  // The parties on each side of a deconfliction or restrictive fire line,
+  // written along it every ~260 px, left and right of the direction it runs.
+  const v = state.view;
+  const sides = sidesOf(obj);
+  const pts = coords.map((p) => project(v, p));
+  let out = "";
+  let travelled = 130;
+  for (let i = 1; i < pts.length; i += 1) {
+    const [x0, y0] = pts[i - 1];
+    const [x1, y1] = pts[i];
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    if (len === 0) continue;
+    let at = 260 - travelled;
+    while (at <= len) {
+      const x = x0 + ((x1 - x0) * at) / len;
+      const y = y0 + ((y1 - y0) * at) / len;
+      if (x > 20 && y > 20 && x < v.width - 20 && y < v.height - 20) {
+        const dx = (x1 - x0) / len;
+        const dy = (y1 - y0) / len;
+        // Left of the direction of travel on screen (y down) is (dy, -dx).
+        let angle = (Math.atan2(dy, dx) * 180) / Math.PI;
+        if (angle > 90) angle -= 180;
+        if (angle < -90) angle += 180;
+        for (const [side, nx, ny] of [["left", dy, -dx], ["right", -dy, dx]]) {
+          const names = sides[side];
+          if (!names.length) continue;
+          const lx = x + nx * 16;
+          const ly = y + ny * 16 + 4;
+          const colour = names.length === 1 ? partyStyle(names[0]).colour : "#111";
+          out += `<line class="tick" x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${(x + nx * 8).toFixed(1)}" y2="${(y + ny * 8).toFixed(1)}"/>`;
+          out += `<text class="label side" data-side="${side}" fill="${colour}" x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle" `
+            + `transform="rotate(${angle.toFixed(1)} ${lx.toFixed(1)} ${ly.toFixed(1)})">${esc(names.join(" · "))}</text>`;
+        }
+      }
+      at += 260;
+    }
+    travelled = len - (at - 260);
+  }
+  return out;
+}
+
+/**
+ * Where a label goes: the first of the vertical offsets at which its box
+ * overlaps no label already placed; null (not drawn) if every one does. The
+ * object stays on the map, and its details are a click or the Layers list away.
+ */
+function placeLabel(placed, [x, y], text, offsets) {
+  const w = text.length * 6.6 + 6;
+  const h = 15;
+  for (const dy of offsets) {
+    const box = [x - w / 2, y + dy - h + 3, x + w / 2, y + dy + 3];
+    if (!placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) {
+      placed.push(box);
+      return [x, y + dy];
+    }
+  }
+  return null;
+}
+
+function objClass(obj, proposed) {
+  const kinds = [isMeasure(obj) ? "measure" : "declaration", obj.kind];
+  if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
+  if (proposed) kinds.push("proposed");
+  if (state.selected === obj.id) kinds.push("selected");
+  return `obj ${kinds.join(" ")}`;
+}
+
+function renderObjects(box) {
+  const v = state.view;
+  let areas = "";
+  let lines = "";
+  let symbols = "";
+  let labels = "";
+  const items = visibleObjects();
+  const placed = [];
+  // Measures first (under), then sites, movements, flights, fires.
+  const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
+  items.sort((x, y) => (order[isMeasure(x.obj) ? "measure" : x.obj.kind] ?? 9) - (order[isMeasure(y.obj) ? "measure" : y.obj.kind] ?? 9));
+  for (const { obj, proposed } of items) {
+    const s = shapes(obj);
+    if (!intersects(s.box, box) && !obj.waypoints) continue;
+    const ps = partyStyle(obj.owner);
+    const measure = isMeasure(obj);
+    const stroke = measure ? "" : ` stroke="${ps.colour}" fill="${ps.colour}"${ps.dash ? ` stroke-dasharray="${ps.dash}"` : ""}`;
+    const attrs = `class="${objClass(obj, proposed)}" data-id="${esc(obj.id)}" data-owner="${esc(obj.owner)}"`;
+    let a = "";
+    let l = "";
+    for (const sh of s.shapes) {
+      if (sh.type === "area") a += `<path class="area ${sh.role}" d="${pathData(v, sh.coords, true)}"${stroke}/>`;
+      else if (sh.type === "line") {
+        const d = pathData(v, sh.coords);
+        if (LINE_KINDS.has(obj.kind)) l += `<path class="casing" d="${d}"/><path class="line" d="${d}"/>`;
+        else l += `<path class="${sh.role}" d="${d}"${measure ? "" : ` stroke="${ps.colour}"${sh.role === "route" && ps.dash ? ` stroke-dasharray="${ps.dash}"` : ""}`}/>`;
+      }
+    }
+    if (a) areas += `<g ${attrs}>${a}</g>`;
+    if (l) lines += `<g ${attrs}>${l}</g>`;
+    if (LINE_KINDS.has(obj.kind) && state.layers.labels) {
+      labels += sideLabels(obj, s.shapes.find((sh) => sh.role === "line")?.coords ?? []);
+    }
+    // The symbol: at the anchor, or where a 4D trajectory is at this instant.
+    let anchor = s.anchor;
+    let azimuth = s.azimuth;
+    if (obj.waypoints?.length) {
+      const at = positionAt(obj.waypoints, state.t);
+      if (at) {
+        anchor = at.position;
+        azimuth = at.azimuth;
+      }
+    }
+    if (!anchor) continue;
+    const xy = project(v, anchor);
+    let sym = "";
+    if (obj.kind === "fire") {
+      sym += symbolAt(obj, xy, "target", null);
+      const origin = s.shapes.find((sh) => sh.role === "origin");
+      if (origin) sym += symbolAt(obj, project(v, origin.coords), "origin", null);
+    } else if (!measure) {
+      sym += symbolAt(obj, xy, "anchor", azimuth);
+    }
+    if (sym) symbols += `<g ${attrs}>${sym}</g>`;
+    if (state.layers.labels) {
+      const text = `${measure ? labelOf(obj) : `${obj.id} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}`}${proposed ? " (proposed)" : ""}`;
+      const spot = placeLabel(placed, xy, text, measure ? [-8, 8, -22] : [30, -22, 44]);
+      if (spot) labels += `<text class="label" data-for="${esc(obj.id)}" x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
+    }
+  }
+  return { areas, lines, symbols, labels };
+}
+
+function renderHighlights() {
+  if (!state.result) return "";
+  const v = state.view;
+  const { highlight } = findingsView(state.result);
+  let out = "";
+  const all = [...state.declarations, ...(state.measures.in_force ?? [])];
+  for (const [id, kind] of Object.entries(highlight)) {
+    if (kind === "caution") continue;
+    const obj = all.find((o) => o.id === id);
+    if (!obj) continue;
+    const s = shapes(obj);
+    let d = "";
+    let fill = "";
+    for (const sh of s.shapes) {
+      if (sh.type === "point") continue;
+      const p = pathData(v, sh.coords, sh.type === "area");
+      d += p;
+      if (sh.type === "area") fill += p;
+    }
+    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
+    const [x, y] = s.anchor ? project(v, s.anchor) : [0, 0];
+    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
+      + `<text class="label hl-badge" x="${x.toFixed(1)}" y="${(y - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
+  }
+  return out;
+}
+
+function currentPlanShapes() {
+  const plan = readPlan(false);
+  const doc = { id: "plan", owner: state.me?.party ?? "", kind: plan.kind };
+  if (plan.kind === "fire") {
+    if (!plan.target) return null;
+    doc.target = { type: "Point", coordinates: plan.target };
+    doc.effects_radius_m = Number(plan.radius) > 0 ? Number(plan.radius) : 1;
+    if (plan.origin) doc.origin = { type: "Point", coordinates: plan.origin };
+  } else {
+    if (!plan.points?.length) return null;
+    if (plan.points.length === 1) return { shapes: [], vertices: plan.points };
+    doc.geometry = { type: "LineString", coordinates: plan.points };
+    doc.half_width_m = Number(plan.halfWidth) > 0 ? Number(plan.halfWidth) : 1;
+  }
+  return { ...shapesOf(doc), vertices: plan.kind === "fire" ? [] : plan.points };
+}
+
+function renderPlan() {
+  const s = currentPlanShapes();
+  if (!s) return "";
+  const v = state.view;
+  let out = '<g class="plan" data-id="plan">';
+  for (const sh of s.shapes) {
+    if (sh.type === "area") out += `<path class="area" d="${pathData(v, sh.coords, true)}"/>`;
+    else if (sh.type === "line") out += `<path class="${sh.role}" d="${pathData(v, sh.coords)}"/>`;
+    else if (sh.role === "target" || sh.role === "origin") {
+      const [x, y] = project(v, sh.coords);
+      out += `<g class="target-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="7"/><path d="M-12,0H12M0,-12V12"/></g>`;
+    }
+  }
+  for (const p of s.vertices ?? []) {
+    const [x, y] = project(v, p);
+    out += `<circle class="vertex" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`;
+  }
+  if (s.anchor && state.layers.labels) {
+    const [x, y] = project(v, s.anchor);
+    out += `<text class="label" x="${x.toFixed(1)}" y="${(y + 34).toFixed(1)}" text-anchor="middle">planned ${esc($("input[name=kind]:checked").value)}</text>`;
+  }
+  return `${out}</g>`;
+}
+
+function renderGoto() {
+  if (!state.gotoMark) return "";
+  const [x, y] = project(state.view, state.gotoMark);
+  return `<g class="goto-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="12"/><circle r="3" fill="#000"/></g>`;
+}
+
+let frame = null;
+function scheduleRender() {
+  if (frame === null) frame = requestAnimationFrame(() => { frame = null; render(); });
+}
+
+function ensureLayers() {
+  if (svg.querySelector("#g-base")) return;
+  svg.innerHTML = `<defs id="defs"></defs><rect class="sea" x="0" y="0" width="100%" height="100%"/>`
+    + ["base", "grat", "areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
+  renderPatterns();
+}
+
+function render() {
+  ensureLayers();
+  const rect = svg.getBoundingClientRect();
+  if (rect.width && (rect.width !== state.view.width || rect.height !== state.view.height)) {
+    state.view = resize(state.view, rect.width, rect.height);
+  }
+  const box = bounds(state.view);
+  const pad = [(box[2] - box[0]) * 0.1, (box[3] - box[1]) * 0.1];
+  const wide = [box[0] - pad[0], box[1] - pad[1], box[2] + pad[0], box[3] + pad[1]];
+  $("#g-base").innerHTML = renderBase(wide);
+  $("#g-grat").innerHTML = renderGraticule(box);
+  const signedIn = Boolean(state.me);
+  const o = signedIn ? renderObjects(wide) : { areas: "", lines: "", symbols: "", labels: "" };
+  $("#g-areas").innerHTML = o.areas;
+  $("#g-lines").innerHTML = o.lines;
+  $("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
+  $("#g-plan").innerHTML = signedIn ? renderPlan() : "";
+  $("#g-symbols").innerHTML = o.symbols;
+  $("#g-labels").innerHTML = o.labels;
+  $("#g-goto").innerHTML = renderGoto();
+  const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
+  const bar = scaleBar(state.view, centre[1]);
+  $("#scale-bar").style.width = `${bar.pixels.toFixed(0)}px`;
+  $("#scale-label").textContent = bar.label;
+  renderObjectList();
+}
+
+function renderPatterns() {
+  const defs = svg.querySelector("#defs");
+  if (!defs) return;
+  defs.innerHTML = `
+    <pattern id="hatch-nfa" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+      <rect width="10" height="10" fill="#fff" fill-opacity=".35"/><line x1="0" y1="0" x2="0" y2="10" stroke="#000" stroke-width="2"/></pattern>
+    <pattern id="hatch-rfa" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+      <line x1="0" y1="0" x2="0" y2="10" stroke="#000" stroke-width="1.2"/><line x1="0" y1="0" x2="10" y2="0" stroke="#000" stroke-width="1.2"/></pattern>
+    <pattern id="dots-roz" width="12" height="12" patternUnits="userSpaceOnUse">
+      <circle cx="6" cy="6" r="1.6" fill="#222"/></pattern>
+    <pattern id="hatch-ac" width="14" height="14" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
+      <line x1="0" y1="0" x2="0" y2="14" stroke="#222" stroke-width=".8" stroke-dasharray="3 3"/></pattern>
+    <pattern id="hatch-plan" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
+      <line x1="0" y1="0" x2="0" y2="8" stroke="#000" stroke-width="1.5"/></pattern>
+    <pattern id="hatch-hl" width="12" height="12" patternUnits="userSpaceOnUse" patternTransform="rotate(30)">
+      <rect width="12" height="12" fill="#F0E442" fill-opacity=".25"/><line x1="0" y1="0" x2="0" y2="12" stroke="#000" stroke-width="1" stroke-opacity=".5"/></pattern>
+    <pattern id="protected-fill" width="8" height="8" patternUnits="userSpaceOnUse">
+      <rect width="8" height="8" fill="#fff" fill-opacity=".45"/><path d="M4,2v4M2,4h4" stroke="#000" stroke-width=".8"/></pattern>
+    <marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" markerUnits="strokeWidth">
+      <path d="M0,0L10,5L0,10z" fill="context-stroke"/></marker>`;
+}
+
+function renderLegend() {
+  const el = $("#legend");
+  const parties = Object.entries(state.styles).map(([id, s]) => {
+    const name = state.parties.find((p) => p.id === id)?.name ?? id;
+    return `<div class="item"><svg width="56" height="14" aria-hidden="true"><line x1="2" y1="7" x2="54" y2="7" stroke="${s.colour}" stroke-width="4"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/></svg>`
+      + `<span><b>${esc(id)}</b> — ${esc(name)}${id === state.me?.party ? " (you: friend)" : ""}</span></div>`;
+  }).join("");
+  const sw = (inner) => `<svg width="56" height="24" aria-hidden="true"><defs>${svg.querySelector("#defs")?.innerHTML ?? ""}</defs>${inner}</svg>`;
+  el.innerHTML = `${parties}
+    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-nfa)" stroke="#000" stroke-width="2"/>')}<span>No-fire area (hatched)</span></div>
+    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-rfa)" stroke="#222" stroke-dasharray="10 4" stroke-width="2"/>')}<span>Restrictive fire area (cross-hatched)</span></div>
+    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#dots-roz)" stroke="#222" stroke-dasharray="14 5" stroke-width="2"/>')}<span>Restricted operations zone (dotted), altitudes labelled</span></div>
+    <div class="item">${sw('<rect x="2" y="6" width="52" height="12" fill="url(#hatch-ac)" stroke="#222" stroke-dasharray="8 3 2 3" stroke-width="2"/>')}<span>Air corridor, altitudes labelled</span></div>
+    <div class="item">${sw('<path d="M2,12H54" stroke="#fff" stroke-width="8"/><path d="M2,12H54" stroke="#111" stroke-width="3.5"/>')}<span>Deconfliction line; each side labelled with its parties</span></div>
+    <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
+    <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
+    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict)</span></div>`;
+}
+
+function renderObjectList() {
+  const ul = $("#object-list");
+  if (!ul) return;
+  const items = state.me ? visibleObjects() : [];
+  ul.innerHTML = items.map(({ obj, proposed }) => `<li><button type="button" data-id="${esc(obj.id)}">`
+    + `${esc(labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
+    || '<li class="note">Nothing in force at this instant.</li>';
+}
+
+$("#object-list").addEventListener("click", (e) => {
+  const id = e.target.closest("button[data-id]")?.dataset.id;
+  if (id) {
+    selectObject(id, true);
+  }
+});
+
+function findObject(id) {
+  return state.declarations.find((o) => o.id === id)
+    ?? state.measures.in_force?.find((o) => o.id === id)
+    ?? state.measures.proposed?.map((p) => p.measure).find((o) => o.id === id);
+}
+
+function selectObject(id, centre = false) {
+  const obj = findObject(id);
+  state.selected = obj ? id : null;
+  const box = $("#details");
+  if (!obj) {
+    box.hidden = true;
+    scheduleRender();
+    return;
+  }
+  const s = shapes(obj);
+  if (centre && s.box && Number.isFinite(s.box[0])) {
+    state.view = fit(state.view, s.box, 80);
+    if (state.view.scale > 256 * 2 ** 13) state.view = { ...state.view, scale: 256 * 2 ** 13 };
+  }
+  const [start, end] = windowOf(obj);
+  const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
+  const anchor = s.anchor;
+  const rows = [
+    ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
+    ["Owner", obj.owner],
+    ["Window", `${fmt(start)} – ${fmt(end)}`],
+    altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
+    obj.protection_m ? ["Protection", `${obj.protection_m} m`] : null,
+    obj.effects_radius_m ? ["Effects radius", `${obj.effects_radius_m} m`] : null,
+    obj.half_width_m ? ["Half width", `${obj.half_width_m} m`] : null,
+    obj.sides ? ["Sides", Object.entries(sidesOf(obj)).map(([k, v]) => `${k}: ${v.join(", ") || "—"}`).join("; ")] : null,
+    obj.binds ? ["Binds", Array.isArray(obj.binds) ? obj.binds.join(", ") : String(obj.binds).replaceAll("_", " ")] : null,
+    obj.share_with ? ["Shared with", Array.isArray(obj.share_with) ? obj.share_with.join(", ") : obj.share_with] : null,
+    anchor ? ["Position", formatLatLon(anchor)] : null,
+    anchor ? ["", formatDMS(anchor)] : null,
+    anchor ? ["MGRS", formatMGRS(mgrs, anchor)] : null,
+  ].filter(Boolean);
+  box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
+    + '<div class="row"><button type="button" id="details-close">Close</button></div>';
+  box.hidden = false;
+  $("#details-close").addEventListener("click", () => {
+    state.selected = null;
+    box.hidden = true;
+    scheduleRender();
+    svg.focus();
+  });
+  scheduleRender();
+}
+
+function fitAll() {
+  // Declarations are where the activity is; long lines and wide measures would
+  // zoom the map out past them. Measures only when there is no declaration.
+  const ok = (b) => b && Number.isFinite(b[0]);
+  const decls = state.declarations.map((o) => shapes(o).box).filter(ok);
+  const all = (state.measures.in_force ?? []).map((o) => shapes(o).box).filter(ok);
+  const use = decls.length ? decls : all;
+  if (!use.length) return;
+  const box = [Math.min(...use.map((b) => b[0])), Math.min(...use.map((b) => b[1])), Math.max(...use.map((b) => b[2])), Math.max(...use.map((b) => b[3]))];
+  const rect = svg.getBoundingClientRect();
+  state.view = fit(resize(state.view, rect.width || 800, rect.height || 600), box, 50);
+  scheduleRender();
+}
+
+// -- map interaction ---------------------------------------------------------------------
+
+const pointers = new Map();
+let drag = null;
+
+function localXY(e) {
+  const r = svg.getBoundingClientRect();
+  return [e.clientX - r.left, e.clientY - r.top];
+}
+
+svg.addEventListener("pointerdown", (e) => {
+  svg.setPointerCapture(e.pointerId);
+  pointers.set(e.pointerId, localXY(e));
+  drag = { start: localXY(e), last: localXY(e), moved: false, pinch: pointers.size === 2 ? pinchDistance() : null };
+});
+
+function pinchDistance() {
+  const [a, b] = [...pointers.values()];
+  return Math.hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+svg.addEventListener("pointermove", (e) => {
+  const xy = localXY(e);
+  showCursor(unproject(state.view, xy));
+  if (!pointers.has(e.pointerId) || !drag) return;
+  pointers.set(e.pointerId, xy);
+  if (pointers.size === 2 && drag.pinch) {
+    const d = pinchDistance();
+    const [a, b] = [...pointers.values()];
+    state.view = zoom(state.view, d / drag.pinch, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+    drag.pinch = d;
+    drag.moved = true;
+    scheduleRender();
+    return;
+  }
+  const dx = xy[0] - drag.last[0];
+  const dy = xy[1] - drag.last[1];
+  if (Math.hypot(xy[0] - drag.start[0], xy[1] - drag.start[1]) > 4) drag.moved = true;
+  if (drag.moved) {
+    state.view = pan(state.view, dx, dy);
+    scheduleRender();
+  }
+  drag.last = xy;
+});
+
+function endPointer(e) {
+  pointers.delete(e.pointerId);
+  if (!drag) return;
+  const wasClick = !drag.moved && pointers.size === 0;
+  if (pointers.size === 0) {
+    const d = drag;
+    drag = null;
+    if (wasClick) mapClick(d.start, e);
+  }
+}
+svg.addEventListener("pointerup", endPointer);
+svg.addEventListener("pointercancel", (e) => { pointers.delete(e.pointerId); drag = null; });
+
+svg.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  state.view = zoom(state.view, 1.2 ** (-e.deltaY / 100), localXY(e));
+  scheduleRender();
+}, { passive: false });
+
+svg.addEventListener("dblclick", (e) => {
+  e.preventDefault();
+  if (state.pick === "route") {
+    finishRoute();
+    return;
+  }
+  state.view = zoom(state.view, 2, localXY(e));
+  scheduleRender();
+});
+
+function mapClick(xy, e) {
+  const lonlat = unproject(state.view, xy);
+  if (state.pick) {
+    placePick(lonlat);
+    return;
+  }
+  const hit = document.elementFromPoint(e.clientX, e.clientY)?.closest("[data-id]");
+  const id = hit?.dataset.id;
+  if (id && id !== "plan") selectObject(id);
+  else selectObject(null);
+}
+
+svg.addEventListener("keydown", (e) => {
+  const step = 80;
+  const keys = {
+    ArrowLeft: () => { state.view = pan(state.view, step, 0); },
+    ArrowRight: () => { state.view = pan(state.view, -step, 0); },
+    ArrowUp: () => { state.view = pan(state.view, 0, step); },
+    ArrowDown: () => { state.view = pan(state.view, 0, -step); },
+    "+": () => { state.view = zoom(state.view, 2); },
+    "=": () => { state.view = zoom(state.view, 2); },
+    "-": () => { state.view = zoom(state.view, 0.5); },
+    _: () => { state.view = zoom(state.view, 0.5); },
+    Enter: () => {
+      if (state.pick) placePick(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
+    },
+    Escape: () => {
+      if (state.pick === "route") finishRoute();
+      else setPick(null);
+    },
+    Backspace: () => {
+      if (state.pick === "route") {
+        const pts = routeLines();
+        pts.pop();
+        $("#plan-points").value = pts.join("\n");
+      }
+    },
+  };
+  const fn = keys[e.key];
+  if (fn) {
+    e.preventDefault();
+    fn();
+    showCursor(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
+    scheduleRender();
+  }
+});
+
+function showCursor(lonlat) {
+  $("#cursor").textContent = `${formatLatLon(lonlat)}  ·  MGRS ${formatMGRS(mgrs, lonlat) || "—"}`;
+}
+
+$("#zoom-in").addEventListener("click", () => { state.view = zoom(state.view, 2); scheduleRender(); });
+$("#zoom-out").addEventListener("click", () => { state.view = zoom(state.view, 0.5); scheduleRender(); });
+$("#zoom-fit").addEventListener("click", fitAll);
+new ResizeObserver(() => scheduleRender()).observe(svg);
+
+$("#goto-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const err = $("#goto-error");
+  err.textContent = "";
+  try {
+    const p = parsePosition($("#goto").value, mgrs);
+    state.gotoMark = p;
+    state.view = { ...makeView(p, Math.max(state.view.scale, 256 * 2 ** 11), state.view.width, state.view.height) };
+    showCursor(p);
+    scheduleRender();
+  } catch (ex) {
+    err.textContent = ex.message;
+  }
+});
+
+// -- time ------------------------------------------------------------------------------
+
+function setTime(t) {
+  state.t = t;
+  const day = dayStart(t);
+  $("#day").value = new Date(day).toISOString().slice(0, 10);
+  $("#day").setCustomValidity("");
+  $("#time").value = String(Math.round((t - day) / MINUTE));
+  $("#time-label").textContent = `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`;
+  renderTimeline(day);
+  scheduleRender();
+}
+
+function renderTimeline(day) {
+  const el = $("#timeline");
+  const spans = [];
+  for (const d of state.declarations) {
+    if (d.kind === "site") continue;
+    const [s, e] = windowOf(d);
+    if (s === null || e === null || e <= day || s >= day + DAY) continue;
+    const left = Math.max(0, (s - day) / DAY) * 100;
+    const right = Math.min(1, (e - day) / DAY) * 100;
+    spans.push(`<span title="${esc(d.id)}" style="left:${left.toFixed(2)}%;width:${Math.max(0.4, right - left).toFixed(2)}%"></span>`);
+  }
+  el.innerHTML = spans.join("");
+}
+
+$("#time").addEventListener("input", () => {
+  const day = Date.parse(`${$("#day").value}T00:00:00Z`);
+  setTime(day + Number($("#time").value) * MINUTE);
+});
+$("#day").addEventListener("change", () => {
+  const text = $("#day").value.trim();
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
+  if (Number.isNaN(day)) {
+    $("#day").setCustomValidity("Write the day as YYYY-MM-DD");
+    $("#day").reportValidity();
+    return;
+  }
+  setTime(day + Number($("#time").value) * MINUTE);
+});
+$("#day-prev").addEventListener("click", () => setTime(state.t - DAY));
+$("#day-next").addEventListener("click", () => setTime(state.t + DAY));
+$("#now").addEventListener("click", () => setTime(Math.floor(Date.now() / MINUTE) * MINUTE));
+
+function stopPlay() {
+  if (state.playing) clearInterval(state.playing);
+  state.playing = null;
+  $("#play").setAttribute("aria-pressed", "false");
+  $("#play").textContent = "▶ Play";
+}
+
+$("#play").addEventListener("click", () => {
+  if (state.playing) {
+    stopPlay();
+    return;
+  }
+  $("#play").setAttribute("aria-pressed", "true");
+  $("#play").textContent = "❚❚ Pause";
+  state.playing = setInterval(() => {
+    const step = Number($("#speed").value) * MINUTE;
+    const next = state.t + step;
+    if (next >= dayStart(state.t) + DAY) {
+      stopPlay();
+      return;
+    }
+    setTime(next);
+  }, 600);
+});
+
+// -- planning --------------------------------------------------------------------------
+
+function routeLines() {
+  return $("#plan-points").value.split("\n").map((l) => l.trim()).filter(Boolean);
+}
+
+function positionText(p) {
+  return `${p[1].toFixed(5)}, ${p[0].toFixed(5)}`;
+}
+
+/** The plan as the form says; `strict` throws PlanError on unreadable positions. */
+function readPlan(strict = true) {
+  const kind = $("input[name=kind]:checked").value;
+  const pos = (id, field) => {
+    const text = $(id).value.trim();
+    if (!text) return null;
+    try {
+      return parsePosition(text, mgrs);
+    } catch (e) {
+      if (strict) throw new PlanError(field, e.message);
+      return null;
+    }
+  };
+  const plan = {
+    kind,
+    label: $("#plan-label").value.trim(),
+    start: parseUTC($("#plan-start").value),
+    end: parseUTC($("#plan-end").value),
+    altUnit: $("#plan-unit").value,
+  };
+  if (kind === "fire") {
+    plan.target = pos("#plan-target", "target");
+    plan.radius = $("#plan-radius").value;
+    plan.origin = pos("#plan-origin", "origin");
+    plan.maxOrdinate = $("#plan-maxord").value;
+    if (plan.origin) plan.altUnit = "m";
+  } else {
+    const pts = [];
+    for (const [i, line] of routeLines().entries()) {
+      try {
+        pts.push(parsePosition(line, mgrs));
+      } catch (e) {
+        if (strict) throw new PlanError("points", `line ${i + 1}: ${e.message}`);
+      }
+    }
+    plan.points = pts;
+    plan.halfWidth = $("#plan-halfwidth").value;
+    plan.lower = $("#plan-lower").value;
+    plan.upper = $("#plan-upper").value;
+  }
+  if (strict && $("#plan-start").value.trim() && plan.start === null) throw new PlanError("start", "write the time as YYYY-MM-DD HH:MM (UTC)");
+  if (strict && $("#plan-end").value.trim() && plan.end === null) throw new PlanError("end", "write the time as YYYY-MM-DD HH:MM (UTC)");
+  return plan;
+}
+
+function showKind() {
+  const kind = $("input[name=kind]:checked").value;
+  document.querySelector(".for-fire").hidden = kind !== "fire";
+  document.querySelector(".for-route").hidden = kind === "fire";
+  document.querySelector(".for-flight").hidden = kind !== "flight";
+  setPick(null);
+  planChanged();
+}
+for (const r of document.querySelectorAll("input[name=kind]")) r.addEventListener("change", showKind);
+
+function setPick(mode) {
+  state.pick = mode;
+  $("#pick-target").setAttribute("aria-pressed", String(mode === "target"));
+  $("#pick-origin").setAttribute("aria-pressed", String(mode === "origin"));
+  $("#draw-route").setAttribute("aria-pressed", String(mode === "route"));
+  $("#finish-route").hidden = mode !== "route";
+  svg.classList.toggle("picking", Boolean(mode));
+  $("#crosshair").hidden = !mode;
+  if (mode) {
+    announce(mode === "route" ? "Click the map to add route points; double-click, Escape or Finish ends. Keyboard: Enter adds the centre." : "Click the map, or press Enter to place at the centre cross.");
+    svg.focus({ preventScroll: true });
+  }
+}
+
+function placePick(lonlat) {
+  if (state.pick === "target") {
+    $("#plan-target").value = positionText(lonlat);
+    setPick(null);
+    $("#plan-target").focus();
+  } else if (state.pick === "origin") {
+    $("#plan-origin").value = positionText(lonlat);
+    setPick(null);
+  } else if (state.pick === "route") {
+    const pts = routeLines();
+    pts.push(positionText(lonlat));
+    $("#plan-points").value = pts.join("\n");
+  }
+  planChanged();
+}
+
+function finishRoute() {
+  setPick(null);
+  $("#plan-points").focus();
+}
+
+$("#pick-target").addEventListener("click", () => setPick(state.pick === "target" ? null : "target"));
+$("#pick-origin").addEventListener("click", () => setPick(state.pick === "origin" ? null : "origin"));
+$("#draw-route").addEventListener("click", () => setPick(state.pick === "route" ? null : "route"));
+$("#finish-route").addEventListener("click", finishRoute);
+
+function planChanged() {
+  // A changed plan has not been checked: the verdict shown would be stale.
+  if (state.result) {
+    state.result = null;
+    state.checked = null;
+    $("#result").hidden = true;
+  }
+  scheduleRender();
+}
+$("#plan-form").addEventListener("input", planChanged);
+
+function clearErrors() {
+  for (const el of document.querySelectorAll("#plan-form .error")) el.textContent = "";
+}
+
+function fieldError(field, message) {
+  const el = $(`#err-${field}`) ?? $("#err-start");
+  el.textContent = message;
+  const input = { target: "#plan-target", radius: "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
+    halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
+  if (input) $(input).focus();
+}
+
+function prefillWindow() {
+  if (!$("#plan-start").value) {
+    const start = Math.floor(state.t / (5 * MINUTE)) * 5 * MINUTE;
+    $("#plan-start").value = formatUTCInput(start).replace("T", " ");
+    $("#plan-end").value = formatUTCInput(start + 15 * MINUTE).replace("T", " ");
+  }
+}
+$("#plan-form").addEventListener("focusin", prefillWindow, { once: true });
+
+$("#plan-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearErrors();
+  let doc;
+  try {
+    doc = activityDoc(readPlan(true));
+  } catch (err) {
+    if (err instanceof PlanError) {
+      fieldError(err.field, err.message);
+      return;
+    }
+    throw err;
+  }
+  $("#plan-check").disabled = true;
+  try {
+    const result = await api("/v1/checks", { method: "POST", body: { activity: doc } });
+    showResult(doc, result);
+  } catch (err) {
+    showProblem(err);
+  } finally {
+    $("#plan-check").disabled = !can("check");
+  }
+});
+
+function showProblem(err) {
+  const field = err.problem?.field ?? "";
+  const known = { "activity.target": "target", "activity.effects_radius_m": "radius", "activity.geometry": "points", "activity.half_width_m": "halfWidth",
+    "activity.window": "start", "activity.window.start": "start", "activity.window.end": "end", "activity.altitude": "lower" };
+  const key = Object.keys(known).find((k) => field.startsWith(k));
+  fieldError(key ? known[key] : "start", err.message);
+}
+
+function showResult(doc, result) {
+  state.result = result;
+  state.checked = doc;
+  const view = findingsView(result);
+  const v = VERDICT_TEXT[result.verdict] ?? { icon: "?", text: result.verdict };
+  const verdict = $("#verdict");
+  verdict.className = `verdict ${result.verdict}`;
+  verdict.textContent = `${v.icon} ${v.text}`;
+  $("#findings").innerHTML = view.findings.map((f) => {
+    const o = f.object ?? {};
+    const what = o.id ? `${o.id}${o.label ? ` “${o.label}”` : ""} (${(o.kind || o.type || "").replaceAll("_", " ")} of ${o.owner})` : `an undisclosed declaration of ${o.owner}`;
+    const sep = o.id && f.separation_m !== null && f.separation_m !== undefined ? ` · ${Math.round(f.separation_m)} m apart` : "";
+    const show = o.id && findObject(o.id) ? ` <button type="button" data-show="${esc(o.id)}">Show</button>` : "";
+    return `<li class="finding ${esc(f.kind)}" data-object="${esc(o.id)}"><span class="kind">${esc(VERDICT_TEXT[f.kind]?.icon ?? "")} ${esc(f.kind.replaceAll("_", " "))}</span> `
+      + `${esc(what)} — <code>${esc(f.rule)}</code>${esc(sep)}${show}<span class="why">${esc(f.explanation)}</span></li>`;
+  }).join("") || "<li>No finding: nothing in force is touched, in position, altitude or time.</li>";
+  $("#result").hidden = false;
+  $("#override").hidden = true;
+  $("#submit-status").textContent = "";
+  $("#plan-submit").disabled = !can("check");
+  announce(`Verdict: ${v.text}. ${view.findings.length} finding(s).`);
+  // Show the picture when the activity happens, so what it touches is drawn.
+  const start = Date.parse(doc.window.start);
+  if (!Number.isNaN(start)) setTime(start);
+  scheduleRender();
+}
+
+$("#findings").addEventListener("click", (e) => {
+  const id = e.target.closest("button[data-show]")?.dataset.show;
+  if (id) selectObject(id, true);
+});
+
+function idempotencyKey() {
+  return `web-${crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`}`;
+}
+
+async function submit(overrideReason = "") {
+  if (!state.checked) return;
+  const status = $("#submit-status");
+  status.textContent = "Submitting…";
+  try {
+    const out = await api("/v1/activities", {
+      method: "POST",
+      body: { activity: state.checked, override_reason: overrideReason },
+      headers: { "Idempotency-Key": idempotencyKey() },
+    });
+    $("#override").hidden = true;
+    status.textContent = `Accepted as ${out.id}${out.overridden ? " (overridden)" : ""}.${out.notified?.length ? ` Notified: ${out.notified.join(", ")}.` : ""}`;
+    announce(status.textContent);
+    state.result = null;
+    state.checked = null;
+    $("#plan-target").value = "";
+    $("#plan-points").value = "";
+    $("#plan-submit").disabled = true;
+    await loadPicture();
+  } catch (err) {
+    if (err.status === 409 && err.problem?.result) {
+      status.textContent = `Refused: ${err.problem.result.verdict}. Give a reason to override, or change the plan.`;
+      showResultOnly(err.problem.result);
+      $("#override").hidden = false;
+      $("#override-reason").focus();
+    } else {
+      status.textContent = `Not submitted: ${err.message}`;
+    }
+  }
+}
+
+function showResultOnly(result) {
+  state.result = result;
+  scheduleRender();
+}
+
+$("#plan-submit").addEventListener("click", () => submit(""));
+$("#plan-override").addEventListener("click", () => {
+  const reason = $("#override-reason").value.trim();
+  if (!reason) {
+    $("#submit-status").textContent = "An override needs a reason.";
+    $("#override-reason").focus();
+    return;
+  }
+  submit(reason);
+});
+$("#plan-clear").addEventListener("click", () => {
+  $("#plan-form").reset();
+  clearErrors();
+  setPick(null);
+  state.result = null;
+  state.checked = null;
+  $("#result").hidden = true;
+  showKind();
+});
+
+// -- the inbox ---------------------------------------------------------------------------
+
+function renderInbox() {
+  const ul = $("#inbox-list");
+  const now = Date.now();
+  const list = sortInbox(state.notifications, now);
+  const open = list.filter((n) => n.status !== "acknowledged" && n.status !== "objected").length;
+  $("#inbox-count").textContent = open ? String(open) : "";
+  $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered`);
+  if (!list.length) {
+    ul.innerHTML = '<li class="note">No notifications.</li>';
+    return;
+  }
+  ul.innerHTML = list.map((n) => {
+    const answered = n.status === "acknowledged" || n.status === "objected";
+    const late = overdue(n, now);
+    const findings = n.detail?.findings ?? [];
+    const badges = [`<span class="badge">${esc(n.kind.replaceAll("_", " "))}</span>`];
+    if (late) badges.push('<span class="badge overdue">!! overdue</span>');
+    if (answered) badges.push(`<span class="badge">${n.status === "acknowledged" ? "✓" : "✕"} ${esc(n.status)}</span>`);
+    const when = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
+    const answer = answered
+      ? `<p class="meta">${esc(n.status)} by ${esc(n.answered_by ?? "")} at ${when(n.answered_at)}${n.comment ? `: “${esc(n.comment)}”` : ""}</p>`
+      : `<label for="c-${esc(n.id)}" class="visually-hidden">Comment</label><textarea id="c-${esc(n.id)}" class="comment" placeholder="Comment (needed to object)"${can("answer") ? "" : " disabled"}></textarea>
+         <div class="row"><button type="button" class="ack" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Acknowledge</button>
+         <button type="button" class="object" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Object</button></div>`;
+    return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
+      <div>${badges.join("")}</div>
+      <p class="summary">${esc(n.summary)}</p>
+      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)} · about ${esc(n.subject)}</p>
+      ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
+      ${n.detail?.activity ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
+      ${answer}
+      <p class="error" role="alert"></p>
+    </li>`;
+  }).join("");
+}
+
+$("#inbox-list").addEventListener("click", async (e) => {
+  const btn = e.target.closest("button");
+  if (!btn) return;
+  const li = btn.closest("li[data-id]");
+  const id = btn.dataset.id;
+  if (btn.classList.contains("show-activity")) {
+    const n = state.notifications.find((x) => x.id === id);
+    const act = n?.detail?.activity;
+    if (act) {
+      const s = shapesOf(act);
+      state.gotoMark = s.anchor;
+      const start = windowOf(act)[0];
+      if (start !== null) setTime(start);
+      if (s.anchor) state.view = fit(state.view, bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords))), 120);
+      scheduleRender();
+    }
+    return;
+  }
+  const action = btn.classList.contains("ack") ? "acknowledge" : btn.classList.contains("object") ? "object" : null;
+  if (!action) return;
+  const comment = li.querySelector("textarea")?.value.trim() ?? "";
+  const err = li.querySelector(".error");
+  err.textContent = "";
+  if (action === "object" && !comment) {
+    err.textContent = "An objection needs a comment saying why.";
+    li.querySelector("textarea").focus();
+    return;
+  }
+  btn.disabled = true;
+  try {
+    const updated = await api(`/v1/notifications/${encodeURIComponent(id)}/${action}`, { method: "POST", body: { comment } });
+    state.notifications = state.notifications.map((n) => (n.id === id ? updated : n));
+    renderInbox();
+    announce(`Notification ${action === "acknowledge" ? "acknowledged" : "objected to"}`);
+    $("#inbox-list").querySelector(`li[data-id="${CSS.escape(id)}"] button, li[data-id="${CSS.escape(id)}"]`)?.focus?.();
+  } catch (ex) {
+    err.textContent = ex.message;
+    btn.disabled = false;
+  }
+});
+
+// Overdue marks change with the clock.
+setInterval(() => { if (state.me) renderInbox(); }, 30000);
+
+// -- tabs -------------------------------------------------------------------------------
+
+const tabs = [...document.querySelectorAll("[role=tab]")];
+function selectTab(tab) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(`#${t.getAttribute("aria-controls")}`).hidden = !on;
+  }
+}
+for (const t of tabs) {
+  t.addEventListener("click", () => selectTab(t));
+  t.addEventListener("keydown", (e) => {
+    const i = tabs.indexOf(t);
+    const next = e.key === "ArrowRight" ? tabs[(i + 1) % tabs.length] : e.key === "ArrowLeft" ? tabs[(i - 1 + tabs.length) % tabs.length] : null;
+    if (next) {
+      e.preventDefault();
+      selectTab(next);
+      next.focus();
+    }
+  });
+}
+
+for (const box of document.querySelectorAll("input[data-layer]")) {
+  box.addEventListener("change", () => {
+    state.layers[box.dataset.layer] = box.checked;
+    scheduleRender();
+  });
+}
+
+// -- exports ------------------------------------------------------------------------------
+
+function download(name, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function stamp() {
+  return new Date(state.t).toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+}
+
+function pictureNow() {
+  return visibleObjects().filter((x) => !x.proposed).map((x) => x.obj);
+}
+
+$("#export-geojson").addEventListener("click", () => {
+  const fc = toGeoJSON(pictureNow(), { instant: new Date(state.t).toISOString(), party: state.me?.party ?? null });
+  download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.geojson`, new Blob([JSON.stringify(fc, null, 1)], { type: "application/geo+json" }));
+});
+
+$("#export-kml").addEventListener("click", () => {
+  const colours = Object.fromEntries(Object.entries(state.styles).map(([k, v]) => [k, v.colour]));
+  const kml = toKML(pictureNow(), { name: `Deconflict picture ${new Date(state.t).toISOString()}`, colours });
+  download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.kml`, new Blob([kml], { type: "application/vnd.google-earth.kml+xml" }));
+});
+
+let mapCss = null;
+async function exportPNG() {
+  if (mapCss === null) mapCss = await fetch("map.css").then((r) => r.text()).catch(() => "");
+  const { width, height } = state.view;
+  const footer = 22;
+  const clone = svg.cloneNode(true);
+  clone.setAttribute("xmlns", SVGNS);
+  clone.setAttribute("width", String(width));
+  clone.setAttribute("height", String(height + footer));
+  clone.setAttribute("viewBox", `0 0 ${width} ${height + footer}`);
+  const style = document.createElementNS(SVGNS, "style");
+  style.textContent = mapCss;
+  clone.insertBefore(style, clone.firstChild);
+  const foot = document.createElementNS(SVGNS, "g");
+  const centre = unproject(state.view, [width / 2, height / 2]);
+  foot.innerHTML = `<rect x="0" y="${height}" width="${width}" height="${footer}" fill="#fff"/>`
+    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth</text>`;
+  clone.append(foot);
+  const text = new XMLSerializer().serializeToString(clone);
+  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+  try {
+    const img = new Image();
+    await new Promise((resolve, reject) => {
+      img.onload = resolve;
+      img.onerror = () => reject(new Error("could not draw the map"));
+      img.src = url;
+    });
+    const ratio = Math.min(2, window.devicePixelRatio || 1);
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round((height + footer) * ratio);
+    const ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    ctx.drawImage(img, 0, 0, width, height + footer);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.png`, blob);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+$("#export-png").addEventListener("click", () => { exportPNG().catch((e) => announce(`PNG export failed: ${e.message}`)); });
+
+// -- start ---------------------------------------------------------------------------------
+
+// For tests and the console: read-only access to the map's state and projection.
+window.deconflict = {
+  get state() { return state; },
+  project: (lonlat) => {
+    const r = svg.getBoundingClientRect();
+    const [x, y] = project(state.view, lonlat);
+    return [x + r.left, y + r.top];
+  },
+  setView(center, scale) {
+    state.view = makeView(center, scale, state.view.width, state.view.height);
+    scheduleRender();
+  },
+  ready: false,
+};
+
+async function start() {
+  render();
+  loadBasemap("110m");
+  loadBasemap("50m");
+  showKind();
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) {
+    try {
+      await signIn(token);
+    } catch {
+      signOut("Sign in again.");
+    }
+  } else {
+    $("#signin").hidden = false;
+    $("#token").focus();
+  }
+  window.deconflict.ready = true;
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();
