@@ -122,7 +122,7 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
 
     n = args.one
     out: dict[str, Any] = {"size": n, "label": args.label, "seed": args.seed,
-                           "deconflict_from": str(Path(deconflict.__file__).parent),
+                           "deconflict_from": os.pathsep.join(deconflict.__path__),
                            "loadavg_start": loadavg()}
     warm = Theatre(args.seed + 1000).declarations(args.warmup, "w")
     acts = Theatre(args.seed + 1).declarations(args.checks, "q")
@@ -363,6 +363,9 @@ def child(args: argparse.Namespace, size: int, label: str, src: str | None) -> d
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"child for {label} {size} failed")
     result: dict[str, Any] = json.loads(proc.stdout)
+    if src and not result["deconflict_from"].startswith(str(Path(src).resolve())):
+        raise SystemExit(f"{label}: deconflict was imported from {result['deconflict_from']}, not {src} "
+                         "(an exported tree needs src/deconflict/__init__.py)")
     return result
 
 

@@ -54,7 +54,9 @@ def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = Non
 
     scenario = load_scenario(BUNDLED)
     service = Deconflict(SQLiteStore(store))
-    if seed if seed is not None else not service.parties():
+    if seed is None:
+        seed = not service.parties()
+    if seed:
         service.set_margins(scenario.margins)
         service.apply([Change(party=p) for p in scenario.parties]
                       + [Change(measure=m) for m in scenario.measures]

@@ -4,7 +4,11 @@ Schemathesis generates requests for every operation of the document (valid
 ones and, in negative mode, invalid ones) and sends them to a real server on
 loopback, as a liaison of a party and as the administrator. The live stream is
 excluded from schemathesis (a stream does not end by itself) and fuzzed by
-hand below. The checked-in document, docs/openapi.json, must equal the one
+hand below. Schemathesis generates well-formed values of each declared type;
+the documents inside a request (an activity, a measure) are free-form in the
+schema, so a second fuzzer puts junk (NaN, huge numbers, naive times, lone
+surrogates, wrong types) into every field of one document of each kind, and
+into path parameters. The checked-in document, docs/openapi.json, must equal the one
 the code generates; regenerate it with ``python -m tests.service.test_fuzz``.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import string
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +35,7 @@ from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
 from deconflict.store.documents import encode_declaration, encode_measure
+from deconflict.store.sqlite import SQLiteStore
 from tests.service.conftest import Running
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -39,11 +45,12 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
 
 
 def generated_openapi() -> str:
-    service = Deconflict.temporary()
-    try:
-        doc = create_app(Hotline(service)).openapi()
-    finally:
-        service.close()
+    with tempfile.TemporaryDirectory(prefix="deconflict-openapi-") as folder:
+        service = Deconflict(SQLiteStore(Path(folder) / "empty.sqlite3"))
+        try:
+            doc = create_app(Hotline(service)).openapi()
+        finally:
+            service.close()
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -128,10 +135,11 @@ def test_stream_parameters_never_break_the_stream(stream_client: httpx.Client, a
 
 # -- junk in every field ---------------------------------------------------------------
 JUNK: list[Any] = [
-    None, "", " ", "x" * 5000, "\u0663", "\u00b2", "\x00", "\ud800", "../..", "%00",
-    -1, 0, 2**63, 2**64, -(2**70), 1e308, -1e308, 0.5, float("nan"), float("inf"), True,
-    [], [[]], [None], {}, {"a": {"b": []}}, "2018-02-07T20:00:00", "2018-13-45T99:00:00Z", "NaN",
+    None, "", "x" * 5000, "\u00b2", "\x00", "\ud800", -1, 0, 2**63, -(2**70), 1e308, float("nan"),
+    float("inf"), True, [], [[]], {}, {"a": {"b": []}}, "2018-02-07T20:00:00", "2018-13-45T99:00:00Z",
 ]
+#: More for path parameters.
+PATH_JUNK = ["\u0663", " ", "../..", "%00", "%2F", "a" * 2000, "S4?x=1", "S4#", "-1"]
 
 
 def paths_in(doc: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -183,8 +191,8 @@ def bases(running: Running) -> list[tuple[str, str, str, dict[str, Any]]]:
     doc = encode_declaration(fire.activity)
     doc.pop("owner")
     out.append(("liaison", "/v1/checks", "activity", doc))
-    for m in running.scenario.measures:
-        if m.kind.value not in seen:
+    for m in running.scenario.measures:  # a line, and an air measure with a width and a band
+        if m.kind.value in ("deconfliction_line", "air_corridor"):
             seen.add(m.kind.value)
             mdoc = encode_measure(m)
             mdoc["id"] = f"junk-{m.id}"
@@ -221,14 +229,14 @@ def test_junk_in_every_field_of_every_document_is_a_problem_not_a_crash(module_r
                 resp = post(c, path, body)
                 statuses[resp.status_code] += 1
                 assert_problem(resp, f"{path} {v!r}")
-            if isinstance(v, str) and v and "\x00" not in v and "\ud800" not in v:
-                for c, method, path in ((liaison, "GET", "/v1/declarations/"), (liaison, "DELETE", "/v1/declarations/"),
-                                        (liaison, "POST", "/v1/notifications/{}/acknowledge"),
-                                        (admin, "DELETE", "/v1/admin/credentials/")):
-                    url = path.format(v) if "{}" in path else path + v
-                    resp = c.request(method, url)
-                    statuses[resp.status_code] += 1
-                    assert_problem(resp, f"{method} {url[:40]}")
+        for v in [x for x in JUNK + PATH_JUNK if isinstance(x, str) and x and x not in ("\x00", "\ud800")]:
+            for c, method, path in ((liaison, "GET", "/v1/declarations/"), (liaison, "DELETE", "/v1/declarations/"),
+                                    (liaison, "POST", "/v1/notifications/{}/acknowledge"),
+                                    (admin, "DELETE", "/v1/admin/credentials/")):
+                url = path.format(v) if "{}" in path else path + v
+                resp = c.request(method, url)
+                statuses[resp.status_code] += 1
+                assert_problem(resp, f"{method} {url[:40]}")
     finally:
         for c in clients.values():
             c.close()

@@ -300,9 +300,11 @@ def test_a_movement_drawn_on_the_map_and_a_target_placed_by_keyboard(
     sdf.click("#pick-target")
     expect(sdf.locator("#crosshair")).to_be_visible()
     sdf.keyboard.press("Enter")
-    centre = sdf.evaluate(
-        "(() => { const v = window.deconflict.state.view; return [v.width / 2, v.height / 2]; })()")
-    assert centre and sdf.input_value("#plan-target") != ""
+    lat, lon = (float(v) for v in sdf.input_value("#plan-target").split(","))
+    v = sdf.evaluate("window.deconflict.state.view")
+    assert sdf.evaluate(f"window.deconflict.project([{lon}, {lat}])") == pytest.approx(
+        sdf.evaluate(f"(() => {{ const r = document.querySelector('#map').getBoundingClientRect(); "
+                     f"return [r.left + {v['width']} / 2, r.top + {v['height']} / 2]; }})()"), abs=1.0)
     expect(sdf.locator("#crosshair")).to_be_hidden()
     sdf.fill("#plan-target", "37SFV 20387 13217")
     sdf.click("#plan-check")

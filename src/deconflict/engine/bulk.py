@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.engine.index import micros
+from deconflict.engine.index import _EPOCH, _MICRO, micros
 from deconflict.engine.parts import Part, Role, declaration_parts
 from deconflict.engine.rules import applicable_pair_rules
 from deconflict.geo.bounds import Box
@@ -288,20 +288,32 @@ class Batch:
     def add(self, decl: Declaration) -> None:
         """Plan ``decl``'s parts. Raises what building them raises, for the
         parts built here (polygons); lines are validated in ``compute``."""
+        # Point sites and fires are most of a theatre: their paths are inline.
         if isinstance(decl, Site):
             g = decl.geometry
-            if isinstance(g, Point):  # most of a theatre: inline
+            if isinstance(g, Point):
                 w = decl.window
                 self._decl_first.append(len(self._radius))
                 self.decls.append(decl)
                 tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
-                self._ints.extend((_POINT, micros(w.start), micros(w.end), len(self._xy) >> 1, tag))
+                self._ints.extend((_POINT, (w.start - _EPOCH) // _MICRO, (w.end - _EPOCH) // _MICRO,
+                                   len(self._xy) >> 1, tag))
                 self._radius.append(decl.protection_m)
                 self._xy.extend((g.lon, g.lat))
                 return
             simple = isinstance(g, LineString)
         elif isinstance(decl, Fire):
-            simple = isinstance(decl.target, Point)
+            target = decl.target
+            if isinstance(target, Point) and decl.origin is None:
+                w = decl.window
+                self._decl_first.append(len(self._radius))
+                self.decls.append(decl)
+                self._ints.extend((_POINT, (w.start - _EPOCH) // _MICRO, (w.end - _EPOCH) // _MICRO,
+                                   len(self._xy) >> 1, _EFFECTS))
+                self._radius.append(decl.effects_radius_m)
+                self._xy.extend((target.lon, target.lat))
+                return
+            simple = isinstance(target, Point)
         elif isinstance(decl, Flight):
             simple = decl.geometry is None or isinstance(decl.geometry, (Point, LineString))
         else:

@@ -4,14 +4,18 @@ Each part is filed under one grid cell: the cell holding the south-west
 corner of its conservative box, on the finest level whose cells are at least
 as large as the box. A part therefore reaches at most one cell east and one
 north of its cell, so a query looks at the cells its box covers, widened by
-one cell west and south, on every level in use. Keys are kept in one sorted
-numpy array, so a query is a handful of binary searches plus the k candidates
-found: about O(L log n + k) for L levels in use.
+one cell west and south, on every level in use. Entries are kept sorted by
+key, each with its box, its part's window and its part's tag copied
+alongside in the same order, so a query is a handful of binary searches and
+a contiguous read of the k entries in those cells, filtered by time (and tag)
+before the box test: about O(L log n + k) for L levels in use.
 
 Why not shapely's STRtree? It is static and costs about 500 bytes per box;
-this index takes about 90 bytes a part, rebuilds its sorted order in a
-fraction of a second at a million parts, and takes inserts and withdrawals
-between rebuilds in a small linearly scanned tail.
+this index takes about 85 bytes a part (61 an entry: key, box, part, window,
+tag; 25 a part: window, liveness, tag), merges new entries into its sorted
+order cheaply (a short unsorted tail, sorted into a small run, merged into the
+large one when the small one grows past a share of it), and takes withdrawals
+at once (a liveness flag).
 
 Boxes are conservative (see :mod:`deconflict.geo.bounds`), and the exact box
 test here is done in float64 on the same numbers, so the index may return

@@ -205,25 +205,36 @@ class Shape:
     def _validate_polygon(self, field: str) -> None:
         edges = [(k, i, e) for k, r in enumerate(self.rings) for i, e in enumerate(r.edges)]
         boxes = [self.rings[k].edge_bounds[i].grow(TOUCH_TOLERANCE_M) for k, i, _e in edges]
+        # The pairs that need a look, in the order they are judged (so the
+        # first offending pair is reported): adjacent edges, and others whose
+        # boxes meet. Lower bounds of their distances, from one inverse call,
+        # clear most of them before any exact (iterative) distance is taken.
+        pairs: list[tuple[int, int, bool]] = []
         for a in range(len(edges)):
-            ka, ia, ea = edges[a]
+            ka, ia, _ea = edges[a]
             na = len(self.rings[ka].edges)
             for b in range(a + 1, len(edges)):
-                kb, ib, eb = edges[b]
+                kb, ib, _eb = edges[b]
                 if ka == kb and (ib == ia + 1 or (ia == 0 and ib == na - 1)):
-                    if not _adjacent_overlap(ea, eb, ia == 0 and ib == na - 1):
-                        continue
-                elif (
-                    not boxes[a].intersects(boxes[b])
-                    or _edges_apart(ea, eb)
-                    or edge_distance(ea, eb) > TOUCH_TOLERANCE_M
-                ):
+                    pairs.append((a, b, True))
+                elif boxes[a].intersects(boxes[b]):
+                    pairs.append((a, b, False))
+        clear = _pairs_clear([(edges[a][2], edges[b][2], adjacent and b == a + 1, adjacent)
+                              for a, b, adjacent in pairs])
+        for (a, b, adjacent), ok in zip(pairs, clear, strict=True):
+            if ok:
+                continue
+            (ka, ia, ea), (kb, ib, eb) = edges[a], edges[b]
+            if adjacent:
+                if not _adjacent_overlap(ea, eb, b != a + 1):
                     continue
-                what = "self-intersecting ring" if ka == kb else "rings touch or cross"
-                raise InvalidInput(
-                    f"{field}[{ka}]",
-                    f"{what}: edge {ia}-{ia + 1} meets edge {ib}-{ib + 1} of ring {kb}",
-                )
+            elif edge_distance(ea, eb) > TOUCH_TOLERANCE_M:
+                continue
+            what = "self-intersecting ring" if ka == kb else "rings touch or cross"
+            raise InvalidInput(
+                f"{field}[{ka}]",
+                f"{what}: edge {ia}-{ia + 1} meets edge {ib}-{ib + 1} of ring {kb}",
+            )
         for k in range(1, len(self.rings)):
             hole = self.rings[k]
             if not _ring_contains(self.rings[0], float(hole.lons[0]), float(hole.lats[0]))[0]:
@@ -323,11 +334,6 @@ def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:
     if wraps:
         ea, eb = eb, ea
     # ea ends where eb starts.
-    # Lower bounds first (one inverse instead of two foot searches): foot()
-    # returns the distance to a point of the edge, never less than the bound.
-    far = distance(ea.lon1, ea.lat1, eb.lon2, eb.lat2)
-    if min(far + eb.length - ea.length, far + ea.length - eb.length) / 2.0 > _CLEAR_M:
-        return False
     return foot(ea, eb.lon2, eb.lat2)[1] <= TOUCH_TOLERANCE_M or foot(eb, ea.lon1, ea.lat1)[1] <= TOUCH_TOLERANCE_M
 
 
@@ -336,18 +342,50 @@ def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:
 _CLEAR_M = TOUCH_TOLERANCE_M + 1e-6
 
 
-def _edges_apart(e: Edge, f: Edge) -> bool:
-    """True when the edges are certainly farther apart than the touch tolerance.
+def _pairs_clear(pairs: list[tuple[Edge, Edge, bool, bool]]) -> list[bool]:
+    """For each (e, f, consecutive, adjacent): True when the pair is certainly
+    clear of the touch tolerance, by lower bounds from the triangle inequality
+    (the exact tests never find less than a lower bound, so a cleared pair is
+    one they would clear too).
 
-    For X on e and Y on f, the triangle inequality through the ends gives
-    2 d(X, Y) >= max(d(A,C) + d(B,D), d(A,D) + d(B,C)) - |e| - |f|, with e = AB
-    and f = CD: four inverse solutions instead of the exact edge distance."""
-    _az, _back, d = GEOD.inv(
-        np.array([e.lon1, e.lon1, e.lon2, e.lon2]), np.array([e.lat1, e.lat1, e.lat2, e.lat2]),
-        np.array([f.lon1, f.lon2, f.lon1, f.lon2]), np.array([f.lat1, f.lat2, f.lat1, f.lat2]),
-    )
-    ac, ad, bc, bd = (float(x) for x in d)
-    return (max(ac + bd, ad + bc) - e.length - f.length) / 2.0 > _CLEAR_M
+    * Adjacent edges (e ending where f starts, or the ring's last and first
+      edge, ``consecutive`` False): the foot distances of each one's far end
+      on the other are at least (d(far ends) + |one| - |other|) / 2.
+    * Other edges AB and CD: for X on AB and Y on CD,
+      2 d(X, Y) >= max(d(A,C) + d(B,D), d(A,D) + d(B,C)) - |AB| - |CD|.
+    """
+    lon1: list[float] = []
+    lat1: list[float] = []
+    lon2: list[float] = []
+    lat2: list[float] = []
+    for e, f, consecutive, adjacent in pairs:
+        if adjacent:
+            first, second = (e, f) if consecutive else (f, e)
+            lon1.append(first.lon1)
+            lat1.append(first.lat1)
+            lon2.append(second.lon2)
+            lat2.append(second.lat2)
+        else:
+            lon1 += (e.lon1, e.lon1, e.lon2, e.lon2)
+            lat1 += (e.lat1, e.lat1, e.lat2, e.lat2)
+            lon2 += (f.lon1, f.lon2, f.lon1, f.lon2)
+            lat2 += (f.lat1, f.lat2, f.lat1, f.lat2)
+    if not lon1:
+        return []
+    _az, _back, dist = GEOD.inv(np.array(lon1), np.array(lat1), np.array(lon2), np.array(lat2))
+    d = np.asarray(dist, dtype=np.float64).tolist()
+    out: list[bool] = []
+    i = 0
+    for e, f, _consecutive, adjacent in pairs:
+        if adjacent:
+            far = d[i]
+            i += 1
+            out.append(min(far + f.length - e.length, far + e.length - f.length) / 2.0 > _CLEAR_M)
+        else:
+            ac, ad, bc, bd = d[i : i + 4]
+            i += 4
+            out.append((max(ac + bd, ad + bc) - e.length - f.length) / 2.0 > _CLEAR_M)
+    return out
 
 
 def _ring_contains(ring: Ring, lon: float, lat: float) -> tuple[bool, bool]:
