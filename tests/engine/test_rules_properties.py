@@ -619,7 +619,7 @@ def test_rule_restrictive_fire_line_far_side_matches_reference(data):
     assert_finding(result, "L", "restrictive-fire-line-far-side", FindingKind.VIOLATION, exp)
 
 
-@PROPERTY(max_examples=40)
+@PROPERTY(max_examples=30)
 @given(st.data())
 def test_rule_deconfliction_line_far_side_never_misses_on_any_line(data):
     """Lines that zigzag or cross themselves: sides are then ambiguous in

@@ -116,3 +116,18 @@ def test_revoked_credential_is_refused(running: Running) -> None:
             with pytest.raises(ProblemError) as e:
                 temp.me()
             assert e.value.status == 401
+
+
+def test_an_imposed_measure_notifies_the_parties_it_binds(running: Running) -> None:
+    nfa = {"id": "M9", "kind": "no_fire_area", "owner": "relief", "binds": "all",
+           "geometry": {"type": "Polygon", "coordinates": [[[40.0, 35.0], [40.01, 35.0], [40.01, 35.01],
+                                                            [40.0, 35.01], [40.0, 35.0]]]},
+           "window": {"start": "2018-02-01T00:00:00Z", "end": "2018-03-01T00:00:00Z"}}
+    with Client(running.url, running.admin) as admin:
+        out = admin.propose_measure(nfa)
+    assert out["in_force"]
+    with running.client("russia") as russia:
+        notes = [n for n in russia.notifications() if n["subject"] == "M9"]
+    assert len(notes) == 1 and "imposed" in notes[0]["summary"]
+    with running.client("relief") as relief:
+        assert not [n for n in relief.notifications() if n["subject"] == "M9"]  # the owner is not told

@@ -168,7 +168,7 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     expect(russia.locator('#map .hl[data-id="M1"]')).to_be_attached()
     expect(russia.locator('#map .hl[data-id="S1"]')).to_be_attached()
     expect(russia.locator("#time-label")).to_have_text("2018-02-07 20:00Z")
-    russia.evaluate("window.deconflict.setView([40.27, 35.33], 256 * 2 ** 10.4)")
+    russia.evaluate("window.deconflict.setView([40.27, 35.33], 256 * 2 ** 11.7)")
     russia.wait_for_timeout(300)
     shot(russia, "check-c2-violation")
 

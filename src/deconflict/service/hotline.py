@@ -373,7 +373,20 @@ class Hotline:
             if who.is_admin or not others:
                 in_force = EventDraft("agreement.in_force", who.party or ADMIN, measure.id,
                                       {"id": measure.id, "version": version, "imposed": who.is_admin})
-                events = self.service.apply([Change(measure=measure)], who.party or ADMIN, extra=[in_force])
+                now = self.clock()
+                # An imposed measure binds parties that never agreed to it: they
+                # must hear of it, not discover it on the map.
+                told = [
+                    Notification(secrets.token_hex(8), p, NotificationKind.MEASURE_PROPOSED, measure.id,
+                                 measure.owner,
+                                 f"{measure.kind.value.replace('_', ' ')} {measure.id} imposed by an administrator"
+                                 + (f" '{measure.label}'" if measure.label else "") + " is in force",
+                                 {"measure": encode_measure(measure), "version": version, "imposed": True},
+                                 now, now + self.ack_deadline)
+                    for p in sorted(others)
+                ] if who.is_admin else []
+                extra = [in_force, *(EventDraft("notification.sent", ADMIN, n.id, n.payload()) for n in told)]
+                events = self.service.apply([Change(measure=measure)], who.party or ADMIN, extra=extra)
                 self._after(events)
                 return {"id": measure.id, "version": version, "in_force": True, "waiting_for": []}
             now = self.clock()

@@ -216,7 +216,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
 
     @app.get("/ready", tags=["operations"])
     def ready() -> dict[str, Any]:
-        return {"status": "ready", "declarations": len(hotline.service.engine), "head": hotline.head}
+        # Nothing more: counts would tell unauthenticated callers how much is declared.
+        return {"status": "ready"}
 
     @app.get("/v1/me", tags=["parties"])
     def me(who: Who) -> dict[str, Any]:
