@@ -447,9 +447,13 @@ def side_of(line: RefShape, lon: float, lat: float, h: float = 5.0) -> SideAnswe
             # speaks only if the foot on its edge may lie within h of it: there
             # the direction to the point is within about (h / 2) / d of square
             # to the edge. (An end vertex that is the foot is always heard.)
-            square = abs(math.cos(math.radians(float(to_p[j] - tangent[j]))))
+            angle = math.radians(float(to_p[j] - tangent[j]))
             is_end = (at_start and ej == 0) or (at_end and ej == last_edge)
-            if is_end or square <= h / max(dmin, h) + 1e-9:
+            if is_end and abs(float(dist[j]) * math.sin(angle)) <= CONTAIN_MARGIN_M:
+                # Beyond an end the boundary is the end edge continued: a
+                # point (nearly) on the continuation has no sure side.
+                votes.add(0)
+            elif is_end or abs(math.cos(angle)) <= h / max(dmin, h) + 1e-9:
                 votes.add(int(_sign_of_turn(np.array([tangent[j]]), np.array([to_p[j]]))[0]))
     if len(votes) != 1 or 0 in votes or iv.lo <= CONTAIN_MARGIN_M:
         return SideAnswer(None, iv, nearest_is_end)

@@ -23,7 +23,7 @@ def run(*args: str, store: Path | None = None, stdin: str | None = None) -> subp
         cmd += ["--store", str(store)]
     env = {**os.environ, "COLUMNS": "160"}
     env.pop("DECONFLICT_DEBUG", None)
-    return subprocess.run(cmd, capture_output=True, text=True, input=stdin, env=env, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, input=stdin, env=env, timeout=120, check=False)
 
 
 def event_count(store: Path) -> int:

@@ -565,3 +565,34 @@ def test_flight_into_flight_4d_legs_have_their_own_time_and_band():
     e.add_declaration(during_leg_2)
     f = finding(e.check(climb), "B", "flight-into-flight")
     assert f is not None and f.kind is FindingKind.CONFLICT and f.part == "leg 2"
+
+
+def _pair(rule: str, owner: str):
+    """(declared object, activity) that meet for ``rule``; the object is ``owner``'s."""
+    route = LineString(ROUTE)
+    if rule == "fire-effects-on-site":
+        return Site(id="X", owner=owner, window=W, geometry=Point(*HERE)), fire(Point(*HERE))
+    if rule == "fire-effects-on-movement":
+        return Movement(id="X", owner=owner, window=W, route=route), fire(Point(*HERE))
+    if rule == "fire-trajectory-through-flight":
+        return (Flight(id="X", owner=owner, window=W, geometry=Point(*HERE), half_width_m=100.0,
+                       altitude=AltitudeBand.metres(1_000, 2_000)), artillery())
+    if rule == "movement-into-forces-site":
+        return (Site(id="X", owner=owner, window=W, geometry=Point(*HERE), category=SiteCategory.FORCES),
+                Movement(id="M", owner="p", window=W, route=route))
+    return (flight("X", owner, Point(*HERE), 100.0, (1_000, 2_000)),
+            flight("A", "p", Point(*HERE), 100.0, (1_000, 2_000)))
+
+
+@pytest.mark.parametrize("rule", [r.name for r in PAIR_RULES])
+def test_pair_rules_apply_between_parties_only(rule):
+    kind = next(r.kind for r in PAIR_RULES if r.name == rule)
+    other, activity = _pair(rule, "q")
+    e = engine()
+    e.add_declaration(other)
+    f = finding(e.check(activity), "X", rule)
+    assert f is not None and f.kind is kind
+    own, activity = _pair(rule, "p")
+    e = engine()
+    e.add_declaration(own)
+    assert e.check(activity).findings == ()

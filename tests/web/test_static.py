@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +16,7 @@ from fastapi import FastAPI
 
 from deconflict import web
 from tests.conftest import ROOT
+from tests.service.conftest import free_port
 
 
 def app_with_map(static: Path | None = None) -> FastAPI:
@@ -77,6 +82,26 @@ def test_an_unbuilt_map_says_how_to_build_it(tmp_path: Path) -> None:
     assert ping.status_code == 200
 
 
-def test_serve_mounts_the_map() -> None:
-    source = (ROOT / "src" / "deconflict" / "cli" / "app.py").read_text()
-    assert "web.mount(app_)" in source
+def test_deconflict_serve_serves_the_map_at_the_root(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(tmp_path / "s.db")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.1)
+        page = httpx.get(f"{url}/")
+        assert page.status_code == 200 and "<title>Deconflict map</title>" in page.text
+        assert httpx.get(f"{url}/v1/me").status_code == 401  # the API is unchanged under the mount
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0

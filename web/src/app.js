@@ -1224,6 +1224,9 @@ $("#plan-clear").addEventListener("click", () => {
 function renderInbox() {
   const ul = $("#inbox-list");
   const now = Date.now();
+  // Live updates re-render the list: keep what is being typed, and the focus.
+  const typed = new Map([...ul.querySelectorAll("textarea.comment")].map((t) => [t.id, t.value]));
+  const focused = document.activeElement && ul.contains(document.activeElement) ? document.activeElement.id : null;
   const list = sortInbox(state.notifications, now);
   const open = list.filter((n) => n.status !== "acknowledged" && n.status !== "objected").length;
   $("#inbox-count").textContent = open ? String(open) : "";
@@ -1255,6 +1258,11 @@ function renderInbox() {
       <p class="error" role="alert"></p>
     </li>`;
   }).join("");
+  for (const [id, value] of typed) {
+    const t = document.getElementById(id);
+    if (t) t.value = value;
+  }
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 $("#inbox-list").addEventListener("click", async (e) => {
