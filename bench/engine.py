@@ -445,7 +445,7 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=2000, help="activities timed one at a time (and batch size)")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3, help="bulk builds per size below 1M (median reported)")
-    ap.add_argument("--repeats-1m", type=int, default=2, help="bulk builds per size from 1M")
+    ap.add_argument("--repeats-1m", type=int, default=3, help="bulk builds per size from 1M")
     ap.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
                     help="also time add_declaration one by one, alternating with the bulk load")
     ap.add_argument("--compare-max", type=int, default=100_000, help="largest size for --compare")

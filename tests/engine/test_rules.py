@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deconflict.engine import Engine
-from deconflict.engine.rules import MEASURE_RULES, PAIR_RULES
+from deconflict.engine.rules import LINE_END_REACH_M, MEASURE_RULES, PAIR_RULES
 from deconflict.geo.ellipsoid import TOUCH_TOLERANCE_M
 from deconflict.model import (
     Altitude,
@@ -518,20 +518,24 @@ def test_air_corridor_owner_flights_are_exempt_but_fire_trajectories_are_not():
     assert finding(e.check(low), "C", "air-corridor") is None
 
 
-def test_deconfliction_line_continuation_beyond_4000_km_is_still_the_boundary():
-    """Regression: the continuation stopped after one 4,000 km edge, so a
-    footprint straddling it farther out, its centre on the party's side, was
-    only a caution; and exactly 4,000 km could be refused as too long."""
+def test_deconfliction_line_continuation_is_the_boundary_within_reach_only():
+    """Past its ends a line's continuation is the boundary, up to LINE_END_REACH_M
+    from the line: a footprint straddling it 40 km out is a (conservative)
+    violation; 4,500 km out the line no longer rules at all."""
     onward = ref.inv(*LINE[2], *LINE[1])[0] + 180.0
-    far_on_line = ref.fwd(*LINE[2], onward, 4_500_000.0)
-    back = ref.inv(*far_on_line, *LINE[2])[0]  # looking back along the continuation
-    north_of_it = ref.fwd(*far_on_line, back + 90.0, 100_000.0)  # left when heading onward
     e = engine()
     e.add_measure(dline())
-    f = finding(e.check(fire(Point(*north_of_it), r=300_000.0)), "L", "deconfliction-line-far-side")
-    assert f is not None and f.kind is FindingKind.VIOLATION and f.conservative
-    assert finding(e.check(fire(Point(*north_of_it), r=50_000.0)), "L",
-                   "deconfliction-line-far-side") is None
+    for along, aside, straddling, short in ((40_000.0, 1_000.0, 3_000.0, 500.0),
+                                            (4_500_000.0, 100_000.0, 300_000.0, 50_000.0)):
+        far_on_line = ref.fwd(*LINE[2], onward, along)
+        back = ref.inv(*far_on_line, *LINE[2])[0]  # looking back along the continuation
+        left_of_it = ref.fwd(*far_on_line, back + 90.0, aside)  # left when heading onward
+        f = finding(e.check(fire(Point(*left_of_it), r=straddling)), "L", "deconfliction-line-far-side")
+        if along < LINE_END_REACH_M:
+            assert f is not None and f.kind is FindingKind.VIOLATION and f.conservative
+        else:
+            assert f is None
+        assert finding(e.check(fire(Point(*left_of_it), r=short)), "L", "deconfliction-line-far-side") is None
 
 
 @pytest.mark.parametrize("distance_m", [3_000_000.0, 3_999_500.0, 4_000_000.0, 7_000_000.0])

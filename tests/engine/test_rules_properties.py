@@ -34,6 +34,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from deconflict.engine import Engine
+from deconflict.engine.rules import LINE_END_REACH_M
 from deconflict.geo.ellipsoid import TOUCH_TOLERANCE_M
 from deconflict.model import (
     Altitude,
@@ -194,7 +195,7 @@ def radii_st(draw, iv: ref.Interval, margins: CautionMargins, n: int) -> list[fl
     mode = draw(st.sampled_from(("strict_edge", "caution_edge", "free")))
     if mode == "free" or not math.isfinite(iv.hi) or iv.hi > n * MAX_R - 5_000.0:
         return [draw(st.sampled_from((0.0, 250.0, 5_000.0, 50_000.0))) for _ in range(n)]
-    delta = draw(st.sampled_from((-30.0, -1.0, -0.05, 0.05, 1.0, 30.0)))
+    delta = draw(st.sampled_from((-30.0, -1.0, -0.05, 0.05, 0.5, 1.0, 5.0, 30.0)))
     total = iv.hi + delta - (margins.horizontal_m if mode == "caution_edge" else 0.0)
     total = max(0.0, total)
     if n == 1:
@@ -515,24 +516,28 @@ def expect_line(case: LineCase, wa, wm, margins: CautionMargins) -> Expect:
     extended = ref.extended_line(case.line.ref, min(reach, 3_999_000.0))
     d_ext = ref.distance(extended, case.core.ref, h=0.1)
     own = ref.LEFT if case.own is Side.LEFT else ref.RIGHT
-    sides = []
+    # Past its ends a line governs only within LINE_END_REACH_M of the line.
+    reach_m = LINE_END_REACH_M + r + margins.horizontal_m
+    in_reach = d_line.hi <= reach_m
+    out_of_reach = d_line.lo > reach_m + TOUCH_TOLERANCE_M
+    answers = []
     if d_ext.lo > r + TOUCH_TOLERANCE_M or d_line.hi > r:
-        for lon, lat in case.core.ref.vertices():
-            s = ref.side_of(case.line.ref, lon, lat).side
-            sides.append(s)
-            if s is not None and s != own:
-                break
-    far = any(s is not None and s != own for s in sides)
-    all_own = bool(sides) and all(s == own for s in sides)
-    event(f"reference: far={far} own={all_own}")
+        answers = [ref.side_of(case.line.ref, lon, lat) for lon, lat in case.core.ref.vertices()]
+    far = any(a.side is not None and a.side != own and (in_reach or not a.nearest_is_end) for a in answers)
+    all_own = bool(answers) and all(a.side == own for a in answers)
+    # Out of reach, only a vertex judged alongside the line can make a finding.
+    only_ends_far = out_of_reach and bool(answers) and all(
+        a.side == own or (a.side is not None and a.nearest_is_end) for a in answers)
+    event(f"reference: far={far} own={all_own} out_of_reach={out_of_reach}")
     t_strict = windows_meet(wa, wm, timedelta(0))
     t_grown = windows_meet(wa, wm, margins.time)
     return Expect(
         strict=t_strict and (far or d_line.surely_at_most(r)),
         some=t_grown and (far or d_line.surely_at_most(r + margins.horizontal_m)),
-        none=(not t_grown) or (all_own and d_ext.surely_beyond(r + margins.horizontal_m,
-                                                                TOUCH_TOLERANCE_M)),
-        not_strict=(not t_strict) or (all_own and d_ext.surely_beyond(r, TOUCH_TOLERANCE_M)),
+        none=(not t_grown) or (all_own and d_ext.surely_beyond(r + margins.horizontal_m, TOUCH_TOLERANCE_M))
+        or (only_ends_far and d_line.surely_beyond(r + margins.horizontal_m, TOUCH_TOLERANCE_M)),
+        not_strict=(not t_strict) or (all_own and d_ext.surely_beyond(r, TOUCH_TOLERANCE_M))
+        or (only_ends_far and d_line.surely_beyond(r, TOUCH_TOLERANCE_M)),
     )
 
 

@@ -247,18 +247,23 @@ def evaluate_line_measure(
     t_strict, span, gap_s = t
     r = part.radius_m
     upto = r + margins.horizontal_m
+    # Past its ends a line governs only LINE_END_REACH_M: within reach of the
+    # line itself, or judged alongside it, everything counts.
+    in_reach = not math.isinf(part.shape.distance_within(line, LINE_END_REACH_M + upto))
     extended = _extended(line, part.shape, upto)
     d = part.shape.distance_within(extended, upto)
     beyond = False
     if not math.isinf(d) and d > 0.0:
         # Which part of the boundary is nearest: the line itself or an extension?
         beyond = math.isinf(part.shape.distance_within(line, d + TOUCH_TOLERANCE_M))
+        if beyond and not in_reach:
+            d = math.inf
     own_code = LEFT if own is Side.LEFT else -LEFT
     far = False
     if math.isinf(d) or d > r + TOUCH_TOLERANCE_M:
         for lon, lat in part.shape.vertices():
             side, _dist, past = side_of_point(line, lon, lat)
-            if side == ON or side != own_code:
+            if (side == ON or side != own_code) and (in_reach or not past):
                 far = True
                 beyond = beyond or past
                 break
@@ -279,6 +284,13 @@ def evaluate_line_measure(
         note="beyond the end of the line" if beyond else "",
     )
 
+
+#: How far past its ends a line still governs. Beyond its ends a line is judged
+#: against its end edges continued; without a limit a deconfliction line on the
+#: Euphrates would rule on fires near Moscow. Alongside the line (where the
+#: nearest part of it is not an end) there is no limit: a strike deep on the
+#: far side is a violation however far from the line.
+LINE_END_REACH_M = 50_000.0
 
 #: The continuation of a line past an end is built from pieces this long (an
 #: edge may be no longer than MAX_EDGE_M) ...
