@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import islice, pairwise
 
-from deconflict.engine.bulk import Batch, part_tag
+from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.index import GridIndex
 from deconflict.engine.parts import Part, declaration_parts, measure_shape
@@ -48,6 +48,8 @@ class _MeasureEntry:
     measure: Measure
     shape: Shape
     box: Box
+    # A line's continued shapes, by length bucket (built once, not per check).
+    extended: dict[int, Shape] = field(default_factory=dict)
 
 
 class Engine:
@@ -269,7 +271,9 @@ class Engine:
         grow_t = margins.time
         for ap in parts:
             qbox = ap.shape.box(ap.radius_m + margins.horizontal_m)
-            for pid in self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t).tolist():
+            # Only parts some pair rule applies to: the others are never built.
+            hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
+            for pid in hits.tolist():
                 slot = self._part_owner[pid]
                 decl = self._decls[slot]
                 if decl is None or decl.owner == activity.owner or decl.id == activity.id:
@@ -301,7 +305,7 @@ class Engine:
         outcome: Outcome | None
         if m.kind.is_line:
             assert own is not None
-            outcome = evaluate_line_measure(m, entry.shape, ap, own, margins)
+            outcome = evaluate_line_measure(m, entry.shape, ap, own, margins, entry.extended)
         else:
             if not qbox.intersects(entry.box):
                 return None

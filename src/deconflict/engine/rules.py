@@ -233,7 +233,8 @@ def evaluate_area_measure(
 
 
 def evaluate_line_measure(
-    measure: Measure, line: Shape, part: Part, own: Side, margins: CautionMargins
+    measure: Measure, line: Shape, part: Part, own: Side, margins: CautionMargins,
+    cache: dict[int, Shape] | None = None,
 ) -> Outcome | None:
     """Does any part of the footprint lie on the far side of the line?
 
@@ -250,7 +251,7 @@ def evaluate_line_measure(
     # Past its ends a line governs only LINE_END_REACH_M: within reach of the
     # line itself, or judged alongside it, everything counts.
     in_reach = not math.isinf(part.shape.distance_within(line, LINE_END_REACH_M + upto))
-    extended = _extended(line, part.shape, upto)
+    extended = _extended(line, part.shape, upto, cache)
     d = part.shape.distance_within(extended, upto)
     beyond = False
     if not math.isinf(d) and d > 0.0:
@@ -313,7 +314,7 @@ def _onward(ext: Edge, need: float) -> list[tuple[float, float]]:
     return pts
 
 
-def _extended(line: Shape, core: Shape, radius: float) -> Shape:
+def _extended(line: Shape, core: Shape, radius: float, cache: dict[int, Shape] | None = None) -> Shape:
     # Fix (tests/engine/test_rules.py, the far-away cases): the continuations
     # were one edge of at most MAX_EDGE_M. Past 4,000 km a footprint straddling
     # the continuation, its core on the party's side, was missed; and an edge of
@@ -321,12 +322,22 @@ def _extended(line: Shape, core: Shape, radius: float) -> Shape:
     # far from a line raised UnsupportedGeometry ("geometry[0]"). The
     # continuations are now chained from pieces below the limit.
     need = reach_beyond(line, core) + radius
+    # Continuations longer than needed change nothing (what lies past ``need``
+    # is farther than ``radius`` from every point of the core), so one shape per
+    # power-of-two length serves every check.
+    bucket = 1 << max(10, math.ceil(math.log2(max(need, 1.0))))
+    if cache is not None and bucket in cache:
+        return cache[bucket]
+    need = float(bucket)
     exts = end_extensions(line, need)
     ring = line.rings[0]
     coords = _onward(exts[0], need)[::-1]
     coords += list(zip(ring.lons.tolist(), ring.lats.tolist(), strict=True))
     coords += _onward(exts[1], need)
-    return Shape.build(ShapeType.LINE, [coords], "geometry", check_span=False)
+    shape = Shape.build(ShapeType.LINE, [coords], "geometry", check_span=False)
+    if cache is not None:
+        cache[bucket] = shape
+    return shape
 
 
 Evaluator = Callable[[Measure, Shape, Part, CautionMargins], Outcome | None]
