@@ -55,7 +55,11 @@ def built(static: Path = STATIC) -> bool:
 
 def mount(app: FastAPI, static: Path | None = None) -> None:
     """Serve the map at ``/``. Call after every API route is added: a mount at
-    the root takes whatever no earlier route did."""
+    the root takes whatever no earlier route did. The map's own read of the
+    past, ``GET /v1/picture`` (:mod:`deconflict.web.api`), is added first."""
+    from deconflict.web import api
+
+    api.add_routes(app)
     directory = static or STATIC
     if not built(directory):
 
