@@ -30,9 +30,12 @@ def part_phrase(part: Part) -> str:
         return f"the site's protection area ({r})"
     kind = part.kind.value
     where = f"{part.name} of the {kind}" if part.role is Role.LEG else f"the {kind}'s {part.name}"
-    width = f", {r} either side" if part.radius_m else ""
-    band = f", {part.band}" if part.band is not None else ""
-    return f"{where}{width}{band}"
+    extra = []
+    if part.radius_m:
+        extra.append(f"{r} either side")
+    if part.band is not None:
+        extra.append(str(part.band))
+    return where + (f" ({', '.join(extra)})" if extra else "")
 
 
 def object_phrase(decl: Declaration) -> str:
