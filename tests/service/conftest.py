@@ -103,5 +103,6 @@ started = contextmanager(start)
 
 @pytest.fixture(scope="module")
 def module_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """One server for a whole module, for tests that only add objects with fresh ids."""
-    yield from start(tmp_path_factory.mktemp("module-server") / "server.sqlite3")
+    """One server for a whole module, for tests that only add objects with fresh ids.
+    With the map mounted, as ``deconflict serve`` runs (it adds ``GET /v1/picture``)."""
+    yield from start(tmp_path_factory.mktemp("module-server") / "server.sqlite3", web=True)

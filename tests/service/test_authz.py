@@ -41,6 +41,7 @@ from starlette.routing import Route
 from deconflict.service.client import Client
 from deconflict.service.http import create_app
 from deconflict.store.documents import encode_declaration
+from deconflict.web import mount
 from tests.service.conftest import Running
 
 ROLES = ("none", "viewer", "planner", "liaison", "admin")
@@ -173,6 +174,10 @@ ROWS: tuple[Row, ...] = (
     Row("GET", DECL, "other's, not shared", expect("401 404 404 404 200"), lambda c: Req("/v1/declarations/S4")),
     Row("GET", DECL, "missing", expect("401 404 404 404 404"), lambda c: Req("/v1/declarations/nope")),
     Row("GET", "/v1/measures", "all", expect("401 200 200 200 200"), lambda c: Req("/v1/measures")),
+    Row("GET", "/v1/picture", "as of an instant", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/picture?as_of=2030-01-01T00:00:00Z")),
+    Row("GET", "/v1/picture", "bad instant", expect("401 422 422 422 422"),
+        lambda c: Req("/v1/picture?as_of=yesterday")),
     Row("GET", "/v1/notifications", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/notifications")),
     Row("GET", "/v1/stream", "own", expect("401 200 200 200 200"),
         lambda c: Req("/v1/stream?wait=0.05", stream=True)),
@@ -252,6 +257,7 @@ SECRETS_OF_S4 = ("sdf", "Khasham", "40.37")
 
 def app_routes(running: Running) -> set[tuple[str, str]]:
     app = create_app(running.hotline)
+    mount(app)  # as `deconflict serve` does: the map adds GET /v1/picture (the static files are a Mount)
     out = set()
     for r in app.routes:
         if isinstance(r, (APIRoute, Route)):

@@ -36,6 +36,7 @@ from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
 from deconflict.store.documents import encode_declaration, encode_measure
 from deconflict.store.sqlite import SQLiteStore
+from deconflict.web import mount
 from tests.service.conftest import Running
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -48,7 +49,9 @@ def generated_openapi() -> str:
     with tempfile.TemporaryDirectory(prefix="deconflict-openapi-") as folder:
         service = Deconflict(SQLiteStore(Path(folder) / "empty.sqlite3"))
         try:
-            doc = create_app(Hotline(service)).openapi()
+            app = create_app(Hotline(service))
+            mount(app)  # as `deconflict serve` does: the map adds GET /v1/picture
+            doc = app.openapi()
         finally:
             service.close()
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

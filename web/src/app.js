@@ -17,6 +17,10 @@ import {
   bbox, bounds, fit, graticule, graticuleStep, intersects, makeView, pan, pathData, project, resize, scaleBar,
   unproject, zoom,
 } from "./projection.js";
+import {
+  BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
+  sortProposals, suggestId,
+} from "./measure.js";
 import { stream } from "./sse.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 
@@ -37,8 +41,9 @@ const state = {
   notifications: [],
   t: Date.now(),
   view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
-  layers: { base: true, graticule: true, measures: true, proposed: false, site: true, movement: true, flight: true, fire: true, labels: true },
-  pick: null, // "target" | "origin" | "route"
+  layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, labels: true },
+  pick: null, // "target" | "origin" | "route" | "measure"
+  asOf: null, // epoch ms: the picture as the service knew it then; null: live
   result: null,
   checked: null, // the activity document the result is about
   selected: null,
@@ -78,7 +83,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
 function can(action) {
   const role = state.me?.role;
   if (action === "check") return role === "planner" || role === "liaison";
-  if (action === "answer") return role === "liaison";
+  if (action === "answer" || action === "propose") return role === "liaison";
   return true;
 }
 
@@ -98,8 +103,13 @@ async function signIn(token) {
   const inboxNote = $("#inbox-role");
   inboxNote.hidden = can("answer");
   inboxNote.textContent = can("answer") ? "" : "Only a liaison may acknowledge or object; you can read.";
+  const measureNote = $("#measure-role");
+  measureNote.hidden = can("propose");
+  measureNote.textContent = can("propose") ? "" : "Only a liaison proposes and accepts measures; you can read.";
+  for (const el of $("#measure-form").elements) el.disabled = !can("propose");
   const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
   await Promise.all([loadParties(), loadPicture(), loadInbox()]);
+  showMeasureKind();
   state.t = defaultInstant(state.declarations);
   setTime(state.t);
   fitAll();
@@ -116,6 +126,7 @@ function signOut(message = "") {
   state.measures = { in_force: [], proposed: [] };
   state.notifications = [];
   state.result = null;
+  setAsOf(null, false);
   stopPlay();
   $("#signin").hidden = false;
   $("#signin-error").textContent = message;
@@ -123,6 +134,7 @@ function signOut(message = "") {
   $("#token").focus();
   render();
   renderInbox();
+  renderProposals();
 }
 
 $("#signin-form").addEventListener("submit", async (e) => {
@@ -145,14 +157,26 @@ async function loadParties() {
   state.styles = partyStyles(state.parties);
   renderPatterns();
   renderLegend();
+  renderMeasureParties();
 }
 
 async function loadPicture() {
-  const [decls, measures] = await Promise.all([api("/v1/declarations"), api("/v1/measures")]);
-  state.declarations = decls;
-  state.measures = measures;
+  if (state.asOf !== null) {
+    // As known at a past instant: rebuilt by the server from its log, disclosed as the live reads are.
+    const asOf = state.asOf;
+    const pic = await api(pictureQuery(asOf));
+    if (state.asOf !== asOf) return;
+    state.declarations = pic.declarations;
+    state.measures = pic.measures;
+  } else {
+    const [decls, measures] = await Promise.all([api("/v1/declarations"), api("/v1/measures")]);
+    if (state.asOf !== null) return;
+    state.declarations = decls;
+    state.measures = measures;
+  }
   shapeCache.clear();
   render();
+  renderProposals();
 }
 
 async function loadInbox() {
@@ -337,7 +361,7 @@ function visibleObjects() {
     for (const m of state.measures.in_force ?? []) if (inForce(m, t)) out.push({ obj: m, proposed: false });
   }
   if (state.layers.proposed) {
-    for (const p of state.measures.proposed ?? []) if (inForce(p.measure, t)) out.push({ obj: p.measure, proposed: true });
+    for (const p of state.measures.proposed ?? []) if (inForce(p.measure, t)) out.push({ obj: p.measure, proposed: true, proposal: p });
   }
   for (const d of state.declarations) {
     if (state.layers[d.kind] && inForce(d, t)) out.push({ obj: d, proposed: false });
@@ -457,13 +481,14 @@ function renderObjects(box) {
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
   items.sort((x, y) => (order[isMeasure(x.obj) ? "measure" : x.obj.kind] ?? 9) - (order[isMeasure(y.obj) ? "measure" : y.obj.kind] ?? 9));
-  for (const { obj, proposed } of items) {
+  for (const { obj, proposed, proposal } of items) {
     const s = shapes(obj);
     if (!intersects(s.box, box) && !obj.waypoints) continue;
     const ps = partyStyle(obj.owner);
     const measure = isMeasure(obj);
     const stroke = measure ? "" : ` stroke="${ps.colour}" fill="${ps.colour}"${ps.dash ? ` stroke-dasharray="${ps.dash}"` : ""}`;
-    const attrs = `class="${objClass(obj, proposed)}" data-id="${esc(obj.id)}" data-owner="${esc(obj.owner)}"`;
+    const attrs = `class="${objClass(obj, proposed)}" data-id="${esc(obj.id)}" data-owner="${esc(obj.owner)}"`
+      + (measure ? ` data-state="${proposed ? "proposed" : "in_force"}"${proposed ? ` data-version="${proposal.version}"` : ""}` : "");
     let a = "";
     let l = "";
     for (const sh of s.shapes) {
@@ -501,9 +526,12 @@ function renderObjects(box) {
     }
     if (sym) symbols += `<g ${attrs}>${sym}</g>`;
     if (state.layers.labels) {
-      const text = `${measure ? labelOf(obj) : `${obj.id} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}`}${proposed ? " (proposed)" : ""}`;
-      const spot = placeLabel(placed, xy, text, measure ? [-8, 8, -22] : [30, -22, 44]);
-      if (spot) labels += `<text class="label" data-for="${esc(obj.id)}" x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
+      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj) : `${obj.id} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}`;
+      const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
+      if (spot) {
+        labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
+          + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
+      }
     }
   }
   return { areas, lines, symbols, labels };
@@ -611,7 +639,7 @@ function render() {
   $("#g-areas").innerHTML = o.areas;
   $("#g-lines").innerHTML = o.lines;
   $("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
-  $("#g-plan").innerHTML = signedIn ? renderPlan() : "";
+  $("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
   $("#g-symbols").innerHTML = o.symbols;
   $("#g-labels").innerHTML = o.labels;
   $("#g-goto").innerHTML = renderGoto();
@@ -667,8 +695,8 @@ function renderObjectList() {
   const ul = $("#object-list");
   if (!ul) return;
   const items = state.me ? visibleObjects() : [];
-  ul.innerHTML = items.map(({ obj, proposed }) => `<li><button type="button" data-id="${esc(obj.id)}">`
-    + `${esc(labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
+  ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
+    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
     || '<li class="note">Nothing in force at this instant.</li>';
 }
 
@@ -809,7 +837,7 @@ svg.addEventListener("wheel", (e) => {
 
 svg.addEventListener("dblclick", (e) => {
   e.preventDefault();
-  if (state.pick === "route") {
+  if (state.pick === "route" || state.pick === "measure") {
     finishRoute();
     return;
   }
@@ -844,14 +872,15 @@ svg.addEventListener("keydown", (e) => {
       if (state.pick) placePick(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
     },
     Escape: () => {
-      if (state.pick === "route") finishRoute();
+      if (state.pick === "route" || state.pick === "measure") finishRoute();
       else setPick(null);
     },
     Backspace: () => {
-      if (state.pick === "route") {
-        const pts = routeLines();
+      if (state.pick === "route" || state.pick === "measure") {
+        const field = state.pick === "measure" ? "#m-points" : "#plan-points";
+        const pts = routeLines(field);
         pts.pop();
-        $("#plan-points").value = pts.join("\n");
+        $(field).value = pts.join("\n");
       }
     },
   };
@@ -960,8 +989,8 @@ $("#play").addEventListener("click", () => {
 
 // -- planning --------------------------------------------------------------------------
 
-function routeLines() {
-  return $("#plan-points").value.split("\n").map((l) => l.trim()).filter(Boolean);
+function routeLines(field = "#plan-points") {
+  return $(field).value.split("\n").map((l) => l.trim()).filter(Boolean);
 }
 
 function positionText(p) {
@@ -1029,10 +1058,12 @@ function setPick(mode) {
   $("#pick-origin").setAttribute("aria-pressed", String(mode === "origin"));
   $("#draw-route").setAttribute("aria-pressed", String(mode === "route"));
   $("#finish-route").hidden = mode !== "route";
+  $("#m-draw").setAttribute("aria-pressed", String(mode === "measure"));
+  $("#m-finish").hidden = mode !== "measure";
   svg.classList.toggle("picking", Boolean(mode));
   $("#crosshair").hidden = !mode;
   if (mode) {
-    announce(mode === "route" ? "Click the map to add route points; double-click, Escape or Finish ends. Keyboard: Enter adds the centre." : "Click the map, or press Enter to place at the centre cross.");
+    announce(mode === "route" || mode === "measure" ? "Click the map to add route points; double-click, Escape or Finish ends. Keyboard: Enter adds the centre." : "Click the map, or press Enter to place at the centre cross.");
     svg.focus({ preventScroll: true });
   }
 }
@@ -1049,13 +1080,20 @@ function placePick(lonlat) {
     const pts = routeLines();
     pts.push(positionText(lonlat));
     $("#plan-points").value = pts.join("\n");
+  } else if (state.pick === "measure") {
+    const pts = routeLines("#m-points");
+    pts.push(positionText(lonlat));
+    $("#m-points").value = pts.join("\n");
+    scheduleRender();
+    return;
   }
   planChanged();
 }
 
 function finishRoute() {
+  const field = state.pick === "measure" ? "#m-points" : "#plan-points";
   setPick(null);
-  $("#plan-points").focus();
+  $(field).focus();
 }
 
 $("#pick-target").addEventListener("click", () => setPick(state.pick === "target" ? null : "target"));
@@ -1219,6 +1257,217 @@ $("#plan-clear").addEventListener("click", () => {
   showKind();
 });
 
+// -- measures: proposed on the map, accepted by the parties they bind ---------------------
+
+function readMeasure(strict = true) {
+  const kind = $("#m-kind").value;
+  const pts = [];
+  for (const [i, line] of routeLines("#m-points").entries()) {
+    try {
+      pts.push(parsePosition(line, mgrs));
+    } catch (e) {
+      if (strict) throw new PlanError("points", `line ${i + 1}: ${e.message}`);
+    }
+  }
+  const mode = document.querySelector("input[name=m-binds]:checked")?.value ?? "listed";
+  const listed = [...document.querySelectorAll("#m-binds-parties input:checked")].map((x) => x.value);
+  const sides = Object.fromEntries([...document.querySelectorAll("#m-sides-parties select")].map((x) => [x.dataset.party, x.value]));
+  const m = {
+    kind, id: $("#m-id").value, label: $("#m-label").value.trim(), owner: state.me?.party ?? "", points: pts,
+    binds: mode === "listed" ? listed : mode, sides, halfWidth: $("#m-halfwidth").value,
+    lower: $("#m-lower").value, upper: $("#m-upper").value, altUnit: $("#m-unit").value,
+    start: parseUTC($("#m-start").value), end: parseUTC($("#m-end").value),
+  };
+  if (strict && $("#m-start").value.trim() && m.start === null) throw new PlanError("start", "write the time as YYYY-MM-DD HH:MM (UTC)");
+  if (strict && $("#m-end").value.trim() && m.end === null) throw new PlanError("end", "write the time as YYYY-MM-DD HH:MM (UTC)");
+  return m;
+}
+
+function renderMeasureDraft() {
+  const m = readMeasure(false);
+  if (!m.points.length) return "";
+  const v = state.view;
+  let out = '<g class="plan measure-draft" data-id="plan">';
+  const closed = POLYGON_MEASURES.has(m.kind) && m.points.length >= 3;
+  if (m.kind === "air_corridor" && m.points.length >= 2) {
+    const s = shapesOf({ id: "draft", kind: m.kind, owner: m.owner, geometry: { type: "LineString", coordinates: m.points },
+      half_width_m: Number(m.halfWidth) > 0 ? Number(m.halfWidth) : 1 });
+    for (const sh of s.shapes) if (sh.type === "area") out += `<path class="area" d="${pathData(v, sh.coords, true)}"/>`;
+  }
+  if (m.points.length >= 2) out += `<path class="${closed ? "area" : "line"}" d="${pathData(v, closed ? [...m.points, m.points[0]] : m.points, closed)}"/>`;
+  for (const p of m.points) {
+    const [x, y] = project(v, p);
+    out += `<circle class="vertex" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`;
+  }
+  return `${out}</g>`;
+}
+
+function renderMeasureParties() {
+  const me = state.me?.party;
+  const others = state.parties.filter((p) => p.id !== me);
+  const binds = $("#m-binds-parties");
+  const checked = new Set([...binds.querySelectorAll("input:checked")].map((x) => x.value));
+  binds.innerHTML = others.map((p) => `<label><input type="checkbox" value="${esc(p.id)}"${checked.has(p.id) ? " checked" : ""}${can("propose") ? "" : " disabled"}> ${esc(p.id)}</label>`).join("");
+  const sides = $("#m-sides-parties");
+  const chosen = Object.fromEntries([...sides.querySelectorAll("select")].map((x) => [x.dataset.party, x.value]));
+  sides.innerHTML = state.parties.map((p) => `<label>${esc(p.id)} <select data-party="${esc(p.id)}" id="m-side-${esc(p.id)}"${can("propose") ? "" : " disabled"}>`
+    + ["", "left", "right"].map((s) => `<option value="${s}"${(chosen[p.id] ?? "") === s ? " selected" : ""}>${s || "—"}</option>`).join("")
+    + "</select></label>").join("");
+}
+
+function showMeasureKind() {
+  const kind = $("#m-kind").value;
+  document.querySelector(".m-for-corridor").hidden = kind !== "air_corridor";
+  document.querySelector(".m-for-band").hidden = !BANDED_MEASURES.has(kind);
+  $("#m-sides").hidden = !SIDED_MEASURES.has(kind);
+  $("#m-binds").hidden = SIDED_MEASURES.has(kind);
+  $("#m-points-what").textContent = POLYGON_MEASURES.has(kind) ? "Area" : "Line";
+  if (!$("#m-id").value || $("#m-id").dataset.suggested === $("#m-id").value) {
+    $("#m-id").value = suggestId(state.me?.party ?? "", kind);
+    $("#m-id").dataset.suggested = $("#m-id").value;
+  }
+  scheduleRender();
+}
+$("#m-kind").addEventListener("change", showMeasureKind);
+$("#measure-form").addEventListener("input", () => scheduleRender());
+$("#m-draw").addEventListener("click", () => setPick(state.pick === "measure" ? null : "measure"));
+$("#m-finish").addEventListener("click", finishRoute);
+$("#measure-form").addEventListener("focusin", () => {
+  if (!$("#m-start").value) {
+    const day = dayStart(state.t);
+    $("#m-start").value = formatUTCInput(day).replace("T", " ");
+    $("#m-end").value = formatUTCInput(day + DAY).replace("T", " ");
+  }
+  if (!$("#m-id").value) showMeasureKind();
+});
+
+function measureError(field, message) {
+  const el = $(`#merr-${field}`) ?? $("#m-status");
+  el.textContent = message;
+  const input = { id: "#m-id", points: "#m-points", halfWidth: "#m-halfwidth", lower: "#m-lower", upper: "#m-upper", start: "#m-start", end: "#m-end" }[field];
+  if (input) $(input).focus();
+}
+
+$("#measure-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  for (const el of document.querySelectorAll("#measure-form .error")) el.textContent = "";
+  const status = $("#m-status");
+  status.textContent = "";
+  let doc;
+  try {
+    doc = measureDoc(readMeasure(true));
+  } catch (err) {
+    if (err instanceof PlanError) {
+      measureError(err.field, err.message);
+      return;
+    }
+    throw err;
+  }
+  $("#m-propose").disabled = true;
+  try {
+    const out = await api("/v1/measures", { method: "POST", body: { measure: doc } });
+    status.textContent = out.in_force
+      ? `${out.id} (version ${out.version}) is in force.`
+      : `Proposed ${out.id} (version ${out.version}); waiting for: ${out.waiting_for.join(", ")}.`;
+    announce(status.textContent);
+    $("#m-points").value = "";
+    $("#m-id").value = "";
+    showMeasureKind();
+    await loadPicture();
+  } catch (err) {
+    const field = String(err.problem?.field ?? "");
+    const known = { "measure.geometry": "points", "measure.id": "id", "measure.binds": "binds", "measure.sides": "sides", "measure.altitude": "lower",
+      "measure.half_width_m": "halfWidth", "measure.window.end": "end", "measure.window": "start" };
+    const key = Object.keys(known).find((k) => field.startsWith(k));
+    if (key) measureError(known[key], err.message);
+    status.textContent = `Not proposed: ${err.message}`;
+  } finally {
+    $("#m-propose").disabled = !can("propose");
+  }
+});
+$("#m-clear").addEventListener("click", () => {
+  $("#measure-form").reset();
+  for (const el of document.querySelectorAll("#measure-form .error")) el.textContent = "";
+  $("#m-id").value = "";
+  setPick(null);
+  showMeasureKind();
+});
+
+function renderProposals() {
+  const ul = $("#proposal-list");
+  const list = sortProposals(state.measures.proposed ?? [], state.me);
+  const mine = list.filter((p) => canAccept(p, state.me)).length;
+  $("#proposal-count").textContent = mine && state.asOf === null ? String(mine) : "";
+  if (!list.length) {
+    ul.innerHTML = `<li class="note">No measure is waiting for agreement${state.asOf !== null ? " at that instant" : ""}.</li>`;
+    return;
+  }
+  const fmt = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
+  ul.innerHTML = list.map((p) => {
+    const m = p.measure;
+    const accept = canAccept(p, state.me) && state.asOf === null
+      ? `<button type="button" class="accept primary" data-id="${esc(m.id)}" data-version="${p.version}">Accept version ${p.version}</button>` : "";
+    return `<li data-id="${esc(m.id)}" data-version="${p.version}" class="${canAccept(p, state.me) ? "mine-to-accept" : ""}">
+      <p class="summary">${esc(proposalLabel(p))}</p>
+      <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} proposed by ${esc(p.proposed_by)} · ${fmt(m.window?.start)} – ${fmt(m.window?.end)}
+        · bound: ${esc((p.bound ?? []).join(", "))} · accepted by: ${esc((p.accepted_by ?? []).join(", ") || "—")}</p>
+      <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${accept}</div>
+      <p class="error" role="alert"></p>
+    </li>`;
+  }).join("");
+}
+
+$("#proposal-list").addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-id]");
+  if (!btn) return;
+  const id = btn.dataset.id;
+  const p = (state.measures.proposed ?? []).find((x) => x.measure.id === id);
+  if (btn.classList.contains("show")) {
+    const start = p ? windowOf(p.measure)[0] : null;
+    if (start !== null && !inForce(p.measure, state.t)) setTime(start);
+    selectObject(id, true);
+    return;
+  }
+  if (!btn.classList.contains("accept")) return;
+  const err = btn.closest("li").querySelector(".error");
+  err.textContent = "";
+  btn.disabled = true;
+  try {
+    const out = await api(`/v1/measures/${encodeURIComponent(id)}/accept`, { method: "POST", body: { version: Number(btn.dataset.version) } });
+    announce(out.in_force ? `${id} is in force` : `Accepted ${id}; waiting for ${out.waiting_for.join(", ")}`);
+    await loadPicture();
+  } catch (ex) {
+    err.textContent = ex.message;
+    btn.disabled = false;
+  }
+});
+
+// -- as known at: the picture as the service knew it at a past instant ----------------------
+
+function setAsOf(ms, reload = true) {
+  state.asOf = ms;
+  $("#asof-state").textContent = ms === null ? "" : `as known at ${formatAsOf(ms)}`;
+  $("#map-wrap").classList.toggle("asof", ms !== null);
+  $("#asof").value = ms === null ? "" : formatAsOf(ms).replace("Z", "");
+  $("#asof-error").textContent = "";
+  if (reload && state.me) {
+    return loadPicture().catch((err) => {
+      $("#asof-error").textContent = err.message;
+    });
+  }
+  return Promise.resolve();
+}
+
+$("#asof-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  try {
+    setAsOf(parseAsOf($("#asof").value));
+  } catch (err) {
+    $("#asof-error").textContent = err.message;
+  }
+});
+$("#asof-live").addEventListener("click", () => setAsOf(null));
+
 // -- the inbox ---------------------------------------------------------------------------
 
 function renderInbox() {
@@ -1253,7 +1502,7 @@ function renderInbox() {
       <p class="summary">${esc(n.summary)}</p>
       <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)} · about ${esc(n.subject)}</p>
       ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
-      ${n.detail?.activity ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
+      ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
       ${answer}
       <p class="error" role="alert"></p>
     </li>`;
@@ -1272,7 +1521,7 @@ $("#inbox-list").addEventListener("click", async (e) => {
   const id = btn.dataset.id;
   if (btn.classList.contains("show-activity")) {
     const n = state.notifications.find((x) => x.id === id);
-    const act = n?.detail?.activity;
+    const act = n?.detail?.activity ?? n?.detail?.measure;
     if (act) {
       const s = shapesOf(act);
       state.gotoMark = s.anchor;
@@ -1436,6 +1685,7 @@ async function start() {
   loadBasemap("110m");
   loadBasemap("50m");
   showKind();
+  showMeasureKind();
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) {
     try {
