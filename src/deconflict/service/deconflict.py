@@ -119,6 +119,14 @@ class Deconflict:
 
         All or nothing: one invalid item and nothing is written. Items may
         refer to parties added earlier in the same batch."""
+        drafts = self.prepare(changes, actor, progress)
+        events = self.store.append([*drafts, *extra])
+        self.to_engine(changes)
+        return events
+
+    def prepare(self, changes: Sequence[Change], actor: str = ADMIN,
+                progress: Progress | None = None) -> list[EventDraft]:
+        """Validate the changes and return their events, writing nothing."""
         known = set(self.engine.parties)
         drafts: list[EventDraft] = []
         scratch = self.engine
@@ -156,7 +164,10 @@ class Deconflict:
                 raise exc.within(where) if where else exc from None
             if progress is not None and (i + 1) % 1000 == 0:
                 progress(1000)
-        events = self.store.append([*drafts, *extra])
+        return drafts
+
+    def to_engine(self, changes: Sequence[Change]) -> None:
+        """Apply validated changes to the engine (after their events are durable)."""
         for ch in changes:
             if ch.party is not None:
                 self.engine.add_party(ch.party)
@@ -164,7 +175,6 @@ class Deconflict:
                 self.engine.add_measure(ch.measure, replace=True)
             elif ch.declaration is not None:
                 self.engine.add_declaration(ch.declaration, replace=True)
-        return events
 
     def withdraw(self, decl_id: str, actor: str, extra: Sequence[EventDraft] = ()) -> list[Event]:
         decl = self.engine.get_declaration(decl_id)

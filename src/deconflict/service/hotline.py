@@ -81,6 +81,19 @@ class Proposal:
                 "waiting_for": sorted(self.bound - self.accepted)}
 
 
+@dataclass(eq=False)
+class _Submit:
+    who: Principal
+    activity: Declaration
+    override_reason: str
+    idempotency_key: str
+    request_sha256: str
+    done: bool = False
+    result: tuple[bool, dict[str, Any]] | None = None
+    error: Exception | None = None
+    depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
+
+
 class Hotline:
     def __init__(self, service: Deconflict, *, ack_deadline: timedelta = DEFAULT_ACK_DEADLINE,
                  clock: Clock = _now) -> None:
@@ -102,6 +115,9 @@ class Hotline:
         # privately hid the first withdrawal from a replay (lost on resume).
         self._withdrawn_sharing: dict[int, tuple[str, bool, frozenset[str]]] = {}
         self._lock = threading.RLock()
+        # Submits waiting for the lock; whoever takes it decides them all (group commit).
+        self._pending: list[_Submit] = []
+        self._pending_lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.head = 0
         self.closing = False
@@ -241,43 +257,105 @@ class Hotline:
 
     def submit(self, who: Principal, activity: Declaration, *, override_reason: str = "",
                idempotency_key: str = "", request_sha256: str = "") -> tuple[bool, dict[str, Any]]:
-        """Check and accept atomically. Returns (created, response)."""
+        """Check and accept atomically. Returns (created, response).
+
+        Group commit: submits that arrive while the lock is busy queue up, and
+        whoever takes the lock next decides them all, one after the other (each
+        checked against those accepted before it, so acceptance stays
+        serialisable), then makes them durable in one transaction, one fsync,
+        before any of them is answered."""
         who.require(Action.SUBMIT)
         self._owned(who, activity)
         if len(override_reason) > MAX_OVERRIDE_REASON:
             raise InvalidInput("override_reason", f"must be at most {MAX_OVERRIDE_REASON} characters")
+        item = _Submit(who, activity, override_reason, idempotency_key, request_sha256)
+        with self._pending_lock:
+            self._pending.append(item)
         with self._lock:
-            if idempotency_key:
-                seen = self._idempotent.get((who.party, idempotency_key))
-                if seen is not None:
-                    if seen[0] != request_sha256:
-                        raise IdempotencyMismatch(idempotency_key)
-                    return False, seen[1]
-            if self.service.engine.has_declaration(activity.id):
-                existing = self.service.engine.get_declaration(activity.id)
-                if existing.owner != who.party:
-                    # Name the owner only to a party that may see the declaration: this
-                    # said "declaration S4 belongs to sdf" to russia, S4 not shared with it.
-                    whose = existing.owner if visible(existing, who.party) else "another party"
-                    raise Forbidden(f"declaration {activity.id} belongs to {whose}; choose another id")
-            result = self.service.check(activity)
-            lookup = self._lookup(result)
-            shown = encode_result(redact(result, who.party, lookup))
-            blocking = result.verdict in BLOCKING
-            if blocking and not override_reason.strip():
-                raise Refused(shown)
-            notes = self._notifications_for(who, activity, result, lookup, override=blocking)
-            response = {"id": activity.id, "accepted": True, "overridden": blocking, **shown,
-                        "notified": sorted({n.party for n in notes})}
-            accepted = EventDraft("activity.accepted", who.party, activity.id, {
-                "id": activity.id, "member": who.member, "verdict": result.verdict.value,
-                "override_reason": override_reason.strip() or None, "idempotency_key": idempotency_key or None,
-                "request_sha256": request_sha256 or None, "response": response,
-            })
-            extra = [accepted, *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
-            events = self.service.apply([Change(declaration=activity)], who.party, extra=extra)
+            if not item.done:
+                self._run_batch()
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
+    def _run_batch(self) -> None:
+        """Decide every queued submit, then append all accepted ones at once (under the lock)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        engine = self.service.engine
+        drafts: list[EventDraft] = []
+        undo: list[tuple[str, Declaration | None]] = []
+        tentative: set[tuple[str, str]] = set()
+        for item in batch:
+            try:
+                key = (item.who.party, item.idempotency_key)
+                if item.idempotency_key and key in self._idempotent:
+                    digest, response = self._idempotent[key]
+                    if digest != item.request_sha256:
+                        raise IdempotencyMismatch(item.idempotency_key)
+                    item.result = (False, response)
+                    item.depends_on_batch = key in tentative
+                    continue
+                created, response, item_drafts = self._decide(item)
+            except Exception as exc:  # this item fails alone; the others go on
+                item.error = exc
+                continue
+            previous = engine.get_declaration(item.activity.id) if engine.has_declaration(item.activity.id) else None
+            self.service.to_engine([Change(declaration=item.activity)])
+            undo.append((item.activity.id, previous))
+            if item.idempotency_key:
+                self._idempotent[key] = (item.request_sha256, response)
+                tentative.add(key)
+            drafts.extend(item_drafts)
+            item.result = (created, response)
+        try:
+            events = self.service.store.append(drafts) if drafts else []
+        except Exception as exc:
+            # Nothing of the batch is durable: take it back out of the engine, so
+            # the engine never holds what the log does not.
+            for decl_id, previous in reversed(undo):
+                engine.remove_declaration(decl_id)
+                if previous is not None:
+                    engine.add_declaration(previous)
+            for key in tentative:
+                self._idempotent.pop(key, None)
+            for item in batch:
+                if item.result is not None and (item.result[0] or item.depends_on_batch):
+                    item.result, item.error = None, exc
+        else:
             self._after(events)
-            return True, response
+        for item in batch:
+            item.done = True
+
+    def _decide(self, item: _Submit) -> tuple[bool, dict[str, Any], list[EventDraft]]:
+        """Check one submit against everything in force (including the batch so far)."""
+        who, activity = item.who, item.activity
+        if self.service.engine.has_declaration(activity.id):
+            existing = self.service.engine.get_declaration(activity.id)
+            if existing.owner != who.party:
+                # Name the owner only to a party that may see the declaration: this
+                # said "declaration S4 belongs to sdf" to russia, S4 not shared with it.
+                whose = existing.owner if visible(existing, who.party) else "another party"
+                raise Forbidden(f"declaration {activity.id} belongs to {whose}; choose another id")
+        result = self.service.check(activity)
+        lookup = self._lookup(result)
+        shown = encode_result(redact(result, who.party, lookup))
+        blocking = result.verdict in BLOCKING
+        if blocking and not item.override_reason.strip():
+            raise Refused(shown)
+        notes = self._notifications_for(who, activity, result, lookup, override=blocking)
+        response = {"id": activity.id, "accepted": True, "overridden": blocking, **shown,
+                    "notified": sorted({n.party for n in notes})}
+        accepted = EventDraft("activity.accepted", who.party, activity.id, {
+            "id": activity.id, "member": who.member, "verdict": result.verdict.value,
+            "override_reason": item.override_reason.strip() or None,
+            "idempotency_key": item.idempotency_key or None,
+            "request_sha256": item.request_sha256 or None, "response": response,
+        })
+        drafts = self.service.prepare([Change(declaration=activity)], who.party)
+        drafts += [accepted, *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
+        return True, response, drafts
 
     def _notifications_for(self, who: Principal, activity: Declaration, result: CheckResult,
                            lookup: dict[str, Declaration], *, override: bool) -> list[Notification]:
