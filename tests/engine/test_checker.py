@@ -146,6 +146,16 @@ def test_engine_activity_with_the_id_of_an_accepted_one_is_not_checked_against_i
     assert [f.object_id for f in result.findings] == ["X"]
 
 
+def test_engine_another_partys_declaration_with_the_activitys_id_is_still_checked():
+    """Regression: the check skipped any declaration with the activity's id,
+    so a fire named after another party's site missed that very site."""
+    e = engine()
+    e.add_declaration(site(ident="F", owner="q"))  # the strike below is also "F"
+    result = e.check(strike(owner="p"))
+    assert result.verdict is FindingKind.CONFLICT
+    assert [f.object_id for f in result.findings] == ["F"]
+
+
 def test_engine_findings_are_ordered_worst_first():
     e = engine()
     e.add_declaration(site(ident="NEAR", where=ref.fwd(*HERE, 90.0, 1_300.0), protection=1_000.0))
