@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from itertools import islice, pairwise
 
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
@@ -22,7 +21,7 @@ from deconflict.engine.rules import (
     measure_applies,
     measure_finding_kind,
 )
-from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
+from deconflict.errors import AlreadyExists, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
 from deconflict.geo.shape import Shape
 from deconflict.model import (
@@ -327,9 +326,3 @@ class Engine:
             label=m.label, part=ap.name,
         )
 
-
-def margin_window(margins: CautionMargins) -> timedelta:
-    return margins.time
-
-
-__all__ = ["Engine", "InvalidInput"]

@@ -29,7 +29,6 @@ from deconflict.model import (
     Waypoint,
     Window,
 )
-from deconflict.model.units import Altitude
 
 
 class Role(IntEnum):
@@ -156,7 +155,3 @@ def declaration_parts(decl: Declaration) -> list[Part]:
 
 def measure_shape(measure: Measure) -> Shape:
     return _guard("geometry", lambda: Shape.of(measure.geometry))
-
-
-def surface_band(upper: Altitude) -> AltitudeBand:
-    return AltitudeBand.surface_to(upper)

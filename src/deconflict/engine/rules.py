@@ -9,7 +9,6 @@ footprint is grown by the caution margins is a caution.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -338,9 +337,6 @@ def _extended(line: Shape, core: Shape, radius: float, cache: dict[int, Shape] |
     if cache is not None:
         cache[bucket] = shape
     return shape
-
-
-Evaluator = Callable[[Measure, Shape, Part, CautionMargins], Outcome | None]
 
 
 def measure_finding_kind(measure: Measure) -> tuple[str, FindingKind]:

@@ -34,7 +34,3 @@ def redact(result: CheckResult, party: str, lookup: dict[str, Declaration]) -> C
         decl = lookup.get(f.object_id) if f.object_type == "declaration" else None
         out.append(redact_finding(f) if decl is not None and not visible(decl, party) else f)
     return CheckResult(result.verdict, tuple(out))
-
-
-def is_redacted(f: Finding) -> bool:
-    return f.object_type == "declaration" and f.object_id == ""

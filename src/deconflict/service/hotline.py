@@ -37,7 +37,7 @@ from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import redact, visible
 from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
 from deconflict.service.wire import encode_result
-from deconflict.store.documents import decode_measure, encode_declaration, encode_measure, format_time, parse_time
+from deconflict.store.documents import decode_measure, encode_declaration, encode_measure
 from deconflict.store.events import Event, EventDraft
 
 DEFAULT_ACK_DEADLINE = timedelta(minutes=15)
@@ -600,9 +600,3 @@ class Hotline:
 def request_digest(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
-
-def parse_deadline(text: str) -> datetime:
-    return parse_time(text, "deadline")
-
-
-__all__ = ["Hotline", "Refused", "format_time"]
