@@ -600,3 +600,25 @@ def test_pair_rules_apply_between_parties_only(rule):
     e = engine()
     e.add_declaration(own)
     assert e.check(activity).findings == ()
+
+
+def test_line_does_not_rule_on_a_footprint_astride_its_continuation_out_of_reach():
+    """Regression (found by the property test): a target area astride the
+    continuation 76 km past the end, out of LINE_END_REACH_M, was a violation
+    because the reach was only applied to footprints not touching the boundary."""
+    line = LineString(((0.0, 0.0), (0.004703046059106066, 0.180811908211938),
+                       (0.009406185166432853, 0.361623779034506)))
+    area = Polygon((((0.2901009821366176, 1.1793798940470341), (0.00801645559423099, 1.04698535349242),
+                     (0.035133920926732606, 1.359075366206589), (0.2901009821366176, 1.1793798940470341)),))
+    e = Engine(CautionMargins(0.0, 0.0, 0.0))
+    for p in ("p", "o"):
+        e.add_party(Party(p, p))
+    e.add_measure(Measure(id="L", kind=MeasureKind.RESTRICTIVE_FIRE_LINE, owner="o", geometry=line, window=W,
+                          sides=(("p", Side.LEFT),)))
+    fire = Fire(id="F", owner="p", window=W, target=area, effects_radius_m=0.0)
+    assert finding(e.check(fire), "L", "restrictive-fire-line-far-side") is None
+    # Moved back within reach of the end (across the line), the same area is a violation.
+    near = Polygon((tuple((lon, lat - 0.75) for lon, lat in area.rings[0]),))
+    f = finding(e.check(Fire(id="F", owner="p", window=W, target=near, effects_radius_m=0.0)), "L",
+                "restrictive-fire-line-far-side")
+    assert f is not None and f.kind is FindingKind.VIOLATION

@@ -253,8 +253,10 @@ def evaluate_line_measure(
     extended = _extended(line, part.shape, upto, cache)
     d = part.shape.distance_within(extended, upto)
     beyond = False
-    if not math.isinf(d) and d > 0.0:
+    if not math.isinf(d):
         # Which part of the boundary is nearest: the line itself or an extension?
+        # (Also at d == 0: a footprint astride only the continuation, out of
+        # reach, was reported as a violation.)
         beyond = math.isinf(part.shape.distance_within(line, d + TOUCH_TOLERANCE_M))
         if beyond and not in_reach:
             d = math.inf
