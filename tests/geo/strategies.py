@@ -40,11 +40,16 @@ def PROPERTY(max_examples: int) -> settings:
     """Settings of the property tests: no deadline (geodesics are slow-ish and
     vary), generation may be slow, and the example count is per test so the
     whole of tests/geo and tests/engine stays within a few minutes.
-    ``DECONFLICT_PROPERTY_SCALE=10`` multiplies every count (for a deep run)."""
+    ``DECONFLICT_PROPERTY_SCALE=10`` multiplies every count (for a deep run).
+
+    Under CI (``CI=true``) the examples are derandomized, so a landing is judged
+    on a fixed, reproducible set; developers' runs explore new examples, and a
+    failure they find becomes a named regression test (tests/engine/test_rules.py)."""
     scale = max(1, int(os.environ.get("DECONFLICT_PROPERTY_SCALE", "1")))
     return settings(
         max_examples=max_examples * scale,
         deadline=None,
+        derandomize=os.environ.get("CI", "").lower() == "true",
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
