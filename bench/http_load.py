@@ -41,10 +41,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(*args: str) -> str:
+def cli(*args: str, src: Path | None = None) -> str:
     res = subprocess.run([sys.executable, "-m", "deconflict.cli.app", *args], capture_output=True, text=True,
-                         check=True)
+                         check=True, env=env_for(src))
     return res.stdout.strip()
+
+
+def env_for(src: Path | None) -> dict[str, str]:
+    """The environment that runs the package from ``src`` (a baseline tree) or as installed."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    return env
 
 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
@@ -181,13 +189,14 @@ def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
     return bad
 
 
-def run_server(store: Path) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+def run_server(store: Path, src: Path | None = None) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     tokens = {}
     for p in PARTIES:
-        tokens[p] = cli("party", "add", p, "--role", "planner", "--store", str(store))
+        tokens[p] = cli("party", "add", p, "--role", "planner", "--store", str(store), src=src)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port),
-                             "--store", str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             "--store", str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env_for(src))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -200,27 +209,72 @@ def run_server(store: Path) -> tuple[subprocess.Popen[str], str, dict[str, str]]
     raise SystemExit("server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(name: str, args: argparse.Namespace, src: Path | None) -> dict[str, Any]:
+    make, spread = (spread_activity, False) if name == "spread" else (hotspot_activity, True)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src)
+        try:
+            server0, client0 = cpu_seconds(proc.pid), time.process_time()
+            out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
+            # CPU per request, server and load generator apart: they share two cores.
+            out["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server0) / args.requests * 1000, 3)
+            out["client_cpu_ms_per_request"] = round((time.process_time() - client0) / args.requests * 1000, 3)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+    accepted = out.pop("_accepted")
+    out["double_acceptances"] = double_acceptances(accepted) if name == "hotspot" else 0
+    return out
+
+
+SUMMARY = ("requests_per_s", "accepted_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request",
+           "client_cpu_ms_per_request")
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=3000, help="submits per run")
+    ap.add_argument("--concurrency", type=int, default=32, help="connections, each one request at a time")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each kind, alternating; medians are reported")
+    ap.add_argument("--runs", default="spread,hotspot", help="which runs, comma-separated")
+    ap.add_argument("--baseline-src", type=Path,
+                    help="also run the server from this source tree (e.g. `git archive` of an earlier commit), "
+                         "alternating with the current one in every round")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    variants: list[tuple[str, Path | None]] = [("current", None)]
+    if args.baseline_src is not None:
+        variants.append(("baseline", args.baseline_src.resolve()))
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     results: dict[str, Any] = {
-        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "loadavg_start": os.getloadavg()},
+        "args": {k: str(v) for k, v in vars(args).items()}, "rounds": [],
     }
-    for name, make, spread in (("spread", spread_activity, False), ("hotspot", hotspot_activity, True)):
-        with tempfile.TemporaryDirectory() as tmp:
-            proc, url, tokens = run_server(Path(tmp) / "load.sqlite3")
-            try:
-                out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.communicate(timeout=30)
-        accepted = out.pop("_accepted")
-        out["double_acceptances"] = double_acceptances(accepted) if name == "hotspot" else 0
-        results[name] = out
-        print(name, json.dumps(out), flush=True)
+    for rnd in range(args.rounds):
+        for name in runs:
+            for label, src in variants:
+                out = one_run(name, args, src)
+                out.update(run=name, variant=label, round=rnd + 1)
+                results["rounds"].append(out)
+                print(json.dumps(out), flush=True)
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    medians: dict[str, Any] = {}
+    for name in runs:
+        for label, _src in variants:
+            rows = [r for r in results["rounds"] if r["run"] == name and r["variant"] == label]
+            med = {k: round(statistics.median(r[k] for r in rows), 3) for k in SUMMARY}
+            med["errors"] = sum(r["errors"] for r in rows)
+            med["double_acceptances"] = sum(r["double_acceptances"] for r in rows)
+            medians[f"{name}/{label}"] = med
+            print(f"median {name}/{label}", json.dumps(med), flush=True)
+    results["medians"] = medians
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))

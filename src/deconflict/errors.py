@@ -60,6 +60,10 @@ class AlreadyExists(DeconflictError):
         super().__init__(f"{what} {ident!r} already exists")
 
 
+class Unavailable(DeconflictError):
+    """The service cannot take the request now (shutting down); nothing was done."""
+
+
 class StoreError(DeconflictError):
     """The store cannot be opened or written."""
 

@@ -80,3 +80,62 @@ def test_concurrent_conflicting_submits_are_decided_one_after_the_other(hotline:
     assert len(accepted) == 1  # all sites or all fires, never a mix
     assert len(outcomes) == 16
     assert hotline.service.store.verify() == hotline.head
+
+
+def _fire(i: int) -> dict[str, Any]:
+    return {"kind": "fire", "id": f"f{i}", "effects_radius_m": 300,
+            "target": {"type": "Point", "coordinates": [40.0, 35.0]}, "window": WINDOW}
+
+
+def test_the_committer_answers_every_queued_submit_once_and_in_batches(hotline: Hotline) -> None:
+    """The event loop's path: ``enqueue`` returns at once, the committer thread
+    decides what queued up together and calls back once per submit."""
+    p1 = hotline.authenticate(hotline.issue_credential(None, "p1", "m", Role.PLANNER)[1])
+    p2 = hotline.authenticate(hotline.issue_credential(None, "p2", "m", Role.PLANNER)[1])
+    answered: list[tuple[str, bool, str]] = []
+    done = threading.Semaphore(0)
+    batches: list[int] = []
+    run_batch = hotline._run_batch
+
+    def counting() -> None:
+        batches.append(len(hotline._pending))
+        run_batch()
+
+    hotline._run_batch = counting  # type: ignore[method-assign]
+
+    def on_done(item: Any) -> None:
+        answered.append((item.activity.id, item.result is not None and item.result[0],
+                         type(item.error).__name__ if item.error else ""))
+        done.release()
+
+    with hotline._lock:  # hold the committer back so that the submits queue up
+        for i in range(40):
+            who, doc = (p1, site(i, 40.0)) if i % 2 else (p2, _fire(i))
+            hotline.enqueue(who, decode_declaration(doc, "a", owner=who.party, default_id=doc["id"]), on_done)
+    for _ in range(40):
+        assert done.acquire(timeout=30)
+    assert sorted(a[0] for a in answered) == sorted([f"s{i}" for i in range(1, 40, 2)] +
+                                                    [f"f{i}" for i in range(0, 40, 2)])
+    accepted = [a for a in answered if a[1]]
+    # The first queued (a fire of p2's) wins; every site after it conflicts, other fires do not.
+    assert {a[0][0] for a in accepted} == {"f"}
+    assert {a[2] for a in answered if not a[1]} == {"Refused"}
+    assert max(batches) > 1  # decided together, one fsync
+    hotline.stop_committer()
+    assert hotline.service.store.verify() == hotline.head
+
+
+def test_stopping_the_committer_drains_the_queue_then_refuses(hotline: Hotline) -> None:
+    from deconflict.errors import Unavailable
+
+    p1 = hotline.authenticate(hotline.issue_credential(None, "p1", "m", Role.PLANNER)[1])
+    answered: list[bool] = []
+    with hotline._lock:
+        for i in range(5):
+            hotline.enqueue(p1, decode_declaration(site(i, 40.0 + i), "a", owner="p1", default_id=f"s{i}"),
+                            lambda item: answered.append(bool(item.result and item.result[0])))
+    hotline.stop_committer()  # returns once the queue is decided and durable
+    assert answered == [True] * 5
+    assert all(hotline.service.engine.has_declaration(f"s{i}") for i in range(5))
+    with pytest.raises(Unavailable):
+        hotline.enqueue(p1, decode_declaration(site(9, 41.0), "a", owner="p1", default_id="s9"), lambda _i: None)

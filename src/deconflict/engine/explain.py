@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from deconflict.engine.parts import Part, Role
@@ -13,6 +14,7 @@ def metres(m: float) -> str:
     return f"{m / 1000:,.1f} km" if m >= 10_000 else f"{m:,.0f} m"
 
 
+@functools.lru_cache(maxsize=4096)
 def when(start: datetime, end: datetime) -> str:
     if start.date() == end.date():
         return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deconflict.errors import AlreadyExists, InvalidInput, NotFound
+from deconflict.errors import AlreadyExists, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
     CheckResult,
     Declaration,
@@ -82,7 +82,7 @@ class Proposal:
 
 
 @dataclass(eq=False)
-class _Submit:
+class Submission:
     who: Principal
     activity: Declaration
     override_reason: str
@@ -92,6 +92,7 @@ class _Submit:
     result: tuple[bool, dict[str, Any]] | None = None
     error: Exception | None = None
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
+    on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
 
 
 class Hotline:
@@ -116,8 +117,11 @@ class Hotline:
         self._withdrawn_sharing: dict[int, tuple[str, bool, frozenset[str]]] = {}
         self._lock = threading.RLock()
         # Submits waiting for the lock; whoever takes it decides them all (group commit).
-        self._pending: list[_Submit] = []
+        self._pending: list[Submission] = []
         self._pending_lock = threading.Lock()
+        self._queued = threading.Condition(self._pending_lock)
+        self._committer: threading.Thread | None = None
+        self._committer_stop = False
         self._changed = threading.Condition(self._lock)
         self.head = 0
         self.closing = False
@@ -255,6 +259,14 @@ class Hotline:
             result = self.service.check(activity)
             return encode_result(redact(result, who.party, self._lookup(result)))
 
+    def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
+               request_sha256: str) -> Submission:
+        who.require(Action.SUBMIT)
+        self._owned(who, activity)
+        if len(override_reason) > MAX_OVERRIDE_REASON:
+            raise InvalidInput("override_reason", f"must be at most {MAX_OVERRIDE_REASON} characters")
+        return Submission(who, activity, override_reason, idempotency_key, request_sha256)
+
     def submit(self, who: Principal, activity: Declaration, *, override_reason: str = "",
                idempotency_key: str = "", request_sha256: str = "") -> tuple[bool, dict[str, Any]]:
         """Check and accept atomically. Returns (created, response).
@@ -264,11 +276,7 @@ class Hotline:
         checked against those accepted before it, so acceptance stays
         serialisable), then makes them durable in one transaction, one fsync,
         before any of them is answered."""
-        who.require(Action.SUBMIT)
-        self._owned(who, activity)
-        if len(override_reason) > MAX_OVERRIDE_REASON:
-            raise InvalidInput("override_reason", f"must be at most {MAX_OVERRIDE_REASON} characters")
-        item = _Submit(who, activity, override_reason, idempotency_key, request_sha256)
+        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
         with self._pending_lock:
             self._pending.append(item)
         with self._lock:
@@ -278,6 +286,45 @@ class Hotline:
             raise item.error
         assert item.result is not None
         return item.result
+
+    def enqueue(self, who: Principal, activity: Declaration, on_done: Callable[[Submission], None], *,
+                override_reason: str = "", idempotency_key: str = "", request_sha256: str = "") -> None:
+        """Submit without waiting: the committer thread decides it with whatever
+        else is queued and calls ``on_done(item)`` (on its own thread) once the
+        answer is durable. For an event loop, which must not block on the lock
+        or on the fsync: one thread hand-off per batch, not per request.
+
+        Raises at once (nothing queued) if the caller may not submit it."""
+        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
+        item.on_done = on_done
+        with self._queued:
+            if self._committer_stop:
+                raise Unavailable("the service is shutting down")
+            if self._committer is None:
+                self._committer = threading.Thread(target=self._commit_forever, name="committer", daemon=True)
+                self._committer.start()
+            self._pending.append(item)
+            self._queued.notify()
+
+    def _commit_forever(self) -> None:
+        while True:
+            with self._queued:
+                while not self._pending and not self._committer_stop:
+                    self._queued.wait()
+                if not self._pending:
+                    return
+            with self._lock:
+                if self._pending:
+                    self._run_batch()
+
+    def stop_committer(self) -> None:
+        """Decide and commit whatever is queued, then end the committer thread."""
+        with self._queued:
+            self._committer_stop = True
+            self._queued.notify_all()
+            committer = self._committer
+        if committer is not None:
+            committer.join()
 
     def _run_batch(self) -> None:
         """Decide every queued submit, then append all accepted ones at once (under the lock)."""
@@ -327,8 +374,10 @@ class Hotline:
             self._after(events)
         for item in batch:
             item.done = True
+            if item.on_done is not None:
+                item.on_done(item)
 
-    def _decide(self, item: _Submit) -> tuple[bool, dict[str, Any], list[EventDraft]]:
+    def _decide(self, item: Submission) -> tuple[bool, dict[str, Any], list[EventDraft]]:
         """Check one submit against everything in force (including the batch so far)."""
         who, activity = item.who, item.activity
         if self.service.engine.has_declaration(activity.id):
