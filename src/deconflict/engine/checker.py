@@ -69,6 +69,7 @@ class Engine:
         self._part_owner: list[int] = []
         self._index = GridIndex()
         self._cache: OrderedDict[int, list[Part]] = OrderedDict()
+        self._parts_memo: tuple[Declaration, list[Part]] | None = None
 
     # -- parties ---------------------------------------------------------------
     def add_party(self, party: Party) -> None:
@@ -90,7 +91,15 @@ class Engine:
         self._party(decl.owner, "owner")
         for p in sorted(decl.share_with.parties):
             self._party(p, "share_with")
-        return declaration_parts(decl)
+        # A submit validates the same (immutable) object three times: checked,
+        # prepared, then added. Holding the last one by reference keeps its id
+        # from being reused, so identity is a safe key.
+        memo = self._parts_memo
+        if memo is not None and memo[0] is decl:
+            return memo[1]
+        parts = declaration_parts(decl)
+        self._parts_memo = (decl, parts)
+        return parts
 
     def validate_measure(self, measure: Measure) -> Shape:
         self._party(measure.owner, "owner")

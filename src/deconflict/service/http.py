@@ -21,7 +21,7 @@ import orjson
 from fastapi import Body, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,6 +132,22 @@ class ActivityBody(BaseModel):
     activity: dict[str, Any] = Field(description="A declaration document (see docs/scenario-format.md); "
                                                  "owner defaults to the caller's party.")
     override_reason: str = Field("", description="Accept despite a violation or conflict, for this reason.")
+
+
+async def _activity_body(request: Request) -> ActivityBody:
+    """The body of a check or submit, parsed and validated in one pass from the
+    bytes (pydantic's JSON mode): FastAPI's own body handling parsed, then
+    validated the tree again, a fifth of a submit's time on the event loop.
+    Routes that use this declare the body with :data:`ACTIVITY_BODY`."""
+    try:
+        return ActivityBody.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+#: The OpenAPI request body of the routes that read an :class:`ActivityBody` themselves.
+ACTIVITY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ActivityBody.model_json_schema()}}}}
 
 
 class MeasureBody(BaseModel):
@@ -270,17 +286,18 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
 
     # Each write below checks the role before it decodes the body, so a role that
     # may not act gets 403 whatever it sent (a viewer got 422 for an invalid body).
-    @app.post("/v1/checks", tags=["activities"])
-    def check(who: Who, body: ActivityBody) -> dict[str, Any]:
+    @app.post("/v1/checks", tags=["activities"], openapi_extra=ACTIVITY_BODY)
+    def check(who: Who, body: Annotated[ActivityBody, Depends(_activity_body)]) -> dict[str, Any]:
         """A dry run: checks the activity against everything in force and writes nothing."""
         who.require(Action.CHECK)
         return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"))
 
     @app.post("/v1/activities", status_code=201, tags=["activities"], response_model=dict[str, Any],
+              openapi_extra=ACTIVITY_BODY,
               responses={200: {"description": "A replay: the answer to the first request with this Idempotency-Key",
                                "content": {"application/json": {"schema": {"type": "object",
                                                                            "additionalProperties": True}}}}})
-    async def submit(who: Who, body: ActivityBody,
+    async def submit(who: Who, body: Annotated[ActivityBody, Depends(_activity_body)],
                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Response:
         """Check and accept atomically; 409 with the findings when refused."""
         who.require(Action.SUBMIT)
