@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -153,9 +154,16 @@ async def drive(url: str, tokens: dict[str, str], n: int, concurrency: int, make
         finally:
             conn.close()
 
+    # The load generator's own collector paused all its connections at once (up
+    # to 60 ms), which measured the instrument, not the server.
+    gc.collect()
+    gc.disable()
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - t0
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        elapsed = time.perf_counter() - t0
+        gc.enable()
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -209,6 +217,11 @@ def run_server(store: Path, src: Path | None = None) -> tuple[subprocess.Popen[s
     raise SystemExit("server did not start")
 
 
+def rss_mb(pid: int) -> float:
+    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -225,6 +238,7 @@ def one_run(name: str, args: argparse.Namespace, src: Path | None) -> dict[str, 
             # CPU per request, server and load generator apart: they share two cores.
             out["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server0) / args.requests * 1000, 3)
             out["client_cpu_ms_per_request"] = round((time.process_time() - client0) / args.requests * 1000, 3)
+            out["server_rss_mb"] = round(rss_mb(proc.pid), 1)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)

@@ -7,7 +7,6 @@ violation, conflict or required coordination; 70 an internal error.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import signal
@@ -367,6 +366,7 @@ def serve(
     import uvicorn
 
     from deconflict import web
+    from deconflict.service import heap
     from deconflict.service.http import create_app
 
     with errors():
@@ -376,8 +376,8 @@ def serve(
         hotline = Hotline(service, ack_deadline=timedelta(minutes=ack_deadline))
         # What was loaded lives as long as the server: keep the collector from
         # walking it again and again (full collections over a million objects
-        # were the slowest checks in the benchmark).
-        gc.freeze()
+        # were the slowest checks in the benchmark), and what is accepted later too.
+        heap.keep_pauses_short()
         app_ = create_app(hotline)
         web.mount(app_)  # the map at /
         err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
@@ -386,7 +386,8 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_a: None)
         try:
-            uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+            uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False,
+                        timeout_graceful_shutdown=5)
         finally:
             service.close()
         err.print("deconflict stopped; every acknowledged change is in the store")

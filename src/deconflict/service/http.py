@@ -211,7 +211,10 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
             hotline.stop_committer()
             hotline.close_streams()
 
+    # telemetry: FastAPI's OpenTelemetry hooks asked the global providers on every
+    # request whether any was configured; none is (the service runs offline).
     app = FastAPI(title="Deconflict", version="0.1.0", lifespan=lifespan, default_response_class=Json,
+                  telemetry={"tracing": False, "metrics": False, "logs": False},
                   description="The deconfliction hotline: declarations, measures, checks, notifications.")
     app.state.hotline = hotline
     app.add_middleware(BodyLimit)
