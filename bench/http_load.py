@@ -197,14 +197,16 @@ def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
     return bad
 
 
-def run_server(store: Path, src: Path | None = None) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+def run_server(store: Path, src: Path | None = None,
+               workers: int = 1) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     tokens = {}
     for p in PARTIES:
         tokens[p] = cli("party", "add", p, "--role", "planner", "--store", str(store), src=src)
     port = free_port()
+    extra = ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen([sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port),
-                             "--store", str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env_for(src))
+                             "--store", str(store), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env=env_for(src))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -217,21 +219,49 @@ def run_server(store: Path, src: Path | None = None) -> tuple[subprocess.Popen[s
     raise SystemExit("server did not start")
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server's workers), from /proc."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    out, frontier = [pid], [pid]
+    while frontier:
+        frontier = [c for c, p in parent.items() if p in frontier]
+        out += frontier
+    return out
+
+
 def rss_mb(pid: int) -> float:
-    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    """Resident memory of the server, its workers included."""
+    total = 0
+    for p in tree(pid):
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1])
+        except OSError:
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time of the server (all its threads and worker processes), from /proc."""
+    total = 0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(name: str, args: argparse.Namespace, src: Path | None) -> dict[str, Any]:
     make, spread = (spread_activity, False) if name == "spread" else (hotspot_activity, True)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src)
+        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src, args.workers)
         try:
             server0, client0 = cpu_seconds(proc.pid), time.process_time()
             out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
@@ -260,6 +290,7 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path,
                     help="also run the server from this source tree (e.g. `git archive` of an earlier commit), "
                          "alternating with the current one in every round")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (`deconflict serve --workers`)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     variants: list[tuple[str, Path | None]] = [("current", None)]

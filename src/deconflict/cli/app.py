@@ -360,36 +360,42 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8470,
     ack_deadline: Annotated[float, typer.Option(help="Minutes before an unanswered notification is overdue.")] = 15.0,
+    workers: Annotated[int, typer.Option(
+        help="Server processes on the one store (each holds the whole engine in memory).")] = 1,
     store: StoreOption = None,
 ) -> None:
     """Run the HTTP service on the store."""
     import uvicorn
 
-    from deconflict import web
-    from deconflict.service import heap
-    from deconflict.service.http import create_app
+    from deconflict.cli import worker
 
     with errors():
-        service = open_service(store)
         if not 0 < ack_deadline <= 7 * 24 * 60:
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
-        hotline = Hotline(service, ack_deadline=timedelta(minutes=ack_deadline))
-        # What was loaded lives as long as the server: keep the collector from
-        # walking it again and again (full collections over a million objects
-        # were the slowest checks in the benchmark), and what is accepted later too.
-        heap.keep_pauses_short()
-        app_ = create_app(hotline)
-        web.mount(app_)  # the map at /
-        err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
+        if not 1 <= workers <= 64:
+            raise InvalidInput("--workers", "must be between 1 and 64")
+        path = store or SQLiteStore.default_path()
         # uvicorn drains requests on SIGTERM/SIGINT, then re-raises the signal
         # to whatever handler was there before; this one makes that a clean exit.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_a: None)
-        try:
-            uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False,
-                        timeout_graceful_shutdown=5)
-        finally:
-            service.close()
+        common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+                                  "timeout_graceful_shutdown": 5}
+        if workers == 1:
+            service = open_service(path)
+            app_ = worker.build(service, timedelta(minutes=ack_deadline))
+            err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
+            try:
+                uvicorn.run(app_, workers=1, **common)
+            finally:
+                service.close()
+        else:
+            with SQLiteStore(path) as st:  # created or refused here, once, with a clear error
+                count = st.count_declarations()
+            os.environ[worker.ENV_STORE] = str(path.absolute())
+            os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
+            err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
+            uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
         err.print("deconflict stopped; every acknowledged change is in the store")
 
 

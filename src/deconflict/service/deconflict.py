@@ -8,6 +8,7 @@ engine is rebuilt from the log at start.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from deconflict.engine import Engine
-from deconflict.errors import InvalidInput, NotFound
+from deconflict.errors import InvalidInput, NotFound, StoreError
 from deconflict.model import (
     CautionMargins,
     CheckResult,
@@ -26,7 +27,18 @@ from deconflict.model import (
 from deconflict.store.documents import encode_declaration, encode_measure, encode_party
 from deconflict.store.events import Event, EventDraft
 from deconflict.store.sqlite import SQLiteStore
-from deconflict.store.state import State
+from deconflict.store.state import (
+    Change as StateChange,
+)
+from deconflict.store.state import (
+    PutDeclaration,
+    PutMeasure,
+    PutParty,
+    RemoveMeasure,
+    SetMargins,
+    State,
+    decode_change,
+)
 
 Progress = Callable[[int], None]
 
@@ -55,12 +67,69 @@ class Deconflict:
 
     def __init__(self, store: SQLiteStore, *, progress: Progress | None = None) -> None:
         self.store = store
-        self.engine = Engine(store.margins() or CautionMargins())
-        for party in store.parties():
-            self.engine.add_party(party)
-        for measure in store.measures():
-            self.engine.add_measure(measure)
-        self.engine.load(store.declarations(), progress)
+        #: Told of every event this service sees, its own appends and other
+        #: processes' (see :meth:`sync`), in log order.
+        self.followers: list[Callable[[Event], None]] = []
+        self._seen_version: int | None = None
+        with store.snapshot() as snap:
+            #: The last event the engine reflects.
+            self.seq = snap.seq
+            self.engine = Engine(snap.margins or CautionMargins())
+            for party in snap.parties:
+                self.engine.add_party(party)
+            for measure in snap.measures:
+                self.engine.add_measure(measure)
+            self.engine.load(snap.declarations, progress)
+
+    # -- other writers -------------------------------------------------------
+    def sync(self) -> list[Event]:
+        """Apply what other processes (server workers, the CLI) appended to the
+        store since this one last looked; returns those events.
+
+        Every write below syncs under the store's exclusive lock first, so it
+        decides on everything in force and nobody appends in between."""
+        version = self.store.data_version()
+        if version == self._seen_version:
+            return []
+        self._seen_version = version
+        events = self.store.events_after(self.seq)
+        for e in events:
+            change = decode_change(e.type, e.subject, e.payload)
+            if change is not None:
+                self._follow(change)
+            self.seq = e.seq
+            for tell in self.followers:
+                tell(e)
+        return events
+
+    def _follow(self, change: StateChange) -> None:
+        engine = self.engine
+        if isinstance(change, PutParty):
+            if change.party.id not in engine.parties:
+                engine.add_party(change.party)
+        elif isinstance(change, SetMargins):
+            engine.margins = change.margins
+        elif isinstance(change, PutMeasure):
+            engine.add_measure(change.measure, replace=True)
+        elif isinstance(change, RemoveMeasure):
+            with contextlib.suppress(NotFound):
+                engine.remove_measure(change.id)
+        elif isinstance(change, PutDeclaration):
+            engine.add_declaration(change.declaration, replace=True)
+        else:
+            with contextlib.suppress(NotFound):
+                engine.remove_declaration(change.id)
+
+    def _wrote(self, events: list[Event]) -> list[Event]:
+        """This service's own events, appended under the exclusive lock after a sync."""
+        if events:
+            if events[0].seq != self.seq + 1:  # pragma: no cover - every append takes the lock
+                raise StoreError(f"{self.store.path}: another writer appended without the store's lock")
+            self.seq = events[-1].seq
+            for e in events:
+                for tell in self.followers:
+                    tell(e)
+        return events
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, progress: Progress | None = None) -> Deconflict:
@@ -100,9 +169,11 @@ class Deconflict:
 
     # -- changes -------------------------------------------------------------
     def set_margins(self, margins: CautionMargins, actor: str = ADMIN) -> Event:
-        [event] = self.store.append([EventDraft("settings.changed", actor, "", margins_payload(margins))])
-        self.engine.margins = margins
-        return event
+        with self.store.exclusive():
+            self.sync()
+            [event] = self.store.append([EventDraft("settings.changed", actor, "", margins_payload(margins))])
+            self.engine.margins = margins
+            return self._wrote([event])[0]
 
     def add_party(self, party: Party, actor: str = ADMIN) -> Event:
         return self.apply([Change(party=party)], actor)[0]
@@ -119,10 +190,12 @@ class Deconflict:
 
         All or nothing: one invalid item and nothing is written. Items may
         refer to parties added earlier in the same batch."""
-        drafts = self.prepare(changes, actor, progress)
-        events = self.store.append([*drafts, *extra])
-        self.to_engine(changes)
-        return events
+        with self.store.exclusive():
+            self.sync()
+            drafts = self.prepare(changes, actor, progress)
+            events = self.store.append([*drafts, *extra])
+            self.to_engine(changes)
+            return self._wrote(events)
 
     def prepare(self, changes: Sequence[Change], actor: str = ADMIN,
                 progress: Progress | None = None) -> list[EventDraft]:
@@ -177,24 +250,32 @@ class Deconflict:
                 self.engine.add_declaration(ch.declaration, replace=True)
 
     def withdraw(self, decl_id: str, actor: str, extra: Sequence[EventDraft] = ()) -> list[Event]:
-        decl = self.engine.get_declaration(decl_id)
-        if actor not in (ADMIN, decl.owner):
-            raise InvalidInput("id", f"declaration {decl_id!r} belongs to {decl.owner}, not {actor}")
-        events = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id}), *extra])
-        self.engine.remove_declaration(decl_id)
-        return events
+        with self.store.exclusive():
+            self.sync()
+            decl = self.engine.get_declaration(decl_id)
+            if actor not in (ADMIN, decl.owner):
+                raise InvalidInput("id", f"declaration {decl_id!r} belongs to {decl.owner}, not {actor}")
+            events = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id}),
+                                        *extra])
+            self.engine.remove_declaration(decl_id)
+            return self._wrote(events)
 
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
-        """Events that change no declaration, measure or party (notifications,
-        credentials, agreements): straight to the log."""
-        return self.store.append(drafts)
+        """Events whose declarations are already in the engine (a submit's,
+        decided under :meth:`SQLiteStore.exclusive`) or that change no
+        declaration, measure or party (notifications, credentials, agreements)."""
+        with self.store.exclusive():
+            self.sync()
+            return self._wrote(self.store.append(drafts))
 
     def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
-        if measure_id not in {m.id for m in self.engine.measures()}:
-            raise NotFound("measure", measure_id)
-        [event] = self.store.append([EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})])
-        self.engine.remove_measure(measure_id)
-        return event
+        with self.store.exclusive():
+            self.sync()
+            if measure_id not in {m.id for m in self.engine.measures()}:
+                raise NotFound("measure", measure_id)
+            [event] = self.store.append([EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})])
+            self.engine.remove_measure(measure_id)
+            return self._wrote([event])[0]
 
     # -- checks ------------------------------------------------------------------
     def check(self, activity: Declaration) -> CheckResult:

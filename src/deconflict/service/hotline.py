@@ -125,12 +125,42 @@ class Hotline:
         self._changed = threading.Condition(self._lock)
         self.head = 0
         self.closing = False
+        service.followers.append(self._absorb)
         for event in service.store.events():
             self._absorb(event)
+        with self._lock:
+            # What was appended after the engine's snapshot (by another worker).
+            service.sync()
 
     # -- the log ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Decide and append as the store's only writer, on everything in force:
+        other processes' appends are folded in first, and none can come in
+        between (:meth:`SQLiteStore.exclusive`)."""
+        with self._lock, self.service.store.exclusive():
+            self.service.sync()
+            yield
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock:
+            self.service.sync()
+            yield
+
+    def catch_up(self) -> int:
+        """Fold in what other processes appended (server workers, the CLI) and
+        wake the streams; returns how many events there were."""
+        with self._lock:
+            n = len(self.service.sync())
+            if n:
+                self._changed.notify_all()
+            return n
+
     def _absorb(self, e: Event) -> None:
         """Fold one event into what the hotline remembers beyond the store's state."""
+        if e.seq <= self.head:
+            return  # seen in the replay at start
         p = e.payload
         self.head = e.seq
         if e.type == "credential.issued":
@@ -179,14 +209,14 @@ class Hotline:
         return events
 
     def _after(self, events: list[Event]) -> None:
-        for e in events:
-            self._absorb(e)
-        self._changed.notify_all()
+        """Wake the streams (the service told :meth:`_absorb` of the events)."""
+        if events:
+            self._changed.notify_all()
 
     # -- administration -----------------------------------------------------------
     def add_party(self, who: Principal, party: Party) -> Party:
         who.require(Action.ADMINISTER)
-        with self._lock:
+        with self._writing():
             if party.id in self.service.parties():
                 raise AlreadyExists("party", party.id)
             self._after(self.service.apply([Change(party=party)], who.member))
@@ -197,7 +227,7 @@ class Hotline:
         """``who`` None means the local administrator (the CLI on the server's machine)."""
         if who is not None:
             who.require(Action.ADMINISTER)
-        with self._lock:
+        with self._writing():
             if role is not Role.ADMIN and party not in self.service.parties():
                 raise NotFound("party", party)
             cred, token = issue(party if role is not Role.ADMIN else "", member, role, self.clock(), expires_at)
@@ -207,7 +237,7 @@ class Hotline:
     def revoke_credential(self, who: Principal | None, cred_id: str) -> None:
         if who is not None:
             who.require(Action.ADMINISTER)
-        with self._lock:
+        with self._writing():
             if self.keyring.get(cred_id) is None:
                 raise NotFound("credential", cred_id)
             self._append([EventDraft("credential.revoked", who.member if who else ADMIN, cred_id, {"id": cred_id})])
@@ -255,7 +285,7 @@ class Hotline:
         """A dry run: writes nothing."""
         who.require(Action.CHECK)
         self._owned(who, activity)
-        with self._lock:
+        with self._reading():
             result = self.service.check(activity)
             return encode_result(redact(result, who.party, self._lookup(result)))
 
@@ -279,7 +309,7 @@ class Hotline:
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
         with self._pending_lock:
             self._pending.append(item)
-        with self._lock:
+        with self._writing():
             if not item.done:
                 self._run_batch()
         if item.error is not None:
@@ -313,7 +343,7 @@ class Hotline:
                     self._queued.wait()
                 if not self._pending:
                     return
-            with self._lock:
+            with self._writing():
                 if self._pending:
                     self._run_batch()
 
@@ -357,7 +387,7 @@ class Hotline:
             drafts.extend(item_drafts)
             item.result = (created, response)
         try:
-            events = self.service.store.append(drafts) if drafts else []
+            events = self.service.append(drafts) if drafts else []
         except Exception as exc:
             # Nothing of the batch is durable: take it back out of the engine, so
             # the engine never holds what the log does not.
@@ -453,7 +483,7 @@ class Hotline:
 
     def withdraw(self, who: Principal, decl_id: str) -> None:
         who.require(Action.WITHDRAW)
-        with self._lock:
+        with self._writing():
             decl = self.declaration(who, decl_id)
             if not who.is_admin and decl.owner != who.party:
                 raise Forbidden(f"declaration {decl_id} belongs to {decl.owner}")
@@ -484,7 +514,7 @@ class Hotline:
         who.require(Action.PROPOSE_MEASURE)
         if not who.is_admin and measure.owner != who.party:
             raise Forbidden(f"{who.party} may only propose measures it owns")
-        with self._lock:
+        with self._writing():
             self.service.engine.validate_measure(measure)
             # A new version only from the owner of the one in force or proposed: russia
             # proposing "M2" (coalition's ROZ) as its own, binding only itself, replaced
@@ -534,7 +564,7 @@ class Hotline:
 
     def accept_measure(self, who: Principal, measure_id: str, version: int | None = None) -> dict[str, Any]:
         who.require(Action.ACCEPT_MEASURE)
-        with self._lock:
+        with self._writing():
             prop = self.proposals.get(measure_id)
             if prop is None:
                 raise NotFound("measure proposal", measure_id)
@@ -557,7 +587,7 @@ class Hotline:
     # -- notifications ---------------------------------------------------------------
     def notifications(self, who: Principal, *, deliver: bool = True) -> list[dict[str, Any]]:
         who.require(Action.READ)
-        with self._lock:
+        with self._writing():
             mine = self.inbox.all() if who.is_admin else self.inbox.for_party(who.party)
             if deliver and not who.is_admin:
                 fresh = [n for n in mine if n.delivered_at is None]
@@ -571,7 +601,7 @@ class Hotline:
 
     def answer(self, who: Principal, nid: str, answer: Answer, comment: str = "") -> dict[str, Any]:
         who.require(Action.ANSWER)
-        with self._lock:
+        with self._writing():
             n = self.inbox.get(nid, who.party)
             Inbox.check_answer(n, answer, comment)
             self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
@@ -580,7 +610,7 @@ class Hotline:
 
     def escalate_overdue(self) -> int:
         """Escalate, once each, notifications past their deadline."""
-        with self._lock:
+        with self._writing():
             now = self.clock()
             due = [n for n in self.inbox.all() if n.overdue(now) and n.escalated_at is None]
             if due:
@@ -632,7 +662,7 @@ class Hotline:
                 if data is None:
                     continue
                 if e.type == "notification.sent" and not who.is_admin:
-                    with self._lock:
+                    with self._writing():
                         n = self.inbox.get(e.subject)
                         if n.delivered_at is None:
                             self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])

@@ -190,7 +190,15 @@ async def _principal(request: Request, authorization: Annotated[str | None, Head
 Who = Annotated[Principal, Depends(_principal)]
 
 
-def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
+#: How often a server looks for what other processes appended to its store
+#: (other workers, the CLI): the staleness of its reads and its streams.
+FOLLOW_EVERY_S = 0.1
+
+
+def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
+               close_store: bool = False) -> FastAPI:
+    """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
+    (a worker process that opened it for itself)."""
     stopping = threading.Event()
 
     @asynccontextmanager
@@ -200,8 +208,17 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
                 with contextlib.suppress(DeconflictError):
                     hotline.escalate_overdue()
 
-        worker = threading.Thread(target=escalate, name="escalation", daemon=True)
-        worker.start()
+        def follow() -> None:
+            # Writes and checks catch up for themselves; this keeps reads and
+            # live streams within a tenth of a second of other workers.
+            while not stopping.wait(follow_every):
+                with contextlib.suppress(DeconflictError):
+                    hotline.catch_up()
+
+        threads = [threading.Thread(target=escalate, name="escalation", daemon=True),
+                   threading.Thread(target=follow, name="follower", daemon=True)]
+        for t in threads:
+            t.start()
         try:
             yield
         finally:
@@ -210,6 +227,10 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0) -> FastAPI:
             stopping.set()
             hotline.stop_committer()
             hotline.close_streams()
+            for t in threads:
+                t.join(5)
+            if close_store:
+                hotline.service.close()
 
     # telemetry: FastAPI's OpenTelemetry hooks asked the global providers on every
     # request whether any was configured; none is (the service runs offline).

@@ -9,7 +9,11 @@ Why SQLite and these settings:
 - One writer at a time, across processes: each append is a ``BEGIN
   IMMEDIATE`` transaction, which takes SQLite's write lock before reading the
   head of the log, so two processes on one file number their events one after
-  the other without gaps or repeats. Readers (:meth:`declarations`,
+  the other without gaps or repeats. A writer that decides *what* to append
+  from what is in force (check, then accept) holds :meth:`exclusive` across
+  both, a lock on the file ``<store>-lock`` that every append also takes, so
+  that no other process appends in between (several server workers on one
+  store stay serialisable). Readers (:meth:`declarations`,
   :meth:`events`, :meth:`verify`) use their own connection and transaction:
   they see one consistent snapshot and never block the writer.
 - The current-state tables are written in the same transaction as the events
@@ -22,12 +26,14 @@ Only :mod:`deconflict.errors` exceptions leave this module.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -108,6 +114,18 @@ class _Prepared:
         self.change = change
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The current state after event ``seq``; ``declarations`` streams (read it
+    inside the :meth:`SQLiteStore.snapshot` block)."""
+
+    seq: int
+    parties: list[Party]
+    measures: list[Measure]
+    margins: CautionMargins | None
+    declarations: Iterator[Declaration]
+
+
 class SQLiteStore:
     """The event log and current state in one SQLite file. Thread-safe."""
 
@@ -119,6 +137,9 @@ class SQLiteStore:
         self.path = Path(path)
         self._clock = clock or _now
         self._lock = threading.Lock()
+        self._writer = threading.RLock()
+        self._writer_depth = 0
+        self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
         created = self._prepare_path()
         db = self._connect()
@@ -309,6 +330,33 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: the stored {what} {ident!r} cannot be read: {exc}") from None
 
     # -- writing ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Be this store's only writer, across threads and processes, until the
+        block ends. Reentrant within a thread; :meth:`append` takes it too."""
+        with self._writer:
+            self._writer_depth += 1
+            try:
+                if self._writer_depth == 1:
+                    self._flock(fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    if self._writer_depth == 1:
+                        self._flock(fcntl.LOCK_UN)
+            finally:
+                self._writer_depth -= 1
+
+    def _flock(self, op: int) -> None:
+        try:
+            if self._lock_fd is None:
+                self._conn()  # not on a closed store
+                self._lock_fd = os.open(self.path.with_name(self.path.name + "-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            # Blocking: held only for a decision and its commit (or an import).
+            fcntl.flock(self._lock_fd, op)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot lock the store for writing: {exc}") from None
+
     def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
         """Record ``drafts`` as consecutive events, in one transaction.
 
@@ -319,7 +367,7 @@ class SQLiteStore:
         prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
         if not prepared:
             return []
-        with self._lock:
+        with self.exclusive(), self._lock:
             db = self._conn()
             with self._transaction(db, "cannot append"):
                 return self._write(db, prepared)
@@ -414,6 +462,16 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise self._error("cannot read the events", exc) from None
 
+    def events_after(self, seq: int) -> list[Event]:
+        """Events with ``seq`` greater than this, on the store's own connection:
+        cheaper than :meth:`events` for the few that another process appended."""
+        return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq", (seq,))]
+
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process) has
+        committed to the store since this one last looked (SQLite's data_version)."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
     def head(self) -> Event | None:
         rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")
         return read_event(*rows[0]) if rows else None
@@ -499,21 +557,41 @@ class SQLiteStore:
 
     def declarations(self) -> Iterator[Declaration]:
         """Every declaration in force, by id, streamed from one snapshot."""
+        with self._reader() as db:
+            yield from self._declarations(db)
+
+    def _declarations(self, db: sqlite3.Connection) -> Iterator[Declaration]:
         loads = json.loads
+        try:
+            cursor = db.execute("SELECT id, doc FROM declarations ORDER BY id")
+            for ident, doc in cursor:
+                # The hot loop of a start-up load: no per-row path string.
+                try:
+                    decl = decode_declaration(loads(doc))
+                except (ValueError, TypeError, DeconflictError) as exc:
+                    raise StoreError(
+                        f"{self.path}: the stored declaration {ident!r} cannot be read: {exc}"
+                    ) from None
+                yield decl
+        except sqlite3.Error as exc:
+            raise self._error("cannot read the declarations", exc) from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """The current state as of one event, read in one transaction: what a
+        process loads at start while other processes may be appending."""
         with self._reader() as db:
             try:
-                cursor = db.execute("SELECT id, doc FROM declarations ORDER BY id")
-                for ident, doc in cursor:
-                    # The hot loop of a start-up load: no per-row path string.
-                    try:
-                        decl = decode_declaration(loads(doc))
-                    except (ValueError, TypeError, DeconflictError) as exc:
-                        raise StoreError(
-                            f"{self.path}: the stored declaration {ident!r} cannot be read: {exc}"
-                        ) from None
-                    yield decl
+                head = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+                parties = [self._decode_doc(decode_party, "party", i, d)
+                           for i, d in db.execute("SELECT id, doc FROM parties ORDER BY id")]
+                measures = [self._decode_doc(decode_measure, "measure", i, d)
+                            for i, d in db.execute("SELECT id, doc FROM measures ORDER BY id")]
+                row = db.execute("SELECT value FROM meta WHERE key = 'margins'").fetchone()
             except sqlite3.Error as exc:
-                raise self._error("cannot read the declarations", exc) from None
+                raise self._error("cannot read the store", exc) from None
+            margins = None if row is None else self._decode_doc(decode_margins, "settings", "margins", row[0])
+            yield Snapshot(int(head), parties, measures, margins, self._declarations(db))
 
     def count_declarations(self) -> int:
         return int(self._query("SELECT count(*) FROM declarations")[0][0])
@@ -531,6 +609,9 @@ class SQLiteStore:
             if db is not None:
                 with contextlib.suppress(sqlite3.Error):
                     db.close()
+            fd, self._lock_fd = self._lock_fd, None
+            if fd is not None:
+                os.close(fd)
 
     def __enter__(self) -> SQLiteStore:
         return self

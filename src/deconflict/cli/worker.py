@@ -1,0 +1,45 @@
+"""What one `deconflict serve` process runs: the store, the hotline, the API and the map.
+
+With ``--workers N`` uvicorn starts N processes that each import
+:func:`worker_app` (its settings come through the environment, as uvicorn's
+workers are fresh interpreters). They share the store: every decision is
+taken under the store's exclusive lock after folding in what the others
+appended (see :meth:`deconflict.service.deconflict.Deconflict.sync`), so
+acceptance stays serialisable across them, and each follows the others'
+appends for its reads and streams.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from deconflict import web
+from deconflict.service import heap
+from deconflict.service.deconflict import Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.service.http import create_app
+from deconflict.store.sqlite import SQLiteStore
+
+ENV_STORE = "DECONFLICT_SERVE_STORE"
+ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
+
+
+def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False) -> FastAPI:
+    hotline = Hotline(service, ack_deadline=ack_deadline)
+    # What was loaded lives as long as the server: keep the collector from
+    # walking it again and again (full collections over a million objects
+    # were the slowest checks in the benchmark), and what is accepted later too.
+    heap.keep_pauses_short()
+    app = create_app(hotline, close_store=close_store)
+    web.mount(app)  # the map at /
+    return app
+
+
+def worker_app() -> FastAPI:
+    """The app factory of a worker process (``uvicorn --factory``)."""
+    service = Deconflict(SQLiteStore(Path(os.environ[ENV_STORE])))
+    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True)
