@@ -258,10 +258,10 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(name: str, args: argparse.Namespace, src: Path | None) -> dict[str, Any]:
+def one_run(name: str, args: argparse.Namespace, src: Path | None, workers: int) -> dict[str, Any]:
     make, spread = (spread_activity, False) if name == "spread" else (hotspot_activity, True)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src, args.workers)
+        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src, workers)
         try:
             server0, client0 = cpu_seconds(proc.pid), time.process_time()
             out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
@@ -290,12 +290,16 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path,
                     help="also run the server from this source tree (e.g. `git archive` of an earlier commit), "
                          "alternating with the current one in every round")
-    ap.add_argument("--workers", type=int, default=1, help="server processes (`deconflict serve --workers`)")
+    ap.add_argument("--workers", default="1",
+                    help="server processes (`deconflict serve --workers`); a comma-separated list runs each, "
+                         "side by side")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    variants: list[tuple[str, Path | None]] = [("current", None)]
+    trees: list[tuple[str, Path | None]] = [("current", None)]
     if args.baseline_src is not None:
-        variants.append(("baseline", args.baseline_src.resolve()))
+        trees.append(("baseline", args.baseline_src.resolve()))
+    counts = [int(w) for w in args.workers.split(",")]
+    variants = [(f"{label}/w{w}" if len(counts) > 1 else label, src, w) for label, src in trees for w in counts]
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     results: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -304,15 +308,15 @@ def main() -> None:
     }
     for rnd in range(args.rounds):
         for name in runs:
-            for label, src in variants:
-                out = one_run(name, args, src)
+            for label, src, workers in variants:
+                out = one_run(name, args, src, workers)
                 out.update(run=name, variant=label, round=rnd + 1)
                 results["rounds"].append(out)
                 print(json.dumps(out), flush=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
     medians: dict[str, Any] = {}
     for name in runs:
-        for label, _src in variants:
+        for label, _src, _w in variants:
             rows = [r for r in results["rounds"] if r["run"] == name and r["variant"] == label]
             med = {k: round(statistics.median(r[k] for r in rows), 3) for k in SUMMARY}
             med["errors"] = sum(r["errors"] for r in rows)
