@@ -37,7 +37,7 @@ def test_a_failed_append_leaves_nothing_in_the_engine(hotline: Hotline, monkeypa
     who = hotline.authenticate(hotline.issue_credential(None, "p1", "m", Role.PLANNER)[1])
     head = hotline.head
 
-    def broken(_drafts: object) -> None:
+    def broken(_drafts: object, **_kw: object) -> None:
         raise StoreError("disk full")
 
     monkeypatch.setattr(hotline.service.store, "append", broken)

@@ -337,3 +337,44 @@ def test_store_unreadable_state_row_is_a_store_error(seeded: SQLiteStore) -> Non
     db.close()
     with pytest.raises(StoreError, match="'S2' cannot be read"):
         list(seeded.declarations())
+
+
+# -- several writers -------------------------------------------------------------------------
+def test_an_append_decided_on_a_stale_state_is_refused_and_writes_nothing(store: SQLiteStore, world: World) -> None:
+    from deconflict.store.sqlite import StaleWrite
+
+    drafts = world.drafts()
+    store.append(drafts[:1], after=0)
+    before = snapshot(store)
+    with pytest.raises(StaleWrite) as stale:
+        store.append(drafts[1:2], after=0)  # decided before event 1 was appended
+    assert (stale.value.expected, stale.value.head) == (0, 1)
+    assert snapshot(store) == before
+    assert [e.seq for e in store.append(drafts[1:2], after=1)] == [2]
+
+
+def test_exclusive_is_reentrant_and_excludes_another_connection_to_the_file(store_path: Path) -> None:
+    first, second = SQLiteStore(store_path), SQLiteStore(store_path)
+    order: list[str] = []
+    with first.exclusive(), first.exclusive():  # reentrant in a thread
+        other = threading.Thread(target=lambda: (second.exclusive().__enter__(), order.append("second")))
+        other.start()
+        other.join(0.3)
+        assert other.is_alive()  # waits for the file lock, as another process would
+        order.append("first done")
+    other.join(5)
+    assert order == ["first done", "second"]
+    first.close()
+    second.close()
+
+
+def test_data_version_changes_when_another_connection_commits(store_path: Path, world: World) -> None:
+    mine, other = SQLiteStore(store_path), SQLiteStore(store_path)
+    v = mine.data_version()
+    mine.append(world.drafts()[:1])
+    assert mine.data_version() == v  # its own commits do not count
+    other.append(world.drafts()[1:2])
+    assert mine.data_version() != v
+    assert [e.seq for e in mine.events_after(1)] == [2]
+    mine.close()
+    other.close()

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from deconflict.engine import Engine
-from deconflict.errors import InvalidInput, NotFound, StoreError
+from deconflict.errors import InvalidInput, NotFound
 from deconflict.model import (
     CautionMargins,
     CheckResult,
@@ -121,10 +121,8 @@ class Deconflict:
                 engine.remove_declaration(change.id)
 
     def _wrote(self, events: list[Event]) -> list[Event]:
-        """This service's own events, appended under the exclusive lock after a sync."""
+        """This service's own events, appended (``after=self.seq``) after a sync."""
         if events:
-            if events[0].seq != self.seq + 1:  # pragma: no cover - every append takes the lock
-                raise StoreError(f"{self.store.path}: another writer appended without the store's lock")
             self.seq = events[-1].seq
             for e in events:
                 for tell in self.followers:
@@ -171,7 +169,8 @@ class Deconflict:
     def set_margins(self, margins: CautionMargins, actor: str = ADMIN) -> Event:
         with self.store.exclusive():
             self.sync()
-            [event] = self.store.append([EventDraft("settings.changed", actor, "", margins_payload(margins))])
+            draft = EventDraft("settings.changed", actor, "", margins_payload(margins))
+            [event] = self.store.append([draft], after=self.seq)
             self.engine.margins = margins
             return self._wrote([event])[0]
 
@@ -193,7 +192,7 @@ class Deconflict:
         with self.store.exclusive():
             self.sync()
             drafts = self.prepare(changes, actor, progress)
-            events = self.store.append([*drafts, *extra])
+            events = self.store.append([*drafts, *extra], after=self.seq)
             self.to_engine(changes)
             return self._wrote(events)
 
@@ -256,7 +255,7 @@ class Deconflict:
             if actor not in (ADMIN, decl.owner):
                 raise InvalidInput("id", f"declaration {decl_id!r} belongs to {decl.owner}, not {actor}")
             events = self.store.append([EventDraft("declaration.withdrawn", actor, decl_id, {"id": decl_id}),
-                                        *extra])
+                                        *extra], after=self.seq)
             self.engine.remove_declaration(decl_id)
             return self._wrote(events)
 
@@ -266,14 +265,15 @@ class Deconflict:
         declaration, measure or party (notifications, credentials, agreements)."""
         with self.store.exclusive():
             self.sync()
-            return self._wrote(self.store.append(drafts))
+            return self._wrote(self.store.append(drafts, after=self.seq))
 
     def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
         with self.store.exclusive():
             self.sync()
             if measure_id not in {m.id for m in self.engine.measures()}:
                 raise NotFound("measure", measure_id)
-            [event] = self.store.append([EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})])
+            draft = EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})
+            [event] = self.store.append([draft], after=self.seq)
             self.engine.remove_measure(measure_id)
             return self._wrote([event])[0]
 

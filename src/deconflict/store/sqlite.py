@@ -114,6 +114,17 @@ class _Prepared:
         self.change = change
 
 
+class StaleWrite(StoreError):
+    """An append decided on the state after event ``expected`` while the log had
+    moved on to ``head``: refused, nothing written."""
+
+    def __init__(self, expected: int, head: int) -> None:
+        self.expected = expected
+        self.head = head
+        super().__init__(f"decided on the state after event {expected}, but the store is at event {head}; "
+                         "nothing was written")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The current state after event ``seq``; ``declarations`` streams (read it
@@ -357,20 +368,23 @@ class SQLiteStore:
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot lock the store for writing: {exc}") from None
 
-    def append(self, drafts: Sequence[EventDraft]) -> list[Event]:
+    def append(self, drafts: Sequence[EventDraft], *, after: int | None = None) -> list[Event]:
         """Record ``drafts`` as consecutive events, in one transaction.
 
         All or nothing: a draft whose type, envelope or payload is wrong, or a
         withdrawal of something not in force, raises (:class:`InvalidInput`,
-        :class:`NotFound`) and nothing is written. Returns after the commit is
-        on disk."""
+        :class:`NotFound`) and nothing is written. With ``after``, the events
+        must follow event ``after`` (the last one the caller decided on), or
+        :class:`StaleWrite` is raised and nothing is written: the log itself
+        refuses a decision taken on a stale state, whatever lock a writer forgot.
+        Returns after the commit is on disk."""
         prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
         if not prepared:
             return []
         with self.exclusive(), self._lock:
             db = self._conn()
             with self._transaction(db, "cannot append"):
-                return self._write(db, prepared)
+                return self._write(db, prepared, after)
 
     @staticmethod
     def _prepare(draft: EventDraft, where: str) -> _Prepared:
@@ -381,9 +395,11 @@ class SQLiteStore:
         change = decode_change(draft.type, draft.subject, data, where)
         return _Prepared(draft, text, data, change)
 
-    def _write(self, db: sqlite3.Connection, prepared: list[_Prepared]) -> list[Event]:
+    def _write(self, db: sqlite3.Connection, prepared: list[_Prepared], after: int | None) -> list[Event]:
         row = db.execute("SELECT seq, recorded_at, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         seq, last_at, prev = row if row is not None else (0, "", GENESIS_HASH)
+        if after is not None and seq != after:
+            raise StaleWrite(after, seq)
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
