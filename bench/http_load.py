@@ -299,7 +299,9 @@ def main() -> None:
     if args.baseline_src is not None:
         trees.append(("baseline", args.baseline_src.resolve()))
     counts = [int(w) for w in args.workers.split(",")]
-    variants = [(f"{label}/w{w}" if len(counts) > 1 else label, src, w) for label, src in trees for w in counts]
+    # An earlier tree may predate --workers: the baseline runs one process.
+    variants = [(f"{label}/w{w}" if len(counts) > 1 else label, src, w)
+                for label, src in trees for w in (counts if src is None else [1])]
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     results: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
