@@ -139,3 +139,47 @@ def test_stopping_the_committer_drains_the_queue_then_refuses(hotline: Hotline) 
     assert all(hotline.service.engine.has_declaration(f"s{i}") for i in range(5))
     with pytest.raises(Unavailable):
         hotline.enqueue(p1, decode_declaration(site(9, 41.0), "a", owner="p1", default_id="s9"), lambda _i: None)
+
+
+def test_a_store_failure_before_deciding_answers_the_queue_and_the_committer_goes_on(
+        hotline: Hotline, monkeypatch: pytest.MonkeyPatch) -> None:
+    p1 = hotline.authenticate(hotline.issue_credential(None, "p1", "m", Role.PLANNER)[1])
+    answers: list[tuple[str, str]] = []
+    done = threading.Semaphore(0)
+
+    def on_done(item: Any) -> None:
+        answers.append((item.activity.id, type(item.error).__name__ if item.error else "accepted"))
+        done.release()
+
+    def unreadable() -> None:
+        raise StoreError("disk gone")
+
+    monkeypatch.setattr(hotline.service, "sync", unreadable)
+    hotline.enqueue(p1, decode_declaration(site(1, 40.0), "a", owner="p1", default_id="s1"), on_done)
+    assert done.acquire(timeout=10)
+    assert answers == [("s1", "StoreError")]
+    with pytest.raises(StoreError):  # the caller's own thread: told, and not accepted later
+        hotline.submit(p1, decode_declaration(site(2, 41.0), "a", owner="p1", default_id="s2"))
+    assert hotline._pending == []
+    monkeypatch.undo()
+    hotline.enqueue(p1, decode_declaration(site(3, 42.0), "a", owner="p1", default_id="s3"), on_done)
+    assert done.acquire(timeout=10)
+    assert answers[-1] == ("s3", "accepted")
+    engine = hotline.service.engine
+    assert not engine.has_declaration("s1") and not engine.has_declaration("s2") and engine.has_declaration("s3")
+    hotline.stop_committer()
+
+
+def test_a_waiter_that_raises_does_not_keep_the_others_unanswered(hotline: Hotline) -> None:
+    p1 = hotline.authenticate(hotline.issue_credential(None, "p1", "m", Role.PLANNER)[1])
+    answered: list[str] = []
+
+    def gone(_item: Any) -> None:
+        raise RuntimeError("Event loop is closed")
+
+    with hotline._lock:
+        hotline.enqueue(p1, decode_declaration(site(1, 40.0), "a", owner="p1", default_id="s1"), gone)
+        hotline.enqueue(p1, decode_declaration(site(2, 41.0), "a", owner="p1", default_id="s2"),
+                        lambda item: answered.append(item.activity.id))
+    hotline.stop_committer()
+    assert answered == ["s2"]

@@ -309,9 +309,22 @@ class Hotline:
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
         with self._pending_lock:
             self._pending.append(item)
-        with self._writing():
+        try:
+            with self._writing():
+                if not item.done:
+                    self._run_batch()
+        except BaseException:
+            # The store failed before this thread could decide. Unless another
+            # thread's batch took the item, take it back: the caller is told it
+            # failed, so it must not be accepted later behind its back.
+            with self._pending_lock:
+                if item in self._pending:
+                    self._pending.remove(item)
+                    raise
+            with self._lock:
+                pass  # the batch that took it holds the lock until it is decided
             if not item.done:
-                self._run_batch()
+                raise
         if item.error is not None:
             raise item.error
         assert item.result is not None
@@ -343,9 +356,29 @@ class Hotline:
                     self._queued.wait()
                 if not self._pending:
                     return
-            with self._writing():
-                if self._pending:
-                    self._run_batch()
+            try:
+                with self._writing():
+                    if self._pending:
+                        self._run_batch()
+            except Exception as exc:  # the store failed before the batch was decided
+                self._fail_pending(exc)
+
+    def _fail_pending(self, exc: Exception) -> None:
+        """Answer every queued submit with ``exc``: none was decided."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        for item in batch:
+            item.error = exc
+        self._finish(batch)
+
+    @staticmethod
+    def _finish(batch: list[Submission]) -> None:
+        for item in batch:
+            item.done = True
+            if item.on_done is not None:
+                # A waiter gone (its event loop closed) must not keep the others unanswered.
+                with contextlib.suppress(Exception):
+                    item.on_done(item)
 
     def stop_committer(self) -> None:
         """Decide and commit whatever is queued, then end the committer thread."""
@@ -402,10 +435,7 @@ class Hotline:
                     item.result, item.error = None, exc
         else:
             self._after(events)
-        for item in batch:
-            item.done = True
-            if item.on_done is not None:
-                item.on_done(item)
+        self._finish(batch)
 
     def _decide(self, item: Submission) -> tuple[bool, dict[str, Any], list[EventDraft]]:
         """Check one submit against everything in force (including the batch so far)."""
