@@ -212,3 +212,28 @@ def test_a_service_opened_while_another_appends_misses_nothing(tmp_path: Path) -
         assert r.seq == writer.seq
         r.close()
     writer.close()
+
+
+def test_a_stream_on_one_worker_carries_what_the_other_appended(workers: Workers) -> None:
+    p1 = workers.planner(workers.a, "p1")
+    viewer = workers.planner(workers.b, "p1", Role.VIEWER)
+    workers.b.catch_up()
+    start = workers.b.head
+    stream = workers.b.stream(viewer, start, wait=30)  # only a catch-up can wake it in time
+    got: list[Any] = []
+
+    def read() -> None:
+        for item in stream:
+            if item is not None and item[1] == "declaration.declared":
+                got.append(item)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    workers.a.submit(p1, activity(p1, site("S1")))
+    for _ in range(100):  # the server's follower thread does this every 0.1 s
+        workers.b.catch_up()
+        reader.join(0.05)
+        if not reader.is_alive():
+            break
+    assert got and got[0][2]["id"] == "S1" and got[0][0] > start
