@@ -5,6 +5,7 @@ on everything any of them accepted (the store's exclusive lock, then sync)."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,7 @@ def test_a_stream_on_one_worker_carries_what_the_other_appended(workers: Workers
 
     reader = threading.Thread(target=read)
     reader.start()
+    time.sleep(0.2)  # the stream has read the log and waits
     workers.a.submit(p1, activity(p1, site("S1")))
     for _ in range(100):  # the server's follower thread does this every 0.1 s
         workers.b.catch_up()
