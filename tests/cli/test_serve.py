@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.cli.test_app import run
-from tests.service.conftest import free_port
+from tests.service.conftest import free_port, wait_ready
 
 
 def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) -> None:
@@ -28,15 +27,7 @@ def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+        wait_ready(url, proc)
         assert httpx.get(f"{url}/health").json() == {"status": "ok"}
         headers = {"Authorization": f"Bearer {token}"}
         site = {"kind": "site", "id": "H1", "category": "protected", "protection_m": 300,

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench.http_load import tree
 
 from deconflict import Engine, Party
 from deconflict.model import Declaration, FindingKind
 from deconflict.store.documents import decode_declaration
 from deconflict.store.sqlite import SQLiteStore
 from tests.cli.test_app import run
-from tests.service.conftest import free_port
+from tests.service.conftest import free_port, wait_ready
 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 PARTIES = ["p1", "p2", "p3", "p4"]
@@ -84,16 +85,10 @@ def serving(tmp_path: Path, store: Path, workers: int = 2) -> Iterator[Server]:
         )
     server = Server(proc, f"http://127.0.0.1:{port}", store, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"serve exited with {proc.returncode}: {server.errors()}"
-            try:
-                if httpx.get(f"{server.url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+        try:
+            wait_ready(server.url, proc)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {server.errors()}") from None
         yield server
     finally:
         server.stop()
@@ -110,22 +105,6 @@ def _stat(pid: int) -> list[str]:
     # Fields after "(comm)", which may itself hold spaces or parentheses: [0] is
     # field 3 (state), so the ppid (field 4) is [1], utime/stime (14, 15) are [11], [12].
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
-    parent: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent[int(entry.name)] = int(_stat(int(entry.name))[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    out, frontier = [pid], [pid]
-    while frontier:
-        frontier = [c for c, p in parent.items() if p in frontier]
-        out += frontier
-    return out
 
 
 def worker_cpu(server_pid: int) -> dict[int, int]:

@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from fastapi import FastAPI
 
 from deconflict import web
 from tests.conftest import ROOT
-from tests.service.conftest import free_port
+from tests.service.conftest import free_port, wait_ready
 
 
 def app_with_map(static: Path | None = None) -> FastAPI:
@@ -89,15 +88,7 @@ def test_deconflict_serve_serves_the_map_at_the_root(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.1)
+        wait_ready(url, proc)
         page = httpx.get(f"{url}/")
         assert page.status_code == 200 and "<title>Deconflict map</title>" in page.text
         assert httpx.get(f"{url}/v1/me").status_code == 401  # the API is unchanged under the mount
