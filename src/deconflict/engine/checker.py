@@ -10,8 +10,16 @@ from itertools import islice, pairwise
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.index import GridIndex
-from deconflict.engine.parts import Part, declaration_parts, measure_shape
+from deconflict.engine.parts import (
+    Part,
+    declaration_part,
+    declaration_parts,
+    measure_shape,
+    part_band,
+    part_line,
+)
 from deconflict.engine.rules import (
+    PAIR_RULES,
     Outcome,
     applicable_pair_rules,
     evaluate_area_measure,
@@ -23,8 +31,9 @@ from deconflict.engine.rules import (
 )
 from deconflict.errors import AlreadyExists, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
-from deconflict.geo.shape import Shape
+from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach
 from deconflict.model import (
+    AltitudeBand,
     CautionMargins,
     CheckResult,
     Declaration,
@@ -51,6 +60,11 @@ class _MeasureEntry:
     extended: dict[int, Shape] = field(default_factory=dict)
 
 
+def _only_3d(part: Part) -> bool:
+    """Whether every pair rule ``part`` can take part in (on either side) is 3D."""
+    return all(rule.three_d for rule in PAIR_RULES if rule.a.matches(part) or rule.b.matches(part))
+
+
 class Engine:
     """Checks activities against declarations and measures in force.
 
@@ -68,7 +82,8 @@ class Engine:
         self._n_parts: list[int] = []
         self._part_owner: list[int] = []
         self._index = GridIndex()
-        self._cache: OrderedDict[int, list[Part]] = OrderedDict()
+        # Per declaration, its parts built so far (a check builds only the part it needs).
+        self._cache: OrderedDict[int, list[Part | None]] = OrderedDict()
         self._parts_memo: tuple[Declaration, list[Part]] | None = None
 
     # -- parties ---------------------------------------------------------------
@@ -143,7 +158,8 @@ class Engine:
             first = pid if first < 0 else first
         self._first_part.append(first)
         self._n_parts.append(len(parts))
-        self._remember(slot, parts)
+        cached: list[Part | None] = list(parts)
+        self._remember(slot, cached)
 
     def load(self, decls: Iterable[Declaration], progress: Progress | None = None) -> int:
         """Add many declarations (at start-up); ``progress`` is told each 1,000.
@@ -247,21 +263,54 @@ class Engine:
     def __len__(self) -> int:
         return len(self._slot)
 
-    def _remember(self, slot: int, parts: list[Part]) -> None:
+    def _remember(self, slot: int, parts: list[Part | None]) -> None:
         self._cache[slot] = parts
         if len(self._cache) > PART_CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def _parts(self, slot: int) -> list[Part]:
+    def _part(self, slot: int, k: int) -> Part:
+        """Part ``k`` of the declaration in ``slot``, built (and kept) on first use."""
         parts = self._cache.get(slot)
         if parts is None:
-            decl = self._decls[slot]
-            assert decl is not None
-            parts = declaration_parts(decl)
+            parts = [None] * self._n_parts[slot]
             self._remember(slot, parts)
         else:
             self._cache.move_to_end(slot)
-        return parts
+        part = parts[k]
+        if part is None:
+            decl = self._decls[slot]
+            assert decl is not None
+            part = parts[k] = declaration_part(decl, k)
+        return part
+
+    def _built(self, slot: int, k: int) -> bool:
+        parts = self._cache.get(slot)
+        return parts is not None and parts[k] is not None
+
+    def _out_of_reach(self, point: tuple[float, float], ap: Part, decl: Declaration, k: int) -> bool:
+        """Whether part ``k`` of ``decl``, a line, is certainly farther from the
+        point-shaped part ``ap`` than any pair rule reaches, without building
+        it: evaluate_volumes would measure that distance as inf (the same
+        bounds, see line_out_of_reach) and every rule of the pair answer None.
+        Most line candidates of a point (a site's or a fire's) are ruled out
+        so, and building a line is most of what such a check would cost."""
+        line = part_line(decl, k)
+        if line is None:
+            return False
+        coords, radius = line
+        upto = ap.radius_m + radius + self.margins.horizontal_m
+        return line_out_of_reach(point[0], point[1], coords, upto)
+
+    def _band_apart(self, band: AltitudeBand, decl: Declaration, k: int) -> bool:
+        """Whether part ``k`` of ``decl`` has a band whose gap to ``band`` is over
+        the vertical margin, in which evaluate_volumes answers None for every 3D
+        rule (the same arithmetic, in either order; a part without a band is
+        left to the rules)."""
+        other = part_band(decl, k)
+        if other is None:
+            return False
+        gap = max(0.0, other.lower_m - band.upper_m, band.lower_m - other.upper_m)
+        return gap > self.margins.vertical_m
 
     # -- checks ------------------------------------------------------------------
     def check(self, activity: Declaration) -> CheckResult:
@@ -279,6 +328,12 @@ class Engine:
         grow_t = margins.time
         for ap in parts:
             qbox = ap.shape.box(ap.radius_m + margins.horizontal_m)
+            point = None
+            if ap.shape.type is ShapeType.POINT:
+                point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
+            # Every rule a flight or a trajectory takes part in is 3D: a candidate
+            # whose band is too far above or below is then out of every rule's reach.
+            band = ap.band if ap.band is not None and _only_3d(ap) else None
             # Only parts some pair rule applies to: the others are never built.
             hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
             for pid in hits.tolist():
@@ -290,7 +345,13 @@ class Engine:
                 # skipping it by id let a check named "S1" miss site S1.
                 if decl is None or decl.owner == activity.owner:
                     continue
-                op = self._parts(slot)[pid - self._first_part[slot]]
+                k = pid - self._first_part[slot]
+                if not self._built(slot, k) and (
+                    (band is not None and self._band_apart(band, decl, k))
+                    or (point is not None and self._out_of_reach(point, ap, decl, k))
+                ):
+                    continue
+                op = self._part(slot, k)
                 for rule, a, b in applicable_pair_rules(ap, op):
                     outcome = evaluate_pair(rule, a, b, margins)
                     if outcome is None:

@@ -75,15 +75,30 @@ def _ahead(edge: Edge, s: float, lon: float, lat: float) -> tuple[float, float]:
     """(g, d): g = cos of the angle at X(s) between the edge's direction and the
     direction to the point (minus the derivative of the distance along the
     edge); d = the distance from X(s) to the point."""
-    x, y, az = edge.at(s)
-    az_xp, d = inverse(x, y, lon, lat)
+    # Edge.at and inverse written out (the same calls and arithmetic, so the
+    # same values): this is the foot search's inner step.
+    if s <= 0.0:
+        x, y, az = edge.lon1, edge.lat1, edge.az1
+    else:
+        x, y, back = GEOD.fwd(edge.lon1, edge.lat1, edge.az1, s)
+        az = normalize_angle(float(back) + 180.0)
+    az_xp, _az21, d = GEOD.inv(float(x), float(y), lon, lat)
     if d == 0.0:
         return 0.0, 0.0
-    return math.cos(math.radians(az_xp - az)), d
+    return math.cos(math.radians(float(az_xp) - az)), float(d)
 
 
-def foot(edge: Edge, lon: float, lat: float) -> tuple[float, float]:
-    """Nearest point of ``edge`` to (lon, lat): (distance along the edge, distance)."""
+#: A lower bound above ``limit`` by more than this proves the foot distance is
+#: too (the micrometre covers the solver's rounding of the distances in the bound).
+_BOUND_SLACK_M = 1e-6
+
+
+def foot(edge: Edge, lon: float, lat: float, limit: float = math.inf) -> tuple[float, float]:
+    """Nearest point of ``edge`` to (lon, lat): (distance along the edge, distance).
+
+    With a finite ``limit``, a distance that is certainly above it may be
+    answered as ``(best so far, inf)`` as soon as that is proven; a distance at
+    most ``limit`` is always found exactly as without one (the same search)."""
     if edge.length == 0.0:
         return 0.0, distance(edge.lon1, edge.lat1, lon, lat)
     g0, d0 = _ahead(edge, 0.0, lon, lat)
@@ -95,11 +110,17 @@ def foot(edge: Edge, lon: float, lat: float) -> tuple[float, float]:
     # Bracket [a, b] with g(a) > 0 > g(b); regula falsi with the Illinois fix,
     # falling back to bisection when a step does not shrink the bracket enough.
     a, b, ga, gb = 0.0, edge.length, g0, g1
+    da, db = d0, d1
     best_s, best_d = (0.0, d0) if d0 <= d1 else (edge.length, d1)
     side = 0
     for _ in range(_MAX_FOOT_ITERATIONS):
         if b - a <= DISTANCE_TOLERANCE_M:
             break
+        # Every later evaluation lies inside [a, b], where the distance is at
+        # least this (it is 1-Lipschitz along the edge), so once it and every
+        # distance seen so far are above the limit, so is the answer.
+        if best_d > limit and (da + db - (b - a)) / 2.0 > limit + _BOUND_SLACK_M:
+            return best_s, math.inf
         s = (a * gb - b * ga) / (gb - ga)
         if not (a < s < b) or min(s - a, b - s) < 1e-3 * (b - a):
             s = 0.5 * (a + b)
@@ -109,19 +130,19 @@ def foot(edge: Edge, lon: float, lat: float) -> tuple[float, float]:
         if d == 0.0:
             return s, 0.0
         if g > 0.0:
-            a, ga = s, g
+            a, ga, da = s, g, d
             if side == 1:
                 gb *= 0.5
             side = 1
         else:
-            b, gb = s, g
+            b, gb, db = s, g, d
             if side == -1:
                 ga *= 0.5
             side = -1
-    for s in (a, b):
-        _g, d = _ahead(edge, s, lon, lat)
-        if d < best_d:
-            best_s, best_d = s, d
+    # The bracket's ends need no second look: each was evaluated when it was set
+    # (the initial ones as d0 and d1) and already weighed against best_d, and the
+    # solver gives the same distance for the same point, so a re-evaluation
+    # (which this did) never found anything nearer.
     return best_s, best_d
 
 
@@ -151,13 +172,14 @@ def edges_cross(e: Edge, f: Edge) -> bool:
     return o3 * o4 < 0
 
 
-def edge_distance(e: Edge, f: Edge) -> float:
-    """Minimum distance between two geodesic edges."""
+def edge_distance(e: Edge, f: Edge, limit: float = math.inf) -> float:
+    """Minimum distance between two geodesic edges; with a finite ``limit``,
+    one certainly above it may be answered as ``inf`` (see :func:`foot`)."""
     if edges_cross(e, f):
         return 0.0
     return min(
-        foot(e, f.lon1, f.lat1)[1],
-        foot(e, f.lon2, f.lat2)[1],
-        foot(f, e.lon1, e.lat1)[1],
-        foot(f, e.lon2, e.lat2)[1],
+        foot(e, f.lon1, f.lat1, limit)[1],
+        foot(e, f.lon2, f.lat2, limit)[1],
+        foot(f, e.lon1, e.lat1, limit)[1],
+        foot(f, e.lon2, e.lat2, limit)[1],
     )

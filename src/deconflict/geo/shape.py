@@ -47,12 +47,42 @@ class Ring:
     edge_bounds: tuple[SampleBounds, ...]
 
 
-def _vector_inv(
+#: Up to this many inverse problems are solved one call each: pyproj's scalar
+#: path makes the same geod_inverse call on the same doubles as its array path
+#: (so the same azimuths and distances, bit for bit) without the buffer copies
+#: that make the array path several times slower for a few points.
+SCALAR_INV_MAX = 12
+
+
+def inv_arrays(
+    lons1: FloatArray, lats1: FloatArray, lons2: FloatArray, lats2: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Forward azimuths and distances of the inverse problems, element by element."""
+    n = lons1.shape[0]
+    if n > SCALAR_INV_MAX:
+        az, _back, dist = GEOD.inv(lons1, lats1, lons2, lats2)
+        return np.asarray(az, dtype=np.float64), np.asarray(dist, dtype=np.float64)
+    azs = np.empty(n, dtype=np.float64)
+    dists = np.empty(n, dtype=np.float64)
+    inv = GEOD.inv
+    for i, (x1, y1, x2, y2) in enumerate(zip(lons1.tolist(), lats1.tolist(), lons2.tolist(), lats2.tolist(),
+                                             strict=True)):
+        azs[i], _b, dists[i] = inv(x1, y1, x2, y2)
+    return azs, dists
+
+
+def inv_from(
     lon: float, lat: float, lons: FloatArray, lats: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     n = lons.shape[0]
-    az, _back, dist = GEOD.inv(np.full(n, lon), np.full(n, lat), lons, lats)
-    return np.asarray(az, dtype=np.float64), np.asarray(dist, dtype=np.float64)
+    if n > SCALAR_INV_MAX:
+        return inv_arrays(np.full(n, lon), np.full(n, lat), lons, lats)
+    azs = np.empty(n, dtype=np.float64)
+    dists = np.empty(n, dtype=np.float64)
+    inv = GEOD.inv
+    for i, (x, y) in enumerate(zip(lons.tolist(), lats.tolist(), strict=True)):
+        azs[i], _b, dists[i] = inv(lon, lat, x, y)
+    return azs, dists
 
 
 def _edge_bounds(edge: Edge) -> SampleBounds:
@@ -105,9 +135,9 @@ def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
     lons = np.array([c[0] for c in coords], dtype=np.float64)
     lats = np.array([c[1] for c in coords], dtype=np.float64)
     edges = []
-    # All the edges' inverse problems in one call (the same solver per element,
-    # so the same azimuths and lengths as Edge.between one by one).
-    az, _back, dist = GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    # The edges' inverse problems together (the same solver per element, so the
+    # same azimuths and lengths as Edge.between one by one).
+    az, dist = inv_arrays(lons[:-1], lats[:-1], lons[1:], lats[1:])
     for i in range(len(coords) - 1):
         e = Edge(lons[i], lats[i], lons[i + 1], lats[i + 1], float(az[i]), float(dist[i]))
         if e.length > MAX_EDGE_M:
@@ -185,7 +215,7 @@ class Shape:
                 # No vertex is farther from the first than the edges leading to
                 # it are long (the metre covers the solver's rounding).
                 continue
-            _az, d = _vector_inv(float(origin.lons[0]), float(origin.lats[0]), ring.lons, ring.lats)
+            _az, d = inv_from(float(origin.lons[0]), float(origin.lats[0]), ring.lons, ring.lats)
             far = int(np.argmax(d))
             if d[far] > MAX_SPAN_M:
                 where = f"{field}[{k}][{far}]" if multi else f"{field}[{far}]"
@@ -279,7 +309,7 @@ class Shape:
             return 0.0
         best = math.inf
         for ring in self.rings:
-            _az, d = _vector_inv(lon, lat, ring.lons, ring.lats)
+            _az, d = inv_from(lon, lat, ring.lons, ring.lats)
             vmin = float(d.min())
             best = min(best, vmin)
             if not ring.edges:
@@ -289,9 +319,12 @@ class Shape:
             lower = (d[:-1] + d[1:] - lengths) / 2.0
             for i in np.argsort(lower):
                 lb = float(lower[i])
-                if lb > min(best, upto):
+                limit = min(best, upto)
+                if lb > limit:
                     break
-                _s, dist = foot(ring.edges[i], lon, lat)
+                # A foot farther than the limit changes neither ``best`` (as far
+                # as the answer goes) nor the answer, so it may stop once proven.
+                _s, dist = foot(ring.edges[i], lon, lat, limit)
                 best = min(best, dist)
         return best if best <= upto else math.inf
 
@@ -316,7 +349,9 @@ class Shape:
             for f, fb in theirs:
                 if not grown.intersects(fb.grow(0.0)):
                     continue
-                d = edge_distance(e, f)
+                # Above min(best, upto) a distance would change nothing: it is
+                # not kept, or kept but above ``upto`` (answered as inf).
+                d = edge_distance(e, f, min(best, upto))
                 if d < best:
                     best = d
                     if best == 0.0:
@@ -326,6 +361,24 @@ class Shape:
 
     def crosses(self, edge: Edge) -> bool:
         return any(edges_cross(e, edge) for e, _b in self.edges())
+
+
+def line_out_of_reach(lon: float, lat: float, coords: Sequence[Position], upto: float) -> bool:
+    """True only when ``Shape.build(ShapeType.LINE, [coords]).point_distance(lon,
+    lat, upto)`` is ``inf``, decided without building the shape (a valid line's).
+
+    The same inverse problems on the same doubles as the shape's edges and
+    ``point_distance`` (so the same bounds, bit for bit): every vertex farther
+    than ``upto`` and every edge's Lipschitz lower bound above it is exactly
+    the case where ``point_distance`` stops before any foot search."""
+    lons = np.array([c[0] for c in coords], dtype=np.float64)
+    lats = np.array([c[1] for c in coords], dtype=np.float64)
+    _az, lengths = inv_arrays(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    _az, d = inv_from(lon, lat, lons, lats)
+    if not float(d.min()) > upto:
+        return False
+    lower = (d[:-1] + d[1:] - lengths) / 2.0
+    return bool(float(lower.min()) > upto)
 
 
 def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:
@@ -394,7 +447,7 @@ def _ring_contains(ring: Ring, lon: float, lat: float) -> tuple[bool, bool]:
     Each edge, seen from the point, sweeps an angle of less than 180 degrees
     (edges are short and shapes small against a hemisphere), so the sweep is
     the folded difference of the azimuths to its ends."""
-    az, d = _vector_inv(lon, lat, ring.lons, ring.lats)
+    az, d = inv_from(lon, lat, ring.lons, ring.lats)
     if bool((d <= 0.0).any()):
         return False, True
     # Fix (tests/geo/test_shape.py): the azimuth winding only says whether the

@@ -13,7 +13,7 @@ import numpy as np
 
 from deconflict.geo.ellipsoid import GEOD, MAX_EDGE_M, TOUCH_TOLERANCE_M
 from deconflict.geo.geodesic import Edge, foot, inverse, normalize_angle
-from deconflict.geo.shape import Shape, ShapeType
+from deconflict.geo.shape import Shape, ShapeType, inv_from
 
 LEFT = -1
 RIGHT = 1
@@ -41,10 +41,7 @@ def side_of_point(line: Shape, lon: float, lat: float) -> tuple[int, float, bool
     ring = line.rings[0]
     edges = ring.edges
     n = len(edges)
-    _az, _b, dists = GEOD.inv(
-        np.full(ring.lons.shape[0], lon), np.full(ring.lats.shape[0], lat), ring.lons, ring.lats
-    )
-    d = np.asarray(dists)
+    _az, d = inv_from(lon, lat, ring.lons, ring.lats)
     lengths = np.fromiter((e.length for e in edges), np.float64, n)
     lower = (d[:-1] + d[1:] - lengths) / 2.0
     best = float(d.min())
@@ -52,7 +49,9 @@ def side_of_point(line: Shape, lon: float, lat: float) -> tuple[int, float, bool
     for i in np.argsort(lower):
         if float(lower[i]) > best + TOUCH_TOLERANCE_M:
             break
-        s, dist = foot(edges[int(i)], lon, lat)
+        # Feet farther than best + TOUCH_TOLERANCE_M are dropped below and never
+        # lower ``best``, so their search may stop as soon as that is proven.
+        s, dist = foot(edges[int(i)], lon, lat, best + TOUCH_TOLERANCE_M)
         feet.append((dist, int(i), s))
         best = min(best, dist)
     sides = set()
