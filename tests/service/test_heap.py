@@ -1,5 +1,4 @@
-"""The server's collector policy: what survives a full collection is frozen,
-and reclaim() gets back cycles that were frozen while alive."""
+"""What a server loaded at start is frozen; what comes later is still collected."""
 
 from __future__ import annotations
 
@@ -12,10 +11,8 @@ from deconflict.service import heap
 
 
 @pytest.fixture
-def policy() -> Iterator[None]:
-    heap.keep_pauses_short()
+def thawed() -> Iterator[None]:
     yield
-    gc.callbacks.remove(heap._after_collection)
     gc.unfreeze()
 
 
@@ -24,20 +21,12 @@ class Node:
         self.other: Node | None = None
 
 
-def test_survivors_of_a_full_collection_are_frozen_and_the_hook_is_installed_once(policy: None) -> None:
-    heap.keep_pauses_short()
-    assert gc.callbacks.count(heap._after_collection) == 1
-    kept = [Node() for _ in range(100)]
-    before = heap.frozen()
-    gc.collect()  # a full collection: the survivors, kept among them, are frozen
-    assert heap.frozen() >= before + 100
-    assert not any(o is kept[0] for o in gc.get_objects())  # out of the collector's sight
-
-
-def test_reclaim_collects_a_cycle_frozen_while_it_was_alive(policy: None) -> None:
+def test_what_is_loaded_is_frozen_and_later_cycles_are_still_collected(thawed: None) -> None:
+    loaded = [Node() for _ in range(100)]
+    heap.freeze_loaded()
+    assert gc.get_freeze_count() >= 100
+    assert not any(o is loaded[0] for o in gc.get_objects())  # out of the collector's sight
     a, b = Node(), Node()
     a.other, b.other = b, a
-    gc.collect()  # the cycle is alive: frozen with the rest
-    del a, b  # now unreachable, but out of the collector's sight
-    assert gc.collect() == 0
-    assert heap.reclaim() >= 2
+    del a, b
+    assert gc.collect() >= 2  # a cycle made after the freeze is reclaimed

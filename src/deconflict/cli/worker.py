@@ -32,8 +32,8 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     hotline = Hotline(service, ack_deadline=ack_deadline)
     # What was loaded lives as long as the server: keep the collector from
     # walking it again and again (full collections over a million objects
-    # were the slowest checks in the benchmark), and what is accepted later too.
-    heap.keep_pauses_short()
+    # were the slowest checks in the benchmark).
+    heap.freeze_loaded()
     app = create_app(hotline, close_store=close_store)
     web.mount(app)  # the map at /
     return app

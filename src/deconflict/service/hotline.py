@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deconflict.errors import AlreadyExists, InvalidInput, NotFound, Unavailable
+from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
     CheckResult,
     Declaration,
@@ -409,7 +409,11 @@ class Hotline:
                     continue
                 created, response, item_drafts = self._decide(item)
             except Exception as exc:  # this item fails alone; the others go on
-                item.error = exc
+                # Without its traceback, a refusal holds no frame of this batch (whose
+                # locals hold the items, and so the refusal): no cycle to outlive the
+                # request, which the server's collector policy (service/heap.py) could
+                # freeze while in flight and never reclaim.
+                item.error = exc.with_traceback(None) if isinstance(exc, DeconflictError) else exc
                 continue
             previous = engine.get_declaration(item.activity.id) if engine.has_declaration(item.activity.id) else None
             self.service.to_engine([Change(declaration=item.activity)])

@@ -357,9 +357,17 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         # the time to the microsecond without (concurrent submits could collide).
         default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
                       else f"a-{secrets.token_hex(8)}")
-        created, result = await _submitted(hotline, who, activity_of(who, body.activity, default_id),
-                                           override_reason=body.override_reason,
-                                           idempotency_key=idempotency_key or "", request_sha256=digest)
+        item = await _submitted(hotline, who, activity_of(who, body.activity, default_id),
+                                override_reason=body.override_reason,
+                                idempotency_key=idempotency_key or "", request_sha256=digest)
+        if isinstance(item.error, DeconflictError):
+            # Answered, not raised: a raise here would tie the refusal to this
+            # coroutine's frame (which holds the item), a cycle per refused submit.
+            return problem_for(item.error)
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        created, result = item.result
         return Json(result, status_code=201 if created else 200)
 
     @app.get("/v1/declarations", tags=["declarations"])
@@ -433,7 +441,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     return app
 
 
-async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **kw: str) -> tuple[bool, dict[str, Any]]:
+async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **kw: str) -> Submission:
     """Queue a submit for the hotline's committer and wait for its durable answer
     without holding a thread: the lock and the fsync are the committer's."""
     loop = asyncio.get_running_loop()
@@ -447,11 +455,7 @@ async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **
         loop.call_soon_threadsafe(settle, item)
 
     hotline.enqueue(who, activity, wake, **kw)
-    item = await answer
-    if item.error is not None:
-        raise item.error
-    assert item.result is not None
-    return item.result
+    return await answer
 
 
 def _read() -> Any:
