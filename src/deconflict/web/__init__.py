@@ -57,9 +57,11 @@ def mount(app: FastAPI, static: Path | None = None) -> None:
     """Serve the map at ``/``. Call after every API route is added: a mount at
     the root takes whatever no earlier route did. The map's own read of the
     past, ``GET /v1/picture`` (:mod:`deconflict.web.api`), is added first."""
-    from deconflict.web import api
+    from deconflict.web import api, exports, ogc
 
     api.add_routes(app)
+    exports.add_routes(app)  # GET /v1/export.geojson, /v1/export.kml
+    ogc.add_routes(app)  # OGC API - Features at /ogc
     directory = static or STATIC
     if not built(directory):
 
