@@ -46,11 +46,13 @@ def test_a_wheel_from_a_clean_clone_serves_the_map(tmp_path: Path) -> None:
     sh(sys.executable, "-m", "build", "--no-isolation", "--outdir", dist, clone, env=env)
     [wheel] = dist.glob("*.whl")
     [sdist] = dist.glob("*.tar.gz")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
     for f in MAP_FILES:
         assert f"deconflict/{f}" in names, f
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    members = set(tarfile.open(sdist).getnames())
+    with tarfile.open(sdist) as t:
+        members = set(t.getnames())
     top = sdist.name.removesuffix(".tar.gz")
     assert f"{top}/LICENSE" in members and f"{top}/src/deconflict/web/static/index.html" in members
 

@@ -129,3 +129,21 @@ def test_bbox_across_the_antimeridian_is_two_boxes(server: Running) -> None:
     from deconflict.web.ogc import parse_bbox
 
     assert parse_bbox("170,-10,-170,10") == [(170.0, -10.0, 180.0, 10.0), (-180.0, -10.0, -170.0, 10.0)]
+
+
+def test_bbox_over_selects_by_the_objects_reach_and_across_the_antimeridian() -> None:
+    from deconflict.store.documents import decode_declaration
+    from deconflict.web.ogc import _in_boxes, parse_bbox
+
+    window = {"start": "2018-02-07T09:00:00Z", "end": "2018-02-07T10:00:00Z"}
+    site = decode_declaration({"id": "S", "kind": "site", "owner": "x", "category": "protected",
+                               "protection_m": 2000, "window": window,
+                               "geometry": {"type": "Point", "coordinates": [40.0, 35.0]}})
+    # 1 km east of the point is within its 2 km protection; 3 km is not (a degree of longitude is ~91 km here).
+    assert _in_boxes(site, parse_bbox(f"{40.0 + 1 / 91},34.9,41,35.1"))
+    assert not _in_boxes(site, parse_bbox(f"{40.0 + 3 / 91},34.9,41,35.1"))
+    route = decode_declaration({"id": "M", "kind": "movement", "owner": "x", "window": window,
+                                "geometry": {"type": "LineString", "coordinates": [[179.0, -17.0], [-179.0, -16.0]]}})
+    assert _in_boxes(route, parse_bbox("-179.5,-17,-179.2,-16"))  # the part east of 180°
+    assert _in_boxes(route, parse_bbox("179.5,-17,-179.5,-16"))  # a box across 180°
+    assert not _in_boxes(route, parse_bbox("0,-17,1,-16"))

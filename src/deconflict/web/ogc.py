@@ -21,7 +21,7 @@ interval. Invalid parameters are 400, as the standard asks.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -32,7 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from deconflict.codecs import geojson
 from deconflict.errors import DeconflictError, NotFound
 from deconflict.geo.bounds import cap_angle
-from deconflict.model import Declaration, Fire, Flight, Measure, Movement, Site
+from deconflict.model import Declaration, Fire, Flight, Measure, Movement, Polygon, Site
 from deconflict.service.auth import Action
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import Json, Who
@@ -125,8 +125,9 @@ def parse_datetime(text: str) -> tuple[datetime | None, datetime | None, bool]:
 
 def _time(text: str) -> datetime:
     try:
-        return parse_time(text, "datetime")
-    except DeconflictError:
+        return parse_time(text, "datetime").astimezone(UTC)
+    except (DeconflictError, OverflowError, ValueError):
+        # OverflowError: 0001-01-01T00:00:00+14:00 is before the first UTC instant.
         raise BadQuery("datetime", f"{text!r} is not an RFC 3339 time with a timezone such as "
                                    "2018-02-07T20:00:00Z, nor an interval start/end ('..' for an open end)") from None
 
@@ -150,16 +151,40 @@ def _in_time(obj: Declaration | Measure, start: datetime | None, end: datetime |
     return (end is None or w.start <= end) and (start is None or w.end > start)
 
 
-def _in_boxes(geometry: BaseGeometry, reach_m: float, boxes: list[tuple[float, float, float, float]]) -> bool:
+def _positions(obj: Declaration | Measure) -> list[tuple[float, float]]:
+    """Every vertex of the object's main geometry (its waypoints for a 4D trajectory)."""
+    if isinstance(obj, Movement | Flight) and obj.waypoints:
+        return [(w.position.lon, w.position.lat) for w in obj.waypoints]
+    g = obj.target if isinstance(obj, Fire) else obj.route if isinstance(obj, Movement) else obj.geometry
+    assert g is not None
+    return [p for ring in g.rings for p in ring] if isinstance(g, Polygon) else list(g.coords)
+
+
+def _widened(boxes: list[tuple[float, float, float, float]], reach_m: float) -> list[BaseGeometry]:
     pad = cap_angle(reach_m) if reach_m > 0 else 0.0
+    out = []
     for west, south, east, north in boxes:
         lat_extent = min(90.0, max(abs(south), abs(north)) + pad)
         lon_pad = 180.0 if lat_extent >= 89.9 else pad / math.cos(math.radians(lat_extent))
-        query = box(max(-180.0, west - lon_pad), max(-90.0, south - pad), min(180.0, east + lon_pad),
-                    min(90.0, north + pad))
-        if geometry.intersects(query):
-            return True
-    return False
+        out.append(box(max(-180.0, west - lon_pad), max(-90.0, south - pad), min(180.0, east + lon_pad),
+                       min(90.0, north + pad)))
+    return out
+
+
+def _in_boxes(obj: Declaration | Measure, boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Whether the object comes within its reach of a box. The vertices' own bounds rule
+    most objects out cheaply; an object spanning more than 180 degrees of longitude
+    (one crossing the antimeridian) and every candidate are tested on their geometry
+    as written, cut at the antimeridian."""
+    query = _widened(boxes, _reach_m(obj))
+    pts = _positions(obj)
+    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+    if max(lons) - min(lons) <= 180.0:
+        own = box(min(lons), min(lats), max(lons), max(lats))
+        if not any(own.intersects(q) for q in query):
+            return False
+    geometry = shape(_feature(obj)["geometry"])
+    return any(geometry.intersects(q) for q in query)
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -186,10 +211,9 @@ def _collection(request: Request, cid: str, objs: list[Declaration | Measure]) -
     base = _base(request)
     extent: dict[str, Any] = {}
     if objs:
-        bounds = [shape(f["geometry"]).bounds for f in map(_feature, objs) if f["geometry"]]
-        if bounds:
-            extent["spatial"] = {"bbox": [[min(b[0] for b in bounds), min(b[1] for b in bounds),
-                                           max(b[2] for b in bounds), max(b[3] for b in bounds)]], "crs": CRS84}
+        pts = [p for o in objs for p in _positions(o)]
+        extent["spatial"] = {"bbox": [[min(p[0] for p in pts), min(p[1] for p in pts),
+                                       max(p[0] for p in pts), max(p[1] for p in pts)]], "crs": CRS84}
         extent["temporal"] = {"interval": [[format_time(min(o.window.start for o in objs)),
                                             format_time(max(o.window.end for o in objs))]],
                               "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
@@ -265,12 +289,10 @@ def items(
     if datetime_ is not None:
         start, end, instant = parse_datetime(datetime_)
         objs = [o for o in objs if _in_time(o, start, end, instant)]
-    feats = [_feature(o) for o in objs]
     if bbox is not None:
         boxes = parse_bbox(bbox)
-        feats = [f for f, o in zip(feats, objs, strict=True)
-                 if f["geometry"] is not None and _in_boxes(shape(f["geometry"]), _reach_m(o), boxes)]
-    page = feats[skip:skip + n]
+        objs = [o for o in objs if _in_boxes(o, boxes)]
+    page = [_feature(o) for o in objs[skip:skip + n]]  # only the page is written
     base = f"{_base(request)}/collections/{collection_id}/items"
     query = {k: v for k, v in (("bbox", bbox), ("datetime", datetime_)) if v is not None}
 
@@ -282,13 +304,13 @@ def items(
     links = [_link(href(skip), "self", GEOJSON, "This page"),
              _link(f"{_base(request)}/collections/{collection_id}", "collection", "application/json",
                    "The collection")]
-    if skip + n < len(feats):
+    if skip + n < len(objs):
         links.append(_link(href(skip + n), "next", GEOJSON, "The next page"))
     if skip > 0:
         links.append(_link(href(max(0, skip - n)), "prev", GEOJSON, "The previous page"))
     return Json({"type": "FeatureCollection", "features": page, "links": links,
                  "timeStamp": format_time(request.app.state.hotline.clock()),
-                 "numberMatched": len(feats), "numberReturned": len(page)}, media_type=GEOJSON)
+                 "numberMatched": len(objs), "numberReturned": len(page)}, media_type=GEOJSON)
 
 
 def item(request: Request, who: Who, collection_id: str, feature_id: str) -> Json:
