@@ -290,6 +290,5 @@ def document(measures: Sequence[Measure], declarations: Sequence[Declaration], *
         _sub(folder, "name", title)
         for obj in objs:
             _placemark(folder, obj)
-    ET.indent(root, space=" ")
     out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return out
