@@ -27,7 +27,6 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from shapely.geometry import box, shape
-from shapely.geometry.base import BaseGeometry
 
 from deconflict.codecs import geojson
 from deconflict.errors import DeconflictError, NotFound
@@ -160,31 +159,34 @@ def _positions(obj: Declaration | Measure) -> list[tuple[float, float]]:
     return [p for ring in g.rings for p in ring] if isinstance(g, Polygon) else list(g.coords)
 
 
-def _widened(boxes: list[tuple[float, float, float, float]], reach_m: float) -> list[BaseGeometry]:
+Box = tuple[float, float, float, float]
+
+
+def _widened(boxes: list[Box], reach_m: float) -> list[Box]:
     pad = cap_angle(reach_m) if reach_m > 0 else 0.0
     out = []
     for west, south, east, north in boxes:
         lat_extent = min(90.0, max(abs(south), abs(north)) + pad)
         lon_pad = 180.0 if lat_extent >= 89.9 else pad / math.cos(math.radians(lat_extent))
-        out.append(box(max(-180.0, west - lon_pad), max(-90.0, south - pad), min(180.0, east + lon_pad),
-                       min(90.0, north + pad)))
+        out.append((max(-180.0, west - lon_pad), max(-90.0, south - pad), min(180.0, east + lon_pad),
+                    min(90.0, north + pad)))
     return out
 
 
-def _in_boxes(obj: Declaration | Measure, boxes: list[tuple[float, float, float, float]]) -> bool:
+def _in_boxes(obj: Declaration | Measure, boxes: list[Box]) -> bool:
     """Whether the object comes within its reach of a box. The vertices' own bounds rule
-    most objects out cheaply; an object spanning more than 180 degrees of longitude
-    (one crossing the antimeridian) and every candidate are tested on their geometry
-    as written, cut at the antimeridian."""
+    most objects out with a few comparisons; an object spanning more than 180 degrees
+    of longitude (one crossing the antimeridian) and every candidate are tested on
+    their geometry as written, cut at the antimeridian."""
     query = _widened(boxes, _reach_m(obj))
     pts = _positions(obj)
     lons, lats = [p[0] for p in pts], [p[1] for p in pts]
-    if max(lons) - min(lons) <= 180.0:
-        own = box(min(lons), min(lats), max(lons), max(lats))
-        if not any(own.intersects(q) for q in query):
-            return False
+    lo_lon, hi_lon, lo_lat, hi_lat = min(lons), max(lons), min(lats), max(lats)
+    if hi_lon - lo_lon <= 180.0 and not any(
+            lo_lon <= e and w <= hi_lon and lo_lat <= n and s <= hi_lat for w, s, e, n in query):
+        return False
     geometry = shape(_feature(obj)["geometry"])
-    return any(geometry.intersects(q) for q in query)
+    return any(geometry.intersects(box(*q)) for q in query)
 
 
 # -- documents -----------------------------------------------------------------------------------
