@@ -53,3 +53,22 @@ def test_exports_need_a_credential(server: Running, path: str) -> None:
     for token in (None, "dcf_nope_nope"):
         r = get(server, path, token)
         assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_export_shows_a_change_made_after_the_last_one(server: Running) -> None:
+    token = server.tokens["russia"]["planner"]
+    before = {f["id"] for f in get(server, "/v1/export.geojson", token).json()["features"]}
+    kml_before = get(server, "/v1/export.kml", token).content
+    assert get(server, "/v1/export.kml", token).content == kml_before  # the same state: the same file
+    site = {"kind": "site", "id": "EXP1", "category": "protected", "protection_m": 100,
+            "geometry": {"type": "Point", "coordinates": [38.5, 36.9]},
+            "window": {"start": "2018-03-01T00:00:00Z", "end": "2018-03-02T00:00:00Z"}}
+    r = httpx.post(f"{server.url}/v1/activities", json={"activity": site}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.text
+    after = {f["id"] for f in get(server, "/v1/export.geojson", token).json()["features"]}
+    assert after == before | {"EXP1"}
+    assert b"EXP1" in get(server, "/v1/export.kml", token).content
+    # Another party's export is its own: the coalition sees S4, russia still does not.
+    assert "S4" in {f["id"] for f in get(server, "/v1/export.geojson", server.tokens["coalition"]["viewer"]).json()[
+        "features"]}
+    assert "S4" not in {f["id"] for f in get(server, "/v1/export.geojson", token).json()["features"]}

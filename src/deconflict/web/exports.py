@@ -8,7 +8,8 @@ them; the formats are :mod:`deconflict.codecs.geojson` (RFC 7946) and
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
 
 import orjson
 from fastapi import FastAPI, Request
@@ -22,29 +23,63 @@ from deconflict.service.http import Who
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 
 
-def _picture(request: Request, who: Who) -> tuple[list[Any], list[Any], str]:
+class _Cache:
+    """The last export of each format for each party, valid while the service's state
+    is at the same event: an export is linear in the picture (seconds for a KML of
+    10,000 objects), and repeating one must not cost it again. What a party may see
+    depends only on the state and the party, so the party is the key."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seq = -1
+        self.bodies: dict[tuple[str, str], bytes] = {}
+
+    def get(self, seq: int, key: tuple[str, str], build: Callable[[], bytes]) -> bytes:
+        with self.lock:
+            if seq != self.seq:
+                self.seq, self.bodies = seq, {}
+            body = self.bodies.get(key)
+        if body is None:
+            body = build()  # outside the lock: exports of other parties go on meanwhile
+            with self.lock:
+                if seq == self.seq:
+                    self.bodies[key] = body
+        return body
+
+
+def _export(request: Request, who: Who, fmt: str) -> bytes:
     who.require(Action.READ)
     hotline: Hotline = request.app.state.hotline
-    name = f"Deconflict picture for {who.party or 'an administrator'}"
-    return hotline.service.measures(), hotline.declarations(who), name
+    cache: _Cache = request.app.state.export_cache
+    service = hotline.service
+    party = who.party if not who.is_admin else ""
+    # The seq is read before the picture: a change in between makes the body newer
+    # than its key, never older (it is then rebuilt at the next request).
+    seq = service.seq
+
+    def build() -> bytes:
+        measures, decls = service.measures(), hotline.declarations(who)
+        if fmt == "kml":
+            return kml.document(measures, decls, name=f"Deconflict picture for {party or 'an administrator'}")
+        return orjson.dumps(geojson.feature_collection(measures, decls))
+
+    return cache.get(seq, (fmt, party), build)
 
 
 def export_geojson(request: Request, who: Who) -> Response:
     """Measures in force and the declarations you may see, as an RFC 7946 FeatureCollection."""
-    measures, decls, _name = _picture(request, who)
-    body = orjson.dumps(geojson.feature_collection(measures, decls))
-    return Response(body, media_type=GEOJSON_MEDIA_TYPE,
+    return Response(_export(request, who, "geojson"), media_type=GEOJSON_MEDIA_TYPE,
                     headers={"Content-Disposition": 'attachment; filename="deconflict.geojson"'})
 
 
 def export_kml(request: Request, who: Who) -> Response:
     """Measures in force and the declarations you may see, as KML 2.2 (airspace as extruded volumes)."""
-    measures, decls, name = _picture(request, who)
-    return Response(kml.document(measures, decls, name=name), media_type=kml.MEDIA_TYPE,
+    return Response(_export(request, who, "kml"), media_type=kml.MEDIA_TYPE,
                     headers={"Content-Disposition": 'attachment; filename="deconflict.kml"'})
 
 
 def add_routes(app: FastAPI) -> None:
+    app.state.export_cache = _Cache()
     ok = {"description": "The file", "content": {GEOJSON_MEDIA_TYPE: {"schema": {"type": "object"}}}}
     app.add_api_route("/v1/export.geojson", export_geojson, methods=["GET"], tags=["export"],
                       response_class=Response, responses={200: ok})
