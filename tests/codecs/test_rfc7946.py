@@ -245,3 +245,37 @@ def test_precision_loss_is_within_the_written_decimals(euphrates: dict[str, Any]
             assert isinstance(d.target, type(back.target))
             for (x1, y1), (x2, y2) in zip(d.target.coords, back.target.coords, strict=True):
                 assert math.isclose(x1, x2, abs_tol=5e-8) and math.isclose(y1, y2, abs_tol=5e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pts=st.lists(st.tuples(st.floats(-60, 60), st.floats(-70, 70)), min_size=2, max_size=6))
+def test_any_line_is_written_per_rfc_7946_and_read_back_to_the_same_vertices(pts: list[tuple[float, float]]) -> None:
+    # Steps of at most 60 degrees of longitude, starting near the antimeridian so many cross it.
+    coords, lon = [], 170.0
+    for dlon, lat in pts:
+        lon = ((lon + dlon + 180) % 360) - 180
+        coords.append((lon, lat))
+    try:
+        line = LineString(tuple(coords))
+    except InvalidInput:
+        return  # fewer than two distinct positions
+    out = rfc7946.encode(line)
+    assert_rfc7946(out)
+    back = rfc7946.decode_multi(out, "g")
+    assert isinstance(back, dict) and back["type"] == "LineString"
+    originals = [(rfc7946.rounded(x), rfc7946.rounded(y)) for x, y in line.coords]
+
+    def same(a: tuple[float, float], b: tuple[float, float]) -> bool:
+        return a == b or (abs(a[0]) == 180.0 and abs(b[0]) == 180.0 and a[1] == b[1])
+
+    def dedupe(ps: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        out: list[tuple[float, float]] = []
+        for p in ps:
+            if not out or not same(out[-1], p):
+                out.append(p)
+        return out
+
+    got = [(float(x), float(y)) for x, y in back["coordinates"]]
+    inserted = [p for p in got if not any(same(p, o) for o in originals)]
+    assert all(abs(x) == 180.0 for x, _y in inserted)  # only cut points on the antimeridian were added
+    assert dedupe([p for p in got if p not in inserted]) == dedupe(originals)
