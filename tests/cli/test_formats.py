@@ -23,6 +23,8 @@ def test_import_of_a_scenario_file_says_what_to_do(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "is a scenario file" in res.stderr and "deconflict scenario run" in res.stderr
     assert "type: is required" not in res.stderr and "Traceback" not in res.stderr
+    res = run("check", "--by", "russia", str(BUNDLED), store=store)
+    assert res.returncode == 2 and "deconflict scenario run" in res.stderr
 
 
 def test_kml_export_and_geojson_round_trip_through_the_command_line(tmp_path: Path) -> None:

@@ -188,6 +188,9 @@ def check(
     Exits 3 when any activity has a violation, conflict or required coordination."""
     with errors():
         data = read_json(file)
+        if is_scenario(data):
+            raise InvalidInput(str(file), "is a scenario file, not GeoJSON: run its checks with "
+                               f"`deconflict scenario run {file}`")
         with open_service(store) as service:
             if by not in service.parties():
                 raise InvalidInput("--by", f"unknown party {by!r}")
