@@ -143,6 +143,10 @@ class Engine:
     def add_measure(self, measure: Measure, *, replace: bool = False) -> None:
         if measure.id in self._measures and not replace:
             raise AlreadyExists("measure", measure.id)
+        self._measures[measure.id] = self.measure_entry(measure)
+
+    def measure_entry(self, measure: Measure) -> _MeasureEntry:
+        """The measure validated and prepared for checks (not added)."""
         shape = self.validate_measure(measure)
         area = None
         if not measure.kind.is_line:
@@ -153,7 +157,7 @@ class Engine:
         else:
             # A line governs nothing farther than application_m from it.
             box = shape.box(measure.application_m)
-        self._measures[measure.id] = _MeasureEntry(measure, shape, box, area)
+        return _MeasureEntry(measure, shape, box, area)
 
     def remove_measure(self, measure_id: str) -> Measure:
         entry = self._measures.pop(measure_id, None)
@@ -335,6 +339,39 @@ class Engine:
             return False
         gap = vertical_gap(band.lower_m, band.upper_m, other.lower_m, other.upper_m)
         return not within_vertical_margin(gap, self.margins.vertical_m)
+
+    # -- batches and re-checks -----------------------------------------------------
+    def check_many(self, activities: Iterable[Declaration]) -> list[CheckResult]:
+        """``check`` of each activity in turn, against what is in force (the
+        activities are not added, so they are not checked against each other)."""
+        return [self.check(a) for a in activities]
+
+    def recheck(self, obj: Declaration | Measure) -> dict[str, list[Finding]]:
+        """What ``obj`` coming into force does to what is already accepted: for
+        each declaration in the engine that now has findings against ``obj``
+        (from that declaration's side), those findings, by declaration id.
+        ``obj`` need not be added yet; a measure binds as it says, a declaration
+        affects only other parties'. See :mod:`deconflict.engine.recheck`."""
+        from deconflict.engine.recheck import recheck_declaration, recheck_measure
+
+        if isinstance(obj, Measure):
+            return recheck_measure(self, obj)
+        return recheck_declaration(self, obj)
+
+    @property
+    def index(self) -> GridIndex:
+        return self._index
+
+    def part_of(self, pid: int) -> tuple[Declaration, Part] | None:
+        """The live declaration and the (built) part behind index entry ``pid``."""
+        slot = self._part_owner[pid]
+        decl = self._decls[slot]
+        if decl is None:
+            return None
+        return decl, self._part(slot, pid - self._first_part[slot])
+
+    def measure_finding(self, entry: _MeasureEntry, part: Part, qbox: Box) -> Finding | None:
+        return self._check_measure(entry, part, qbox, self.margins)
 
     # -- checks ------------------------------------------------------------------
     def check(self, activity: Declaration) -> CheckResult:
