@@ -4,7 +4,10 @@ Each part is filed under one grid cell: the cell holding the south-west
 corner of its conservative box, on the finest level whose cells are at least
 as large as the box. A part therefore reaches at most one cell east and one
 north of its cell, so a query looks at the cells its box covers, widened by
-one cell west and south, on every level in use. Entries are kept sorted by
+one cell west and south, on every level in use. Within a cell, a part is also
+filed by time, under the bucket of its window's start on the finest time
+level whose buckets are at least as long as its window, so a query reads only
+the buckets its window can meet (docs/geometry.md gives the proof). Entries are kept sorted by
 key, each with its box, its part's window and its part's tag copied
 alongside in the same order, so a query is a handful of binary searches and
 a contiguous read of the k entries in those cells, filtered by time (and tag)
@@ -38,7 +41,30 @@ _MICRO = timedelta(microseconds=1)
 #: Cell size of the finest level, in degrees; each level doubles it.
 FINEST_CELL_DEG = 0.01
 LEVELS = 17  # 0.01 deg ... 655 deg: the last level holds boxes spanning the globe
-_LEVEL_SHIFT = 48
+#: Time levels: a part is also filed under the time bucket of its start, on the
+#: finest time level whose buckets are at least as long as its window (1 h, 4 h,
+#: 16 h, ... 4^6 h, about 171 days); the last level holds the longer windows (and
+#: any whose bucket would not fit), all in bucket 0. A part then reaches at most
+#: one bucket beyond its own, as it reaches one cell beyond its own in space.
+TIME_LEVELS = 8
+_HOUR_US = 3_600_000_000
+_BUCKET_US = tuple(_HOUR_US * 4**k for k in range(TIME_LEVELS - 1))
+_BUCKET_US_ARRAY = np.array(_BUCKET_US, dtype=np.int64)
+_BUCKET_BITS = 22
+_BUCKET_MAX = (1 << _BUCKET_BITS) - 1
+_BUCKET_OFFSET = 1 << (_BUCKET_BITS - 1)  # bucket 0 of the epoch sits in the middle
+# A key: space level | row | column | time level | bucket, so a cell's entries are
+# contiguous (a row of cells too, all times), and within a cell and time level the
+# buckets are in order: a query reads, per cell and time level, only the buckets
+# its window can meet.
+_TL_SHIFT = _BUCKET_BITS
+_X_SHIFT = _TL_SHIFT + 3
+_Y_SHIFT = _X_SHIFT + 16
+_LEVEL_SHIFT = _Y_SHIFT + 15
+#: A query reads per cell and time level (pruning by time) while a level's cells
+#: times its time levels in use are at most this many ranges; past it, per row of
+#: cells with every time (the ranges would cost more than the entries they skip).
+_CELL_RANGES_MAX = 48
 #: The unsorted tail is merged into the sorted keys when it grows past this
 #: share of the index (or past the minimum), so inserts stay amortised O(log n).
 _TAIL_MIN = 4096
@@ -53,6 +79,28 @@ _PAD = 1e-9
 
 def micros(t: datetime) -> int:
     return (t - _EPOCH) // _MICRO
+
+
+def _time_slot(t0: int, t1: int) -> tuple[int, int]:
+    """(time level, bucket) a part with the window [t0, t1) (microseconds) is filed under."""
+    d = t1 - t0
+    for tl, size in enumerate(_BUCKET_US):
+        if d <= size:
+            b = t0 // size + _BUCKET_OFFSET
+            if 0 <= b <= _BUCKET_MAX:
+                return tl, b
+            break
+    return TIME_LEVELS - 1, 0
+
+
+def _time_slots(t0: IntArray, t1: IntArray) -> tuple[IntArray, IntArray]:
+    """:func:`_time_slot` over arrays (the same integer arithmetic)."""
+    tl = np.searchsorted(_BUCKET_US_ARRAY, t1 - t0, "left").astype(np.int64)
+    fits = tl < TIME_LEVELS - 1
+    size = _BUCKET_US_ARRAY[np.minimum(tl, TIME_LEVELS - 2)]
+    b = np.floor_divide(t0, size) + _BUCKET_OFFSET
+    fits &= (b >= 0) & (b <= _BUCKET_MAX)
+    return np.where(fits, tl, TIME_LEVELS - 1), np.where(fits, b, 0)
 
 
 def _level_for(width: float, height: float) -> int:
@@ -183,7 +231,7 @@ class GridIndex:
         self._e_part = array("i")
         self._e_key = array("q")
         self._e_box = array("d")
-        self._level_counts = [0] * LEVELS
+        self._level_counts = [[0] * TIME_LEVELS for _ in range(LEVELS)]
         self._alive_count = 0
 
     def __len__(self) -> int:
@@ -200,15 +248,17 @@ class GridIndex:
         self._alive.append(1)
         self._tag.append(tag)
         self._alive_count += 1
+        tl, bucket = _time_slot(self._t0[pid], self._t1[pid])
         for lon_lo, lat_lo, lon_hi, lat_hi in box.parts():
             level = _level_for(lon_hi - lon_lo, lat_hi - lat_lo)
             size, nx, ny = _dims(level)
             x = min(int((lon_lo + 180.0) // size), nx - 1)
             y = min(int((lat_lo + 90.0) // size), ny - 1)
             self._e_part.append(pid)
-            self._e_key.append((level << _LEVEL_SHIFT) + y * nx + x)
+            self._e_key.append((level << _LEVEL_SHIFT) | (y << _Y_SHIFT) | (x << _X_SHIFT)
+                               | (tl << _TL_SHIFT) | bucket)
             self._e_box.extend((lon_lo, lat_lo, lon_hi, lat_hi))
-            self._level_counts[level] += 1
+            self._level_counts[level][tl] += 1
         self._settle()
         return pid
 
@@ -242,7 +292,11 @@ class GridIndex:
         nx = _NX[level]
         x = np.minimum(np.floor_divide(lon_lo + 180.0, size).astype(np.int64), nx - 1)
         y = np.minimum(np.floor_divide(lat_lo + 90.0, size).astype(np.int64), _NY[level] - 1)
-        keys = (level << _LEVEL_SHIFT) + y * nx + x
+        p_tl, p_bucket = _time_slots(np.asarray(t0, dtype=np.int64), np.asarray(t1, dtype=np.int64))
+        e_idx = np.asarray(e_part, dtype=np.int64)
+        e_tl = p_tl[e_idx]
+        keys = ((level << _LEVEL_SHIFT) | (y << _Y_SHIFT) | (x << _X_SHIFT) | (e_tl << _TL_SHIFT)
+                | p_bucket[e_idx])
         self._t0.frombytes(np.ascontiguousarray(t0, dtype=np.int64).tobytes())
         self._t1.frombytes(np.ascontiguousarray(t1, dtype=np.int64).tobytes())
         self._alive.extend(b"\x01" * n)
@@ -251,8 +305,10 @@ class GridIndex:
         self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
         self._e_key.frombytes(keys.astype(np.int64).tobytes())
         self._e_box.frombytes(boxes.tobytes())
-        for lvl, count in enumerate(np.bincount(level, minlength=LEVELS).tolist()):
-            self._level_counts[lvl] += count
+        counts = np.bincount(level * TIME_LEVELS + e_tl, minlength=LEVELS * TIME_LEVELS)
+        for lvl in range(LEVELS):
+            for tl in range(TIME_LEVELS):
+                self._level_counts[lvl][tl] += int(counts[lvl * TIME_LEVELS + tl])
         if rebuild:
             self._settle()
         return first
@@ -289,8 +345,10 @@ class GridIndex:
         self._main = self._main.merged(self._small.merged(self._tail_run()))
         self._small = _Run.empty()
 
-    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float) -> tuple[IntArray, IntArray]:
-        """Key ranges (inclusive) of the cells a part meeting the box may be filed under."""
+    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float,
+                     t0: int, t1: int) -> tuple[IntArray, IntArray]:
+        """Key ranges (inclusive) of the entries a part meeting the box and the
+        window [t0, t1) may be filed under."""
         los: list[int] = []
         his: list[int] = []
         # A part is filed at the cell of its south-west corner on a level whose
@@ -300,18 +358,40 @@ class GridIndex:
         # query box grows by _PAD (far more than any such rounding) first.
         ax, ay = lon_lo - _PAD + 180.0, lat_lo - _PAD + 90.0
         bx, by = lon_hi + _PAD + 180.0, lat_hi + _PAD + 90.0
-        for level, count in enumerate(self._level_counts):
-            if not count:
+        # In time, a part filed at bucket b of a level lasts at most one bucket,
+        # so it meets [t0, t1) only if t0 - size < start < t1: buckets from
+        # t0 // size - 1 to (t1 - 1) // size (docs/geometry.md, the index).
+        spans: list[tuple[int, int] | None] = []
+        for size in _BUCKET_US:
+            b0 = max(t0 // size - 1 + _BUCKET_OFFSET, 0)
+            b1 = min((t1 - 1) // size + _BUCKET_OFFSET, _BUCKET_MAX)
+            spans.append((b0, b1) if b0 <= b1 else None)
+        spans.append((0, 0))
+        everything = ((TIME_LEVELS - 1) << _TL_SHIFT) | _BUCKET_MAX
+        for level, counts in enumerate(self._level_counts):
+            tls = [tl for tl, count in enumerate(counts) if count and spans[tl] is not None]
+            if not tls:
                 continue
             size, nx, ny = _DIMS[level]
             x0 = max(int(ax // size) - 1, 0)
             x1 = min(int(bx // size), nx - 1)
             y0 = max(int(ay // size) - 1, 0)
             y1 = min(int(by // size), ny - 1)
-            first = (level << _LEVEL_SHIFT) + y0 * nx
-            stop = first + (y1 - y0) * nx + 1
-            los.extend(range(first + x0, stop + x0, nx))
-            his.extend(range(first + x1, stop + x1, nx))
+            base = level << _LEVEL_SHIFT
+            if (x1 - x0 + 1) * (y1 - y0 + 1) * len(tls) <= _CELL_RANGES_MAX:
+                for y in range(y0, y1 + 1):
+                    for x in range(x0, x1 + 1):
+                        cell = base | (y << _Y_SHIFT) | (x << _X_SHIFT)
+                        for tl in tls:
+                            span = spans[tl]
+                            assert span is not None
+                            los.append(cell | (tl << _TL_SHIFT) | span[0])
+                            his.append(cell | (tl << _TL_SHIFT) | span[1])
+            else:
+                for y in range(y0, y1 + 1):
+                    row = base | (y << _Y_SHIFT)
+                    los.append(row | (x0 << _X_SHIFT))
+                    his.append(row | (x1 << _X_SHIFT) | everything)
         return np.array(los, np.int64), np.array(his, np.int64)
 
     def query(
@@ -334,7 +414,7 @@ class GridIndex:
             if _lo <= -180.0:
                 qparts.append((180.0, lat_lo, 180.0, lat_hi))
         for q in qparts:
-            los, his = self._cell_ranges(*q)
+            los, his = self._cell_ranges(*q, t0, t1)
             for run in (self._main, self._small):
                 if len(run) and len(los):
                     found.append(run.scan(los, his, q, t0, t1, tags))
