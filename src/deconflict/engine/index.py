@@ -231,7 +231,9 @@ class GridIndex:
         self._e_part = array("i")
         self._e_key = array("q")
         self._e_box = array("d")
-        self._level_counts = [[0] * TIME_LEVELS for _ in range(LEVELS)]
+        # Entries per (space level, time level): a query skips the empty ones.
+        self._level_counts = np.zeros((LEVELS, TIME_LEVELS), np.int64)
+        self._in_use: list[tuple[int, list[int]]] | None = None
         self._alive_count = 0
 
     def __len__(self) -> int:
@@ -258,7 +260,8 @@ class GridIndex:
             self._e_key.append((level << _LEVEL_SHIFT) | (y << _Y_SHIFT) | (x << _X_SHIFT)
                                | (tl << _TL_SHIFT) | bucket)
             self._e_box.extend((lon_lo, lat_lo, lon_hi, lat_hi))
-            self._level_counts[level][tl] += 1
+            self._level_counts[level, tl] += 1
+            self._in_use = None
         self._settle()
         return pid
 
@@ -305,10 +308,9 @@ class GridIndex:
         self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
         self._e_key.frombytes(keys.astype(np.int64).tobytes())
         self._e_box.frombytes(boxes.tobytes())
-        counts = np.bincount(level * TIME_LEVELS + e_tl, minlength=LEVELS * TIME_LEVELS)
-        for lvl in range(LEVELS):
-            for tl in range(TIME_LEVELS):
-                self._level_counts[lvl][tl] += int(counts[lvl * TIME_LEVELS + tl])
+        self._level_counts += np.bincount(level * TIME_LEVELS + e_tl,
+                                          minlength=LEVELS * TIME_LEVELS).reshape(LEVELS, TIME_LEVELS)
+        self._in_use = None
         if rebuild:
             self._settle()
         return first
@@ -362,37 +364,45 @@ class GridIndex:
         # so it meets [t0, t1) only if t0 - size < start < t1: buckets from
         # t0 // size - 1 to (t1 - 1) // size (docs/geometry.md, the index).
         spans: list[tuple[int, int] | None] = []
-        for size in _BUCKET_US:
+        for tl, size in enumerate(_BUCKET_US):
             b0 = max(t0 // size - 1 + _BUCKET_OFFSET, 0)
             b1 = min((t1 - 1) // size + _BUCKET_OFFSET, _BUCKET_MAX)
-            spans.append((b0, b1) if b0 <= b1 else None)
-        spans.append((0, 0))
-        everything = ((TIME_LEVELS - 1) << _TL_SHIFT) | _BUCKET_MAX
-        for level, counts in enumerate(self._level_counts):
-            tls = [tl for tl, count in enumerate(counts) if count and spans[tl] is not None]
-            if not tls:
-                continue
+            spans.append(((tl << _TL_SHIFT) | b0, (tl << _TL_SHIFT) | b1) if b0 <= b1 else None)
+        spans.append(((TIME_LEVELS - 1) << _TL_SHIFT, (TIME_LEVELS - 1) << _TL_SHIFT))
+        every = ((TIME_LEVELS - 1) << _TL_SHIFT) | _BUCKET_MAX
+        x_step, y_step = 1 << _X_SHIFT, 1 << _Y_SHIFT
+        for level, counts in self._levels_in_use:
             size, nx, ny = _DIMS[level]
             x0 = max(int(ax // size) - 1, 0)
             x1 = min(int(bx // size), nx - 1)
             y0 = max(int(ay // size) - 1, 0)
             y1 = min(int(by // size), ny - 1)
             base = level << _LEVEL_SHIFT
-            if (x1 - x0 + 1) * (y1 - y0 + 1) * len(tls) <= _CELL_RANGES_MAX:
-                for y in range(y0, y1 + 1):
-                    for x in range(x0, x1 + 1):
-                        cell = base | (y << _Y_SHIFT) | (x << _X_SHIFT)
-                        for tl in tls:
-                            span = spans[tl]
-                            assert span is not None
-                            los.append(cell | (tl << _TL_SHIFT) | span[0])
-                            his.append(cell | (tl << _TL_SHIFT) | span[1])
-            else:
+            offs = [span for tl, span in enumerate(spans) if span is not None and counts[tl]]
+            if (x1 - x0 + 1) * (y1 - y0 + 1) * len(offs) <= _CELL_RANGES_MAX:
+                # Per cell and time level, only the buckets the window can meet
+                # (a range steps over the cells of a row: the fields do not carry).
                 for y in range(y0, y1 + 1):
                     row = base | (y << _Y_SHIFT)
-                    los.append(row | (x0 << _X_SHIFT))
-                    his.append(row | (x1 << _X_SHIFT) | everything)
+                    first, last = row | (x0 << _X_SHIFT), (row | (x1 << _X_SHIFT)) + 1
+                    for lo_off, hi_off in offs:
+                        los.extend(range(first | lo_off, last + lo_off, x_step))
+                        his.extend(range(first | hi_off, last + hi_off, x_step))
+            else:
+                # Per row of cells, every time: too many cells to read one by one.
+                first, stop = base | (y0 << _Y_SHIFT), (base | (y1 << _Y_SHIFT)) + 1
+                los.extend(range(first | (x0 << _X_SHIFT), stop + (x0 << _X_SHIFT), y_step))
+                his.extend(range(first | (x1 << _X_SHIFT) | every, stop + ((x1 << _X_SHIFT) | every), y_step))
         return np.array(los, np.int64), np.array(his, np.int64)
+
+    @property
+    def _levels_in_use(self) -> list[tuple[int, list[int]]]:
+        """(space level, entries per time level) of the space levels holding entries."""
+        cached = self._in_use
+        if cached is None:
+            counts = self._level_counts.tolist()
+            cached = self._in_use = [(lvl, c) for lvl, c in enumerate(counts) if any(c)]
+        return cached
 
     def query(
         self, box: Box, start: datetime, end: datetime, tags: npt.NDArray[np.bool_] | None = None
