@@ -39,8 +39,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--block", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--caps", type=int, nargs="*", default=[new_index._CELL_RANGES_MAX],
-                    help="values of _CELL_RANGES_MAX to measure this tree's index with, in turn")
+    ap.add_argument("--caps", type=int, nargs="*", default=[],
+                    help="values of _CELL_RANGES_MAX (an index that prunes by time per cell up to that "
+                         "many key ranges a level) to measure this tree's index with, in turn")
     args = ap.parse_args()
     spec = importlib.util.spec_from_file_location("baseline_index", args.baseline)
     assert spec is not None and spec.loader is not None
@@ -75,8 +76,10 @@ def main() -> None:
     new_index.GridIndex.query = original  # type: ignore[method-assign]
 
     for cap in args.caps:
-        new_index._CELL_RANGES_MAX = cap
+        new_index._CELL_RANGES_MAX = cap  # type: ignore[attr-defined]
         print(f"_CELL_RANGES_MAX = {cap}")
+        measure(queries, new, old, args)
+    if not args.caps:
         measure(queries, new, old, args)
 
 

@@ -4,10 +4,7 @@ Each part is filed under one grid cell: the cell holding the south-west
 corner of its conservative box, on the finest level whose cells are at least
 as large as the box. A part therefore reaches at most one cell east and one
 north of its cell, so a query looks at the cells its box covers, widened by
-one cell west and south, on every level in use. Within a cell, a part is also
-filed by time, under the bucket of its window's start on the finest time
-level whose buckets are at least as long as its window, so a query reads only
-the buckets its window can meet (docs/geometry.md gives the proof). Entries are kept sorted by
+one cell west and south, on every level in use. Entries are kept sorted by
 key, each with its box, its part's window and its part's tag copied
 alongside in the same order, so a query is a handful of binary searches and
 a contiguous read of the k entries in those cells, filtered by time (and tag)
@@ -41,30 +38,7 @@ _MICRO = timedelta(microseconds=1)
 #: Cell size of the finest level, in degrees; each level doubles it.
 FINEST_CELL_DEG = 0.01
 LEVELS = 17  # 0.01 deg ... 655 deg: the last level holds boxes spanning the globe
-#: Time levels: a part is also filed under the time bucket of its start, on the
-#: finest time level whose buckets are at least as long as its window (1 h, 4 h,
-#: 16 h, ... 4^6 h, about 171 days); the last level holds the longer windows (and
-#: any whose bucket would not fit), all in bucket 0. A part then reaches at most
-#: one bucket beyond its own, as it reaches one cell beyond its own in space.
-TIME_LEVELS = 8
-_HOUR_US = 3_600_000_000
-_BUCKET_US = tuple(_HOUR_US * 4**k for k in range(TIME_LEVELS - 1))
-_BUCKET_US_ARRAY = np.array(_BUCKET_US, dtype=np.int64)
-_BUCKET_BITS = 22
-_BUCKET_MAX = (1 << _BUCKET_BITS) - 1
-_BUCKET_OFFSET = 1 << (_BUCKET_BITS - 1)  # bucket 0 of the epoch sits in the middle
-# A key: space level | row | column | time level | bucket, so a cell's entries are
-# contiguous (a row of cells too, all times), and within a cell and time level the
-# buckets are in order: a query reads, per cell and time level, only the buckets
-# its window can meet.
-_TL_SHIFT = _BUCKET_BITS
-_X_SHIFT = _TL_SHIFT + 3
-_Y_SHIFT = _X_SHIFT + 16
-_LEVEL_SHIFT = _Y_SHIFT + 15
-#: A query reads per cell and time level (pruning by time) while a level's cells
-#: times its time levels in use are at most this many ranges; past it, per row of
-#: cells with every time (the ranges would cost more than the entries they skip).
-_CELL_RANGES_MAX = 48
+_LEVEL_SHIFT = 48
 #: The unsorted tail is merged into the sorted keys when it grows past this
 #: share of the index (or past the minimum), so inserts stay amortised O(log n).
 _TAIL_MIN = 4096
@@ -79,28 +53,6 @@ _PAD = 1e-9
 
 def micros(t: datetime) -> int:
     return (t - _EPOCH) // _MICRO
-
-
-def _time_slot(t0: int, t1: int) -> tuple[int, int]:
-    """(time level, bucket) a part with the window [t0, t1) (microseconds) is filed under."""
-    d = t1 - t0
-    for tl, size in enumerate(_BUCKET_US):
-        if d <= size:
-            b = t0 // size + _BUCKET_OFFSET
-            if 0 <= b <= _BUCKET_MAX:
-                return tl, b
-            break
-    return TIME_LEVELS - 1, 0
-
-
-def _time_slots(t0: IntArray, t1: IntArray) -> tuple[IntArray, IntArray]:
-    """:func:`_time_slot` over arrays (the same integer arithmetic)."""
-    tl = np.searchsorted(_BUCKET_US_ARRAY, t1 - t0, "left").astype(np.int64)
-    fits = tl < TIME_LEVELS - 1
-    size = _BUCKET_US_ARRAY[np.minimum(tl, TIME_LEVELS - 2)]
-    b = np.floor_divide(t0, size) + _BUCKET_OFFSET
-    fits &= (b >= 0) & (b <= _BUCKET_MAX)
-    return np.where(fits, tl, TIME_LEVELS - 1), np.where(fits, b, 0)
 
 
 def _level_for(width: float, height: float) -> int:
@@ -231,9 +183,7 @@ class GridIndex:
         self._e_part = array("i")
         self._e_key = array("q")
         self._e_box = array("d")
-        # Entries per (space level, time level): a query skips the empty ones.
-        self._level_counts = np.zeros((LEVELS, TIME_LEVELS), np.int64)
-        self._in_use: list[tuple[int, list[int]]] | None = None
+        self._level_counts = [0] * LEVELS
         self._alive_count = 0
 
     def __len__(self) -> int:
@@ -250,18 +200,15 @@ class GridIndex:
         self._alive.append(1)
         self._tag.append(tag)
         self._alive_count += 1
-        tl, bucket = _time_slot(self._t0[pid], self._t1[pid])
         for lon_lo, lat_lo, lon_hi, lat_hi in box.parts():
             level = _level_for(lon_hi - lon_lo, lat_hi - lat_lo)
             size, nx, ny = _dims(level)
             x = min(int((lon_lo + 180.0) // size), nx - 1)
             y = min(int((lat_lo + 90.0) // size), ny - 1)
             self._e_part.append(pid)
-            self._e_key.append((level << _LEVEL_SHIFT) | (y << _Y_SHIFT) | (x << _X_SHIFT)
-                               | (tl << _TL_SHIFT) | bucket)
+            self._e_key.append((level << _LEVEL_SHIFT) + y * nx + x)
             self._e_box.extend((lon_lo, lat_lo, lon_hi, lat_hi))
-            self._level_counts[level, tl] += 1
-            self._in_use = None
+            self._level_counts[level] += 1
         self._settle()
         return pid
 
@@ -295,11 +242,7 @@ class GridIndex:
         nx = _NX[level]
         x = np.minimum(np.floor_divide(lon_lo + 180.0, size).astype(np.int64), nx - 1)
         y = np.minimum(np.floor_divide(lat_lo + 90.0, size).astype(np.int64), _NY[level] - 1)
-        p_tl, p_bucket = _time_slots(np.asarray(t0, dtype=np.int64), np.asarray(t1, dtype=np.int64))
-        e_idx = np.asarray(e_part, dtype=np.int64)
-        e_tl = p_tl[e_idx]
-        keys = ((level << _LEVEL_SHIFT) | (y << _Y_SHIFT) | (x << _X_SHIFT) | (e_tl << _TL_SHIFT)
-                | p_bucket[e_idx])
+        keys = (level << _LEVEL_SHIFT) + y * nx + x
         self._t0.frombytes(np.ascontiguousarray(t0, dtype=np.int64).tobytes())
         self._t1.frombytes(np.ascontiguousarray(t1, dtype=np.int64).tobytes())
         self._alive.extend(b"\x01" * n)
@@ -308,9 +251,8 @@ class GridIndex:
         self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
         self._e_key.frombytes(keys.astype(np.int64).tobytes())
         self._e_box.frombytes(boxes.tobytes())
-        self._level_counts += np.bincount(level * TIME_LEVELS + e_tl,
-                                          minlength=LEVELS * TIME_LEVELS).reshape(LEVELS, TIME_LEVELS)
-        self._in_use = None
+        for lvl, count in enumerate(np.bincount(level, minlength=LEVELS).tolist()):
+            self._level_counts[lvl] += count
         if rebuild:
             self._settle()
         return first
@@ -347,10 +289,8 @@ class GridIndex:
         self._main = self._main.merged(self._small.merged(self._tail_run()))
         self._small = _Run.empty()
 
-    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float,
-                     t0: int, t1: int) -> tuple[IntArray, IntArray]:
-        """Key ranges (inclusive) of the entries a part meeting the box and the
-        window [t0, t1) may be filed under."""
+    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float) -> tuple[IntArray, IntArray]:
+        """Key ranges (inclusive) of the cells a part meeting the box may be filed under."""
         los: list[int] = []
         his: list[int] = []
         # A part is filed at the cell of its south-west corner on a level whose
@@ -360,49 +300,19 @@ class GridIndex:
         # query box grows by _PAD (far more than any such rounding) first.
         ax, ay = lon_lo - _PAD + 180.0, lat_lo - _PAD + 90.0
         bx, by = lon_hi + _PAD + 180.0, lat_hi + _PAD + 90.0
-        # In time, a part filed at bucket b of a level lasts at most one bucket,
-        # so it meets [t0, t1) only if t0 - size < start < t1: buckets from
-        # t0 // size - 1 to (t1 - 1) // size (docs/geometry.md, the index).
-        spans: list[tuple[int, int] | None] = []
-        for tl, size in enumerate(_BUCKET_US):
-            b0 = max(t0 // size - 1 + _BUCKET_OFFSET, 0)
-            b1 = min((t1 - 1) // size + _BUCKET_OFFSET, _BUCKET_MAX)
-            spans.append(((tl << _TL_SHIFT) | b0, (tl << _TL_SHIFT) | b1) if b0 <= b1 else None)
-        spans.append(((TIME_LEVELS - 1) << _TL_SHIFT, (TIME_LEVELS - 1) << _TL_SHIFT))
-        every = ((TIME_LEVELS - 1) << _TL_SHIFT) | _BUCKET_MAX
-        x_step, y_step = 1 << _X_SHIFT, 1 << _Y_SHIFT
-        for level, counts in self._levels_in_use:
+        for level, count in enumerate(self._level_counts):
+            if not count:
+                continue
             size, nx, ny = _DIMS[level]
             x0 = max(int(ax // size) - 1, 0)
             x1 = min(int(bx // size), nx - 1)
             y0 = max(int(ay // size) - 1, 0)
             y1 = min(int(by // size), ny - 1)
-            base = level << _LEVEL_SHIFT
-            offs = [span for tl, span in enumerate(spans) if span is not None and counts[tl]]
-            if (x1 - x0 + 1) * (y1 - y0 + 1) * len(offs) <= _CELL_RANGES_MAX:
-                # Per cell and time level, only the buckets the window can meet
-                # (a range steps over the cells of a row: the fields do not carry).
-                for y in range(y0, y1 + 1):
-                    row = base | (y << _Y_SHIFT)
-                    first, last = row | (x0 << _X_SHIFT), (row | (x1 << _X_SHIFT)) + 1
-                    for lo_off, hi_off in offs:
-                        los.extend(range(first | lo_off, last + lo_off, x_step))
-                        his.extend(range(first | hi_off, last + hi_off, x_step))
-            else:
-                # Per row of cells, every time: too many cells to read one by one.
-                first, stop = base | (y0 << _Y_SHIFT), (base | (y1 << _Y_SHIFT)) + 1
-                los.extend(range(first | (x0 << _X_SHIFT), stop + (x0 << _X_SHIFT), y_step))
-                his.extend(range(first | (x1 << _X_SHIFT) | every, stop + ((x1 << _X_SHIFT) | every), y_step))
+            first = (level << _LEVEL_SHIFT) + y0 * nx
+            stop = first + (y1 - y0) * nx + 1
+            los.extend(range(first + x0, stop + x0, nx))
+            his.extend(range(first + x1, stop + x1, nx))
         return np.array(los, np.int64), np.array(his, np.int64)
-
-    @property
-    def _levels_in_use(self) -> list[tuple[int, list[int]]]:
-        """(space level, entries per time level) of the space levels holding entries."""
-        cached = self._in_use
-        if cached is None:
-            counts = self._level_counts.tolist()
-            cached = self._in_use = [(lvl, c) for lvl, c in enumerate(counts) if any(c)]
-        return cached
 
     def query(
         self, box: Box, start: datetime, end: datetime, tags: npt.NDArray[np.bool_] | None = None
@@ -424,7 +334,7 @@ class GridIndex:
             if _lo <= -180.0:
                 qparts.append((180.0, lat_lo, 180.0, lat_hi))
         for q in qparts:
-            los, his = self._cell_ranges(*q, t0, t1)
+            los, his = self._cell_ranges(*q)
             for run in (self._main, self._small):
                 if len(run) and len(los):
                     found.append(run.scan(los, his, q, t0, t1, tags))
