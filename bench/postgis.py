@@ -44,6 +44,7 @@ import itertools
 import json
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -483,6 +484,8 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the database is dropped on the way out.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     out = run(args)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"postgis-{args.size}.json").write_text(json.dumps(out, indent=1, default=str))
