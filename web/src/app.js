@@ -7,7 +7,7 @@
 import * as mgrs from "./vendor/mgrs.js";
 import { formatDMS, formatLatLon, formatMGRS, parsePosition } from "./coords.js";
 import {
-  activityDoc, findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
+  findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
   dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
@@ -22,6 +22,12 @@ import {
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
+import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
+import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
+import {
+  currentFindings, notifiedText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
+} from "./hotline.js";
+import { answersHTML, currentFindingsHTML, facilityOptionsHTML, referenceBadge, shareChooserHTML } from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 
 const TOKEN_KEY = "deconflict.token";
@@ -126,6 +132,7 @@ function signOut(message = "") {
   state.measures = { in_force: [], proposed: [] };
   state.notifications = [];
   state.result = null;
+  state.shareDefaulted = false;
   setAsOf(null, false);
   stopPlay();
   $("#signin").hidden = false;
@@ -158,6 +165,21 @@ async function loadParties() {
   renderPatterns();
   renderLegend();
   renderMeasureParties();
+  renderShareParties();
+}
+
+/** The share chooser: the parties, ticked as before or, the first time, as the party's setting says. */
+function renderShareParties() {
+  const box = $("#share-parties");
+  let chosen = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+  if (!state.shareDefaulted && state.me) {
+    const d = defaultShare(state.me.settings ?? state.me);
+    $(d.mode === "all" ? "#share-all" : "#share-listed").checked = true;
+    chosen = d.parties;
+    state.shareDefaulted = true;
+  }
+  box.innerHTML = shareChooserHTML(state.parties, state.me?.party ?? "", chosen);
+  for (const el of box.querySelectorAll("input")) el.disabled = !can("check");
 }
 
 async function loadPicture() {
@@ -386,6 +408,10 @@ const PROTECTED_EMBLEM = '<path d="M0,-15 L13,-9 L13,3 Q13,12 0,17 Q-13,12 -13,3
 
 function symbolAt(obj, xy, role, azimuth) {
   const [x, y] = xy;
+  if (obj.kind === "site" && obj.facility) {
+    return `<g class="facility" data-facility="${esc(obj.facility)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`
+      + `<title>${esc(facilityName(obj.facility))}</title>${facilitySymbol(obj.facility)}</g>`;
+  }
   if (obj.kind === "site" && obj.category === "protected") {
     return `<g class="emblem" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">${PROTECTED_EMBLEM}</g>`;
   }
@@ -467,6 +493,7 @@ function objClass(obj, proposed) {
   if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
   if (proposed) kinds.push("proposed");
   if (state.selected === obj.id) kinds.push("selected");
+  if (!isMeasure(obj) && state.overdue?.has(obj.id)) kinds.push("overdue");
   return `obj ${kinds.join(" ")}`;
 }
 
@@ -477,6 +504,7 @@ function renderObjects(box) {
   let symbols = "";
   let labels = "";
   const items = visibleObjects();
+  state.overdue = overdueSubjects(state.declarations, state.notifications);
   const placed = [];
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
@@ -526,7 +554,9 @@ function renderObjects(box) {
     }
     if (sym) symbols += `<g ${attrs}>${sym}</g>`;
     if (state.layers.labels) {
-      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj) : `${obj.id} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}`;
+      const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
+      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
+        : `${withReference(obj.id, obj)} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -567,6 +597,12 @@ function renderHighlights() {
 function currentPlanShapes() {
   const plan = readPlan(false);
   const doc = { id: "plan", owner: state.me?.party ?? "", kind: plan.kind };
+  if (plan.kind === "site") {
+    if (!plan.position) return null;
+    doc.geometry = { type: "Point", coordinates: plan.position };
+    doc.protection_m = Number(plan.protection) > 0 ? Number(plan.protection) : 0;
+    return { ...shapesOf(doc), vertices: [plan.position] };
+  }
   if (plan.kind === "fire") {
     if (!plan.target) return null;
     doc.target = { type: "Point", coordinates: plan.target };
@@ -687,6 +723,7 @@ function renderLegend() {
     <div class="item">${sw('<rect x="2" y="6" width="52" height="12" fill="url(#hatch-ac)" stroke="#222" stroke-dasharray="8 3 2 3" stroke-width="2"/>')}<span>Air corridor, altitudes labelled</span></div>
     <div class="item">${sw('<path d="M2,12H54" stroke="#fff" stroke-width="8"/><path d="M2,12H54" stroke="#111" stroke-width="3.5"/>')}<span>Deconfliction line; each side labelled with its parties</span></div>
     <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
+    ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
     <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
     <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict)</span></div>`;
 }
@@ -731,7 +768,9 @@ function selectObject(id, centre = false) {
   const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
   const anchor = s.anchor;
   const rows = [
+    referenceOf(obj) ? ["Reference", referenceOf(obj)] : null,
     ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
+    obj.facility ? ["Facility", facilityName(obj.facility)] : null,
     ["Owner", obj.owner],
     ["Window", `${fmt(start)} – ${fmt(end)}`],
     altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
@@ -740,12 +779,14 @@ function selectObject(id, centre = false) {
     obj.half_width_m ? ["Half width", `${obj.half_width_m} m`] : null,
     obj.sides ? ["Sides", Object.entries(sidesOf(obj)).map(([k, v]) => `${k}: ${v.join(", ") || "—"}`).join("; ")] : null,
     obj.binds ? ["Binds", Array.isArray(obj.binds) ? obj.binds.join(", ") : String(obj.binds).replaceAll("_", " ")] : null,
-    obj.share_with ? ["Shared with", Array.isArray(obj.share_with) ? obj.share_with.join(", ") : obj.share_with] : null,
+    obj.share_with ? ["Shared with", shareText(obj.share_with, obj.owner)] : null,
+    ...detailsRows(obj.details),
     anchor ? ["Position", formatLatLon(anchor)] : null,
     anchor ? ["", formatDMS(anchor)] : null,
     anchor ? ["MGRS", formatMGRS(mgrs, anchor)] : null,
   ].filter(Boolean);
   box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
+    + (isMeasure(obj) ? "" : answersHTML(obj) + currentFindingsHTML(currentFindings(obj)))
     + '<div class="row"><button type="button" id="details-close">Close</button></div>';
   box.hidden = false;
   $("#details-close").addEventListener("click", () => {
@@ -1017,7 +1058,14 @@ function readPlan(strict = true) {
     end: parseUTC($("#plan-end").value),
     altUnit: $("#plan-unit").value,
   };
-  if (kind === "fire") {
+  plan.share = { mode: $("input[name=share]:checked")?.value ?? "all", parties: [...document.querySelectorAll("#share-parties input:checked")].map((i) => i.value) };
+  plan.me = state.me?.party ?? "";
+  plan.details = Object.fromEntries(Object.entries(DETAIL_FIELDS).map(([k, id]) => [k, $(id).value]));
+  if (kind === "site") {
+    plan.position = pos("#plan-target", "target");
+    plan.facility = $("#plan-facility").value;
+    plan.protection = $("#plan-protection").value;
+  } else if (kind === "fire") {
     plan.target = pos("#plan-target", "target");
     plan.radius = $("#plan-radius").value;
     plan.origin = pos("#plan-origin", "origin");
@@ -1042,10 +1090,19 @@ function readPlan(strict = true) {
   return plan;
 }
 
+const DETAIL_FIELDS = {
+  organisation: "#d-organisation", contactName: "#d-contact", phone: "#d-phone", radio: "#d-radio", email: "#d-email",
+  people: "#d-people", vehicles: "#d-vehicles", plates: "#d-plates", markings: "#d-markings", cargo: "#d-cargo", remarks: "#d-remarks",
+};
+
 function showKind() {
   const kind = $("input[name=kind]:checked").value;
+  document.querySelector(".for-point").hidden = kind !== "fire" && kind !== "site";
+  $("#plan-target-what").textContent = kind === "site" ? "Position" : "Target";
+  document.querySelector(".for-site").hidden = kind !== "site";
+  document.querySelector(".for-details").hidden = kind !== "site" && kind !== "movement";
   document.querySelector(".for-fire").hidden = kind !== "fire";
-  document.querySelector(".for-route").hidden = kind === "fire";
+  document.querySelector(".for-route").hidden = kind === "fire" || kind === "site";
   document.querySelector(".for-flight").hidden = kind !== "flight";
   setPick(null);
   planChanged();
@@ -1119,7 +1176,8 @@ function clearErrors() {
 function fieldError(field, message) {
   const el = $(`#err-${field}`) ?? $("#err-start");
   el.textContent = message;
-  const input = { target: "#plan-target", radius: "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
+  if (["people", "vehicles", "plates", "email"].includes(field) || field in DETAIL_FIELDS) $("#plan-details").open = true;
+  const input = { ...DETAIL_FIELDS, facility: "#plan-facility", target: "#plan-target", radius: $("input[name=kind]:checked").value === "site" ? "#plan-protection" : "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
     halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
   if (input) $(input).focus();
 }
@@ -1138,7 +1196,7 @@ $("#plan-form").addEventListener("submit", async (e) => {
   clearErrors();
   let doc;
   try {
-    doc = activityDoc(readPlan(true));
+    doc = declarationDoc(readPlan(true));
   } catch (err) {
     if (err instanceof PlanError) {
       fieldError(err.field, err.message);
@@ -1160,7 +1218,14 @@ $("#plan-form").addEventListener("submit", async (e) => {
 function showProblem(err) {
   const field = err.problem?.field ?? "";
   const known = { "activity.target": "target", "activity.effects_radius_m": "radius", "activity.geometry": "points", "activity.half_width_m": "halfWidth",
-    "activity.window": "start", "activity.window.start": "start", "activity.window.end": "end", "activity.altitude": "lower" };
+    "activity.window": "start", "activity.window.start": "start", "activity.window.end": "end", "activity.altitude": "lower",
+    "activity.geometry.coordinates": "target", "activity.facility": "facility", "activity.protection_m": "radius",
+    "activity.details.people": "people", "activity.details.vehicles": "vehicles", "activity.details.contact.email": "email",
+    "activity.share_with": "start" };
+  if (field.startsWith("activity.geometry") && $("input[name=kind]:checked").value === "site") {
+    fieldError("target", err.message);
+    return;
+  }
   const key = Object.keys(known).find((k) => field.startsWith(k));
   fieldError(key ? known[key] : "start", err.message);
 }
@@ -1181,6 +1246,8 @@ function showResult(doc, result) {
     return `<li class="finding ${esc(f.kind)}" data-object="${esc(o.id)}"><span class="kind">${esc(VERDICT_TEXT[f.kind]?.icon ?? "")} ${esc(f.kind.replaceAll("_", " "))}</span> `
       + `${esc(what)} — <code>${esc(f.rule)}</code>${esc(sep)}${show}<span class="why">${esc(f.explanation)}</span></li>`;
   }).join("") || "<li>No finding: nothing in force is touched, in position, altitude or time.</li>";
+  $("#result-share").textContent = `Shared with: ${shareText(doc.share_with, state.me?.party ?? "")}.`;
+  $("#will-notify").textContent = willNotifyText(result, state.me?.party ?? "");
   $("#result").hidden = false;
   $("#override").hidden = true;
   $("#submit-status").textContent = "";
@@ -1212,7 +1279,10 @@ async function submit(overrideReason = "") {
       headers: { "Idempotency-Key": idempotencyKey() },
     });
     $("#override").hidden = true;
-    status.textContent = `Accepted as ${out.id}${out.overridden ? " (overridden)" : ""}.${out.notified?.length ? ` Notified: ${out.notified.join(", ")}.` : ""}`;
+    const ref = out.reference ? ` (${out.reference})` : "";
+    status.textContent = `Accepted as ${out.id}${ref}${out.overridden ? ", overridden" : ""}. Shared with ${shareText(state.checked.share_with, state.me?.party ?? "")}. ${notifiedText(out)}`
+      + (out.warnings?.length ? ` Warnings: ${out.warnings.length}.` : "");
+    $("#will-notify").textContent = "";
     announce(status.textContent);
     state.result = null;
     state.checked = null;
@@ -1478,8 +1548,10 @@ function renderInbox() {
   const focused = document.activeElement && ul.contains(document.activeElement) ? document.activeElement.id : null;
   const list = sortInbox(state.notifications, now);
   const open = list.filter((n) => n.status !== "acknowledged" && n.status !== "objected").length;
+  const late = overdueCount(state.notifications, now);
   $("#inbox-count").textContent = open ? String(open) : "";
-  $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered`);
+  $("#overdue-count").textContent = late ? `!! ${late} overdue` : "";
+  $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered${late ? `, ${late} overdue` : ""}`);
   if (!list.length) {
     ul.innerHTML = '<li class="note">No notifications.</li>';
     return;
@@ -1499,7 +1571,7 @@ function renderInbox() {
          <button type="button" class="object" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Object</button></div>`;
     return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
       <div>${badges.join("")}</div>
-      <p class="summary">${esc(n.summary)}</p>
+      <p class="summary">${referenceBadge(n)} ${esc(n.summary)}</p>
       <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)} · about ${esc(n.subject)}</p>
       ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
       ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
@@ -1681,6 +1753,7 @@ window.deconflict = {
 };
 
 async function start() {
+  $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
   loadBasemap("110m");
   loadBasemap("50m");

@@ -50,11 +50,11 @@ const PICTOGRAMS = {
 };
 
 /** The SVG markup of a facility's symbol, centred on (0, 0); unknown types get the generic protected emblem. */
-export function facilitySymbol(type) {
+export function facilitySymbol(type, { code = true } = {}) {
   const pict = PICTOGRAMS[type] ?? PICTOGRAMS.hospital;
-  const code = FACILITY_CODES[type];
-  const label = code
-    ? `<text class="facility-code" y="27" text-anchor="middle" font-size="9" font-weight="700" stroke="#fff" stroke-width="3" paint-order="stroke">${code}</text>`
+  const letters = code ? FACILITY_CODES[type] : "";
+  const label = letters
+    ? `<text class="facility-code" y="27" text-anchor="middle" font-size="9" font-weight="700" stroke="#fff" stroke-width="3" paint-order="stroke">${letters}</text>`
     : "";
   return `${SHIELD}${pict}${label}`;
 }
