@@ -199,6 +199,7 @@ async function loadPicture() {
   shapeCache.clear();
   render();
   renderProposals();
+  if (state.selected && !$("#details").hidden) selectObject(state.selected, false, false);
 }
 
 async function loadInbox() {
@@ -234,6 +235,8 @@ function startStream(after) {
       const type = e.event;
       if (type.startsWith("notification.")) {
         refreshInbox();
+        // An answer to one of this party's activities changes what its details show.
+        if (/acknowledged|objected|answer|escalat|overdue/.test(type)) refreshPicture();
         if (type === "notification.sent") announce("New notification in the inbox");
       } else if (type.startsWith("declaration.") || type.startsWith("measure.") || type.startsWith("agreement.") || type === "activity.accepted") {
         refreshPicture();
@@ -750,8 +753,18 @@ function findObject(id) {
     ?? state.measures.proposed?.map((p) => p.measure).find((o) => o.id === id);
 }
 
-function selectObject(id, centre = false) {
+function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
+  // The originator's view of its own activity (each party's answer) is read fresh.
+  if (obj && fetchFresh && !isMeasure(obj) && obj.owner === state.me?.party && state.asOf === null) {
+    api(`/v1/declarations/${encodeURIComponent(id)}`).then((fresh) => {
+      const i = state.declarations.findIndex((d) => d.id === id);
+      if (i >= 0 && fresh && state.selected === id) {
+        state.declarations[i] = { ...state.declarations[i], ...fresh };
+        selectObject(id, false, false);
+      }
+    }).catch(() => {});
+  }
   state.selected = obj ? id : null;
   const box = $("#details");
   if (!obj) {
@@ -1749,6 +1762,8 @@ window.deconflict = {
     state.view = makeView(center, scale, state.view.width, state.view.height);
     scheduleRender();
   },
+  select: (id) => selectObject(id, true),
+  setTime: (iso) => setTime(Date.parse(iso)),
   ready: false,
 };
 

@@ -1,0 +1,94 @@
+"""The hotline on the map, in headless Chromium against a real server with the
+Euphrates scenario: sharing chosen on the map hides an activity from the other
+parties (issue 8, test f), and relief declares a clinic where russia's accepted
+fire lands and sees each party's acknowledgement (test b)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from deconflict.service.client import Client, ProblemError
+from tests.service.conftest import Running
+from tests.web.test_map_e2e import Shot, expect_on_map, no_errors, on_map, open_page
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Page, Request, expect
+
+OTHERS = ("sdf", "regime", "relief")
+
+
+def submits(page: Page) -> list[dict[str, str]]:
+    """The headers of every submit the page sends, as they go out."""
+    seen: list[dict[str, str]] = []
+
+    def record(req: Request) -> None:
+        if req.method == "POST" and req.url.endswith("/v1/activities"):
+            seen.append(req.headers)
+
+    page.on("request", record)
+    return seen
+
+
+def declaration_id(page: Page, label: str) -> str:
+    page.wait_for_function("(l) => window.deconflict.state.declarations.some((d) => d.label === l)", arg=label)
+    return str(page.evaluate("(l) => window.deconflict.state.declarations.find((d) => d.label === l).id", label))
+
+
+def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others(
+        web_server: Running, browser_context: Any, shot: Shot) -> None:
+    russia = open_page(browser_context, web_server, web_server.tokens["russia"]["planner"])
+    sent = submits(russia)
+    label = "Strike west of the river, told to the coalition only"
+    russia.check("#plan-kind-fire")
+    russia.fill("#plan-label", label)
+    russia.fill("#plan-target", "35.2, 40.05")
+    russia.fill("#plan-radius", "300")
+    russia.fill("#plan-start", "2018-02-07 10:00")
+    russia.fill("#plan-end", "2018-02-07 10:30")
+    # Share with the coalition alone; russia itself is not offered (the owner always sees its own).
+    assert russia.locator('#share-parties input[value="russia"]').count() == 0
+    russia.check("#share-listed")
+    russia.check('#share-parties input[value="coalition"]')
+    russia.click("#plan-check")
+    expect(russia.locator("#verdict")).to_contain_text("Clear")
+    expect(russia.locator("#result-share")).to_have_text("Shared with: coalition only.")
+    # A dry run tells nobody, and says so.
+    expect(russia.locator("#will-notify")).to_contain_text("Nothing has been sent")
+    expect(russia.locator("#will-notify")).not_to_contain_text("Notified")
+    russia.click("#plan-submit")
+    expect(russia.locator("#submit-status")).to_contain_text("Accepted")
+    expect(russia.locator("#submit-status")).to_contain_text("Shared with coalition only")
+    # Every submit carries an Idempotency-Key.
+    assert len(sent) == 1 and sent[0].get("idempotency-key", "").startswith("web-"), sent
+    fid = declaration_id(russia, label)
+    shot(russia, "shared-with-coalition-only")
+    no_errors(russia)
+    russia.close()
+
+    # Over the API, as each party: the coalition sees it, the others do not, not even in the picture.
+    with Client(web_server.url, web_server.tokens["coalition"]["viewer"]) as coalition:
+        seen = coalition.get(f"/v1/declarations/{fid}")
+        assert seen["share_with"] == ["coalition"] and seen["label"] == label
+    for party in OTHERS:
+        with Client(web_server.url, web_server.tokens[party]["viewer"]) as other:
+            with pytest.raises(ProblemError) as e:
+                other.get(f"/v1/declarations/{fid}")
+            assert e.value.status == 404, party
+            assert label not in json.dumps(other.declarations())
+            assert label not in json.dumps(other.get("/v1/picture"))
+
+    # On the map too: the coalition has it drawn, sdf does not (not even in the page's data).
+    coalition_page = open_page(browser_context, web_server, web_server.tokens["coalition"]["viewer"])
+    coalition_page.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-07T10:05:00Z")
+    expect_on_map(coalition_page, fid)
+    coalition_page.close()
+    sdf = open_page(browser_context, web_server, web_server.tokens["sdf"]["viewer"])
+    sdf.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-07T10:05:00Z")
+    sdf.wait_for_timeout(200)
+    assert on_map(sdf, fid) == 0
+    assert label not in json.dumps(sdf.evaluate("window.deconflict.state.declarations"))
+    no_errors(sdf)
+    sdf.close()
