@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice, pairwise
 
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
@@ -396,3 +397,16 @@ class Engine:
             label=m.label, part=ap.name,
         )
 
+
+    # -- re-checks -----------------------------------------------------------------
+    def declarations_meeting(self, box: Box, start: datetime, end: datetime) -> list[Declaration]:
+        """Declarations with a part whose box meets ``box`` during ``[start, end)``:
+        the accepted activities a new or changed measure can concern (the service
+        checks each of them again)."""
+        found: dict[int, Declaration] = {}
+        for pid in self._index.query(box, start, end).tolist():
+            slot = self._part_owner[pid]
+            decl = self._decls[slot]
+            if decl is not None:
+                found.setdefault(slot, decl)
+        return list(found.values())
