@@ -25,7 +25,7 @@ import { stream } from "./sse.js";
 import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
 import {
-  currentFindings, notifiedText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
+  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
 } from "./hotline.js";
 import { answersHTML, currentFindingsHTML, facilityOptionsHTML, referenceBadge, shareChooserHTML } from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
@@ -113,6 +113,10 @@ async function signIn(token) {
   measureNote.hidden = can("propose");
   measureNote.textContent = can("propose") ? "" : "Only a liaison proposes and accepts measures; you can read.";
   for (const el of $("#measure-form").elements) el.disabled = !can("propose");
+  // The party's settings give the plan form's default sharing (best effort: a viewer may not read them).
+  if (me.party) {
+    state.me.settings = await api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null);
+  }
   const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
   await Promise.all([loadParties(), loadPicture(), loadInbox()]);
   showMeasureKind();
@@ -217,6 +221,7 @@ function debounce(fn, ms) {
 const refreshPicture = debounce(loadPicture, 150);
 const refreshInbox = debounce(loadInbox, 150);
 const refreshParties = debounce(loadParties, 150);
+const refreshSelected = debounce(async () => { if (state.selected) selectObject(state.selected, false, true); }, 300);
 
 function startStream(after) {
   state.streamAbort?.abort();
@@ -236,7 +241,7 @@ function startStream(after) {
       if (type.startsWith("notification.")) {
         refreshInbox();
         // An answer to one of this party's activities changes what its details show.
-        if (/acknowledged|objected|answer|escalat|overdue/.test(type)) refreshPicture();
+        if (state.selected && !$("#details").hidden) refreshSelected();
         if (type === "notification.sent") announce("New notification in the inbox");
       } else if (type.startsWith("declaration.") || type.startsWith("measure.") || type.startsWith("agreement.") || type === "activity.accepted") {
         refreshPicture();
@@ -757,10 +762,12 @@ function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
   // The originator's view of its own activity (each party's answer) is read fresh.
   if (obj && fetchFresh && !isMeasure(obj) && obj.owner === state.me?.party && state.asOf === null) {
-    api(`/v1/declarations/${encodeURIComponent(id)}`).then((fresh) => {
+    const path = encodeURIComponent(id);
+    api(`/v1/activities/${path}`).catch(() => api(`/v1/declarations/${path}`)).then((fresh) => {
       const i = state.declarations.findIndex((d) => d.id === id);
       if (i >= 0 && fresh && state.selected === id) {
-        state.declarations[i] = { ...state.declarations[i], ...fresh };
+        state.declarations[i] = mergeActivity(state.declarations[i], fresh);
+        shapeCache.clear();
         selectObject(id, false, false);
       }
     }).catch(() => {});
@@ -1294,7 +1301,7 @@ async function submit(overrideReason = "") {
     $("#override").hidden = true;
     const ref = out.reference ? ` (${out.reference})` : "";
     status.textContent = `Accepted as ${out.id}${ref}${out.overridden ? ", overridden" : ""}. Shared with ${shareText(state.checked.share_with, state.me?.party ?? "")}. ${notifiedText(out)}`
-      + (out.warnings?.length ? ` Warnings: ${out.warnings.length}.` : "");
+      + (warningsText(out) ? ` ${warningsText(out)}` : "");
     $("#will-notify").textContent = "";
     announce(status.textContent);
     state.result = null;

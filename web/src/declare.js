@@ -78,7 +78,8 @@ export function shareWithDoc(mode, chosen = [], me = "") {
 
 /** The planner's default for the form: the party's setting, else everyone. */
 export function defaultShare(settings) {
-  const d = settings?.default_share_with;
+  // The party's settings (GET /v1/parties/{id}/settings) call it share_with.
+  const d = settings?.default_share_with ?? settings?.share_with;
   if (Array.isArray(d)) return { mode: "listed", parties: [...d] };
   return { mode: "all", parties: [] };
 }

@@ -78,21 +78,28 @@ export function notifiedText(out) {
  * `answers` on the declaration (whichever the server sends).
  */
 export function answersOf(decl, now = Date.now()) {
-  const list = decl?.acknowledgements ?? decl?.recipients ?? decl?.answers ?? [];
-  return list.map((r) => {
-    const status = r.status ?? r.state ?? "sent";
+  const list = [decl?.recipients, decl?.answers, decl?.acknowledgements].find((l) => Array.isArray(l) && l.length) ?? [];
+  return list.filter((r) => r && typeof r === "object" && r.party).map((r) => {
+    // The last notification to the party decides (GET /v1/activities/{id}: recipients[].notifications).
+    const last = r.notifications?.length ? r.notifications[r.notifications.length - 1] : r;
+    const status = r.status ?? r.state ?? last.status ?? "sent";
     const answered = ANSWERED.has(status);
-    const at = answered ? (r.answered_at ?? r[`${status}_at`] ?? r.at) : (r.delivered_at ?? r.sent_at);
-    const late = !answered && overdue({ status, deadline: r.deadline, overdue: r.overdue }, now);
-    const d = Date.parse(r.deadline ?? "");
-    const overdueMs = late ? (Number.isNaN(d) ? 0 : now - d) : 0;
+    const at = answered ? (r.answered_at ?? r[`${status}_at`] ?? last.answered_at ?? r.at) : (last.delivered_at ?? last.sent_at);
+    const deadline = r.deadline ?? last.deadline;
+    const late = !answered && overdue({ status, deadline, overdue: r.overdue ?? last.overdue }, now);
+    const d = Date.parse(deadline ?? "");
+    const given = last.overdue_s ?? r.overdue_s;
+    const overdueMs = late ? (Number.isNaN(d) ? (given ?? 0) * 1000 : Math.max(now - d, (given ?? 0) * 1000)) : 0;
     let text;
     if (status === "acknowledged") text = `${r.party} ${hhmm(at)}`;
-    else if (status === "objected") text = `${r.party} objected ${hhmm(at)}${r.comment ? `: “${r.comment}”` : ""}`;
+    else if (status === "objected") {
+      const comment = r.comment ?? last.comment;
+      text = `${r.party} objected ${hhmm(at)}${comment ? `: “${comment}”` : ""}`;
+    }
     else text = `${r.party} pending${late ? ` (overdue ${lateBy(overdueMs)})` : ""}`;
     return {
       party: r.party, state: answered ? status : "pending", at: at ?? null, reference: referenceOf(r),
-      comment: r.comment ?? "", overdueMs, text: text.replace(/ $/, ""),
+      comment: r.comment ?? last.comment ?? "", overdueMs, text: text.replace(/ $/, ""),
     };
   }).sort((a, b) => String(a.party).localeCompare(String(b.party)));
 }
@@ -111,13 +118,35 @@ export function overdueCount(notifications, now = Date.now()) {
 export function overdueSubjects(declarations, notifications, now = Date.now()) {
   const ids = new Set();
   for (const n of notifications ?? []) if (overdue(n, now) && n.subject) ids.add(n.subject);
-  for (const d of declarations ?? []) if (answersOf(d, now).some((a) => a.overdueMs > 0 || (a.state === "pending" && a.text.includes("overdue")))) ids.add(d.id);
+  for (const d of declarations ?? []) if (answersOf(d, now).some((a) => a.state === "pending" && a.text.includes("overdue"))) ids.add(d.id);
   return ids;
 }
 
 /** An accepted activity's current findings (as re-checked by the server), if it sends them. */
 export function currentFindings(decl) {
-  return decl?.current_findings ?? decl?.findings ?? null;
+  return decl?.current?.findings ?? decl?.current_findings ?? decl?.findings ?? null;
+}
+
+/**
+ * A declaration with what GET /v1/activities/{id} adds (the originator's view:
+ * reference, sharing, current findings, each recipient's answers), merged in.
+ */
+export function mergeActivity(decl, view) {
+  if (!view || typeof view !== "object") return decl;
+  const base = view.declaration && typeof view.declaration === "object" ? view.declaration : {};
+  const out = { ...decl, ...base };
+  for (const key of ["reference", "current", "recipients", "open_objections", "at_submit"]) {
+    if (view[key] !== undefined) out[key] = view[key];
+  }
+  return out;
+}
+
+/** What a submit's answer says beyond "accepted": a presence's conflicts are warnings, their owners must answer. */
+export function warningsText(out) {
+  const n = out?.warnings?.length ?? 0;
+  if (!n) return "";
+  return `Declared despite ${n} conflict${n === 1 ? "" : "s"} (a site or protected movement is never refused): `
+    + "their owners are notified as urgent and must answer.";
 }
 
 /** One line per current finding: "violation of M1 (fire_in_nfa)". */

@@ -3,8 +3,8 @@ import { test } from "node:test";
 
 import { FACILITY_CODES, FACILITY_NAMES, FACILITY_TYPES, facilitySymbol } from "../src/facility.js";
 import {
-  answersOf, answersSummary, currentFindings, findingsLines, lateBy, notifiedText, overdueCount, overdueSubjects, referenceOf,
-  shareText, willNotify, willNotifyText, withReference,
+  answersOf, answersSummary, currentFindings, findingsLines, lateBy, mergeActivity, notifiedText, overdueCount, overdueSubjects, referenceOf,
+  shareText, warningsText, willNotify, willNotifyText, withReference,
 } from "../src/hotline.js";
 
 const NOW = Date.parse("2018-02-07T16:05:00Z");
@@ -90,4 +90,28 @@ test("eight facility types, each with its own symbol and code, none a military f
     assert.match(s, /class="shield"/);
     assert.doesNotMatch(s, /https?:/); // offline: nothing fetched
   }
+});
+
+test("the originator's view as GET /v1/activities/{id} gives it", () => {
+  const view = {
+    id: "S9", reference: "DC-000031", declaration: { id: "S9", kind: "site", owner: "relief" }, owner: "relief",
+    current: { verdict: "conflict", findings: [{ kind: "conflict", rule: "site_in_effects", object: { id: "F7", owner: "russia" } }] },
+    recipients: [
+      { party: "coalition", status: "acknowledged", answered_at: "2018-02-07T14:02:00Z", overdue: false, reference: "DC-000033",
+        notifications: [{ status: "acknowledged", deadline: "2018-02-07T14:10:00Z", answered_at: "2018-02-07T14:02:00Z" }] },
+      { party: "russia", status: "delivered", answered_at: null, overdue: true, reference: "DC-000032",
+        notifications: [{ status: "delivered", sent_at: "2018-02-07T13:50:00Z", deadline: "2018-02-07T14:05:00Z", overdue: true, overdue_s: 7200 }] },
+    ],
+    acknowledgements: ["coalition acknowledged 14:02Z (DC-000033)", "russia pending (overdue 2 h 0 min)"],
+  };
+  const merged = mergeActivity({ id: "S9", label: "Clinic" }, view);
+  assert.equal(merged.label, "Clinic");
+  assert.equal(merged.reference, "DC-000031");
+  assert.equal(answersSummary(merged, NOW), "coalition 14:02, russia pending (overdue 2 h)");
+  assert.deepEqual(currentFindings(merged).map((f) => f.object.id), ["F7"]);
+  // Summaries given as strings alone are not mistaken for answers.
+  assert.equal(answersSummary({ acknowledgements: ["coalition acknowledged"] }, NOW), "");
+  assert.equal(mergeActivity({ id: "x" }, null).id, "x");
+  assert.match(warningsText({ warnings: [{}, {}] }), /2 conflicts.*never refused.*urgent/);
+  assert.equal(warningsText({ warnings: [] }), "");
 });
