@@ -62,3 +62,20 @@ def test_bad_details_are_422_naming_the_field(module_running: Running) -> None:
         relief.check(doc)
     assert e.value.status == 422
     assert e.value.problem["field"] == "activity.details.vehicles.count"
+
+
+def test_a_party_told_of_a_clinic_not_shared_with_it_learns_none_of_its_details(module_running: Running) -> None:
+    r = module_running
+    spot = {"type": "Point", "coordinates": [40.50, 34.66]}
+    fire = {"kind": "fire", "label": "Fire on the plain", "target": spot, "effects_radius_m": 300,
+            "window": {"start": "2018-02-09T10:00:00Z", "end": "2018-02-09T10:30:00Z"}}
+    with r.client("russia") as russia, r.client("relief") as relief, r.client("coalition") as coalition:
+        russia.submit(fire, override_reason="Test: the fire is accepted first")
+        doc = clinic(share_with=["coalition"], geometry=spot,
+                     window={"start": "2018-02-09T06:00:00Z", "end": "2018-02-10T06:00:00Z"})
+        out = relief.submit(doc)  # a site is presence: accepted despite the fire
+        told = [n for n in russia.notifications() if n["subject"] == out["id"]]
+        assert told, "the fire's owner is told of the clinic"
+        assert not any(s in json.dumps(told) for s in SECRETS)
+        seen = [n for n in coalition.notifications() if n["subject"] == out["id"]]
+        assert all("Haddad" in json.dumps(n) for n in seen if n["detail"].get("activity"))

@@ -92,3 +92,77 @@ def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others
     assert label not in json.dumps(sdf.evaluate("window.deconflict.state.declarations"))
     no_errors(sdf)
     sdf.close()
+
+
+def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
+        web_server: Running, browser_context: Any, shot: Shot) -> None:
+    # Russia's fire is accepted first (clear: west of the river, nothing declared there that day).
+    fire = {"kind": "fire", "label": "Strike west of the river, 9 February", "effects_radius_m": 300,
+            "target": {"type": "Point", "coordinates": [40.05, 35.2]},
+            "window": {"start": "2018-02-09T10:00:00Z", "end": "2018-02-09T10:30:00Z"}}
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api:
+        accepted = russia_api.submit(fire)
+        assert accepted["verdict"] == "clear", accepted
+
+    relief = open_page(browser_context, web_server, web_server.tokens["relief"]["liaison"])
+    sent = submits(relief)
+    label = "Clinic, west bank"
+    relief.check("#plan-kind-site")
+    expect(relief.locator("#plan-target-what")).to_have_text("Position")
+    expect(relief.locator("#plan-details")).to_be_visible()
+    relief.fill("#plan-label", label)
+    relief.select_option("#plan-facility", "hospital")
+    relief.fill("#plan-target", "35.2, 40.05")
+    relief.fill("#plan-protection", "200")
+    relief.fill("#plan-start", "2018-02-09 06:00")
+    relief.fill("#plan-end", "2018-02-10 06:00")
+    relief.click("#plan-details summary")
+    relief.fill("#d-organisation", "Relief")
+    relief.fill("#d-contact", "Dr A. Haddad")
+    relief.fill("#d-radio", "VHF 145.500, RELIEF 1")
+    relief.fill("#d-people", "40")
+    relief.fill("#d-vehicles", "2")
+    relief.fill("#d-plates", "DEZ 1001, DEZ 1002")
+    relief.click("#plan-check")
+    # The check finds the fire; a dry run says russia WILL be told, and that nothing was sent.
+    expect(relief.locator("#verdict")).to_contain_text("Conflict")
+    expect(relief.locator("#will-notify")).to_contain_text("russia will be notified")
+    expect(relief.locator("#result-share")).to_have_text("Shared with: all parties.")
+    relief.click("#plan-submit")
+    # Presence is never refused: accepted without an override, the conflict a warning.
+    expect(relief.locator("#submit-status")).to_contain_text("Accepted")
+    expect(relief.locator("#submit-status")).to_contain_text("DC-")
+    expect(relief.locator("#submit-status")).to_contain_text("never refused")
+    expect(relief.locator("#override")).to_be_hidden()
+    assert len(sent) == 1 and sent[0].get("idempotency-key"), sent
+    sid = declaration_id(relief, label)
+
+    # Russia is notified as urgent, with the clinic's reference and details (it is shared with all).
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api:
+        told = [n for n in russia_api.notifications() if n["subject"] == sid]
+        assert told and told[0]["urgent"] is True, told
+        assert told[0]["detail"]["activity"]["details"]["contact"]["radio"] == "VHF 145.500, RELIEF 1"
+        nid = told[0]["id"]
+
+    # Relief's map: the clinic's own symbol; its details with each party's answer, pending.
+    relief.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-09T10:05:00Z")
+    expect(relief.locator(f'#map .obj[data-id="{sid}"] .facility[data-facility="hospital"]')).to_be_attached()
+    relief.evaluate("(id) => window.deconflict.select(id)", sid)
+    details = relief.locator("#details")
+    expect(details).to_contain_text("Hospital or clinic")
+    expect(details).to_contain_text("VHF 145.500, RELIEF 1")
+    expect(details).to_contain_text("DEZ 1001, DEZ 1002")
+    expect(details.locator('.answers li[data-party="russia"]')).to_have_attribute("data-state", "pending")
+    expect(details.locator(".current-findings")).to_contain_text("russia")
+
+    # Russia acknowledges: relief's open details update live, with the time and the reference.
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api:
+        answered = russia_api.acknowledge(nid, "Seen; the fire is moved 2 km north.")
+    expect(details.locator('.answers li[data-party="russia"]')).to_have_attribute(
+        "data-state", "acknowledged", timeout=15_000)
+    hhmm = answered["answered_at"][11:16]
+    expect(details.locator('.answers li[data-party="russia"]')).to_contain_text(f"russia {hhmm}")
+    expect(details.locator('.answers li[data-party="russia"] .ref')).to_contain_text("DC-")
+    shot(relief, "clinic-acknowledged")
+    no_errors(relief)
+    relief.close()
