@@ -99,7 +99,8 @@ def decode_settings(doc: object, party: str, known: set[str]) -> PartySettings:
     if extra:
         raise InvalidInput(extra[0], "unknown field")
     share = doc.get("share_with", "all")
-    share_with = ShareWith.all() if share == "all" else ShareWith.only(list(_parties(share, "share_with", known, party)))
+    share_with = (ShareWith.all() if share == "all"
+                  else ShareWith.only(list(_parties(share, "share_with", known, party))))
     must = _parties(doc.get("must_acknowledge", []), "must_acknowledge", known, party)
     raw = doc.get("deadlines", {})
     if not isinstance(raw, dict):
