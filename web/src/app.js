@@ -45,6 +45,7 @@ const state = {
   declarations: [],
   measures: { in_force: [], proposed: [] },
   notifications: [],
+  views: new Map(), // declaration id -> GET /v1/activities/{id} (reference, current findings, answers)
   t: Date.now(),
   view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
   layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, labels: true },
@@ -137,6 +138,7 @@ function signOut(message = "") {
   state.notifications = [];
   state.result = null;
   state.shareDefaulted = false;
+  state.views.clear();
   setAsOf(null, false);
   stopPlay();
   $("#signin").hidden = false;
@@ -203,7 +205,7 @@ async function loadPicture() {
   shapeCache.clear();
   render();
   renderProposals();
-  if (state.selected && !$("#details").hidden) selectObject(state.selected, false, false);
+  if (state.selected && !$("#details").hidden) selectObject(state.selected, false, true);
 }
 
 async function loadInbox() {
@@ -512,7 +514,7 @@ function renderObjects(box) {
   let symbols = "";
   let labels = "";
   const items = visibleObjects();
-  state.overdue = overdueSubjects(state.declarations, state.notifications);
+  state.overdue = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
   const placed = [];
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
@@ -564,7 +566,7 @@ function renderObjects(box) {
     if (state.layers.labels) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${withReference(obj.id, obj)} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+        : `${withReference(obj.id, state.views.get(obj.id))} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -760,18 +762,17 @@ function findObject(id) {
 
 function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
-  // The originator's view of its own activity (each party's answer) is read fresh.
-  if (obj && fetchFresh && !isMeasure(obj) && obj.owner === state.me?.party && state.asOf === null) {
-    const path = encodeURIComponent(id);
-    api(`/v1/activities/${path}`).catch(() => api(`/v1/declarations/${path}`)).then((fresh) => {
-      const i = state.declarations.findIndex((d) => d.id === id);
-      if (i >= 0 && fresh && state.selected === id) {
-        state.declarations[i] = mergeActivity(state.declarations[i], fresh);
-        shapeCache.clear();
-        selectObject(id, false, false);
-      }
+  // The activity as the service sees it now (its reference, current findings and, to
+  // its originator, each party's answer) is read fresh, and kept apart from the
+  // declaration so exports stay in the import format.
+  if (obj && fetchFresh && !isMeasure(obj) && state.asOf === null) {
+    api(`/v1/activities/${encodeURIComponent(id)}`).then((view) => {
+      if (!view || !state.declarations.some((d) => d.id === id)) return;
+      state.views.set(id, view);
+      if (state.selected === id) selectObject(id, false, false);
     }).catch(() => {});
   }
+  const shown = obj && !isMeasure(obj) ? mergeActivity(obj, state.views.get(id)) : obj;
   state.selected = obj ? id : null;
   const box = $("#details");
   if (!obj) {
@@ -788,7 +789,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
   const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
   const anchor = s.anchor;
   const rows = [
-    referenceOf(obj) ? ["Reference", referenceOf(obj)] : null,
+    referenceOf(shown) ? ["Reference", referenceOf(shown)] : null,
     ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
     obj.facility ? ["Facility", facilityName(obj.facility)] : null,
     ["Owner", obj.owner],
@@ -806,7 +807,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     anchor ? ["MGRS", formatMGRS(mgrs, anchor)] : null,
   ].filter(Boolean);
   box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
-    + (isMeasure(obj) ? "" : answersHTML(obj) + currentFindingsHTML(currentFindings(obj)))
+    + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
     + '<div class="row"><button type="button" id="details-close">Close</button></div>';
   box.hidden = false;
   $("#details-close").addEventListener("click", () => {
@@ -1303,6 +1304,7 @@ async function submit(overrideReason = "") {
     status.textContent = `Accepted as ${out.id}${ref}${out.overridden ? ", overridden" : ""}. Shared with ${shareText(state.checked.share_with, state.me?.party ?? "")}. ${notifiedText(out)}`
       + (warningsText(out) ? ` ${warningsText(out)}` : "");
     $("#will-notify").textContent = "";
+    if (out.reference) state.views.set(out.id, { reference: out.reference, current: { verdict: out.verdict, findings: out.findings ?? [] } });
     announce(status.textContent);
     state.result = null;
     state.checked = null;

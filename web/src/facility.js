@@ -54,7 +54,7 @@ export function facilitySymbol(type, { code = true } = {}) {
   const pict = PICTOGRAMS[type] ?? PICTOGRAMS.hospital;
   const letters = code ? FACILITY_CODES[type] : "";
   const label = letters
-    ? `<text class="facility-code" y="27" text-anchor="middle" font-size="9" font-weight="700" stroke="#fff" stroke-width="3" paint-order="stroke">${letters}</text>`
+    ? `<text class="facility-code" x="16" y="14" text-anchor="start" font-size="9" font-weight="700" stroke="#fff" stroke-width="3" paint-order="stroke">${letters}</text>`
     : "";
   return `${SHIELD}${pict}${label}`;
 }
