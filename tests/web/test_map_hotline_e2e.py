@@ -164,5 +164,10 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     expect(details.locator('.answers li[data-party="russia"]')).to_contain_text(f"russia {hhmm}")
     expect(details.locator('.answers li[data-party="russia"] .ref')).to_contain_text("DC-")
     shot(relief, "clinic-acknowledged")
+    # The answer is in relief's inbox too, with russia's comment and the references.
+    relief.click("#tab-inbox")
+    answer = relief.locator("#inbox-list li[data-id]", has_text="Seen; the fire is moved 2 km north.").first
+    expect(answer).to_contain_text("russia")
+    expect(answer.locator(".about")).to_contain_text("DC-")
     no_errors(relief)
     relief.close()

@@ -27,7 +27,9 @@ import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./
 import {
   currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
 } from "./hotline.js";
-import { answersHTML, currentFindingsHTML, facilityOptionsHTML, referenceBadge, shareChooserHTML } from "./hotline-view.js";
+import {
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+} from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 
 const TOKEN_KEY = "deconflict.token";
@@ -808,8 +810,29 @@ function selectObject(id, centre = false, fetchFresh = true) {
   ].filter(Boolean);
   box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
     + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
-    + '<div class="row"><button type="button" id="details-close">Close</button></div>';
+    + '<div class="row"><button type="button" id="details-close">Close</button>'
+    + (!isMeasure(obj) && obj.owner === state.me?.party && can("check") && state.asOf === null
+      ? '<button type="button" id="details-withdraw" class="danger">Withdraw</button>' : "")
+    + '</div><p id="details-status" class="status" role="status"></p>';
   box.hidden = false;
+  $("#details-withdraw")?.addEventListener("click", async () => {
+    // Withdrawing answers every open objection about it; the parties told of it are notified.
+    const st = $("#details-status");
+    if ($("#details-withdraw").dataset.confirm !== "yes") {
+      $("#details-withdraw").dataset.confirm = "yes";
+      $("#details-withdraw").textContent = "Withdraw: press again to confirm";
+      return;
+    }
+    try {
+      await api(`/v1/declarations/${encodeURIComponent(id)}`, { method: "DELETE" });
+      st.textContent = `Withdrew ${id}; the parties told of it are notified.`;
+      announce(st.textContent);
+      state.views.delete(id);
+      await loadPicture();
+    } catch (err) {
+      st.textContent = `Not withdrawn: ${err.message}`;
+    }
+  });
   $("#details-close").addEventListener("click", () => {
     state.selected = null;
     box.hidden = true;
@@ -1583,7 +1606,7 @@ function renderInbox() {
     const late = overdue(n, now);
     const findings = n.detail?.findings ?? [];
     const badges = [`<span class="badge">${esc(n.kind.replaceAll("_", " "))}</span>`];
-    if (late) badges.push('<span class="badge overdue">!! overdue</span>');
+    badges.push(noticeBadges(n, late));
     if (answered) badges.push(`<span class="badge">${n.status === "acknowledged" ? "✓" : "✕"} ${esc(n.status)}</span>`);
     const when = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
     const answer = answered
@@ -1594,7 +1617,8 @@ function renderInbox() {
     return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
       <div>${badges.join("")}</div>
       <p class="summary">${referenceBadge(n)} ${esc(n.summary)}</p>
-      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)} · about ${esc(n.subject)}</p>
+      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)}</p>
+      ${noticeContext(n)}
       ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
       ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
       ${answer}

@@ -47,3 +47,24 @@ export function referenceBadge(obj) {
   const ref = referenceOf(obj);
   return ref ? `<code class="ref">${esc(ref)}</code>` : "";
 }
+
+/** The badges of a notification in the inbox, beyond its kind and answer. */
+export function noticeBadges(n, late) {
+  const out = [];
+  if (n.urgent) out.push('<span class="badge urgent">URGENT</span>');
+  if (late) out.push('<span class="badge overdue">!! overdue</span>');
+  if (n.objection?.open) out.push('<span class="badge open">objection open</span>');
+  else if (n.objection?.resolved) out.push(`<span class="badge">objection ${esc(n.objection.resolved)}</span>`);
+  if (n.needs_answer === false && !n.status?.match(/acknowledged|objected/)) out.push('<span class="badge">for information</span>');
+  return out.join("");
+}
+
+/** What a notification is about, with the activity's reference, and what was said: an override's reason, an answer's comment. */
+export function noticeContext(n) {
+  const about = n.detail?.about ?? {};
+  const ref = about.reference ? ` (${about.reference})` : "";
+  const parts = [`<p class="meta about">about ${esc(n.subject)}${esc(ref)}${n.detail?.in_reply_to_reference ? ` · in reply to ${esc(n.detail.in_reply_to_reference)}` : ""}</p>`];
+  if (n.detail?.override_reason) parts.push(`<blockquote class="reason">Reason given: ${esc(n.detail.override_reason)}</blockquote>`);
+  if (n.kind === "answer" && n.detail?.comment) parts.push(`<blockquote class="reason">${esc(n.detail.by?.party ?? n.from_party)}: ${esc(n.detail.comment)}</blockquote>`);
+  return parts.join("");
+}

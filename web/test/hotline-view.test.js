@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { answersHTML, currentFindingsHTML, facilityOptionsHTML, referenceBadge, shareChooserHTML } from "../src/hotline-view.js";
+import {
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+} from "../src/hotline-view.js";
 
 const NOW = Date.parse("2018-02-07T16:05:00Z");
 
@@ -36,4 +38,22 @@ test("facility options, current findings, reference badges", () => {
     /<li class="finding violation">violation: X1 \(coalition\) — fire_in_nfa<\/li>/);
   assert.equal(referenceBadge({ reference: "DC-000001" }), '<code class="ref">DC-000001</code>');
   assert.equal(referenceBadge({}), "");
+});
+
+test("a notification's badges and context: urgent, open objection, reference, reason, comment", () => {
+  const n = { id: "n1", kind: "override", subject: "F7", urgent: true, status: "delivered", needs_answer: true,
+    objection: null, detail: { about: { reference: "DC-000041" }, override_reason: "Coordinated <by phone>" } };
+  const badges = noticeBadges(n, true);
+  assert.match(badges, /URGENT/);
+  assert.match(badges, /overdue/);
+  const ctx = noticeContext(n);
+  assert.match(ctx, /about F7 \(DC-000041\)/);
+  assert.match(ctx, /Reason given: Coordinated &lt;by phone&gt;/);
+  const answer = { kind: "answer", subject: "F7", from_party: "coalition", needs_answer: true, status: "sent",
+    objection: null, detail: { comment: "Advisers at S1", in_reply_to_reference: "DC-000042", by: { party: "coalition" } } };
+  assert.match(noticeContext(answer), /in reply to DC-000042/);
+  assert.match(noticeContext(answer), /coalition: Advisers at S1/);
+  assert.match(noticeBadges({ objection: { open: true } }, false), /objection open/);
+  assert.match(noticeBadges({ objection: { open: false, resolved: "withdrawn" } }, false), /objection withdrawn/);
+  assert.match(noticeBadges({ needs_answer: false, status: "delivered" }, false), /for information/);
 });
