@@ -6,6 +6,8 @@ fire lands and sees each party's acknowledgement (test b)."""
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -154,6 +156,14 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     expect(details).to_contain_text("DEZ 1001, DEZ 1002")
     expect(details.locator('.answers li[data-party="russia"]')).to_have_attribute("data-state", "pending")
     expect(details.locator(".current-findings")).to_contain_text("russia")
+
+    # Past russia's deadline (6 s on this server) the answer is overdue: in the details, on the map.
+    deadline = datetime.fromisoformat(told[0]["deadline"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.5)
+    relief.evaluate("(id) => window.deconflict.select(id)", sid)
+    expect(details.locator('.answers li[data-party="russia"]')).to_contain_text("overdue")
+    expect(relief.locator(f'#map .obj.overdue[data-id="{sid}"]').first).to_be_attached()
+    expect(relief.locator(f'#map text.label[data-for="{sid}"]')).to_contain_text("!! overdue")
 
     # Russia acknowledges: relief's open details update live, with the time and the reference.
     with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api:

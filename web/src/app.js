@@ -1595,7 +1595,8 @@ function renderInbox() {
   const open = list.filter((n) => n.status !== "acknowledged" && n.status !== "objected").length;
   const late = overdueCount(state.notifications, now);
   $("#inbox-count").textContent = open ? String(open) : "";
-  $("#overdue-count").textContent = late ? `!! ${late} overdue` : "";
+  $("#overdue-count").textContent = late ? `!! ${late}` : "";
+  $("#overdue-count").title = late ? `${late} overdue` : "";
   $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered${late ? `, ${late} overdue` : ""}`);
   if (!list.length) {
     ul.innerHTML = '<li class="note">No notifications.</li>';
@@ -1674,7 +1675,11 @@ $("#inbox-list").addEventListener("click", async (e) => {
 });
 
 // Overdue marks change with the clock.
-setInterval(() => { if (state.me) renderInbox(); }, 30000);
+setInterval(() => {
+  if (!state.me) return;
+  renderInbox();
+  scheduleRender(); // and so do the map's
+}, 30000);
 
 // -- tabs -------------------------------------------------------------------------------
 

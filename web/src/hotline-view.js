@@ -64,7 +64,7 @@ export function noticeContext(n) {
   const about = n.detail?.about ?? {};
   const ref = about.reference ? ` (${about.reference})` : "";
   const parts = [`<p class="meta about">about ${esc(n.subject)}${esc(ref)}${n.detail?.in_reply_to_reference ? ` · in reply to ${esc(n.detail.in_reply_to_reference)}` : ""}</p>`];
-  if (n.detail?.override_reason) parts.push(`<blockquote class="reason">Reason given: ${esc(n.detail.override_reason)}</blockquote>`);
+  if (n.detail?.override_reason && !String(n.summary ?? "").includes(n.detail.override_reason)) parts.push(`<blockquote class="reason">Reason given: ${esc(n.detail.override_reason)}</blockquote>`);
   if (n.kind === "answer" && n.detail?.comment) parts.push(`<blockquote class="reason">${esc(n.detail.by?.party ?? n.from_party)}: ${esc(n.detail.comment)}</blockquote>`);
   return parts.join("");
 }
