@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,5 +180,15 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     answer = relief.locator("#inbox-list li[data-id]", has_text="Seen; the fire is moved 2 km north.").first
     expect(answer).to_contain_text("russia")
     expect(answer.locator(".about")).to_contain_text("DC-")
+    # A reference read out on the radio finds the clinic; the CSV export lists the acknowledgement.
+    ref = relief.evaluate("(id) => window.deconflict.state.views.get(id).reference", sid)
+    relief.fill("#ref-input", ref.lower())
+    relief.press("#ref-input", "Enter")
+    expect(relief.locator("#ref-status")).to_have_text(f"{ref}: site {sid} of relief.")
+    with relief.expect_download() as csv_file:
+        relief.click("#export-csv")
+    rows = Path(csv_file.value.path()).read_text().splitlines()
+    assert rows[0].startswith("reference,direction,kind")
+    assert any(sid in r and "russia" in r and "acknowledged" in r for r in rows[1:]), rows
     no_errors(relief)
     relief.close()

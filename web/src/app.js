@@ -1674,6 +1674,46 @@ $("#inbox-list").addEventListener("click", async (e) => {
   }
 });
 
+// A reference read out on the radio: what it names, if this party may see it.
+$("#ref-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const st = $("#ref-status");
+  const text = $("#ref-input").value.trim().toUpperCase();
+  if (!/^DC-\d{1,9}$/.test(text)) {
+    st.textContent = "A reference is DC- and its number, e.g. DC-000123.";
+    return;
+  }
+  try {
+    const found = await api(`/v1/references/${encodeURIComponent(text)}`);
+    if (found.type === "notification") {
+      const li = $("#inbox-list").querySelector(`li[data-id="${CSS.escape(found.id)}"]`);
+      st.textContent = `${found.reference}: notification from ${found.from_party} to ${found.party} about ${found.subject}.`;
+      li?.scrollIntoView({ block: "nearest" });
+      li?.focus?.();
+    } else {
+      st.textContent = `${found.reference}: ${found.kind} ${found.id} of ${found.owner}.`;
+      const d = state.declarations.find((x) => x.id === found.id);
+      if (d) {
+        const start = windowOf(d)[0];
+        if (start !== null && !inForce(d, state.t)) setTime(start);
+        selectObject(found.id, true);
+      }
+    }
+  } catch (err) {
+    st.textContent = err.status === 404 ? `${text}: nothing your party may see.` : `Not found: ${err.message}`;
+  }
+});
+
+$("#export-csv").addEventListener("click", async () => {
+  try {
+    const res = await fetch("/v1/exports/notifications", { headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store" });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    download(`deconflict-notifications-${state.me?.party ?? "all"}.csv`, await res.blob());
+  } catch (err) {
+    $("#ref-status").textContent = `CSV export failed: ${err.message}`;
+  }
+});
+
 // Overdue marks change with the clock.
 setInterval(() => {
   if (!state.me) return;
