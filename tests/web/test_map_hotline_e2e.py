@@ -15,7 +15,7 @@ import pytest
 
 from deconflict.service.client import Client, ProblemError
 from tests.service.conftest import Running
-from tests.web.test_map_e2e import Shot, expect_on_map, no_errors, on_map, open_page
+from tests.web.test_map_e2e import Shot, no_errors, on_map, open_page
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, Request, expect
@@ -83,11 +83,7 @@ def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others
             assert label not in json.dumps(other.declarations())
             assert label not in json.dumps(other.get("/v1/picture"))
 
-    # On the map too: the coalition has it drawn, sdf does not (not even in the page's data).
-    coalition_page = open_page(browser_context, web_server, web_server.tokens["coalition"]["viewer"])
-    coalition_page.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-07T10:05:00Z")
-    expect_on_map(coalition_page, fid)
-    coalition_page.close()
+    # Nor on their maps: sdf's has it neither drawn nor in the page's data.
     sdf = open_page(browser_context, web_server, web_server.tokens["sdf"]["viewer"])
     sdf.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-07T10:05:00Z")
     sdf.wait_for_timeout(200)
@@ -192,3 +188,67 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     assert any(sid in r and "russia" in r and "acknowledged" in r for r in rows[1:]), rows
     no_errors(relief)
     relief.close()
+
+
+def test_a_measure_declined_then_agreed_over_an_accepted_fire_then_withdrawn(
+        web_server: Running, browser_context: Any, shot: Shot) -> None:
+    # Russia's fire is accepted (clear); the coalition proposes a no-fire area over it, binding russia.
+    fire = {"kind": "fire", "label": "Strike west of the river, 8 February", "effects_radius_m": 300,
+            "target": {"type": "Point", "coordinates": [40.05, 35.2]},
+            "window": {"start": "2018-02-08T10:00:00Z", "end": "2018-02-08T10:30:00Z"}}
+    nfa = {"id": "X1-web", "kind": "no_fire_area", "owner": "coalition", "label": "Village west of the river",
+           "geometry": {"type": "Polygon", "coordinates": [[[40.03, 35.18], [40.08, 35.18], [40.08, 35.23],
+                                                           [40.03, 35.23], [40.03, 35.18]]]},
+           "binds": ["russia"], "window": {"start": "2018-02-08T00:00:00Z", "end": "2018-02-09T00:00:00Z"}}
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api, \
+            Client(web_server.url, web_server.tokens["coalition"]["liaison"]) as coalition_api:
+        fid = russia_api.submit(fire)["id"]
+        coalition_api.propose_measure(nfa)
+
+        russia = open_page(browser_context, web_server, web_server.tokens["russia"]["liaison"])
+        russia.click("#tab-measures")
+        item = russia.locator('#proposal-list li[data-id="X1-web"]')
+        # Declining needs a comment; the proposer receives it.
+        item.locator("button.decline").click()
+        expect(item.locator(".error")).to_contain_text("needs a comment")
+        item.locator("textarea.comment").fill("Too wide: our battery is inside it")
+        item.locator("button.decline").click()
+        expect(russia.locator('#proposal-list li[data-id="X1-web"]')).to_have_count(0)
+        told = [n for n in coalition_api.notifications() if n["subject"] == "X1-web" and n["from_party"] == "russia"]
+        assert told and "Too wide: our battery is inside it" in told[0]["summary"], told
+
+        # Version 2 is proposed; russia accepts it on the map: in force over its accepted fire.
+        coalition_api.propose_measure(nfa)
+        item = russia.locator('#proposal-list li[data-id="X1-web"]')
+        expect(item.locator("button.accept")).to_be_visible(timeout=10_000)
+        item.locator("button.accept").click()
+        listed = russia.locator('#inforce-list li[data-id="X1-web"]')
+        expect(listed).to_contain_text("put in force by coalition")
+        expect(listed).to_contain_text("accepted by russia")
+        listed.locator("summary").click()
+        expect(listed.locator(".history")).to_contain_text("declined by russia")
+        expect(listed.locator(".history")).to_contain_text("“Too wide: our battery is inside it”")
+        assert listed.locator("button.withdraw").count() == 0  # the coalition's to withdraw
+
+        # The accepted fire now carries the violation among its current findings.
+        russia.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-08T10:05:00Z")
+        russia.evaluate("(id) => window.deconflict.select(id)", fid)
+        expect(russia.locator("#details .current-findings")).to_contain_text("X1-web", timeout=10_000)
+        expect(russia.locator("#details .current-findings li.violation")).to_have_count(1)
+        shot(russia, "fire-now-violates-x1")
+        no_errors(russia)
+        russia.close()
+
+    # The coalition withdraws it from its map; russia is told.
+    coalition = open_page(browser_context, web_server, web_server.tokens["coalition"]["liaison"])
+    coalition.click("#tab-measures")
+    withdraw = coalition.locator('#inforce-list li[data-id="X1-web"] button.withdraw')
+    withdraw.click()
+    expect(withdraw).to_contain_text("confirm")
+    withdraw.click()
+    expect(coalition.locator('#inforce-list li[data-id="X1-web"]')).to_have_count(0)
+    with Client(web_server.url, web_server.tokens["russia"]["viewer"]) as russia_api:
+        assert any(n["subject"] == "X1-web" and n["kind"] == "measure_withdrawn" for n in russia_api.notifications())
+        assert "X1-web" not in {m["id"] for m in russia_api.measures()["in_force"]}
+    no_errors(coalition)
+    coalition.close()

@@ -22,6 +22,7 @@ import {
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
+import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
 import {
@@ -1508,8 +1509,46 @@ $("#m-clear").addEventListener("click", () => {
   showMeasureKind();
 });
 
+function renderInForce() {
+  const me = can("propose") && state.asOf === null ? state.me?.party : null;
+  $("#inforce-list").innerHTML = state.me ? inForceHTML(state.measures.in_force ?? [], state.measures.agreements ?? {}, me) : "";
+}
+
+$("#inforce-list").addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-id]");
+  if (!btn) return;
+  const id = btn.dataset.id;
+  if (btn.classList.contains("show")) {
+    const m = (state.measures.in_force ?? []).find((x) => x.id === id);
+    const start = m ? windowOf(m)[0] : null;
+    if (start !== null && !inForce(m, state.t)) setTime(start);
+    selectObject(id, true);
+    return;
+  }
+  if (!btn.classList.contains("withdraw")) return;
+  const err = btn.closest("li").querySelector(".error");
+  if (btn.dataset.confirm !== "yes") {
+    btn.dataset.confirm = "yes";
+    btn.textContent = "Withdraw: press again to confirm";
+    return;
+  }
+  btn.disabled = true;
+  try {
+    const out = await api(`/v1/measures/${encodeURIComponent(id)}`, { method: "DELETE" });
+    announce(`Withdrew ${id}${out.told?.length ? `; told: ${out.told.join(", ")}` : ""}`);
+    await loadPicture();
+  } catch (ex) {
+    err.textContent = ex.message;
+    btn.disabled = false;
+  }
+});
+
 function renderProposals() {
+  renderInForce();
   const ul = $("#proposal-list");
+  // Live updates re-render the list: keep a decline's comment being typed.
+  const typed = new Map([...ul.querySelectorAll("textarea.comment")].map((t) => [t.id, t.value]));
+  queueMicrotask(() => { for (const [id, v] of typed) { const t = document.getElementById(id); if (t && !t.value) t.value = v; } });
   const list = sortProposals(state.measures.proposed ?? [], state.me);
   const mine = list.filter((p) => canAccept(p, state.me)).length;
   $("#proposal-count").textContent = mine && state.asOf === null ? String(mine) : "";
@@ -1527,6 +1566,7 @@ function renderProposals() {
       <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} proposed by ${esc(p.proposed_by)} · ${fmt(m.window?.start)} – ${fmt(m.window?.end)}
         · bound: ${esc((p.bound ?? []).join(", "))} · accepted by: ${esc((p.accepted_by ?? []).join(", ") || "—")}</p>
       <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${accept}</div>
+      ${accept ? `<div class="row decline-row">${declineHTML(m.id, p.version)}</div>` : ""}
       <p class="error" role="alert"></p>
     </li>`;
   }).join("");
@@ -1541,6 +1581,27 @@ $("#proposal-list").addEventListener("click", async (e) => {
     const start = p ? windowOf(p.measure)[0] : null;
     if (start !== null && !inForce(p.measure, state.t)) setTime(start);
     selectObject(id, true);
+    return;
+  }
+  if (btn.classList.contains("decline")) {
+    const li = btn.closest("li");
+    const comment = li.querySelector("textarea.comment")?.value.trim() ?? "";
+    const err = li.querySelector(".error");
+    err.textContent = "";
+    if (!comment) {
+      err.textContent = "A decline needs a comment saying why: the proposer receives it.";
+      li.querySelector("textarea.comment")?.focus();
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await api(`/v1/measures/${encodeURIComponent(id)}/decline`, { method: "POST", body: { comment, version: Number(btn.dataset.version) } });
+      announce(`Declined ${id}; ${p?.proposed_by ?? "the proposer"} is told`);
+      await loadPicture();
+    } catch (ex) {
+      err.textContent = ex.message;
+      btn.disabled = false;
+    }
     return;
   }
   if (!btn.classList.contains("accept")) return;
