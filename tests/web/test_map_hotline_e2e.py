@@ -42,7 +42,15 @@ def declaration_id(page: Page, label: str) -> str:
 
 def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others(
         web_server: Running, browser_context: Any, shot: Shot) -> None:
-    russia = open_page(browser_context, web_server, web_server.tokens["russia"]["planner"])
+    # Russia's setting: share with the coalition alone by default (put back afterwards).
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as settings_api:
+        before = settings_api.settings("russia")
+        settings_api.put_settings("russia", {**{k: before[k] for k in ("must_acknowledge", "deadlines")},
+                                             "share_with": ["coalition"]})
+        try:
+            russia = open_page(browser_context, web_server, web_server.tokens["russia"]["planner"])
+        finally:
+            settings_api.put_settings("russia", {k: before[k] for k in ("share_with", "must_acknowledge", "deadlines")})
     sent = submits(russia)
     label = "Strike west of the river, told to the coalition only"
     russia.check("#plan-kind-fire")
@@ -51,10 +59,12 @@ def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others
     russia.fill("#plan-radius", "300")
     russia.fill("#plan-start", "2018-02-07 10:00")
     russia.fill("#plan-end", "2018-02-07 10:30")
-    # Share with the coalition alone; russia itself is not offered (the owner always sees its own).
+    # The form starts as the setting says: the coalition alone; russia itself is not offered
+    # (the owner always sees its own).
+    expect(russia.locator("#share-listed")).to_be_checked()
+    expect(russia.locator('#share-parties input[value="coalition"]')).to_be_checked()
+    expect(russia.locator('#share-parties input[value="sdf"]')).not_to_be_checked()
     assert russia.locator('#share-parties input[value="russia"]').count() == 0
-    russia.check("#share-listed")
-    russia.check('#share-parties input[value="coalition"]')
     russia.click("#plan-check")
     expect(russia.locator("#verdict")).to_contain_text("Clear")
     expect(russia.locator("#result-share")).to_have_text("Shared with: coalition only.")
