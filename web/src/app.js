@@ -1219,7 +1219,7 @@ function clearErrors() {
 }
 
 function fieldError(field, message) {
-  const el = $(`#err-${field}`) ?? $("#err-start");
+  const el = $(`#err-${field}`) ?? (field in DETAIL_FIELDS ? $("#err-details") : null) ?? $("#err-start");
   el.textContent = message;
   if (["people", "vehicles", "plates", "email"].includes(field) || field in DETAIL_FIELDS) $("#plan-details").open = true;
   const input = { ...DETAIL_FIELDS, facility: "#plan-facility", target: "#plan-target", radius: $("input[name=kind]:checked").value === "site" ? "#plan-protection" : "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
@@ -1267,6 +1267,11 @@ function showProblem(err) {
     "activity.geometry.coordinates": "target", "activity.facility": "facility", "activity.protection_m": "radius",
     "activity.details.people": "people", "activity.details.vehicles": "vehicles", "activity.details.contact.email": "email",
     "activity.share_with": "start" };
+  if (field.startsWith("activity.details")) {
+    const leaf = field.split(".")[2] ?? "";
+    fieldError({ vehicles: "vehicles", people: "people", contact: field.endsWith("email") ? "email" : "contactName" }[leaf] ?? (leaf in DETAIL_FIELDS ? leaf : "remarks"), `${field}: ${err.problem?.reason ?? err.message}`);
+    return;
+  }
   if (field.startsWith("activity.geometry") && $("input[name=kind]:checked").value === "site") {
     fieldError("target", err.message);
     return;
