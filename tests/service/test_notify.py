@@ -80,7 +80,11 @@ def test_a_humanitarian_convoy_is_accepted_over_an_accepted_fire_and_forces_are_
                   "window": {"start": "2018-02-07T15:00:00Z", "end": "2018-02-07T16:00:00Z"}}
         out = relief.submit(convoy)
         assert out["verdict"] == "conflict" and out["accepted"] and out["presence"] is True
-        assert out["notified"] == ["regime"]
+        # relief never set must_acknowledge: a humanitarian party's default is every armed force.
+        assert out["notified"] == ["coalition", "regime", "russia", "sdf"]
+        kinds = {n["party"]: n["kind"] for n in out["notifications"]}
+        assert kinds == {"regime": "presence", "coalition": "declaration", "russia": "declaration",
+                         "sdf": "declaration"}
         # A movement of forces into a conflict is a request, and refused without a reason.
         with pytest.raises(ProblemError) as e:
             regime.submit(activity_doc(running, "C3", id="column"))

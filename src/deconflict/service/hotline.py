@@ -30,6 +30,7 @@ from deconflict.model import (
     FindingKind,
     Measure,
     Party,
+    PartyKind,
 )
 from deconflict.model.measure import BindsMode
 from deconflict.service import answers, escalation, measure_life, recheck
@@ -541,6 +542,17 @@ class Hotline:
     def _presence(self, activity: Declaration) -> bool:
         return is_presence(activity, {pid: p.kind for pid, p in self.service.parties().items()})
 
+    def _must_acknowledge(self, party: str) -> tuple[str, ...]:
+        """The party's setting; a humanitarian party that never said: every armed force
+        (humanitarian notification asks the parties to the conflict to confirm)."""
+        kept = self.settings.get(party)
+        if kept.version:
+            return kept.settings.must_acknowledge
+        parties = self.service.parties()
+        if parties.get(party) is None or parties[party].kind is not PartyKind.HUMANITARIAN:
+            return ()
+        return tuple(sorted(p for p, v in parties.items() if v.kind is PartyKind.ARMED_FORCE))
+
     def _notices(self, party: str, activity: Declaration, ref: str | None, result: CheckResult, *,
                  override: bool, override_reason: str, presence: bool) -> list[Notification]:
         now = self.clock()
@@ -549,7 +561,7 @@ class Hotline:
             measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
             kinds={pid: p.kind for pid, p in self.service.parties().items()}, override=override,
             override_reason=override_reason, presence=presence,
-            must_acknowledge=self.settings.of(party).must_acknowledge, deadlines=self.deadlines, now=now)
+            must_acknowledge=self._must_acknowledge(party), deadlines=self.deadlines, now=now)
         objections = [n for n in self.inbox.about(activity.id) if n.objection_open()]
         if objections:  # an amendment answers them: tell the objectors
             notes += answers.amended_notices(objections, party, activity.id, ref, result.verdict.value, now,
