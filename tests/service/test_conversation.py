@@ -96,3 +96,12 @@ def test_objections_reminders_and_references_survive_a_restart(tmp_path: Path) -
         assert again["open_objections"] == view["open_objections"]
         assert again["recipients"] == view["recipients"]
         assert russia.reference(n["reference"])["id"] == n["id"]
+
+
+def test_declarations_list_their_references_on_request(running: Running) -> None:
+    with running.client("russia", "viewer") as viewer:
+        plain = viewer.get("/v1/declarations")
+        with_refs = viewer.get("/v1/declarations", references="true")
+    assert all("reference" not in d for d in plain)
+    assert {d["id"]: d["reference"] for d in with_refs}["S1"] == running.hotline.refs.of_activity("S1")
+    assert all(d["reference"].startswith("DC-") for d in with_refs)
