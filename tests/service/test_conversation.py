@@ -105,3 +105,18 @@ def test_declarations_list_their_references_on_request(running: Running) -> None
     assert all("reference" not in d for d in plain)
     assert {d["id"]: d["reference"] for d in with_refs}["S1"] == running.hotline.refs.of_activity("S1")
     assert all(d["reference"].startswith("DC-") for d in with_refs)
+
+
+def test_the_sender_of_a_notification_never_reads_the_recipients_side(running: Running) -> None:
+    """russia's fire C6 conflicts with sdf's S4, which is not shared with russia: sdf's
+    notification names S4 and its label; russia, told the reference, must not read them."""
+    with running.client("russia") as russia:
+        out = russia.submit(activity_doc(running, "C6", id="F6x"), override_reason="exercise")
+        [to_sdf] = [n for n in out["notifications"] if n["party"] == "sdf"]
+        found = russia.reference(to_sdf["reference"])
+        assert found["party"] == "sdf" and "summary" not in found
+        exported = russia.export_notifications()
+    for text in (str(found), exported):
+        assert "S4" not in text and "Khasham" not in text
+    with running.client("sdf") as sdf:
+        assert "Khasham" in sdf.reference(to_sdf["reference"])["summary"]
