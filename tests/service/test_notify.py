@@ -115,3 +115,16 @@ def test_a_party_default_share_with_applies_when_the_planner_does_not_choose(run
         assert "quiet" not in {d["id"] for d in sdf.declarations()}
         chosen = russia.submit(activity_doc(running, "C1", id="loud", share_with="all"))
         assert chosen["shared_with"] == "all"
+
+
+def test_a_dry_run_names_exactly_who_a_submit_then_tells(running: Running) -> None:
+    """Every Euphrates check, as its party: will_notify (nobody told) == notified on submit."""
+    for c in running.scenario.checks:
+        with running.client(c.by) as client:
+            doc = activity_doc(running, c.id, id=f"dry-{c.id}")
+            before = len(running.hotline.inbox.all())
+            dry = client.check(doc)
+            assert len(running.hotline.inbox.all()) == before
+            out = client.submit(doc, override_reason="exercise")
+            assert dry["will_notify"] == out["notified"], c.id
+            assert dry["would_be_refused"] == out["overridden"], c.id
