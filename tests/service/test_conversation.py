@@ -120,3 +120,20 @@ def test_the_sender_of_a_notification_never_reads_the_recipients_side(running: R
         assert "S4" not in text and "Khasham" not in text
     with running.client("sdf") as sdf:
         assert "Khasham" in sdf.reference(to_sdf["reference"])["summary"]
+
+
+def test_a_submit_whose_answer_is_lost_is_retried_with_its_key_and_accepted_once(running: Running) -> None:
+    lost: list[str] = []
+
+    def lose_first_answer(response: httpx.Response) -> None:
+        if response.request.url.path == "/v1/activities" and not lost:
+            lost.append(response.request.headers["idempotency-key"])
+            raise httpx.ReadError("the answer was lost", request=response.request)
+
+    with running.client("russia") as russia:
+        russia.http.event_hooks["response"] = [lose_first_answer]
+        doc = activity_doc(running, "C1")  # no id: the server names it from the key
+        out = russia.submit(doc)
+    accepted = [e for e in running.hotline.service.store.events() if e.type == "activity.accepted"]
+    assert lost and [e.subject for e in accepted] == [out["id"]]  # decided once, answered on the retry
+    assert accepted[0].payload["idempotency_key"] == lost[0]
