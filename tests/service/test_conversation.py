@@ -96,3 +96,44 @@ def test_objections_reminders_and_references_survive_a_restart(tmp_path: Path) -
         assert again["open_objections"] == view["open_objections"]
         assert again["recipients"] == view["recipients"]
         assert russia.reference(n["reference"])["id"] == n["id"]
+
+
+def test_declarations_list_their_references_on_request(running: Running) -> None:
+    with running.client("russia", "viewer") as viewer:
+        plain = viewer.get("/v1/declarations")
+        with_refs = viewer.get("/v1/declarations", references="true")
+    assert all("reference" not in d for d in plain)
+    assert {d["id"]: d["reference"] for d in with_refs}["S1"] == running.hotline.refs.of_activity("S1")
+    assert all(d["reference"].startswith("DC-") for d in with_refs)
+
+
+def test_the_sender_of_a_notification_never_reads_the_recipients_side(running: Running) -> None:
+    """russia's fire C6 conflicts with sdf's S4, which is not shared with russia: sdf's
+    notification names S4 and its label; russia, told the reference, must not read them."""
+    with running.client("russia") as russia:
+        out = russia.submit(activity_doc(running, "C6", id="F6x"), override_reason="exercise")
+        [to_sdf] = [n for n in out["notifications"] if n["party"] == "sdf"]
+        found = russia.reference(to_sdf["reference"])
+        assert found["party"] == "sdf" and "summary" not in found
+        exported = russia.export_notifications()
+    for text in (str(found), exported):
+        assert "S4" not in text and "Khasham" not in text
+    with running.client("sdf") as sdf:
+        assert "Khasham" in sdf.reference(to_sdf["reference"])["summary"]
+
+
+def test_a_submit_whose_answer_is_lost_is_retried_with_its_key_and_accepted_once(running: Running) -> None:
+    lost: list[str] = []
+
+    def lose_first_answer(response: httpx.Response) -> None:
+        if response.request.url.path == "/v1/activities" and not lost:
+            lost.append(response.request.headers["idempotency-key"])
+            raise httpx.ReadError("the answer was lost", request=response.request)
+
+    with running.client("russia") as russia:
+        russia.http.event_hooks["response"] = [lose_first_answer]
+        doc = activity_doc(running, "C1")  # no id: the server names it from the key
+        out = russia.submit(doc)
+    accepted = [e for e in running.hotline.service.store.events() if e.type == "activity.accepted"]
+    assert lost and [e.subject for e in accepted] == [out["id"]]  # decided once, answered on the retry
+    assert accepted[0].payload["idempotency_key"] == lost[0]

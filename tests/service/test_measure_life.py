@@ -89,3 +89,15 @@ def test_measures_in_force_carry_their_agreement(running: Running) -> None:
         assert agreement["accepted_by"] == ["coalition", "russia"] and agreement["imposed"] is False
         assert set(listed["agreements"]) == {m["id"] for m in listed["in_force"]}
         assert listed["agreements"]["M1"]["history"][0]["event"] == "measure.added"
+
+
+def test_accepting_answers_the_request_to_accept(running: Running) -> None:
+    with running.client("coalition") as coalition, running.client("russia") as russia, \
+            running.client("sdf") as sdf:
+        coalition.propose_measure(roz("roz-asked", binds=["russia", "sdf"]))
+        assert russia.notification_summary()["unanswered"] == 1
+        russia.accept_measure("roz-asked")
+        assert russia.notification_summary()["unanswered"] == 0
+        assert sdf.notification_summary()["unanswered"] == 1
+        sdf.accept_measure("roz-asked")
+        assert sdf.notification_summary()["unanswered"] == 0

@@ -80,7 +80,11 @@ def test_a_humanitarian_convoy_is_accepted_over_an_accepted_fire_and_forces_are_
                   "window": {"start": "2018-02-07T15:00:00Z", "end": "2018-02-07T16:00:00Z"}}
         out = relief.submit(convoy)
         assert out["verdict"] == "conflict" and out["accepted"] and out["presence"] is True
-        assert out["notified"] == ["regime"]
+        # relief never set must_acknowledge: a humanitarian party's default is every armed force.
+        assert out["notified"] == ["coalition", "regime", "russia", "sdf"]
+        kinds = {n["party"]: n["kind"] for n in out["notifications"]}
+        assert kinds == {"regime": "presence", "coalition": "declaration", "russia": "declaration",
+                         "sdf": "declaration"}
         # A movement of forces into a conflict is a request, and refused without a reason.
         with pytest.raises(ProblemError) as e:
             regime.submit(activity_doc(running, "C3", id="column"))
@@ -111,3 +115,16 @@ def test_a_party_default_share_with_applies_when_the_planner_does_not_choose(run
         assert "quiet" not in {d["id"] for d in sdf.declarations()}
         chosen = russia.submit(activity_doc(running, "C1", id="loud", share_with="all"))
         assert chosen["shared_with"] == "all"
+
+
+def test_a_dry_run_names_exactly_who_a_submit_then_tells(running: Running) -> None:
+    """Every Euphrates check, as its party: will_notify (nobody told) == notified on submit."""
+    for c in running.scenario.checks:
+        with running.client(c.by) as client:
+            doc = activity_doc(running, c.id, id=f"dry-{c.id}")
+            before = len(running.hotline.inbox.all())
+            dry = client.check(doc)
+            assert len(running.hotline.inbox.all()) == before
+            out = client.submit(doc, override_reason="exercise")
+            assert dry["will_notify"] == out["notified"], c.id
+            assert dry["would_be_refused"] == out["overridden"], c.id

@@ -78,12 +78,20 @@ class Client:
         return dict(self.post("/v1/checks", {"activity": activity}))
 
     def submit(self, activity: dict[str, Any], *, override_reason: str = "",
-               idempotency_key: str | None = None) -> dict[str, Any]:
-        """Always with an ``Idempotency-Key`` (a new one unless given): a retry after
-        a lost answer must not accept the activity twice. Retries of the same
-        submit pass the same key."""
+               idempotency_key: str | None = None, retries: int = 2) -> dict[str, Any]:
+        """Always with an ``Idempotency-Key`` (a new one unless given), so that a
+        retry after a lost answer is answered with the first decision instead of
+        deciding again: on a transport error (the request or its answer lost) it
+        is sent again with the same key, up to ``retries`` times."""
         headers = {"Idempotency-Key": idempotency_key or f"py-{uuid.uuid4()}"}
-        return dict(self.post("/v1/activities", {"activity": activity, "override_reason": override_reason}, headers))
+        body = {"activity": activity, "override_reason": override_reason}
+        for attempt in range(retries + 1):
+            try:
+                return dict(self.post("/v1/activities", body, headers))
+            except httpx.TransportError:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def declarations(self) -> list[dict[str, Any]]:
         return list(self.get("/v1/declarations"))

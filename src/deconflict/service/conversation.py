@@ -115,8 +115,13 @@ def lookup(h: Hotline, who: Principal, text: str) -> dict[str, Any]:
             n = h.inbox.get(ident)
             if not (who.is_admin or who.party in (n.party, n.from_party)):
                 raise NotFound("reference", text)
-            return {"reference": n.reference, "type": "notification", "id": n.id, "subject": n.subject,
-                    "party": n.party, "from_party": n.from_party, "summary": n.summary}
+            out = {"reference": n.reference, "type": "notification", "id": n.id, "subject": n.subject,
+                   "party": n.party, "from_party": n.from_party, "kind": n.kind.value, "status": n.status()}
+            # The summary is written from the recipient's side (its own objects, which
+            # the sender may not be allowed to see): the recipient's to read.
+            if who.is_admin or who.party == n.party:
+                out["summary"] = n.summary
+            return out
         if not h.service.engine.has_declaration(ident):
             raise NotFound("reference", text)
         decl = h.service.engine.get_declaration(ident)
@@ -149,7 +154,9 @@ def export_rows(h: Hotline, who: Principal, party: str | None) -> Iterator[dict[
                 "reference": n.reference, "direction": "received" if n.party == party else "sent" if party else "",
                 "kind": n.kind.value, "urgent": n.urgent, "party": n.party, "from_party": n.from_party,
                 "subject": n.subject, "subject_reference": (about or {}).get("reference") or "",
-                "summary": n.summary, "sent_at": data["sent_at"], "deadline": data["deadline"],
+                # Written from the recipient's side (its own objects): not the sender's to read.
+                "summary": n.summary if who.is_admin or n.party == party else "",
+                "sent_at": data["sent_at"], "deadline": data["deadline"],
                 "delivered_at": data["delivered_at"] or "", "status": n.status(),
                 "answered_at": data["answered_at"] or "", "answered_by": n.answered_by, "comment": n.comment,
                 "reminded_at": data["reminded_at"] or "", "escalated_at": data["escalated_at"] or "",

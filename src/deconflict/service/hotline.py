@@ -30,6 +30,7 @@ from deconflict.model import (
     FindingKind,
     Measure,
     Party,
+    PartyKind,
 )
 from deconflict.model.measure import BindsMode
 from deconflict.service import answers, escalation, measure_life, recheck
@@ -37,7 +38,15 @@ from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Prin
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import redact, visible
 from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
-from deconflict.service.notify import Deadlines, activity_head, activity_notices, is_presence, shared_with, what
+from deconflict.service.notify import (
+    Deadlines,
+    activity_head,
+    activity_notices,
+    is_presence,
+    shared_with,
+    targets_of,
+    what,
+)
 from deconflict.service.references import References, reference
 from deconflict.service.settings import EVENT as SETTINGS_EVENT
 from deconflict.service.settings import Settings
@@ -339,10 +348,14 @@ class Hotline:
             presence = self._presence(activity)
             blocking = result.verdict in BLOCKING and not presence
             # Who a submit would notify, as it stands now: a dry run tells nobody.
-            notes = self._notices(who.party, activity, None, result, override=blocking,
-                                  override_reason="", presence=presence)
+            by_party, _kinds, asked = targets_of(
+                who=who.party, activity=activity, result=result,
+                measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
+                presence=presence, must_acknowledge=self._must_acknowledge(who.party))
+            objectors = {n.party for n in self.inbox.about(activity.id) if n.objection_open()} - {who.party}
             return {**shown, "presence": presence, "would_be_refused": blocking,
-                    "shared_with": shared_with(activity), "will_notify": sorted({n.party for n in notes})}
+                    "shared_with": shared_with(activity),
+                    "will_notify": sorted({*by_party, *asked, *objectors})}
 
     def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
                request_sha256: str) -> Submission:
@@ -541,15 +554,26 @@ class Hotline:
     def _presence(self, activity: Declaration) -> bool:
         return is_presence(activity, {pid: p.kind for pid, p in self.service.parties().items()})
 
+    def _must_acknowledge(self, party: str) -> tuple[str, ...]:
+        """The party's setting; a humanitarian party that never said: every armed force
+        (humanitarian notification asks the parties to the conflict to confirm)."""
+        kept = self.settings.get(party)
+        if kept.version:
+            return kept.settings.must_acknowledge
+        parties = self.service.parties()
+        if parties.get(party) is None or parties[party].kind is not PartyKind.HUMANITARIAN:
+            return ()
+        return tuple(sorted(p for p, v in parties.items() if v.kind is PartyKind.ARMED_FORCE))
+
     def _notices(self, party: str, activity: Declaration, ref: str | None, result: CheckResult, *,
                  override: bool, override_reason: str, presence: bool) -> list[Notification]:
         now = self.clock()
         notes = activity_notices(
             who=party, activity=activity, reference=ref, result=result,
             measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
-            kinds={pid: p.kind for pid, p in self.service.parties().items()}, override=override,
+            override=override,
             override_reason=override_reason, presence=presence,
-            must_acknowledge=self.settings.of(party).must_acknowledge, deadlines=self.deadlines, now=now)
+            must_acknowledge=self._must_acknowledge(party), deadlines=self.deadlines, now=now)
         objections = [n for n in self.inbox.about(activity.id) if n.objection_open()]
         if objections:  # an amendment answers them: tell the objectors
             notes += answers.amended_notices(objections, party, activity.id, ref, result.verdict.value, now,

@@ -384,8 +384,13 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return Json(result, status_code=201 if created else 200)
 
     @app.get("/v1/declarations", tags=["declarations"])
-    def declarations(who: Who) -> list[dict[str, Any]]:
-        return [encode_declaration(d) for d in hotline.declarations(who)]
+    def declarations(who: Who, references: bool = False) -> list[dict[str, Any]]:
+        """``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
+        docs = [encode_declaration(d) for d in hotline.declarations(who)]
+        if references:
+            for doc in docs:
+                doc["reference"] = hotline.refs.of_activity(doc["id"])
+        return docs
 
     @app.get("/v1/declarations/{decl_id}", tags=["declarations"])
     def declaration(who: Who, decl_id: str) -> dict[str, Any]:

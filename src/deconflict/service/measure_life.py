@@ -39,6 +39,13 @@ def absorb(h: Hotline, e: Event) -> None:
     if e.type == "agreement.proposed":
         step["version"] = p.get("version")
     h.measure_history.setdefault(mid, []).append(step)
+    if e.type in ("agreement.accepted", "agreement.in_force"):
+        # Accepting answers the request to accept; in force, none is waiting any more.
+        for n in h.inbox.about(mid):
+            if n.kind is NotificationKind.MEASURE_PROPOSED and n.open() and (
+                    e.type == "agreement.in_force" or n.party == p.get("party")):
+                h.inbox.resolve(n.id, "accepted" if e.type == "agreement.accepted" else "in force",
+                                e.recorded_at)
     if e.type in ("agreement.declined", "agreement.withdrawn"):
         prop = h.proposals.get(mid)
         if prop is not None and prop.version == p.get("version"):

@@ -97,15 +97,14 @@ class Deadlines:
         return now + d.remind, now + d.escalate
 
 
-def activity_notices(
-    *, who: str, activity: Declaration, reference: str | None, result: CheckResult,
-    measures: dict[str, Measure], parties: set[str], kinds: dict[str, PartyKind], override: bool,
-    override_reason: str, presence: bool, must_acknowledge: tuple[str, ...], deadlines: Deadlines,
-    now: datetime,
-) -> list[Notification]:
-    """Owners of objects it conflicts with; parties bound by measures it touches
-    (if it is shared with them; the measure's owner always); on a declaration
-    by a party that asks for it, the parties that must acknowledge it."""
+Targets = tuple[dict[str, list[Finding]], dict[str, NotificationKind], list[str]]
+
+
+def targets_of(*, who: str, activity: Declaration, result: CheckResult, measures: dict[str, Measure],
+               parties: set[str], presence: bool, must_acknowledge: tuple[str, ...]) -> Targets:
+    """Who is told of an activity, with the findings that concern each, and what
+    kind of notification each gets; then the parties asked only to acknowledge it.
+    A dry run names these (``will_notify``) without building the notifications."""
     by_party: dict[str, list[Finding]] = {}
     kind_of: dict[str, NotificationKind] = {}
     for f in result.findings:
@@ -127,6 +126,20 @@ def activity_notices(
             by_party.setdefault(t, []).append(f)
     asked = [p for p in must_acknowledge if p not in by_party and p != who and p in parties
              and visible(activity, p)] if presence else []
+    return by_party, kind_of, asked
+
+
+def activity_notices(
+    *, who: str, activity: Declaration, reference: str | None, result: CheckResult,
+    measures: dict[str, Measure], parties: set[str], override: bool,
+    override_reason: str, presence: bool, must_acknowledge: tuple[str, ...], deadlines: Deadlines,
+    now: datetime,
+) -> list[Notification]:
+    """Owners of objects it conflicts with; parties bound by measures it touches
+    (if it is shared with them; the measure's owner always); on a declaration
+    by a party that asks for it, the parties that must acknowledge it."""
+    by_party, kind_of, asked = targets_of(who=who, activity=activity, result=result, measures=measures,
+                                          parties=parties, presence=presence, must_acknowledge=must_acknowledge)
     out = []
     doc = encode_declaration(activity)
     for party in sorted({*by_party, *asked}):
