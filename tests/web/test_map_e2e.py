@@ -265,6 +265,8 @@ def test_coordinates_exports_keyboard_and_tablet(web_server: Running, browser_co
     assert {"S1", "S4", "M1", "V1"} <= ids
     s4 = next(f for f in fc["features"] if f["id"] == "S4")
     assert s4["geometry"] == {"type": "Point", "coordinates": [40.37, 35.27]} and s4["properties"]["owner"] == "sdf"
+    # In the import format: the radio references the map shows are not carried into it.
+    assert all("reference" not in f["properties"] for f in fc["features"])
     with page.expect_download() as kml:
         page.click("#export-kml")
     text = Path(kml.value.path()).read_text()

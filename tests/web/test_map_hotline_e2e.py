@@ -77,6 +77,8 @@ def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others
     # Every submit carries an Idempotency-Key.
     assert len(sent) == 1 and sent[0].get("idempotency-key", "").startswith("web-"), sent
     fid = declaration_id(russia, label)
+    # Its radio reference is in its label on the map.
+    expect(russia.locator(f'#map text.label[data-for="{fid}"]')).to_contain_text("DC-")
     shot(russia, "shared-with-coalition-only")
     no_errors(russia)
     russia.close()
@@ -133,9 +135,11 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     relief.fill("#d-vehicles", "2")
     relief.fill("#d-plates", "DEZ 1001, DEZ 1002")
     relief.click("#plan-check")
-    # The check finds the fire; a dry run says russia WILL be told, and that nothing was sent.
+    # The check finds the fire; a dry run says who WILL be told (russia, whose fire it is, and the
+    # armed forces a humanitarian party asks by default), and that nothing was sent.
     expect(relief.locator("#verdict")).to_contain_text("Conflict")
-    expect(relief.locator("#will-notify")).to_contain_text("russia will be notified")
+    expect(relief.locator("#will-notify")).to_contain_text(
+        "Nothing has been sent: this was a check. On submit, coalition, regime, russia, sdf will be notified.")
     expect(relief.locator("#result-share")).to_have_text("Shared with: all parties.")
     relief.click("#plan-submit")
     # Presence is never refused: accepted without an override, the conflict a warning.
@@ -161,7 +165,8 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     expect(details).to_contain_text("Hospital or clinic")
     expect(details).to_contain_text("VHF 145.500, RELIEF 1")
     expect(details).to_contain_text("DEZ 1001, DEZ 1002")
-    expect(details.locator('.answers li[data-party="russia"]')).to_have_attribute("data-state", "pending")
+    for party in ("coalition", "regime", "russia", "sdf"):  # each party asked, each pending
+        expect(details.locator(f'.answers li[data-party="{party}"]')).to_have_attribute("data-state", "pending")
     expect(details.locator(".current-findings")).to_contain_text("russia")
 
     # Past russia's deadline (6 s on this server) the answer is overdue: in the details, on the map.

@@ -49,6 +49,7 @@ const state = {
   measures: { in_force: [], proposed: [] },
   notifications: [],
   views: new Map(), // declaration id -> GET /v1/activities/{id} (reference, current findings, answers)
+  refs: new Map(), // declaration id -> its radio reference (DC-000123)
   t: Date.now(),
   view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
   layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, labels: true },
@@ -142,6 +143,7 @@ function signOut(message = "") {
   state.result = null;
   state.shareDefaulted = false;
   state.views.clear();
+  state.refs.clear();
   setAsOf(null, false);
   stopPlay();
   $("#signin").hidden = false;
@@ -200,8 +202,13 @@ async function loadPicture() {
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
-    const [decls, measures] = await Promise.all([api("/v1/declarations"), api("/v1/measures")]);
+    const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
     if (state.asOf !== null) return;
+    // References are kept apart, so the declarations stay in the import format (exports).
+    for (const d of decls) {
+      if (d.reference) state.refs.set(d.id, d.reference);
+      delete d.reference;
+    }
     state.declarations = decls;
     state.measures = measures;
   }
@@ -569,7 +576,7 @@ function renderObjects(box) {
     if (state.layers.labels) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${withReference(obj.id, state.views.get(obj.id))} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -746,7 +753,8 @@ function renderObjectList() {
   if (!ul) return;
   const items = state.me ? visibleObjects() : [];
   ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
-    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
+    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}`
+    + `${state.refs.get(obj.id) ? ` · ${esc(state.refs.get(obj.id))}` : ""}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
     || '<li class="note">Nothing in force at this instant.</li>';
 }
 
@@ -775,7 +783,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
       if (state.selected === id) selectObject(id, false, false);
     }).catch(() => {});
   }
-  const shown = obj && !isMeasure(obj) ? mergeActivity(obj, state.views.get(id)) : obj;
+  const shown = obj && !isMeasure(obj) ? mergeActivity({ ...obj, reference: state.refs.get(id) }, state.views.get(id)) : obj;
   state.selected = obj ? id : null;
   const box = $("#details");
   if (!obj) {
@@ -1333,7 +1341,7 @@ async function submit(overrideReason = "") {
     status.textContent = `Accepted as ${out.id}${ref}${out.overridden ? ", overridden" : ""}. Shared with ${shareText(state.checked.share_with, state.me?.party ?? "")}. ${notifiedText(out)}`
       + (warningsText(out) ? ` ${warningsText(out)}` : "");
     $("#will-notify").textContent = "";
-    if (out.reference) state.views.set(out.id, { reference: out.reference, current: { verdict: out.verdict, findings: out.findings ?? [] } });
+    if (out.reference) state.refs.set(out.id, out.reference);
     announce(status.textContent);
     state.result = null;
     state.checked = null;
