@@ -137,3 +137,23 @@ def test_candidates_find_every_activity_the_brute_force_finds(data: st.DataObjec
     near = findings_about(engine, candidates(engine, [m]), m.id)
     assert near.keys() == brute.keys()
     assert all(len(near[k]) == len(brute[k]) for k in brute)
+
+
+@given(data=st.data())
+@PROPERTY(40)
+def test_check_measure_gives_what_the_full_check_gives_about_that_measure(data: st.DataObject) -> None:
+    scenario = load_scenario(BUNDLED)
+    engine = Engine(scenario.margins)
+    for p in scenario.parties:
+        engine.add_party(p)
+    for m in scenario.measures:
+        engine.add_measure(m)
+    engine.load(scenario.declarations)
+    m = data.draw(measures())
+    engine.add_measure(m)
+    decls = [*(data.draw(fires(i)) for i in range(data.draw(st.integers(1, 6)))),
+             *(c.activity for c in scenario.checks)]
+    for d in decls:
+        for mid in (m.id, *(x.id for x in scenario.measures)):
+            full = [f for f in engine.check(d).findings if f.object_id == mid]
+            assert engine.check_measure(d, mid) == full, (d.id, mid)

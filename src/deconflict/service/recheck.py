@@ -18,8 +18,10 @@ nobody: margins grow footprints for cautions, never for a violation or a
 conflict. Current findings, cautions included, are computed when read
 (``GET /v1/activities/{id}``).
 
-:func:`findings_about` is the one place the re-check calls the engine, so a
-vectorised ``Engine.recheck`` can replace it.
+:func:`findings_about` is the one place the re-check calls the engine
+(:meth:`Engine.check_measure`: the findings a full check gives about that one
+measure, without the rest of the check), so a vectorised ``Engine.recheck``
+can replace it.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def findings_about(engine: Engine, decls: list[Declaration], measure_id: str) ->
     """Each declaration's notifying findings about the measure, as the engine stands."""
     out: dict[str, list[Finding]] = {}
     for d in decls:
-        found = [f for f in engine.check(d).findings if f.object_id == measure_id and f.kind in NOTIFYING]
+        found = [f for f in engine.check_measure(d, measure_id) if f.kind in NOTIFYING]
         if found:
             out[d.id] = found
     return out
