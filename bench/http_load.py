@@ -70,12 +70,14 @@ def spread_activity(i: int) -> dict[str, Any]:
 
 
 def hotspot_activity(i: int) -> dict[str, Any]:
-    # Fires and forces sites of different parties in a 5 km box: they conflict.
+    # Fires and patrols (movements of forces) of different parties in a 5 km box: they
+    # conflict. Not sites: presence is never refused (issue 8), so a site over a fire is
+    # accepted, and the double-acceptance check below would count it.
     lon = 40.0 + (i * 7919 % 1000) / 1000 * 0.05
     lat = 35.0 + (i * 104729 % 1000) / 1000 * 0.05
     if i % 2:
-        return {"kind": "site", "id": f"h{i}", "category": "forces", "protection_m": 500,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
+        return {"kind": "movement", "id": f"h{i}", "half_width_m": 500, "window": WINDOW,
+                "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, lat], [lon + 1e-6, lat]]}}
     return {"kind": "fire", "id": f"h{i}", "effects_radius_m": 300,
             "target": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
 

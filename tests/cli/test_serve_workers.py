@@ -124,7 +124,7 @@ def worker_cpu(server_pid: int) -> dict[int, int]:
 
 # -- activities --------------------------------------------------------------------------
 def hotspot(i: int) -> tuple[str, dict[str, Any]]:
-    """Forces sites of p1/p2 and fires of p3/p4, all within about 1 km: they conflict.
+    """Patrols (movements of forces) of p1/p2 and fires of p3/p4, all within about 1 km: they conflict.
 
     Every 12 consecutive requests share one day (a day apart from the next
     dozen's), so each dozen is a race of its own: the 24 clients send it at
@@ -136,8 +136,9 @@ def hotspot(i: int) -> tuple[str, dict[str, Any]]:
     lat = 35.0 + (i * 104729 % 89) / 89 * 0.006  # ~0.65 km north-south
     if i % 2:
         party = SITE_PARTIES[(i // 2) % 2]
-        return party, {"kind": "site", "id": f"h{i}", "category": "forces", "protection_m": 500,
-                       "geometry": {"type": "Point", "coordinates": [lon, lat]}, "window": window}
+        # A patrol on the spot, not a site: presence is never refused (issue 8).
+        return party, {"kind": "movement", "id": f"h{i}", "half_width_m": 500, "window": window,
+                       "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, lat], [lon + 1e-6, lat]]}}
     party = FIRE_PARTIES[(i // 2) % 2]
     return party, {"kind": "fire", "id": f"h{i}", "effects_radius_m": 300,
                    "target": {"type": "Point", "coordinates": [lon, lat]}, "window": window}

@@ -44,3 +44,17 @@ def test_not_geojson_is_refused() -> None:
 def test_measure_features_decode_to_measures(euphrates: dict[str, Any]) -> None:
     m = decode_measure(euphrates["measures"][0], "m")
     assert isinstance(geojson.decode_feature(geojson.encode_measure_feature(m)), Measure)
+
+
+def test_humanitarian_details_round_trip_through_geojson() -> None:
+    from tests.store.test_documents import CLINIC
+
+    site = decode_declaration(CLINIC, "d")
+    feat = geojson.encode_declaration_feature(site)
+    assert feat["properties"]["facility"] == "hospital"
+    assert feat["properties"]["details"]["contact"]["radio"] == "VHF 145.500, RELIEF 1"
+    assert geojson.decode_feature(feat) == site
+    feat["properties"]["details"]["vehicles"]["count"] = "two"
+    with pytest.raises(InvalidInput) as e:
+        geojson.decode_feature(feat, "features[3]")
+    assert e.value.field == "features[3].properties.details.vehicles.count"

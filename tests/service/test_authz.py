@@ -121,6 +121,22 @@ class Ctx:
         assert out["in_force"] is True
         return str(out["id"])
 
+    def own_measure(self) -> str:
+        """A measure of the caller's party in force (binding only itself)."""
+        out = self.own.propose_measure(self.roz(CALLER, [CALLER]))
+        assert out["in_force"] is True
+        return str(out["id"])
+
+    def own_proposal(self) -> str:
+        out = self.own.propose_measure(self.roz(CALLER, [CALLER, "sdf"]))
+        assert out["in_force"] is False
+        return str(out["id"])
+
+    def ref(self, decl_id: str) -> str:
+        ref = self.r.hotline.refs.of_activity(decl_id)
+        assert ref is not None
+        return ref
+
     def notification(self, party: str) -> str:
         mid = self.proposal([party])
         [n] = [n for n in self.r.hotline.inbox.for_party(party) if n.subject == mid]
@@ -150,6 +166,11 @@ def _answered(ctx: Ctx) -> Req:
 
 
 MEASURE = "/v1/measures/{measure_id}/accept"
+DECLINE = "/v1/measures/{measure_id}/decline"
+ONE_MEASURE = "/v1/measures/{measure_id}"
+ACTIVITY = "/v1/activities/{decl_id}"
+REF = "/v1/references/{ref}"
+SETTINGS = "/v1/parties/{party}/settings"
 ACK = "/v1/notifications/{nid}/acknowledge"
 OBJECT = "/v1/notifications/{nid}/object"
 DECL = "/v1/declarations/{decl_id}"
@@ -258,8 +279,51 @@ ROWS: tuple[Row, ...] = (
         lambda c: Req(f"/v1/measures/{c.proposal(['sdf'])}/accept", {})),
     Row("POST", MEASURE, "wrong version", expect("401 403 403 422 403"),
         lambda c: Req(f"/v1/measures/{c.proposal([CALLER])}/accept", {"version": 7})),
-    Row("POST", MEASURE, "no such proposal", expect("401 403 403 404 403"),
+    Row("POST", MEASURE, "version in force", expect("401 403 403 409 403"),
         lambda c: Req("/v1/measures/M1/accept", {})),
+    Row("POST", MEASURE, "no such proposal", expect("401 403 403 404 403"),
+        lambda c: Req("/v1/measures/nope/accept", {})),
+    Row("POST", DECLINE, "binds the caller", expect("401 403 403 200 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal([CALLER])}/decline", {"comment": "not there"})),
+    Row("POST", DECLINE, "binds others only", expect("401 403 403 403 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal(['sdf'])}/decline", {"comment": "not there"})),
+    Row("POST", DECLINE, "no comment", expect("401 403 403 422 403"),
+        lambda c: Req(f"/v1/measures/{c.proposal([CALLER])}/decline", {"comment": " "})),
+    Row("POST", DECLINE, "no such proposal", expect("401 403 403 404 403"),
+        lambda c: Req("/v1/measures/nope/decline", {"comment": "no"})),
+    Row("GET", ONE_MEASURE, "in force", expect("401 200 200 200 200"), lambda c: Req("/v1/measures/M1")),
+    Row("GET", ONE_MEASURE, "missing", expect("401 404 404 404 404"), lambda c: Req("/v1/measures/nope")),
+    Row("DELETE", ONE_MEASURE, "own, in force", expect("401 403 403 200 200"),
+        lambda c: Req(f"/v1/measures/{c.own_measure()}")),
+    Row("DELETE", ONE_MEASURE, "own, proposed", expect("401 403 403 200 200"),
+        lambda c: Req(f"/v1/measures/{c.own_proposal()}")),
+    Row("DELETE", ONE_MEASURE, "other's", expect("401 403 403 403 200"),
+        lambda c: Req(f"/v1/measures/{c.coalition_measure()}")),
+    Row("DELETE", ONE_MEASURE, "missing", expect("401 403 403 404 404"), lambda c: Req("/v1/measures/nope")),
+    # -- the conversation -----------------------------------------------------------------
+    Row("GET", ACTIVITY, "own", expect("401 200 200 200 200"), lambda c: Req("/v1/activities/S3")),
+    Row("GET", ACTIVITY, "other's, shared", expect("401 200 200 200 200"), lambda c: Req("/v1/activities/S1")),
+    Row("GET", ACTIVITY, "other's, not shared", expect("401 404 404 404 200"),
+        lambda c: Req("/v1/activities/S4")),
+    Row("GET", ACTIVITY, "missing", expect("401 404 404 404 404"), lambda c: Req("/v1/activities/nope")),
+    Row("GET", "/v1/notifications/summary", "own", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/notifications/summary")),
+    Row("GET", "/v1/exports/notifications", "own", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/exports/notifications")),
+    Row("GET", REF, "own activity", expect("401 200 200 200 200"), lambda c: Req(f"/v1/references/{c.ref('S3')}")),
+    Row("GET", REF, "other's activity, not shared", expect("401 404 404 404 200"),
+        lambda c: Req(f"/v1/references/{c.ref('S4')}")),
+    Row("GET", REF, "malformed", expect("401 422 422 422 422"), lambda c: Req("/v1/references/XY-12")),
+    Row("GET", SETTINGS, "own party", expect("401 200 200 200 200"), lambda c: Req(f"/v1/parties/{CALLER}/settings")),
+    Row("GET", SETTINGS, "another party", expect("401 403 403 403 200"),
+        lambda c: Req("/v1/parties/coalition/settings")),
+    Row("GET", SETTINGS, "missing party", expect("401 404 404 404 404"), lambda c: Req("/v1/parties/nope/settings")),
+    Row("PUT", SETTINGS, "own party", expect("401 403 403 200 200"),
+        lambda c: Req(f"/v1/parties/{CALLER}/settings", {"share_with": "all"})),
+    Row("PUT", SETTINGS, "own party, invalid", expect("401 403 403 422 422"),
+        lambda c: Req(f"/v1/parties/{CALLER}/settings", {"deadlines": {"fire": {"remind_minutes": -1}}})),
+    Row("PUT", SETTINGS, "another party", expect("401 403 403 403 200"),
+        lambda c: Req("/v1/parties/relief/settings", {})),
     # -- notifications ------------------------------------------------------------------
     Row("POST", ACK, "own", expect("401 403 403 200 403"),
         lambda c: Req(f"/v1/notifications/{c.notification(CALLER)}/acknowledge", {"comment": "seen"})),
@@ -373,7 +437,7 @@ def test_an_expired_credential_is_refused_everywhere_a_credential_is_needed(modu
         time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
         for row in ROWS:
             if row.statuses["none"] == 401:
-                path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x", collection_id="measures",
-                                        feature_id="M1")
+                path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x", ref="DC-1",
+                                        party=CALLER, collection_id="measures", feature_id="M1")
                 resp = c.request(row.method, path, json={})
                 assert resp.status_code == 401 and "expired" in resp.json()["detail"], row.name

@@ -20,9 +20,12 @@ from deconflict.store.sqlite import SQLiteStore
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
 
-def site(i: int, lon: float) -> dict[str, Any]:
-    return {"kind": "site", "id": f"s{i}", "category": "forces", "protection_m": 500,
-            "geometry": {"type": "Point", "coordinates": [lon, 35.0]}, "window": WINDOW}
+def patrol(i: int, lon: float) -> dict[str, Any]:
+    """A movement of forces on the spot (refusable, unlike a site: presence is never
+    refused), conflicting with a fire there as a forces site would."""
+    return {"kind": "movement", "id": f"s{i}", "half_width_m": 500,
+            "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, 35.0], [lon + 1e-6, 35.0]]},
+            "window": WINDOW}
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_a_failed_append_leaves_nothing_in_the_engine(hotline: Hotline, monkeypa
         raise StoreError("disk full")
 
     monkeypatch.setattr(hotline.service.store, "append", broken)
-    activity = decode_declaration(site(1, 40.0), "a", owner="p1", default_id="s1")
+    activity = decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1")
     with pytest.raises(StoreError):
         hotline.submit(who, activity, idempotency_key="k1", request_sha256="x")
     assert not hotline.service.engine.has_declaration("s1")
@@ -60,7 +63,7 @@ def test_concurrent_conflicting_submits_are_decided_one_after_the_other(hotline:
 
     def go(i: int) -> None:
         who = p1 if i % 2 else p2
-        doc: dict[str, Any] = site(i, 40.0) if i % 2 else {
+        doc: dict[str, Any] = patrol(i, 40.0) if i % 2 else {
             "kind": "fire", "id": f"f{i}", "effects_radius_m": 300,
             "target": {"type": "Point", "coordinates": [40.0, 35.0]}, "window": WINDOW}
         activity = decode_declaration(doc, "a", owner=who.party, default_id=doc["id"])
@@ -110,7 +113,7 @@ def test_the_committer_answers_every_queued_submit_once_and_in_batches(hotline: 
 
     with hotline._lock:  # hold the committer back so that the submits queue up
         for i in range(40):
-            who, doc = (p1, site(i, 40.0)) if i % 2 else (p2, _fire(i))
+            who, doc = (p1, patrol(i, 40.0)) if i % 2 else (p2, _fire(i))
             hotline.enqueue(who, decode_declaration(doc, "a", owner=who.party, default_id=doc["id"]), on_done)
     for _ in range(40):
         assert done.acquire(timeout=30)
@@ -132,13 +135,13 @@ def test_stopping_the_committer_drains_the_queue_then_refuses(hotline: Hotline) 
     answered: list[bool] = []
     with hotline._lock:
         for i in range(5):
-            hotline.enqueue(p1, decode_declaration(site(i, 40.0 + i), "a", owner="p1", default_id=f"s{i}"),
+            hotline.enqueue(p1, decode_declaration(patrol(i, 40.0 + i), "a", owner="p1", default_id=f"s{i}"),
                             lambda item: answered.append(bool(item.result and item.result[0])))
     hotline.stop_committer()  # returns once the queue is decided and durable
     assert answered == [True] * 5
     assert all(hotline.service.engine.has_declaration(f"s{i}") for i in range(5))
     with pytest.raises(Unavailable):
-        hotline.enqueue(p1, decode_declaration(site(9, 41.0), "a", owner="p1", default_id="s9"), lambda _i: None)
+        hotline.enqueue(p1, decode_declaration(patrol(9, 41.0), "a", owner="p1", default_id="s9"), lambda _i: None)
 
 
 def test_a_store_failure_before_deciding_answers_the_queue_and_the_committer_goes_on(
@@ -155,14 +158,14 @@ def test_a_store_failure_before_deciding_answers_the_queue_and_the_committer_goe
         raise StoreError("disk gone")
 
     monkeypatch.setattr(hotline.service, "sync", unreadable)
-    hotline.enqueue(p1, decode_declaration(site(1, 40.0), "a", owner="p1", default_id="s1"), on_done)
+    hotline.enqueue(p1, decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1"), on_done)
     assert done.acquire(timeout=10)
     assert answers == [("s1", "StoreError")]
     with pytest.raises(StoreError):  # the caller's own thread: told, and not accepted later
-        hotline.submit(p1, decode_declaration(site(2, 41.0), "a", owner="p1", default_id="s2"))
+        hotline.submit(p1, decode_declaration(patrol(2, 41.0), "a", owner="p1", default_id="s2"))
     assert hotline._pending == []
     monkeypatch.undo()
-    hotline.enqueue(p1, decode_declaration(site(3, 42.0), "a", owner="p1", default_id="s3"), on_done)
+    hotline.enqueue(p1, decode_declaration(patrol(3, 42.0), "a", owner="p1", default_id="s3"), on_done)
     assert done.acquire(timeout=10)
     assert answers[-1] == ("s3", "accepted")
     engine = hotline.service.engine
@@ -178,8 +181,8 @@ def test_a_waiter_that_raises_does_not_keep_the_others_unanswered(hotline: Hotli
         raise RuntimeError("Event loop is closed")
 
     with hotline._lock:
-        hotline.enqueue(p1, decode_declaration(site(1, 40.0), "a", owner="p1", default_id="s1"), gone)
-        hotline.enqueue(p1, decode_declaration(site(2, 41.0), "a", owner="p1", default_id="s2"),
+        hotline.enqueue(p1, decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1"), gone)
+        hotline.enqueue(p1, decode_declaration(patrol(2, 41.0), "a", owner="p1", default_id="s2"),
                         lambda item: answered.append(item.activity.id))
     hotline.stop_committer()
     assert answered == ["s2"]

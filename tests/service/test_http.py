@@ -38,8 +38,10 @@ def test_c6_is_redacted_for_russia_and_sdf_is_notified_in_full(running: Running)
     hidden = [f for f in result["findings"] if f["object"]["owner"] == "sdf"]
     assert len(hidden) == 1
     f = hidden[0]
-    assert f["kind"] == "conflict" and f["object"]["id"] == "" and f["object"]["label"] == ""
-    assert f["separation_m"] == 0 and f["overlap"] is not None
+    # Withheld is null, not 0 or "" (issue 8, item 10: a client took 0 for a distance).
+    assert f["kind"] == "conflict" and f["object"]["id"] is None and f["object"]["label"] is None
+    assert f["object"]["kind"] is None and f["withheld"] is True
+    assert f["separation_m"] is None and f["vertical_gap_m"] is None and f["overlap"] is not None
     text = str(result)
     assert "Khasham" not in text and "40.37" not in text and "S4" not in text
     # Submit with an override: the owner is notified with everything.

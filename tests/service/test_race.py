@@ -122,8 +122,10 @@ def test_sites_and_fires_on_them_never_both_accepted(running: Running) -> None:
     for i, pid in enumerate(parties):
         pos = {"type": "Point", "coordinates": [POINT[0] + 0.0001 * i, POINT[1]]}  # all within 250 m
         if i % 2:
-            doc = {"id": f"race-site-{pid}", "kind": "site", "category": "forces", "geometry": pos,
-                   "protection_m": 500, "people_present": True, "window": WINDOW}
+            # A patrol on the spot, not a site: presence is never refused (issue 8).
+            (lon, lat) = pos["coordinates"]
+            doc = {"id": f"race-site-{pid}", "kind": "movement", "half_width_m": 500, "window": WINDOW,
+                   "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, lat], [lon + 1e-6, lat]]}}
         else:
             doc = {"id": f"race-fire-{pid}", "kind": "fire", "target": pos, "effects_radius_m": 300,
                    "window": WINDOW}
@@ -131,8 +133,8 @@ def test_sites_and_fires_on_them_never_both_accepted(running: Running) -> None:
         jobs.append((running.tokens[pid]["planner"], "/v1/activities", {"activity": doc}, {}))
     results = hammer(running, jobs)
     winners = {body["id"] for status, body in results if status == 201}
-    # The first accepted decides: every activity of its kind is accepted (sites do not
-    # conflict with sites, nor fires with fires), every one of the other kind refused.
+    # The first accepted decides: every activity of its kind is accepted (patrols do not
+    # conflict with patrols, nor fires with fires), every one of the other kind refused.
     assert len({kinds[w] for w in winners}) == 1, winners
     assert len(winners) == THREADS // 2
     for status, body in results:

@@ -117,6 +117,9 @@ def produce(running: Running, tag: str) -> None:
     """Events of every sort, some for russia, some not."""
     with running.client("coalition") as coalition, running.client("sdf") as sdf, \
             running.client("relief") as relief, running.client("regime") as regime:
+        # relief asks nobody to acknowledge its sites (a humanitarian party's default is every
+        # armed force): who is told what stays as below.
+        relief.put_settings("relief", {})
         coalition.propose_measure(roz(f"roz-{tag}-r", ["russia", "sdf"]))  # russia and sdf notified
         coalition.propose_measure(roz(f"roz-{tag}-s", ["sdf"]))  # only sdf notified
         sdf.submit(site(f"private-{tag}", ["coalition"], f"secret {tag}"))

@@ -23,9 +23,12 @@ from deconflict.store.sqlite import SQLiteStore
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
 
-def site(ident: str, lon: float = 40.0) -> dict[str, Any]:
-    return {"kind": "site", "id": ident, "category": "forces", "protection_m": 500,
-            "geometry": {"type": "Point", "coordinates": [lon, 35.0]}, "window": WINDOW}
+def patrol(ident: str, lon: float = 40.0) -> dict[str, Any]:
+    """A movement of forces on the spot (refusable, unlike a site: presence is never
+    refused), conflicting with a fire there as a forces site would."""
+    return {"kind": "movement", "id": ident, "half_width_m": 500,
+            "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, 35.0], [lon + 1e-6, 35.0]]},
+            "window": WINDOW}
 
 
 def fire(ident: str, lon: float = 40.0) -> dict[str, Any]:
@@ -66,7 +69,7 @@ def workers(tmp_path: Path) -> Any:
 def test_a_conflict_accepted_by_one_worker_is_refused_by_the_other(workers: Workers) -> None:
     p1 = workers.planner(workers.a, "p1")
     p2 = workers.planner(workers.b, "p2")
-    created, _ = workers.a.submit(p1, activity(p1, site("S1")))
+    created, _ = workers.a.submit(p1, activity(p1, patrol("S1")))
     assert created
     with pytest.raises(Refused) as refused:
         workers.b.submit(p2, activity(p2, fire("F1")))
@@ -86,8 +89,8 @@ def test_credentials_withdrawals_and_replays_reach_the_other_worker(workers: Wor
     p1 = workers.b.authenticate(token)
     p2 = workers.planner(workers.a, "p2")
 
-    created, first = workers.b.submit(p1, activity(p1, site("S1")), idempotency_key="k", request_sha256="d")
-    again, replay = workers.a.submit(p1, activity(p1, site("S1")), idempotency_key="k", request_sha256="d")
+    created, first = workers.b.submit(p1, activity(p1, patrol("S1")), idempotency_key="k", request_sha256="d")
+    again, replay = workers.a.submit(p1, activity(p1, patrol("S1")), idempotency_key="k", request_sha256="d")
     assert created and not again and replay == first  # a replay, not a second acceptance
 
     workers.a.withdraw(p1, "S1")
@@ -122,16 +125,20 @@ def test_an_overdue_notification_escalates_once_whichever_workers_look(tmp_path:
     try:
         p1 = w.planner(w.a, "p1")
         p2 = w.planner(w.b, "p2")
-        w.a.submit(p1, activity(p1, site("S1")))
+        w.a.submit(p1, activity(p1, patrol("S1")))
         w.b.submit(p2, activity(p2, fire("F1")), override_reason="urgent")  # notifies p1
-        assert w.a.escalate_overdue() + w.b.escalate_overdue() == 1
+        # Both deadlines passed at once: one reminder and one escalation (issue 8), once each.
+        assert w.a.escalate_overdue() + w.b.escalate_overdue() == 2
         assert w.b.escalate_overdue() == 0 and w.a.escalate_overdue() == 0
+        steps = [e.type for e in w.a.service.store.events() if e.type in ("notification.reminded",
+                                                                           "notification.escalated")]
+        assert steps == ["notification.reminded", "notification.escalated"]
     finally:
         w.close()
 
 
 def test_concurrent_conflicting_submits_on_both_workers_accept_one_side_only(workers: Workers) -> None:
-    """Forces sites of p1 and fires of p2 at one place, half through each worker,
+    """Patrols of p1 and fires of p2 at one place, half through each worker,
     through both paths (the committer and the caller's own thread)."""
     p1a, p1b = workers.planner(workers.a, "p1"), workers.planner(workers.b, "p1")
     p2a, p2b = workers.planner(workers.a, "p2"), workers.planner(workers.b, "p2")
@@ -148,7 +155,7 @@ def test_concurrent_conflicting_submits_on_both_workers_accept_one_side_only(wor
     def go(i: int) -> None:
         hotline = workers.a if i % 2 else workers.b
         who = [p1a, p2a][i % 4 // 2] if i % 2 else [p1b, p2b][i % 4 // 2]
-        doc = site(f"S{i}", 40.0 + i * 1e-5) if who.party == "p1" else fire(f"F{i}", 40.0 + i * 1e-5)
+        doc = patrol(f"S{i}", 40.0 + i * 1e-5) if who.party == "p1" else fire(f"F{i}", 40.0 + i * 1e-5)
         decl = activity(who, doc)
         barrier.wait()
         if i % 3:
@@ -194,7 +201,7 @@ def test_a_service_opened_while_another_appends_misses_nothing(tmp_path: Path) -
     def keep_declaring() -> None:
         nonlocal count
         while not stop.is_set():
-            decl = decode_declaration(site(f"S{count}", 30.0 + count * 0.01), "d", owner="p1")
+            decl = decode_declaration(patrol(f"S{count}", 30.0 + count * 0.01), "d", owner="p1")
             writer.apply([Change(declaration=decl)], "p1")
             count += 1
 
@@ -232,7 +239,7 @@ def test_a_stream_on_one_worker_carries_what_the_other_appended(workers: Workers
     reader = threading.Thread(target=read)
     reader.start()
     time.sleep(0.2)  # the stream has read the log and waits
-    workers.a.submit(p1, activity(p1, site("S1")))
+    workers.a.submit(p1, activity(p1, patrol("S1")))
     for _ in range(100):  # the server's follower thread does this every 0.1 s
         workers.b.catch_up()
         reader.join(0.05)

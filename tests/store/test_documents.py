@@ -93,3 +93,65 @@ def test_unsupported_geometry_is_its_own_error() -> None:
         decode_measure({"id": "M", "kind": "no_fire_area", "owner": "p",
                         "geometry": {"type": "GeometryCollection", "coordinates": []},
                         "window": {"start": "2018-02-07T10:00:00Z", "end": "2018-02-07T11:00:00Z"}}, "m")
+
+
+# -- humanitarian details ------------------------------------------------------
+CLINIC: dict[str, Any] = {
+    "id": "S9", "kind": "site", "owner": "relief", "label": "Clinic, Al Tabiyah", "category": "protected",
+    "facility": "hospital", "geometry": {"type": "Point", "coordinates": [40.325, 35.355]}, "protection_m": 200.0,
+    "details": {
+        "contact": {"name": "Dr A. Haddad", "phone": "+963 11 000 0000", "radio": "VHF 145.500, RELIEF 1",
+                    "email": "a.haddad@relief.example"},
+        "organisation": "Relief", "people": 40,
+        "vehicles": {"count": 2, "plates": ["DEZ 1001", "DEZ 1002"], "markings": "white, red crescent on the roof"},
+        "remarks": "Generator at the back",
+    },
+    "window": {"start": "2018-02-01T00:00:00Z", "end": "2018-03-01T00:00:00Z"},
+    "share_with": ["coalition", "russia"],
+}
+
+
+def test_humanitarian_details_round_trip_exactly() -> None:
+    site = decode_declaration(copy.deepcopy(CLINIC), "d")
+    assert encode_declaration(site) == CLINIC
+    convoy = {"id": "V9", "kind": "movement", "owner": "relief", "geometry": {"type": "LineString",
+              "coordinates": [[39.9, 35.46], [40.12, 35.33]]}, "half_width_m": 100.0,
+              "details": {"vehicles": {"count": 6}, "cargo": "Medical supplies, 4 t", "people": 14,
+                          "contact": {"radio": "HF 7.850"}},
+              "window": {"start": "2018-02-07T08:00:00Z", "end": "2018-02-07T14:00:00Z"}, "share_with": "all"}
+    move = decode_declaration(copy.deepcopy(convoy), "d")
+    assert isinstance(move, Movement) and move.details is not None and move.details.cargo.startswith("Medical")
+    assert encode_declaration(move) == convoy
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda d: d.update(facility="hospitl"), "d.facility"),
+    (lambda d: d["details"].update(people="forty"), "d.details.people"),
+    (lambda d: d["details"].update(people=40.5), "d.details.people"),
+    (lambda d: d["details"].update(people=-3), "d.details.people"),
+    (lambda d: d["details"].update(peeple=3), "d.details.peeple"),
+    (lambda d: d["details"]["contact"].update(phone=123), "d.details.contact.phone"),
+    (lambda d: d["details"]["contact"].update(email="nobody"), "d.details.contact.email"),
+    (lambda d: d["details"]["contact"].update(name="x" * 201), "d.details.contact.name"),
+    (lambda d: d["details"]["vehicles"].update(count=1), "d.details.vehicles.plates"),
+    (lambda d: d["details"]["vehicles"].update(plates=["A", 7]), "d.details.vehicles.plates[1]"),
+    (lambda d: d["details"]["vehicles"].update(plates="A"), "d.details.vehicles.plates"),
+    (lambda d: d["details"]["vehicles"].pop("count"), "d.details.vehicles.count"),
+    (lambda d: d["details"].update(remarks="x" * 2001), "d.details.remarks"),
+    (lambda d: d.update(details=[]), "d.details"),
+    (lambda d: d.update(category="forces"), "d.facility"),
+])
+def test_bad_details_name_the_field(change: Any, field: str) -> None:
+    doc = copy.deepcopy(CLINIC)
+    change(doc)
+    with pytest.raises(InvalidInput) as e:
+        decode_declaration(doc, "d")
+    assert e.value.field == field, e.value
+
+
+def test_details_only_on_sites_and_movements(euphrates: dict[str, Any]) -> None:
+    fire = copy.deepcopy(euphrates["checks"][0]["activity"])
+    fire["details"] = {"remarks": "x"}
+    with pytest.raises(InvalidInput) as e:
+        decode_declaration(fire, "a", owner="russia", default_id="C1")
+    assert e.value.field == "a.details" and "unknown" in e.value.reason

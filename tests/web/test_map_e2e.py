@@ -6,6 +6,7 @@ owner party answers the notification that arrives live."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,8 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     # Unanswered past the deadline (6 s here): marked overdue, still first.
     expect(coalition.locator("#inbox-list li.overdue").first).to_be_visible(timeout=15_000)
     expect(coalition.locator("#inbox-list li.overdue .badge.overdue").first).to_contain_text("overdue")
+    # The tab counts the overdue ones apart from the unanswered ones.
+    expect(coalition.locator("#overdue-count")).to_have_text(re.compile(r"^!! [12]$"))
     shot(coalition, "inbox-overdue")
 
     # Acknowledge one; object to the other (a comment is needed).
@@ -262,6 +265,8 @@ def test_coordinates_exports_keyboard_and_tablet(web_server: Running, browser_co
     assert {"S1", "S4", "M1", "V1"} <= ids
     s4 = next(f for f in fc["features"] if f["id"] == "S4")
     assert s4["geometry"] == {"type": "Point", "coordinates": [40.37, 35.27]} and s4["properties"]["owner"] == "sdf"
+    # In the import format: the radio references the map shows are not carried into it.
+    assert all("reference" not in f["properties"] for f in fc["features"])
     with page.expect_download() as kml:
         page.click("#export-kml")
     text = Path(kml.value.path()).read_text()

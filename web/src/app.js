@@ -7,7 +7,7 @@
 import * as mgrs from "./vendor/mgrs.js";
 import { formatDMS, formatLatLon, formatMGRS, parsePosition } from "./coords.js";
 import {
-  activityDoc, findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
+  findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
   dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
@@ -22,6 +22,15 @@ import {
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
+import { declineHTML, inForceHTML } from "./measure-life.js";
+import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
+import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
+import {
+  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
+} from "./hotline.js";
+import {
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+} from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 
 const TOKEN_KEY = "deconflict.token";
@@ -39,6 +48,8 @@ const state = {
   declarations: [],
   measures: { in_force: [], proposed: [] },
   notifications: [],
+  views: new Map(), // declaration id -> GET /v1/activities/{id} (reference, current findings, answers)
+  refs: new Map(), // declaration id -> its radio reference (DC-000123)
   t: Date.now(),
   view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
   layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, labels: true },
@@ -107,6 +118,10 @@ async function signIn(token) {
   measureNote.hidden = can("propose");
   measureNote.textContent = can("propose") ? "" : "Only a liaison proposes and accepts measures; you can read.";
   for (const el of $("#measure-form").elements) el.disabled = !can("propose");
+  // The party's settings give the plan form's default sharing (best effort: a viewer may not read them).
+  if (me.party) {
+    state.me.settings = await api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null);
+  }
   const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
   await Promise.all([loadParties(), loadPicture(), loadInbox()]);
   showMeasureKind();
@@ -126,6 +141,9 @@ function signOut(message = "") {
   state.measures = { in_force: [], proposed: [] };
   state.notifications = [];
   state.result = null;
+  state.shareDefaulted = false;
+  state.views.clear();
+  state.refs.clear();
   setAsOf(null, false);
   stopPlay();
   $("#signin").hidden = false;
@@ -158,6 +176,21 @@ async function loadParties() {
   renderPatterns();
   renderLegend();
   renderMeasureParties();
+  renderShareParties();
+}
+
+/** The share chooser: the parties, ticked as before or, the first time, as the party's setting says. */
+function renderShareParties() {
+  const box = $("#share-parties");
+  let chosen = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+  if (!state.shareDefaulted && state.me) {
+    const d = defaultShare(state.me.settings ?? state.me);
+    $(d.mode === "all" ? "#share-all" : "#share-listed").checked = true;
+    chosen = d.parties;
+    state.shareDefaulted = true;
+  }
+  box.innerHTML = shareChooserHTML(state.parties, state.me?.party ?? "", chosen);
+  for (const el of box.querySelectorAll("input")) el.disabled = !can("check");
 }
 
 async function loadPicture() {
@@ -169,14 +202,20 @@ async function loadPicture() {
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
-    const [decls, measures] = await Promise.all([api("/v1/declarations"), api("/v1/measures")]);
+    const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
     if (state.asOf !== null) return;
+    // References are kept apart, so the declarations stay in the import format (exports).
+    for (const d of decls) {
+      if (d.reference) state.refs.set(d.id, d.reference);
+      delete d.reference;
+    }
     state.declarations = decls;
     state.measures = measures;
   }
   shapeCache.clear();
   render();
   renderProposals();
+  if (state.selected && !$("#details").hidden) selectObject(state.selected, false, true);
 }
 
 async function loadInbox() {
@@ -194,6 +233,7 @@ function debounce(fn, ms) {
 const refreshPicture = debounce(loadPicture, 150);
 const refreshInbox = debounce(loadInbox, 150);
 const refreshParties = debounce(loadParties, 150);
+const refreshSelected = debounce(async () => { if (state.selected) selectObject(state.selected, false, true); }, 300);
 
 function startStream(after) {
   state.streamAbort?.abort();
@@ -212,6 +252,8 @@ function startStream(after) {
       const type = e.event;
       if (type.startsWith("notification.")) {
         refreshInbox();
+        // An answer to one of this party's activities changes what its details show.
+        if (state.selected && !$("#details").hidden) refreshSelected();
         if (type === "notification.sent") announce("New notification in the inbox");
       } else if (type.startsWith("declaration.") || type.startsWith("measure.") || type.startsWith("agreement.") || type === "activity.accepted") {
         refreshPicture();
@@ -386,6 +428,10 @@ const PROTECTED_EMBLEM = '<path d="M0,-15 L13,-9 L13,3 Q13,12 0,17 Q-13,12 -13,3
 
 function symbolAt(obj, xy, role, azimuth) {
   const [x, y] = xy;
+  if (obj.kind === "site" && obj.facility) {
+    return `<g class="facility" data-facility="${esc(obj.facility)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`
+      + `<title>${esc(facilityName(obj.facility))}</title>${facilitySymbol(obj.facility)}</g>`;
+  }
   if (obj.kind === "site" && obj.category === "protected") {
     return `<g class="emblem" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">${PROTECTED_EMBLEM}</g>`;
   }
@@ -467,6 +513,7 @@ function objClass(obj, proposed) {
   if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
   if (proposed) kinds.push("proposed");
   if (state.selected === obj.id) kinds.push("selected");
+  if (!isMeasure(obj) && state.overdue?.has(obj.id)) kinds.push("overdue");
   return `obj ${kinds.join(" ")}`;
 }
 
@@ -477,6 +524,7 @@ function renderObjects(box) {
   let symbols = "";
   let labels = "";
   const items = visibleObjects();
+  state.overdue = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
   const placed = [];
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
@@ -526,7 +574,9 @@ function renderObjects(box) {
     }
     if (sym) symbols += `<g ${attrs}>${sym}</g>`;
     if (state.layers.labels) {
-      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj) : `${obj.id} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}`;
+      const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
+      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
+        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -567,6 +617,12 @@ function renderHighlights() {
 function currentPlanShapes() {
   const plan = readPlan(false);
   const doc = { id: "plan", owner: state.me?.party ?? "", kind: plan.kind };
+  if (plan.kind === "site") {
+    if (!plan.position) return null;
+    doc.geometry = { type: "Point", coordinates: plan.position };
+    doc.protection_m = Number(plan.protection) > 0 ? Number(plan.protection) : 0;
+    return { ...shapesOf(doc), vertices: [plan.position] };
+  }
   if (plan.kind === "fire") {
     if (!plan.target) return null;
     doc.target = { type: "Point", coordinates: plan.target };
@@ -687,6 +743,7 @@ function renderLegend() {
     <div class="item">${sw('<rect x="2" y="6" width="52" height="12" fill="url(#hatch-ac)" stroke="#222" stroke-dasharray="8 3 2 3" stroke-width="2"/>')}<span>Air corridor, altitudes labelled</span></div>
     <div class="item">${sw('<path d="M2,12H54" stroke="#fff" stroke-width="8"/><path d="M2,12H54" stroke="#111" stroke-width="3.5"/>')}<span>Deconfliction line; each side labelled with its parties</span></div>
     <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
+    ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
     <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
     <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict)</span></div>`;
 }
@@ -696,7 +753,8 @@ function renderObjectList() {
   if (!ul) return;
   const items = state.me ? visibleObjects() : [];
   ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
-    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
+    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}`
+    + `${state.refs.get(obj.id) ? ` · ${esc(state.refs.get(obj.id))}` : ""}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
     || '<li class="note">Nothing in force at this instant.</li>';
 }
 
@@ -713,8 +771,19 @@ function findObject(id) {
     ?? state.measures.proposed?.map((p) => p.measure).find((o) => o.id === id);
 }
 
-function selectObject(id, centre = false) {
+function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
+  // The activity as the service sees it now (its reference, current findings and, to
+  // its originator, each party's answer) is read fresh, and kept apart from the
+  // declaration so exports stay in the import format.
+  if (obj && fetchFresh && !isMeasure(obj) && state.asOf === null) {
+    api(`/v1/activities/${encodeURIComponent(id)}`).then((view) => {
+      if (!view || !state.declarations.some((d) => d.id === id)) return;
+      state.views.set(id, view);
+      if (state.selected === id) selectObject(id, false, false);
+    }).catch(() => {});
+  }
+  const shown = obj && !isMeasure(obj) ? mergeActivity({ ...obj, reference: state.refs.get(id) }, state.views.get(id)) : obj;
   state.selected = obj ? id : null;
   const box = $("#details");
   if (!obj) {
@@ -731,7 +800,9 @@ function selectObject(id, centre = false) {
   const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
   const anchor = s.anchor;
   const rows = [
+    referenceOf(shown) ? ["Reference", referenceOf(shown)] : null,
     ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
+    obj.facility ? ["Facility", facilityName(obj.facility)] : null,
     ["Owner", obj.owner],
     ["Window", `${fmt(start)} – ${fmt(end)}`],
     altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
@@ -740,14 +811,37 @@ function selectObject(id, centre = false) {
     obj.half_width_m ? ["Half width", `${obj.half_width_m} m`] : null,
     obj.sides ? ["Sides", Object.entries(sidesOf(obj)).map(([k, v]) => `${k}: ${v.join(", ") || "—"}`).join("; ")] : null,
     obj.binds ? ["Binds", Array.isArray(obj.binds) ? obj.binds.join(", ") : String(obj.binds).replaceAll("_", " ")] : null,
-    obj.share_with ? ["Shared with", Array.isArray(obj.share_with) ? obj.share_with.join(", ") : obj.share_with] : null,
+    obj.share_with ? ["Shared with", shareText(obj.share_with, obj.owner)] : null,
+    ...detailsRows(obj.details),
     anchor ? ["Position", formatLatLon(anchor)] : null,
     anchor ? ["", formatDMS(anchor)] : null,
     anchor ? ["MGRS", formatMGRS(mgrs, anchor)] : null,
   ].filter(Boolean);
   box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
-    + '<div class="row"><button type="button" id="details-close">Close</button></div>';
+    + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
+    + '<div class="row"><button type="button" id="details-close">Close</button>'
+    + (!isMeasure(obj) && obj.owner === state.me?.party && can("check") && state.asOf === null
+      ? '<button type="button" id="details-withdraw" class="danger">Withdraw</button>' : "")
+    + '</div><p id="details-status" class="status" role="status"></p>';
   box.hidden = false;
+  $("#details-withdraw")?.addEventListener("click", async () => {
+    // Withdrawing answers every open objection about it; the parties told of it are notified.
+    const st = $("#details-status");
+    if ($("#details-withdraw").dataset.confirm !== "yes") {
+      $("#details-withdraw").dataset.confirm = "yes";
+      $("#details-withdraw").textContent = "Withdraw: press again to confirm";
+      return;
+    }
+    try {
+      await api(`/v1/declarations/${encodeURIComponent(id)}`, { method: "DELETE" });
+      st.textContent = `Withdrew ${id}; the parties told of it are notified.`;
+      announce(st.textContent);
+      state.views.delete(id);
+      await loadPicture();
+    } catch (err) {
+      st.textContent = `Not withdrawn: ${err.message}`;
+    }
+  });
   $("#details-close").addEventListener("click", () => {
     state.selected = null;
     box.hidden = true;
@@ -1017,7 +1111,14 @@ function readPlan(strict = true) {
     end: parseUTC($("#plan-end").value),
     altUnit: $("#plan-unit").value,
   };
-  if (kind === "fire") {
+  plan.share = { mode: $("input[name=share]:checked")?.value ?? "all", parties: [...document.querySelectorAll("#share-parties input:checked")].map((i) => i.value) };
+  plan.me = state.me?.party ?? "";
+  plan.details = Object.fromEntries(Object.entries(DETAIL_FIELDS).map(([k, id]) => [k, $(id).value]));
+  if (kind === "site") {
+    plan.position = pos("#plan-target", "target");
+    plan.facility = $("#plan-facility").value;
+    plan.protection = $("#plan-protection").value;
+  } else if (kind === "fire") {
     plan.target = pos("#plan-target", "target");
     plan.radius = $("#plan-radius").value;
     plan.origin = pos("#plan-origin", "origin");
@@ -1042,10 +1143,19 @@ function readPlan(strict = true) {
   return plan;
 }
 
+const DETAIL_FIELDS = {
+  organisation: "#d-organisation", contactName: "#d-contact", phone: "#d-phone", radio: "#d-radio", email: "#d-email",
+  people: "#d-people", vehicles: "#d-vehicles", plates: "#d-plates", markings: "#d-markings", cargo: "#d-cargo", remarks: "#d-remarks",
+};
+
 function showKind() {
   const kind = $("input[name=kind]:checked").value;
+  document.querySelector(".for-point").hidden = kind !== "fire" && kind !== "site";
+  $("#plan-target-what").textContent = kind === "site" ? "Position" : "Target";
+  document.querySelector(".for-site").hidden = kind !== "site";
+  document.querySelector(".for-details").hidden = kind !== "site" && kind !== "movement";
   document.querySelector(".for-fire").hidden = kind !== "fire";
-  document.querySelector(".for-route").hidden = kind === "fire";
+  document.querySelector(".for-route").hidden = kind === "fire" || kind === "site";
   document.querySelector(".for-flight").hidden = kind !== "flight";
   setPick(null);
   planChanged();
@@ -1117,9 +1227,10 @@ function clearErrors() {
 }
 
 function fieldError(field, message) {
-  const el = $(`#err-${field}`) ?? $("#err-start");
+  const el = $(`#err-${field}`) ?? (field in DETAIL_FIELDS ? $("#err-details") : null) ?? $("#err-start");
   el.textContent = message;
-  const input = { target: "#plan-target", radius: "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
+  if (["people", "vehicles", "plates", "email"].includes(field) || field in DETAIL_FIELDS) $("#plan-details").open = true;
+  const input = { ...DETAIL_FIELDS, facility: "#plan-facility", target: "#plan-target", radius: $("input[name=kind]:checked").value === "site" ? "#plan-protection" : "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
     halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
   if (input) $(input).focus();
 }
@@ -1138,7 +1249,7 @@ $("#plan-form").addEventListener("submit", async (e) => {
   clearErrors();
   let doc;
   try {
-    doc = activityDoc(readPlan(true));
+    doc = declarationDoc(readPlan(true));
   } catch (err) {
     if (err instanceof PlanError) {
       fieldError(err.field, err.message);
@@ -1160,7 +1271,19 @@ $("#plan-form").addEventListener("submit", async (e) => {
 function showProblem(err) {
   const field = err.problem?.field ?? "";
   const known = { "activity.target": "target", "activity.effects_radius_m": "radius", "activity.geometry": "points", "activity.half_width_m": "halfWidth",
-    "activity.window": "start", "activity.window.start": "start", "activity.window.end": "end", "activity.altitude": "lower" };
+    "activity.window": "start", "activity.window.start": "start", "activity.window.end": "end", "activity.altitude": "lower",
+    "activity.geometry.coordinates": "target", "activity.facility": "facility", "activity.protection_m": "radius",
+    "activity.details.people": "people", "activity.details.vehicles": "vehicles", "activity.details.contact.email": "email",
+    "activity.share_with": "start" };
+  if (field.startsWith("activity.details")) {
+    const leaf = field.split(".")[2] ?? "";
+    fieldError({ vehicles: "vehicles", people: "people", contact: field.endsWith("email") ? "email" : "contactName" }[leaf] ?? (leaf in DETAIL_FIELDS ? leaf : "remarks"), `${field}: ${err.problem?.reason ?? err.message}`);
+    return;
+  }
+  if (field.startsWith("activity.geometry") && $("input[name=kind]:checked").value === "site") {
+    fieldError("target", err.message);
+    return;
+  }
   const key = Object.keys(known).find((k) => field.startsWith(k));
   fieldError(key ? known[key] : "start", err.message);
 }
@@ -1181,6 +1304,8 @@ function showResult(doc, result) {
     return `<li class="finding ${esc(f.kind)}" data-object="${esc(o.id)}"><span class="kind">${esc(VERDICT_TEXT[f.kind]?.icon ?? "")} ${esc(f.kind.replaceAll("_", " "))}</span> `
       + `${esc(what)} — <code>${esc(f.rule)}</code>${esc(sep)}${show}<span class="why">${esc(f.explanation)}</span></li>`;
   }).join("") || "<li>No finding: nothing in force is touched, in position, altitude or time.</li>";
+  $("#result-share").textContent = `Shared with: ${shareText(doc.share_with, state.me?.party ?? "")}.`;
+  $("#will-notify").textContent = willNotifyText(result, state.me?.party ?? "");
   $("#result").hidden = false;
   $("#override").hidden = true;
   $("#submit-status").textContent = "";
@@ -1212,7 +1337,11 @@ async function submit(overrideReason = "") {
       headers: { "Idempotency-Key": idempotencyKey() },
     });
     $("#override").hidden = true;
-    status.textContent = `Accepted as ${out.id}${out.overridden ? " (overridden)" : ""}.${out.notified?.length ? ` Notified: ${out.notified.join(", ")}.` : ""}`;
+    const ref = out.reference ? ` (${out.reference})` : "";
+    status.textContent = `Accepted as ${out.id}${ref}${out.overridden ? ", overridden" : ""}. Shared with ${shareText(state.checked.share_with, state.me?.party ?? "")}. ${notifiedText(out)}`
+      + (warningsText(out) ? ` ${warningsText(out)}` : "");
+    $("#will-notify").textContent = "";
+    if (out.reference) state.refs.set(out.id, out.reference);
     announce(status.textContent);
     state.result = null;
     state.checked = null;
@@ -1393,8 +1522,46 @@ $("#m-clear").addEventListener("click", () => {
   showMeasureKind();
 });
 
+function renderInForce() {
+  const me = can("propose") && state.asOf === null ? state.me?.party : null;
+  $("#inforce-list").innerHTML = state.me ? inForceHTML(state.measures.in_force ?? [], state.measures.agreements ?? {}, me) : "";
+}
+
+$("#inforce-list").addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-id]");
+  if (!btn) return;
+  const id = btn.dataset.id;
+  if (btn.classList.contains("show")) {
+    const m = (state.measures.in_force ?? []).find((x) => x.id === id);
+    const start = m ? windowOf(m)[0] : null;
+    if (start !== null && !inForce(m, state.t)) setTime(start);
+    selectObject(id, true);
+    return;
+  }
+  if (!btn.classList.contains("withdraw")) return;
+  const err = btn.closest("li").querySelector(".error");
+  if (btn.dataset.confirm !== "yes") {
+    btn.dataset.confirm = "yes";
+    btn.textContent = "Withdraw: press again to confirm";
+    return;
+  }
+  btn.disabled = true;
+  try {
+    const out = await api(`/v1/measures/${encodeURIComponent(id)}`, { method: "DELETE" });
+    announce(`Withdrew ${id}${out.told?.length ? `; told: ${out.told.join(", ")}` : ""}`);
+    await loadPicture();
+  } catch (ex) {
+    err.textContent = ex.message;
+    btn.disabled = false;
+  }
+});
+
 function renderProposals() {
+  renderInForce();
   const ul = $("#proposal-list");
+  // Live updates re-render the list: keep a decline's comment being typed.
+  const typed = new Map([...ul.querySelectorAll("textarea.comment")].map((t) => [t.id, t.value]));
+  queueMicrotask(() => { for (const [id, v] of typed) { const t = document.getElementById(id); if (t && !t.value) t.value = v; } });
   const list = sortProposals(state.measures.proposed ?? [], state.me);
   const mine = list.filter((p) => canAccept(p, state.me)).length;
   $("#proposal-count").textContent = mine && state.asOf === null ? String(mine) : "";
@@ -1412,6 +1579,7 @@ function renderProposals() {
       <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} proposed by ${esc(p.proposed_by)} · ${fmt(m.window?.start)} – ${fmt(m.window?.end)}
         · bound: ${esc((p.bound ?? []).join(", "))} · accepted by: ${esc((p.accepted_by ?? []).join(", ") || "—")}</p>
       <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${accept}</div>
+      ${accept ? `<div class="row decline-row">${declineHTML(m.id, p.version)}</div>` : ""}
       <p class="error" role="alert"></p>
     </li>`;
   }).join("");
@@ -1426,6 +1594,27 @@ $("#proposal-list").addEventListener("click", async (e) => {
     const start = p ? windowOf(p.measure)[0] : null;
     if (start !== null && !inForce(p.measure, state.t)) setTime(start);
     selectObject(id, true);
+    return;
+  }
+  if (btn.classList.contains("decline")) {
+    const li = btn.closest("li");
+    const comment = li.querySelector("textarea.comment")?.value.trim() ?? "";
+    const err = li.querySelector(".error");
+    err.textContent = "";
+    if (!comment) {
+      err.textContent = "A decline needs a comment saying why: the proposer receives it.";
+      li.querySelector("textarea.comment")?.focus();
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await api(`/v1/measures/${encodeURIComponent(id)}/decline`, { method: "POST", body: { comment, version: Number(btn.dataset.version) } });
+      announce(`Declined ${id}; ${p?.proposed_by ?? "the proposer"} is told`);
+      await loadPicture();
+    } catch (ex) {
+      err.textContent = ex.message;
+      btn.disabled = false;
+    }
     return;
   }
   if (!btn.classList.contains("accept")) return;
@@ -1478,8 +1667,11 @@ function renderInbox() {
   const focused = document.activeElement && ul.contains(document.activeElement) ? document.activeElement.id : null;
   const list = sortInbox(state.notifications, now);
   const open = list.filter((n) => n.status !== "acknowledged" && n.status !== "objected").length;
+  const late = overdueCount(state.notifications, now);
   $("#inbox-count").textContent = open ? String(open) : "";
-  $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered`);
+  $("#overdue-count").textContent = late ? `!! ${late}` : "";
+  $("#overdue-count").title = late ? `${late} overdue` : "";
+  $("#tab-inbox").setAttribute("aria-label", `Inbox, ${open} unanswered${late ? `, ${late} overdue` : ""}`);
   if (!list.length) {
     ul.innerHTML = '<li class="note">No notifications.</li>';
     return;
@@ -1489,7 +1681,7 @@ function renderInbox() {
     const late = overdue(n, now);
     const findings = n.detail?.findings ?? [];
     const badges = [`<span class="badge">${esc(n.kind.replaceAll("_", " "))}</span>`];
-    if (late) badges.push('<span class="badge overdue">!! overdue</span>');
+    badges.push(noticeBadges(n, late));
     if (answered) badges.push(`<span class="badge">${n.status === "acknowledged" ? "✓" : "✕"} ${esc(n.status)}</span>`);
     const when = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
     const answer = answered
@@ -1499,8 +1691,9 @@ function renderInbox() {
          <button type="button" class="object" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Object</button></div>`;
     return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
       <div>${badges.join("")}</div>
-      <p class="summary">${esc(n.summary)}</p>
-      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)} · about ${esc(n.subject)}</p>
+      <p class="summary">${referenceBadge(n)} ${esc(n.summary)}</p>
+      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)}</p>
+      ${noticeContext(n)}
       ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
       ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
       ${answer}
@@ -1555,8 +1748,52 @@ $("#inbox-list").addEventListener("click", async (e) => {
   }
 });
 
+// A reference read out on the radio: what it names, if this party may see it.
+$("#ref-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const st = $("#ref-status");
+  const text = $("#ref-input").value.trim().toUpperCase();
+  if (!/^DC-\d{1,9}$/.test(text)) {
+    st.textContent = "A reference is DC- and its number, e.g. DC-000123.";
+    return;
+  }
+  try {
+    const found = await api(`/v1/references/${encodeURIComponent(text)}`);
+    if (found.type === "notification") {
+      const li = $("#inbox-list").querySelector(`li[data-id="${CSS.escape(found.id)}"]`);
+      st.textContent = `${found.reference}: notification from ${found.from_party} to ${found.party} about ${found.subject}.`;
+      li?.scrollIntoView({ block: "nearest" });
+      li?.focus?.();
+    } else {
+      st.textContent = `${found.reference}: ${found.kind} ${found.id} of ${found.owner}.`;
+      const d = state.declarations.find((x) => x.id === found.id);
+      if (d) {
+        const start = windowOf(d)[0];
+        if (start !== null && !inForce(d, state.t)) setTime(start);
+        selectObject(found.id, true);
+      }
+    }
+  } catch (err) {
+    st.textContent = err.status === 404 ? `${text}: nothing your party may see.` : `Not found: ${err.message}`;
+  }
+});
+
+$("#export-csv").addEventListener("click", async () => {
+  try {
+    const res = await fetch("/v1/exports/notifications", { headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store" });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    download(`deconflict-notifications-${state.me?.party ?? "all"}.csv`, await res.blob());
+  } catch (err) {
+    $("#ref-status").textContent = `CSV export failed: ${err.message}`;
+  }
+});
+
 // Overdue marks change with the clock.
-setInterval(() => { if (state.me) renderInbox(); }, 30000);
+setInterval(() => {
+  if (!state.me) return;
+  renderInbox();
+  scheduleRender(); // and so do the map's
+}, 30000);
 
 // -- tabs -------------------------------------------------------------------------------
 
@@ -1677,10 +1914,13 @@ window.deconflict = {
     state.view = makeView(center, scale, state.view.width, state.view.height);
     scheduleRender();
   },
+  select: (id) => selectObject(id, true),
+  setTime: (iso) => setTime(Date.parse(iso)),
   ready: false,
 };
 
 async function start() {
+  $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
   loadBasemap("110m");
   loadBasemap("50m");

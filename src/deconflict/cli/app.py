@@ -439,6 +439,11 @@ def party_list(store: StoreOption = None) -> None:
             out.print(f"{p.id:<16} {p.kind.value:<14} {p.name}")
 
 
+from deconflict.cli.notifications import notifications_app  # noqa: E402 (it reads this module's helpers)
+
+app.add_typer(notifications_app, name="notifications")
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice, pairwise
 
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
@@ -458,3 +459,35 @@ class Engine:
             label=m.label, part=ap.name,
         )
 
+
+    # -- re-checks -----------------------------------------------------------------
+    def declarations_meeting(self, box: Box, start: datetime, end: datetime) -> list[Declaration]:
+        """Declarations with a part whose box meets ``box`` during ``[start, end)``:
+        the accepted activities a new or changed measure can concern (the service
+        checks each of them again)."""
+        found: dict[int, Declaration] = {}
+        for pid in self._index.query(box, start, end).tolist():
+            slot = self._part_owner[pid]
+            decl = self._decls[slot]
+            if decl is not None:
+                found.setdefault(slot, decl)
+        return list(found.values())
+
+    def check_measure(self, decl: Declaration, measure_id: str) -> list[Finding]:
+        """The findings :meth:`check` gives ``decl`` about one measure in force,
+        without the rest of the check (no index query, no pair rule): the re-check
+        of the activities a measure change concerns. Same parts, same rule, same
+        choice among parts."""
+        entry = self._measures.get(measure_id)
+        if entry is None:
+            return []
+        margins = self.margins
+        best: dict[str, Finding] = {}
+        for ap in self.validate_declaration(decl):
+            f = self._check_measure(entry, ap, ap.shape.box(ap.radius_m + margins.horizontal_m), margins)
+            if f is None:
+                continue
+            old = best.get(f.rule)
+            if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
+                best[f.rule] = f
+        return list(CheckResult.of(list(best.values())).findings)

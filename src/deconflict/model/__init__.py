@@ -12,6 +12,7 @@ from deconflict.model.declaration import (
 )
 from deconflict.model.finding import CheckResult, Finding, FindingKind, TimeSpan
 from deconflict.model.geometry import Geometry, LineString, Point, Polygon
+from deconflict.model.humanitarian import Contact, FacilityType, HumanitarianDetails, Vehicles
 from deconflict.model.measure import Binds, Measure, MeasureKind, Side
 from deconflict.model.party import Party, PartyKind
 from deconflict.model.settings import CautionMargins
@@ -25,14 +26,17 @@ __all__ = [
     "Binds",
     "CautionMargins",
     "CheckResult",
+    "Contact",
     "Datum",
     "Declaration",
     "DeclarationKind",
+    "FacilityType",
     "Finding",
     "FindingKind",
     "Fire",
     "Flight",
     "Geometry",
+    "HumanitarianDetails",
     "LengthUnit",
     "LineString",
     "Measure",
@@ -47,6 +51,7 @@ __all__ = [
     "Site",
     "SiteCategory",
     "TimeSpan",
+    "Vehicles",
     "Waypoint",
     "Window",
 ]

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from deconflict.errors import InvalidInput
 from deconflict.model.geometry import Geometry, LineString, Point, Polygon
+from deconflict.model.humanitarian import FacilityType, HumanitarianDetails
 from deconflict.model.party import check_id
 from deconflict.model.sharing import ShareWith
 from deconflict.model.time import Window, require_utc
@@ -82,12 +83,18 @@ class Site(_Common):
     category: SiteCategory = SiteCategory.PROTECTED
     protection_m: float = 0.0
     people_present: bool | None = None
+    facility: FacilityType | None = None
+    details: HumanitarianDetails | None = None
 
     kind = DeclarationKind.SITE
 
     def __post_init__(self) -> None:
         self._check_common()
         radius(self.protection_m, "protection_m")
+        if self.facility is not None and self.category is not SiteCategory.PROTECTED:
+            # A facility type is drawn as a humanitarian symbol; a site of forces
+            # keeps its military frame, so the two are never mistaken.
+            raise InvalidInput("facility", "a facility type describes a protected site (category 'protected')")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +104,7 @@ class Movement(_Common):
     route: LineString | None = None
     waypoints: tuple[Waypoint, ...] = ()
     half_width_m: float = 0.0
+    details: HumanitarianDetails | None = None
 
     kind = DeclarationKind.MOVEMENT
 

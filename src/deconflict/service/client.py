@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,9 +78,20 @@ class Client:
         return dict(self.post("/v1/checks", {"activity": activity}))
 
     def submit(self, activity: dict[str, Any], *, override_reason: str = "",
-               idempotency_key: str | None = None) -> dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return dict(self.post("/v1/activities", {"activity": activity, "override_reason": override_reason}, headers))
+               idempotency_key: str | None = None, retries: int = 2) -> dict[str, Any]:
+        """Always with an ``Idempotency-Key`` (a new one unless given), so that a
+        retry after a lost answer is answered with the first decision instead of
+        deciding again: on a transport error (the request or its answer lost) it
+        is sent again with the same key, up to ``retries`` times."""
+        headers = {"Idempotency-Key": idempotency_key or f"py-{uuid.uuid4()}"}
+        body = {"activity": activity, "override_reason": override_reason}
+        for attempt in range(retries + 1):
+            try:
+                return dict(self.post("/v1/activities", body, headers))
+            except httpx.TransportError:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def declarations(self) -> list[dict[str, Any]]:
         return list(self.get("/v1/declarations"))
@@ -104,6 +116,36 @@ class Client:
 
     def object(self, nid: str, comment: str) -> dict[str, Any]:
         return dict(self.post(f"/v1/notifications/{nid}/object", {"comment": comment}))
+
+    def activity(self, decl_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/activities/{decl_id}"))
+
+    def notification_summary(self) -> dict[str, Any]:
+        return dict(self.get("/v1/notifications/summary"))
+
+    def export_notifications(self, party: str | None = None) -> str:
+        r = self.http.get("/v1/exports/notifications", params={"party": party} if party else None)
+        if r.status_code >= 400:
+            self._json(r)
+        return r.text
+
+    def reference(self, ref: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/references/{ref}"))
+
+    def settings(self, party: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/parties/{party}/settings"))
+
+    def put_settings(self, party: str, settings: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json(self.http.put(f"/v1/parties/{party}/settings", json=settings)))
+
+    def measure(self, measure_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/measures/{measure_id}"))
+
+    def decline_measure(self, measure_id: str, comment: str, version: int | None = None) -> dict[str, Any]:
+        return dict(self.post(f"/v1/measures/{measure_id}/decline", {"comment": comment, "version": version}))
+
+    def withdraw_measure(self, measure_id: str) -> dict[str, Any]:
+        return dict(self.delete(f"/v1/measures/{measure_id}"))
 
     def stream(self, after: int = 0, *, wait: float = 15.0, timeout: float = 60.0) -> Iterator[StreamEvent]:
         """Server-Sent Events after ``after``; heartbeats are skipped."""

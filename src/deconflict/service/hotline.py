@@ -30,14 +30,28 @@ from deconflict.model import (
     FindingKind,
     Measure,
     Party,
+    PartyKind,
 )
 from deconflict.model.measure import BindsMode
+from deconflict.service import answers, escalation, measure_life, recheck
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import redact, visible
 from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
+from deconflict.service.notify import (
+    Deadlines,
+    activity_head,
+    activity_notices,
+    is_presence,
+    shared_with,
+    targets_of,
+    what,
+)
+from deconflict.service.references import References, reference
+from deconflict.service.settings import EVENT as SETTINGS_EVENT
+from deconflict.service.settings import Settings
 from deconflict.service.wire import encode_result
-from deconflict.store.documents import decode_measure, encode_declaration, encode_measure
+from deconflict.store.documents import decode_measure, encode_measure, format_time
 from deconflict.store.events import Event, EventDraft
 
 DEFAULT_ACK_DEADLINE = timedelta(minutes=15)
@@ -58,6 +72,14 @@ class Refused(InvalidInput):
     def __init__(self, result: dict[str, Any]) -> None:
         super().__init__("activity", f"refused: verdict {result['verdict']}; override with a reason to accept")
         self.result = result
+
+
+class AlreadyDecided(AlreadyExists):
+    """Accepting what is already accepted (HTTP 409)."""
+
+    def __init__(self, detail: str) -> None:
+        self.what, self.ident = "decision", ""
+        DeconflictError.__init__(self, detail)
 
 
 class IdempotencyMismatch(AlreadyExists):
@@ -92,6 +114,7 @@ class Submission:
     result: tuple[bool, dict[str, Any]] | None = None
     error: Exception | None = None
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
+    base_seq: int = 0  # the sequence number its first event will get (its references)
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
 
 
@@ -103,8 +126,14 @@ class Hotline:
         self.clock = clock
         self.keyring = Keyring()
         self.inbox = Inbox()
+        self.refs = References()
+        self.settings = Settings()
+        self.deadlines = Deadlines(self.settings, lambda: self.ack_deadline)
         self.proposals: dict[str, Proposal] = {}
         self.versions: dict[str, int] = {}
+        self.measure_history: dict[str, list[dict[str, Any]]] = {}
+        #: Activity id -> what its last submit was told (verdict, override, when, by whom).
+        self.accepted: dict[str, dict[str, Any]] = {}
         self.withdrawn: dict[str, Declaration] = {}
         self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._notified: dict[str, set[str]] = {}  # activity id -> parties told about it
@@ -172,14 +201,23 @@ class Hotline:
             self.keyring.revoke(p["id"], e.recorded_at)
         elif e.type == "notification.sent":
             self.inbox.sent(p, e.recorded_at, e.seq)
+            self.refs.notification(p["id"], e.seq)
             self._notified.setdefault(p["subject"], set()).add(p["party"])
         elif e.type == "notification.delivered":
             self.inbox.delivered(p["id"], e.recorded_at)
         elif e.type in ("notification.acknowledged", "notification.objected"):
             answer = Answer.ACKNOWLEDGED if e.type.endswith("acknowledged") else Answer.OBJECTED
             self.inbox.answered(p["id"], answer, p.get("member", ""), p.get("comment", ""), e.recorded_at)
+            answered = self.inbox.get(p["id"])
+            closes = answered.detail.get("in_reply_to") if answered.kind is NotificationKind.ANSWER else None
+            if isinstance(closes, str) and answered.needs_answer:
+                self.inbox.resolve(closes, answer.value, e.recorded_at)  # the originator answered the objection
         elif e.type == "notification.escalated":
             self.inbox.escalated(p["id"], e.recorded_at)
+        elif e.type == "notification.reminded":
+            self.inbox.reminded(p["id"], e.recorded_at)
+        elif e.type == SETTINGS_EVENT:
+            self.settings.absorb(p, e.actor, e.recorded_at)
         elif e.type == "agreement.proposed":
             m = decode_measure(p["measure"], "measure")
             self.proposals[m.id] = Proposal(m, p["version"], e.actor, frozenset(p["bound"]))
@@ -190,7 +228,10 @@ class Hotline:
                 prop.accepted.add(p["party"])
         elif e.type == "declaration.withdrawn" and e.subject in self._sharing:
             self._withdrawn_sharing[e.seq] = self._sharing[e.subject]
+            self.refs.withdrawn(e.subject)
+            self._close_objections(e.subject, "withdrawn", e.recorded_at)
         elif e.type == "declaration.declared":
+            self.refs.declared(e.subject, e.seq)
             share = p.get("share_with", "all")
             self._sharing[e.subject] = (p.get("owner", ""), share == "all", frozenset(share if share != "all" else ()))
         elif e.type == "agreement.in_force":
@@ -200,8 +241,22 @@ class Hotline:
                 del self.proposals[p["id"]]
         elif e.type == "measure.added":
             self.versions.setdefault(p["id"], 1)
-        elif e.type == "activity.accepted" and p.get("idempotency_key"):
-            self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
+        elif e.type == "activity.accepted":
+            self._close_objections(e.subject, "amended", e.recorded_at)
+            self.accepted[e.subject] = {"verdict": p.get("verdict"), "override_reason": p.get("override_reason"),
+                                        "overridden": bool(p.get("response", {}).get("overridden")),
+                                        "by": p.get("member"), "at": format_time(e.recorded_at)}
+            if p.get("idempotency_key"):
+                self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
+        if e.type.startswith(("agreement.", "measure.")):
+            measure_life.absorb(self, e)
+
+    def _close_objections(self, subject: str, how: str, at: datetime) -> None:
+        """An amendment or a withdrawal answers every open objection about it (and
+        the originator's answers waiting on them)."""
+        for n in self.inbox.about(subject):
+            if n.objection_open() or (n.kind is NotificationKind.ANSWER and n.open()):
+                self.inbox.resolve(n.id, how, at)
 
     def _append(self, drafts: list[EventDraft]) -> list[Event]:
         events = self.service.append(drafts)
@@ -271,8 +326,10 @@ class Hotline:
 
     def measures(self, who: Principal) -> dict[str, Any]:
         who.require(Action.READ)
-        return {"in_force": [encode_measure(m) for m in self.service.measures()],
-                "proposed": [p.to_json() for p in self.proposals.values()]}
+        with self._reading():
+            return {"in_force": [encode_measure(m) for m in self.service.measures()],
+                    "proposed": [p.to_json() for p in self.proposals.values()],
+                    "agreements": measure_life.agreements(self)}
 
     # -- activities ---------------------------------------------------------------
     def _owned(self, who: Principal, activity: Declaration) -> None:
@@ -287,7 +344,18 @@ class Hotline:
         self._owned(who, activity)
         with self._reading():
             result = self.service.check(activity)
-            return encode_result(redact(result, who.party, self._lookup(result)))
+            shown = encode_result(redact(result, who.party, self._lookup(result)))
+            presence = self._presence(activity)
+            blocking = result.verdict in BLOCKING and not presence
+            # Who a submit would notify, as it stands now: a dry run tells nobody.
+            by_party, _kinds, asked = targets_of(
+                who=who.party, activity=activity, result=result,
+                measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
+                presence=presence, must_acknowledge=self._must_acknowledge(who.party))
+            objectors = {n.party for n in self.inbox.about(activity.id) if n.objection_open()} - {who.party}
+            return {**shown, "presence": presence, "would_be_refused": blocking,
+                    "shared_with": shared_with(activity),
+                    "will_notify": sorted({*by_party, *asked, *objectors})}
 
     def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
                request_sha256: str) -> Submission:
@@ -407,6 +475,7 @@ class Hotline:
                     item.result = (False, response)
                     item.depends_on_batch = key in tentative
                     continue
+                item.base_seq = self.service.seq + len(drafts) + 1
                 created, response, item_drafts = self._decide(item)
             except Exception as exc:  # this item fails alone; the others go on
                 # Without its traceback, a refusal holds no frame of this batch (whose
@@ -454,12 +523,24 @@ class Hotline:
         result = self.service.check(activity)
         lookup = self._lookup(result)
         shown = encode_result(redact(result, who.party, lookup))
-        blocking = result.verdict in BLOCKING
+        presence = self._presence(activity)
+        # Presence is never refused (service/notify.py): its conflicts are warnings.
+        blocking = result.verdict in BLOCKING and not presence
         if blocking and not item.override_reason.strip():
-            raise Refused(shown)
-        notes = self._notifications_for(who, activity, result, lookup, override=blocking)
-        response = {"id": activity.id, "accepted": True, "overridden": blocking, **shown,
-                    "notified": sorted({n.party for n in notes})}
+            raise Refused({**shown, "shared_with": shared_with(activity)})
+        ref = self.refs.next_for(activity.id, item.base_seq)
+        notes = self._notices(who.party, activity, ref, result, override=blocking,
+                              override_reason=item.override_reason.strip(), presence=presence)
+        # The first notification event follows the declaration and the acceptance.
+        first = item.base_seq + 2
+        response = {"id": activity.id, "reference": ref, "accepted": True, "overridden": blocking, **shown,
+                    "presence": presence,
+                    "warnings": [f for f in shown["findings"] if f["kind"] in ("violation", "conflict")]
+                    if presence else [],
+                    "shared_with": shared_with(activity),
+                    "notified": sorted({n.party for n in notes}),
+                    "notifications": [{"party": n.party, "reference": reference(first + i), "kind": n.kind.value,
+                                       "urgent": n.urgent} for i, n in enumerate(notes)]}
         accepted = EventDraft("activity.accepted", who.party, activity.id, {
             "id": activity.id, "member": who.member, "verdict": result.verdict.value,
             "override_reason": item.override_reason.strip() or None,
@@ -470,50 +551,34 @@ class Hotline:
         drafts += [accepted, *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
         return True, response, drafts
 
-    def _notifications_for(self, who: Principal, activity: Declaration, result: CheckResult,
-                           lookup: dict[str, Declaration], *, override: bool) -> list[Notification]:
-        """Owners of objects it conflicts with; parties bound by measures it touches."""
+    def _presence(self, activity: Declaration) -> bool:
+        return is_presence(activity, {pid: p.kind for pid, p in self.service.parties().items()})
+
+    def _must_acknowledge(self, party: str) -> tuple[str, ...]:
+        """The party's setting; a humanitarian party that never said: every armed force
+        (humanitarian notification asks the parties to the conflict to confirm)."""
+        kept = self.settings.get(party)
+        if kept.version:
+            return kept.settings.must_acknowledge
+        parties = self.service.parties()
+        if parties.get(party) is None or parties[party].kind is not PartyKind.HUMANITARIAN:
+            return ()
+        return tuple(sorted(p for p, v in parties.items() if v.kind is PartyKind.ARMED_FORCE))
+
+    def _notices(self, party: str, activity: Declaration, ref: str | None, result: CheckResult, *,
+                 override: bool, override_reason: str, presence: bool) -> list[Notification]:
         now = self.clock()
-        by_party: dict[str, list[dict[str, Any]]] = {}
-        kinds: dict[str, NotificationKind] = {}
-        measures = {m.id: m for m in self.service.measures()}
-        parties = set(self.service.parties())
-        for f in result.findings:
-            if f.kind not in NOTIFYING:
-                continue
-            full = encode_result(CheckResult(f.kind, (f,)))["findings"][0]
-            targets: set[str] = set()
-            if f.object_type == "declaration":
-                targets.add(f.owner)
-                kinds.setdefault(f.owner, NotificationKind.CONFLICT)
-            else:
-                m = measures.get(f.object_id)
-                targets.add(f.owner)
-                if m is not None:
-                    # Other bound parties only if the activity is shared with them: a fire
-                    # shared with the coalition alone, violating M3 (binds all), told russia
-                    # and sdf when and roughly where it fell. The owner is always told.
-                    targets |= {p for p in parties if m.binds_party(p) and visible(activity, p)}
-                for t in targets:
-                    kinds.setdefault(t, NotificationKind.MEASURE_TOUCHED)
-            for t in targets - {who.party}:
-                by_party.setdefault(t, []).append(full)
-        out = []
-        doc = encode_declaration(activity)
-        for party, findings in sorted(by_party.items()):
-            kind = NotificationKind.OVERRIDE if override else kinds[party]
-            shared = visible(activity, party)
-            label = f" '{activity.label}'" if activity.label and shared else ""
-            what = f"{activity.kind.value} {activity.id}{label}"
-            summary = (f"{who.party} {'overrode findings and declared' if override else 'declared'} {what}: "
-                       f"{len(findings)} finding(s) concern you")
-            detail: dict[str, Any] = {"findings": findings, "verdict": result.verdict.value,
-                                      "activity": doc if shared else None}
-            out.append(Notification(
-                id=secrets.token_hex(8), party=party, kind=kind, subject=activity.id, from_party=who.party,
-                summary=summary, detail=detail, sent_at=now, deadline=now + self.ack_deadline,
-            ))
-        return out
+        notes = activity_notices(
+            who=party, activity=activity, reference=ref, result=result,
+            measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
+            override=override,
+            override_reason=override_reason, presence=presence,
+            must_acknowledge=self._must_acknowledge(party), deadlines=self.deadlines, now=now)
+        objections = [n for n in self.inbox.about(activity.id) if n.objection_open()]
+        if objections:  # an amendment answers them: tell the objectors
+            notes += answers.amended_notices(objections, party, activity.id, ref, result.verdict.value, now,
+                                             self.deadlines, activity.kind.value, {n.party for n in notes})
+        return notes
 
     def withdraw(self, who: Principal, decl_id: str) -> None:
         who.require(Action.WITHDRAW)
@@ -522,10 +587,13 @@ class Hotline:
             if not who.is_admin and decl.owner != who.party:
                 raise Forbidden(f"declaration {decl_id} belongs to {decl.owner}")
             now = self.clock()
+            ref = self.refs.of_activity(decl_id)
             notes = [
                 Notification(secrets.token_hex(8), p, NotificationKind.WITHDRAWAL, decl_id, decl.owner,
-                             f"{decl.owner} withdrew {decl.kind.value} {decl_id}", {"id": decl_id}, now,
-                             now + self.ack_deadline)
+                             f"{decl.owner} withdrew {what(decl, p, ref)}",
+                             {"id": decl_id, "about": activity_head(decl, p, ref)}, now,
+                             *self.deadlines.stamp(p, decl.kind.value, now)[:1],
+                             escalate_at=self.deadlines.stamp(p, decl.kind.value, now)[1])
                 for p in sorted(self._notified.get(decl_id, set()) - {decl.owner})
             ]
             events = self.service.withdraw(
@@ -577,8 +645,8 @@ class Hotline:
                     for p in sorted(others)
                 ] if who.is_admin else []
                 extra = [in_force, *(EventDraft("notification.sent", ADMIN, n.id, n.payload()) for n in told)]
-                events = self.service.apply([Change(measure=measure)], who.party or ADMIN, extra=extra)
-                self._after(events)
+                self._put_measure(measure, measure.id, who.party or ADMIN, extra, "in force" if not current
+                                  else "changed")
                 return {"id": measure.id, "version": version, "in_force": True, "waiting_for": []}
             now = self.clock()
             notes = [
@@ -600,23 +668,63 @@ class Hotline:
         who.require(Action.ACCEPT_MEASURE)
         with self._writing():
             prop = self.proposals.get(measure_id)
-            if prop is None:
+            in_force = self.versions.get(measure_id) if any(
+                m.id == measure_id for m in self.service.measures()) else None
+            if prop is None or (version is not None and version != prop.version and version == in_force):
+                if in_force is not None and (version is None or version == in_force):
+                    raise AlreadyDecided(f"measure {measure_id} version {in_force} is already in force")
                 raise NotFound("measure proposal", measure_id)
             if version is not None and version != prop.version:
                 raise InvalidInput("version", f"the proposal is at version {prop.version}, not {version}")
             if who.party not in prop.bound:
                 raise Forbidden(f"{who.party} is not bound by {measure_id}")
+            if who.party in prop.accepted:
+                raise AlreadyDecided(f"{who.party} already accepted version {prop.version} of {measure_id}")
             drafts = [EventDraft("agreement.accepted", who.party, measure_id,
                                  {"id": measure_id, "version": prop.version, "party": who.party})]
             if prop.accepted | {who.party} >= prop.bound:
-                drafts.append(EventDraft("agreement.in_force", who.party, measure_id,
-                                         {"id": measure_id, "version": prop.version, "imposed": False}))
-                events = self.service.apply([Change(measure=prop.measure)], who.party, extra=drafts)
-                self._after(events)
+                # The proposer put it in force: the log names it, and who completed the agreement.
+                drafts.append(EventDraft("agreement.in_force", prop.proposer, measure_id,
+                                         {"id": measure_id, "version": prop.version, "imposed": False,
+                                          "completed_by": who.party}))
+                self._put_measure(prop.measure, measure_id, prop.proposer, drafts,
+                                  "changed" if in_force is not None else "in force")
                 return {"id": measure_id, "version": prop.version, "in_force": True, "waiting_for": []}
             self._append(drafts)
             return {"id": measure_id, "version": prop.version, "in_force": False,
                     "waiting_for": sorted(prop.bound - prop.accepted)}
+
+    def _put_measure(self, measure: Measure | None, measure_id: str, actor: str, extra: list[EventDraft],
+                     event: str) -> list[Event]:
+        """Put a measure in force (None: withdraw it), re-check the accepted activities
+        it concerns (service/recheck.py) and append it all in one transaction, so
+        nothing comes into force unnoticed. Under :meth:`_writing`."""
+        engine = self.service.engine
+        old = next((m for m in engine.measures() if m.id == measure_id), None)
+        near = recheck.candidates(engine, [m for m in (old, measure) if m is not None])
+        before = recheck.findings_about(engine, near, measure_id) if old is not None else {}
+        if measure is not None:
+            drafts = self.service.prepare([Change(measure=measure)], actor)
+            engine.add_measure(measure, replace=True)
+        else:
+            drafts = [EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})]
+            engine.remove_measure(measure_id)
+        try:
+            after = recheck.findings_about(engine, near, measure_id) if measure is not None else {}
+            subject = measure if measure is not None else old
+            assert subject is not None
+            notes = recheck.notices(recheck.Change(subject, event, before, after), {d.id: d for d in near},
+                                    {d.id: self.refs.of_activity(d.id) for d in near}, self.deadlines, self.clock())
+            told = [EventDraft("notification.sent", actor, n.id, n.payload()) for n in notes]
+            events = self.service.append([*drafts, *extra, *told])
+        except BaseException:
+            if old is not None:
+                engine.add_measure(old, replace=True)
+            elif measure is not None:
+                engine.remove_measure(measure_id)
+            raise
+        self._after(events)
+        return events
 
     # -- notifications ---------------------------------------------------------------
     def notifications(self, who: Principal, *, deliver: bool = True) -> list[dict[str, Any]]:
@@ -638,19 +746,28 @@ class Hotline:
         with self._writing():
             n = self.inbox.get(nid, who.party)
             Inbox.check_answer(n, answer, comment)
+            reply = answers.reply_to(n, answer, comment, who.party, who.member, self.clock(), self.deadlines,
+                                     self._kind_of(n.subject))
             self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
-                                     {"id": nid, "member": who.member, "comment": comment})])
+                                     {"id": nid, "member": who.member, "comment": comment}),
+                          *([EventDraft("notification.sent", who.party, reply.id, reply.payload())] if reply else [])])
             return self.inbox.get(nid).to_json(self.clock())
 
+    def _kind_of(self, subject: str) -> str:
+        """What a notification is about, for its deadlines: a declaration's kind, or a measure."""
+        if self.service.engine.has_declaration(subject):
+            return self.service.engine.get_declaration(subject).kind.value
+        return "measure" if subject in self.versions else "default"
+
     def escalate_overdue(self) -> int:
-        """Escalate, once each, notifications past their deadline."""
+        """Remind, then escalate, once each, notifications past their deadlines
+        (service/escalation.py); returns how many steps were taken."""
         with self._writing():
             now = self.clock()
-            due = [n for n in self.inbox.all() if n.overdue(now) and n.escalated_at is None]
-            if due:
-                self._append([EventDraft("notification.escalated", "system", n.id,
-                                         {"id": n.id, "party": n.party}) for n in due])
-            return len(due)
+            remind, escalate = escalation.due(self.inbox.all(), now)
+            if remind or escalate:
+                self._append(escalation.drafts(remind, escalate, set(self.service.parties()), now))
+            return len(remind) + len(escalate)
 
     # -- the live stream ---------------------------------------------------------------
     def close_streams(self) -> None:

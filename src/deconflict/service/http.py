@@ -28,7 +28,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
-from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
+from deconflict.service.hotline import (
+    AlreadyDecided,
+    Hotline,
+    IdempotencyMismatch,
+    Refused,
+    Submission,
+    request_digest,
+)
+from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.notifications import Answer
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
@@ -67,6 +75,8 @@ def problem_for(exc: Exception) -> Json:
         return problem(403, "Forbidden", str(exc), "forbidden")
     if isinstance(exc, NotFound):
         return problem(404, "Not found", str(exc), "not-found")
+    if isinstance(exc, AlreadyDecided):
+        return problem(409, "Already decided", str(exc), "already-decided")
     if isinstance(exc, IdempotencyMismatch):
         return problem(409, "Idempotency key reused", "this Idempotency-Key was used with a different request",
                        "idempotency-mismatch")
@@ -325,6 +335,9 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         owner = doc.get("owner")
         if isinstance(owner, str) and owner != (who.party or "admin"):
             raise Forbidden(f"{who.party or 'an administrator'} may only declare its own activities, not {owner}'s")
+        if "share_with" not in doc and who.party:  # the party's default (service/settings.py)
+            settings = hotline.settings.of(who.party).to_json()
+            doc = {**doc, "share_with": settings["share_with"]}
         return decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
 
     # Each write below checks the role before it decodes the body, so a role that
@@ -371,8 +384,13 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return Json(result, status_code=201 if created else 200)
 
     @app.get("/v1/declarations", tags=["declarations"])
-    def declarations(who: Who) -> list[dict[str, Any]]:
-        return [encode_declaration(d) for d in hotline.declarations(who)]
+    def declarations(who: Who, references: bool = False) -> list[dict[str, Any]]:
+        """``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
+        docs = [encode_declaration(d) for d in hotline.declarations(who)]
+        if references:
+            for doc in docs:
+                doc["reference"] = hotline.refs.of_activity(doc["id"])
+        return docs
 
     @app.get("/v1/declarations/{decl_id}", tags=["declarations"])
     def declaration(who: Who, decl_id: str) -> dict[str, Any]:
@@ -438,6 +456,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return StreamingResponse(frames(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+    add_conversation_routes(app, hotline)
     return app
 
 

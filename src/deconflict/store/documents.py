@@ -20,11 +20,14 @@ from deconflict.model import (
     Altitude,
     AltitudeBand,
     Binds,
+    Contact,
     Declaration,
     DeclarationKind,
+    FacilityType,
     Fire,
     Flight,
     Geometry,
+    HumanitarianDetails,
     LineString,
     Measure,
     MeasureKind,
@@ -37,6 +40,7 @@ from deconflict.model import (
     Side,
     Site,
     SiteCategory,
+    Vehicles,
     Waypoint,
     Window,
 )
@@ -350,16 +354,19 @@ def decode_declaration(
             category=d.choice("category", SiteCategory, [c.value for c in SiteCategory]),
             protection_m=d.num("protection_m", 0.0),
             people_present=_opt_bool(d, "people_present"),
+            facility=_opt_facility(d),
+            details=_opt_details(d),
         )
     if kind is DeclarationKind.MOVEMENT:
         hw = d.num("half_width_m", 0.0)
+        details = _opt_details(d)
         if d.has("waypoints"):
             wps = _waypoints(d, flight=False)
             win = _waypoint_window(d, wps, window)
-            return build(Movement, window=win, waypoints=wps, half_width_m=hw)
+            return build(Movement, window=win, waypoints=wps, half_width_m=hw, details=details)
         route = decode_geometry(d.raw("geometry"), d.at("geometry"), ("LineString",))
         assert window is not None and isinstance(route, LineString)
-        return build(Movement, window=window, route=route, half_width_m=hw)
+        return build(Movement, window=window, route=route, half_width_m=hw, details=details)
     if kind is DeclarationKind.FLIGHT:
         hw = d.num("half_width_m", 0.0)
         band = decode_band(d.raw("altitude"), d.at("altitude")) if d.has("altitude") else None
@@ -387,6 +394,97 @@ def decode_declaration(
         max_ordinate=max_ord,
         trajectory_half_width_m=d.num("trajectory_half_width_m", DEFAULT_TRAJECTORY_HALF_WIDTH_M),
     )
+
+
+def _opt_facility(d: Doc) -> FacilityType | None:
+    if not d.has("facility"):
+        d.used.add("facility")
+        return None
+    return d.choice("facility", FacilityType, _FACILITIES)
+
+
+def _opt_details(d: Doc) -> HumanitarianDetails | None:
+    if not d.has("details"):
+        d.used.add("details")
+        return None
+    return decode_details(d.raw("details"), d.at("details"))
+
+
+# -- humanitarian details ------------------------------------------------------
+_FACILITIES = [f.value for f in FacilityType]
+
+
+def _short(d: Doc, key: str) -> str:
+    return d.text(key, default="")
+
+
+def _count(d: Doc, key: str) -> int:
+    v = d.raw(key)
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        d.fail(key, f"must be a whole number, got {v!r}")
+    return v
+
+
+def decode_details(data: object, path: str) -> HumanitarianDetails:
+    """``details`` of a site or movement: contact, organisation, people, vehicles, cargo, remarks."""
+    d = Doc(data, path)
+    contact = None
+    if d.has("contact"):
+        c = d.sub("contact")
+        fields = {k: _short(c, k) for k in ("name", "phone", "radio", "email")}
+        c.finish()
+        contact = c.guard("", lambda: Contact(**fields))
+    else:
+        d.used.add("contact")
+    vehicles = None
+    if d.has("vehicles"):
+        v = d.sub("vehicles")
+        count = _count(v, "count")
+        plates_raw = v.opt("plates") or []
+        if not isinstance(plates_raw, list):
+            v.fail("plates", f"must be a list of strings, got {type(plates_raw).__name__}")
+        for i, plate in enumerate(plates_raw):
+            if not isinstance(plate, str):
+                v.fail(f"plates[{i}]", f"must be a string, got {type(plate).__name__}")
+        markings = _short(v, "markings")
+        v.finish()
+        vehicles = v.guard("", lambda: Vehicles(count=count, plates=tuple(plates_raw), markings=markings))
+    else:
+        d.used.add("vehicles")
+    people = _count(d, "people") if d.has("people") else None
+    d.used.add("people")
+    organisation = _short(d, "organisation")
+    cargo = _short(d, "cargo")
+    remarks = _short(d, "remarks")
+    d.finish()
+    return d.guard("", lambda: HumanitarianDetails(
+        contact=contact, organisation=organisation, people=people, vehicles=vehicles, cargo=cargo, remarks=remarks))
+
+
+def encode_details(det: HumanitarianDetails) -> JSON:
+    """Only what was given: an empty field is left out, so a round trip is exact."""
+    out: JSON = {}
+    if det.contact is not None:
+        fields = ("name", "phone", "radio", "email")
+        out["contact"] = {k: getattr(det.contact, k) for k in fields if getattr(det.contact, k)}
+    if det.organisation:
+        out["organisation"] = det.organisation
+    if det.people is not None:
+        out["people"] = det.people
+    if det.vehicles is not None:
+        veh: JSON = {"count": det.vehicles.count}
+        if det.vehicles.plates:
+            veh["plates"] = list(det.vehicles.plates)
+        if det.vehicles.markings:
+            veh["markings"] = det.vehicles.markings
+        out["vehicles"] = veh
+    if det.cargo:
+        out["cargo"] = det.cargo
+    if det.remarks:
+        out["remarks"] = det.remarks
+    return out
 
 
 def _opt_bool(d: Doc, key: str) -> bool | None:
@@ -420,6 +518,8 @@ def encode_declaration(decl: Declaration) -> JSON:
         )
         if decl.people_present is not None:
             out["people_present"] = decl.people_present
+        if decl.facility is not None:
+            out["facility"] = decl.facility.value
     elif isinstance(decl, Movement):
         if decl.waypoints:
             out["waypoints"] = [_encode_waypoint(w) for w in decl.waypoints]
@@ -445,6 +545,8 @@ def encode_declaration(decl: Declaration) -> JSON:
             out["trajectory_half_width_m"] = decl.trajectory_half_width_m
     if not decl.waypoints if isinstance(decl, (Movement, Flight)) else True:
         out["window"] = encode_window(decl.window)
+    if isinstance(decl, (Site, Movement)) and decl.details is not None:
+        out["details"] = encode_details(decl.details)
     out["share_with"] = "all" if decl.share_with.everyone else sorted(decl.share_with.parties)
     return out
 

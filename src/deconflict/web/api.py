@@ -60,6 +60,10 @@ def proposals_as_of(hotline: Hotline, state: State) -> list[Proposal]:
             prop = pending.get(p["id"])
             if prop is not None and prop.version <= p["version"]:
                 del pending[p["id"]]
+        elif e.type in ("agreement.declined", "agreement.withdrawn"):  # ended (service/measure_life.py)
+            prop = pending.get(p["id"])
+            if prop is not None and prop.version == p["version"]:
+                del pending[p["id"]]
     return list(pending.values())
 
 

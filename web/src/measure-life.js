@@ -1,0 +1,63 @@
+// Measures in force with their agreement history (GET /v1/measures: `agreements`),
+// and the answers a bound party or an owner gives on the map: decline a proposal
+// with a comment, withdraw a measure. Pure string builders.
+
+import { esc } from "./hotline-view.js";
+import { KIND_NAMES, labelOf } from "./picture.js";
+
+const STEP = {
+  "agreement.proposed": "proposed",
+  "agreement.accepted": "accepted",
+  "agreement.declined": "declined",
+  "agreement.in_force": "in force",
+  "agreement.withdrawn": "proposal withdrawn",
+  "measure.added": "in force",
+  "measure.changed": "changed",
+  "measure.withdrawn": "withdrawn",
+};
+
+function when(s) {
+  return s ? `${String(s).slice(0, 16).replace("T", " ")}Z` : "—";
+}
+
+/** One line per step: "2018-02-07 20:05Z · v1 accepted by russia (DC-000051): “comment”". */
+export function historyLines(history) {
+  return (history ?? []).map((s) => {
+    const what = STEP[s.event] ?? String(s.event ?? "").replace(/^[a-z]+\./, "").replaceAll("_", " ");
+    const who = s.party ?? s.actor ?? "";
+    const v = s.version ? `v${s.version} ` : "";
+    const imposed = s.imposed ? " (imposed)" : "";
+    const done = s.completed_by && s.completed_by !== who ? `, agreement completed by ${s.completed_by}` : "";
+    const ref = s.reference ? ` (${s.reference})` : "";
+    const comment = s.comment ? `: “${s.comment}”` : "";
+    return `${when(s.at)} · ${v}${what}${imposed} by ${who}${done}${ref}${comment}`;
+  });
+}
+
+/** The measures in force, each with its version, who put it in force, who agreed, and its history. */
+export function inForceHTML(measures, agreements, me) {
+  if (!measures?.length) return '<li class="note">No measure is in force.</li>';
+  return measures.map((m) => {
+    const a = agreements?.[m.id] ?? {};
+    const lines = historyLines(a.history);
+    const withdraw = me && m.owner === me
+      ? `<button type="button" class="withdraw danger" data-id="${esc(m.id)}">Withdraw</button>` : "";
+    return `<li data-id="${esc(m.id)}">
+      <p class="summary">${esc(labelOf(m))}</p>
+      <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} of ${esc(m.owner)}${a.version ? ` · version ${a.version}` : ""}`
+      + `${a.in_force_since ? ` · in force since ${esc(when(a.in_force_since))}` : ""}`
+      + `${a.put_in_force_by ? ` · put in force by ${esc(a.put_in_force_by)}${a.imposed ? " (imposed)" : ""}` : ""}`
+      + `${a.accepted_by?.length ? ` · accepted by ${esc(a.accepted_by.join(", "))}` : ""}</p>
+      ${lines.length ? `<details class="history"><summary>Agreement history (${lines.length})</summary><ol>${lines.map((l) => `<li>${esc(l)}</li>`).join("")}</ol></details>` : ""}
+      <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${withdraw}</div>
+      <p class="error" role="alert"></p>
+    </li>`;
+  }).join("");
+}
+
+/** The decline control of a proposal the party is asked to accept. */
+export function declineHTML(id, version) {
+  return `<label for="decline-${esc(id)}" class="visually-hidden">Why decline</label>`
+    + `<textarea id="decline-${esc(id)}" class="comment" rows="2" placeholder="Comment (needed to decline): the proposer receives it"></textarea>`
+    + `<button type="button" class="decline" data-id="${esc(id)}" data-version="${Number(version)}">Decline version ${Number(version)}</button>`;
+}

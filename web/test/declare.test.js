@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { declarationDoc, defaultShare, detailsDoc, detailsRows, shareWithDoc } from "../src/declare.js";
+import { PlanError } from "../src/plan.js";
+
+const W = { start: Date.UTC(2018, 1, 7, 8), end: Date.UTC(2018, 2, 1) };
+
+function fieldOf(fn) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof PlanError, e);
+    return e.field;
+  }
+  return null;
+}
+
+test("a clinic declared on the map, with its details and sharing", () => {
+  const doc = declarationDoc({
+    kind: "site", label: "Clinic, Al Tabiyah", position: [40.325, 35.355], facility: "hospital", protection: "200", ...W,
+    details: { contactName: "Dr A. Haddad", radio: "VHF 145.500", email: "a@relief.example", organisation: "Relief",
+      people: "40", vehicles: "2", plates: "DEZ 1001, DEZ 1002", markings: "red crescent", remarks: "  " },
+    share: { mode: "listed", parties: ["russia", "coalition", "relief"] }, me: "relief",
+  });
+  assert.deepEqual(doc, {
+    kind: "site", label: "Clinic, Al Tabiyah", category: "protected", facility: "hospital",
+    geometry: { type: "Point", coordinates: [40.325, 35.355] }, protection_m: 200,
+    window: { start: "2018-02-07T08:00:00Z", end: "2018-03-01T00:00:00Z" },
+    details: { contact: { name: "Dr A. Haddad", radio: "VHF 145.500", email: "a@relief.example" }, organisation: "Relief",
+      people: 40, vehicles: { count: 2, plates: ["DEZ 1001", "DEZ 1002"], markings: "red crescent" } },
+    share_with: ["coalition", "russia"],
+  });
+});
+
+test("a site of forces has no facility type; a convoy carries details; a fire none", () => {
+  const forces = declarationDoc({ kind: "site", position: [40, 35], facility: "forces", ...W });
+  assert.equal(forces.category, "forces");
+  assert.equal(forces.facility, undefined);
+  assert.equal(forces.protection_m, 0);
+  const convoy = declarationDoc({ kind: "movement", points: [[39.9, 35.46], [40.12, 35.33]], halfWidth: 100, ...W,
+    details: { vehicles: "6", cargo: "Medical supplies" }, share: { mode: "all" } });
+  assert.deepEqual(convoy.details, { vehicles: { count: 6 }, cargo: "Medical supplies" });
+  assert.equal(convoy.share_with, "all");
+  const fire = declarationDoc({ kind: "fire", target: [40, 35], radius: 100, ...W, details: { remarks: "x" } });
+  assert.equal(fire.details, undefined);
+  assert.equal(fire.share_with, undefined);
+});
+
+test("what is wrong is named", () => {
+  const site = { kind: "site", position: [40, 35], facility: "school", ...W };
+  assert.equal(fieldOf(() => declarationDoc({ ...site, position: null })), "target");
+  assert.equal(fieldOf(() => declarationDoc({ ...site, facility: "" })), "facility");
+  assert.equal(fieldOf(() => declarationDoc({ ...site, protection: "-1" })), "radius");
+  assert.equal(fieldOf(() => declarationDoc({ ...site, end: W.start })), "end");
+  assert.equal(fieldOf(() => detailsDoc({ people: "forty" })), "people");
+  assert.equal(fieldOf(() => detailsDoc({ people: "4.5" })), "people");
+  assert.equal(fieldOf(() => detailsDoc({ vehicles: "1", plates: "A\nB" })), "plates");
+  assert.equal(fieldOf(() => detailsDoc({ plates: "A" })), "vehicles");
+  assert.equal(fieldOf(() => detailsDoc({ email: "nobody" })), "email");
+  assert.equal(fieldOf(() => detailsDoc({ remarks: "x".repeat(2001) })), "remarks");
+  assert.equal(detailsDoc({}), null);
+  assert.equal(detailsDoc({ people: "0" }).people, 0);
+});
+
+test("sharing: all, the chosen parties without the owner, the per-party default", () => {
+  assert.equal(shareWithDoc("all", ["x"]), "all");
+  assert.deepEqual(shareWithDoc("listed", ["sdf", "coalition", "sdf", "russia"], "russia"), ["coalition", "sdf"]);
+  assert.deepEqual(shareWithDoc("listed", [], "russia"), []);
+  assert.deepEqual(defaultShare({ default_share_with: ["coalition"] }), { mode: "listed", parties: ["coalition"] });
+  assert.deepEqual(defaultShare({ default_share_with: "all" }), { mode: "all", parties: [] });
+  assert.deepEqual(defaultShare(undefined), { mode: "all", parties: [] });
+});
+
+test("the details panel lists what was given", () => {
+  const rows = detailsRows({ organisation: "Relief", contact: { name: "A", radio: "VHF 1" }, people: 0,
+    vehicles: { count: 2, plates: ["P1"] }, cargo: "Flour" });
+  assert.deepEqual(rows, [["Organisation", "Relief"], ["Contact", "A"], ["Radio", "VHF 1"], ["People", "0"],
+    ["Vehicles", "2: P1"], ["Cargo", "Flour"]]);
+  assert.deepEqual(detailsRows(undefined), []);
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+} from "../src/hotline-view.js";
+
+const NOW = Date.parse("2018-02-07T16:05:00Z");
+
+test("the answers list marks each state and escapes comments", () => {
+  const html = answersHTML({ acknowledgements: [
+    { party: "coalition", status: "acknowledged", answered_at: "2018-02-07T14:02:00Z", reference: "DC-000124" },
+    { party: "russia", status: "sent", deadline: "2018-02-07T14:05:00Z" },
+    { party: "sdf", status: "objected", answered_at: "2018-02-07T15:00:00Z", comment: "<b>no</b>" },
+  ] }, NOW);
+  assert.match(html, /data-party="coalition" data-state="acknowledged">coalition 14:02 <code class="ref">DC-000124<\/code>/);
+  assert.match(html, /class="answer overdue" data-party="russia" data-state="pending">russia pending \(overdue 2 h\)/);
+  assert.match(html, /&lt;b&gt;no&lt;\/b&gt;/);
+  assert.equal(answersHTML({}, NOW), "");
+});
+
+test("the share chooser leaves out the caller and ticks the chosen", () => {
+  const parties = [{ id: "coalition" }, { id: "russia" }, { id: "sdf" }];
+  const html = shareChooserHTML(parties, "russia", ["sdf"]);
+  assert.doesNotMatch(html, /value="russia"/);
+  assert.match(html, /value="sdf" checked/);
+  assert.match(html, /value="coalition">/);
+});
+
+test("facility options, current findings, reference badges", () => {
+  const opts = facilityOptionsHTML("school");
+  assert.equal((opts.match(/<option/g) ?? []).length, 9);
+  assert.match(opts, /value="school" selected>School/);
+  assert.match(opts, /value="forces">Position of forces/);
+  assert.equal(currentFindingsHTML(null), "");
+  assert.match(currentFindingsHTML([]), /None/);
+  assert.match(currentFindingsHTML([{ kind: "violation", rule: "fire_in_nfa", object: { id: "X1", owner: "coalition" } }]),
+    /<li class="finding violation">violation: X1 \(coalition\) — fire_in_nfa<\/li>/);
+  assert.equal(referenceBadge({ reference: "DC-000001" }), '<code class="ref">DC-000001</code>');
+  assert.equal(referenceBadge({}), "");
+});
+
+test("a notification's badges and context: urgent, open objection, reference, reason, comment", () => {
+  const n = { id: "n1", kind: "override", subject: "F7", urgent: true, status: "delivered", needs_answer: true,
+    objection: null, detail: { about: { reference: "DC-000041" }, override_reason: "Coordinated <by phone>" } };
+  const badges = noticeBadges(n, true);
+  assert.match(badges, /URGENT/);
+  assert.match(badges, /overdue/);
+  const ctx = noticeContext(n);
+  assert.match(ctx, /about F7 \(DC-000041\)/);
+  assert.match(ctx, /Reason given: Coordinated &lt;by phone&gt;/);
+  const answer = { kind: "answer", subject: "F7", from_party: "coalition", needs_answer: true, status: "sent",
+    objection: null, detail: { comment: "Advisers at S1", in_reply_to_reference: "DC-000042", by: { party: "coalition" } } };
+  assert.match(noticeContext(answer), /in reply to DC-000042/);
+  assert.match(noticeContext(answer), /coalition: Advisers at S1/);
+  assert.match(noticeBadges({ objection: { open: true } }, false), /objection open/);
+  assert.match(noticeBadges({ objection: { open: false, resolved: "withdrawn" } }, false), /objection withdrawn/);
+  assert.match(noticeBadges({ needs_answer: false, status: "delivered" }, false), /for information/);
+});
