@@ -407,6 +407,11 @@ def party_list(store: StoreOption = None) -> None:
             out.print(f"{p.id:<16} {p.kind.value:<14} {p.name}")
 
 
+from deconflict.cli import audit as _audit  # noqa: E402  (registers on audit_app)
+
+_audit.register(audit_app, errors, lambda p: p or SQLiteStore.default_path())
+
+
 def main() -> None:
     """Console entry point."""
     app()

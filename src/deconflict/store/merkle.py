@@ -86,7 +86,7 @@ def consistency_ranges(old: int, new: int) -> list[Range]:
     """PROOF(m, D[n]) = SUBPROOF(m, D[n], true) of RFC 9162 2.1.4.1 as leaf ranges."""
     if not 0 <= old <= new:
         raise ProofError(f"no consistency proof from {old} to {new} leaves")
-    if old == 0 or old == new:
+    if old in (0, new):
         return []
     out: list[Range] = []
     lo, hi, m, whole = 0, new, old, True
@@ -151,8 +151,8 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[byte
         raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
     r = _check_hash(leaf, "the leaf hash")
     fn, sn = index, size - 1
-    for i, p in enumerate(proof):
-        p = _check_hash(p, f"proof[{i}]")
+    for i, given in enumerate(proof):
+        p = _check_hash(given, f"proof[{i}]")
         if sn == 0:
             raise ProofError(f"the proof is longer than a tree of {size} leaves allows")
         if fn & 1 or fn == sn:
