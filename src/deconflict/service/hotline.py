@@ -32,6 +32,7 @@ from deconflict.model import (
     Party,
 )
 from deconflict.model.measure import BindsMode
+from deconflict.service import receipts
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import redact, visible
@@ -107,6 +108,8 @@ class Hotline:
         self.versions: dict[str, int] = {}
         self.withdrawn: dict[str, Declaration] = {}
         self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        #: The ``activity.accepted`` event of each idempotent submit: its receipt for replays.
+        self._accepted_seq: dict[tuple[str, str], int] = {}
         self._notified: dict[str, set[str]] = {}  # activity id -> parties told about it
         # Declaration id -> (owner, shared with all, shared with): what the last
         # declaration of that id said, so the stream never reveals more than it did.
@@ -202,6 +205,7 @@ class Hotline:
             self.versions.setdefault(p["id"], 1)
         elif e.type == "activity.accepted" and p.get("idempotency_key"):
             self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
+            self._accepted_seq[(e.actor, p["idempotency_key"])] = e.seq
 
     def _append(self, drafts: list[EventDraft]) -> list[Event]:
         events = self.service.append(drafts)
@@ -439,6 +443,7 @@ class Hotline:
                     item.result, item.error = None, exc
         else:
             self._after(events)
+            receipts.attach_to_submits(self.service.store, batch, events, self._accepted_seq)
         self._finish(batch)
 
     def _decide(self, item: Submission) -> tuple[bool, dict[str, Any], list[EventDraft]]:
@@ -638,9 +643,9 @@ class Hotline:
         with self._writing():
             n = self.inbox.get(nid, who.party)
             Inbox.check_answer(n, answer, comment)
-            self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
-                                     {"id": nid, "member": who.member, "comment": comment})])
-            return self.inbox.get(nid).to_json(self.clock())
+            events = self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
+                                              {"id": nid, "member": who.member, "comment": comment})])
+            return receipts.attach(self.service.store, self.inbox.get(nid).to_json(self.clock()), events)
 
     def escalate_overdue(self) -> int:
         """Escalate, once each, notifications past their deadline."""
@@ -677,6 +682,8 @@ class Hotline:
                 e.seq, self._sharing.get(e.subject, ("", False, frozenset())))
             return p if everyone or owner == party or party in parties else None
         if t.startswith(("measure.", "agreement.", "party.")):
+            return p
+        if t.startswith("log."):  # a witness's report of tampering concerns every party
             return p
         if t == "activity.accepted":
             return p["response"] if e.actor == party else None

@@ -29,6 +29,7 @@ from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotF
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
+from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
@@ -409,6 +410,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     @app.post("/v1/notifications/{nid}/object", tags=["notifications"])
     def object_(who: Who, nid: str, body: AnswerBody) -> dict[str, Any]:
         return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
+
+    add_log_routes(app, hotline)
 
     @app.get("/v1/stream", tags=["notifications"])
     def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,

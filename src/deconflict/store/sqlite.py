@@ -553,6 +553,36 @@ class SQLiteStore:
                 raise NotFound("event", str(seq))
             return tree.receipt(db, self._keyring(db), seq, str(row[0]), str(row[1]), str(row[2]))
 
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Receipts for several events, read in one transaction (a batch of submits)."""
+        out: dict[int, dict[str, Any]] = {}
+        if not seqs:
+            return out
+        with self._reader() as db:
+            ring = self._keyring(db)
+            for seq in seqs:
+                row = db.execute("SELECT hash, type, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+                if row is not None:
+                    out[seq] = tree.receipt(db, ring, seq, str(row[0]), str(row[1]), str(row[2]))
+        return out
+
+    def add_cosignature(self, size: int, text: str, key: str, line: str) -> None:
+        """Keep a witness's cosignature of the checkpoint ``text`` (already verified)."""
+        name = key.split("+", 1)[0]
+        with self._lock:
+            db = self._conn()
+            with self._transaction(db, "cannot keep the cosignature"):
+                db.execute("INSERT OR REPLACE INTO cosignatures (size, witness, key, line) VALUES (?, ?, ?, ?)",
+                           (size, name, key, text + "\n" + line))
+
+    def cosignatures(self, size: int, text: str) -> list[str]:
+        """The cosignature lines of the checkpoint ``text`` of ``size`` leaves."""
+        rows = self._query("SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,))
+        return [str(r[0])[len(text) + 1:] for r in rows if str(r[0]).startswith(text + "\n")]
+
+    def witness_keys(self) -> list[str]:
+        return sorted({str(r[0]) for r in self._query("SELECT DISTINCT key FROM cosignatures")})
+
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
         with self._reader() as db:
             return tree.inclusion(db, seq - 1, size)

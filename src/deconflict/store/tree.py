@@ -40,6 +40,11 @@ from deconflict.store.note import Checkpoint, open_checkpoint, sign_note
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS tree_nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+    # Witnesses' cosignatures of checkpoints (c2sp.org/tlog-cosignature), kept
+    # outside the log: recording each as an event would need a new checkpoint.
+    """CREATE TABLE IF NOT EXISTS cosignatures (
+        size INTEGER NOT NULL, witness TEXT NOT NULL, key TEXT NOT NULL, line TEXT NOT NULL,
+        PRIMARY KEY (size, witness))""",
 )
 
 _SHIFT = 48
@@ -123,12 +128,16 @@ def b64(h: bytes) -> str:
 
 def receipt(db: sqlite3.Connection, ring: KeyRing, seq: int, event_hash: str, event_type: str,
             recorded_at: str) -> dict[str, Any]:
-    """Proof that event ``seq`` is in the log: its hash, the latest signed
-    checkpoint and the inclusion proof to it, checked before it is given out."""
-    latest = latest_checkpoint(db)
-    if latest is None or latest[0] < seq:
+    """Proof that event ``seq`` is in the log: its hash, the signed checkpoint
+    of the append that wrote it and the inclusion proof to it, checked before
+    it is given out. A party that wants a later checkpoint asks for one and a
+    consistency proof (``/v1/log/...``)."""
+    # The checkpoint of the append that wrote the event: the same receipt
+    # every time it is asked for (an idempotent replay answers as the first time).
+    row = db.execute("SELECT size, note FROM checkpoints WHERE size >= ? ORDER BY size LIMIT 1", (seq,)).fetchone()
+    if row is None:
         raise ProofError(f"no signed checkpoint covers event {seq} yet")
-    size, note = latest
+    size, note = int(row[0]), str(row[1])
     cp = open_checkpoint(note, ring.verifiers)
     proof = inclusion(db, seq - 1, size)
     # Never hand out what does not verify (a damaged tree table says so here).
