@@ -13,6 +13,7 @@ from deconflict.store import tree
 from deconflict.store.events import EventDraft, canonical_json, stored_event_hash
 from deconflict.store.merkle import verify_consistency, verify_inclusion
 from deconflict.store.note import open_checkpoint
+from deconflict.store.receipts import verify_receipt
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.store.vouch import head_path
 from tests.store.helpers import World, raw
@@ -133,7 +134,9 @@ def test_proofs_served_verify_against_the_signed_checkpoints(logged: SQLiteStore
         e = next(x for x in logged.events(after_seq=seq - 1))
         verify_inclusion(seq - 1, N, tree.event_leaf(e.hash), logged.inclusion_proof(seq, N), cp.root)
         r = logged.receipt(seq)
-        assert r["seq"] == seq and r["tree_size"] == N
+        # The checkpoint of the append that wrote it: the world was one append of 17.
+        assert r["seq"] == seq and r["tree_size"] == (17 if seq <= 17 else seq)
+        assert verify_receipt(r, keys).size == r["tree_size"]
     logged.append([EventDraft("note.added", "admin", "", {"text": "later"})])
     new = open_checkpoint((logged.checkpoint() or (0, ""))[1], keys)
     verify_consistency(N, N + 1, cp.root, new.root, logged.consistency_proof(N, N + 1))

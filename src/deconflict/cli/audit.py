@@ -6,6 +6,7 @@ Registered on the ``audit`` group of :mod:`deconflict.cli.app` by :func:`registe
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -60,7 +61,8 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
                 out.print_json(json.dumps({
                     "ok": True, "events": report.events, "root": report.root.hex(),
                     "checkpoints_checked": report.checkpoints_checked, "published": report.published,
-                    "state_rows": report.state_rows, "log_starts": report.first_recorded_at or None,
+                    "state_rows": report.state_rows, "forks_reported": report.forks,
+                    "log_starts": report.first_recorded_at or None,
                     "log_ends": report.last_recorded_at or None}))
                 return
             out.print(f"[bold green]ok[/]: {n} events, hash chain intact")
@@ -69,6 +71,11 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
             out.print(f"  state tables: {report.state_rows} rows, each the log's last word on its object")
             if report.first_recorded_at:
                 out.print(f"  the log starts at {report.first_recorded_at} and ends at {report.last_recorded_at}")
+            for fork in report.forks:
+                out.print(f"[bold red]fork reported[/] at event {fork[0]} by {fork[1]}: two checkpoints of sizes "
+                          f"{fork[2]} signed by this log that no single history explains")
+            if report.forks:
+                raise TamperedLog(report.forks[0][0], "witnesses hold signed checkpoints this log contradicts")
 
     # Replaces the chain-only ``verify`` of app.py with the full check.
     audit_app.registered_commands = [c for c in audit_app.registered_commands if c.name != "verify"]
@@ -83,6 +90,40 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
         (the store's, the last published one, those you hold) and the state tables against the
         log; exit 1 naming the first altered event."""
         verify(default_store(store), checkpoint, key, as_json)
+
+    @audit_app.command("follow")
+    def audit_follow(
+        url: Annotated[str, typer.Option("--url", help="The service, e.g. http://127.0.0.1:8000")],
+        token: Annotated[str, typer.Option("--token", help="Your party's credential (or @FILE holding it).")],
+        state: Annotated[Path, typer.Option("--state", file_okay=False,
+                                            help="The witness's folder (its key and the checkpoints it holds).")
+                         ] = Path("deconflict-witness"),
+        key: KeyOption = None,
+        every: Annotated[float, typer.Option("--every", min=0.1, help="Seconds between rounds.")] = 60.0,
+        rounds: Annotated[int, typer.Option("--rounds", min=0, help="Stop after N rounds (0: run on).")] = 0,
+    ) -> None:
+        """Witness the log as a party: check each checkpoint extends the last one held, keep it,
+        cosign it; exit 1 with the evidence if the log was rewritten."""
+        from deconflict.cli.follow import ForkFound, Witness, read_token
+
+        with errors():
+            w = Witness(url, read_token(token), state, read_keys(key))
+            try:
+                n = 0
+                while True:
+                    try:
+                        r = w.round()
+                    except ForkFound as exc:
+                        raise TamperedLog(0, str(exc)) from None
+                    since = f" (extends {r.previous})" if r.previous is not None else " (first held)"
+                    out.print(f"[green]ok[/]: checkpoint of {r.checkpoint.size} events{since}"
+                              f"{', cosigned' if r.cosigned else ''}")
+                    n += 1
+                    if rounds and n >= rounds:
+                        break
+                    time.sleep(every)
+            finally:
+                w.close()
 
     @key_app.command("export")
     def key_export(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:

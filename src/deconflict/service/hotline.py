@@ -212,6 +212,11 @@ class Hotline:
         self._after(events)
         return events
 
+    def record(self, drafts: list[EventDraft]) -> list[Event]:
+        """Append events that decide nothing (a witness's report), as a writer."""
+        with self._writing():
+            return self._append(drafts)
+
     def _after(self, events: list[Event]) -> None:
         """Wake the streams (the service told :meth:`_absorb` of the events)."""
         if events:

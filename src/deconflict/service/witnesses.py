@@ -76,7 +76,7 @@ class Witnesses:
             raise InvalidInput("conflict", f"both checkpoints must be signed by this log: {exc}") from None
         if (a.size, a.root) == (b.size, b.root) or (a.size < b.size and self._extends(a, b)):
             raise InvalidInput("conflict", "the two checkpoints are consistent: the log extends the first one")
-        hotline._append([EventDraft(FORK_REPORTED, who.party, "", {
+        hotline.record([EventDraft(FORK_REPORTED, who.party, "", {
             "reported_by": who.party, "member": who.member, "checkpoints": list(notes),
             "sizes": [a.size, b.size],
             "finding": "two checkpoints signed by the log that no single history explains: the log was rewritten",

@@ -72,6 +72,8 @@ class Report:
     state_rows: int = 0
     first_recorded_at: str = ""
     last_recorded_at: str = ""
+    #: Witnesses' reports of inconsistent checkpoints in the log: (seq, party, sizes).
+    forks: list[tuple[int, str, list[int]]] = field(default_factory=list)
 
 
 def _signed(note: str, verifiers: Sequence[Verifier], what: str) -> Checkpoint:
@@ -113,6 +115,8 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
             if not report.first_recorded_at:
                 report.first_recorded_at = row[1]
             frontier.add(tree.event_leaf(event.hash))
+            if event.type == "log.fork_reported":
+                report.forks.append((event.seq, event.actor, list(event.payload.get("sizes", []))))
             if frontier.size in wanted:
                 roots[frontier.size] = frontier.root()
     except sqlite3.Error as exc:
@@ -128,7 +132,7 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
                     n + 1, f"the log ends at event {n}, but {what} covers {size} events: "
                     f"events {n + 1} to {size} were removed (the log was truncated)")
             if roots[size] != cp.root:
-                extra = {c.size: c.root for cps in wanted.values() for _, c in cps}
+                extra = [(c.size, c.root) for cps in wanted.values() for _, c in cps]
                 first, last = _first_rewritten(db, verifiers, extra, size)
                 where = f"from event {first} on" if first == last else f"somewhere in events {first} to {last}"
                 raise TamperedLog(
@@ -171,15 +175,17 @@ def _check_head(db: sqlite3.Connection, chain: ChainCheck) -> None:
         raise TamperedLog(chain.seq, "the last event's hash is not the one recorded at the last append")
 
 
-def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], known: dict[int, bytes],
+def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], known: list[tuple[int, bytes]],
                      limit: int) -> tuple[int, int]:
     """Where a rewrite starts: after the last signed checkpoint (stored, published
     or held) that still verifies, up to the first that fails. A second pass,
     on the failure path only; with a checkpoint per append it is one event."""
-    good: dict[int, bytes] = dict(known)
+    good: dict[int, set[bytes]] = {}
+    for size, root in known:
+        good.setdefault(size, set()).add(root)
     for size, note in db.execute("SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size", (limit,)):
         try:
-            good[int(size)] = open_checkpoint(str(note), list(verifiers)).root
+            good.setdefault(int(size), set()).add(open_checkpoint(str(note), list(verifiers)).root)
         except NoteError:
             continue
     frontier = Frontier()
@@ -188,7 +194,7 @@ def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], know
         frontier.add(tree.event_leaf(str(h)))
         want = good.get(frontier.size)
         if want is not None:
-            if frontier.root() != want:
+            if want != {frontier.root()}:
                 return last_ok + 1, frontier.size
             last_ok = frontier.size
     return last_ok + 1, limit
