@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -37,12 +38,13 @@ def forge(path: Path, first: int, *, truncate: bool = False) -> None:
     db.execute("DELETE FROM tree_nodes")
     db.execute("DELETE FROM checkpoints")
     db.close()
-    from deconflict.store.vouch import publish
+    from deconflict.store.vouch import head_path, publish
 
+    head_path(path).unlink()
     with SQLiteStore(path) as st:  # rebuilds the tree and signs it, as at any open
         cp = st.checkpoint()
         assert cp is not None
-        publish(path, cp[1])
+        os.close(publish(path, cp[1]))
         st.vouch()  # the server's own check passes: a consistent rewrite with the key
 
 

@@ -85,11 +85,50 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
                          "--store", dir_okay=False,
                          help="Store file (SQLite). Default: deconflict.sqlite3 in your data directory.")] = None,
                      checkpoint: HeldOption = None, key: KeyOption = None,
+                     bundle: Annotated[Path | None, typer.Option(
+                         "--bundle", dir_okay=False,
+                         help="Verify an investigator's bundle (audit bundle) offline instead of a store.")] = None,
                      as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """Re-hash the whole event log, check the Merkle tree against every signed checkpoint
         (the store's, the last published one, those you hold) and the state tables against the
         log; exit 1 naming the first altered event."""
+        if bundle is not None:
+            verify_bundle_cli(bundle, key)
+            return
         verify(default_store(store), checkpoint, key, as_json)
+
+    def verify_bundle_cli(bundle: Path, key: list[str] | None) -> None:
+        from deconflict.store.bundle import verify_bundle
+
+        with errors():
+            r = verify_bundle(bundle, read_keys(key))
+            out.print(f"[bold green]ok[/]: bundle {bundle}: {r.log.events} events, hash chain intact, Merkle root "
+                      f"{r.log.root.hex()} matches the signed checkpoints of sizes "
+                      f"{', '.join(map(str, sorted(set(r.log.checkpoints_checked)))) or '(none)'}")
+            out.print(f"  {r.cosignatures} cosignatures by {', '.join(r.witnesses) or 'no witness'} verify; "
+                      f"state tables: {r.log.state_rows} rows, each the log's last word")
+            if r.log.first_recorded_at:
+                out.print(f"  the log starts at {r.log.first_recorded_at} and ends at {r.log.last_recorded_at}")
+            if not r.pinned:
+                out.print("[yellow]note[/]: checked with the keys inside the bundle; give the log's key with --key "
+                          "(from `audit key export`, or a party's witness folder) to pin it")
+            for fork in r.log.forks:
+                out.print(f"[bold red]fork reported[/] at event {fork[0]} by {fork[1]} (sizes {fork[2]})")
+            if r.log.forks:
+                raise TamperedLog(r.log.forks[0][0], "witnesses hold signed checkpoints this log contradicts")
+
+    @audit_app.command("bundle")
+    def audit_bundle(output: Annotated[Path, typer.Option("-o", "--output", dir_okay=False,
+                                                          help="The bundle file to write (new).")],
+                     store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
+        """Write an investigator's bundle: the log, checkpoints, cosignatures and public keys in one file."""
+        from deconflict.store.bundle import write_bundle
+
+        with errors():
+            with SQLiteStore(default_store(store)) as st:
+                st.vouch()
+                n = write_bundle(st, output)
+            out.print(f"wrote {output}: {n} events; verify with: deconflict audit verify --bundle {output} --key KEY")
 
     @audit_app.command("follow")
     def audit_follow(

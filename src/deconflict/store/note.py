@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -121,18 +122,19 @@ class Signer:
         seed = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         return cls(_check_name(name), kind, seed)
 
+    @functools.cached_property
     def _key(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.seed)
 
-    @property
+    @functools.cached_property
     def verifier(self) -> Verifier:
-        return Verifier(self.name, self.kind, _raw_public(self._key().public_key()))
+        return Verifier(self.name, self.kind, _raw_public(self._key.public_key()))
 
     def encode(self) -> str:
         return f"PRIVATE+KEY+{self.name}+{self.verifier.id:08x}+{_b64(bytes([self.kind]) + self.seed)}"
 
     def sign(self, message: bytes) -> bytes:
-        return self._key().sign(message)
+        return self._key.sign(message)
 
 
 def parse_signer(text: str) -> Signer:

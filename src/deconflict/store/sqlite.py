@@ -164,6 +164,7 @@ class SQLiteStore:
         self._db = db
         self._ring: KeyRing | None = None
         self._pending_note: str | None = None
+        self._head_fd: int | None = None
         self._open_tree(db)
         if created:
             _sync_dir(self.path.parent)
@@ -510,7 +511,7 @@ class SQLiteStore:
         note, self._pending_note = self._pending_note, None
         if note is not None:
             with contextlib.suppress(OSError):
-                vouch.publish(self.path, note)
+                self._head_fd = vouch.publish(self.path, note, self._head_fd)
 
     def verifiers(self) -> list[Verifier]:
         """The log's public keys (current first): what parties check checkpoints with."""
@@ -752,6 +753,9 @@ class SQLiteStore:
                 with contextlib.suppress(sqlite3.Error):
                     db.close()
             fd, self._lock_fd = self._lock_fd, None
+            if fd is not None:
+                os.close(fd)
+            fd, self._head_fd = self._head_fd, None
             if fd is not None:
                 os.close(fd)
 
