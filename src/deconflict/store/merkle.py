@@ -232,15 +232,33 @@ class Frontier:
         self.size = 0
         self._stack: list[tuple[int, bytes]] = []  # (level, hash), levels decreasing
 
-    def add(self, leaf: bytes) -> None:
+    @classmethod
+    def of(cls, size: int, nodes: Sequence[bytes]) -> Frontier:
+        """The frontier of ``size`` leaves from the hashes of :func:`pieces` (0, size)."""
+        f = cls()
+        f.size = size
+        f._stack = [(level, h) for (level, _), h in zip(pieces(0, size), nodes, strict=True)]
+        return f
+
+    def add(self, leaf: bytes) -> list[tuple[Node, bytes]]:
+        """Add a leaf; returns it and every perfect subtree it completes, as ``(node, hash)``."""
+        index = self.size
         level, h = 0, leaf
+        made = [((0, index), h)]
         stack = self._stack
         while stack and stack[-1][0] == level:
             _, left = stack.pop()
             h = node_hash(left, h)
             level += 1
+            made.append(((level, index >> level), h))
         stack.append((level, h))
         self.size += 1
+        return made
+
+    def copy(self) -> Frontier:
+        f = Frontier()
+        f.size, f._stack = self.size, list(self._stack)
+        return f
 
     def root(self) -> bytes:
         if not self._stack:

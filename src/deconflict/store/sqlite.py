@@ -62,6 +62,7 @@ from deconflict.store.events import (
     stored_event_hash,
 )
 from deconflict.store.keys import KeyRing, keys_path
+from deconflict.store.merkle import Frontier
 from deconflict.store.note import Verifier
 from deconflict.store.state import (
     Change,
@@ -165,6 +166,8 @@ class SQLiteStore:
         self._ring: KeyRing | None = None
         self._pending_note: str | None = None
         self._head_fd: int | None = None
+        self._frontier: Frontier | None = None
+        self._pending_frontier: Frontier | None = None
         self._open_tree(db)
         if created:
             _sync_dir(self.path.parent)
@@ -389,7 +392,7 @@ class SQLiteStore:
             return []
         with self.exclusive(), self._lock:
             db = self._conn()
-            self._pending_note = None
+            self._pending_note = self._pending_frontier = None
             with self._transaction(db, "cannot append"):
                 out = self._write(db, prepared, after)
             self._publish()
@@ -501,13 +504,22 @@ class SQLiteStore:
 
     def _grow_tree(self, db: sqlite3.Connection, events: list[Event], at: str) -> None:
         first = events[0].seq
-        if tree.tree_size(db) != first - 1:
-            raise StoreError(f"{self.path}: the Merkle tree does not end where the log does; "
-                             "run `deconflict audit verify`")
-        tree.extend(db, first - 1, [tree.event_leaf(e.hash) for e in events])
-        self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at)
+        front = self._frontier
+        if front is None or front.size != first - 1:
+            # Another process appended since (or first append here): read the
+            # compact range once; then each append of ours needs no read.
+            if tree.tree_size(db) != first - 1:
+                raise StoreError(f"{self.path}: the Merkle tree does not end where the log does; "
+                                 "run `deconflict audit verify`")
+            front = tree.frontier(db, first - 1)
+        # A copy: if the transaction rolls back, the cache must not have moved.
+        grown = front.copy()
+        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events])
+        self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at, root)
+        self._pending_frontier = grown
 
     def _publish(self) -> None:
+        self._frontier, self._pending_frontier = self._pending_frontier, None
         note, self._pending_note = self._pending_note, None
         if note is not None:
             with contextlib.suppress(OSError):
@@ -548,23 +560,27 @@ class SQLiteStore:
 
     def receipt(self, seq: int) -> dict[str, Any]:
         """A signed receipt for event ``seq`` (store/tree.py: receipt)."""
-        with self._reader() as db:
-            row = db.execute("SELECT hash, type, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
-            if row is None:
-                raise NotFound("event", str(seq))
-            return tree.receipt(db, self._keyring(db), seq, str(row[0]), str(row[1]), str(row[2]))
+        made = self.receipts([seq])
+        if seq not in made:
+            raise NotFound("event", str(seq))
+        return made[seq]
 
     def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Receipts for several events, read in one transaction (a batch of submits)."""
         out: dict[int, dict[str, Any]] = {}
         if not seqs:
             return out
-        with self._reader() as db:
-            ring = self._keyring(db)
-            for seq in seqs:
-                row = db.execute("SELECT hash, type, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
-                if row is not None:
-                    out[seq] = tree.receipt(db, ring, seq, str(row[0]), str(row[1]), str(row[2]))
+        # On the store's own connection: a reader of its own costs a connect
+        # per batch, and what is read here is committed and append-only.
+        with self._lock:
+            db = self._conn()
+            try:
+                for seq in seqs:
+                    row = db.execute("SELECT hash, type, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+                    if row is not None:
+                        out[seq] = tree.receipt(db, seq, str(row[0]), str(row[1]), str(row[2]))
+            except sqlite3.Error as exc:
+                raise self._error("cannot make a receipt", exc) from None
         return out
 
     def add_cosignature(self, size: int, text: str, key: str, line: str) -> None:

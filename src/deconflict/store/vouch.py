@@ -70,14 +70,16 @@ def publish(store: Path, note: str, fd: int | None = None) -> int:
     """Write ``note`` as the published head (after its commit). Not fsynced:
     after a crash the file may be older than the log, which is consistent; it
     is never newer than what was committed. Returns the open file descriptor
-    (give it back next time)."""
+    (give it back next time). Called under the store's exclusive lock."""
     if fd is None:
         fd = os.open(head_path(store), os.O_RDWR | os.O_CREAT, 0o644)
-    # Overwrite the slot holding the smaller (older) checkpoint.
-    slots = [_read_slot(fd, i) for i in (0, 1)]
-    sizes = [_size(s) if s else -1 for s in slots]
-    target = 0 if sizes[0] <= sizes[1] else 1
+    # Overwrite the slot holding the smaller (older) checkpoint. A one-byte
+    # marker at the end of the file says which was written last, so that
+    # this costs no read of the notes (other processes write it too).
+    marker = os.pread(fd, 1, 2 * SLOT)
+    target = 1 if marker == b"\x00" else 0
     os.pwrite(fd, _slot(note), target * SLOT)
+    os.pwrite(fd, bytes([target]), 2 * SLOT)
     return fd
 
 
