@@ -553,6 +553,12 @@ class SQLiteStore:
                                  f"(the key file {keys_path(self.path)} is missing): give one with --key")
             return vouch.vouch(db, self.path, verifiers, held)
 
+    def log_span(self) -> tuple[str | None, str | None]:
+        """When the first and the last event were recorded (None for an empty log)."""
+        first = self._query("SELECT recorded_at FROM events ORDER BY seq LIMIT 1")
+        last = self._query("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")
+        return (str(first[0][0]) if first else None, str(last[0][0]) if last else None)
+
     def checkpoint(self) -> tuple[int, str] | None:
         """The latest signed checkpoint: (tree size, note)."""
         with self._reader() as db:
