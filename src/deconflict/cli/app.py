@@ -423,6 +423,7 @@ def party_list(store: StoreOption = None) -> None:
 from deconflict.cli import audit as _audit  # noqa: E402  (registers on audit_app)
 
 _audit.register(audit_app, errors, lambda p: p or SQLiteStore.default_path())
+_audit.register_incidents(app, errors, lambda p: p or SQLiteStore.default_path())
 
 
 def main() -> None:

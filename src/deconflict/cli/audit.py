@@ -29,6 +29,10 @@ HeldOption = Annotated[list[Path] | None, typer.Option(
     exists=True, dir_okay=False)]
 
 
+StoreOpt = Annotated[Path | None, typer.Option("--store", dir_okay=False)]
+PartyOpt = Annotated[str, typer.Option("--party", help="The party that reports or acts.")]
+
+
 def read_keys(keys: list[str] | None) -> list[Verifier]:
     found: list[Verifier] = []
     for k in keys or []:
@@ -213,3 +217,95 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
                                   f"the receipt does not verify: {exc}") from None
             out.print(f"[bold green]ok[/]: event {receipt['seq']} ({receipt.get('type', '?')}) is leaf "
                       f"{receipt['seq'] - 1} of the log {cp.origin} at size {cp.size}, signed")
+
+
+def register_incidents(app: typer.Typer, errors: Callable[[], AbstractContextManager[None]],
+                       default_store: Callable[[Path | None], Path]) -> None:
+    """``deconflict incident``: record incidents (each step an event) and write the review."""
+    incident_app = typer.Typer(help="Incidents: record them, follow them until closed, review them.",
+                               no_args_is_help=True)
+    app.add_typer(incident_app, name="incident")
+
+    def _at(text: str) -> tuple[float, float]:
+        try:
+            lat, lon = (float(v) for v in text.split(","))
+        except ValueError:
+            raise InvalidInput("--at", f"must be LAT,LON in degrees, e.g. 35.36,40.32; got {text!r}") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise InvalidInput("--at", "latitude must be within ±90 and longitude within ±180")
+        return lat, lon
+
+    def _append(store: Path | None, draft_type: str, party: str, subject: str, payload: dict[str, object]) -> int:
+        from deconflict.service.deconflict import Deconflict
+        from deconflict.store.events import EventDraft
+
+        with Deconflict(SQLiteStore(default_store(store))) as svc:
+            if party not in svc.parties():
+                raise InvalidInput("--party", f"no party {party!r} in the store")
+            [e] = svc.append([EventDraft(draft_type, party, subject, payload)])
+            return e.seq
+
+    @incident_app.command("open")
+    def incident_open(ident: Annotated[str, typer.Argument(help="The incident's id, e.g. I1.")],
+                      party: PartyOpt, at: Annotated[str, typer.Option("--at", help="LAT,LON")],
+                      time_: Annotated[str, typer.Option("--time", help="When it happened (UTC).")],
+                      description: Annotated[str, typer.Option("--description")],
+                      radius: Annotated[float, typer.Option("--radius", min=0)] = 0.0,
+                      store: StoreOpt = None) -> None:
+        """Report an incident: its place, time and description (an event in the log)."""
+        from deconflict.model.party import check_id
+        from deconflict.store.documents import parse_time
+
+        with errors():
+            check_id(ident, "id")
+            lat, lon = _at(at)
+            when = parse_time(time_, "--time")
+            seq = _append(store, "incident.reported", party, ident, {
+                "id": ident, "at": {"lat": lat, "lon": lon}, "radius_m": radius,
+                "time": when.isoformat().replace("+00:00", "Z"), "description": description})
+            out.print(f"incident {ident} recorded as event {seq}")
+
+    def _step(kind: str) -> Callable[..., None]:
+        def step(ident: Annotated[str, typer.Argument()], party: PartyOpt,
+                 text: Annotated[str, typer.Option("--text")], store: StoreOpt = None) -> None:
+            with errors():
+                seq = _append(store, f"incident.{kind}", party, ident, {"id": ident, "text": text})
+                out.print(f"incident {ident} {kind}: event {seq}")
+        step.__doc__ = f"Record that the incident was {kind} (an event in the log)."
+        return step
+
+    incident_app.command("note")(_step("noted"))
+    incident_app.command("close")(_step("closed"))
+
+    @incident_app.command("report")
+    def incident_report(
+        at: Annotated[str, typer.Option("--at", help="LAT,LON of the place, e.g. 35.36,40.32")],
+        radius: Annotated[float, typer.Option("--radius", min=1, help="Metres around it.")],
+        from_: Annotated[str, typer.Option("--from", help="Start of the scenario-time window (UTC).")],
+        to: Annotated[str, typer.Option("--to", help="End of the window (UTC).")],
+        output: Annotated[list[Path], typer.Option("-o", "--output", help="report.html and/or report.pdf")],
+        party: Annotated[str | None, typer.Option("--party", help="Only what this party could see.")] = None,
+        store: StoreOpt = None,
+    ) -> None:
+        """Write the incident review (HTML with a map, PDF) from the verified log."""
+        from deconflict.cli.incident_report import render_html, write_pdf
+        from deconflict.service.incident import Place, review
+        from deconflict.store.documents import parse_time
+
+        with errors():
+            lat, lon = _at(at)
+            start, end = parse_time(from_, "--from"), parse_time(to, "--to")
+            if end < start:
+                raise InvalidInput("--to", "must not be before --from")
+            for o in output:
+                if o.suffix.lower() not in (".html", ".pdf"):
+                    raise InvalidInput("--output", f"{o} must end in .html or .pdf")
+            with SQLiteStore(default_store(store)) as st:
+                r = review(st, Place(lat, lon, radius), start, end, party)
+            text = render_html(r)
+            for o in output:
+                if o.suffix.lower() == ".html":
+                    o.write_text(text, "utf-8")
+                else:
+                    write_pdf(text, o)
+                out.print(f"wrote {o}")
