@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from deconflict.errors import TamperedLog
+from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import tree
 from deconflict.store.events import EventDraft, canonical_json, stored_event_hash
 from deconflict.store.merkle import verify_consistency, verify_inclusion
@@ -148,3 +148,24 @@ def test_a_rotated_key_signs_on_and_old_checkpoints_still_verify(logged: SQLiteS
     assert new != old and logged.verifiers()[:2] == [new, old]
     logged.append([EventDraft("note.added", "admin", "", {"text": "after rotation"})])
     assert logged.vouch().events == N + 1
+
+
+def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: SQLiteStore) -> None:
+    """Regression: opening the store grew the tree over events added behind its
+    back (head rewritten too) and signed them, laundering the forgery."""
+    last = logged.head()
+    assert last is not None
+    at = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = canonical_json({"text": "extra"})
+    h = stored_event_hash(N + 1, at, "note.added", "admin", "", payload, last.hash)
+    db = raw(logged.path)
+    db.execute(f"INSERT INTO events VALUES ({N + 1}, '{at}', 'note.added', 'admin', '', '{payload}', "
+               f"'{last.hash}', '{h}')")
+    db.execute(f"UPDATE meta SET value = '{N + 1} {h}' WHERE key = 'head'")
+    db.close()
+    with SQLiteStore(logged.path) as reopened:
+        with pytest.raises(TamperedLog) as info:
+            reopened.vouch()
+        assert info.value.seq == N + 1 and "no signed checkpoint" in info.value.reason
+        with pytest.raises(StoreError, match="does not end where the log does"):
+            reopened.append([EventDraft("note.added", "admin", "", {"text": "after"})])
