@@ -281,22 +281,35 @@ def state(
     as_of: Annotated[str, typer.Option("--as-of", help="UTC instant, e.g. 2018-02-07T20:05:00Z.")],
     store: StoreOption = None,
     as_json: JsonOption = False,
+    party: Annotated[str | None, typer.Option(
+        "--party", help="As this party knew it: only what it could see (default: everything).")] = None,
 ) -> None:
-    """What the store held at a past instant, rebuilt from the event log."""
+    """What the store held at a past recording instant, rebuilt from the event log."""
+    from deconflict.service.replay import replay
+
     with errors():
         instant = parse_time(as_of, "--as-of")
         st = SQLiteStore(store or SQLiteStore.default_path())
         with st:
-            snapshot = st.state_as_of(instant.astimezone(UTC))
-        measures = sorted(snapshot.measures.values(), key=lambda m: m.id)
-        decls = sorted(snapshot.declarations.values(), key=lambda d: d.id)
+            st.vouch()
+            seen = replay(st, instant.astimezone(UTC), party)
+        snapshot = seen.state
+        measures = seen.measures()
+        decls = seen.declarations()
         if as_json:
             doc = geojson.feature_collection(measures, decls)
             doc["as_of"] = instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
             doc["parties"] = sorted(snapshot.parties)
+            doc["party"] = party
+            doc["log_starts"], doc["log_ends"] = seen.log_starts, seen.log_ends
+            doc["caveat"] = seen.caveat() or None
+            doc["notifications"] = seen.notifications
             emit_json(doc)
             return
-        out.print(f"[bold]State as of {instant.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC[/]: "
+        if seen.caveat():
+            err.print(f"[bold yellow]note[/]: {seen.caveat()}", highlight=False)
+        out.print(f"[bold]State as of {instant.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC[/] (recording time"
+                  f"{', as ' + party + ' knew it' if party else ''}; the log starts at {seen.log_starts}): "
                   f"{len(snapshot.parties)} parties, {len(measures)} measures, {len(decls)} declarations")
         for m in measures:
             out.print(f"  measure     {m.id:<12} {m.kind.value:<28} {m.owner:<12} {m.label}")
@@ -442,6 +455,11 @@ def party_list(store: StoreOption = None) -> None:
 from deconflict.cli.notifications import notifications_app  # noqa: E402 (it reads this module's helpers)
 
 app.add_typer(notifications_app, name="notifications")
+
+from deconflict.cli import audit as _audit  # noqa: E402  (registers on audit_app)
+
+_audit.register(audit_app, errors, lambda p: p or SQLiteStore.default_path())
+_audit.register_incidents(app, errors, lambda p: p or SQLiteStore.default_path())
 
 
 def main() -> None:

@@ -71,6 +71,9 @@ class Deconflict:
         #: processes' (see :meth:`sync`), in log order.
         self.followers: list[Callable[[Event], None]] = []
         self._seen_version: int | None = None
+        # Serve nothing the log cannot vouch for (store/vouch.py): raises
+        # TamperedLog naming the first bad event, state row or checkpoint.
+        store.vouch()
         with store.snapshot() as snap:
             #: The last event the engine reflects.
             self.seq = snap.seq

@@ -33,7 +33,7 @@ from deconflict.model import (
     PartyKind,
 )
 from deconflict.model.measure import BindsMode
-from deconflict.service import answers, escalation, measure_life, recheck
+from deconflict.service import answers, escalation, measure_life, receipts, recheck
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import redact, visible
@@ -136,6 +136,8 @@ class Hotline:
         self.accepted: dict[str, dict[str, Any]] = {}
         self.withdrawn: dict[str, Declaration] = {}
         self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        #: The ``activity.accepted`` event of each idempotent submit: its receipt for replays.
+        self._accepted_seq: dict[tuple[str, str], int] = {}
         self._notified: dict[str, set[str]] = {}  # activity id -> parties told about it
         # Declaration id -> (owner, shared with all, shared with): what the last
         # declaration of that id said, so the stream never reveals more than it did.
@@ -248,6 +250,7 @@ class Hotline:
                                         "by": p.get("member"), "at": format_time(e.recorded_at)}
             if p.get("idempotency_key"):
                 self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
+                self._accepted_seq[(e.actor, p["idempotency_key"])] = e.seq
         if e.type.startswith(("agreement.", "measure.")):
             measure_life.absorb(self, e)
 
@@ -262,6 +265,11 @@ class Hotline:
         events = self.service.append(drafts)
         self._after(events)
         return events
+
+    def record(self, drafts: list[EventDraft]) -> list[Event]:
+        """Append events that decide nothing (a witness's report), as a writer."""
+        with self._writing():
+            return self._append(drafts)
 
     def _after(self, events: list[Event]) -> None:
         """Wake the streams (the service told :meth:`_absorb` of the events)."""
@@ -508,6 +516,7 @@ class Hotline:
                     item.result, item.error = None, exc
         else:
             self._after(events)
+            receipts.attach_to_submits(self.service.store, batch, events, self._accepted_seq)
         self._finish(batch)
 
     def _decide(self, item: Submission) -> tuple[bool, dict[str, Any], list[EventDraft]]:
@@ -748,10 +757,11 @@ class Hotline:
             Inbox.check_answer(n, answer, comment)
             reply = answers.reply_to(n, answer, comment, who.party, who.member, self.clock(), self.deadlines,
                                      self._kind_of(n.subject))
-            self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
-                                     {"id": nid, "member": who.member, "comment": comment}),
-                          *([EventDraft("notification.sent", who.party, reply.id, reply.payload())] if reply else [])])
-            return self.inbox.get(nid).to_json(self.clock())
+            events = self._append([EventDraft(f"notification.{answer.value}", who.party, nid,
+                                              {"id": nid, "member": who.member, "comment": comment}),
+                                   *([EventDraft("notification.sent", who.party, reply.id, reply.payload())]
+                                     if reply else [])])
+            return receipts.attach(self.service.store, self.inbox.get(nid).to_json(self.clock()), events[:1])
 
     def _kind_of(self, subject: str) -> str:
         """What a notification is about, for its deadlines: a declaration's kind, or a measure."""
@@ -794,6 +804,8 @@ class Hotline:
                 e.seq, self._sharing.get(e.subject, ("", False, frozenset())))
             return p if everyone or owner == party or party in parties else None
         if t.startswith(("measure.", "agreement.", "party.")):
+            return p
+        if t.startswith("log."):  # a witness's report of tampering concerns every party
             return p
         if t == "activity.accepted":
             return p["response"] if e.actor == party else None

@@ -37,6 +37,7 @@ from deconflict.service.hotline import (
     request_digest,
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
+from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
@@ -427,6 +428,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     @app.post("/v1/notifications/{nid}/object", tags=["notifications"])
     def object_(who: Who, nid: str, body: AnswerBody) -> dict[str, Any]:
         return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
+
+    add_log_routes(app, hotline)
 
     @app.get("/v1/stream", tags=["notifications"])
     def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,

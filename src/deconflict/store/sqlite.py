@@ -44,7 +44,7 @@ import platformdirs
 from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
-from deconflict.store import _schema
+from deconflict.store import _schema, tree, vouch
 from deconflict.store.documents import (
     decode_declaration,
     decode_measure,
@@ -61,6 +61,9 @@ from deconflict.store.events import (
     read_event,
     stored_event_hash,
 )
+from deconflict.store.keys import KeyRing, keys_path
+from deconflict.store.merkle import Frontier
+from deconflict.store.note import Verifier
 from deconflict.store.state import (
     Change,
     PutDeclaration,
@@ -160,6 +163,12 @@ class SQLiteStore:
             db.close()
             raise
         self._db = db
+        self._ring: KeyRing | None = None
+        self._pending_note: str | None = None
+        self._head_fd: int | None = None
+        self._frontier: Frontier | None = None
+        self._pending_frontier: Frontier | None = None
+        self._open_tree(db)
         if created:
             _sync_dir(self.path.parent)
 
@@ -383,8 +392,11 @@ class SQLiteStore:
             return []
         with self.exclusive(), self._lock:
             db = self._conn()
+            self._pending_note = self._pending_frontier = None
             with self._transaction(db, "cannot append"):
-                return self._write(db, prepared, after)
+                out = self._write(db, prepared, after)
+            self._publish()
+            return out
 
     @staticmethod
     def _prepare(draft: EventDraft, where: str) -> _Prepared:
@@ -421,6 +433,7 @@ class SQLiteStore:
                 self._put(db, p.change, seq, p.text)
             out.append(Event(seq, when, d.type, d.actor, d.subject, p.data, prev, digest))
             prev = digest
+        self._grow_tree(db, out, at)
         # The head as of the last append: a log cut short after it is then detectable.
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)", (f"{seq} {prev}",))
         return out
@@ -464,6 +477,147 @@ class SQLiteStore:
             assert isinstance(change, RemoveDeclaration)
             if db.execute("DELETE FROM declarations WHERE id = ?", (change.id,)).rowcount == 0:
                 raise NotFound("declaration", change.id)
+
+    # -- the Merkle tree, checkpoints, receipts (store/tree.py, store/vouch.py) -----
+    def _open_tree(self, db: sqlite3.Connection) -> None:
+        """Create the tree's tables if missing, and grow the tree over events
+        that have none yet (a store from before the tree): derived from the log."""
+        with self._transaction(db, "cannot open the store's Merkle tree"):
+            for statement in tree.SCHEMA:
+                db.execute(statement)
+            size = tree.tree_size(db)
+            head = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+            # Only a store from before the tree (no checkpoint yet) is grown and
+            # signed here, trusting what it holds. Events beyond a signed tree
+            # were not written by an append: signing them would launder them,
+            # so they are left for vouch() to name.
+            if size < head and size == 0 and tree.latest_checkpoint(db) is None:
+                rows = db.execute("SELECT seq, hash, recorded_at FROM events WHERE seq > ? ORDER BY seq",
+                                  (size,)).fetchall()
+                tree.extend(db, size, [tree.event_leaf(str(h)) for _, h, _ in rows])
+                tree.sign(db, self._keyring(db), int(head), str(rows[-1][2]))
+
+    def _keyring(self, db: sqlite3.Connection | None = None) -> KeyRing:
+        if self._ring is None:
+            path = keys_path(self.path)
+            if not path.exists() and db is not None and tree.latest_checkpoint(db) is not None:
+                raise StoreError(f"{self.path}: the log's key file {path} is missing; restore it, or no "
+                                 "checkpoint can be signed (nothing is appended without one)")
+            self._ring = KeyRing.open(path)
+        return self._ring
+
+    def _grow_tree(self, db: sqlite3.Connection, events: list[Event], at: str) -> None:
+        first = events[0].seq
+        front = self._frontier
+        if front is None or front.size != first - 1:
+            # Another process appended since (or first append here): read the
+            # compact range once; then each append of ours needs no read.
+            if tree.tree_size(db) != first - 1:
+                raise StoreError(f"{self.path}: the Merkle tree does not end where the log does; "
+                                 "run `deconflict audit verify`")
+            front = tree.frontier(db, first - 1)
+        # A copy: if the transaction rolls back, the cache must not have moved.
+        grown = front.copy()
+        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events])
+        self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at, root)
+        self._pending_frontier = grown
+
+    def _publish(self) -> None:
+        self._frontier, self._pending_frontier = self._pending_frontier, None
+        note, self._pending_note = self._pending_note, None
+        if note is not None:
+            with contextlib.suppress(OSError):
+                self._head_fd = vouch.publish(self.path, note, self._head_fd)
+
+    def verifiers(self) -> list[Verifier]:
+        """The log's public keys (current first): what parties check checkpoints with."""
+        path = keys_path(self.path)
+        return KeyRing.load(path).verifiers if path.exists() else []
+
+    def rotate_key(self) -> Verifier:
+        with self.exclusive(), self._lock:
+            ring = self._keyring(self._conn())
+            new = ring.rotate()
+            db = self._conn()
+            with self._transaction(db, "cannot sign a checkpoint"):
+                n = tree.tree_size(db)
+                if n:
+                    row = db.execute("SELECT recorded_at FROM events WHERE seq = ?", (n,)).fetchone()
+                    self._pending_note = tree.sign(db, ring, n, str(row[0]))
+            self._publish()
+            return new
+
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> vouch.Report:
+        """Check the log, its checkpoints, its tree and the state tables
+        (:mod:`deconflict.store.vouch`); raises :class:`TamperedLog` naming the first bad event."""
+        verifiers = [*keys, *self.verifiers()]
+        published = vouch.read_published(self.path)  # before the snapshot: see vouch.vouch
+        with self._reader() as db:
+            if not verifiers and tree.latest_checkpoint(db) is not None:
+                raise StoreError(f"{self.path}: no public key to check the checkpoints with "
+                                 f"(the key file {keys_path(self.path)} is missing): give one with --key")
+            return vouch.vouch(db, self.path, verifiers, held, published)
+
+    def log_span(self) -> tuple[str | None, str | None]:
+        """When the first and the last event were recorded (None for an empty log)."""
+        first = self._query("SELECT recorded_at FROM events ORDER BY seq LIMIT 1")
+        last = self._query("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")
+        return (str(first[0][0]) if first else None, str(last[0][0]) if last else None)
+
+    def checkpoint(self) -> tuple[int, str] | None:
+        """The latest signed checkpoint: (tree size, note)."""
+        with self._reader() as db:
+            return tree.latest_checkpoint(db)
+
+    def receipt(self, seq: int) -> dict[str, Any]:
+        """A signed receipt for event ``seq`` (store/tree.py: receipt)."""
+        made = self.receipts([seq])
+        if seq not in made:
+            raise NotFound("event", str(seq))
+        return made[seq]
+
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Receipts for several events, read in one transaction (a batch of submits)."""
+        out: dict[int, dict[str, Any]] = {}
+        if not seqs:
+            return out
+        # On the store's own connection: a reader of its own costs a connect
+        # per batch, and what is read here is committed and append-only.
+        with self._lock:
+            db = self._conn()
+            try:
+                for seq in seqs:
+                    row = db.execute("SELECT hash, type, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+                    if row is not None:
+                        out[seq] = tree.receipt(db, seq, str(row[0]), str(row[1]), str(row[2]))
+            except sqlite3.Error as exc:
+                raise self._error("cannot make a receipt", exc) from None
+        return out
+
+    def add_cosignature(self, size: int, text: str, key: str, line: str) -> None:
+        """Keep a witness's cosignature of the checkpoint ``text`` (already verified)."""
+        name = key.split("+", 1)[0]
+        with self._lock:
+            db = self._conn()
+            with self._transaction(db, "cannot keep the cosignature"):
+                db.execute("INSERT OR REPLACE INTO cosignatures (size, witness, key, line) VALUES (?, ?, ?, ?)",
+                           (size, name, key, text + "\n" + line))
+
+    def cosignatures(self, size: int, text: str) -> list[str]:
+        """The cosignature lines of the checkpoint ``text`` of ``size`` leaves."""
+        rows = self._query("SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,))
+        return [str(r[0])[len(text) + 1:] for r in rows if str(r[0]).startswith(text + "\n")]
+
+    def witness_keys(self) -> list[str]:
+        return sorted({str(r[0]) for r in self._query("SELECT DISTINCT key FROM cosignatures")})
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        with self._reader() as db:
+            return tree.inclusion(db, seq - 1, size)
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        with self._reader() as db:
+            return tree.consistency(db, old, new)
 
     # -- the log -------------------------------------------------------------------------
     def events(self, *, after_seq: int = 0) -> Iterator[Event]:
@@ -626,6 +780,9 @@ class SQLiteStore:
                 with contextlib.suppress(sqlite3.Error):
                     db.close()
             fd, self._lock_fd = self._lock_fd, None
+            if fd is not None:
+                os.close(fd)
+            fd, self._head_fd = self._head_fd, None
             if fd is not None:
                 os.close(fd)
 

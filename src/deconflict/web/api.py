@@ -19,6 +19,7 @@ from deconflict.service.auth import Action
 from deconflict.service.disclosure import visible
 from deconflict.service.hotline import Hotline, Proposal
 from deconflict.service.http import Who
+from deconflict.service.replay import Replay
 from deconflict.store.documents import decode_measure, encode_declaration, encode_measure, format_time, parse_time
 from deconflict.store.state import State
 
@@ -79,9 +80,16 @@ def picture(request: Request, who: Who,
     state = hotline.service.store.state_as_of(instant)
     decls = [d for _id, d in sorted(state.declarations.items())
              if who.is_admin or visible(d, who.party)]
+    first, last = hotline.service.store.log_span()
+    seen = Replay(instant, None, state, first, last)
     return {
         "as_of": format_time(instant),
         "seq": state.seq,
+        # Recording time, not the scenario's: say where the log starts rather
+        # than show an empty picture of a time before it as the truth.
+        "log_starts": first,
+        "log_ends": last,
+        "caveat": seen.caveat() or None,
         "measures": {"in_force": [encode_measure(m) for _id, m in sorted(state.measures.items())],
                      "proposed": [p.to_json() for p in proposals_as_of(hotline, state)]},
         "declarations": [encode_declaration(d) for d in decls],

@@ -1,0 +1,158 @@
+"""Merkle log benchmark: proof sizes and times at 1M and 10M leaves, and the time
+to verify a bundle of 1M events.
+
+* **proofs**: a ``tree_nodes`` table (the store's layout, store/tree.py) grown
+  to each size with ``tree.extend`` in chunks, then inclusion and consistency
+  proofs for random leaves and sizes, read with the store's own code (one
+  query of O(log n) stored nodes a proof) on one connection, and verified.
+* **bundle**: a store of N small events appended in batches (each batch one
+  append: one checkpoint signed), written as a bundle, then
+  ``verify_bundle`` (chain, tree against every signed checkpoint, state).
+
+Usage: python bench/merkle.py [--sizes 1000000 10000000] [--bundle-events 1000000] [--proofs 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from deconflict.store import tree  # noqa: E402
+from deconflict.store.bundle import verify_bundle, write_bundle  # noqa: E402
+from deconflict.store.events import EventDraft  # noqa: E402
+from deconflict.store.merkle import (  # noqa: E402
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from deconflict.store.sqlite import SQLiteStore  # noqa: E402
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def proofs(size: int, n_proofs: int, folder: Path, seed: int) -> dict[str, Any]:
+    db = sqlite3.connect(folder / f"tree-{size}.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    for s in tree.SCHEMA:
+        db.execute(s)
+    t0 = time.perf_counter()
+    chunk = 100_000
+    for start in range(0, size, chunk):
+        leaves = [leaf_hash(hashlib.sha256(i.to_bytes(8, "big")).digest())
+                  for i in range(start, min(size, start + chunk))]
+        db.execute("BEGIN")
+        tree.extend(db, start, leaves)
+        db.execute("COMMIT")
+    build_s = time.perf_counter() - t0
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = tree.root(db, size)
+    rng = random.Random(seed)
+    inc_t, inc_v, inc_len, con_t, con_v, con_len = [], [], [], [], [], []
+    for _ in range(n_proofs):
+        i = rng.randrange(size)
+        leaf = leaf_hash(hashlib.sha256(i.to_bytes(8, "big")).digest())
+        t = time.perf_counter()
+        p = tree.inclusion(db, i, size)
+        inc_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        verify_inclusion(i, size, leaf, p, root)
+        inc_v.append(time.perf_counter() - t)
+        inc_len.append(len(p))
+        m = rng.randrange(1, size)
+        t = time.perf_counter()
+        c = tree.consistency(db, m, size)
+        con_t.append(time.perf_counter() - t)
+        old_root = tree.root(db, m)
+        t = time.perf_counter()
+        verify_consistency(m, size, old_root, root, c)
+        con_v.append(time.perf_counter() - t)
+        con_len.append(len(c))
+    nodes = int(db.execute("SELECT count(*) FROM tree_nodes").fetchone()[0])
+    db.close()
+    file_mb = (folder / f"tree-{size}.sqlite3").stat().st_size / 1e6
+    us = 1e6
+    return {
+        "size": size, "build_s": round(build_s, 1), "nodes": nodes, "tree_file_mb": round(file_mb, 1),
+        "inclusion_hashes_max": max(inc_len), "inclusion_bytes_max": 32 * max(inc_len),
+        "inclusion_p50_us": round(statistics.median(inc_t) * us, 1), "inclusion_p99_us": round(pct(inc_t, .99) * us, 1),
+        "inclusion_verify_p50_us": round(statistics.median(inc_v) * us, 1),
+        "consistency_hashes_max": max(con_len), "consistency_bytes_max": 32 * max(con_len),
+        "consistency_p50_us": round(statistics.median(con_t) * us, 1),
+        "consistency_p99_us": round(pct(con_t, .99) * us, 1),
+        "consistency_verify_p50_us": round(statistics.median(con_v) * us, 1),
+    }
+
+
+def bundle(events: int, folder: Path) -> dict[str, Any]:
+    path = folder / "bundle-src.sqlite3"
+    t0 = time.perf_counter()
+    with SQLiteStore(path) as st:
+        batch = 1000
+        for start in range(0, events, batch):
+            st.append([EventDraft("note.added", "admin", "", {"text": f"event {i}", "n": i})
+                       for i in range(start, min(events, start + batch))])
+        build_s = time.perf_counter() - t0
+        out = folder / "bundle.sqlite3"
+        t = time.perf_counter()
+        write_bundle(st, out)
+        write_s = time.perf_counter() - t
+        keys = st.verifiers()
+        t = time.perf_counter()
+        st.receipt(events // 2)
+        receipt_ms = (time.perf_counter() - t) * 1e3
+    t = time.perf_counter()
+    report = verify_bundle(out, keys)
+    verify_s = time.perf_counter() - t
+    assert report.log.events == events
+    return {"events": events, "append_s": round(build_s, 1), "bundle_mb": round(out.stat().st_size / 1e6, 1),
+            "write_s": round(write_s, 1), "verify_s": round(verify_s, 1),
+            "verify_events_per_s": round(events / verify_s), "receipt_ms": round(receipt_ms, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000])
+    ap.add_argument("--proofs", type=int, default=2000)
+    ap.add_argument("--bundle-events", type=int, default=1_000_000, help="0: skip the bundle run")
+    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    out: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                       "load_start": os.getloadavg()}, "proofs": [], "bundle": None}
+    with tempfile.TemporaryDirectory(prefix="deconflict-merkle-") as d:
+        folder = Path(d)
+        for size in args.sizes:
+            r = proofs(size, args.proofs, folder, args.seed)
+            print(json.dumps(r), flush=True)
+            out["proofs"].append(r)
+            (folder / f"tree-{size}.sqlite3").unlink()
+        if args.bundle_events:
+            r = bundle(args.bundle_events, folder)
+            print(json.dumps(r), flush=True)
+            out["bundle"] = r
+    out["machine"]["load_end"] = os.getloadavg()
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The Merkle tree and signed checkpoints of a SQLite store.
+
+Tables (created when missing, so older stores gain them at open):
+
+- ``tree_nodes(id, hash)``: every perfect aligned subtree, ``id = level << 48
+  | index`` (:data:`deconflict.store.merkle.Node`). About two rows per event;
+  any proof or root reads O(log n) of them in one query.
+- ``checkpoints(size, note)``: the signed checkpoint made by each append (the
+  C2SP note), so any receipt a party was given can be matched.
+
+Both are derived from the events and written in the same transaction; the
+verification at open (:mod:`deconflict.store.vouch`) recomputes the tree from
+the events and checks it against the signed checkpoints.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from deconflict.store.keys import KeyRing
+from deconflict.store.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    Node,
+    ProofError,
+    consistency_ranges,
+    fold,
+    inclusion_ranges,
+    leaf_hash,
+    node_hash,
+    pieces,
+    resolve,
+    verify_consistency,
+    verify_inclusion,
+)
+from deconflict.store.note import Checkpoint, parse_checkpoint, sign_note, split_note
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS tree_nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+    # Witnesses' cosignatures of checkpoints (c2sp.org/tlog-cosignature), kept
+    # outside the log: recording each as an event would need a new checkpoint.
+    """CREATE TABLE IF NOT EXISTS cosignatures (
+        size INTEGER NOT NULL, witness TEXT NOT NULL, key TEXT NOT NULL, line TEXT NOT NULL,
+        PRIMARY KEY (size, witness))""",
+)
+
+_SHIFT = 48
+
+
+def node_id(level: int, index: int) -> int:
+    return (level << _SHIFT) | index
+
+
+def event_leaf(event_hash_hex: str) -> bytes:
+    """The leaf hash of an event: its chain hash is the leaf's data."""
+    return leaf_hash(bytes.fromhex(event_hash_hex))
+
+
+def get_nodes(db: sqlite3.Connection, wanted: list[Node]) -> dict[Node, bytes]:
+    ids = {node_id(lv, i): (lv, i) for lv, i in wanted}
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(f"SELECT id, hash FROM tree_nodes WHERE id IN ({marks})", tuple(ids)).fetchall()
+    return {ids[r[0]]: bytes(r[1]) for r in rows}
+
+
+def tree_size(db: sqlite3.Connection) -> int:
+    """Leaves stored: the highest level-0 id plus one."""
+    # ORDER BY ... LIMIT 1 seeks the rowid b-tree; max(id) with a WHERE scanned the level.
+    row = db.execute("SELECT id FROM tree_nodes WHERE id < ? ORDER BY id DESC LIMIT 1", (1 << _SHIFT,)).fetchone()
+    return 0 if row is None else int(row[0]) + 1
+
+
+def extend(db: sqlite3.Connection, size: int, leaves: Sequence[bytes]) -> None:
+    """Append ``leaves`` to a tree of ``size`` leaves: each leaf, and every
+    subtree it completes (the left siblings come from the table)."""
+    rows: list[tuple[int, bytes]] = []
+    made: dict[Node, bytes] = {}
+    for offset, leaf in enumerate(leaves):
+        index, level, h = size + offset, 0, leaf
+        rows.append((node_id(0, index), h))
+        made[(0, index)] = h
+        while index & 1:
+            left = made.get((level, index - 1))
+            if left is None:
+                left = get_nodes(db, [(level, index - 1)])[(level, index - 1)]
+            h = node_hash(left, h)
+            level, index = level + 1, index >> 1
+            rows.append((node_id(level, index), h))
+            made[(level, index)] = h
+    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
+
+
+def frontier(db: sqlite3.Connection, size: int) -> Frontier:
+    """The compact range of the first ``size`` leaves, from the table (one query)."""
+    want = pieces(0, size)
+    found = get_nodes(db, want) if want else {}
+    if len(found) != len(want):
+        raise ProofError(f"the tree is missing nodes of its first {size} leaves")
+    return Frontier.of(size, [found[p] for p in want])
+
+
+def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes]) -> bytes:
+    """Append ``leaves`` to the tree whose compact range is ``front`` (updated);
+    returns the new root. No reads: the frontier holds every left sibling."""
+    rows: list[tuple[int, bytes]] = []
+    for leaf in leaves:
+        rows.extend((node_id(level, index), h) for (level, index), h in front.add(leaf))
+    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
+    return front.root()
+
+
+def root(db: sqlite3.Connection, size: int) -> bytes:
+    if size == 0:
+        return EMPTY_ROOT
+    want = pieces(0, size)
+    found = get_nodes(db, want)
+    if len(found) != len(want):
+        raise ProofError(f"the tree is missing nodes of its first {size} leaves")
+    return fold([found[p] for p in want])
+
+
+def inclusion(db: sqlite3.Connection, index: int, size: int) -> list[bytes]:
+    return resolve(inclusion_ranges(index, size), lambda w: get_nodes(db, w))
+
+
+def consistency(db: sqlite3.Connection, old: int, new: int) -> list[bytes]:
+    return resolve(consistency_ranges(old, new), lambda w: get_nodes(db, w))
+
+
+def sign(db: sqlite3.Connection, ring: KeyRing, size: int, at: str, known_root: bytes | None = None) -> str:
+    """Sign and keep the checkpoint of the first ``size`` leaves."""
+    r = known_root if known_root is not None else root(db, size)
+    note = sign_note(Checkpoint(ring.origin, size, r, at).text(), ring.signer)
+    db.execute("INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)", (size, note))
+    return note
+
+
+def latest_checkpoint(db: sqlite3.Connection) -> tuple[int, str] | None:
+    row = db.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def b64(h: bytes) -> str:
+    return base64.b64encode(h).decode("ascii")
+
+
+def receipt(db: sqlite3.Connection, seq: int, event_hash: str, event_type: str,
+            recorded_at: str) -> dict[str, Any]:
+    """Proof that event ``seq`` is in the log: its hash, the signed checkpoint
+    of the append that wrote it and the inclusion proof to it, checked before
+    it is given out. A party that wants a later checkpoint asks for one and a
+    consistency proof (``/v1/log/...``)."""
+    # The checkpoint of the append that wrote the event: the same receipt
+    # every time it is asked for (an idempotent replay answers as the first time).
+    row = db.execute("SELECT size, note FROM checkpoints WHERE size >= ? ORDER BY size LIMIT 1", (seq,)).fetchone()
+    if row is None:
+        raise ProofError(f"no signed checkpoint covers event {seq} yet")
+    size, note = int(row[0]), str(row[1])
+    # Its signature is the log's own, made at the append; the proof is what is checked here.
+    cp = parse_checkpoint(split_note(note)[0])
+    proof = inclusion(db, seq - 1, size)
+    # Never hand out what does not verify (a damaged tree table says so here).
+    verify_inclusion(seq - 1, size, event_leaf(event_hash), proof, cp.root)
+    return {
+        "format": "deconflict-receipt/v1",
+        "seq": seq,
+        "event_hash": event_hash,
+        "type": event_type,
+        "recorded_at": recorded_at,
+        "leaf_index": seq - 1,
+        "tree_size": size,
+        "inclusion": [b64(h) for h in proof],
+        "checkpoint": note,
+    }
+
+
+def check_consistent(db: sqlite3.Connection, old: Checkpoint, new: Checkpoint) -> list[bytes]:
+    proof = consistency(db, old.size, new.size)
+    verify_consistency(old.size, new.size, old.root, new.root, proof)
+    return proof

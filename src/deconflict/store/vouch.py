@@ -1,0 +1,316 @@
+"""What the store can vouch for: the whole log and the state tables, checked in one pass.
+
+Run when a service opens a store (it refuses to serve otherwise) and by
+``deconflict audit verify``. Each failure is a :class:`TamperedLog` naming
+the first bad event, found by:
+
+1. the hash chain (:class:`deconflict.store.events.ChainCheck`): an edited,
+   deleted, inserted or reordered event, time going backwards;
+2. the head recorded by the last append (a tail cut off by hand);
+3. the Merkle tree recomputed from the events against every signed
+   checkpoint it can check: the latest one in the store, the last one the
+   service published (``<store>-head``, outside the database), and any a
+   party holds (``held``). A log truncated together with its recorded head,
+   or rewritten consistently from some event on (every later hash
+   recomputed), no longer has the root its signed checkpoint says; the first
+   stored checkpoint that fails names where the rewrite starts;
+4. the stored tree (the nodes proofs are served from) against the recomputed root;
+5. the state tables against the log: every row must be the payload of the
+   last event that wrote it, and every object the log has in force must
+   have its row (an SQL UPDATE of a declaration's document, a deleted or an
+   added row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deconflict.errors import TamperedLog
+from deconflict.store import tree
+from deconflict.store.events import (
+    DECLARATION_DECLARED,
+    DECLARATION_WITHDRAWN,
+    GENESIS_HASH,
+    MEASURE_ADDED,
+    MEASURE_WITHDRAWN,
+    PARTY_ADDED,
+    SETTINGS_CHANGED,
+    ChainCheck,
+)
+from deconflict.store.merkle import Frontier
+from deconflict.store.note import Checkpoint, NoteError, Verifier, open_checkpoint
+
+_EVENTS = "SELECT seq, recorded_at, type, actor, subject, payload, prev_hash, hash FROM events ORDER BY seq"
+
+
+def head_path(store: Path) -> Path:
+    """The last checkpoint the service published, kept outside the database."""
+    return store.with_name(store.name + "-head")
+
+
+#: The head file has two slots, written in turn in place (a rename per append
+#: cost 5 ms on this machine's file system): a write torn by a crash spoils
+#: only the slot being written, and the reader takes the larger valid one.
+SLOT = 4096
+
+
+def _slot(note: str) -> bytes:
+    body = note.encode("utf-8")
+    if len(body) > SLOT - 40:
+        raise ValueError("a checkpoint note does not fit a slot of the head file")
+    return len(body).to_bytes(4, "big") + hashlib.sha256(body).digest() + body
+
+
+def publish(store: Path, note: str, fd: int | None = None) -> int:
+    """Write ``note`` as the published head (after its commit). Not fsynced:
+    after a crash the file may be older than the log, which is consistent; it
+    is never newer than what was committed. Returns the open file descriptor
+    (give it back next time). Called under the store's exclusive lock."""
+    if fd is None:
+        fd = os.open(head_path(store), os.O_RDWR | os.O_CREAT, 0o644)
+    # Overwrite the slot holding the smaller (older) checkpoint. A one-byte
+    # marker at the end of the file says which was written last, so that
+    # this costs no read of the notes (other processes write it too).
+    marker = os.pread(fd, 1, 2 * SLOT)
+    target = 1 if marker == b"\x00" else 0
+    os.pwrite(fd, _slot(note), target * SLOT)
+    os.pwrite(fd, bytes([target]), 2 * SLOT)
+    return fd
+
+
+def _size(note: str) -> int:
+    try:
+        return int(note.split("\n", 2)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _read_slot(fd: int, i: int) -> str | None:
+    raw = os.pread(fd, SLOT, i * SLOT)
+    if len(raw) < 36:
+        return None
+    n = int.from_bytes(raw[:4], "big")
+    body = raw[36:36 + n]
+    if len(body) != n or hashlib.sha256(body).digest() != raw[4:36]:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_published(store: Path, fd: int | None = None) -> str | None:
+    """The last published checkpoint note, or None when there is none."""
+    own = fd is None
+    if fd is None:
+        try:
+            fd = os.open(head_path(store), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+    try:
+        notes = [s for s in (_read_slot(fd, 0), _read_slot(fd, 1)) if s]
+    finally:
+        if own:
+            os.close(fd)
+    return max(notes, key=_size) if notes else None
+
+
+@dataclass
+class Report:
+    """What a verification found good."""
+
+    events: int = 0
+    root: bytes = b""
+    checkpoints_checked: list[int] = field(default_factory=list)
+    published: int | None = None
+    state_rows: int = 0
+    first_recorded_at: str = ""
+    last_recorded_at: str = ""
+    #: Witnesses' reports of inconsistent checkpoints in the log: (seq, party, sizes).
+    forks: list[tuple[int, str, list[int]]] = field(default_factory=list)
+
+
+def _signed(note: str, verifiers: Sequence[Verifier], what: str) -> Checkpoint:
+    try:
+        return open_checkpoint(note, list(verifiers))
+    except NoteError as exc:
+        raise TamperedLog(0, f"{what} does not verify with the log's keys: {exc}") from None
+
+
+def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
+          held: Sequence[str] = (), published: str | None = None) -> Report:
+    """Check everything (see the module's text) inside the read transaction ``db``.
+
+    ``published`` is the published checkpoint, read by the caller *before* the
+    snapshot ``db`` began: the service publishes after it commits, so what was
+    published before the snapshot is in it. Read after, it may cover another
+    process's later append, and a sound log would read as truncated."""
+    report = Report()
+    wanted: dict[int, list[tuple[str, Checkpoint]]] = {}
+
+    def want(cp: Checkpoint, what: str) -> None:
+        wanted.setdefault(cp.size, []).append((what, cp))
+
+    latest = tree.latest_checkpoint(db)
+    if latest is not None:
+        want(_signed(latest[1], verifiers, f"the checkpoint of {latest[0]} events"), "the latest signed checkpoint")
+    if published is not None:
+        cp = _signed(published, verifiers, "the published checkpoint")
+        want(cp, "the last checkpoint the service published")
+        report.published = cp.size
+    for i, note in enumerate(held):
+        want(_signed(note, verifiers, f"held checkpoint {i + 1}"), f"held checkpoint {i + 1}")
+
+    chain = ChainCheck()
+    frontier = Frontier()
+    roots: dict[int, bytes] = {}
+    if 0 in wanted:
+        roots[0] = frontier.root()
+    cursor = db.execute(_EVENTS)
+    try:
+        for row in cursor:
+            event = chain.feed(*row)
+            if not report.first_recorded_at:
+                report.first_recorded_at = row[1]
+            frontier.add(tree.event_leaf(event.hash))
+            if event.type == "log.fork_reported":
+                report.forks.append((event.seq, event.actor, list(event.payload.get("sizes", []))))
+            if frontier.size in wanted:
+                roots[frontier.size] = frontier.root()
+    except sqlite3.Error as exc:
+        raise TamperedLog(chain.seq + 1, f"undecodable: {exc}") from None
+    n = chain.seq
+    report.events, report.root, report.last_recorded_at = n, frontier.root(), chain.recorded_at
+    _check_head(db, chain)
+
+    for size in sorted(wanted):
+        for what, cp in wanted[size]:
+            if size > n:
+                raise TamperedLog(
+                    n + 1, f"the log ends at event {n}, but {what} covers {size} events: "
+                    f"events {n + 1} to {size} were removed (the log was truncated)")
+            if roots[size] != cp.root:
+                extra = [(c.size, c.root) for cps in wanted.values() for _, c in cps]
+                first, last = _first_rewritten(db, verifiers, extra, size)
+                where = f"from event {first} on" if first == last else f"somewhere in events {first} to {last}"
+                raise TamperedLog(
+                    first, f"the first {size} events are not the ones {what} signed: the log was "
+                    f"rewritten {where}")
+            report.checkpoints_checked.append(size)
+    if latest is not None and latest[0] < n:
+        raise TamperedLog(latest[0] + 1, f"events {latest[0] + 1} to {n} are covered by no signed checkpoint: "
+                          "they were not written by the store's appends")
+    if latest is None and n > 0 and tree.tree_size(db) > 0:
+        raise TamperedLog(1, "the log has events but its signed checkpoints are gone")
+    if n and tree.tree_size(db) == n:
+        try:
+            stored = tree.root(db, n)
+        except Exception:
+            stored = b""
+        if stored != report.root:
+            raise TamperedLog(0, "the stored Merkle tree (what proofs are served from) does not match the "
+                              "events; rebuild it with `deconflict audit rebuild-tree`")
+    report.state_rows = _check_state(db)
+    return report
+
+
+def _check_head(db: sqlite3.Connection, chain: ChainCheck) -> None:
+    recorded = db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+    head_seq, head_hash = 0, GENESIS_HASH
+    if recorded is not None:
+        try:
+            text_seq, head_hash = str(recorded[0]).split(" ")
+            head_seq = int(text_seq)
+        except ValueError:
+            raise TamperedLog(chain.seq,
+                              f"the head recorded at the last append is unreadable: {recorded[0]!r}") from None
+    if chain.seq < head_seq:
+        raise TamperedLog(chain.seq + 1, f"the log ends at event {chain.seq} but the last append recorded "
+                          f"{head_seq} events: events {chain.seq + 1} to {head_seq} are missing")
+    if chain.seq > head_seq:
+        raise TamperedLog(head_seq + 1, f"events after {head_seq} were not written by the store's appends")
+    if chain.hash != head_hash:
+        raise TamperedLog(chain.seq, "the last event's hash is not the one recorded at the last append")
+
+
+def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], known: list[tuple[int, bytes]],
+                     limit: int) -> tuple[int, int]:
+    """Where a rewrite starts: after the last signed checkpoint (stored, published
+    or held) that still verifies, up to the first that fails. A second pass,
+    on the failure path only; with a checkpoint per append it is one event."""
+    good: dict[int, set[bytes]] = {}
+    for size, root in known:
+        good.setdefault(size, set()).add(root)
+    for size, note in db.execute("SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size", (limit,)):
+        try:
+            good.setdefault(int(size), set()).add(open_checkpoint(str(note), list(verifiers)).root)
+        except NoteError:
+            continue
+    frontier = Frontier()
+    last_ok = 0
+    for (h,) in db.execute("SELECT hash FROM events WHERE seq <= ? ORDER BY seq", (limit,)):
+        frontier.add(tree.event_leaf(str(h)))
+        want = good.get(frontier.size)
+        if want is not None:
+            if want != {frontier.root()}:
+                return last_ok + 1, frontier.size
+            last_ok = frontier.size
+    return last_ok + 1, limit
+
+
+# -- the state tables ----------------------------------------------------------------
+_KINDS = (
+    ("parties", (PARTY_ADDED,), (PARTY_ADDED,)),
+    ("measures", (MEASURE_ADDED, MEASURE_WITHDRAWN), (MEASURE_ADDED,)),
+    ("declarations", (DECLARATION_DECLARED, DECLARATION_WITHDRAWN), (DECLARATION_DECLARED,)),
+)
+
+
+def _check_state(db: sqlite3.Connection) -> int:
+    rows = 0
+    for table, types, puts in _KINDS:
+        marks = ",".join("?" * len(types))
+        # The last event of each object's family: what its row must be.
+        last = dict(db.execute(
+            f"SELECT subject, max(seq) FROM events WHERE type IN ({marks}) GROUP BY subject", types).fetchall())
+        stored = db.execute(f"SELECT id, seq, doc FROM {table} ORDER BY id").fetchall()
+        held = set()
+        for ident, seq, doc in stored:
+            held.add(ident)
+            expected = last.get(ident)
+            if expected is None:
+                raise TamperedLog(0, f"the {table} table holds {ident!r}, which no event declared: "
+                                  "the state was edited outside the log")
+            if seq != expected:
+                raise TamperedLog(expected, f"the {table} row {ident!r} claims event {seq} wrote it, but the log's "
+                                  f"last word on it is event {expected}: the state was edited outside the log")
+            ev = db.execute("SELECT type, payload FROM events WHERE seq = ?", (expected,)).fetchone()
+            if ev is None or ev[0] not in puts:
+                raise TamperedLog(expected, f"the {table} row {ident!r} is in force, but event {expected} "
+                                  "withdrew it: the state was edited outside the log")
+            if ev[1] != doc:
+                raise TamperedLog(expected, f"the {table} row {ident!r} is not what event {expected} recorded: "
+                                  "the state was edited outside the log (the log's version is the true one)")
+        for ident, seq in last.items():
+            if ident in held:
+                continue
+            ev = db.execute("SELECT type FROM events WHERE seq = ?", (seq,)).fetchone()
+            if ev is not None and ev[0] in puts:
+                raise TamperedLog(seq, f"{ident!r} is in force after event {seq}, but the {table} table "
+                                  "has no row for it: the state was edited outside the log")
+        rows += len(stored)
+    margins = db.execute("SELECT value FROM meta WHERE key = 'margins'").fetchone()
+    last_margins = db.execute("SELECT seq, payload FROM events WHERE type = ? ORDER BY seq DESC LIMIT 1",
+                              (SETTINGS_CHANGED,)).fetchone()
+    if (margins is None) != (last_margins is None) or (
+            margins is not None and last_margins is not None and margins[0] != last_margins[1]):
+        seq = last_margins[0] if last_margins is not None else 0
+        raise TamperedLog(seq, "the caution margins in force are not the ones the log last set: "
+                          "the state was edited outside the log")
+    return rows
+

@@ -1,0 +1,171 @@
+"""What the store vouches for: tampering that the hash chain alone missed is caught,
+named at its first bad event, by the signed checkpoints and the state check."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from deconflict.errors import StoreError, TamperedLog
+from deconflict.store import tree
+from deconflict.store.events import EventDraft, canonical_json, stored_event_hash
+from deconflict.store.merkle import verify_consistency, verify_inclusion
+from deconflict.store.note import open_checkpoint
+from deconflict.store.receipts import verify_receipt
+from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.vouch import head_path
+from tests.store.helpers import World, raw
+
+N = 24
+
+
+@pytest.fixture
+def logged(store: SQLiteStore, world: World) -> SQLiteStore:
+    store.append(world.drafts())
+    head = store.head()
+    assert head is not None
+    for i in range(head.seq + 1, N + 1):
+        store.append([EventDraft("note.added", "admin", "", {"text": f"MARKER-{i:04d}"})])
+    assert store.vouch().events == N
+    return store
+
+
+def caught(store: SQLiteStore, *sql: str, held: tuple[str, ...] = ()) -> TamperedLog:
+    db = raw(store.path)
+    for statement in sql:
+        db.execute(statement)
+    db.close()
+    with pytest.raises(TamperedLog) as info:
+        store.vouch(held=held)
+    return info.value
+
+
+def rewrite_from(db: sqlite3.Connection, first: int, text: str = "FORGED") -> None:
+    """Replace event ``first``'s payload and recompute every later hash and the
+    recorded head: the chain is intact again, as a tamperer with the file leaves it."""
+    rows = db.execute("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash FROM events "
+                      "WHERE seq >= ? ORDER BY seq", (first,)).fetchall()
+    prev = rows[0][6]
+    for seq, at, typ, actor, subject, stored, _ in rows:
+        payload = canonical_json({"text": text}) if seq == first else stored
+        h = stored_event_hash(seq, at, typ, actor, subject, payload, prev)
+        db.execute("UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?", (payload, prev, h, seq))
+        prev = h
+    db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{rows[-1][0]} {prev}",))
+
+
+def test_a_good_log_checks_every_checkpoint_and_the_state(logged: SQLiteStore) -> None:
+    report = logged.vouch()
+    assert report.events == N and report.published == N and N in report.checkpoints_checked
+    assert report.state_rows > 0
+
+
+def test_the_sql_update_shrinking_s1s_protection_is_caught(logged: SQLiteStore) -> None:
+    """Issue 9: one UPDATE of the declarations table changed what the server enforced."""
+    doc = json.loads(raw(logged.path).execute("SELECT doc FROM declarations WHERE id = 'S1'").fetchone()[0])
+    text = json.dumps(doc)
+    assert "protection" in text
+    doc_small = json.loads(text)
+    for k in list(doc_small):
+        if "protection" in k:
+            doc_small[k] = 1
+    err = caught(logged, f"UPDATE declarations SET doc = '{canonical_json(doc_small)}' WHERE id = 'S1'")
+    assert "S1" in str(err) and "edited outside the log" in err.reason
+    assert err.seq > 0
+
+
+def test_a_deleted_and_an_invented_state_row_are_caught(logged: SQLiteStore) -> None:
+    err = caught(logged, "DELETE FROM declarations WHERE id = 'S1'")
+    assert "no row" in err.reason
+    db = raw(logged.path)
+    db.execute("INSERT INTO declarations SELECT 'X9', kind, owner, window_start, window_end, seq, doc "
+               "FROM declarations LIMIT 1")
+    db.close()
+    with pytest.raises(TamperedLog, match=r"no event declared|claims event|not what event"):
+        logged.vouch()
+
+
+def test_truncation_with_the_head_rewritten_is_caught(logged: SQLiteStore) -> None:
+    """Issue 9: the log cut at 20 and the recorded head rewritten to match passed the chain."""
+    db = raw(logged.path)
+    h20 = db.execute("SELECT hash FROM events WHERE seq = 20").fetchone()[0]
+    db.close()
+    err = caught(logged, "DELETE FROM events WHERE seq > 20", f"UPDATE meta SET value = '20 {h20}' WHERE key = 'head'",
+                 "DELETE FROM checkpoints WHERE size > 20", "DELETE FROM tree_nodes")
+    assert err.seq == 21 and "truncated" in err.reason
+
+
+def test_a_consistent_rewrite_is_named_at_its_first_event(logged: SQLiteStore) -> None:
+    db = raw(logged.path)
+    rewrite_from(db, 19)
+    db.close()
+    with pytest.raises(TamperedLog) as info:
+        logged.vouch()
+    assert info.value.seq == 19 and "rewritten from event 19" in info.value.reason
+
+
+def test_a_rewrite_with_the_checkpoints_and_head_file_removed_is_caught_by_a_held_checkpoint(
+        logged: SQLiteStore) -> None:
+    db = raw(logged.path)
+    held = [db.execute("SELECT note FROM checkpoints WHERE size = ?", (n,)).fetchone()[0] for n in (21, N)]
+    rewrite_from(db, 22)
+    db.execute("DELETE FROM checkpoints")
+    db.execute("DELETE FROM tree_nodes")
+    db.close()
+    head_path(logged.path).unlink()
+    err = caught(logged, held=(held[1],))
+    assert "held checkpoint 1" in err.reason and "events 1 to 24" in err.reason
+    err = caught(logged, held=tuple(held))
+    assert "held checkpoint 2" in err.reason and err.seq == 22 and "events 22 to 24" in err.reason
+
+
+def test_edited_deleted_reordered_events_are_still_named(logged: SQLiteStore) -> None:
+    assert caught(logged, "UPDATE events SET payload = replace(payload, '0020', '0021') WHERE seq = 20").seq == 20
+
+
+def test_proofs_served_verify_against_the_signed_checkpoints(logged: SQLiteStore) -> None:
+    keys = logged.verifiers()
+    size, note = logged.checkpoint() or (0, "")
+    cp = open_checkpoint(note, keys)
+    assert cp.size == size == N
+    for seq in (1, 7, N):
+        e = next(x for x in logged.events(after_seq=seq - 1))
+        verify_inclusion(seq - 1, N, tree.event_leaf(e.hash), logged.inclusion_proof(seq, N), cp.root)
+        r = logged.receipt(seq)
+        # The checkpoint of the append that wrote it: the world was one append of 17.
+        assert r["seq"] == seq and r["tree_size"] == (17 if seq <= 17 else seq)
+        assert verify_receipt(r, keys).size == r["tree_size"]
+    logged.append([EventDraft("note.added", "admin", "", {"text": "later"})])
+    new = open_checkpoint((logged.checkpoint() or (0, ""))[1], keys)
+    verify_consistency(N, N + 1, cp.root, new.root, logged.consistency_proof(N, N + 1))
+
+
+def test_a_rotated_key_signs_on_and_old_checkpoints_still_verify(logged: SQLiteStore) -> None:
+    old = logged.verifiers()[0]
+    new = logged.rotate_key()
+    assert new != old and logged.verifiers()[:2] == [new, old]
+    logged.append([EventDraft("note.added", "admin", "", {"text": "after rotation"})])
+    assert logged.vouch().events == N + 1
+
+
+def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: SQLiteStore) -> None:
+    """Regression: opening the store grew the tree over events added behind its
+    back (head rewritten too) and signed them, laundering the forgery."""
+    last = logged.head()
+    assert last is not None
+    at = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = canonical_json({"text": "extra"})
+    h = stored_event_hash(N + 1, at, "note.added", "admin", "", payload, last.hash)
+    db = raw(logged.path)
+    db.execute(f"INSERT INTO events VALUES ({N + 1}, '{at}', 'note.added', 'admin', '', '{payload}', "
+               f"'{last.hash}', '{h}')")
+    db.execute(f"UPDATE meta SET value = '{N + 1} {h}' WHERE key = 'head'")
+    db.close()
+    with SQLiteStore(logged.path) as reopened:
+        with pytest.raises(TamperedLog) as info:
+            reopened.vouch()
+        assert info.value.seq == N + 1 and "no signed checkpoint" in info.value.reason
+        with pytest.raises(StoreError, match="does not end where the log does"):
+            reopened.append([EventDraft("note.added", "admin", "", {"text": "after"})])
