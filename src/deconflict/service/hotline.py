@@ -652,6 +652,17 @@ class Hotline:
                                          {"id": n.id, "party": n.party}) for n in due])
             return len(due)
 
+    # -- live tracks (deconflict.tracks) -----------------------------------------------
+    def record(self, drafts: list[EventDraft]) -> list[Event]:
+        """Append events that change no declaration, measure or party (alerts, assets)."""
+        with self._writing():
+            return self._append(drafts)
+
+    def read_service(self, fn: Callable[[Deconflict], Any]) -> Any:
+        """``fn(service)`` with the engine current and still: a quick copy, nothing more."""
+        with self._reading():
+            return fn(self.service)
+
     # -- the live stream ---------------------------------------------------------------
     def close_streams(self) -> None:
         """End every open stream (at shutdown); clients resume from their last id."""
@@ -680,6 +691,11 @@ class Hotline:
             return p
         if t == "activity.accepted":
             return p["response"] if e.actor == party else None
+        if t.startswith("alert."):  # live tracks: one view per party concerned (deconflict.tracks.alerts)
+            view = p.get("views", {}).get(party)
+            return view if isinstance(view, dict) else None
+        if t.startswith("asset."):
+            return p if p.get("party") == party else None
         return None
 
     def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,
