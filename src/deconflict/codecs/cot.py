@@ -330,7 +330,7 @@ def stream_frame(payload: bytes) -> bytes:
 
 # -- TAK protocol v1 payloads --------------------------------------------------------
 def _ms(t: datetime) -> int:
-    return int(round(t.timestamp() * 1000))
+    return round(t.timestamp() * 1000)
 
 
 def _from_ms(ms: int) -> datetime | None:

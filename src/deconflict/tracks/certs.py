@@ -62,7 +62,8 @@ class Authority:
                     .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
                     .not_valid_after(now + dt.timedelta(days=10 * 365))
                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                    .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+                    .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                                   critical=True)
                     .sign(key, hashes.SHA256()))
             ca_key.write_bytes(_pem_key(key))
             ca_key.chmod(0o600)

@@ -212,8 +212,8 @@ class Fences:
         cells_f: list[np.ndarray] = []
         cells_c: list[np.ndarray] = []
         for b, (lo0, la0, lo1, la1) in enumerate(self.box.tolist()):
-            cx0, cx1 = int(math.floor((lo0 + 180) / CELL_DEG)), int(math.floor((lo1 + 180) / CELL_DEG))
-            cy0, cy1 = int(math.floor((la0 + 90) / CELL_DEG)), int(math.floor((la1 + 90) / CELL_DEG))
+            cx0, cx1 = math.floor((lo0 + 180) / CELL_DEG), math.floor((lo1 + 180) / CELL_DEG)
+            cy0, cy1 = math.floor((la0 + 90) / CELL_DEG), math.floor((la1 + 90) / CELL_DEG)
             xs, ys = np.meshgrid(np.arange(cx0, cx1 + 1), np.arange(cy0, cy1 + 1))
             cells_c.append((ys.ravel() * _NX + xs.ravel()).astype(np.int64))
             cells_f.append(np.full(xs.size, b, dtype=np.int64))
@@ -238,7 +238,7 @@ class Fences:
             for f in self.fences:
                 m = f.measure
                 if m is None:
-                    vals.append(f.obj.owner != party and party != "")
+                    vals.append(party not in (f.obj.owner, ""))
                 elif m.kind is MeasureKind.AIR_CORRIDOR:
                     vals.append(m.owner != party and m.binds_party(party))
                 else:
@@ -295,7 +295,7 @@ class Fences:
         return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 
 
-_NX = int(round(360 / CELL_DEG))
+_NX = round(360 / CELL_DEG)
 
 
 @dataclass(slots=True)

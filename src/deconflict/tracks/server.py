@@ -35,7 +35,7 @@ from deconflict.service.deconflict import Deconflict
 from deconflict.tracks import picture as pic
 from deconflict.tracks.alerts import Alert
 from deconflict.tracks.certs import credential_of
-from deconflict.tracks.feeds import Feed, FairQueue
+from deconflict.tracks.feeds import FairQueue, Feed
 from deconflict.tracks.report import Report
 from deconflict.tracks.sbs import MAX_LINE, SbsDecoder
 from deconflict.tracks.tracker import Evaluator, Tracker
@@ -133,21 +133,21 @@ class TakServer:
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        servers: list[asyncio.AbstractServer] = []
-        transports: list[asyncio.BaseTransport] = []
+        servers: list[asyncio.Server] = []
+        transports: list[asyncio.DatagramTransport] = []
         tasks: list[asyncio.Task[None]] = []
         if self.want["tcp"] is not None:
-            s = await asyncio.start_server(lambda r, w: self._client(r, w, False), self.host, self.want["tcp"],
-                                           limit=READ_CHUNK)
-            servers.append(s)
-            self.ports["tcp"] = s.sockets[0].getsockname()[1]
+            tcp = await asyncio.start_server(lambda r, w: self._client(r, w, False), self.host, self.want["tcp"],
+                                             limit=READ_CHUNK)
+            servers.append(tcp)
+            self.ports["tcp"] = tcp.sockets[0].getsockname()[1]
         if self.want["tls"] is not None:
             if self.tls_context is None:
                 raise InvalidInput("--cot-tls", "TLS needs the certificate authority (deconflict cert)")
-            s = await asyncio.start_server(lambda r, w: self._client(r, w, True), self.host, self.want["tls"],
-                                           ssl=self.tls_context, ssl_handshake_timeout=10, limit=READ_CHUNK)
-            servers.append(s)
-            self.ports["tls"] = s.sockets[0].getsockname()[1]
+            tls = await asyncio.start_server(lambda r, w: self._client(r, w, True), self.host, self.want["tls"],
+                                             ssl=self.tls_context, ssl_handshake_timeout=10, limit=READ_CHUNK)
+            servers.append(tls)
+            self.ports["tls"] = tls.sockets[0].getsockname()[1]
         if self.want["udp"] is not None:
             tr, _p = await self.loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host,
                                                                                                self.want["udp"]))

@@ -393,9 +393,9 @@ class Tracker:
         for key, (x, y, ap) in found.items():
             rx, ry = x.last, y.last
             assert rx is not None and ry is not None
-            aid = x.conditions.get(key)
+            current = x.conditions.get(key)
             in_s = ap.t_cpa_s if not ap.now else None
-            if aid is None or aid not in self.alerts:
+            if current is None or current not in self.alerts:
                 rule = "track-proximity" if ap.now else "track-predicted-approach"
                 text = ("closer than the separation distances" if ap.now else
                         "predicted to come closer than the separation distances")
@@ -404,7 +404,7 @@ class Tracker:
                 x.conditions[key] = y.conditions[key] = alert.id
                 self._raise(alert, now, drafts, out)
             else:
-                alert = self.alerts[aid]
+                alert = self.alerts[current]
                 alert.subject, alert.other = self._subject(x, rx), self._subject(y, ry)
                 self._maybe_update(alert, in_s, ap.miss_m, now, drafts)
 
