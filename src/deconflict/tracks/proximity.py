@@ -38,6 +38,9 @@ DEFAULT_VERTICAL_M = 300.0
 DEFAULT_LOOKAHEAD_S = 120.0
 #: Allowance of the flat relative-motion screen before the exact check.
 PLANAR_SLACK = 0.01
+#: Vertical gaps this close to the vertical distance count as within it: the
+#: moment chosen is where the gap reaches the distance, computed in floating point.
+VERTICAL_TOLERANCE_M = 0.001
 #: Speed classes (m/s upper bounds) screened separately.
 SPEED_CLASSES = (5.0, 40.0, 350.0, math.inf)
 
@@ -131,48 +134,63 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     i, j = i[diff], j[diff]
     if not len(i):
         return []
-    # Relative motion on the tangent plane at i.
-    coslat = np.cos(np.radians(lat[i]))
-    dx = np.radians(lon[j] - lon[i]) * WGS84_A * coslat
-    dx = np.where(np.abs(lon[j] - lon[i]) > 180.0, np.radians(((lon[j] - lon[i] + 540.0) % 360.0) - 180.0)
-                  * WGS84_A * coslat, dx)
-    dy = np.radians(lat[j] - lat[i]) * WGS84_A
+    # Relative position on the tangent plane at i, from the exact geodesic
+    # (azimuth and distance): the plane errs only in the motion over the look-ahead.
+    az, _back, dist = GEOD.inv(lon[i], lat[i], lon[j], lat[j])
+    az, dist = np.radians(np.asarray(az, dtype=np.float64)), np.asarray(dist, dtype=np.float64)
+    dx, dy = dist * np.sin(az), dist * np.cos(az)
     vei, vni = _enu_velocity(course[i], speed[i])
     vej, vnj = _enu_velocity(course[j], speed[j])
     dvx, dvy = vej - vei, vnj - vni
-    vv = dvx * dvx + dvy * dvy
+    # Heights: ground assets on the surface (0), aircraft climbing at vz.
+    zi0 = np.where(np.isnan(alt[i]), 0.0, alt[i])
+    zj0 = np.where(np.isnan(alt[j]), 0.0, alt[j])
+    dz0 = zj0 - zi0
+    dvz = np.where(np.isnan(alt[j]), 0.0, vz[j]) - np.where(np.isnan(alt[i]), 0.0, vz[i])
+    # The times in [0, T] when the pair is within the (slightly grown) horizontal
+    # distance: |d + v t|^2 <= Hs^2, a quadratic in t ...
+    hs = horizontal_m * (1 + PLANAR_SLACK) + 1.0
+    a = dvx * dvx + dvy * dvy
+    b = dx * dvx + dy * dvy
+    c = dx * dx + dy * dy - hs * hs
+    disc = b * b - a * c
     with np.errstate(invalid="ignore", divide="ignore"):
-        tc = np.where(vv > 0, -(dx * dvx + dy * dvy) / vv, 0.0)
-    tc = np.clip(np.nan_to_num(tc), 0.0, lookahead_s)
-    mx, my = dx + dvx * tc, dy + dvy * tc
-    miss = np.hypot(mx, my)
-    zi = np.nan_to_num(alt[i], nan=0.0) + vz[i] * tc
-    zj = np.nan_to_num(alt[j], nan=0.0) + vz[j] * tc
-    ground_i, ground_j = np.isnan(alt[i]), np.isnan(alt[j])
-    zi = np.where(ground_i, 0.0, zi)
-    zj = np.where(ground_j, 0.0, zj)
-    # Vertical: least over the look-ahead would need its own CPA; the screen uses
-    # the least of now, the CPA and the end, with the allowance.
-    dz_now = np.abs(np.nan_to_num(alt[i], nan=0.0) * ~ground_i - np.nan_to_num(alt[j], nan=0.0) * ~ground_j)
-    dz_cpa = np.abs(zi - zj)
-    dist0 = np.hypot(dx, dy)
-    keep = (np.minimum(miss, dist0) <= horizontal_m * (1 + PLANAR_SLACK) + 1.0) & (
-        np.minimum(dz_now, dz_cpa) <= vertical_m + 1.0)
+        root = np.sqrt(np.maximum(disc, 0.0))
+        h_lo = np.where(a > 0, (-b - root) / a, np.where(c <= 0, -np.inf, np.inf))
+        h_hi = np.where(a > 0, (-b + root) / a, np.where(c <= 0, np.inf, -np.inf))
+    h_ok = (a > 0) & (disc >= 0) | (a == 0) & (c <= 0)
+    # ... and within the vertical distance: |dz + vz t| <= V, linear in t (the
+    # same model as the exact check below, so no allowance).
+    vs = vertical_m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_a = np.where(dvz != 0, (-vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, -np.inf, np.inf))
+        t_b = np.where(dvz != 0, (vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, np.inf, -np.inf))
+    v_lo, v_hi = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
+    lo = np.maximum.reduce([h_lo, v_lo, np.zeros_like(h_lo)])
+    hi = np.minimum.reduce([h_hi, v_hi, np.full_like(h_hi, lookahead_s)])
+    keep = h_ok & (lo <= hi)
+    # The best moment: the horizontal closest approach, held within the window
+    # where both distances can hold (the horizontal distance is convex in t).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tc = np.where(a > 0, -b / a, 0.0)
+    tc = np.where(keep, np.clip(np.nan_to_num(tc), np.where(keep, lo, 0.0), np.where(keep, hi, 0.0)), 0.0)
+    dz_now = np.abs(dz0)
+    dz_cpa = np.abs(dz0 + dvz * np.nan_to_num(tc))
     out: list[Approach] = []
-    for a, b, t, dzn, dzc in zip(i[keep].tolist(), j[keep].tolist(), tc[keep].tolist(), dz_now[keep].tolist(),
+    for p, q, t, dzn, dzc in zip(i[keep].tolist(), j[keep].tolist(), tc[keep].tolist(), dz_now[keep].tolist(),
                                  dz_cpa[keep].tolist(), strict=True):
-        _f, _b, now_m = GEOD.inv(lon[a], lat[a], lon[b], lat[b])
+        _f, _b, now_m = GEOD.inv(lon[p], lat[p], lon[q], lat[q])
         now = bool(now_m <= horizontal_m and dzn <= vertical_m)
         miss_m = float(now_m)
         if t > 0:
-            la_, lo_ = _ahead(lon[a], lat[a], course[a], speed[a], t)
-            lb_, ob_ = _ahead(lon[b], lat[b], course[b], speed[b], t)
+            la_, lo_ = _ahead(lon[p], lat[p], course[p], speed[p], t)
+            lb_, ob_ = _ahead(lon[q], lat[q], course[q], speed[q], t)
             _f, _b, d = GEOD.inv(la_, lo_, lb_, ob_)
             miss_m = float(d)
-        predicted = t > 0 and miss_m <= horizontal_m and dzc <= vertical_m
+        predicted = t > 0 and miss_m <= horizontal_m and dzc <= vertical_m + VERTICAL_TOLERANCE_M
         if now or predicted:
-            out.append(Approach(a, b, float(now_m), float(t) if predicted else 0.0,
-                                miss_m if predicted else float(now_m), dzc if predicted else dzn, now))
+            out.append(Approach(p, q, float(now_m), float(t) if predicted and not now else 0.0,
+                                float(now_m) if now else miss_m, dzn if now else dzc, now))
     return out
 
 
