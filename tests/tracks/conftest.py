@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,7 @@ def column_reports(uid: str = "col-1", party: str = "regime", every_s: float = 3
     """The C3 column driven along its route as a track (with course and speed, as TAK clients send)."""
     out = []
     t = start
-    for a, b in zip(C3_ROUTE, C3_ROUTE[1:], strict=False):
+    for a, b in itertools.pairwise(C3_ROUTE):
         az, _back, length = GEOD.inv(*a, *b)
         s = 0.0
         while s < length:

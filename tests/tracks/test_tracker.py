@@ -137,7 +137,7 @@ def test_proximity_between_parties_predicted_before_it_happens(euphrates_world: 
     lon, lat = ref.fwd(39.5, 35.9, 0.0, 20_000.0)
     b = Report("russia", "jet-b", lon, lat, t, True, 4000.0, 180.0, 150.0)
     events = w.tracker.process([a, b])
-    [raised] = [e for e in _alerts(events, "track-predicted-approach")]
+    [raised] = list(_alerts(events, "track-predicted-approach"))
     v = raised.payload["views"]["coalition"]
     assert 60 < v["in_s"] < 70 and v["miss_m"] < 50
     same = Report("coalition", "jet-c", lon, lat, t, True, 4000.0, 180.0, 150.0)

@@ -117,6 +117,10 @@ class TakServer:
         self.evaluator.start()
 
     def stop(self) -> None:
+        # A stopped server hears no more alerts (its loop is closed: telling it
+        # raised in the tracker, and a batch's answer was a 500).
+        with contextlib.suppress(ValueError):
+            self.tracker.listeners.remove(self._on_alert)
         if self.loop is not None and self._stopping is not None:
             self.loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:
@@ -321,8 +325,10 @@ class TakServer:
     # -- out: alerts and the picture --------------------------------------------------------
     def _on_alert(self, party: str, alert: Alert, what: str) -> None:
         """On the evaluator's thread."""
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._dispatch, party, alert, what)
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closing meanwhile
+                loop.call_soon_threadsafe(self._dispatch, party, alert, what)
 
     def _dispatch(self, party: str, alert: Alert, what: str) -> None:
         mine = [c for c in self.conns if c.principal is not None and c.principal.party == party]
