@@ -116,6 +116,36 @@ def screen(lon: FloatArray, lat: FloatArray, speed: FloatArray, course: FloatArr
     return pairs
 
 
+def _windows(dx: FloatArray, dy: FloatArray, dvx: FloatArray, dvy: FloatArray, dz0: FloatArray, dvz: FloatArray,
+             hs: float, vs: float, lookahead_s: float) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray]:
+    """(which pairs can be within ``hs`` and ``vs`` at once in [0, T], the best moment, the vertical gap then)."""
+    # The times when the pair is within hs horizontally: |d + v t|^2 <= hs^2, a quadratic in t ...
+    a = dvx * dvx + dvy * dvy
+    b = dx * dvx + dy * dvy
+    c = dx * dx + dy * dy - hs * hs
+    disc = b * b - a * c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(np.maximum(disc, 0.0))
+        h_lo = np.where(a > 0, (-b - root) / a, np.where(c <= 0, -np.inf, np.inf))
+        h_hi = np.where(a > 0, (-b + root) / a, np.where(c <= 0, np.inf, -np.inf))
+    h_ok = ((a > 0) & (disc >= 0)) | ((a == 0) & (c <= 0))
+    # ... and within vs vertically: |dz + vz t| <= vs, linear in t (the same model
+    # as the exact check, so no allowance).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_a = np.where(dvz != 0, (-vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, -np.inf, np.inf))
+        t_b = np.where(dvz != 0, (vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, np.inf, -np.inf))
+    lo = np.maximum.reduce([h_lo, np.minimum(t_a, t_b), np.zeros_like(h_lo)])
+    hi = np.minimum.reduce([h_hi, np.maximum(t_a, t_b), np.full_like(h_hi, lookahead_s)])
+    keep = h_ok & (lo <= hi)
+    # The best moment: the horizontal closest approach, held within the window
+    # where both can hold (the horizontal distance is convex in t).
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        tc = np.where(a > 0, -b / a, 0.0)
+        tc = np.where(keep, np.clip(np.nan_to_num(tc), np.where(keep, lo, 0.0), np.where(keep, hi, 0.0)), 0.0)
+        dz_cpa = np.abs(dz0 + dvz * tc)
+    return keep, tc, dz_cpa
+
+
 def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatArray, course: FloatArray,
                vz: FloatArray, party: IntArray, *, horizontal_m: float = DEFAULT_HORIZONTAL_M,
                vertical_m: float = DEFAULT_VERTICAL_M, lookahead_s: float = DEFAULT_LOOKAHEAD_S) -> list[Approach]:
@@ -134,63 +164,52 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     i, j = i[diff], j[diff]
     if not len(i):
         return []
+    # Heights: ground assets on the surface (0), aircraft climbing at vz.
+    z = np.where(np.isnan(alt), 0.0, alt)
+    w = np.where(np.isnan(alt), 0.0, vz)
+    ve, vn = _enu_velocity(course, speed)
+    # A first pass on chords (Earth-centred differences on i's tangent plane),
+    # with a wide allowance: cheap, and it leaves few pairs for the geodesics.
+    xyz = ecef(lon, lat, np.zeros(len(lon)))
+    d = xyz[j] - xyz[i]
+    lo_r, la_r = np.radians(lon[i]), np.radians(lat[i])
+    ex = -np.sin(lo_r) * d[:, 0] + np.cos(lo_r) * d[:, 1]
+    ny = (-np.sin(la_r) * np.cos(lo_r) * d[:, 0] - np.sin(la_r) * np.sin(lo_r) * d[:, 1]
+          + np.cos(la_r) * d[:, 2])
+    keep, _tc, _dz = _windows(ex, ny, ve[j] - ve[i], vn[j] - vn[i], z[j] - z[i], w[j] - w[i],
+                              horizontal_m * 1.02 + 100.0, vertical_m, lookahead_s)
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return []
     # Relative position on the tangent plane at i, from the exact geodesic
     # (azimuth and distance): the plane errs only in the motion over the look-ahead.
     az, _back, dist = GEOD.inv(lon[i], lat[i], lon[j], lat[j])
     az, dist = np.radians(np.asarray(az, dtype=np.float64)), np.asarray(dist, dtype=np.float64)
-    dx, dy = dist * np.sin(az), dist * np.cos(az)
-    vei, vni = _enu_velocity(course[i], speed[i])
-    vej, vnj = _enu_velocity(course[j], speed[j])
-    dvx, dvy = vej - vei, vnj - vni
-    # Heights: ground assets on the surface (0), aircraft climbing at vz.
-    zi0 = np.where(np.isnan(alt[i]), 0.0, alt[i])
-    zj0 = np.where(np.isnan(alt[j]), 0.0, alt[j])
-    dz0 = zj0 - zi0
-    dvz = np.where(np.isnan(alt[j]), 0.0, vz[j]) - np.where(np.isnan(alt[i]), 0.0, vz[i])
-    # The times in [0, T] when the pair is within the (slightly grown) horizontal
-    # distance: |d + v t|^2 <= Hs^2, a quadratic in t ...
-    hs = horizontal_m * (1 + PLANAR_SLACK) + 1.0
-    a = dvx * dvx + dvy * dvy
-    b = dx * dvx + dy * dvy
-    c = dx * dx + dy * dy - hs * hs
-    disc = b * b - a * c
-    with np.errstate(invalid="ignore", divide="ignore"):
-        root = np.sqrt(np.maximum(disc, 0.0))
-        h_lo = np.where(a > 0, (-b - root) / a, np.where(c <= 0, -np.inf, np.inf))
-        h_hi = np.where(a > 0, (-b + root) / a, np.where(c <= 0, np.inf, -np.inf))
-    h_ok = (a > 0) & (disc >= 0) | (a == 0) & (c <= 0)
-    # ... and within the vertical distance: |dz + vz t| <= V, linear in t (the
-    # same model as the exact check below, so no allowance).
-    vs = vertical_m
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t_a = np.where(dvz != 0, (-vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, -np.inf, np.inf))
-        t_b = np.where(dvz != 0, (vs - dz0) / dvz, np.where(np.abs(dz0) <= vs, np.inf, -np.inf))
-    v_lo, v_hi = np.minimum(t_a, t_b), np.maximum(t_a, t_b)
-    lo = np.maximum.reduce([h_lo, v_lo, np.zeros_like(h_lo)])
-    hi = np.minimum.reduce([h_hi, v_hi, np.full_like(h_hi, lookahead_s)])
-    keep = h_ok & (lo <= hi)
-    # The best moment: the horizontal closest approach, held within the window
-    # where both distances can hold (the horizontal distance is convex in t).
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tc = np.where(a > 0, -b / a, 0.0)
-    tc = np.where(keep, np.clip(np.nan_to_num(tc), np.where(keep, lo, 0.0), np.where(keep, hi, 0.0)), 0.0)
+    dz0 = z[j] - z[i]
+    keep, tc, dz_cpa = _windows(dist * np.sin(az), dist * np.cos(az), ve[j] - ve[i], vn[j] - vn[i], dz0,
+                                w[j] - w[i], horizontal_m * (1 + PLANAR_SLACK) + 1.0, vertical_m, lookahead_s)
     dz_now = np.abs(dz0)
-    dz_cpa = np.abs(dz0 + dvz * np.nan_to_num(tc))
+    # The exact check, over arrays: both positions at that moment along their
+    # geodesic courses, and their geodesic distance.
+    p, q, t = i[keep], j[keep], tc[keep]
+    dzn, dzc = dz_now[keep], dz_cpa[keep]
+    if not len(p):
+        return []
+    _f, _b, now_m = GEOD.inv(lon[p], lat[p], lon[q], lat[q])
+    now_m = np.asarray(now_m, dtype=np.float64)
+    plon, plat, _ = GEOD.fwd(lon[p], lat[p], course[p], speed[p] * t)
+    qlon, qlat, _ = GEOD.fwd(lon[q], lat[q], course[q], speed[q] * t)
+    _f, _b, miss = GEOD.inv(plon, plat, qlon, qlat)
+    miss = np.where(t > 0, np.asarray(miss, dtype=np.float64), now_m)
+    now = (now_m <= horizontal_m) & (dzn <= vertical_m)
+    predicted = (t > 0) & (miss <= horizontal_m) & (dzc <= vertical_m + VERTICAL_TOLERANCE_M)
     out: list[Approach] = []
-    for p, q, t, dzn, dzc in zip(i[keep].tolist(), j[keep].tolist(), tc[keep].tolist(), dz_now[keep].tolist(),
-                                 dz_cpa[keep].tolist(), strict=True):
-        _f, _b, now_m = GEOD.inv(lon[p], lat[p], lon[q], lat[q])
-        now = bool(now_m <= horizontal_m and dzn <= vertical_m)
-        miss_m = float(now_m)
-        if t > 0:
-            la_, lo_ = _ahead(lon[p], lat[p], course[p], speed[p], t)
-            lb_, ob_ = _ahead(lon[q], lat[q], course[q], speed[q], t)
-            _f, _b, d = GEOD.inv(la_, lo_, lb_, ob_)
-            miss_m = float(d)
-        predicted = t > 0 and miss_m <= horizontal_m and dzc <= vertical_m + VERTICAL_TOLERANCE_M
-        if now or predicted:
-            out.append(Approach(p, q, float(now_m), float(t) if predicted and not now else 0.0,
-                                float(now_m) if now else miss_m, dzn if now else dzc, now))
+    for k in np.nonzero(now | predicted)[0].tolist():
+        if now[k]:
+            out.append(Approach(int(p[k]), int(q[k]), float(now_m[k]), 0.0, float(now_m[k]), float(dzn[k]), True))
+        else:
+            out.append(Approach(int(p[k]), int(q[k]), float(now_m[k]), float(t[k]), float(miss[k]), float(dzc[k]),
+                                False))
     return out
 
 
