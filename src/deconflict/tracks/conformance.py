@@ -49,7 +49,7 @@ from deconflict.engine.rules import (
     evaluate_line_measure,
     evaluate_volumes,
 )
-from deconflict.geo.ellipsoid import M_MIN
+from deconflict.geo.ellipsoid import GEOD, M_MIN
 from deconflict.geo.shape import Shape
 from deconflict.model import (
     CautionMargins,
@@ -248,31 +248,27 @@ class Fences:
         return got
 
     # -- candidates -------------------------------------------------------------------
-    def candidates(self, lon: FloatArray, lat: FloatArray, reach_m: FloatArray) -> tuple[IntArray, IntArray]:
-        """(report index, fence index) pairs whose boxes may meet the report's
-        point grown by ``reach_m``: over-selects, never drops."""
-        if not len(self.cell_keys) or not len(lon):
+    def candidates(self, lon_lo: FloatArray, lon_hi: FloatArray, lat_lo: FloatArray,
+                   lat_hi: FloatArray) -> tuple[IntArray, IntArray]:
+        """(report index, fence index) pairs whose boxes may meet the reports' boxes
+        (``lon_hi`` may pass 180 for a box across the antimeridian; a box wider than
+        360 degrees covers every longitude): over-selects, never drops."""
+        n = len(lon_lo)
+        if not len(self.cell_keys) or not n:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        dlat, dlon = _cap_deg(lat, reach_m)
-        big = reach_m > 0
-        # Points: one cell. Grown points: every cell their box touches (few move far).
-        cx = np.floor((lon + 180) / CELL_DEG).astype(np.int64)
-        cy = np.floor((lat + 90) / CELL_DEG).astype(np.int64)
-        rep = [np.arange(len(lon), dtype=np.int64)]
-        cells = [cy * _NX + cx]
-        if big.any():
-            idx = np.nonzero(big)[0]
-            for i in idx.tolist():
-                x0 = math.floor((lon[i] - dlon[i] + 180) / CELL_DEG)
-                x1 = math.floor((lon[i] + dlon[i] + 180) / CELL_DEG)
-                y0 = max(0, math.floor((lat[i] - dlat[i] + 90) / CELL_DEG))
-                y1 = math.floor((lat[i] + dlat[i] + 90) / CELL_DEG)
-                xs, ys = np.meshgrid(np.arange(x0, x1 + 1) % _NX, np.arange(y0, y1 + 1))
-                c = (ys.ravel() * _NX + xs.ravel()).astype(np.int64)
-                c = c[c != cells[0][i]]
-                cells.append(c)
-                rep.append(np.full(c.size, i, dtype=np.int64))
-        r_all, c_all = np.concatenate(rep), np.concatenate(cells)
+        full = (lon_hi - lon_lo) >= 360.0
+        x0 = np.floor((lon_lo + 180) / CELL_DEG).astype(np.int64)
+        x1 = np.where(full, x0 + _NX - 1, np.floor((lon_hi + 180) / CELL_DEG).astype(np.int64))
+        y0 = np.maximum(0, np.floor((lat_lo + 90) / CELL_DEG).astype(np.int64))
+        y1 = np.minimum(_NY - 1, np.floor((lat_hi + 90) / CELL_DEG).astype(np.int64))
+        nx, ny = x1 - x0 + 1, y1 - y0 + 1
+        per = nx * ny
+        # Every cell of every report's box, without a Python loop.
+        r_all = np.repeat(np.arange(n, dtype=np.int64), per)
+        k = np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+        cx = (x0[r_all] + k % nx[r_all]) % _NX
+        cy = y0[r_all] + k // nx[r_all]
+        c_all = cy * _NX + cx
         pos = np.searchsorted(self.cell_keys, c_all)
         pos = np.minimum(pos, len(self.cell_keys) - 1)
         found = self.cell_keys[pos] == c_all
@@ -283,19 +279,19 @@ class Fences:
         offs = np.repeat(self.cell_start[pos] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         boxes = self.cell_boxes[offs]
         b = self.box[boxes]
-        rl, ra = lon[reps], lat[reps]
-        gl, ga = dlon[reps], dlat[reps]
-        ok = (ra + ga >= b[:, 1]) & (ra - ga <= b[:, 3])
-        # Longitude with wrap (boxes are split at the antimeridian).
-        lo_ok = np.zeros(len(reps), dtype=bool)
-        for k in (-360.0, 0.0, 360.0):
-            lo_ok |= (rl + gl + k >= b[:, 0]) & (rl - gl + k <= b[:, 2])
-        ok &= lo_ok | (gl >= 180.0)
+        ok = (lat_hi[reps] >= b[:, 1]) & (lat_lo[reps] <= b[:, 3])
+        # Longitude with wrap (fence boxes are split at the antimeridian).
+        rl0, rl1 = lon_lo[reps], lon_hi[reps]
+        lo_ok = full[reps].copy()
+        for shift in (-360.0, 0.0, 360.0):
+            lo_ok |= (rl1 + shift >= b[:, 0]) & (rl0 + shift <= b[:, 2])
+        ok &= lo_ok
         pairs = np.unique(np.stack([reps[ok], self.box_fence[boxes[ok]]], axis=1), axis=0)
         return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
 
 
 _NX = round(360 / CELL_DEG)
+_NY = round(180 / CELL_DEG)
 
 
 @dataclass(slots=True)
@@ -315,6 +311,16 @@ class Judge:
         self._line_clear: dict[tuple[str, str], _Clearance] = {}
         self.exact_checks = 0
         self.cache_hits = 0
+        self._swept_memo: tuple[Report, Part | None] | None = None
+
+    def _swept(self, r: Report) -> Part | None:
+        """The report's path ahead, built once per report (many fences may ask)."""
+        memo = self._swept_memo
+        if memo is not None and memo[0] is r:
+            return memo[1]
+        part = r.swept(self.lookahead_s)
+        self._swept_memo = (r, part)
+        return part
 
     def judge(self, reports: Sequence[Report], links: dict[str, list[Part]] | None = None) -> list[Hit]:
         """Every condition of every report (in report order), present and predicted."""
@@ -331,7 +337,7 @@ class Judge:
         sweep = np.fromiter((r.speed * self.lookahead_s if r.moving else 0.0 for r in reports), np.float64, n)
         la_us = int(self.lookahead_s * 1e6)
         # -- areas and sites ----------------------------------------------------------
-        ri, fi = fz.candidates(lon, lat, sweep)
+        ri, fi = fz.candidates(*self._boxes(reports, lon, lat, sweep))
         if len(ri):
             tt, ff = t[ri], fi
             moving = sweep[ri] > 0
@@ -368,6 +374,33 @@ class Judge:
         hits.sort(key=lambda h: h.report)
         return hits
 
+    def _boxes(self, reports: Sequence[Report], lon: FloatArray, lat: FloatArray,
+               sweep: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Each report's box: its point, or for a moving one its path over the look-ahead
+        (the box of both ends, from the exact geodesic, grown by a bound of how far the
+        geodesic strays from the straight lon/lat segment between them, doubled)."""
+        lon_lo, lon_hi, lat_lo, lat_hi = lon.copy(), lon.copy(), lat.copy(), lat.copy()
+        mv = np.nonzero(sweep > 0)[0]
+        if len(mv):
+            crs = np.fromiter((reports[i].course for i in mv.tolist()), np.float64, len(mv))
+            elon, elat, _ = GEOD.fwd(lon[mv], lat[mv], crs, sweep[mv])
+            elon, elat = np.asarray(elon, dtype=np.float64), np.asarray(elat, dtype=np.float64)
+            # Unwrap the end next to the start (paths are far shorter than 180 degrees).
+            elon = lon[mv] + ((elon - lon[mv] + 540.0) % 360.0 - 180.0)
+            d = sweep[mv]
+            top = np.minimum(np.maximum(np.abs(lat[mv]), np.abs(elat)) + np.degrees(d / M_MIN), 89.0)
+            stray = d * d * np.tan(np.radians(top)) / (2.0 * M_MIN) + 0.01 * d + 100.0
+            # Near a pole the bound above is useless: the whole cap of the path's length.
+            stray = np.where(top >= 80.0, d, stray)
+            glat, glon = _cap_deg(np.maximum(np.abs(lat[mv]), np.abs(elat)), stray)
+            lon_lo[mv] = np.minimum(lon[mv], elon) - glon
+            lon_hi[mv] = np.maximum(lon[mv], elon) + glon
+            lat_lo[mv] = np.minimum(lat[mv], elat) - glat
+            lat_hi[mv] = np.maximum(lat[mv], elat) + glat
+        # Normalise: lo in [-180, 180).
+        shift = np.floor((lon_lo + 180.0) / 360.0) * 360.0
+        return lon_lo - shift, lon_hi - shift, lat_lo, lat_hi
+
     def _hit(self, i: int, rule_key: object, obj: Measure | Declaration, in_s: float | None,
              where: tuple[float, float]) -> Hit:
         name, kind, summary = RULES[rule_key]  # type: ignore[index]
@@ -390,7 +423,7 @@ class Judge:
                                        _FORCES_SITE_RULE.three_d, EXACT)
             if out is not None and out.strict:
                 return self._hit(i, key, f.obj, None, where)
-        swept = r.swept(self.lookahead_s)
+        swept = self._swept(r)
         if swept is None:
             return None
         if m is not None:
@@ -472,7 +505,7 @@ class Judge:
             self._line_clear.pop((r.uid, m.id), None)
         if far and now_in_window:
             return self._hit(i, "line", m, None, (r.lon, r.lat))
-        swept = r.swept(self.lookahead_s)
+        swept = self._swept(r)
         if far or swept is None:
             return None
         out = evaluate_line_measure(m, line.shape, swept, own, EXACT, line.ext_cache)
