@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deconflict.codecs import cot  # noqa: E402
-from deconflict.codecs.scenario import load_into, load_scenario  # noqa: E402
-from deconflict.model import (  # noqa: E402
+from deconflict.codecs import cot
+from deconflict.codecs.scenario import load_into, load_scenario
+from deconflict.model import (
     AltitudeBand,
     Binds,
     Measure,
@@ -43,13 +43,13 @@ from deconflict.model import (  # noqa: E402
     SiteCategory,
     Window,
 )
-from deconflict.service.auth import Role  # noqa: E402
-from deconflict.service.deconflict import Deconflict  # noqa: E402
-from deconflict.service.hotline import Hotline  # noqa: E402
-from deconflict.store.sqlite import SQLiteStore  # noqa: E402
-from deconflict.tracks.conformance import Fences, Judge  # noqa: E402
-from deconflict.tracks.proximity import approaches, screen  # noqa: E402
-from deconflict.tracks.report import Report  # noqa: E402
+from deconflict.service.auth import Role
+from deconflict.service.deconflict import Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.store.sqlite import SQLiteStore
+from deconflict.tracks.conformance import Fences, Judge
+from deconflict.tracks.proximity import approaches, screen
+from deconflict.tracks.report import Report
 
 T0 = datetime(2018, 2, 7, 12, 0, tzinfo=UTC)
 WIN = Window(datetime(2018, 2, 1, tzinfo=UTC), datetime(2018, 3, 1, tzinfo=UTC))
@@ -57,7 +57,8 @@ BUNDLED = Path(__file__).resolve().parents[1] / "src/deconflict/data/euphrates-2
 
 
 def load() -> str:
-    return "load average %.1f %.1f %.1f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -227,8 +228,8 @@ def bench_cpa(sizes: list[int], repeats: int) -> None:
     for n in sizes:
         w = cpa_world(n, rnd)
         found: list[int] = []
-        tk = median_time(lambda w=w: found.append(len(approaches(*w, horizontal_m=1000.0, vertical_m=300.0,
-                                                                  lookahead_s=120.0))), repeats)
+        tk = median_time(lambda w=w, found=found: found.append(len(approaches(
+            *w, horizontal_m=1000.0, vertical_m=300.0, lookahead_s=120.0))), repeats)
         ts = median_time(lambda w=w: screen(w[0], w[1], w[3], w[4], 1000.0, 120.0), repeats)
         line = (f"cpa: {n} assets: {tk * 1000:,.1f} ms per cycle (screen {ts * 1000:,.1f} ms; "
                 f"{found[-1]} approaches)")

@@ -255,9 +255,13 @@ def test_hostile_input_beside_a_canary(live: Live) -> None:
     assert after["malformed"] - before["malformed"] >= 4
     assert after["oversized"] - before["oversized"] >= 1
     assert not br.closed
-    totals = live.server.queue.totals()
-    assert totals["dropped"] > 0  # the flood overflowed its own queue (200), not the canary's
-    assert [f for f in live.server.queue.feeds() if f["party"] == "sdf" and f["dropped"] == 0]
+    # Every report of the flooding feed is accounted for: judged or dropped (its own
+    # queue holds 200; how many overflow depends on the evaluator's pace), none of the canary's.
+    [flooder] = [f for f in live.server.queue.feeds() if f["feed"].startswith("tcp") and f["party"] == "russia"
+                 and f["accepted"] + f["dropped"] == 3002]
+    assert flooder["malformed"] >= 4 and flooder["oversized"] >= 1
+    assert [f for f in live.server.queue.feeds() if f["party"] == "sdf" and f["accepted"] == 20
+            and f["dropped"] == 0]
     # A connection that never binds is closed; one with a malformed TAK frame too.
     stranger, sr = connect(live, "")
     stranger.sendall(report("stranger", "a-h-G", 40.0, 35.0, token="dcf_nope_nope"))

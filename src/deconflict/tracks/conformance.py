@@ -42,7 +42,6 @@ import numpy.typing as npt
 from deconflict.engine.index import micros
 from deconflict.engine.parts import Part, declaration_parts, measure_shape
 from deconflict.engine.rules import (
-    LINE_END_REACH_M,
     PAIR_RULES,
     _extended,
     evaluate_area_measure,
@@ -136,6 +135,7 @@ class _Line:
     shape: Shape
     t0: int
     t1: int
+    area: Shape | None = None  # the area of application, when given as a polygon
     ext_cache: dict[int, Shape] = field(default_factory=dict)
 
 
@@ -178,7 +178,8 @@ class Fences:
         shape = measure_shape(m)
         t0, t1 = micros(m.window.start), micros(m.window.end)
         if m.kind is MeasureKind.DECONFLICTION_LINE:
-            self.lines.append(_Line(m, shape, t0, t1))
+            area = None if m.application_area is None else Shape.of(m.application_area, "application_area")
+            self.lines.append(_Line(m, shape, t0, t1, area))
             return
         if m.kind not in RULES:
             return  # restrictive fire areas and lines govern fires only
@@ -485,15 +486,18 @@ class Judge:
         own = m.side_of(r.party)
         assert own is not None
         part = r.part()
-        out = evaluate_line_measure(m, line.shape, part, own, EXACT, line.ext_cache)
+        out = evaluate_line_measure(m, line.shape, part, own, EXACT, line.ext_cache, line.area)
         far = out is not None and out.strict
         # The clearance: the exact distance to the line continued past its ends
-        # (the boundary between the sides), trusted only well within the reach of
-        # the line, where nothing else decides.
+        # (the boundary between the sides), trusted only well within the line's
+        # area of application (within application_m of the line), where nothing
+        # else decides; not kept for an area of application given as a polygon.
         # Only decisions in the line's window are kept: outside it the engine
         # answers None whatever the side.
-        d_line = line.shape.point_distance(r.lon, r.lat, LINE_END_REACH_M) if now_in_window else math.inf
-        if d_line + CLEARANCE_CAP_M < LINE_END_REACH_M:
+        reach = m.application_m
+        d_line = (line.shape.point_distance(r.lon, r.lat, reach)
+                  if now_in_window and line.area is None else math.inf)
+        if d_line + CLEARANCE_CAP_M < reach:
             ext = _extended(line.shape, part.shape, CLEARANCE_CAP_M, line.ext_cache)
             d_ext = ext.point_distance(r.lon, r.lat, CLEARANCE_CAP_M)
             clear = min(d_ext, CLEARANCE_CAP_M) - SLACK_M
@@ -508,7 +512,7 @@ class Judge:
         swept = self._swept(r)
         if far or swept is None:
             return None
-        out = evaluate_line_measure(m, line.shape, swept, own, EXACT, line.ext_cache)
+        out = evaluate_line_measure(m, line.shape, swept, own, EXACT, line.ext_cache, line.area)
         if out is None or not out.strict:
             return None
         d = line.shape.point_distance(r.lon, r.lat)
