@@ -235,6 +235,11 @@ def test_feature_id_and_property_id_must_agree() -> None:
     assert e.value.field == "properties.id"
 
 
+def test_a_line_shorter_than_the_precision_is_kept_not_dropped() -> None:
+    line = LineString(((170.0, 0.0), (170.0, 2.9026550668332442e-261)))
+    assert rfc7946.encode(line) == {"type": "LineString", "coordinates": [[170.0, 0.0], [170.0, 0.0]]}
+
+
 def test_precision_loss_is_within_the_written_decimals(euphrates: dict[str, Any]) -> None:
     decls = [decode_declaration(d, "d") for d in euphrates["declarations"]]
     for d in decls:
@@ -260,10 +265,15 @@ def test_any_line_is_written_per_rfc_7946_and_read_back_to_the_same_vertices(pts
     except InvalidInput:
         return  # fewer than two distinct positions
     out = rfc7946.encode(line)
+    originals = [(rfc7946.rounded(x), rfc7946.rounded(y)) for x, y in line.coords]
+    if len(set(originals)) < 2:
+        # Shorter than the written precision: kept as one position twice, never dropped
+        # (it once came out as an empty MultiLineString).
+        assert out == {"type": "LineString", "coordinates": [list(originals[0])] * 2}
+        return
     assert_rfc7946(out)
     back = rfc7946.decode_multi(out, "g")
     assert isinstance(back, dict) and back["type"] == "LineString"
-    originals = [(rfc7946.rounded(x), rfc7946.rounded(y)) for x, y in line.coords]
 
     def same(a: tuple[float, float], b: tuple[float, float]) -> bool:
         return a == b or (abs(a[0]) == 180.0 and abs(b[0]) == 180.0 and a[1] == b[1])

@@ -50,6 +50,8 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(audit_app, name="audit")
 app.add_typer(party_app, name="party")
 app.add_typer(credential_app, name="credential")
+cert_app = typer.Typer(help="TAK client certificates (data packages ATAK and WinTAK import).", no_args_is_help=True)
+app.add_typer(cert_app, name="cert")
 
 out = Console()
 err = Console(stderr=True)
@@ -408,13 +410,25 @@ def serve(
     workers: Annotated[int, typer.Option(
         help="Server processes on the one store (each holds the whole engine in memory).")] = 1,
     store: StoreOption = None,
+    cot_tcp: Annotated[int | None, typer.Option("--cot-tcp", help="CoT over TCP on this port (TAK: 8087).")] = None,
+    cot_udp: Annotated[int | None, typer.Option("--cot-udp", help="CoT over UDP on this port (TAK: 8087).")] = None,
+    cot_tls: Annotated[int | None, typer.Option(
+        "--cot-tls", help="CoT over TLS with client certificates (TAK: 8089).")] = None,
+    sbs: Annotated[str | None, typer.Option(
+        "--sbs", help="SBS-1 BaseStation source HOST:PORT (dump1090: 30003).")] = None,
+    tracks: Annotated[bool, typer.Option(
+        "--tracks", help="Live tracks over HTTP only (implied by the options above).")] = False,
 ) -> None:
-    """Run the HTTP service on the store."""
+    """Run the HTTP service on the store (and, with the --cot options, the live tracks)."""
     import uvicorn
 
     from deconflict.cli import worker
+    from deconflict.cli.tracks import TracksOptions
 
     with errors():
+        live = TracksOptions.parse(cot_tcp, cot_udp, cot_tls, sbs, tracks, host)
+        if live is not None and workers != 1:
+            raise InvalidInput("--workers", "live tracks run in one server process: use --workers 1")
         if not 0 < ack_deadline <= 7 * 24 * 60:
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
         if not 1 <= workers <= 64:
@@ -428,11 +442,16 @@ def serve(
                                   "timeout_graceful_shutdown": 5}
         if workers == 1:
             service = open_service(path)
-            app_ = worker.build(service, timedelta(minutes=ack_deadline))
+            app_ = worker.build(service, timedelta(minutes=ack_deadline),
+                                extend=None if live is None else lambda a, h: live.start(a, h, path))
             err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
+            if live is not None:
+                err.print(f"live tracks: {live.describe()}")
             try:
                 uvicorn.run(app_, workers=1, **common)
             finally:
+                if live is not None:
+                    live.stop()
                 service.close()
         else:
             with SQLiteStore(path) as st:  # created or refused here, once, with a clear error
@@ -442,6 +461,33 @@ def serve(
             err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
             uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
         err.print("deconflict stopped; every acknowledged change is in the store")
+
+
+@cert_app.command("issue")
+def cert_issue(
+    party: Annotated[str, typer.Argument(help="Party id.")],
+    member: Annotated[str, typer.Option(help="Member's name (the certificate's CN).")],
+    host: Annotated[str, typer.Option(help="The server's address as the clients reach it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The server's CoT TLS port.")] = 8089,
+    role: Annotated[str, typer.Option(help="viewer, planner or liaison.")] = "planner",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Data package to write (zip).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Issue a TAK client certificate (and its credential) as a data package ATAK and WinTAK import.
+
+    The PKCS#12 password is printed once; revoking the credential cuts the client off."""
+    from deconflict.cli.tracks import issue_package
+
+    with errors():
+        path = store or SQLiteStore.default_path()
+        with open_service(path) as service:
+            cred_id, package, password = issue_package(service, path, party, member, _role(role), host, port)
+        target = output or Path(f"deconflict-{party}-{member}.zip")
+        target.write_bytes(package)
+        target.chmod(0o600)
+        err.print(f"issued credential {cred_id} and a client certificate for {member} of {party}: {target}; "
+                  "the PKCS#12 password is shown once:")
+        sys.stdout.write(password + "\n")
 
 
 @party_app.command("list")

@@ -12,6 +12,7 @@ appends for its reads and streams.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,13 +29,17 @@ ENV_STORE = "DECONFLICT_SERVE_STORE"
 ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
 
 
-def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False) -> FastAPI:
+def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False,
+          extend: Callable[[FastAPI, Hotline], None] | None = None) -> FastAPI:
+    """``extend`` adds routes (live tracks) before the map takes ``/``."""
     hotline = Hotline(service, ack_deadline=ack_deadline)
     # What was loaded lives as long as the server: keep the collector from
     # walking it again and again (full collections over a million objects
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
     app = create_app(hotline, close_store=close_store)
+    if extend is not None:
+        extend(app, hotline)
     web.mount(app)  # the map at /
     return app
 

@@ -122,7 +122,13 @@ def line_parts(coords: Sequence[XY]) -> list[list[list[float]]]:
     for part in parts:
         shift = 360.0 * _sheet(sum(p[0] for p in part[:2]) / min(2, len(part)))
         out.append(_dedupe([_pos((x - shift, y)) for x, y in part]))
-    return [p for p in out if len(p) >= 2]
+    kept = [p for p in out if len(p) >= 2]
+    if not kept:
+        # Every position rounds to one (a line shorter than the written
+        # precision, about a centimetre): written as that position twice, which
+        # RFC 7946 allows, rather than dropped from the export.
+        kept = [[out[0][0], out[0][0]]]
+    return kept
 
 
 def _signed_area(ring: list[list[float]]) -> float:

@@ -267,7 +267,8 @@ class Hotline:
         return events
 
     def record(self, drafts: list[EventDraft]) -> list[Event]:
-        """Append events that decide nothing (a witness's report), as a writer."""
+        """Append events that decide nothing and change no declaration, measure or
+        party (a witness's report, track alerts and assets), as a writer."""
         with self._writing():
             return self._append(drafts)
 
@@ -779,6 +780,12 @@ class Hotline:
                 self._append(escalation.drafts(remind, escalate, set(self.service.parties()), now))
             return len(remind) + len(escalate)
 
+    # -- live tracks (deconflict.tracks) -----------------------------------------------
+    def read_service(self, fn: Callable[[Deconflict], Any]) -> Any:
+        """``fn(service)`` with the engine current and still: a quick copy, nothing more."""
+        with self._reading():
+            return fn(self.service)
+
     # -- the live stream ---------------------------------------------------------------
     def close_streams(self) -> None:
         """End every open stream (at shutdown); clients resume from their last id."""
@@ -809,6 +816,11 @@ class Hotline:
             return p
         if t == "activity.accepted":
             return p["response"] if e.actor == party else None
+        if t.startswith("alert."):  # live tracks: one view per party concerned (deconflict.tracks.alerts)
+            view = p.get("views", {}).get(party)
+            return view if isinstance(view, dict) else None
+        if t.startswith("asset."):
+            return p if p.get("party") == party else None
         return None
 
     def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,

@@ -31,6 +31,7 @@ class NotificationKind(StrEnum):
     MEASURE_DECLINED = "measure_declined"  # a bound party declined your proposal
     MEASURE_WITHDRAWN = "measure_withdrawn"  # a measure that bound you was withdrawn
     ESCALATION = "escalation"  # a party has not answered your notification past its second deadline
+    TRACK_ALERT = "track_alert"  # a live track breaches a measure or a declaration, or comes too close
 
 
 class Answer(StrEnum):

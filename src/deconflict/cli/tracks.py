@@ -1,0 +1,76 @@
+"""What ``deconflict serve`` runs for live tracks, and ``deconflict cert issue``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from deconflict.errors import InvalidInput
+from deconflict.service.auth import Role
+from deconflict.service.deconflict import Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.tracks.certs import Authority
+from deconflict.tracks.http import mount
+from deconflict.tracks.server import TakServer
+from deconflict.tracks.tracker import Tracker
+
+
+def _port(value: int | None, name: str) -> int | None:
+    if value is not None and not 0 <= value <= 65535:
+        raise InvalidInput(name, "must be a port number (0-65535)")
+    return value
+
+
+@dataclass
+class TracksOptions:
+    tcp: int | None
+    udp: int | None
+    tls: int | None
+    sbs: tuple[str, int] | None
+    host: str
+    server: TakServer | None = field(default=None)
+
+    @classmethod
+    def parse(cls, tcp: int | None, udp: int | None, tls: int | None, sbs: str | None, tracks: bool,
+              host: str) -> TracksOptions | None:
+        if tcp is None and udp is None and tls is None and sbs is None and not tracks:
+            return None
+        source = None
+        if sbs is not None:
+            h, _, p = sbs.rpartition(":")
+            if not h or not p.isdigit() or not 0 < int(p) <= 65535:
+                raise InvalidInput("--sbs", f"give HOST:PORT, e.g. 127.0.0.1:30003, got {sbs!r}")
+            source = (h, int(p))
+        return cls(_port(tcp, "--cot-tcp"), _port(udp, "--cot-udp"), _port(tls, "--cot-tls"), source, host)
+
+    def start(self, app: FastAPI, hotline: Hotline, store: Path) -> None:
+        tracker = Tracker(hotline)
+        ctx = Authority.beside(store).server_context(self.host) if self.tls is not None else None
+        if any(x is not None for x in (self.tcp, self.udp, self.tls, self.sbs)):
+            self.server = TakServer(tracker, host=self.host, tcp=self.tcp, udp=self.udp, tls=self.tls,
+                                    tls_context=ctx, sbs=self.sbs)
+            self.server.start()
+        mount(app, tracker, stats=None if self.server is None else self.server.stats)
+
+    def describe(self) -> str:
+        ports = dict(self.server.ports) if self.server is not None else {}
+        parts = [f"CoT {k} {v}" for k, v in sorted(ports.items())]
+        if self.sbs:
+            parts.append(f"SBS-1 from {self.sbs[0]}:{self.sbs[1]}")
+        return ", ".join(parts) or "HTTP batch only (/v1/tracks/reports)"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def issue_package(service: Deconflict, store: Path, party: str, member: str, role: Role, host: str,
+                  port: int) -> tuple[str, bytes, str]:
+    """(credential id, data package, PKCS#12 password)."""
+    if role is Role.ADMIN:
+        raise InvalidInput("--role", "a TAK client is a party's member, not an administrator")
+    cred, _token = Hotline(service).issue_credential(None, party, member, role)
+    package, password = Authority.beside(store).data_package(party, member, cred.id, host, port)
+    return cred.id, package, password
