@@ -119,7 +119,7 @@ def measures(draw: st.DrawFn) -> Measure:
 
 
 @given(data=st.data())
-@PROPERTY(40)
+@PROPERTY(15)
 def test_candidates_find_every_activity_the_brute_force_finds(data: st.DataObject) -> None:
     scenario = load_scenario(BUNDLED)
     engine = Engine(scenario.margins)
@@ -140,7 +140,7 @@ def test_candidates_find_every_activity_the_brute_force_finds(data: st.DataObjec
 
 
 @given(data=st.data())
-@PROPERTY(40)
+@PROPERTY(15)
 def test_check_measure_gives_what_the_full_check_gives_about_that_measure(data: st.DataObject) -> None:
     scenario = load_scenario(BUNDLED)
     engine = Engine(scenario.margins)
