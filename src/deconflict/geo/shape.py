@@ -9,8 +9,10 @@ cannot come within ``upto``, never an edge that could.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -29,6 +31,21 @@ from deconflict.geo.ellipsoid import (
 )
 from deconflict.geo.geodesic import Edge, distance, edge_distance, edges_cross, foot
 from deconflict.model.geometry import Geometry, LineString, Point, Polygon, Position
+
+#: Set while building shapes the log vouches for (accepted before, by this or
+#: another process): they were validated when accepted and are not again.
+_TRUSTED: ContextVar[bool] = ContextVar("deconflict_trusted_shapes", default=False)
+
+
+@contextlib.contextmanager
+def trusted() -> Iterator[None]:
+    """Build shapes without re-validating them (see :data:`_TRUSTED`): for
+    declarations and measures read from the log, never for a request's."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
 
 
 class ShapeType(IntEnum):
@@ -229,7 +246,7 @@ class Shape:
         if multi:
             pole = _encircled_pole(built[0])
         shape = cls(type_, built, pole)
-        if multi:
+        if multi and not _TRUSTED.get():
             shape._validate_polygon(field)
         return shape
 
@@ -439,10 +456,12 @@ class ComparisonTooCostly(InvalidInput):
                                      f"{MAX_EDGE_PAIRS:,} in one request): simplify the shape")
 
 
-def _box_arrays(boxes: list[Box]) -> tuple[FloatArray, ...]:
+def _box_arrays(
+    boxes: list[Box],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     return (np.array([b.lon_lo for b in boxes]), np.array([b.lat_lo for b in boxes]),
             np.array([b.lon_hi for b in boxes]), np.array([b.lat_hi for b in boxes]),
-            np.array([b.full_lon for b in boxes], dtype=bool))
+            np.array([b.full_lon for b in boxes], dtype=np.bool_))
 
 
 #: Rows of the pair matrix computed at once (bounds the memory of a comparison).

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
     CheckResult,
@@ -93,6 +94,7 @@ class Submission:
     error: Exception | None = None
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
+    parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
 
 
 class Hotline:
@@ -285,7 +287,9 @@ class Hotline:
         """A dry run: writes nothing."""
         who.require(Action.CHECK)
         self._owned(who, activity)
+        parts = self.service.engine.prebuild(activity)  # the costly geometry, before the lock
         with self._reading():
+            self.service.engine.adopt(activity, parts)
             result = self.service.check(activity)
             return encode_result(redact(result, who.party, self._lookup(result)))
 
@@ -307,6 +311,7 @@ class Hotline:
         serialisable), then makes them durable in one transaction, one fsync,
         before any of them is answered."""
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
+        item.parts = self.service.engine.prebuild(activity)
         with self._pending_lock:
             self._pending.append(item)
         try:
@@ -331,7 +336,8 @@ class Hotline:
         return item.result
 
     def enqueue(self, who: Principal, activity: Declaration, on_done: Callable[[Submission], None], *,
-                override_reason: str = "", idempotency_key: str = "", request_sha256: str = "") -> None:
+                override_reason: str = "", idempotency_key: str = "", request_sha256: str = "",
+                parts: list[Part] | None = None) -> None:
         """Submit without waiting: the committer thread decides it with whatever
         else is queued and calls ``on_done(item)`` (on its own thread) once the
         answer is durable. For an event loop, which must not block on the lock
@@ -340,6 +346,7 @@ class Hotline:
         Raises at once (nothing queued) if the caller may not submit it."""
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
         item.on_done = on_done
+        item.parts = parts
         with self._queued:
             if self._committer_stop:
                 raise Unavailable("the service is shutting down")
@@ -407,6 +414,8 @@ class Hotline:
                     item.result = (False, response)
                     item.depends_on_batch = key in tentative
                     continue
+                if item.parts is not None:
+                    engine.adopt(item.activity, item.parts)
                 created, response, item_drafts = self._decide(item)
             except Exception as exc:  # this item fails alone; the others go on
                 # Without its traceback, a refusal holds no frame of this batch (whose

@@ -25,9 +25,11 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
+from deconflict.service.bounded import INLINE_BODY_BYTES, light
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
 from deconflict.service.notifications import Answer
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
@@ -139,8 +141,12 @@ async def _activity_body(request: Request) -> ActivityBody:
     bytes (pydantic's JSON mode): FastAPI's own body handling parsed, then
     validated the tree again, a fifth of a submit's time on the event loop.
     Routes that use this declare the body with :data:`ACTIVITY_BODY`."""
+    return _parse_activity_body(await request.body())
+
+
+def _parse_activity_body(data: bytes) -> ActivityBody:
     try:
-        return ActivityBody.model_validate_json(await request.body())
+        return ActivityBody.model_validate_json(data)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
@@ -348,16 +354,31 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         idempotency_key = headers.get("idempotency-key")
         if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
             raise InvalidInput("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
-        body = await _activity_body(request)
-        raw = body.model_dump()
-        digest = request_digest(raw)
-        # The default id was f"a-{digest[:12]}" with a key (the body alone: two parties
-        # sending the same body got the same id, so the second was refused 403 "belongs
-        # to another party", and one party's second key replaced its first activity) and
-        # the time to the microsecond without (concurrent submits could collide).
-        default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
-                      else f"a-{secrets.token_hex(8)}")
-        item = await _submitted(hotline, who, activity_of(who, body.activity, default_id),
+        data = await request.body()
+
+        def prepared() -> tuple[ActivityBody, str, Declaration, list[Part] | None]:
+            body = _parse_activity_body(data)
+            raw = body.model_dump()
+            digest = request_digest(raw)
+            # The default id was f"a-{digest[:12]}" with a key (the body alone: two parties
+            # sending the same body got the same id, so the second was refused 403 "belongs
+            # to another party", and one party's second key replaced its first activity) and
+            # the time to the microsecond without (concurrent submits could collide).
+            default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
+                          else f"a-{secrets.token_hex(8)}")
+            activity = activity_of(who, body.activity, default_id)
+            # A large footprint is built here, off the loop and before the lock
+            # (service/bounded.py); a small one by the committer as before.
+            parts = None if light(activity) else hotline.service.engine.prebuild(activity)
+            return body, digest, activity, parts
+
+        if len(data) <= INLINE_BODY_BYTES:
+            body, digest, activity, parts = prepared()
+            if parts is None and not light(activity):
+                parts = await asyncio.to_thread(hotline.service.engine.prebuild, activity)
+        else:
+            body, digest, activity, parts = await asyncio.to_thread(prepared)
+        item = await _submitted(hotline, who, activity, parts=parts,
                                 override_reason=body.override_reason,
                                 idempotency_key=idempotency_key or "", request_sha256=digest)
         if isinstance(item.error, DeconflictError):
@@ -441,7 +462,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     return app
 
 
-async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **kw: str) -> Submission:
+async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, *, parts: list[Part] | None = None,
+                     **kw: str) -> Submission:
     """Queue a submit for the hotline's committer and wait for its durable answer
     without holding a thread: the lock and the fsync are the committer's."""
     loop = asyncio.get_running_loop()
@@ -454,7 +476,7 @@ async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **
     def wake(item: Submission) -> None:  # on the committer's thread
         loop.call_soon_threadsafe(settle, item)
 
-    hotline.enqueue(who, activity, wake, **kw)
+    hotline.enqueue(who, activity, wake, parts=parts, **kw)
     return await answer
 
 
