@@ -9,8 +9,12 @@ before the submit is queued for the committer, which then only decides
 
 from __future__ import annotations
 
+from typing import Any
+
+from deconflict.geo.shape import MAX_EDGE_PAIRS, MAX_NEAR_PAIRS_PER_EDGE
 from deconflict.model import Declaration, Fire, Flight, LineString, Movement, Polygon, Site
 from deconflict.model.geometry import Geometry
+from deconflict.model.limits import MAX_VERTICES_PER_SHAPE, MAX_WAYPOINTS
 
 #: Bodies up to this size are parsed on the event loop (a thread hop costs
 #: more than parsing them); larger ones on a worker thread.
@@ -45,3 +49,9 @@ def positions(decl: Declaration) -> int:
 def light(decl: Declaration) -> bool:
     """Whether its footprint is cheap enough to build on the event loop."""
     return positions(decl) <= INLINE_POSITIONS
+
+
+def request_limits() -> dict[str, Any]:
+    """The documented limits, as the API shows them (GET /v1/limits)."""
+    return {"max_vertices_per_shape": MAX_VERTICES_PER_SHAPE, "max_waypoints": MAX_WAYPOINTS,
+            "max_near_edge_pairs_per_edge": MAX_NEAR_PAIRS_PER_EDGE, "max_edge_pairs_per_comparison": MAX_EDGE_PAIRS}

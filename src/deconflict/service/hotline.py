@@ -35,8 +35,9 @@ from deconflict.model import (
 from deconflict.model.measure import BindsMode
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
-from deconflict.service.disclosure import redact, visible
+from deconflict.service.disclosure import hidden_owners, redact, visible
 from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
+from deconflict.service.probing import Budget, ProbeLedger
 from deconflict.service.wire import encode_result
 from deconflict.store.documents import decode_measure, encode_declaration, encode_measure
 from deconflict.store.events import Event, EventDraft
@@ -95,6 +96,7 @@ class Submission:
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
     parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
+    probe: list[EventDraft] = field(default_factory=list)  # a refusal touching hidden declarations
 
 
 class Hotline:
@@ -117,6 +119,7 @@ class Hotline:
         # sharing is not enough: an id shared with all, withdrawn and declared again
         # privately hid the first withdrawal from a replay (lost on resume).
         self._withdrawn_sharing: dict[int, tuple[str, bool, frozenset[str]]] = {}
+        self.probes = ProbeLedger()
         self._lock = threading.RLock()
         # Submits waiting for the lock; whoever takes it decides them all (group commit).
         self._pending: list[Submission] = []
@@ -202,6 +205,10 @@ class Hotline:
                 del self.proposals[p["id"]]
         elif e.type == "measure.added":
             self.versions.setdefault(p["id"], 1)
+        elif e.type == "probe.recorded":
+            self.probes.recorded(p["prober"], list(p["owners"]), e.recorded_at)
+        elif e.type == "probe.budget_set":
+            self.probes.set_budget(p["party"], Budget.decode(p))
         elif e.type == "activity.accepted" and p.get("idempotency_key"):
             self._idempotent[(e.actor, p["idempotency_key"])] = (p["request_sha256"], p["response"])
 
@@ -289,9 +296,60 @@ class Hotline:
         self._owned(who, activity)
         parts = self.service.engine.prebuild(activity)  # the costly geometry, before the lock
         with self._reading():
+            # Past its budget, every dry run of the party is refused (service/probing.py).
+            self.probes.require(who.party, self.clock())
             self.service.engine.adopt(activity, parts)
             result = self.service.check(activity)
-            return encode_result(redact(result, who.party, self._lookup(result)))
+            lookup = self._lookup(result)
+            hidden = hidden_owners(result, who.party, lookup)
+            shown = encode_result(redact(result, who.party, lookup))
+        if hidden:
+            with self._writing():
+                self._append(self._probe_drafts(who, hidden, "check"))
+        return shown
+
+    def _probe_drafts(self, who: Principal, hidden: dict[str, str], via: str) -> list[EventDraft]:
+        """The record of a probe, and, when it uses the last of the prober's
+        budget, notifications to every owner it probed within the window."""
+        owners = sorted(set(hidden.values()))
+        drafts = [EventDraft("probe.recorded", who.party, "", {
+            "prober": who.party, "member": who.member, "via": via, "owners": owners})]
+        now = self.clock()
+        budget = self.probes.budget(who.party)
+        if self.probes.used(who.party, now) + 1 == budget.limit:
+            told = sorted(set(owners) | set(self.probes.owners_in_window(who.party, now)))
+            for owner in told:
+                n = Notification(
+                    secrets.token_hex(8), owner, NotificationKind.PROBING, who.party, who.party,
+                    f"{who.party} made {budget.limit} checks touching your declarations not shared with it "
+                    f"within {budget.window_s:g} s; its further checks are refused until the window frees",
+                    {"prober": who.party, "limit": budget.limit, "window_s": budget.window_s},
+                    now, now + self.ack_deadline)
+                drafts.append(EventDraft("notification.sent", who.party, n.id, n.payload()))
+        return drafts
+
+    def set_probe_budget(self, who: Principal | None, party: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An administrator sets a party's budget of checks touching hidden declarations."""
+        if who is not None:
+            who.require(Action.ADMINISTER)
+        budget = Budget.decode(payload)
+        with self._writing():
+            if party not in self.service.parties():
+                raise NotFound("party", party)
+            self._append([EventDraft("probe.budget_set", who.member if who else ADMIN, party,
+                                     budget.payload(party))])
+            return self.probes.status(party, self.clock())
+
+    def probe_status(self, who: Principal) -> dict[str, Any]:
+        who.require(Action.READ)
+        with self._reading():
+            return self.probes.status(who.party, self.clock())
+
+    def probed(self, who: Principal) -> list[dict[str, Any]]:
+        """Who probed the caller's hidden declarations, and how often (in aggregate)."""
+        who.require(Action.READ)
+        with self._reading():
+            return self.probes.probed(None if who.is_admin else who.party)
 
     def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
                request_sha256: str) -> Submission:
@@ -423,6 +481,7 @@ class Hotline:
                 # request, which the server's collector policy (service/heap.py) could
                 # freeze while in flight and never reclaim.
                 item.error = exc.with_traceback(None) if isinstance(exc, DeconflictError) else exc
+                drafts.extend(item.probe)
                 continue
             previous = engine.get_declaration(item.activity.id) if engine.has_declaration(item.activity.id) else None
             self.service.to_engine([Change(declaration=item.activity)])
@@ -465,6 +524,12 @@ class Hotline:
         shown = encode_result(redact(result, who.party, lookup))
         blocking = result.verdict in BLOCKING
         if blocking and not item.override_reason.strip():
+            hidden = hidden_owners(result, who.party, lookup)
+            if hidden:
+                # A refusal is as much an oracle as a dry run: counted and
+                # recorded the same; past the budget, refused the same.
+                self.probes.require(who.party, self.clock())
+                item.probe = self._probe_drafts(who, hidden, "submit")
             raise Refused(shown)
         notes = self._notifications_for(who, activity, result, lookup, override=blocking)
         response = {"id": activity.id, "accepted": True, "overridden": blocking, **shown,

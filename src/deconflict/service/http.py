@@ -29,9 +29,10 @@ from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
-from deconflict.service.bounded import INLINE_BODY_BYTES, light
+from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
 from deconflict.service.notifications import Answer
+from deconflict.service.probing import ProbeBudgetExceeded
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
 #: Requests larger than this are refused with 413 before they are read.
@@ -58,6 +59,11 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Js
 
 def problem_for(exc: Exception) -> Json:
     """The one place where exceptions become HTTP responses."""
+    if isinstance(exc, ProbeBudgetExceeded):
+        out = problem(429, "Too many probing checks", str(exc), "probe-budget", field="body",
+                      retry_after_s=exc.retry_after_s, limit=exc.budget.limit, window_s=exc.budget.window_s)
+        out.headers["Retry-After"] = str(exc.retry_after_s)
+        return out
     if isinstance(exc, Refused):
         return problem(409, "Refused", exc.reason, "refused", result=exc.result)
     if isinstance(exc, InvalidInput):
@@ -172,6 +178,11 @@ class CredentialBody(BaseModel):
     role: Role
     # Aware: a naive time (no offset) failed comparing with the clock's aware now (500).
     expires_at: AwareDatetime | None = None
+
+
+class ProbeBudgetBody(BaseModel):
+    limit: int = Field(description="Checks touching declarations not shared with the party, per window.")
+    window_s: float = Field(description="The sliding window, in seconds.")
 
 
 class AnswerBody(BaseModel):
@@ -430,6 +441,23 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     @app.post("/v1/notifications/{nid}/object", tags=["notifications"])
     def object_(who: Who, nid: str, body: AnswerBody) -> dict[str, Any]:
         return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
+
+    @app.get("/v1/limits", tags=["parties"])
+    def limits(who: Who) -> dict[str, Any]:
+        """What one request may ask (docs/threat-model.md), and the caller's
+        budget of checks touching declarations not shared with it."""
+        return {**request_limits(), "probe_budget": hotline.probe_status(who)}
+
+    @app.get("/v1/probes", tags=["parties"])
+    def probes(who: Who) -> list[dict[str, Any]]:
+        """Who made checks touching the caller's declarations not shared with
+        them, and how often (in aggregate)."""
+        return hotline.probed(who)
+
+    @app.put("/v1/admin/parties/{party_id}/probe-budget", tags=["admin"])
+    def set_probe_budget(who: Who, party_id: str, body: ProbeBudgetBody) -> dict[str, Any]:
+        who.require(Action.ADMINISTER)
+        return hotline.set_probe_budget(who, party_id, body.model_dump())
 
     @app.get("/v1/stream", tags=["notifications"])
     def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,

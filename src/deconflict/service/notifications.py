@@ -23,6 +23,7 @@ class NotificationKind(StrEnum):
     OVERRIDE = "override"  # an activity was accepted over its findings
     MEASURE_PROPOSED = "measure_proposed"  # a measure that would bind you was proposed
     WITHDRAWAL = "withdrawal"  # an activity you were told about was withdrawn
+    PROBING = "probing"  # a party used its budget of checks touching your hidden declarations
 
 
 class Answer(StrEnum):
