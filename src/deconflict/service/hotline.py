@@ -130,6 +130,9 @@ class Hotline:
         self._changed = threading.Condition(self._lock)
         self.head = 0
         self.closing = False
+        #: Called (on any thread) whenever the log grew or streams must close:
+        #: the asynchronous streams' wake-up (service/streams.py).
+        self.listeners: list[Callable[[], None]] = []
         service.followers.append(self._absorb)
         for event in service.store.events():
             self._absorb(event)
@@ -160,6 +163,7 @@ class Hotline:
             n = len(self.service.sync())
             if n:
                 self._changed.notify_all()
+                self._tell_listeners()
             return n
 
     def _absorb(self, e: Event) -> None:
@@ -221,6 +225,12 @@ class Hotline:
         """Wake the streams (the service told :meth:`_absorb` of the events)."""
         if events:
             self._changed.notify_all()
+            self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        for listener in list(self.listeners):
+            with contextlib.suppress(Exception):
+                listener()
 
     # -- administration -----------------------------------------------------------
     def add_party(self, who: Principal, party: Party) -> Party:
@@ -732,6 +742,7 @@ class Hotline:
         with self._changed:
             self.closing = True
             self._changed.notify_all()
+        self._tell_listeners()
 
     def _concerns(self, party: str, e: Event) -> dict[str, Any] | None:
         """What ``party`` may see of an event, or None."""
@@ -755,6 +766,46 @@ class Hotline:
         if t == "activity.accepted":
             return p["response"] if e.actor == party else None
         return None
+
+    def stream_page(self, who: Principal, after_seq: int, limit: int,
+                    events: list[Event] | None = None) -> tuple[list[tuple[int, str, dict[str, Any]]], int, bool]:
+        """One page of the stream: what ``who`` may see of at most ``limit``
+        events after ``after_seq`` (``events`` if given, else read from the
+        store: never the whole backlog); the last seq read; whether the page
+        was full (more may follow). Notifications it hands over are marked
+        delivered (use :meth:`mark_delivered` for the ids when ``events`` is given)."""
+        who.require(Action.READ)
+        page = self.service.store.events_page(after_seq, limit) if events is None else events
+        out = []
+        last = after_seq
+        for e in page:
+            last = e.seq
+            data = self._concerns(who.party, e) if not who.is_admin else e.payload
+            if data is None:
+                continue
+            out.append((e.seq, e.type, data))
+        if events is None:
+            self.mark_delivered(who, [seq for seq, etype, _d in out if etype == "notification.sent"], page)
+        return out, last, len(page) == limit
+
+    def mark_delivered(self, who: Principal, seqs: list[int], page: list[Event]) -> None:
+        """Record that the stream handed over these notification.sent events."""
+        if who.is_admin or not seqs:
+            return
+        wanted = set(seqs)
+        for e in page:
+            if e.seq in wanted:
+                with self._writing():
+                    n = self.inbox.get(e.subject)
+                    if n.delivered_at is None:
+                        self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])
+
+    def credential_in_force(self, who: Principal) -> bool:
+        """Whether ``who``'s credential is neither revoked nor expired now."""
+        cred = self.keyring.get(who.credential_id)
+        if cred is None or cred.revoked_at is not None:
+            return False
+        return cred.expires_at is None or self.clock() < cred.expires_at
 
     def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,
                stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, str, dict[str, Any]] | None]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -33,6 +32,7 @@ from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
 from deconflict.service.notifications import Answer
 from deconflict.service.probing import ProbeBudgetExceeded
+from deconflict.service.streams import StreamLimits, Streams, TooManyStreams
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
 #: Requests larger than this are refused with 413 before they are read.
@@ -63,6 +63,10 @@ def problem_for(exc: Exception) -> Json:
         out = problem(429, "Too many probing checks", str(exc), "probe-budget", field="body",
                       retry_after_s=exc.retry_after_s, limit=exc.budget.limit, window_s=exc.budget.window_s)
         out.headers["Retry-After"] = str(exc.retry_after_s)
+        return out
+    if isinstance(exc, TooManyStreams):
+        out = problem(429, "Too many streams", str(exc), "too-many-streams", field="Authorization")
+        out.headers["Retry-After"] = "1"
         return out
     if isinstance(exc, Refused):
         return problem(409, "Refused", exc.reason, "refused", result=exc.result)
@@ -232,7 +236,7 @@ FOLLOW_EVERY_S = 0.1
 
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
-               close_store: bool = False) -> FastAPI:
+               close_store: bool = False, stream_limits: StreamLimits | None = None) -> FastAPI:
     """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
     (a worker process that opened it for itself)."""
     stopping = threading.Event()
@@ -274,6 +278,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
                   telemetry={"tracing": False, "metrics": False, "logs": False},
                   description="The deconfliction hotline: declarations, measures, checks, notifications.")
     app.state.hotline = hotline
+    streams = app.state.streams = Streams(hotline, stream_limits)
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(DeconflictError)
@@ -460,10 +465,13 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return hotline.set_probe_budget(who, party_id, body.model_dump())
 
     @app.get("/v1/stream", tags=["notifications"])
-    def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,
-               wait: float = 15.0) -> StreamingResponse:
+    async def stream(request: Request, last_event_id: Annotated[str | None, Header()] = None,
+                     after: int | None = None, wait: float = 15.0) -> StreamingResponse:
         """Server-Sent Events for the caller's party, filtered by disclosure. Resume
-        with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between."""
+        with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between. At most
+        a few streams per credential and per party (429 past them); a stream ends
+        within a second of its credential's revocation or expiry."""
+        who = _authenticated(hotline, request.headers.get("authorization"))
         # isascii: "²".isdigit() is true but int("²") fails (500). The bounds: a resume
         # point past SQLite's integers broke the stream mid-way (OverflowError), and
         # wait=nan passed min/max and made the stream send heartbeats in a busy loop.
@@ -474,17 +482,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         if not math.isfinite(wait):
             raise InvalidInput("wait", "must be a finite number of seconds")
         wait = min(max(wait, 0.05), 60.0)
-
-        def frames() -> Iterator[bytes]:
-            yield b"retry: 2000\n\n"
-            for item in hotline.stream(who, start, wait=wait, stop=lambda: _stopping(hotline)):
-                if item is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                seq, etype, data = item
-                yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-        return StreamingResponse(frames(), media_type="text/event-stream",
+        streams.admit(who)  # 429 past the limits; released when the stream ends
+        return StreamingResponse(streams.frames(who, start, wait), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     return app

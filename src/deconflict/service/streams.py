@@ -1,0 +1,178 @@
+"""The live stream, asynchronous: no thread per stream, bounded memory per
+stream, a bounded number of streams per credential and per party, and none
+outliving its credential.
+
+A stream is a coroutine on the event loop. It reads the log a page at a time
+(a short hop to a worker thread per page, never the backlog at once), sends
+what the caller may see, then waits on an asyncio event that the hotline sets
+whenever the log grows (its own appends, or another worker's as the follower
+thread folds them in). It looks at its credential at least every
+``RECHECK_S``, and at once when a revocation reaches the log: a revoked or
+expired credential ends its streams within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from deconflict.errors import DeconflictError
+from deconflict.service.auth import Action, Principal
+from deconflict.service.hotline import Hotline
+from deconflict.store.events import Event
+
+#: Streams one credential may hold open at once (a console, a few tabs).
+MAX_STREAMS_PER_CREDENTIAL = 8
+#: Streams one party may hold open at once, over all its credentials.
+MAX_STREAMS_PER_PARTY = 64
+#: Events read from the store at once: a stream's memory is one page.
+PAGE = 200
+#: Events kept in memory for the streams that keep up (shared by all streams).
+RECENT = 1024
+#: The longest a stream goes without looking at its credential.
+RECHECK_S = 0.5
+
+
+class TooManyStreams(DeconflictError):
+    """HTTP 429: the credential or the party holds as many streams as it may."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.what = what
+        self.limit = limit
+        super().__init__(f"{what} already holds {limit} open streams; close one first")
+
+
+@dataclass
+class StreamLimits:
+    per_credential: int = MAX_STREAMS_PER_CREDENTIAL
+    per_party: int = MAX_STREAMS_PER_PARTY
+
+
+class Streams:
+    """The open streams of one server process, and their wake-up."""
+
+    def __init__(self, hotline: Hotline, limits: StreamLimits | None = None) -> None:
+        self.hotline = hotline
+        self.limits = limits or StreamLimits()
+        self._lock = threading.Lock()
+        self._by_credential: dict[str, int] = {}
+        self._by_party: dict[str, int] = {}
+        self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+        # The latest events, contiguous by seq, as the hotline saw them: streams
+        # that keep up read them here, on the loop, without a thread or the store.
+        self._recent: list[Event] = []
+        hotline.listeners.append(self.notify)
+        hotline.service.followers.append(self._remember)
+
+    def _remember(self, e: Event) -> None:
+        with self._lock:
+            recent = self._recent
+            if recent and e.seq != recent[-1].seq + 1:
+                recent.clear()  # not contiguous (cannot happen in log order): start again
+            recent.append(e)
+            if len(recent) > 2 * RECENT:
+                del recent[:-RECENT]
+
+    def _from_recent(self, after: int) -> list[Event] | None:
+        """Up to PAGE events after ``after`` if the recent ones cover it, else None."""
+        with self._lock:
+            recent = self._recent
+            if not recent or after < recent[0].seq - 1:
+                return None
+            start = after + 1 - recent[0].seq
+            return recent[start:start + PAGE]
+
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return sum(self._by_credential.values())
+
+    # -- admission ---------------------------------------------------------------
+    def admit(self, who: Principal) -> None:
+        """Count a new stream of ``who``, or raise TooManyStreams (nothing counted)."""
+        who.require(Action.READ)
+        party = who.party or "admin"
+        with self._lock:
+            if self._by_credential.get(who.credential_id, 0) >= self.limits.per_credential:
+                raise TooManyStreams("this credential", self.limits.per_credential)
+            if self._by_party.get(party, 0) >= self.limits.per_party:
+                raise TooManyStreams(f"party {party}", self.limits.per_party)
+            self._by_credential[who.credential_id] = self._by_credential.get(who.credential_id, 0) + 1
+            self._by_party[party] = self._by_party.get(party, 0) + 1
+
+    def release(self, who: Principal) -> None:
+        party = who.party or "admin"
+        with self._lock:
+            for table, key in ((self._by_credential, who.credential_id), (self._by_party, party)):
+                left = table.get(key, 0) - 1
+                if left > 0:
+                    table[key] = left
+                else:
+                    table.pop(key, None)
+
+    # -- wake-up -------------------------------------------------------------------
+    def notify(self) -> None:
+        """The log grew (or streams must close): wake every waiting stream. Any thread."""
+        for loop in list(self._events):
+            try:
+                loop.call_soon_threadsafe(self._wake, loop)
+            except RuntimeError:  # that loop is closed
+                self._events.pop(loop, None)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        event = self._events.get(loop)
+        if event is not None:
+            event.set()
+            self._events[loop] = asyncio.Event()
+
+    def _current(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        event = self._events.get(loop)
+        if event is None:
+            event = self._events[loop] = asyncio.Event()
+        return event
+
+    # -- one stream ------------------------------------------------------------------
+    async def frames(self, who: Principal, after: int, wait: float) -> AsyncIterator[bytes]:
+        """Server-Sent Events for ``who`` after ``after``, live, until the server
+        closes or the credential is revoked or expires. Admitted by the caller
+        (:meth:`admit`); released here however the stream ends."""
+        hotline = self.hotline
+        loop = asyncio.get_running_loop()
+        try:
+            yield b"retry: 2000\n\n"
+            last = after
+            quiet = 0.0
+            while not hotline.closing and hotline.credential_in_force(who):
+                # Taken before the read: an append after the read sets it.
+                changed = self._current()
+                recent = self._from_recent(last) if last <= hotline.head else None
+                if recent is not None:
+                    items, new_last, full = hotline.stream_page(who, last, PAGE, recent)
+                    sent = [seq for seq, etype, _d in items if etype == "notification.sent"]
+                    if sent:
+                        await asyncio.to_thread(hotline.mark_delivered, who, sent, recent)
+                    last = new_last
+                else:
+                    items, last, full = await asyncio.to_thread(hotline.stream_page, who, last, PAGE)
+                for seq, etype, data in items:
+                    yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+                if items:
+                    quiet = 0.0
+                if full:
+                    continue
+                started = loop.time()
+                try:
+                    await asyncio.wait_for(changed.wait(), min(RECHECK_S, max(wait - quiet, 0.0)))
+                except TimeoutError:
+                    quiet += loop.time() - started
+                    if quiet >= wait:
+                        quiet = 0.0
+                        yield b": keep-alive\n\n"
+                else:
+                    quiet += loop.time() - started
+        finally:
+            self.release(who)
