@@ -29,8 +29,10 @@ from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotF
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
+from deconflict.service.gate import AuthFirst, MethodNotAllowed
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
 from deconflict.service.notifications import Answer
+from deconflict.service.openapi import with_problems
 from deconflict.service.probing import ProbeBudgetExceeded
 from deconflict.service.streams import StreamLimits, Streams, TooManyStreams
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
@@ -64,12 +66,16 @@ def problem_for(exc: Exception) -> Json:
                       retry_after_s=exc.retry_after_s, limit=exc.budget.limit, window_s=exc.budget.window_s)
         out.headers["Retry-After"] = str(exc.retry_after_s)
         return out
+    if isinstance(exc, MethodNotAllowed):
+        out = problem(405, "Method Not Allowed", str(exc), "method-not-allowed", field="method")
+        out.headers["Allow"] = ", ".join(exc.allowed)
+        return out
     if isinstance(exc, TooManyStreams):
         out = problem(429, "Too many streams", str(exc), "too-many-streams", field="Authorization")
         out.headers["Retry-After"] = "1"
         return out
     if isinstance(exc, Refused):
-        return problem(409, "Refused", exc.reason, "refused", result=exc.result)
+        return problem(409, "Refused", exc.reason, "refused", field=exc.field, result=exc.result)
     if isinstance(exc, InvalidInput):
         return problem(422, "Invalid input", str(exc), "invalid-input", field=exc.field, reason=exc.reason,
                        invalid_params=[{"name": exc.field, "reason": exc.reason}])
@@ -90,7 +96,7 @@ def problem_for(exc: Exception) -> Json:
     if isinstance(exc, Unavailable):
         return problem(503, "Service unavailable", str(exc), "unavailable")
     if isinstance(exc, DeconflictError):
-        return problem(400, "Bad request", str(exc), "bad-request")
+        return problem(400, "Bad request", str(exc), "bad-request", field=getattr(exc, "field", "body"))
     return problem(500, "Internal error", "an internal error occurred; nothing was accepted", "internal")
 
 
@@ -279,6 +285,15 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
                   description="The deconfliction hotline: declarations, measures, checks, notifications.")
     app.state.hotline = hotline
     streams = app.state.streams = Streams(hotline, stream_limits)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(AuthFirst, hotline=hotline, answer=problem_for)  # inside BodyLimit: 413 first
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(DeconflictError)
