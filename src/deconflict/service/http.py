@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Body, Depends, FastAPI, Header, Request
@@ -29,8 +30,10 @@ from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotF
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
+from deconflict.service.consistency import ReadYourWrites
 from deconflict.service.gate import AuthFirst, MethodNotAllowed
 from deconflict.service.hotline import Hotline, IdempotencyMismatch, Refused, Submission, request_digest
+from deconflict.service.listing import Query, page
 from deconflict.service.notifications import Answer
 from deconflict.service.openapi import with_problems
 from deconflict.service.probing import ProbeBudgetExceeded
@@ -293,6 +296,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(ReadYourWrites, hotline=hotline, answer=problem_for)  # inside AuthFirst
     app.add_middleware(AuthFirst, hotline=hotline, answer=problem_for)  # inside BodyLimit: 413 first
     app.add_middleware(BodyLimit)
 
@@ -423,8 +427,19 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return Json(result, status_code=201 if created else 200)
 
     @app.get("/v1/declarations", tags=["declarations"])
-    def declarations(who: Who) -> list[dict[str, Any]]:
-        return [encode_declaration(d) for d in hotline.declarations(who)]
+    def declarations(who: Who, request: Request, response: Response, limit: int | None = None,
+                     cursor: str | None = None,
+                     bbox: str | None = None, start: AwareDatetime | None = None, end: AwareDatetime | None = None,
+                     kind: str | None = None, owner: str | None = None) -> list[dict[str, Any]]:
+        """A page of the declarations the caller may see, in id order (service/listing.py):
+        the next page's cursor is in the ``X-Next-Cursor`` header (and a Link rel=next)."""
+        q = Query.parse(limit=limit, cursor=cursor, bbox=bbox, start=start, end=end, kind=kind, owner=owner)
+        found, following = page(hotline.declarations(who), q)
+        if following is not None:
+            response.headers["X-Next-Cursor"] = following
+            params = urlencode({**request.query_params, "cursor": following})
+            response.headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
+        return [encode_declaration(d) for d in found]
 
     @app.get("/v1/declarations/{decl_id}", tags=["declarations"])
     def declaration(who: Who, decl_id: str) -> dict[str, Any]:
