@@ -12,7 +12,8 @@ from tests.service.conftest import Running
 
 def test_declarations_come_in_pages_with_a_cursor_and_filters(running: Running) -> None:
     docs = [decode_declaration({"kind": "site", "id": f"p-{i:04d}", "owner": "relief", "category": "protected",
-                                "protection_m": 10, "geometry": {"type": "Point", "coordinates": [30.0 + i * 0.01, 30.0]},
+                                "protection_m": 10,
+                                "geometry": {"type": "Point", "coordinates": [30.0 + i * 0.01, 30.0]},
                                 "window": {"start": f"2030-01-{1 + i % 20:02d}T00:00:00Z",
                                            "end": f"2030-01-{2 + i % 20:02d}T00:00:00Z"}}, "d")
             for i in range(250)]
