@@ -102,3 +102,18 @@ def test_the_ledger_is_the_logs_every_worker_and_every_restart_sees_it(running: 
         status = hot.probe_status(who)
         assert status["used"] == 2 and status["remaining"] == 0 and status["retry_after_s"] > 0
         assert hot.probed(hot.authenticate(running.tokens["sdf"]["viewer"]))[0]["count"] == 2
+
+
+def test_every_dry_run_is_bounded_too_since_a_no_answer_is_information(running: Running) -> None:
+    # Marching towards a hidden site from outside, every "no" was free: only the
+    # first "yes" touched it. So dry runs of any kind are bounded per worker.
+    from datetime import timedelta
+
+    from deconflict.service.probing import Budget
+
+    running.hotline.probes.check_budget = Budget(3, timedelta(hours=1))
+    russia = running.tokens["russia"]["planner"]
+    codes = [call(running, "POST", "/v1/checks", russia, {"activity": clear()}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert call(running, "POST", "/v1/checks", running.tokens["regime"]["planner"],
+                {"activity": clear()}).status_code == 200

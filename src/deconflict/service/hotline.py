@@ -308,6 +308,7 @@ class Hotline:
         with self._reading():
             # Past its budget, every dry run of the party is refused (service/probing.py).
             self.probes.require(who.party, self.clock())
+            self.probes.count_check(who.party, self.clock())
             self.service.engine.adopt(activity, parts)
             result = self.service.check(activity)
             lookup = self._lookup(result)

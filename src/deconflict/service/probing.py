@@ -24,10 +24,17 @@ from typing import Any
 from deconflict.errors import DeconflictError, InvalidInput
 from deconflict.store.documents import format_time
 
-#: Dry runs touching hidden declarations a party may make per window, by default.
-DEFAULT_PROBE_LIMIT = 20
+#: Dry runs touching hidden declarations a party may make per window, by default
+#: (bench/probe_attack.py: locating a site to 10 m takes about 32 of them).
+DEFAULT_PROBE_LIMIT = 10
 #: The sliding window of the budget, by default.
-DEFAULT_PROBE_WINDOW = timedelta(hours=1)
+DEFAULT_PROBE_WINDOW = timedelta(hours=24)
+#: Dry runs of any kind one party may make per window on one server process: an
+#: attacker can trade counted probes for uncounted ones (marching towards a
+#: hidden site from outside, every "no" free), so all dry runs are bounded too.
+#: In memory, per worker (not in the log): with N workers a party gets N times this.
+DEFAULT_CHECK_LIMIT = 600
+DEFAULT_CHECK_WINDOW = timedelta(hours=1)
 #: Bounds an administrator may set.
 MAX_PROBE_LIMIT = 10_000
 MAX_PROBE_WINDOW = timedelta(days=7)
@@ -36,13 +43,14 @@ MAX_PROBE_WINDOW = timedelta(days=7)
 class ProbeBudgetExceeded(DeconflictError):
     """HTTP 429: the party used its budget of checks touching hidden declarations."""
 
-    def __init__(self, party: str, budget: Budget, retry_after_s: int) -> None:
+    def __init__(self, party: str, budget: Budget, retry_after_s: int, what: str = "") -> None:
         self.party = party
         self.budget = budget
         self.retry_after_s = retry_after_s
+        what = what or "checks touching declarations not shared with it"
         super().__init__(
-            f"{party} made {budget.limit} checks touching declarations not shared with it within "
-            f"{budget.window_s:g} s: dry runs resume in {retry_after_s} s (their owners have been told)")
+            f"{party} made {budget.limit} {what} within {budget.window_s:g} s: dry runs resume in "
+            f"{retry_after_s} s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,8 @@ class ProbeLedger:
         self._budgets: dict[str, Budget] = {}
         self._times: dict[str, deque[datetime]] = {}
         self._by_owner: dict[str, dict[str, _Tally]] = {}
+        self.check_budget = Budget(DEFAULT_CHECK_LIMIT, DEFAULT_CHECK_WINDOW)
+        self._checks: dict[str, deque[datetime]] = {}
 
     def budget(self, party: str) -> Budget:
         return self._budgets.get(party, self.default)
@@ -129,6 +139,17 @@ class ProbeLedger:
         if wait:
             raise ProbeBudgetExceeded(prober, self.budget(prober), wait)
 
+    def count_check(self, party: str, now: datetime) -> None:
+        """Count one dry run of any kind (this process only), or raise 429 past the limit."""
+        times = self._checks.setdefault(party, deque())
+        horizon = now - self.check_budget.window
+        while times and times[0] <= horizon:
+            times.popleft()
+        if len(times) >= self.check_budget.limit:
+            wait = max(1, math.ceil((times[0] + self.check_budget.window - now).total_seconds()))
+            raise ProbeBudgetExceeded(party, self.check_budget, wait, "dry runs")
+        times.append(now)
+
     def owners_in_window(self, prober: str, now: datetime) -> list[str]:
         horizon = now - self.budget(prober).window
         return sorted(o for o, tallies in self._by_owner.items()
@@ -138,7 +159,9 @@ class ProbeLedger:
         budget = self.budget(party)
         used = self.used(party, now)
         return {"limit": budget.limit, "window_s": budget.window_s, "used": used,
-                "remaining": max(0, budget.limit - used), "retry_after_s": self.retry_after(party, now)}
+                "remaining": max(0, budget.limit - used), "retry_after_s": self.retry_after(party, now),
+                "dry_runs_per_worker": {"limit": self.check_budget.limit,
+                                        "window_s": self.check_budget.window_s}}
 
     def probed(self, owner: str | None) -> list[dict[str, Any]]:
         """Who probed ``owner``'s declarations (every owner's for None), and how often."""

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from deconflict.errors import DeconflictError
 from deconflict.service.auth import Action, Principal
@@ -45,10 +47,19 @@ class TooManyStreams(DeconflictError):
         super().__init__(f"{what} already holds {limit} open streams; close one first")
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else default
+
+
 @dataclass
 class StreamLimits:
-    per_credential: int = MAX_STREAMS_PER_CREDENTIAL
-    per_party: int = MAX_STREAMS_PER_PARTY
+    """The limits; an operator may raise them with DECONFLICT_STREAMS_PER_CREDENTIAL
+    and DECONFLICT_STREAMS_PER_PARTY (docs/threat-model.md)."""
+
+    per_credential: int = field(default_factory=lambda: _env_int("DECONFLICT_STREAMS_PER_CREDENTIAL",
+                                                                 MAX_STREAMS_PER_CREDENTIAL))
+    per_party: int = field(default_factory=lambda: _env_int("DECONFLICT_STREAMS_PER_PARTY", MAX_STREAMS_PER_PARTY))
 
 
 class Streams:
@@ -146,11 +157,15 @@ class Streams:
             yield b"retry: 2000\n\n"
             last = after
             quiet = 0.0
+            items: list[tuple[int, str, dict[str, Any]]]
             while not hotline.closing and hotline.credential_in_force(who):
                 # Taken before the read: an append after the read sets it.
                 changed = self._current()
-                recent = self._from_recent(last) if last <= hotline.head else None
-                if recent is not None:
+                if last >= hotline.head:
+                    # Nothing this process knows of is past the stream's point
+                    # (its own appends and the others' it folded in): no read.
+                    items, full = [], False
+                elif (recent := self._from_recent(last)) is not None:
                     items, new_last, full = hotline.stream_page(who, last, PAGE, recent)
                     sent = [seq for seq, etype, _d in items if etype == "notification.sent"]
                     if sent:
