@@ -6,8 +6,9 @@ A stream is a coroutine on the event loop. It reads the log a page at a time
 (a short hop to a worker thread per page, never the backlog at once), sends
 what the caller may see, then waits on an asyncio event that the hotline sets
 whenever the log grows (its own appends, or another worker's as the follower
-thread folds them in). It looks at its credential at least every
-``RECHECK_S``, and at once when a revocation reaches the log: a revoked or
+thread folds them in). It looks at its credential whenever it wakes: at once
+when a revocation reaches the log, and when the one watcher per event loop
+(every ``RECHECK_S``) finds an open stream's credential expired: a revoked or
 expired credential ends its streams within a second.
 """
 
@@ -75,6 +76,10 @@ class Streams:
         # The latest events, contiguous by seq, as the hotline saw them: streams
         # that keep up read them here, on the loop, without a thread or the store.
         self._recent: list[Event] = []
+        # Who holds the open streams, for the one watcher per event loop that
+        # ends them when a credential expires (not a timer per stream).
+        self._holders: dict[int, Principal] = {}
+        self._watchers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         hotline.listeners.append(self.notify)
         hotline.service.followers.append(self._remember)
 
@@ -146,17 +151,32 @@ class Streams:
             event = self._events[loop] = asyncio.Event()
         return event
 
+    def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._watchers.get(loop)
+        if task is None or task.done():
+            self._watchers[loop] = loop.create_task(self._watcher())
+
+    async def _watcher(self) -> None:
+        """Every RECHECK_S while streams are open: if a holder's credential has
+        expired or been revoked, wake the streams (each ends if it is its own)."""
+        while self._holders:
+            await asyncio.sleep(RECHECK_S)
+            if any(not self.hotline.credential_in_force(who) for who in list(self._holders.values())):
+                self._wake(asyncio.get_running_loop())
+
     # -- one stream ------------------------------------------------------------------
     async def frames(self, who: Principal, after: int, wait: float) -> AsyncIterator[bytes]:
         """Server-Sent Events for ``who`` after ``after``, live, until the server
         closes or the credential is revoked or expires. Admitted by the caller
         (:meth:`admit`); released here however the stream ends."""
         hotline = self.hotline
-        loop = asyncio.get_running_loop()
+        key = id(object())
+        self._holders[key] = who
+        self._watch()
         try:
             yield b"retry: 2000\n\n"
             last = after
-            quiet = 0.0
             items: list[tuple[int, str, dict[str, Any]]]
             while not hotline.closing and hotline.credential_in_force(who):
                 # Taken before the read: an append after the read sets it.
@@ -175,19 +195,13 @@ class Streams:
                     items, last, full = await asyncio.to_thread(hotline.stream_page, who, last, PAGE)
                 for seq, etype, data in items:
                     yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-                if items:
-                    quiet = 0.0
                 if full:
                     continue
-                started = loop.time()
                 try:
-                    await asyncio.wait_for(changed.wait(), min(RECHECK_S, max(wait - quiet, 0.0)))
+                    async with asyncio.timeout(wait):
+                        await changed.wait()
                 except TimeoutError:
-                    quiet += loop.time() - started
-                    if quiet >= wait:
-                        quiet = 0.0
-                        yield b": keep-alive\n\n"
-                else:
-                    quiet += loop.time() - started
+                    yield b": keep-alive\n\n"
         finally:
+            self._holders.pop(key, None)
             self.release(who)
