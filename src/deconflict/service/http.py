@@ -160,7 +160,10 @@ async def _activity_body(request: Request) -> ActivityBody:
     bytes (pydantic's JSON mode): FastAPI's own body handling parsed, then
     validated the tree again, a fifth of a submit's time on the event loop.
     Routes that use this declare the body with :data:`ACTIVITY_BODY`."""
-    return _parse_activity_body(await request.body())
+    data = await request.body()
+    if len(data) > INLINE_BODY_BYTES:  # a large body is parsed off the event loop
+        return await asyncio.to_thread(_parse_activity_body, data)
+    return _parse_activity_body(data)
 
 
 def _parse_activity_body(data: bytes) -> ActivityBody:
