@@ -158,11 +158,13 @@ def measure(args: argparse.Namespace, src: Path | None) -> list[dict[str, Any]]:
                 await asyncio.sleep(3)
                 return during, h.rss_mb(proc.pid)
 
-            during, after = asyncio.run(streams_rss())
-            res = {"phase": "rss, 1,000 streams", "rss_mb_before": round(rss0, 1), "rss_mb_during": round(during, 1),
-                   "rss_mb_after": round(after, 1), "after_over_before": round(after / rss0, 3)}
-            print(res, flush=True)
-            out.append(res)
+            for wave in range(args.waves):
+                during, after = asyncio.run(streams_rss())
+                res = {"phase": f"rss, 1,000 streams, wave {wave + 1}", "rss_mb_before": round(rss0, 1),
+                       "rss_mb_during": round(during, 1), "rss_mb_after": round(after, 1),
+                       "after_over_before": round(after / rss0, 3)}
+                print(res, flush=True)
+                out.append(res)
             if args.soak_s > 0:
                 res = asyncio.run(soak(url, tokens, args.soak_s, 500_000))
                 print(res, flush=True)
@@ -178,6 +180,7 @@ def main() -> None:
     ap.add_argument("--canary", type=int, default=200, help="canary submits per phase")
     ap.add_argument("--phases", nargs="*", default=["idle", "polygon", "idle", "streams", "idle", "pictures"])
     ap.add_argument("--soak-s", type=float, default=60.0)
+    ap.add_argument("--waves", type=int, default=3, help="waves of 1,000 streams for the RSS")
     ap.add_argument("--baseline-src", type=Path, help="also measure the server from this source tree")
     args = ap.parse_args()
     runs: list[tuple[str, Path | None]] = [("current", None)]

@@ -15,6 +15,10 @@ expired credential ends its streams within a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
+import itertools
 import json
 import os
 import threading
@@ -35,8 +39,17 @@ MAX_STREAMS_PER_PARTY = 64
 PAGE = 200
 #: Events kept in memory for the streams that keep up (shared by all streams).
 RECENT = 1024
+#: Streams ended since the last collection that make the last one's end collect.
+COLLECT_AFTER = 100
 #: The longest a stream goes without looking at its credential.
 RECHECK_S = 0.5
+
+
+def _trim() -> None:
+    """Give the allocator's free memory back to the system (glibc only): a
+    thousand streams' buffers, freed, otherwise kept the RSS up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class TooManyStreams(DeconflictError):
@@ -80,6 +93,8 @@ class Streams:
         # ends them when a credential expires (not a timer per stream).
         self._holders: dict[int, Principal] = {}
         self._watchers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        self._ended = 0
+        self._keys = itertools.count()
         hotline.listeners.append(self.notify)
         hotline.service.followers.append(self._remember)
 
@@ -171,7 +186,7 @@ class Streams:
         closes or the credential is revoked or expires. Admitted by the caller
         (:meth:`admit`); released here however the stream ends."""
         hotline = self.hotline
-        key = id(object())
+        key = next(self._keys)
         self._holders[key] = who
         self._watch()
         try:
@@ -205,3 +220,12 @@ class Streams:
         finally:
             self._holders.pop(key, None)
             self.release(who)
+            self._ended += 1
+            if not self._holders and self._ended >= COLLECT_AFTER:
+                # Streams end by cancellation (the client went away): each leaves
+                # a cycle (the exception, its frames) that only a full collection
+                # frees; after a wave of them, collect now rather than whenever
+                # the collector's thresholds next say so (RSS stayed 22 % up).
+                self._ended = 0
+                gc.collect()
+                _trim()
