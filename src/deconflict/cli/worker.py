@@ -18,7 +18,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from deconflict import web
-from deconflict.service import bounded, heap
+from deconflict.service import heap
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
@@ -34,7 +34,6 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     # walking it again and again (full collections over a million objects
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
-    bounded.share_the_interpreter()  # a large footprint built on a thread must not starve the loop
     app = create_app(hotline, close_store=close_store)
     web.mount(app)  # the map at /
     return app

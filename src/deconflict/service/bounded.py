@@ -9,7 +9,6 @@ before the submit is queued for the committer, which then only decides
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from deconflict.geo.shape import MAX_EDGE_PAIRS, MAX_NEAR_PAIRS_PER_EDGE
@@ -57,13 +56,3 @@ def request_limits() -> dict[str, Any]:
     return {"max_vertices_per_shape": MAX_VERTICES_PER_SHAPE, "max_waypoints": MAX_WAYPOINTS,
             "max_near_edge_pairs_per_edge": MAX_NEAR_PAIRS_PER_EDGE, "max_edge_pairs_per_comparison": MAX_EDGE_PAIRS}
 
-
-#: How long a thread may hold the interpreter before it must offer it to another
-#: (Python's default is 5 ms): a thread building a large footprint then delays
-#: the event loop and the committer by at most this at each hand-off.
-SWITCH_INTERVAL_S = 0.0005
-
-
-def share_the_interpreter() -> None:
-    """In a server process: hand the interpreter over more often (see SWITCH_INTERVAL_S)."""
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
