@@ -234,6 +234,8 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/v1/notifications", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/notifications")),
     Row("GET", "/v1/stream", "own", expect("401 200 200 200 200"),
         lambda c: Req("/v1/stream?wait=0.05", stream=True)),
+    Row("GET", "/v1/limits", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/limits")),
+    Row("GET", "/v1/probes", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/probes")),
     # -- administration -----------------------------------------------------------------
     Row("POST", "/v1/admin/parties", "new", expect("401 403 403 403 201"),
         lambda c: Req("/v1/admin/parties", {"id": fresh("party"), "kind": "humanitarian"})),
@@ -244,6 +246,10 @@ ROWS: tuple[Row, ...] = (
     Row("DELETE", CRED, "existing", expect("401 403 403 403 204"),
         lambda c: Req(f"/v1/admin/credentials/{c.credential()}")),
     Row("DELETE", CRED, "missing", expect("401 403 403 403 404"), lambda c: Req("/v1/admin/credentials/0000")),
+    Row("PUT", "/v1/admin/parties/{party_id}/probe-budget", "existing", expect("401 403 403 403 200"),
+        lambda c: Req("/v1/admin/parties/relief/probe-budget", {"limit": 50, "window_s": 3600})),
+    Row("PUT", "/v1/admin/parties/{party_id}/probe-budget", "missing", expect("401 403 403 403 404"),
+        lambda c: Req("/v1/admin/parties/nope/probe-budget", {"limit": 50, "window_s": 3600})),
     # -- activities -------------------------------------------------------------------
     Row("POST", "/v1/checks", "own", expect("401 403 200 200 403"),
         lambda c: Req("/v1/checks", {"activity": c.clear_fire()})),
@@ -447,6 +453,6 @@ def test_an_expired_credential_is_refused_everywhere_a_credential_is_needed(modu
         for row in ROWS:
             if row.statuses["none"] == 401:
                 path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x", ref="DC-1",
-                                        party=CALLER, collection_id="measures", feature_id="M1")
+                                        party=CALLER, collection_id="measures", feature_id="M1", party_id="x")
                 resp = c.request(row.method, path, json={})
                 assert resp.status_code == 401 and "expired" in resp.json()["detail"], row.name

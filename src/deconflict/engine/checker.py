@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, pairwise
@@ -32,7 +32,7 @@ from deconflict.engine.rules import (
 )
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
-from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach
+from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach, trusted
 from deconflict.model import (
     AltitudeBand,
     CautionMargins,
@@ -129,6 +129,20 @@ class Engine:
         self._parts_memo = (decl, parts)
         return parts
 
+    def prebuild(self, decl: Declaration) -> list[Part]:
+        """:meth:`validate_declaration` without touching the engine's memo: for a
+        request's thread, before it takes the service's lock (which then hands
+        the parts over with :meth:`adopt`), so the costly geometry is never
+        built while others wait for the lock."""
+        self._party(decl.owner, "owner")
+        for p in sorted(decl.share_with.parties):
+            self._party(p, "share_with")
+        return declaration_parts(decl)
+
+    def adopt(self, decl: Declaration, parts: list[Part]) -> None:
+        """Use ``parts`` (from :meth:`prebuild` of this very object) as its parts."""
+        self._parts_memo = (decl, parts)
+
     def validate_measure(self, measure: Measure) -> Shape:
         self._party(measure.owner, "owner")
         for p, _s in measure.sides:
@@ -190,7 +204,8 @@ class Engine:
         cached: list[Part | None] = list(parts)
         self._remember(slot, cached)
 
-    def load(self, decls: Iterable[Declaration], progress: Progress | None = None) -> int:
+    def load(self, decls: Iterable[Declaration], progress: Progress | None = None, *,
+             from_log: bool = False) -> int:
         """Add many declarations (at start-up); ``progress`` is told each 1,000.
 
         As if by ``add_declaration`` one by one (same checks, same errors, in
@@ -198,8 +213,15 @@ class Engine:
         loaded and its error is raised), but in chunks through
         :mod:`deconflict.engine.bulk`, which computes the boxes of point and
         line parts together with numpy. Parts are not cached on the way: a
-        check builds them when it first needs them."""
+        check builds them when it first needs them. ``from_log``: they come
+        from the log, so polygons are not validated again (geo.shape.trusted)."""
         it = iter(decls)
+        if not from_log:
+            return self._load(it, progress)
+        with trusted():  # the log's: validated when accepted, not again at every start
+            return self._load(it, progress)
+
+    def _load(self, it: Iterator[Declaration], progress: Progress | None) -> int:
         n = told = 0
         try:
             while chunk := list(islice(it, LOAD_CHUNK)):
@@ -309,7 +331,8 @@ class Engine:
         if part is None:
             decl = self._decls[slot]
             assert decl is not None
-            part = parts[k] = declaration_part(decl, k)
+            with trusted():  # in force: validated when it was accepted
+                part = parts[k] = declaration_part(decl, k)
         return part
 
     def _built(self, slot: int, k: int) -> bool:

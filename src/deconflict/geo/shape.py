@@ -9,12 +9,15 @@ cannot come within ``upto``, never an edge that could.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+import numpy.typing as npt
 from pyproj.enums import GeodIntermediateFlag
 
 from deconflict.errors import InvalidInput, UnsupportedGeometry
@@ -28,6 +31,21 @@ from deconflict.geo.ellipsoid import (
 )
 from deconflict.geo.geodesic import Edge, distance, edge_distance, edges_cross, foot
 from deconflict.model.geometry import Geometry, LineString, Point, Polygon, Position
+
+#: Set while building shapes the log vouches for (accepted before, by this or
+#: another process): they were validated when accepted and are not again.
+_TRUSTED: ContextVar[bool] = ContextVar("deconflict_trusted_shapes", default=False)
+
+
+@contextlib.contextmanager
+def trusted() -> Iterator[None]:
+    """Build shapes without re-validating them (see :data:`_TRUSTED`): for
+    declarations and measures read from the log, never for a request's."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
 
 
 class ShapeType(IntEnum):
@@ -228,7 +246,7 @@ class Shape:
         if multi:
             pole = _encircled_pole(built[0])
         shape = cls(type_, built, pole)
-        if multi:
+        if multi and not _TRUSTED.get():
             shape._validate_polygon(field)
         return shape
 
@@ -239,16 +257,20 @@ class Shape:
         # first offending pair is reported): adjacent edges, and others whose
         # boxes meet. Lower bounds of their distances, from one inverse call,
         # clear most of them before any exact (iterative) distance is taken.
-        pairs: list[tuple[int, int, bool]] = []
-        for a in range(len(edges)):
-            ka, ia, _ea = edges[a]
-            na = len(self.rings[ka].edges)
-            for b in range(a + 1, len(edges)):
-                kb, ib, _eb = edges[b]
-                if ka == kb and (ib == ia + 1 or (ia == 0 and ib == na - 1)):
-                    pairs.append((a, b, True))
-                elif boxes[a].intersects(boxes[b]):
-                    pairs.append((a, b, False))
+        # The pairs come from a sweep over the boxes' latitudes (O(n log n) plus
+        # one test per pair of boxes that meet in latitude); the quadratic loop
+        # over every pair took 21 s at 4,000 vertices. Adjacent edges always
+        # need a look; their other pairs are skipped in the sweep.
+        adjacent_pairs: list[tuple[int, int]] = []
+        start = 0
+        for ring in self.rings:
+            n = len(ring.edges)
+            adjacent_pairs += [(start + i, start + i + 1) for i in range(n - 1)]
+            if n > 2:
+                adjacent_pairs.append((start, start + n - 1))
+            start += n
+        near = _sweep_pairs(boxes, set(adjacent_pairs), field)
+        pairs = sorted([(a, b, True) for a, b in adjacent_pairs] + [(a, b, False) for a, b in near])
         clear = _pairs_clear([(edges[a][2], edges[b][2], adjacent and b == a + 1, adjacent)
                               for a, b, adjacent in pairs])
         for (a, b, adjacent), ok in zip(pairs, clear, strict=True):
@@ -344,20 +366,52 @@ class Shape:
                         return 0.0
         best = math.inf
         theirs = list(other.edges())
-        for e, eb in self.edges():
-            grown = eb.grow(min(best, upto))
-            for f, fb in theirs:
-                if not grown.intersects(fb.grow(0.0)):
-                    continue
-                # Above min(best, upto) a distance would change nothing: it is
-                # not kept, or kept but above ``upto`` (answered as inf).
-                d = edge_distance(e, f, min(best, upto))
-                if d < best:
-                    best = d
-                    if best == 0.0:
-                        return 0.0
-                    grown = eb.grow(min(best, upto))
+        mine = list(self.edges())
+        # Only the pairs whose boxes meet (found with numpy, a block of edges at
+        # a time), in the order the loop over every pair took them: that loop
+        # was 2.7 s for two 4,000-vertex shapes. Too many such pairs and the
+        # comparison is refused (bounded work per request).
+        # A distance the shapes certainly come within, from a few of the other's
+        # vertices (each an exact point distance, vectorised): boxes grown by it
+        # rather than by ``upto`` meet far fewer others.
+        sampled = self._sampled_distance(other)
+        if sampled == 0.0:
+            return 0.0  # a shared vertex
+        reach = min(upto, sampled)
+        ii, jj = _box_pairs([eb.grow(reach) for _e, eb in mine], [fb.grow(0.0) for _f, fb in theirs])
+        if not ii.size:
+            return math.inf
+        # Cheapest first: lower bounds of every pair's distance (from the
+        # distances between their ends, one vectorised inverse call), and the
+        # least of those end-to-end distances, a distance the shapes certainly
+        # come within. A pair whose lower bound is above what is already known
+        # cannot hold the minimum, so most pairs need no exact distance.
+        lower, ends = _pair_bounds(_edge_arrays(mine), _edge_arrays(theirs), ii, jj)
+        known = min(reach, ends)
+        for k in np.argsort(lower, kind="stable").tolist():
+            if float(lower[k]) - _BOUND_SLACK_M > min(best, known):
+                break
+            i, j = int(ii[k]), int(jj[k])
+            # Above min(best, upto) a distance would change nothing: it is
+            # not kept, or kept but above ``upto`` (answered as inf).
+            d = edge_distance(mine[i][0], theirs[j][0], min(best, upto))
+            if d < best:
+                best = d
+                if best == 0.0:
+                    return 0.0
         return best if best <= upto else math.inf
+
+    def _sampled_distance(self, other: Shape) -> float:
+        """An upper bound of the distance between the shapes: the least distance
+        from a few of the other's vertices to this shape's vertices."""
+        best = math.inf
+        for ring in other.rings:
+            n = len(ring.lons)
+            for k in sorted({round(i * (n - 1) / (_SAMPLES - 1)) for i in range(_SAMPLES)}):
+                for mine in self.rings:
+                    _az, d = inv_from(float(ring.lons[k]), float(ring.lats[k]), mine.lons, mine.lats)
+                    best = min(best, float(d.min()))
+        return best
 
     def crosses(self, edge: Edge) -> bool:
         return any(edges_cross(e, edge) for e, _b in self.edges())
@@ -379,6 +433,159 @@ def line_out_of_reach(lon: float, lat: float, coords: Sequence[Position], upto: 
         return False
     lower = (d[:-1] + d[1:] - lengths) / 2.0
     return bool(float(lower.min()) > upto)
+
+
+#: At most this many pairs of non-adjacent edges whose boxes meet, per edge,
+#: before a shape is refused as too crowded to validate within the budget of a
+#: request (a legitimate outline has a handful; a star of thousands of spikes
+#: meeting at its centre has thousands).
+MAX_NEAR_PAIRS_PER_EDGE = 32
+
+
+#: At most this many pairs of edges near each other in one comparison of two
+#: shapes (each may take an exact distance): about a second of work.
+MAX_EDGE_PAIRS = 200_000
+
+
+class ComparisonTooCostly(InvalidInput):
+    """Two shapes with so many edges near each other that comparing them would
+    exceed the work one request may take."""
+
+    def __init__(self, pairs: int) -> None:
+        super().__init__("geometry", f"{pairs:,} pairs of edges lie near another shape's (at most "
+                                     f"{MAX_EDGE_PAIRS:,} in one request): simplify the shape")
+
+
+def _box_arrays(
+    boxes: list[Box],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    return (np.array([b.lon_lo for b in boxes]), np.array([b.lat_lo for b in boxes]),
+            np.array([b.lon_hi for b in boxes]), np.array([b.lat_hi for b in boxes]),
+            np.array([b.full_lon for b in boxes], dtype=np.bool_))
+
+
+#: Rows of the pair matrix computed at once (bounds the memory of a comparison).
+_PAIR_BLOCK = 256
+
+
+def _box_pairs(a: list[Box], b: list[Box]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The pairs (i, j), by i then j, of boxes of ``a`` and ``b`` that meet
+    (:meth:`Box.intersects`, vectorised a block of rows at a time)."""
+    alo, alat0, ahi, alat1, afull = _box_arrays(a)
+    blo, blat0, bhi, blat1, bfull = _box_arrays(b)
+    rows: list[npt.NDArray[np.intp]] = []
+    cols: list[npt.NDArray[np.intp]] = []
+    total = 0
+    for start in range(0, len(a), _PAIR_BLOCK):
+        sl = slice(start, start + _PAIR_BLOCK)
+        lat = (alat0[sl, None] <= blat1[None, :]) & (blat0[None, :] <= alat1[sl, None])
+        lon = afull[sl, None] | bfull[None, :]
+        for k in (-360.0, 0.0, 360.0):
+            lon = lon | ((alo[sl, None] <= bhi[None, :] + k) & (blo[None, :] + k <= ahi[sl, None]))
+        r, c = np.nonzero(lat & lon)
+        total += r.size
+        if total > MAX_EDGE_PAIRS:
+            raise ComparisonTooCostly(total)
+        rows.append(r + start)
+        cols.append(c)
+    empty = np.empty(0, dtype=np.intp)
+    return (np.concatenate(rows) if rows else empty), (np.concatenate(cols) if cols else empty)
+
+
+def _edge_arrays(edges: list[tuple[Edge, SampleBounds]]) -> FloatArray:
+    """Rows of (lon1, lat1, lon2, lat2, length)."""
+    return np.array([(e.lon1, e.lat1, e.lon2, e.lat2, e.length) for e, _b in edges], dtype=np.float64)
+
+
+#: Vertices of the other shape whose distances start a comparison.
+_SAMPLES = 4
+
+#: Covers the solver's rounding in a lower bound built from four distances.
+_BOUND_SLACK_M = 1e-6
+
+
+def _pair_bounds(mine: FloatArray, theirs: FloatArray, ii: npt.NDArray[np.intp],
+                 jj: npt.NDArray[np.intp]) -> tuple[FloatArray, float]:
+    """For edges AB (rows ``ii`` of ``mine``) and CD (rows ``jj`` of ``theirs``),
+    each pair's lower bound of the distance between them, max(d(A,C) + d(B,D),
+    d(A,D) + d(B,C)) - |AB| - |CD| over two (see :func:`_pairs_clear`), and the
+    least of all the end-to-end distances."""
+    e, f = mine[ii], theirs[jj]
+    lon1 = np.stack([e[:, 0], e[:, 0], e[:, 2], e[:, 2]], axis=1).ravel()
+    lat1 = np.stack([e[:, 1], e[:, 1], e[:, 3], e[:, 3]], axis=1).ravel()
+    lon2 = np.stack([f[:, 0], f[:, 2], f[:, 0], f[:, 2]], axis=1).ravel()
+    lat2 = np.stack([f[:, 1], f[:, 3], f[:, 1], f[:, 3]], axis=1).ravel()
+    _az, dist = inv_arrays(lon1, lat1, lon2, lat2)
+    d = dist.reshape(-1, 4)
+    lower = (np.maximum(d[:, 0] + d[:, 3], d[:, 1] + d[:, 2]) - e[:, 4] - f[:, 4]) / 2.0
+    return lower, float(d.min())
+
+
+def _sweep_pairs(boxes: list[Box], skip: set[tuple[int, int]], field: str) -> list[tuple[int, int]]:
+    """The pairs (a < b) of boxes that meet, other than those in ``skip``.
+
+    Sweep and prune along one axis (two boxes that meet overlap on both axes,
+    so none is missed), then the exact box test. The axis is the one along
+    which fewer intervals overlap (counted in O(n log n) first): latitude for
+    a comb of east-west teeth, longitude for one of north-south teeth. A shape
+    crowded along both (thousands of spikes meeting at one point) is refused
+    before any pair is looked at."""
+    budget = MAX_NEAR_PAIRS_PER_EDGE * max(len(boxes), 8)
+    lat_lo = np.array([b.lat_lo for b in boxes])
+    lat_hi = np.array([b.lat_hi for b in boxes])
+    axes = [(lat_lo, lat_hi, _overlaps(lat_lo, lat_hi))]
+    lon = _local_longitudes(boxes)
+    if lon is not None:
+        axes.append((lon[0], lon[1], _overlaps(lon[0], lon[1])))
+    lo, hi, count = min(axes, key=lambda a: a[2])
+    if count > budget:
+        raise ShapeTooComplex(field, budget)
+    order = np.argsort(lo, kind="stable").tolist()
+    los, his = lo.tolist(), hi.tolist()
+    active: list[int] = []
+    out: list[tuple[int, int]] = []
+    for i in order:
+        start = los[i]
+        # Boxes ending before this one starts meet neither it nor any later one.
+        active = [j for j in active if his[j] >= start]
+        bi = boxes[i]
+        for j in active:
+            pair = (j, i) if j < i else (i, j)
+            if pair not in skip and bi.intersects(boxes[j]):
+                out.append(pair)
+        active.append(i)
+    return out
+
+
+def _overlaps(lo: FloatArray, hi: FloatArray) -> int:
+    """An upper bound of the pairs of intervals that overlap, and of the work
+    of a sweep along them: for each interval, the others starting within it
+    (of two intervals that overlap, one starts within the other)."""
+    starts = np.sort(lo)
+    within = np.searchsorted(starts, hi, side="right") - np.searchsorted(starts, lo, side="left") - 1
+    return int(within.sum())
+
+
+def _local_longitudes(boxes: list[Box]) -> tuple[FloatArray, FloatArray] | None:
+    """The boxes' longitude intervals in one frame without a wrap (relative to
+    the first box), or None when they span too much for one (near a pole, or
+    half the world): then only latitude is swept."""
+    if any(b.full_lon for b in boxes):
+        return None
+    ref = boxes[0].lon_lo
+    lo = np.array([(b.lon_lo - ref + 180.0) % 360.0 - 180.0 for b in boxes])
+    hi = lo + np.array([b.lon_hi - b.lon_lo for b in boxes])
+    if float(hi.max()) - float(lo.min()) >= 170.0 or float(lo.min()) < -170.0 or float(hi.max()) > 170.0:
+        return None
+    return lo, hi
+
+
+class ShapeTooComplex(InvalidInput):
+    """A shape whose validation would exceed the work a request may take."""
+
+    def __init__(self, field: str, budget: int) -> None:
+        super().__init__(field, f"too many edges lie close to each other to validate within a request's "
+                                f"budget ({budget:,} pairs of nearby edges at most): simplify the shape")
 
 
 def _adjacent_overlap(ea: Edge, eb: Edge, wraps: bool) -> bool:

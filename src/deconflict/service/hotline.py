@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
     CheckResult,
@@ -36,7 +37,7 @@ from deconflict.model.measure import BindsMode
 from deconflict.service import answers, escalation, measure_life, receipts, recheck
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
-from deconflict.service.disclosure import redact, visible
+from deconflict.service.disclosure import hidden_owners, redact, visible
 from deconflict.service.notifications import Answer, Inbox, Notification, NotificationKind
 from deconflict.service.notify import (
     Deadlines,
@@ -47,6 +48,7 @@ from deconflict.service.notify import (
     targets_of,
     what,
 )
+from deconflict.service.probing import Budget, ProbeLedger
 from deconflict.service.references import References, reference
 from deconflict.service.settings import EVENT as SETTINGS_EVENT
 from deconflict.service.settings import Settings
@@ -116,6 +118,8 @@ class Submission:
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
     base_seq: int = 0  # the sequence number its first event will get (its references)
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
+    parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
+    probe: list[EventDraft] = field(default_factory=list)  # a refusal touching hidden declarations
 
 
 class Hotline:
@@ -146,6 +150,7 @@ class Hotline:
         # sharing is not enough: an id shared with all, withdrawn and declared again
         # privately hid the first withdrawal from a replay (lost on resume).
         self._withdrawn_sharing: dict[int, tuple[str, bool, frozenset[str]]] = {}
+        self.probes = ProbeLedger()
         self._lock = threading.RLock()
         # Submits waiting for the lock; whoever takes it decides them all (group commit).
         self._pending: list[Submission] = []
@@ -156,6 +161,9 @@ class Hotline:
         self._changed = threading.Condition(self._lock)
         self.head = 0
         self.closing = False
+        #: Called (on any thread) whenever the log grew or streams must close:
+        #: the asynchronous streams' wake-up (service/streams.py).
+        self.listeners: list[Callable[[], None]] = []
         service.followers.append(self._absorb)
         for event in service.store.events():
             self._absorb(event)
@@ -186,6 +194,7 @@ class Hotline:
             n = len(self.service.sync())
             if n:
                 self._changed.notify_all()
+                self._tell_listeners()
             return n
 
     def _absorb(self, e: Event) -> None:
@@ -243,6 +252,10 @@ class Hotline:
                 del self.proposals[p["id"]]
         elif e.type == "measure.added":
             self.versions.setdefault(p["id"], 1)
+        elif e.type == "probe.recorded":
+            self.probes.recorded(p["prober"], list(p["owners"]), e.recorded_at)
+        elif e.type == "probe.budget_set":
+            self.probes.set_budget(p["party"], Budget.decode(p))
         elif e.type == "activity.accepted":
             self._close_objections(e.subject, "amended", e.recorded_at)
             self.accepted[e.subject] = {"verdict": p.get("verdict"), "override_reason": p.get("override_reason"),
@@ -276,6 +289,12 @@ class Hotline:
         """Wake the streams (the service told :meth:`_absorb` of the events)."""
         if events:
             self._changed.notify_all()
+            self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        for listener in list(self.listeners):
+            with contextlib.suppress(Exception):
+                listener()
 
     # -- administration -----------------------------------------------------------
     def add_party(self, who: Principal, party: Party) -> Party:
@@ -351,9 +370,16 @@ class Hotline:
         """A dry run: writes nothing."""
         who.require(Action.CHECK)
         self._owned(who, activity)
+        parts = self.service.engine.prebuild(activity)  # the costly geometry, before the lock
         with self._reading():
+            # Past its budget, every dry run of the party is refused (service/probing.py).
+            self.probes.require(who.party, self.clock())
+            self.probes.count_check(who.party, self.clock())
+            self.service.engine.adopt(activity, parts)
             result = self.service.check(activity)
-            shown = encode_result(redact(result, who.party, self._lookup(result)))
+            lookup = self._lookup(result)
+            hidden = hidden_owners(result, who.party, lookup)
+            shown = encode_result(redact(result, who.party, lookup))
             presence = self._presence(activity)
             blocking = result.verdict in BLOCKING and not presence
             # Who a submit would notify, as it stands now: a dry run tells nobody.
@@ -362,9 +388,56 @@ class Hotline:
                 measures={m.id: m for m in self.service.measures()}, parties=set(self.service.parties()),
                 presence=presence, must_acknowledge=self._must_acknowledge(who.party))
             objectors = {n.party for n in self.inbox.about(activity.id) if n.objection_open()} - {who.party}
-            return {**shown, "presence": presence, "would_be_refused": blocking,
-                    "shared_with": shared_with(activity),
-                    "will_notify": sorted({*by_party, *asked, *objectors})}
+            answer = {**shown, "presence": presence, "would_be_refused": blocking,
+                      "shared_with": shared_with(activity),
+                      "will_notify": sorted({*by_party, *asked, *objectors})}
+        if hidden:
+            with self._writing():
+                self._append(self._probe_drafts(who, hidden, "check"))
+        return answer
+
+    def _probe_drafts(self, who: Principal, hidden: dict[str, str], via: str) -> list[EventDraft]:
+        """The record of a probe, and, when it uses the last of the prober's
+        budget, notifications to every owner it probed within the window."""
+        owners = sorted(set(hidden.values()))
+        drafts = [EventDraft("probe.recorded", who.party, "", {
+            "prober": who.party, "member": who.member, "via": via, "owners": owners})]
+        now = self.clock()
+        budget = self.probes.budget(who.party)
+        if self.probes.used(who.party, now) + 1 == budget.limit:
+            told = sorted(set(owners) | set(self.probes.owners_in_window(who.party, now)))
+            for owner in told:
+                n = Notification(
+                    secrets.token_hex(8), owner, NotificationKind.PROBING, who.party, who.party,
+                    f"{who.party} made {budget.limit} checks touching your declarations not shared with it "
+                    f"within {budget.window_s:g} s; its further checks are refused until the window frees",
+                    {"prober": who.party, "limit": budget.limit, "window_s": budget.window_s},
+                    now, now + self.ack_deadline)
+                drafts.append(EventDraft("notification.sent", who.party, n.id, n.payload()))
+        return drafts
+
+    def set_probe_budget(self, who: Principal | None, party: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An administrator sets a party's budget of checks touching hidden declarations."""
+        if who is not None:
+            who.require(Action.ADMINISTER)
+        budget = Budget.decode(payload)
+        with self._writing():
+            if party not in self.service.parties():
+                raise NotFound("party", party)
+            self._append([EventDraft("probe.budget_set", who.member if who else ADMIN, party,
+                                     budget.payload(party))])
+            return self.probes.status(party, self.clock())
+
+    def probe_status(self, who: Principal) -> dict[str, Any]:
+        who.require(Action.READ)
+        with self._reading():
+            return self.probes.status(who.party, self.clock())
+
+    def probed(self, who: Principal) -> list[dict[str, Any]]:
+        """Who probed the caller's hidden declarations, and how often (in aggregate)."""
+        who.require(Action.READ)
+        with self._reading():
+            return self.probes.probed(None if who.is_admin else who.party)
 
     def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
                request_sha256: str) -> Submission:
@@ -384,6 +457,7 @@ class Hotline:
         serialisable), then makes them durable in one transaction, one fsync,
         before any of them is answered."""
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
+        item.parts = self.service.engine.prebuild(activity)
         with self._pending_lock:
             self._pending.append(item)
         try:
@@ -408,7 +482,8 @@ class Hotline:
         return item.result
 
     def enqueue(self, who: Principal, activity: Declaration, on_done: Callable[[Submission], None], *,
-                override_reason: str = "", idempotency_key: str = "", request_sha256: str = "") -> None:
+                override_reason: str = "", idempotency_key: str = "", request_sha256: str = "",
+                parts: list[Part] | None = None) -> None:
         """Submit without waiting: the committer thread decides it with whatever
         else is queued and calls ``on_done(item)`` (on its own thread) once the
         answer is durable. For an event loop, which must not block on the lock
@@ -417,6 +492,7 @@ class Hotline:
         Raises at once (nothing queued) if the caller may not submit it."""
         item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
         item.on_done = on_done
+        item.parts = parts
         with self._queued:
             if self._committer_stop:
                 raise Unavailable("the service is shutting down")
@@ -485,6 +561,8 @@ class Hotline:
                     item.depends_on_batch = key in tentative
                     continue
                 item.base_seq = self.service.seq + len(drafts) + 1
+                if item.parts is not None:
+                    engine.adopt(item.activity, item.parts)
                 created, response, item_drafts = self._decide(item)
             except Exception as exc:  # this item fails alone; the others go on
                 # Without its traceback, a refusal holds no frame of this batch (whose
@@ -492,6 +570,7 @@ class Hotline:
                 # request, which the server's collector policy (service/heap.py) could
                 # freeze while in flight and never reclaim.
                 item.error = exc.with_traceback(None) if isinstance(exc, DeconflictError) else exc
+                drafts.extend(item.probe)
                 continue
             previous = engine.get_declaration(item.activity.id) if engine.has_declaration(item.activity.id) else None
             self.service.to_engine([Change(declaration=item.activity)])
@@ -537,6 +616,12 @@ class Hotline:
         # Presence is never refused (service/notify.py): its conflicts are warnings.
         blocking = result.verdict in BLOCKING and not presence
         if blocking and not item.override_reason.strip():
+            hidden = hidden_owners(result, who.party, lookup)
+            if hidden:
+                # A refusal is as much an oracle as a dry run: counted and
+                # recorded the same; past the budget, refused the same.
+                self.probes.require(who.party, self.clock())
+                item.probe = self._probe_drafts(who, hidden, "submit")
             raise Refused({**shown, "shared_with": shared_with(activity)})
         ref = self.refs.next_for(activity.id, item.base_seq)
         notes = self._notices(who.party, activity, ref, result, override=blocking,
@@ -792,6 +877,7 @@ class Hotline:
         with self._changed:
             self.closing = True
             self._changed.notify_all()
+        self._tell_listeners()
 
     def _concerns(self, party: str, e: Event) -> dict[str, Any] | None:
         """What ``party`` may see of an event, or None."""
@@ -822,6 +908,46 @@ class Hotline:
         if t.startswith("asset."):
             return p if p.get("party") == party else None
         return None
+
+    def stream_page(self, who: Principal, after_seq: int, limit: int,
+                    events: list[Event] | None = None) -> tuple[list[tuple[int, str, dict[str, Any]]], int, bool]:
+        """One page of the stream: what ``who`` may see of at most ``limit``
+        events after ``after_seq`` (``events`` if given, else read from the
+        store: never the whole backlog); the last seq read; whether the page
+        was full (more may follow). Notifications it hands over are marked
+        delivered (use :meth:`mark_delivered` for the ids when ``events`` is given)."""
+        who.require(Action.READ)
+        page = self.service.store.events_page(after_seq, limit) if events is None else events
+        out = []
+        last = after_seq
+        for e in page:
+            last = e.seq
+            data = self._concerns(who.party, e) if not who.is_admin else e.payload
+            if data is None:
+                continue
+            out.append((e.seq, e.type, data))
+        if events is None:
+            self.mark_delivered(who, [seq for seq, etype, _d in out if etype == "notification.sent"], page)
+        return out, last, len(page) == limit
+
+    def mark_delivered(self, who: Principal, seqs: list[int], page: list[Event]) -> None:
+        """Record that the stream handed over these notification.sent events."""
+        if who.is_admin or not seqs:
+            return
+        wanted = set(seqs)
+        for e in page:
+            if e.seq in wanted:
+                with self._writing():
+                    n = self.inbox.get(e.subject)
+                    if n.delivered_at is None:
+                        self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])
+
+    def credential_in_force(self, who: Principal) -> bool:
+        """Whether ``who``'s credential is neither revoked nor expired now."""
+        cred = self.keyring.get(who.credential_id)
+        if cred is None or cred.revoked_at is not None:
+            return False
+        return cred.expires_at is None or self.clock() < cred.expires_at
 
     def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,
                stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, str, dict[str, Any]] | None]:

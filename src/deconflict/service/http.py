@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Body, Depends, FastAPI, Header, Request
@@ -25,9 +25,13 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
+from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
+from deconflict.service.consistency import ReadYourWrites
+from deconflict.service.gate import AuthFirst, MethodNotAllowed
 from deconflict.service.hotline import (
     AlreadyDecided,
     Hotline,
@@ -37,8 +41,12 @@ from deconflict.service.hotline import (
     request_digest,
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
+from deconflict.service.listing import Query, page
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
+from deconflict.service.openapi import with_problems
+from deconflict.service.probing import ProbeBudgetExceeded
+from deconflict.service.streams import StreamLimits, Streams, TooManyStreams
 from deconflict.store.documents import decode_declaration, decode_measure, encode_declaration
 
 #: Requests larger than this are refused with 413 before they are read.
@@ -65,8 +73,21 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Js
 
 def problem_for(exc: Exception) -> Json:
     """The one place where exceptions become HTTP responses."""
+    if isinstance(exc, ProbeBudgetExceeded):
+        out = problem(429, "Too many probing checks", str(exc), "probe-budget", field="body",
+                      retry_after_s=exc.retry_after_s, limit=exc.budget.limit, window_s=exc.budget.window_s)
+        out.headers["Retry-After"] = str(exc.retry_after_s)
+        return out
+    if isinstance(exc, MethodNotAllowed):
+        out = problem(405, "Method Not Allowed", str(exc), "method-not-allowed", field="method")
+        out.headers["Allow"] = ", ".join(exc.allowed)
+        return out
+    if isinstance(exc, TooManyStreams):
+        out = problem(429, "Too many streams", str(exc), "too-many-streams", field="Authorization")
+        out.headers["Retry-After"] = "1"
+        return out
     if isinstance(exc, Refused):
-        return problem(409, "Refused", exc.reason, "refused", result=exc.result)
+        return problem(409, "Refused", exc.reason, "refused", field=exc.field, result=exc.result)
     if isinstance(exc, InvalidInput):
         return problem(422, "Invalid input", str(exc), "invalid-input", field=exc.field, reason=exc.reason,
                        invalid_params=[{"name": exc.field, "reason": exc.reason}])
@@ -89,7 +110,7 @@ def problem_for(exc: Exception) -> Json:
     if isinstance(exc, Unavailable):
         return problem(503, "Service unavailable", str(exc), "unavailable")
     if isinstance(exc, DeconflictError):
-        return problem(400, "Bad request", str(exc), "bad-request")
+        return problem(400, "Bad request", str(exc), "bad-request", field=getattr(exc, "field", "body"))
     return problem(500, "Internal error", "an internal error occurred; nothing was accepted", "internal")
 
 
@@ -150,8 +171,15 @@ async def _activity_body(request: Request) -> ActivityBody:
     bytes (pydantic's JSON mode): FastAPI's own body handling parsed, then
     validated the tree again, a fifth of a submit's time on the event loop.
     Routes that use this declare the body with :data:`ACTIVITY_BODY`."""
+    data = await request.body()
+    if len(data) > INLINE_BODY_BYTES:  # a large body is parsed off the event loop
+        return await asyncio.to_thread(_parse_activity_body, data)
+    return _parse_activity_body(data)
+
+
+def _parse_activity_body(data: bytes) -> ActivityBody:
     try:
-        return ActivityBody.model_validate_json(await request.body())
+        return ActivityBody.model_validate_json(data)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
@@ -177,6 +205,11 @@ class CredentialBody(BaseModel):
     role: Role
     # Aware: a naive time (no offset) failed comparing with the clock's aware now (500).
     expires_at: AwareDatetime | None = None
+
+
+class ProbeBudgetBody(BaseModel):
+    limit: int = Field(description="Checks touching declarations not shared with the party, per window.")
+    window_s: float = Field(description="The sliding window, in seconds.")
 
 
 class AnswerBody(BaseModel):
@@ -226,7 +259,7 @@ FOLLOW_EVERY_S = 0.1
 
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
-               close_store: bool = False) -> FastAPI:
+               close_store: bool = False, stream_limits: StreamLimits | None = None) -> FastAPI:
     """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
     (a worker process that opened it for itself)."""
     stopping = threading.Event()
@@ -268,6 +301,17 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
                   telemetry={"tracing": False, "metrics": False, "logs": False},
                   description="The deconfliction hotline: declarations, measures, checks, notifications.")
     app.state.hotline = hotline
+    streams = app.state.streams = Streams(hotline, stream_limits)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(ReadYourWrites, hotline=hotline, answer=problem_for)  # inside AuthFirst
+    app.add_middleware(AuthFirst, hotline=hotline, answer=problem_for)  # inside BodyLimit: 413 first
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(DeconflictError)
@@ -362,16 +406,31 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         idempotency_key = headers.get("idempotency-key")
         if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
             raise InvalidInput("Idempotency-Key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")
-        body = await _activity_body(request)
-        raw = body.model_dump()
-        digest = request_digest(raw)
-        # The default id was f"a-{digest[:12]}" with a key (the body alone: two parties
-        # sending the same body got the same id, so the second was refused 403 "belongs
-        # to another party", and one party's second key replaced its first activity) and
-        # the time to the microsecond without (concurrent submits could collide).
-        default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
-                      else f"a-{secrets.token_hex(8)}")
-        item = await _submitted(hotline, who, activity_of(who, body.activity, default_id),
+        data = await request.body()
+
+        def prepared() -> tuple[ActivityBody, str, Declaration, list[Part] | None]:
+            body = _parse_activity_body(data)
+            raw = body.model_dump()
+            digest = request_digest(raw)
+            # The default id was f"a-{digest[:12]}" with a key (the body alone: two parties
+            # sending the same body got the same id, so the second was refused 403 "belongs
+            # to another party", and one party's second key replaced its first activity) and
+            # the time to the microsecond without (concurrent submits could collide).
+            default_id = (f"a-{request_digest([who.party, idempotency_key, raw])[:16]}" if idempotency_key
+                          else f"a-{secrets.token_hex(8)}")
+            activity = activity_of(who, body.activity, default_id)
+            # A large footprint is built here, off the loop and before the lock
+            # (service/bounded.py); a small one by the committer as before.
+            parts = None if light(activity) else hotline.service.engine.prebuild(activity)
+            return body, digest, activity, parts
+
+        if len(data) <= INLINE_BODY_BYTES:
+            body, digest, activity, parts = prepared()
+            if parts is None and not light(activity):
+                parts = await asyncio.to_thread(hotline.service.engine.prebuild, activity)
+        else:
+            body, digest, activity, parts = await asyncio.to_thread(prepared)
+        item = await _submitted(hotline, who, activity, parts=parts,
                                 override_reason=body.override_reason,
                                 idempotency_key=idempotency_key or "", request_sha256=digest)
         if isinstance(item.error, DeconflictError):
@@ -385,9 +444,21 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return Json(result, status_code=201 if created else 200)
 
     @app.get("/v1/declarations", tags=["declarations"])
-    def declarations(who: Who, references: bool = False) -> list[dict[str, Any]]:
-        """``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
-        docs = [encode_declaration(d) for d in hotline.declarations(who)]
+    def declarations(who: Who, request: Request, response: Response, limit: int | None = None,
+                     cursor: str | None = None,
+                     bbox: str | None = None, start: AwareDatetime | None = None, end: AwareDatetime | None = None,
+                     kind: str | None = None, owner: str | None = None,
+                     references: bool = False) -> list[dict[str, Any]]:
+        """A page of the declarations the caller may see, in id order (service/listing.py):
+        the next page's cursor is in the ``X-Next-Cursor`` header (and a Link rel=next).
+        ``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
+        q = Query.parse(limit=limit, cursor=cursor, bbox=bbox, start=start, end=end, kind=kind, owner=owner)
+        found, following = page(hotline.declarations(who), q)
+        if following is not None:
+            response.headers["X-Next-Cursor"] = following
+            params = urlencode({**request.query_params, "cursor": following})
+            response.headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
+        docs = [encode_declaration(d) for d in found]
         if references:
             for doc in docs:
                 doc["reference"] = hotline.refs.of_activity(doc["id"])
@@ -431,11 +502,31 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
 
     add_log_routes(app, hotline)
 
+    @app.get("/v1/limits", tags=["parties"])
+    def limits(who: Who) -> dict[str, Any]:
+        """What one request may ask (docs/threat-model.md), and the caller's
+        budget of checks touching declarations not shared with it."""
+        return {**request_limits(), "probe_budget": hotline.probe_status(who)}
+
+    @app.get("/v1/probes", tags=["parties"])
+    def probes(who: Who) -> list[dict[str, Any]]:
+        """Who made checks touching the caller's declarations not shared with
+        them, and how often (in aggregate)."""
+        return hotline.probed(who)
+
+    @app.put("/v1/admin/parties/{party_id}/probe-budget", tags=["admin"])
+    def set_probe_budget(who: Who, party_id: str, body: ProbeBudgetBody) -> dict[str, Any]:
+        who.require(Action.ADMINISTER)
+        return hotline.set_probe_budget(who, party_id, body.model_dump())
+
     @app.get("/v1/stream", tags=["notifications"])
-    def stream(who: Who, last_event_id: Annotated[str | None, Header()] = None, after: int | None = None,
-               wait: float = 15.0) -> StreamingResponse:
+    async def stream(request: Request, last_event_id: Annotated[str | None, Header()] = None,
+                     after: int | None = None, wait: float = 15.0) -> StreamingResponse:
         """Server-Sent Events for the caller's party, filtered by disclosure. Resume
-        with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between."""
+        with ``Last-Event-ID`` (or ``?after=``): nothing is lost in between. At most
+        a few streams per credential and per party (429 past them); a stream ends
+        within a second of its credential's revocation or expiry."""
+        who = _authenticated(hotline, request.headers.get("authorization"))
         # isascii: "²".isdigit() is true but int("²") fails (500). The bounds: a resume
         # point past SQLite's integers broke the stream mid-way (OverflowError), and
         # wait=nan passed min/max and made the stream send heartbeats in a busy loop.
@@ -446,24 +537,16 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         if not math.isfinite(wait):
             raise InvalidInput("wait", "must be a finite number of seconds")
         wait = min(max(wait, 0.05), 60.0)
-
-        def frames() -> Iterator[bytes]:
-            yield b"retry: 2000\n\n"
-            for item in hotline.stream(who, start, wait=wait, stop=lambda: _stopping(hotline)):
-                if item is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                seq, etype, data = item
-                yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-        return StreamingResponse(frames(), media_type="text/event-stream",
+        streams.admit(who)  # 429 past the limits; released when the stream ends
+        return StreamingResponse(streams.frames(who, start, wait), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     add_conversation_routes(app, hotline)
     return app
 
 
-async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **kw: str) -> Submission:
+async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, *, parts: list[Part] | None = None,
+                     **kw: str) -> Submission:
     """Queue a submit for the hotline's committer and wait for its durable answer
     without holding a thread: the lock and the fsync are the committer's."""
     loop = asyncio.get_running_loop()
@@ -476,7 +559,7 @@ async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, **
     def wake(item: Submission) -> None:  # on the committer's thread
         loop.call_soon_threadsafe(settle, item)
 
-    hotline.enqueue(who, activity, wake, **kw)
+    hotline.enqueue(who, activity, wake, parts=parts, **kw)
     return await answer
 
 

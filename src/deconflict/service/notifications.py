@@ -32,6 +32,7 @@ class NotificationKind(StrEnum):
     MEASURE_WITHDRAWN = "measure_withdrawn"  # a measure that bound you was withdrawn
     ESCALATION = "escalation"  # a party has not answered your notification past its second deadline
     TRACK_ALERT = "track_alert"  # a live track breaches a measure or a declaration, or comes too close
+    PROBING = "probing"  # a party used its budget of checks touching your hidden declarations
 
 
 class Answer(StrEnum):

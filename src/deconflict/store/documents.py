@@ -46,6 +46,7 @@ from deconflict.model import (
 )
 from deconflict.model.declaration import DEFAULT_TRAJECTORY_HALF_WIDTH_M
 from deconflict.model.geometry import GEOMETRY_TYPES, Position, unsupported
+from deconflict.model.limits import MAX_VERTICES_PER_SHAPE, MAX_WAYPOINTS
 from deconflict.model.measure import DEFAULT_LINE_APPLICATION_M, DEFAULT_LINE_APPLIES_TO, BindsMode
 from deconflict.model.units import ALTITUDE_TOLERANCE_M, Datum, LengthUnit
 
@@ -258,6 +259,8 @@ def decode_geometry(data: object, path: str, allowed: tuple[str, ...] = GEOMETRY
             raise InvalidInput(cpath, "empty geometry")
         lon, lat = _position(coords, cpath)
         return d.guard("", lambda: Point(lon, lat))
+    if isinstance(coords, list):
+        _vertex_limit(coords, cpath, nested=gtype == "Polygon")
     if gtype == "LineString":
         pts = tuple(_position(p, f"{cpath}[{i}]") for i, p in enumerate(_list(coords, cpath)))
         return d.guard("", lambda: LineString(pts))
@@ -266,6 +269,13 @@ def decode_geometry(data: object, path: str, allowed: tuple[str, ...] = GEOMETRY
         for k, r in enumerate(_list(coords, cpath))
     )
     return d.guard("", lambda: Polygon(rings))
+
+
+def _vertex_limit(coords: list[Any], cpath: str, *, nested: bool) -> None:
+    """Refuse a shape over MAX_VERTICES_PER_SHAPE before its positions are decoded."""
+    n = sum(len(r) if isinstance(r, list) else 1 for r in coords) if nested else len(coords)
+    if n > MAX_VERTICES_PER_SHAPE:
+        raise InvalidInput(cpath, f"has {n:,} positions; a shape may have at most {MAX_VERTICES_PER_SHAPE:,}")
 
 
 def encode_geometry(g: Geometry) -> JSON:
@@ -302,6 +312,9 @@ _KINDS = [k.value for k in DeclarationKind]
 
 def _waypoints(d: Doc, flight: bool) -> tuple[Waypoint, ...]:
     raw = _list(d.raw("waypoints"), d.at("waypoints"))
+    if len(raw) > MAX_WAYPOINTS:
+        raise InvalidInput(d.at("waypoints"), f"has {len(raw):,} waypoints; a trajectory may have at most "
+                                              f"{MAX_WAYPOINTS:,}")
     out = []
     for i, item in enumerate(raw):
         w = Doc(item, d.at(f"waypoints[{i}]"))

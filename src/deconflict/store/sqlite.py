@@ -637,6 +637,12 @@ class SQLiteStore:
         cheaper than :meth:`events` for the few that another process appended."""
         return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq", (seq,))]
 
+    def events_page(self, after_seq: int, limit: int) -> list[Event]:
+        """At most ``limit`` events with ``seq > after_seq``, in order: a resumed
+        stream pages through the log, it never holds the backlog at once."""
+        return [read_event(*row) for row in
+                self._query(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))]
+
     def data_version(self) -> int:
         """A number that changes when another connection (another process) has
         committed to the store since this one last looked (SQLite's data_version)."""

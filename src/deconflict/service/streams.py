@@ -1,0 +1,231 @@
+"""The live stream, asynchronous: no thread per stream, bounded memory per
+stream, a bounded number of streams per credential and per party, and none
+outliving its credential.
+
+A stream is a coroutine on the event loop. It reads the log a page at a time
+(a short hop to a worker thread per page, never the backlog at once), sends
+what the caller may see, then waits on an asyncio event that the hotline sets
+whenever the log grows (its own appends, or another worker's as the follower
+thread folds them in). It looks at its credential whenever it wakes: at once
+when a revocation reaches the log, and when the one watcher per event loop
+(every ``RECHECK_S``) finds an open stream's credential expired: a revoked or
+expired credential ends its streams within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import itertools
+import json
+import os
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from deconflict.errors import DeconflictError
+from deconflict.service.auth import Action, Principal
+from deconflict.service.hotline import Hotline
+from deconflict.store.events import Event
+
+#: Streams one credential may hold open at once (a console, a few tabs).
+MAX_STREAMS_PER_CREDENTIAL = 8
+#: Streams one party may hold open at once, over all its credentials.
+MAX_STREAMS_PER_PARTY = 64
+#: Events read from the store at once: a stream's memory is one page.
+PAGE = 200
+#: Events kept in memory for the streams that keep up (shared by all streams).
+RECENT = 1024
+#: Streams ended since the last collection that make the last one's end collect.
+COLLECT_AFTER = 100
+#: The longest a stream goes without looking at its credential.
+RECHECK_S = 0.5
+
+
+def _trim() -> None:
+    """Give the allocator's free memory back to the system (glibc only): a
+    thousand streams' buffers, freed, otherwise kept the RSS up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+class TooManyStreams(DeconflictError):
+    """HTTP 429: the credential or the party holds as many streams as it may."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.what = what
+        self.limit = limit
+        super().__init__(f"{what} already holds {limit} open streams; close one first")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else default
+
+
+@dataclass
+class StreamLimits:
+    """The limits; an operator may raise them with DECONFLICT_STREAMS_PER_CREDENTIAL
+    and DECONFLICT_STREAMS_PER_PARTY (docs/threat-model.md)."""
+
+    per_credential: int = field(default_factory=lambda: _env_int("DECONFLICT_STREAMS_PER_CREDENTIAL",
+                                                                 MAX_STREAMS_PER_CREDENTIAL))
+    per_party: int = field(default_factory=lambda: _env_int("DECONFLICT_STREAMS_PER_PARTY", MAX_STREAMS_PER_PARTY))
+
+
+class Streams:
+    """The open streams of one server process, and their wake-up."""
+
+    def __init__(self, hotline: Hotline, limits: StreamLimits | None = None) -> None:
+        self.hotline = hotline
+        self.limits = limits or StreamLimits()
+        self._lock = threading.Lock()
+        self._by_credential: dict[str, int] = {}
+        self._by_party: dict[str, int] = {}
+        self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+        # The latest events, contiguous by seq, as the hotline saw them: streams
+        # that keep up read them here, on the loop, without a thread or the store.
+        self._recent: list[Event] = []
+        # Who holds the open streams, for the one watcher per event loop that
+        # ends them when a credential expires (not a timer per stream).
+        self._holders: dict[int, Principal] = {}
+        self._watchers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        self._ended = 0
+        self._keys = itertools.count()
+        hotline.listeners.append(self.notify)
+        hotline.service.followers.append(self._remember)
+
+    def _remember(self, e: Event) -> None:
+        with self._lock:
+            recent = self._recent
+            if recent and e.seq != recent[-1].seq + 1:
+                recent.clear()  # not contiguous (cannot happen in log order): start again
+            recent.append(e)
+            if len(recent) > 2 * RECENT:
+                del recent[:-RECENT]
+
+    def _from_recent(self, after: int) -> list[Event] | None:
+        """Up to PAGE events after ``after`` if the recent ones cover it, else None."""
+        with self._lock:
+            recent = self._recent
+            if not recent or after < recent[0].seq - 1:
+                return None
+            start = after + 1 - recent[0].seq
+            return recent[start:start + PAGE]
+
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return sum(self._by_credential.values())
+
+    # -- admission ---------------------------------------------------------------
+    def admit(self, who: Principal) -> None:
+        """Count a new stream of ``who``, or raise TooManyStreams (nothing counted)."""
+        who.require(Action.READ)
+        party = who.party or "admin"
+        with self._lock:
+            if self._by_credential.get(who.credential_id, 0) >= self.limits.per_credential:
+                raise TooManyStreams("this credential", self.limits.per_credential)
+            if self._by_party.get(party, 0) >= self.limits.per_party:
+                raise TooManyStreams(f"party {party}", self.limits.per_party)
+            self._by_credential[who.credential_id] = self._by_credential.get(who.credential_id, 0) + 1
+            self._by_party[party] = self._by_party.get(party, 0) + 1
+
+    def release(self, who: Principal) -> None:
+        party = who.party or "admin"
+        with self._lock:
+            for table, key in ((self._by_credential, who.credential_id), (self._by_party, party)):
+                left = table.get(key, 0) - 1
+                if left > 0:
+                    table[key] = left
+                else:
+                    table.pop(key, None)
+
+    # -- wake-up -------------------------------------------------------------------
+    def notify(self) -> None:
+        """The log grew (or streams must close): wake every waiting stream. Any thread."""
+        for loop in list(self._events):
+            try:
+                loop.call_soon_threadsafe(self._wake, loop)
+            except RuntimeError:  # that loop is closed
+                self._events.pop(loop, None)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        event = self._events.get(loop)
+        if event is not None:
+            event.set()
+            self._events[loop] = asyncio.Event()
+
+    def _current(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        event = self._events.get(loop)
+        if event is None:
+            event = self._events[loop] = asyncio.Event()
+        return event
+
+    def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._watchers.get(loop)
+        if task is None or task.done():
+            self._watchers[loop] = loop.create_task(self._watcher())
+
+    async def _watcher(self) -> None:
+        """Every RECHECK_S while streams are open: if a holder's credential has
+        expired or been revoked, wake the streams (each ends if it is its own)."""
+        while self._holders:
+            await asyncio.sleep(RECHECK_S)
+            if any(not self.hotline.credential_in_force(who) for who in list(self._holders.values())):
+                self._wake(asyncio.get_running_loop())
+
+    # -- one stream ------------------------------------------------------------------
+    async def frames(self, who: Principal, after: int, wait: float) -> AsyncIterator[bytes]:
+        """Server-Sent Events for ``who`` after ``after``, live, until the server
+        closes or the credential is revoked or expires. Admitted by the caller
+        (:meth:`admit`); released here however the stream ends."""
+        hotline = self.hotline
+        key = next(self._keys)
+        self._holders[key] = who
+        self._watch()
+        try:
+            yield b"retry: 2000\n\n"
+            last = after
+            items: list[tuple[int, str, dict[str, Any]]]
+            while not hotline.closing and hotline.credential_in_force(who):
+                # Taken before the read: an append after the read sets it.
+                changed = self._current()
+                if last >= hotline.head:
+                    # Nothing this process knows of is past the stream's point
+                    # (its own appends and the others' it folded in): no read.
+                    items, full = [], False
+                elif (recent := self._from_recent(last)) is not None:
+                    items, new_last, full = hotline.stream_page(who, last, PAGE, recent)
+                    sent = [seq for seq, etype, _d in items if etype == "notification.sent"]
+                    if sent:
+                        await asyncio.to_thread(hotline.mark_delivered, who, sent, recent)
+                    last = new_last
+                else:
+                    items, last, full = await asyncio.to_thread(hotline.stream_page, who, last, PAGE)
+                for seq, etype, data in items:
+                    yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+                if full:
+                    continue
+                try:
+                    async with asyncio.timeout(wait):
+                        await changed.wait()
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+        finally:
+            self._holders.pop(key, None)
+            self.release(who)
+            self._ended += 1
+            if not self._holders and self._ended >= COLLECT_AFTER:
+                # Streams end by cancellation (the client went away): each leaves
+                # a cycle (the exception, its frames) that only a full collection
+                # frees; after a wave of them, collect now rather than whenever
+                # the collector's thresholds next say so (RSS stayed 22 % up).
+                self._ended = 0
+                gc.collect()
+                _trim()
