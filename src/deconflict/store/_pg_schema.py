@@ -1,0 +1,95 @@
+"""The PostgreSQL schema of a Deconflict store, as numbered migrations.
+
+Each migration is a list of statements applied in one transaction, with its
+number recorded in ``schema_migrations``; a store opened by an older version
+with migrations it does not know is refused rather than misread. Column types
+stay in the subset CockroachDB and YugabyteDB share with PostgreSQL (TEXT,
+BIGINT, INT, TIMESTAMPTZ); the event payload is TEXT, never JSONB, so the
+stored bytes are the hashed bytes.
+
+PostGIS (migration 3) is optional: it is applied only where the extension is
+available, and nothing the service decides reads it.
+"""
+
+from __future__ import annotations
+
+APPLICATION = "deconflict"
+
+#: The key of the lock row taken by a writer that decides on everything
+#: (a measure, a party, settings, anything of unbounded reach).
+GLOBAL_LOCK = "global"
+
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "the event log, the head, the lock rows and the state tables", (
+        """CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE events (
+            seq         BIGINT PRIMARY KEY,
+            recorded_at TEXT NOT NULL,
+            type        TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            subject     TEXT NOT NULL,
+            payload     TEXT NOT NULL,
+            prev_hash   TEXT NOT NULL,
+            hash        TEXT NOT NULL
+        )""",
+        # One row: the last event. Every append locks and moves it, which
+        # numbers events without gaps and records the head that ``verify``
+        # compares the log's end with (a log cut short is detected).
+        """CREATE TABLE head (
+            id          INT PRIMARY KEY CHECK (id = 1),
+            seq         BIGINT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            hash        TEXT NOT NULL
+        )""",
+        "INSERT INTO head (id, seq, recorded_at, hash) VALUES (1, 0, '', '" + "0" * 64 + "')",
+        # Rows that writers lock (SELECT ... FOR UPDATE) to decide one at a
+        # time: 'global', and one per spatial cell ('c:<level>:<i>:<j>').
+        """CREATE TABLE locks (
+            key TEXT PRIMARY KEY
+        )""",
+        f"INSERT INTO locks (key) VALUES ('{GLOBAL_LOCK}')",
+        """CREATE TABLE parties (
+            id   TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            seq  BIGINT NOT NULL,
+            doc  TEXT NOT NULL
+        )""",
+        """CREATE TABLE measures (
+            id           TEXT PRIMARY KEY,
+            kind         TEXT NOT NULL,
+            owner        TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end   TEXT NOT NULL,
+            seq          BIGINT NOT NULL,
+            doc          TEXT NOT NULL
+        )""",
+        """CREATE TABLE declarations (
+            id           TEXT PRIMARY KEY,
+            kind         TEXT NOT NULL,
+            owner        TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end   TEXT NOT NULL,
+            seq          BIGINT NOT NULL,
+            doc          TEXT NOT NULL
+        )""",
+        "CREATE INDEX declarations_owner ON declarations (owner)",
+        f"INSERT INTO meta (key, value) VALUES ('application', '{APPLICATION}')",
+    )),
+    (2, "events are append-only inside PostgreSQL (a guard; other engines rely on grants)", (
+        """CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'events are append-only: a recorded event cannot be changed or deleted';
+        END $$""",
+        """CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_append_only()""",
+    )),
+)
+
+#: The newest migration this version knows.
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+EVENT_COLUMNS = "seq, recorded_at, type, actor, subject, payload, prev_hash, hash"
