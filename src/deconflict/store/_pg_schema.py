@@ -89,6 +89,10 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     )),
 )
 
+#: Migrations that only guard (PL/pgSQL triggers): applied on PostgreSQL itself and
+#: recorded as done elsewhere (CockroachDB, YugabyteDB rely on grants instead).
+POSTGRES_ONLY = frozenset({2})
+
 #: The newest migration this version knows.
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -151,9 +151,14 @@ class PostgresStore:
         self._idle: list[psycopg.Connection[Any]] = []
         self._idle_lock = threading.Lock()
         self._closed = False
-        #: Every statement issued, when ``trace`` (the portability test reads it).
-        self.statements: list[str] | None = [] if trace else None
-        self._open()
+        #: Every statement issued, with the id of its connection, when ``trace``
+        #: (the portability test reads it).
+        self.statements: list[tuple[int, str]] | None = [] if trace else None
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.path!r})"
@@ -174,7 +179,7 @@ class PostgresStore:
     def _exec(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] | None = None
               ) -> psycopg.Cursor[Any]:
         if self.statements is not None:
-            self.statements.append(sql)
+            self.statements.append((id(db), sql))
         return db.execute(sql, params)
 
     def _one(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -244,7 +249,7 @@ class PostgresStore:
     def _stream(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
         """Rows of ``sql`` from a server-side cursor (inside a :meth:`_reader`)."""
         if self.statements is not None:
-            self.statements.append(sql)
+            self.statements.append((id(db), sql))
         with db.cursor(name=f"dcf_{next(_cursor_ids)}") as cur:
             cur.itersize = FETCH_ROWS
             cur.execute(sql, params)
@@ -300,9 +305,16 @@ class PostgresStore:
                 row = self._exec(db, "SELECT value FROM meta WHERE key = 'application'").fetchone()
                 if row is None or row[0] != schema.APPLICATION:
                     raise StoreError(f"{self.path} holds tables but is not a Deconflict store")
+        plain = None
         for version, description, statements in schema.MIGRATIONS:
             if version <= done:
                 continue
+            if version in schema.POSTGRES_ONLY:
+                if plain is None:
+                    text = str(self._one(db, "SELECT version()")[0])
+                    plain = "CockroachDB" not in text and "YB-" not in text
+                if not plain:
+                    statements = ()
             for statement in statements:
                 self._exec(db, statement)
             self._exec(db, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (%s, %s, %s)",
@@ -425,7 +437,7 @@ class PostgresStore:
             prev = digest
         insert = f"INSERT INTO events ({schema.EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         if self.statements is not None:
-            self.statements.append(insert)
+            self.statements.append((id(db), insert))
         with db.cursor() as cur:
             cur.executemany(insert, rows)
             for p, e in zip(prepared, out, strict=True):
@@ -445,7 +457,7 @@ class PostgresStore:
     def _put(self, cur: psycopg.Cursor[Any], change: Change, seq: int, doc: str) -> None:
         def run(sql: str, params: Sequence[Any]) -> int:
             if self.statements is not None:
-                self.statements.append(sql)
+                self.statements.append((id(cur.connection), sql))
             cur.execute(sql, params)
             return cur.rowcount
 
