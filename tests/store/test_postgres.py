@@ -33,7 +33,8 @@ ALLOWED = [
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
     r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key)\) DO UPDATE SET .*)?",
-    r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\) ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
+    r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
+    r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
     r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",
     r"UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1",
     r"DELETE FROM (measures|declarations) WHERE id = %s",
@@ -44,7 +45,8 @@ ALLOWED = [
 ]
 #: Never: advisory locks, table locks, sequences, server-side JSON, PL/pgSQL outside
 #: the PostgreSQL-only guard migration.
-FORBIDDEN = re.compile(r"advisory|LOCK TABLE|nextval|\bSERIAL\b|BIGSERIAL|jsonb|LISTEN|plpgsql|TRIGGER|SKIP LOCKED", re.I)
+FORBIDDEN = re.compile(r"advisory|LOCK TABLE|nextval|\bSERIAL\b|BIGSERIAL|jsonb|LISTEN|plpgsql|TRIGGER|SKIP LOCKED",
+                       re.I)
 #: Statements that write; they must run inside a SERIALIZABLE transaction.
 WRITES = re.compile(r"^(INSERT|UPDATE|DELETE)\b")
 

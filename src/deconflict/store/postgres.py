@@ -306,7 +306,8 @@ class PostgresStore:
                 if row is None or row[0] != schema.APPLICATION:
                     raise StoreError(f"{self.path} holds tables but is not a Deconflict store")
         plain = None
-        for version, description, statements in schema.MIGRATIONS:
+        for version, description, script in schema.MIGRATIONS:
+            statements = script
             if version <= done:
                 continue
             if version in schema.POSTGRES_ONLY:
