@@ -109,6 +109,11 @@ def make_standby(primary: Cluster, name: str) -> Cluster:
                 f"application_name={name}'\n")
     cluster = Cluster(data, free_port(), primary.data.parent / f"{name}.log")
     cluster.start()
+    deadline = time.monotonic() + 60
+    while primary.sql(f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{name}'") != [
+            ("sync",)]:
+        assert time.monotonic() < deadline, f"{name} did not become a synchronous standby"
+        time.sleep(0.1)
     return cluster
 
 

@@ -216,7 +216,7 @@ def test_a_database_restart_mid_run_gives_retryable_problems_then_recovers(tmp_p
 
 def test_failover_to_a_synchronous_standby_loses_no_acknowledged_submit(tmp_path: Path) -> None:
     primary = make_primary(synchronous_standby="standby1")
-    standby = make_standby(primary, "standby1")
+    standby = make_standby(primary, "standby1")  # returns once it is the synchronous one
     try:
         assert primary.sql("SELECT sync_state FROM pg_stat_replication") == [("sync",)]
         store = (f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/postgres"

@@ -15,8 +15,8 @@ and keeps to SQL that CockroachDB and YugabyteDB also speak (docs/store.md,
   transaction of its own holding ``SELECT ... FOR UPDATE`` on rows of the
   ``locks`` table, taken in sorted order. No advisory locks. A process that
   dies loses its connection and PostgreSQL releases its rows.
-- ``NOTIFY`` after a commit only wakes followers early; they read the log by
-  sequence number, which is the truth.
+- Followers read the log by sequence number, which is the truth (no
+  LISTEN/NOTIFY is needed for correctness; see docs/store.md).
 - A lost connection (a restart, a failover) is re-opened on the next call; the
   call that met it raises :class:`StoreUnavailable` (HTTP 503, retryable).
   A commit whose answer was lost is resolved by reading the log back on the
@@ -86,8 +86,6 @@ RESOLVE_S = 30.0
 CONNECT_TIMEOUT_S = 5
 #: Readers kept open for reuse (each one is a server process on the database).
 IDLE_READERS = 2
-#: The channel NOTIFY wakes followers on (PostgreSQL only; a hint, never the truth).
-CHANNEL = "deconflict_events"
 #: Rows streamed per round trip from a server-side cursor.
 FETCH_ROWS = 2000
 
@@ -354,9 +352,10 @@ class PostgresStore:
                 # that the locking transaction below only reads.
                 self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
                            (keys,))
-            self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-            # Sorted, so two writers never wait on each other in a cycle.
-            self._exec(db, "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (keys,)).fetchall()
+            with db.pipeline():  # one round trip
+                self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                # Sorted, so two writers never wait on each other in a cycle.
+                self._exec(db, "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (keys,))
         except psycopg.Error as exc:
             self._rollback(db)
             if db.broken or isinstance(exc, psycopg.OperationalError):
@@ -371,7 +370,10 @@ class PostgresStore:
         if db is None:
             return
         try:
-            self._exec(db, "COMMIT")
+            # ROLLBACK, not COMMIT: locking rows gave the transaction an id, and
+            # committing it would wait for a WAL flush (an fsync per decision)
+            # for nothing worth keeping. Either ends it and releases the rows.
+            self._exec(db, "ROLLBACK")
         except psycopg.Error:
             # The rows are released with the connection either way.
             self._lockdb = None
@@ -402,9 +404,6 @@ class PostgresStore:
                 except BaseException:
                     self._rollback(db)
                     raise
-                with contextlib.suppress(psycopg.Error):
-                    # A wake-up for followers on PostgreSQL; they poll the log anyway.
-                    self._exec(db, f"NOTIFY {CHANNEL}")
                 return out
         raise AssertionError("unreachable")
 
@@ -416,8 +415,12 @@ class PostgresStore:
         return _Prepared(draft, text, data, change)
 
     def _write(self, db: psycopg.Connection[Any], prepared: list[_Prepared], after: int | None) -> list[Event]:
-        self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-        row = self._one(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
+        with db.pipeline():  # one round trip
+            self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+            head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
+        row = head.fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
@@ -439,12 +442,20 @@ class PostgresStore:
         insert = f"INSERT INTO events ({schema.EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         if self.statements is not None:
             self.statements.append((id(db), insert))
-        with db.cursor() as cur:
-            cur.executemany(insert, rows)
+        removals: list[tuple[psycopg.Cursor[Any], RemoveMeasure | RemoveDeclaration]] = []
+        with db.pipeline():  # the rows, the state and the head in one round trip
+            with db.cursor() as cur:
+                cur.executemany(insert, rows)
             for p, e in zip(prepared, out, strict=True):
                 if p.change is not None:
+                    cur = db.cursor()
                     self._put(cur, p.change, e.seq, p.text)
-        self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+                    if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
+                        removals.append((cur, p.change))
+            self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+        for cur, change in removals:
+            if cur.rowcount == 0:
+                raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
         try:
             self._exec(db, "COMMIT")
         except _RETRY:
@@ -456,11 +467,12 @@ class PostgresStore:
         return out
 
     def _put(self, cur: psycopg.Cursor[Any], change: Change, seq: int, doc: str) -> None:
-        def run(sql: str, params: Sequence[Any]) -> int:
+        """Queue the state-table change (in the write's pipeline); a removal's
+        row count is checked by the caller once the pipeline has run."""
+        def run(sql: str, params: Sequence[Any]) -> None:
             if self.statements is not None:
                 self.statements.append((id(cur.connection), sql))
             cur.execute(sql, params)
-            return cur.rowcount
 
         if isinstance(change, PutParty):
             p = change.party
@@ -480,12 +492,9 @@ class PostgresStore:
                 (x.id, x.kind.value, x.owner, format_instant(x.window.start), format_instant(x.window.end),
                  seq, doc))
         elif isinstance(change, RemoveMeasure):
-            if run("DELETE FROM measures WHERE id = %s", (change.id,)) == 0:
-                raise NotFound("measure", change.id)
+            run("DELETE FROM measures WHERE id = %s", (change.id,))
         else:
-            assert isinstance(change, RemoveDeclaration)
-            if run("DELETE FROM declarations WHERE id = %s", (change.id,)) == 0:
-                raise NotFound("declaration", change.id)
+            run("DELETE FROM declarations WHERE id = %s", (change.id,))
 
     def _resolve(self, lost: _Lost) -> list[Event]:
         """The connection broke during COMMIT: the events are in the log or not.
