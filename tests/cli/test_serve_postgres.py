@@ -183,7 +183,7 @@ def test_a_process_killed_during_a_burst_loses_nothing_and_the_other_keeps_servi
             a.kill()
             alive.remove(a.url)
 
-        burst(lambda: list(alive), tokens, range(160), tally, at=50, event=kill_a)
+        burst(lambda: list(alive), tokens, range(80), tally, at=25, event=kill_a)
         assert a.proc.poll() is not None
         # The other keeps serving.
         r = httpx.post(f"{b.url}/v1/activities", json={"activity": site(999)},
@@ -193,7 +193,7 @@ def test_a_process_killed_during_a_burst_loses_nothing_and_the_other_keeps_servi
     lost = tally.acknowledged - in_force
     assert (len(lost), doubled) == (0, 0), (sorted(lost), doubled)
     assert not tally.bad, tally.bad
-    assert len(tally.acknowledged) == 160, tally  # every submit answered, the killed one's on the other
+    assert len(tally.acknowledged) == 80, tally  # every submit answered, the killed one's on the other
 
 
 def test_a_database_restart_mid_run_gives_retryable_problems_then_recovers(tmp_path: Path) -> None:
@@ -203,13 +203,13 @@ def test_a_database_restart_mid_run_gives_retryable_problems_then_recovers(tmp_p
         tokens = tokens_for(store)
         tally = Tally()
         with serving(tmp_path, store) as s:
-            burst(lambda: [s.url], tokens, range(120), tally, at=40, event=cluster.restart)
+            burst(lambda: [s.url], tokens, range(60), tally, at=20, event=cluster.restart)
             assert s.proc.poll() is None
         in_force, doubled = count_in_log(store)
         lost = tally.acknowledged - in_force
         assert (len(lost), doubled) == (0, 0), (sorted(lost), doubled)
         assert not tally.bad, tally.bad  # never a 5xx without a problem body
-        assert len(tally.acknowledged) == 120, tally
+        assert len(tally.acknowledged) == 60, tally
     finally:
         remove(cluster)
 
@@ -227,14 +227,18 @@ def test_failover_to_a_synchronous_standby_loses_no_acknowledged_submit(tmp_path
         def fail_over() -> None:
             primary.kill()
             standby.promote()
+            # The new primary has no standby yet: without this its commits would wait
+            # for one for ever (Patroni's synchronous_mode does the same, docs/store.md).
+            standby.sql("ALTER SYSTEM SET synchronous_standby_names TO ''")
+            standby.sql("SELECT pg_reload_conf()")
 
         with serving(tmp_path, store) as s:
-            burst(lambda: [s.url], tokens, range(120), tally, at=40, event=fail_over)
+            burst(lambda: [s.url], tokens, range(60), tally, at=20, event=fail_over)
             assert s.proc.poll() is None
         in_force, doubled = count_in_log(standby.url)
         lost = tally.acknowledged - in_force
         assert (len(lost), doubled) == (0, 0), (sorted(lost), doubled)
         assert not tally.bad, tally.bad
-        assert len(tally.acknowledged) == 120, tally
+        assert len(tally.acknowledged) == 60, tally
     finally:
         remove(primary, standby)
