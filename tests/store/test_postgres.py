@@ -275,3 +275,29 @@ def test_a_lost_connection_is_a_retryable_error_then_the_store_reconnects() -> N
         assert [e.payload["i"] for e in store.events()] == [0, 2]
         with store.exclusive():  # the lock connection reconnects too
             pass
+
+
+# -- PostGIS for the people who use it ---------------------------------------------------------
+def test_postgis_views_show_what_every_party_may_see_to_the_reader_role(world: World) -> None:
+    """Geography columns are filled by the database from the stored documents; the
+    picture views carry what is shared with all (never a declaration shared with some
+    parties only); the reader role reads the views and nothing else."""
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        private = next(d for d in world.declarations if not d.share_with.everyone)
+        with psycopg.connect(url, autocommit=True) as db:
+            n, with_geog = db.execute("SELECT count(*), count(geog) FROM declarations").fetchone() or (0, 0)
+            assert n == with_geog == len(world.declarations)
+            shown = {r[0] for r in db.execute("SELECT id FROM picture_declarations")}
+            assert private.id not in shown
+            assert shown == {d.id for d in world.declarations if d.share_with.everyone}
+            assert db.execute("SELECT count(geog) FROM picture_measures").fetchone() == (len(world.measures),)
+            # GiST indexes on both.
+            indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+            assert {"declarations_geog", "measures_geog"} <= indexes
+            db.execute(f"SET ROLE {_pg_schema.READER_ROLE}")
+            assert db.execute("SELECT count(*) FROM picture_declarations").fetchone() == (len(shown),)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute("SELECT doc FROM declarations")
+            db.execute("RESET ROLE")

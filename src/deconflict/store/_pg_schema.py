@@ -19,6 +19,9 @@ APPLICATION = "deconflict"
 #: (a measure, a party, settings, anything of unbounded reach).
 GLOBAL_LOCK = "global"
 
+#: The role QGIS and SQL users read the picture views with.
+READER_ROLE = "deconflict_reader"
+
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "the event log, the head, the lock rows and the state tables", (
         """CREATE TABLE meta (
@@ -87,11 +90,57 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         """CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events
             FOR EACH ROW EXECUTE FUNCTION events_append_only()""",
     )),
+    (3, "PostGIS: geography columns with GiST indexes, read-only picture views and their role", (
+        "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public",
+        "ALTER TABLE declarations ADD COLUMN geog public.geography",
+        "ALTER TABLE measures ADD COLUMN geog public.geography",
+        "CREATE INDEX declarations_geog ON declarations USING GIST (geog)",
+        "CREATE INDEX measures_geog ON measures USING GIST (geog)",
+        # Filled from the stored document by the database itself: the store's
+        # writes stay portable, and a shape PostGIS cannot read leaves NULL
+        # rather than refusing a change the engine accepted.
+        """CREATE FUNCTION set_geog() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE shape jsonb := coalesce((NEW.doc::jsonb) -> 'geometry', (NEW.doc::jsonb) -> 'target');
+        BEGIN
+            BEGIN
+                NEW.geog := public.ST_GeomFromGeoJSON(shape::text)::public.geography;
+            EXCEPTION WHEN others THEN
+                NEW.geog := NULL;
+            END;
+            RETURN NEW;
+        END $$""",
+        """CREATE TRIGGER declarations_set_geog BEFORE INSERT OR UPDATE OF doc ON declarations
+            FOR EACH ROW EXECUTE FUNCTION set_geog()""",
+        """CREATE TRIGGER measures_set_geog BEFORE INSERT OR UPDATE OF doc ON measures
+            FOR EACH ROW EXECUTE FUNCTION set_geog()""",
+        # What every party may see: declarations shared with all (share_with absent
+        # or "all"), and measures. Nothing shared with some parties only.
+        """CREATE VIEW picture_declarations AS
+            SELECT id, kind, owner, window_start, window_end, (doc::jsonb) ->> 'label' AS label, geog
+            FROM declarations
+            WHERE coalesce((doc::jsonb) -> 'share_with', '"all"'::jsonb) = '"all"'::jsonb""",
+        """CREATE VIEW picture_measures AS
+            SELECT id, kind, owner, window_start, window_end, (doc::jsonb) ->> 'name' AS name, geog
+            FROM measures""",
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN
+                CREATE ROLE {READER_ROLE} NOLOGIN;
+            END IF;
+        END $$""",
+        f"GRANT USAGE ON SCHEMA public TO {READER_ROLE}",
+        f"""DO $$ BEGIN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO {READER_ROLE}', current_schema());
+        END $$""",
+        f"GRANT SELECT ON picture_declarations, picture_measures TO {READER_ROLE}",
+    )),
 )
 
 #: Migrations that only guard (PL/pgSQL triggers): applied on PostgreSQL itself and
 #: recorded as done elsewhere (CockroachDB, YugabyteDB rely on grants instead).
-POSTGRES_ONLY = frozenset({2})
+POSTGRES_ONLY = frozenset({2, 3})
+#: Migrations for PostGIS users: applied only where the extension is available, and
+#: not recorded where it is not (so a later opening with PostGIS installed applies them).
+POSTGIS = frozenset({3})
 
 #: The newest migration this version knows.
 SCHEMA_VERSION = MIGRATIONS[-1][0]

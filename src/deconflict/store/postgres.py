@@ -314,6 +314,9 @@ class PostgresStore:
                     plain = "CockroachDB" not in text and "YB-" not in text
                 if not plain:
                     statements = ()
+            if version in schema.POSTGIS and statements and not self._exec(
+                    db, "SELECT name FROM pg_available_extensions WHERE name = 'postgis'").fetchall():
+                continue  # applied on a later opening, once PostGIS is installed
             for statement in statements:
                 self._exec(db, statement)
             self._exec(db, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (%s, %s, %s)",
