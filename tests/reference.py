@@ -58,6 +58,8 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -483,6 +485,24 @@ def reach_from_ends(line: RefShape, shape: RefShape) -> float:
         far = max(far, float(np.max(d)))
     longest = float(shape.edges()[3].max())
     return far + longest
+
+
+# -- altitudes, exactly --------------------------------------------------------------------
+#: The international foot (1959): exactly 0.3048 m.
+FOOT_M = Fraction(3048, 10_000)
+
+
+def exact_metres(value: float, unit: str) -> Fraction:
+    """An altitude in metres as an exact fraction of the decimal the user wrote
+    (the shortest decimal that reads back as ``value``: 4785.36, not the binary
+    4785.35999999999967...), feet converted exactly."""
+    v = Fraction(Decimal(repr(float(value))))
+    return v * FOOT_M if unit == "ft" else v
+
+
+def exact_gap(a: tuple[Fraction, Fraction], b: tuple[Fraction, Fraction]) -> Fraction:
+    """The gap between two closed bands, exactly; zero when they touch."""
+    return max(Fraction(0), b[0] - a[1], a[0] - b[1])
 
 
 # -- small helpers for tests -------------------------------------------------------------

@@ -34,7 +34,6 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from deconflict.engine import Engine
-from deconflict.engine.rules import LINE_END_REACH_M
 from deconflict.geo.ellipsoid import TOUCH_TOLERANCE_M
 from deconflict.model import (
     Altitude,
@@ -57,7 +56,7 @@ from deconflict.model import (
     Waypoint,
     Window,
 )
-from deconflict.model.measure import BindsMode
+from deconflict.model.measure import DEFAULT_LINE_APPLICATION_M, BindsMode
 from deconflict.model.units import SURFACE_M
 from tests import reference as ref
 from tests.geo.strategies import (
@@ -503,6 +502,7 @@ class LineCase:
     core: GenShape
     radius: float
     own: Side
+    application_m: float = DEFAULT_LINE_APPLICATION_M
 
 
 def expect_line(case: LineCase, wa, wm, margins: CautionMargins) -> Expect:
@@ -516,28 +516,28 @@ def expect_line(case: LineCase, wa, wm, margins: CautionMargins) -> Expect:
     extended = ref.extended_line(case.line.ref, min(reach, 3_999_000.0))
     d_ext = ref.distance(extended, case.core.ref, h=0.1)
     own = ref.LEFT if case.own is Side.LEFT else ref.RIGHT
-    # Past its ends a line governs only within LINE_END_REACH_M of the line.
-    reach_m = LINE_END_REACH_M + r + margins.horizontal_m
-    in_reach = d_line.hi <= reach_m
-    out_of_reach = d_line.lo > reach_m + TOUCH_TOLERANCE_M
+    # The line governs within application_m of the line itself (alongside it
+    # and past its ends): a violation needs the footprint (radius r) to come
+    # within it, a caution the footprint grown by the margin. The margin
+    # belongs to cautions only.
+    strict_reach = case.application_m + r
+    grown_reach = case.application_m + r + margins.horizontal_m
     answers = []
     if d_ext.lo > r + TOUCH_TOLERANCE_M or d_line.hi > r:
         answers = [ref.side_of(case.line.ref, lon, lat) for lon, lat in case.core.ref.vertices()]
-    far = any(a.side is not None and a.side != own and (in_reach or not a.nearest_is_end) for a in answers)
+    far = any(a.side is not None and a.side != own for a in answers)
     all_own = bool(answers) and all(a.side == own for a in answers)
-    # Out of reach, only a vertex judged alongside the line can make a finding.
-    only_ends_far = out_of_reach and bool(answers) and all(
-        a.side == own or (a.side is not None and a.nearest_is_end) for a in answers)
-    event(f"reference: far={far} own={all_own} out_of_reach={out_of_reach}")
+    event(f"reference: far={far} own={all_own} governed={d_line.hi <= strict_reach}")
     t_strict = windows_meet(wa, wm, timedelta(0))
     t_grown = windows_meet(wa, wm, margins.time)
     return Expect(
-        strict=t_strict and (far or d_line.surely_at_most(r)),
-        some=t_grown and (far or d_line.surely_at_most(r + margins.horizontal_m)),
+        strict=t_strict and d_line.surely_at_most(strict_reach) and (far or d_line.surely_at_most(r)),
+        some=t_grown and d_line.surely_at_most(grown_reach)
+        and (far or d_line.surely_at_most(r + margins.horizontal_m)),
         none=(not t_grown) or (all_own and d_ext.surely_beyond(r + margins.horizontal_m, TOUCH_TOLERANCE_M))
-        or (only_ends_far and d_line.surely_beyond(r + margins.horizontal_m, TOUCH_TOLERANCE_M)),
+        or d_line.surely_beyond(grown_reach, TOUCH_TOLERANCE_M),
         not_strict=(not t_strict) or (all_own and d_ext.surely_beyond(r, TOUCH_TOLERANCE_M))
-        or (only_ends_far and d_line.surely_beyond(r, TOUCH_TOLERANCE_M)),
+        or d_line.surely_beyond(strict_reach, TOUCH_TOLERANCE_M),
     )
 
 
@@ -555,13 +555,21 @@ def line_case_st(draw, kinds: tuple[str, ...], monotone: bool = True):
         d = ref.distance(line.ref, core.ref, h=0.1)
         if math.isfinite(d.hi) and d.hi < MAX_R - 100.0:
             radius = max(0.0, d.hi + draw(st.sampled_from((-2.0, -0.05, 0.05, 2.0))))
-    return LineCase(line, core, radius, draw(st.sampled_from(Side)))
+    application_m = draw(st.sampled_from((DEFAULT_LINE_APPLICATION_M, 5_000.0, 200_000.0)))
+    if draw(st.integers(0, 3)) == 0:
+        # Put the footprint's edge right at the edge of the area of application.
+        d = ref.distance(line.ref, core.ref, h=0.1)
+        if math.isfinite(d.hi):
+            edge = d.hi - radius + draw(st.sampled_from((-2.0, -0.05, 0.05, 2.0, 300.0, 1_000.0)))
+            if 1.0 <= edge <= MAX_R:
+                application_m = edge
+    return LineCase(line, core, radius, draw(st.sampled_from(Side)), application_m)
 
 
 def line_measure(kind: MeasureKind, case: LineCase, wm, applies_to, sides) -> Measure:
     kw = {"applies_to": applies_to} if applies_to is not None else {}
     return Measure(id="L", kind=kind, owner="o", geometry=case.line.geometry, window=win(wm),
-                   sides=sides, **kw)
+                   sides=sides, application_m=case.application_m, **kw)
 
 
 @PROPERTY(max_examples=60)

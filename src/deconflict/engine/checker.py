@@ -29,7 +29,7 @@ from deconflict.engine.rules import (
     measure_applies,
     measure_finding_kind,
 )
-from deconflict.errors import AlreadyExists, NotFound, UnknownReference
+from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
 from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach
 from deconflict.model import (
@@ -42,6 +42,7 @@ from deconflict.model import (
     Measure,
     Party,
 )
+from deconflict.model.units import vertical_gap, within_vertical_margin
 
 #: Parts of this many declarations are kept built between checks.
 PART_CACHE_SIZE = 50_000
@@ -56,8 +57,19 @@ class _MeasureEntry:
     measure: Measure
     shape: Shape
     box: Box
+    # A line's area of application, when the measure gives one as a polygon.
+    area: Shape | None = None
     # A line's continued shapes, by length bucket (built once, not per check).
     extended: dict[int, Shape] = field(default_factory=dict)
+
+
+def _guard_area(measure: Measure) -> Shape:
+    area = measure.application_area
+    assert area is not None
+    try:
+        return Shape.of(area)
+    except InvalidInput as exc:
+        raise exc.within("application_area") from None
 
 
 def _only_3d(part: Part) -> bool:
@@ -122,14 +134,30 @@ class Engine:
             self._party(p, f"sides.{p}")
         for p in sorted(measure.binds.parties):
             self._party(p, "binds")
-        return measure_shape(measure)
+        shape = measure_shape(measure)
+        if measure.application_area is not None:
+            _guard_area(measure)
+        return shape
 
     # -- measures ------------------------------------------------------------
     def add_measure(self, measure: Measure, *, replace: bool = False) -> None:
         if measure.id in self._measures and not replace:
             raise AlreadyExists("measure", measure.id)
+        self._measures[measure.id] = self.measure_entry(measure)
+
+    def measure_entry(self, measure: Measure) -> _MeasureEntry:
+        """The measure validated and prepared for checks (not added)."""
         shape = self.validate_measure(measure)
-        self._measures[measure.id] = _MeasureEntry(measure, shape, shape.box(measure.half_width_m))
+        area = None
+        if not measure.kind.is_line:
+            box = shape.box(measure.half_width_m)
+        elif measure.application_area is not None:
+            area = _guard_area(measure)
+            box = area.box(0.0)
+        else:
+            # A line governs nothing farther than application_m from it.
+            box = shape.box(measure.application_m)
+        return _MeasureEntry(measure, shape, box, area)
 
     def remove_measure(self, measure_id: str) -> Measure:
         entry = self._measures.pop(measure_id, None)
@@ -309,8 +337,41 @@ class Engine:
         other = part_band(decl, k)
         if other is None:
             return False
-        gap = max(0.0, other.lower_m - band.upper_m, band.lower_m - other.upper_m)
-        return gap > self.margins.vertical_m
+        gap = vertical_gap(band.lower_m, band.upper_m, other.lower_m, other.upper_m)
+        return not within_vertical_margin(gap, self.margins.vertical_m)
+
+    # -- batches and re-checks -----------------------------------------------------
+    def check_many(self, activities: Iterable[Declaration]) -> list[CheckResult]:
+        """``check`` of each activity in turn, against what is in force (the
+        activities are not added, so they are not checked against each other)."""
+        return [self.check(a) for a in activities]
+
+    def recheck(self, obj: Declaration | Measure) -> dict[str, list[Finding]]:
+        """What ``obj`` coming into force does to what is already accepted: for
+        each declaration in the engine that now has findings against ``obj``
+        (from that declaration's side), those findings, by declaration id.
+        ``obj`` need not be added yet; a measure binds as it says, a declaration
+        affects only other parties'. See :mod:`deconflict.engine.recheck`."""
+        from deconflict.engine.recheck import recheck_declaration, recheck_measure
+
+        if isinstance(obj, Measure):
+            return recheck_measure(self, obj)
+        return recheck_declaration(self, obj)
+
+    @property
+    def index(self) -> GridIndex:
+        return self._index
+
+    def part_of(self, pid: int) -> tuple[Declaration, Part] | None:
+        """The live declaration and the (built) part behind index entry ``pid``."""
+        slot = self._part_owner[pid]
+        decl = self._decls[slot]
+        if decl is None:
+            return None
+        return decl, self._part(slot, pid - self._first_part[slot])
+
+    def measure_finding(self, entry: _MeasureEntry, part: Part, qbox: Box) -> Finding | None:
+        return self._check_measure(entry, part, qbox, self.margins)
 
     # -- checks ------------------------------------------------------------------
     def check(self, activity: Declaration) -> CheckResult:
@@ -376,12 +437,13 @@ class Engine:
             return None
         own = m.side_of(ap.owner)
         outcome: Outcome | None
+        if not qbox.intersects(entry.box):
+            return None
         if m.kind.is_line:
             assert own is not None
-            outcome = evaluate_line_measure(m, entry.shape, ap, own, margins, entry.extended)
+            outcome = evaluate_line_measure(m, entry.shape, ap, own, margins, entry.extended,
+                                            entry.area)
         else:
-            if not qbox.intersects(entry.box):
-                return None
             outcome = evaluate_area_measure(m, entry.shape, ap, margins)
         if outcome is None:
             return None

@@ -27,6 +27,8 @@ from deconflict.model import (
     Side,
     TimeSpan,
 )
+from deconflict.model.measure import DEFAULT_LINE_APPLICATION_M
+from deconflict.model.units import vertical_gap, within_vertical_margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +185,8 @@ def evaluate_volumes(
     vgap: float | None = None
     if three_d:
         assert a_band is not None and b_band is not None
-        vgap = max(0.0, b_band[0] - a_band[1], a_band[0] - b_band[1])
-        if vgap > margins.vertical_m:
+        vgap = vertical_gap(a_band[0], a_band[1], b_band[0], b_band[1])
+        if not within_vertical_margin(vgap, margins.vertical_m):
             return None
     reach = a_radius + b_radius
     d = a_shape.distance_within(b_shape, reach + margins.horizontal_m)
@@ -233,13 +235,21 @@ def evaluate_area_measure(
 
 def evaluate_line_measure(
     measure: Measure, line: Shape, part: Part, own: Side, margins: CautionMargins,
-    cache: dict[int, Shape] | None = None,
+    cache: dict[int, Shape] | None = None, area: Shape | None = None,
 ) -> Outcome | None:
-    """Does any part of the footprint lie on the far side of the line?
+    """Does any part of the footprint lie on the far side of the line, within
+    the line's area of application?
 
     The footprint reaches the far side when it comes within its radius of the
     line (or of the line's continuation past its ends), or when the shape
-    itself lies on the far side, judged against the nearest part of the line."""
+    itself lies on the far side, judged against the nearest part of the line.
+    The line governs the footprint when the footprint comes within the area of
+    application: within ``measure.application_m`` of the line itself (alongside
+    it and past its ends alike), or within ``area`` (the measure's
+    ``application_area``, given here built) when the measure has one. Only a
+    footprint governed strictly (grown by its radius) can violate the line; one
+    governed only when also grown by the horizontal caution margin can get a
+    caution at most: the margin belongs to cautions."""
     t = _time(part.window.start, part.window.end, measure.window.start, measure.window.end,
               margins.time)
     if t is None:
@@ -247,52 +257,56 @@ def evaluate_line_measure(
     t_strict, span, gap_s = t
     r = part.radius_m
     upto = r + margins.horizontal_m
-    # Past its ends a line governs only LINE_END_REACH_M: within reach of the
-    # line itself, or judged alongside it, everything counts.
-    in_reach = not math.isinf(part.shape.distance_within(line, LINE_END_REACH_M + upto))
+    if area is not None:
+        g = part.shape.distance_within(area, upto)
+    else:
+        reach = measure.application_m
+        g = part.shape.distance_within(line, reach + upto)
+        g = g - reach if not math.isinf(g) else g
+    if math.isinf(g):
+        return None  # outside the area of application, even with the margin
+    governed = g <= r + TOUCH_TOLERANCE_M
+    at_edge = governed and g > r  # governed only within the touch tolerance
     extended = _extended(line, part.shape, upto, cache)
     d = part.shape.distance_within(extended, upto)
     beyond = False
     if not math.isinf(d):
         # Which part of the boundary is nearest: the line itself or an extension?
-        # (Also at d == 0: a footprint astride only the continuation, out of
-        # reach, was reported as a violation.)
         beyond = math.isinf(part.shape.distance_within(line, d + TOUCH_TOLERANCE_M))
-        if beyond and not in_reach:
-            d = math.inf
     own_code = LEFT if own is Side.LEFT else -LEFT
     far = False
     if math.isinf(d) or d > r + TOUCH_TOLERANCE_M:
         for lon, lat in part.shape.vertices():
             side, _dist, past = side_of_point(line, lon, lat)
-            if (side == ON or side != own_code) and (in_reach or not past):
+            if side == ON or side != own_code:
                 far = True
                 beyond = beyond or past
                 break
+    note = "beyond the end of the line" if beyond else ""
     if far:
-        return Outcome(t_strict, 0.0, None, span, gap_s, beyond,
-                       "beyond the end of the line" if beyond else "")
+        strict = t_strict and governed
+        return Outcome(strict, 0.0, None, span, gap_s, beyond or (strict and at_edge), note)
     if math.isinf(d):
         return None
     touching = d <= r + TOUCH_TOLERANCE_M
-    strict = t_strict and touching
+    strict = t_strict and touching and governed
     return Outcome(
         strict=strict,
         separation_m=max(0.0, d - r),
         vertical_gap_m=None,
         overlap=span,
         time_gap_s=gap_s,
-        conservative=(strict and d > r) or beyond,
-        note="beyond the end of the line" if beyond else "",
+        conservative=(strict and (d > r or at_edge)) or beyond,
+        note=note,
     )
 
 
-#: How far past its ends a line still governs. Beyond its ends a line is judged
-#: against its end edges continued; without a limit a deconfliction line on the
-#: Euphrates would rule on fires near Moscow. Alongside the line (where the
-#: nearest part of it is not an end) there is no limit: a strike deep on the
-#: far side is a violation however far from the line.
-LINE_END_REACH_M = 50_000.0
+#: How far past its ends a line governs by default: its area of application
+#: (Measure.application_m, default DEFAULT_LINE_APPLICATION_M) holds alongside
+#: the line and past its ends alike. Beyond its ends a line is judged against its
+#: end edges continued; without a limit a deconfliction line on the Euphrates
+#: would rule on fires near Moscow.
+LINE_END_REACH_M = DEFAULT_LINE_APPLICATION_M
 
 #: The continuation of a line past an end is built from pieces this long (an
 #: edge may be no longer than MAX_EDGE_M) ...

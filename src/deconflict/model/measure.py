@@ -60,6 +60,12 @@ class Binds:
         return party in self.parties
 
 
+#: How far either side of a line (and past its ends) the line governs when the
+#: measure does not say: a front line is about the fighting along it, and 50 km
+#: covers a corps's fires and movements near the line, while a fire 300 km from
+#: the Euphrates is no business of a line drawn along it (docs/rules.md).
+DEFAULT_LINE_APPLICATION_M = 50_000.0
+
 #: Declaration kinds a line applies to when the measure does not say.
 DEFAULT_LINE_APPLIES_TO = frozenset({DeclarationKind.MOVEMENT, DeclarationKind.FIRE})
 
@@ -77,12 +83,27 @@ class Measure:
     applies_to: frozenset[DeclarationKind] = DEFAULT_LINE_APPLIES_TO
     altitude: AltitudeBand | None = None
     half_width_m: float = 0.0
+    #: A line's area of application: within this distance of the line (either
+    #: side, and past its ends) ...
+    application_m: float = DEFAULT_LINE_APPLICATION_M
+    #: ... or, when given, within this area instead.
+    application_area: Polygon | None = None
 
     def __post_init__(self) -> None:
         check_id(self.id, "id")
         check_id(self.owner, "owner")
         radius(self.half_width_m, "half_width_m")
+        radius(self.application_m, "application_m")
         kind = self.kind
+        if not kind.is_line:
+            if self.application_m != DEFAULT_LINE_APPLICATION_M:
+                raise InvalidInput("application_m", f"a {kind.value} has no area of application: only lines do")
+            if self.application_area is not None:
+                raise InvalidInput("application_area", f"a {kind.value} has no area of application: only lines do")
+        elif self.application_area is not None and not isinstance(self.application_area, Polygon):
+            raise InvalidInput("application_area", "the area of application is a Polygon")
+        elif self.application_area is None and self.application_m <= 0:
+            raise InvalidInput("application_m", "must be > 0: a line that governs nowhere is no line")
         if kind.is_line:
             if not isinstance(self.geometry, LineString):
                 raise InvalidInput("geometry", f"a {kind.value} is a LineString")

@@ -13,6 +13,18 @@ FEET_TO_METRES = 0.3048
 #: (the Dead Sea shore, about -430 m AMSL), so any band touching the ground
 #: overlaps it.
 SURFACE_M = -500.0
+#: Altitudes are compared in binary floating point after converting feet to
+#: metres, which is exact to about 1e-10 m for any altitude the model accepts
+#: (|value| <= MAX_ALTITUDE_M): 15,700 ft comes out as 4785.360000000001 m, not
+#: 4785.36 m. A vertical gap no larger than this counts as zero (the bands
+#: touch), and a gap within the caution margin plus this is a caution: decisions
+#: at a threshold lean towards the finding instead of depending on the rounding.
+#: One micrometre is four orders of magnitude above the rounding and far below
+#: anything an altimeter tells apart (docs/rules.md, "Altitude").
+ALTITUDE_TOLERANCE_M = 1e-6
+#: Altitudes beyond this (either sign) are refused: the tolerance above is
+#: proven for altitudes up to here.
+MAX_ALTITUDE_M = 1_000_000.0
 
 
 class LengthUnit(StrEnum):
@@ -55,6 +67,8 @@ class Altitude:
 
     def __post_init__(self) -> None:
         finite(self.value, "value")
+        if abs(self.metres) > MAX_ALTITUDE_M:
+            raise InvalidInput("value", f"altitude {self} is beyond {MAX_ALTITUDE_M:g} m")
 
     @property
     def metres(self) -> float:
@@ -74,7 +88,7 @@ class AltitudeBand:
     from_surface: bool = False
 
     def __post_init__(self) -> None:
-        if self.lower.metres > self.upper.metres:
+        if self.lower.metres > self.upper.metres + ALTITUDE_TOLERANCE_M:
             raise InvalidInput(
                 "lower",
                 f"lower altitude {self.lower} is above upper altitude {self.upper}",
@@ -98,8 +112,22 @@ class AltitudeBand:
 
     def gap_m(self, other: AltitudeBand) -> float:
         """Vertical distance between the bands; zero when they overlap or touch."""
-        return max(0.0, other.lower_m - self.upper_m, self.lower_m - other.upper_m)
+        return vertical_gap(self.lower_m, self.upper_m, other.lower_m, other.upper_m)
 
     def __str__(self) -> str:
         low = "surface" if self.from_surface else str(self.lower)
         return f"{low} to {self.upper}"
+
+
+def vertical_gap(a_lower: float, a_upper: float, b_lower: float, b_upper: float) -> float:
+    """Gap between two closed bands in metres: zero when they overlap or touch,
+    including when they touch only within ALTITUDE_TOLERANCE_M (a unit
+    conversion's rounding, as in 15,700 ft against 4,785.36 m)."""
+    gap = max(0.0, b_lower - a_upper, a_lower - b_upper)
+    return 0.0 if gap <= ALTITUDE_TOLERANCE_M else gap
+
+
+def within_vertical_margin(gap: float, margin: float) -> bool:
+    """Whether a gap from :func:`vertical_gap` is within a caution margin; a gap
+    equal to the margin across units (rounded a hair over it) still is."""
+    return gap <= margin + ALTITUDE_TOLERANCE_M

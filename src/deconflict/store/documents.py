@@ -42,8 +42,8 @@ from deconflict.model import (
 )
 from deconflict.model.declaration import DEFAULT_TRAJECTORY_HALF_WIDTH_M
 from deconflict.model.geometry import GEOMETRY_TYPES, Position, unsupported
-from deconflict.model.measure import DEFAULT_LINE_APPLIES_TO, BindsMode
-from deconflict.model.units import Datum, LengthUnit
+from deconflict.model.measure import DEFAULT_LINE_APPLICATION_M, DEFAULT_LINE_APPLIES_TO, BindsMode
+from deconflict.model.units import ALTITUDE_TOLERANCE_M, Datum, LengthUnit
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -191,7 +191,7 @@ def decode_band(data: object, path: str) -> AltitudeBand:
     if upper is None:
         d.fail("upper_m", "is required (or upper_ft)")
     d.finish()
-    if lower.metres > upper.metres:
+    if lower.metres > upper.metres + ALTITUDE_TOLERANCE_M:
         d.fail("lower_m" if d.has("lower_m") else "lower", f"lower altitude {lower} is above upper altitude {upper}")
     return AltitudeBand(lower, upper)
 
@@ -491,6 +491,15 @@ def decode_measure(data: object, path: str = "") -> Measure:
     band = decode_band(d.raw("altitude"), d.at("altitude")) if d.has("altitude") else None
     d.used.add("altitude")
     hw = d.num("half_width_m", 0.0)
+    application_m = d.num("application_m", DEFAULT_LINE_APPLICATION_M)
+    application_area = None
+    if d.has("application_area"):
+        area = decode_geometry(d.raw("application_area"), d.at("application_area"))
+        if not isinstance(area, Polygon):
+            d.fail("application_area", f"must be a Polygon, got {area.type}")
+        application_area = area
+    else:
+        d.used.add("application_area")
     d.finish()
     return d.guard(
         "",
@@ -506,6 +515,8 @@ def decode_measure(data: object, path: str = "") -> Measure:
             applies_to=applies_to,
             altitude=band,
             half_width_m=hw,
+            application_m=application_m,
+            application_area=application_area,
         ),
     )
 
@@ -538,5 +549,10 @@ def encode_measure(m: Measure) -> JSON:
         out["altitude"] = encode_band(m.altitude)
     if m.half_width_m:
         out["half_width_m"] = m.half_width_m
+    if m.kind.is_line:
+        if m.application_area is not None:
+            out["application_area"] = encode_geometry(m.application_area)
+        else:
+            out["application_m"] = m.application_m
     out["window"] = encode_window(m.window)
     return out
