@@ -301,3 +301,17 @@ def test_postgis_views_show_what_every_party_may_see_to_the_reader_role(world: W
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 db.execute("SELECT doc FROM declarations")
             db.execute("RESET ROLE")
+
+
+def test_a_label_jsonb_cannot_hold_is_stored_and_the_views_still_read(world: World) -> None:
+    """Regression: a NUL in a label (canonical JSON writes it as \\u0000, which jsonb
+    refuses) made the PostGIS trigger fail the append: a 503 for a valid change."""
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        m = next(d for d in world.drafts() if d.type == "measure.added")
+        payload = {**m.payload, "id": "NUL1", "label": "a\x00b"}
+        store.append([EventDraft(m.type, m.actor, "NUL1", payload)])
+        assert [x.label for x in store.measures() if x.id == "NUL1"] == ["a\x00b"]  # stored untouched
+        with psycopg.connect(url, autocommit=True) as db:
+            assert db.execute("SELECT count(*) FROM picture_measures WHERE id = 'NUL1'").fetchone() == (1,)

@@ -100,9 +100,10 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # writes stay portable, and a shape PostGIS cannot read leaves NULL
         # rather than refusing a change the engine accepted.
         """CREATE FUNCTION set_geog() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE shape jsonb := coalesce((NEW.doc::jsonb) -> 'geometry', (NEW.doc::jsonb) -> 'target');
+        DECLARE shape jsonb;
         BEGIN
             BEGIN
+                shape := coalesce((NEW.doc::jsonb) -> 'geometry', (NEW.doc::jsonb) -> 'target');
                 NEW.geog := public.ST_GeomFromGeoJSON(shape::text)::public.geography;
             EXCEPTION WHEN others THEN
                 NEW.geog := NULL;
@@ -116,11 +117,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # What every party may see: declarations shared with all (share_with absent
         # or "all"), and measures. Nothing shared with some parties only.
         """CREATE VIEW picture_declarations AS
-            SELECT id, kind, owner, window_start, window_end, (doc::jsonb) ->> 'label' AS label, geog
+            SELECT id, kind, owner, window_start, window_end,
+                   (replace(doc, '\\u0000', '')::jsonb) ->> 'label' AS label, geog
             FROM declarations
-            WHERE coalesce((doc::jsonb) -> 'share_with', '"all"'::jsonb) = '"all"'::jsonb""",
+            WHERE coalesce(replace(doc, '\\u0000', '')::jsonb -> 'share_with', '"all"'::jsonb) = '"all"'::jsonb""",
         """CREATE VIEW picture_measures AS
-            SELECT id, kind, owner, window_start, window_end, (doc::jsonb) ->> 'name' AS name, geog
+            SELECT id, kind, owner, window_start, window_end,
+                   (replace(doc, '\\u0000', '')::jsonb) ->> 'name' AS name, geog
             FROM measures""",
         f"""DO $$ BEGIN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN
