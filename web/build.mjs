@@ -14,6 +14,9 @@ const VENDOR = {
   mgrs: [["dist/mgrs.esm.js", "mgrs.js"]],
   "topojson-client": [["dist/topojson-client.min.js", "topojson-client.js"]],
   "world-atlas": ["110m", "50m", "10m"].map((r) => [`countries-${r}.json`, `world-atlas/countries-${r}.json`]),
+  // Swagger UI for /docs, served from here so the API's documentation works offline.
+  "swagger-ui-dist": [["swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"], ["swagger-ui.css", "swagger-ui/swagger-ui.css"],
+                      ["NOTICE", "swagger-ui/NOTICE"]],
 };
 
 rmSync(out, { recursive: true, force: true });
@@ -25,7 +28,10 @@ for (const [name, files] of Object.entries(VENDOR)) {
   const root = join(modules, name);
   if (!existsSync(root)) throw new Error(`${name} is not installed: run npm ci in web/`);
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  for (const [from, to] of files) cpSync(join(root, from), join(out, "vendor", to));
+  for (const [from, to] of files) {
+    mkdirSync(dirname(join(out, "vendor", to)), { recursive: true });
+    cpSync(join(root, from), join(out, "vendor", to));
+  }
   for (const lic of ["LICENSE", "license.md", "LICENSE.md"]) {
     if (existsSync(join(root, lic))) {
       cpSync(join(root, lic), join(out, "vendor", `${name}.LICENSE.txt`));

@@ -154,6 +154,9 @@ ACK = "/v1/notifications/{nid}/acknowledge"
 OBJECT = "/v1/notifications/{nid}/object"
 DECL = "/v1/declarations/{decl_id}"
 CRED = "/v1/admin/credentials/{cred_id}"
+OGC_COLL = "/ogc/collections/{collection_id}"
+OGC_ITEMS = "/ogc/collections/{collection_id}/items"
+OGC_ITEM = "/ogc/collections/{collection_id}/items/{feature_id}"
 
 ROWS: tuple[Row, ...] = (
     # -- public --------------------------------------------------------------------
@@ -178,6 +181,26 @@ ROWS: tuple[Row, ...] = (
         lambda c: Req("/v1/picture?as_of=2030-01-01T00:00:00Z")),
     Row("GET", "/v1/picture", "bad instant", expect("401 422 422 422 422"),
         lambda c: Req("/v1/picture?as_of=yesterday")),
+    Row("GET", "/v1/export.geojson", "all visible", expect("401 200 200 200 200"),
+        lambda c: Req("/v1/export.geojson")),
+    Row("GET", "/v1/export.kml", "all visible", expect("401 200 200 200 200"), lambda c: Req("/v1/export.kml")),
+    # -- OGC API - Features: every path needs a credential, the landing page too ---------------
+    Row("GET", "/ogc", "landing page", expect("401 200 200 200 200"), lambda c: Req("/ogc")),
+    Row("GET", "/ogc/", "landing page", expect("401 200 200 200 200"), lambda c: Req("/ogc/")),
+    Row("GET", "/ogc/conformance", "all", expect("401 200 200 200 200"), lambda c: Req("/ogc/conformance")),
+    Row("GET", "/ogc/collections", "all", expect("401 200 200 200 200"), lambda c: Req("/ogc/collections")),
+    Row("GET", OGC_COLL, "existing", expect("401 200 200 200 200"), lambda c: Req("/ogc/collections/measures")),
+    Row("GET", OGC_COLL, "missing", expect("401 404 404 404 404"), lambda c: Req("/ogc/collections/nope")),
+    Row("GET", OGC_ITEMS, "all visible", expect("401 200 200 200 200"),
+        lambda c: Req("/ogc/collections/declarations/items")),
+    Row("GET", OGC_ITEMS, "bad parameter", expect("401 400 400 400 400"),
+        lambda c: Req("/ogc/collections/declarations/items?limit=0")),
+    Row("GET", OGC_ITEM, "other's, shared", expect("401 200 200 200 200"),
+        lambda c: Req("/ogc/collections/declarations/items/S1")),
+    Row("GET", OGC_ITEM, "other's, not shared", expect("401 404 404 404 200"),
+        lambda c: Req("/ogc/collections/declarations/items/S4")),
+    Row("GET", OGC_ITEM, "missing", expect("401 404 404 404 404"),
+        lambda c: Req("/ogc/collections/measures/items/nope")),
     Row("GET", "/v1/notifications", "own", expect("401 200 200 200 200"), lambda c: Req("/v1/notifications")),
     Row("GET", "/v1/stream", "own", expect("401 200 200 200 200"),
         lambda c: Req("/v1/stream?wait=0.05", stream=True)),
@@ -350,6 +373,7 @@ def test_an_expired_credential_is_refused_everywhere_a_credential_is_needed(modu
         time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
         for row in ROWS:
             if row.statuses["none"] == 401:
-                path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x")
+                path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x", collection_id="measures",
+                                        feature_id="M1")
                 resp = c.request(row.method, path, json={})
                 assert resp.status_code == 401 and "expired" in resp.json()["detail"], row.name

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deconflict.codecs import geojson
-from deconflict.codecs.scenario import Scenario, load_into, load_scenario, read_json, run_checks
+from deconflict.codecs.scenario import Scenario, is_scenario, load_into, load_scenario, read_json, run_checks
 from deconflict.errors import DeconflictError, InvalidInput, TamperedLog
 from deconflict.model import FindingKind, Measure, Party, PartyKind
 from deconflict.service.auth import Role
@@ -146,9 +146,20 @@ def _run(scenario: Scenario, store: Path | None, as_json: bool) -> None:
 
 
 @app.command()
-def demo(as_json: JsonOption = False) -> None:
+def demo(
+    as_json: JsonOption = False,
+    serve_: Annotated[bool, typer.Option("--serve", help="Then serve the map on the demo's store until Ctrl-C, "
+                                                          "printing each party's sign-in token.")] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: port to listen on.")] = 8470,
+) -> None:
     """Run the bundled Euphrates 2018 scenario on a fresh temporary store."""
     with errors():
+        if serve_:
+            from deconflict.cli import demo_serve
+
+            demo_serve.run(lambda store: _run(load_scenario(bundled_scenario()), store, as_json), host, port)
+            return
         _run(load_scenario(bundled_scenario()), None, as_json)
 
 
@@ -178,6 +189,9 @@ def check(
     Exits 3 when any activity has a violation, conflict or required coordination."""
     with errors():
         data = read_json(file)
+        if is_scenario(data):
+            raise InvalidInput(str(file), "is a scenario file, not GeoJSON: run its checks with "
+                               f"`deconflict scenario run {file}`")
         with open_service(store) as service:
             if by not in service.parties():
                 raise InvalidInput("--by", f"unknown party {by!r}")
@@ -207,6 +221,11 @@ def import_(
     """Import declarations and measures from GeoJSON: all of them, or none."""
     with errors():
         data = read_json(file)
+        if is_scenario(data):
+            raise InvalidInput(str(file), "is a scenario file (parties, measures, declarations and checks), not "
+                               f"GeoJSON: load it into a store and run its checks with `deconflict scenario run "
+                               f"{file} --store PATH`, or see the bundled one on the map with "
+                               "`deconflict demo --serve`")
         items = list(geojson.features(data))
         with open_service(store) as service:
             changes: list[Change] = []
@@ -234,9 +253,22 @@ def import_(
 def export(
     store: StoreOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="geojson (RFC 7946) or kml (KML 2.2).")] = "geojson",
 ) -> None:
-    """Export measures and declarations in force as a GeoJSON FeatureCollection."""
+    """Export measures and declarations in force as a GeoJSON FeatureCollection or as KML."""
+    if fmt not in ("geojson", "kml"):
+        with errors():
+            raise InvalidInput("--format", f"{fmt!r} is not one of: geojson, kml")
     with errors(), open_service(store) as service:
+        if fmt == "kml":
+            from deconflict.codecs import kml
+
+            data = kml.document(service.measures(), service.declarations())
+            if output is None:
+                sys.stdout.buffer.write(data)
+            else:
+                output.write_bytes(data)
+            return
         doc = geojson.feature_collection(service.measures(), service.declarations())
         text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
         if output is None:

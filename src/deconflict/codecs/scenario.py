@@ -149,6 +149,13 @@ def decode_scenario(data: object) -> Scenario:
     return Scenario(name, margins, parties, measures, decls, tuple(checks), note)
 
 
+def is_scenario(data: object) -> bool:
+    """Whether a JSON document is a scenario (not GeoJSON): an object with no
+    ``type`` and the scenario's lists."""
+    return (isinstance(data, dict) and "type" not in data
+            and any(isinstance(data.get(k), list) for k in ("parties", "checks")))
+
+
 def load_scenario(path: Path) -> Scenario:
     return decode_scenario(read_json(path))
 

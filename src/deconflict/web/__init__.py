@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -53,13 +53,40 @@ def built(static: Path = STATIC) -> bool:
     return (static / "index.html").is_file() and (static / "vendor" / "manifest.json").is_file()
 
 
+#: Swagger UI as the build vendors it (web/build.mjs, from the swagger-ui-dist npm package).
+SWAGGER_JS = "/vendor/swagger-ui/swagger-ui-bundle.js"
+SWAGGER_CSS = "/vendor/swagger-ui/swagger-ui.css"
+
+
+def offline_docs(app: FastAPI) -> None:
+    """``/docs`` from the vendored Swagger UI instead of FastAPI's default, which
+    loads it from a CDN (a blank page offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from starlette.routing import BaseRoute, Route
+
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
+                                   swagger_js_url=SWAGGER_JS, swagger_css_url=SWAGGER_CSS,
+                                   swagger_favicon_url="/favicon.svg",
+                                   oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url)
+
+    def replaced(route: BaseRoute) -> bool:
+        return isinstance(route, Route) and route.path == "/docs"
+
+    app.router.routes[:] = [r for r in app.router.routes if not replaced(r)]
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
+
+
 def mount(app: FastAPI, static: Path | None = None) -> None:
     """Serve the map at ``/``. Call after every API route is added: a mount at
     the root takes whatever no earlier route did. The map's own read of the
     past, ``GET /v1/picture`` (:mod:`deconflict.web.api`), is added first."""
-    from deconflict.web import api
+    from deconflict.web import api, exports, ogc
 
     api.add_routes(app)
+    exports.add_routes(app)  # GET /v1/export.geojson, /v1/export.kml
+    ogc.add_routes(app)  # OGC API - Features at /ogc
+    offline_docs(app)
     directory = static or STATIC
     if not built(directory):
 
