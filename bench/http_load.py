@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +203,7 @@ def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
     return bad
 
 
-def run_server(store: Path, src: Path | None = None,
+def run_server(store: Path | str, src: Path | None = None,
                workers: int = 1) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     tokens = {}
     for p in PARTIES:
@@ -212,7 +214,7 @@ def run_server(store: Path, src: Path | None = None,
                              "--store", str(store), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env_for(src))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
@@ -262,10 +264,29 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+@contextlib.contextmanager
+def bench_store(tmp: str, admin_url: str | None) -> Iterator[Any]:
+    """An SQLite file in ``tmp``, or a new PostgreSQL database (dropped after)
+    on the cluster ``admin_url`` names."""
+    if admin_url is None:
+        yield Path(tmp) / "load.sqlite3"
+        return
+    import psycopg
+
+    name = f"dcf_bench_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    with psycopg.connect(admin_url, autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def one_run(name: str, args: argparse.Namespace, src: Path | None, workers: int) -> dict[str, Any]:
     make, spread = (spread_activity, False) if name == "spread" else (hotspot_activity, True)
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, tokens = run_server(Path(tmp) / "load.sqlite3", src, workers)
+    with tempfile.TemporaryDirectory() as tmp, bench_store(tmp, args.postgres) as store:
+        proc, url, tokens = run_server(store, src, workers)
         try:
             if args.warmup:
                 # Not measured: the first requests of a fresh process pay for imports, caches and
@@ -304,6 +325,9 @@ def main() -> None:
     ap.add_argument("--workers", default="1",
                     help="server processes (`deconflict serve --workers`); a comma-separated list runs each, "
                          "side by side")
+    ap.add_argument("--postgres", metavar="ADMIN_URL",
+                    help="run each server on a new PostgreSQL database made (and dropped) on this cluster, "
+                         "e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     trees: list[tuple[str, Path | None]] = [("current", None)]

@@ -22,8 +22,9 @@ from deconflict.service.client import Client
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
 from tests.conftest import BUNDLED
+from tests.pg import fresh_url
 
 
 def free_port() -> int:
@@ -53,7 +54,7 @@ class Running:
     scenario: Scenario
     tokens: dict[str, dict[str, str]]  # party -> role -> token
     admin: str
-    path: Path | None = None  # the store file, to restart a server on it
+    path: Path | str | None = None  # the store (a file or a URL), to restart a server on it
 
     def as_admin(self) -> Client:
         return Client(self.url, self.admin)
@@ -62,7 +63,7 @@ class Running:
         return Client(self.url, self.tokens[party][role])
 
 
-def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
+def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
           escalation_every: float = 0.2, web: bool = False) -> Iterator[Running]:
     """A server on ``store``. The scenario is loaded into a new store (``seed``
     None) and not into one that has parties already, so a test can stop a
@@ -70,7 +71,7 @@ def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = Non
     from datetime import timedelta
 
     scenario = load_scenario(BUNDLED)
-    service = Deconflict(SQLiteStore(store))
+    service = Deconflict(open_store(store))
     if seed is None:
         seed = not service.parties()
     if seed:
@@ -109,17 +110,30 @@ def start(store: Path, *, ack_deadline_s: float = 900.0, seed: bool | None = Non
         service.close()
 
 
+#: The service suite runs on both stores: an SQLite file and PostgreSQL (tests/pg.py).
+STORES = ["sqlite", "postgresql"]
+
+
+def new_store(kind: str, folder: Path) -> Path | str:
+    return folder / "server.sqlite3" if kind == "sqlite" else fresh_url()
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
-    yield from start(tmp_path / "server.sqlite3")
+def running(tmp_path: Path, store_kind: str) -> Iterator[Running]:
+    yield from start(new_store(store_kind, tmp_path))
 
 
 #: ``start`` as a context manager, for tests that start (and restart) their own servers.
 started = contextmanager(start)
 
 
-@pytest.fixture(scope="module")
-def module_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+@pytest.fixture(scope="module", params=STORES)
+def module_running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server for a whole module, for tests that only add objects with fresh ids.
     With the map mounted, as ``deconflict serve`` runs (it adds ``GET /v1/picture``)."""
-    yield from start(tmp_path_factory.mktemp("module-server") / "server.sqlite3", web=True)
+    yield from start(new_store(str(request.param), tmp_path_factory.mktemp("module-server")), web=True)

@@ -99,7 +99,12 @@ junk = st.one_of(st.none(), st.text(string.printable, max_size=12), st.sampled_f
                  st.integers(-(2**70), 2**70).map(str), st.floats(allow_nan=True).map(str))
 
 
-@given(after=junk, wait=junk, last_event_id=st.one_of(junk, st.binary(max_size=6)))
+#: Raw header bytes, less the control characters HTTP forbids in a field value: uvicorn's
+#: parser answers those itself with a plain 400 before the app sees the request.
+header_bytes = st.binary(max_size=6).filter(lambda b: not any(c < 0x20 or c == 0x7F for c in b))
+
+
+@given(after=junk, wait=junk, last_event_id=st.one_of(junk, header_bytes))
 @example(after=str(2**70), wait="0.1", last_event_id=None)
 @example(after=None, wait="0.1", last_event_id=str(2**64))
 @example(after=None, wait="nan", last_event_id=None)

@@ -4,6 +4,7 @@ and a failed append takes the whole batch back out of the engine."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from deconflict.service.auth import Role
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.store.documents import decode_declaration
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
+from tests.service.conftest import new_store
 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
@@ -29,11 +31,14 @@ def patrol(i: int, lon: float) -> dict[str, Any]:
 
 
 @pytest.fixture
-def hotline(tmp_path: Path) -> Hotline:
-    service = Deconflict(SQLiteStore(tmp_path / "g.sqlite3"))
+def hotline(tmp_path: Path, store_kind: str) -> Iterator[Hotline]:
+    service = Deconflict(open_store(new_store(store_kind, tmp_path)))
     for p in ("p1", "p2"):
         service.add_party(Party(p, p))
-    return Hotline(service)
+    h = Hotline(service)
+    yield h
+    h.stop_committer()
+    service.close()
 
 
 def test_a_failed_append_leaves_nothing_in_the_engine(hotline: Hotline, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from deconflict.service.client import Client, ProblemError
 from deconflict.store.documents import encode_declaration
-from tests.service.conftest import Running, started
+from tests.service.conftest import Running, new_store, started
 
 
 def activity_doc(running: Running, check_id: str, **over: Any) -> dict[str, Any]:
@@ -163,8 +163,8 @@ def test_withdrawal_tells_the_parties_that_were_told(running: Running) -> None:
         assert n["status"] == "delivered" and sdf.acknowledge(n["id"])["status"] == "acknowledged"
 
 
-def test_everything_survives_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "kept.sqlite3"
+def test_everything_survives_a_restart(tmp_path: Path, store_kind: str) -> None:
+    path = new_store(store_kind, tmp_path)
     with started(path) as first:
         with first.as_admin() as admin:
             kept = admin.issue_credential("relief", "night-shift", "liaison")

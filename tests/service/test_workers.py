@@ -18,7 +18,8 @@ from deconflict.service.auth import Principal, Role, Unauthenticated
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline, Refused
 from deconflict.store.documents import decode_declaration, decode_measure
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
+from tests.service.conftest import new_store
 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
@@ -41,13 +42,13 @@ def activity(who: Principal, doc: dict[str, Any]) -> Any:
 
 
 class Workers:
-    def __init__(self, path: Path, *, ack_deadline: timedelta = timedelta(minutes=15)) -> None:
-        first = Deconflict(SQLiteStore(path))
+    def __init__(self, path: Path | str, *, ack_deadline: timedelta = timedelta(minutes=15)) -> None:
+        first = Deconflict(open_store(path))
         for p in ("p1", "p2", "p3"):
             first.add_party(Party(p, p))
         first.close()
-        self.a = Hotline(Deconflict(SQLiteStore(path)), ack_deadline=ack_deadline)
-        self.b = Hotline(Deconflict(SQLiteStore(path)), ack_deadline=ack_deadline)
+        self.a = Hotline(Deconflict(open_store(path)), ack_deadline=ack_deadline)
+        self.b = Hotline(Deconflict(open_store(path)), ack_deadline=ack_deadline)
 
     def planner(self, hotline: Hotline, party: str, role: Role = Role.PLANNER) -> Principal:
         token = hotline.issue_credential(None, party, f"{party}-{role.value}", role)[1]
@@ -60,8 +61,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Any:
-    w = Workers(tmp_path / "w.sqlite3")
+def workers(tmp_path: Path, store_kind: str) -> Any:
+    w = Workers(new_store(store_kind, tmp_path))
     yield w
     w.close()
 
@@ -120,8 +121,8 @@ def test_a_measure_proposed_on_one_worker_and_accepted_on_the_other_is_in_force_
     assert any(f["object"]["id"] == "N1" and f["kind"] == "violation" for f in refused.value.result["findings"])
 
 
-def test_an_overdue_notification_escalates_once_whichever_workers_look(tmp_path: Path) -> None:
-    w = Workers(tmp_path / "e.sqlite3", ack_deadline=timedelta(seconds=-1))  # overdue at once
+def test_an_overdue_notification_escalates_once_whichever_workers_look(tmp_path: Path, store_kind: str) -> None:
+    w = Workers(new_store(store_kind, tmp_path), ack_deadline=timedelta(seconds=-1))  # overdue at once
     try:
         p1 = w.planner(w.a, "p1")
         p2 = w.planner(w.b, "p2")
@@ -189,11 +190,11 @@ def test_concurrent_conflicting_submits_on_both_workers_accept_one_side_only(wor
     assert a_ids == {d.id for d in workers.b.service.engine.declarations()}
 
 
-def test_a_service_opened_while_another_appends_misses_nothing(tmp_path: Path) -> None:
+def test_a_service_opened_while_another_appends_misses_nothing(tmp_path: Path, store_kind: str) -> None:
     """The engine loads one snapshot and then follows the log from its event:
     a declaration appended between the two is neither lost nor doubled."""
-    path = tmp_path / "s.sqlite3"
-    writer = Deconflict(SQLiteStore(path))
+    path = new_store(store_kind, tmp_path)
+    writer = Deconflict(open_store(path))
     writer.add_party(Party("p1", "p1"))
     stop = threading.Event()
     count = 0
@@ -210,7 +211,7 @@ def test_a_service_opened_while_another_appends_misses_nothing(tmp_path: Path) -
     try:
         readers = []
         for _ in range(5):
-            readers.append(Deconflict(SQLiteStore(path)))
+            readers.append(Deconflict(open_store(path)))
     finally:
         stop.set()
         t.join()

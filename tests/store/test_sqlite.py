@@ -32,6 +32,7 @@ from deconflict.store.events import (
 )
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.store.state import State
+from tests.store.conftest import open_spec
 from tests.store.helpers import T0, Clock, World, raw, replay, tables
 
 
@@ -250,7 +251,8 @@ def test_store_append_from_threads_is_gapless(store: SQLiteStore) -> None:
 
 
 # -- SQLite itself -------------------------------------------------------------------------
-def test_store_uses_wal_and_full_sync(store: SQLiteStore) -> None:
+def test_store_uses_wal_and_full_sync(sqlite_store: SQLiteStore) -> None:
+    store = sqlite_store
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA application_id").fetchone()[0] == _schema.APPLICATION_ID
@@ -258,7 +260,8 @@ def test_store_uses_wal_and_full_sync(store: SQLiteStore) -> None:
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_store_triggers_refuse_rewriting_history(seeded: SQLiteStore) -> None:
+def test_store_triggers_refuse_rewriting_history(sqlite_seeded: SQLiteStore) -> None:
+    seeded = sqlite_seeded
     db = sqlite3.connect(seeded.path, isolation_level=None)
     try:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -331,7 +334,8 @@ def test_store_closed_raises_store_error(store_path: Path) -> None:
         list(store.declarations())
 
 
-def test_store_unreadable_state_row_is_a_store_error(seeded: SQLiteStore) -> None:
+def test_store_unreadable_state_row_is_a_store_error(sqlite_seeded: SQLiteStore) -> None:
+    seeded = sqlite_seeded
     db = raw(seeded.path)
     db.execute("UPDATE declarations SET doc = '{\"kind\": \"site\"}' WHERE id = 'S2'")
     db.close()
@@ -353,8 +357,8 @@ def test_an_append_decided_on_a_stale_state_is_refused_and_writes_nothing(store:
     assert [e.seq for e in store.append(drafts[1:2], after=1)] == [2]
 
 
-def test_exclusive_is_reentrant_and_excludes_another_connection_to_the_file(store_path: Path) -> None:
-    first, second = SQLiteStore(store_path), SQLiteStore(store_path)
+def test_exclusive_is_reentrant_and_excludes_another_connection_to_the_file(store_spec: str) -> None:
+    first, second = open_spec(store_spec), open_spec(store_spec)
     order: list[str] = []
     with first.exclusive(), first.exclusive():  # reentrant in a thread
         other = threading.Thread(target=lambda: (second.exclusive().__enter__(), order.append("second")))

@@ -16,8 +16,10 @@ N = 24  # 17 Euphrates events, then notes
 
 
 @pytest.fixture
-def logged(store: SQLiteStore, world: World) -> SQLiteStore:
-    """The Euphrates world, then notes whose payloads are unique in the file."""
+def logged(sqlite_store: SQLiteStore, world: World) -> SQLiteStore:
+    """The Euphrates world, then notes whose payloads are unique in the file.
+    (SQLite's SQL; the same chain check on PostgreSQL: tests/store/test_postgres.py.)"""
+    store = sqlite_store
     store.append(world.drafts())
     head = store.head()
     assert head is not None

@@ -31,6 +31,7 @@ from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.wire import encode_result
 from deconflict.store.documents import parse_time
+from deconflict.store.open import open_store, store_url
 from deconflict.store.sqlite import SQLiteStore
 
 app = typer.Typer(
@@ -63,7 +64,8 @@ EXIT_INTERNAL = 70
 
 StoreOption = Annotated[
     Path | None,
-    typer.Option("--store", help="Store file (SQLite). Default: deconflict.sqlite3 in your data directory.",
+    typer.Option("--store", help="Store: an SQLite file, or a postgresql:// URL for the shared server store. "
+                 "Default: deconflict.sqlite3 in your data directory.",
                  dir_okay=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -107,8 +109,7 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
 
 
 def open_service(store: Path | None) -> Deconflict:
-    path = store or SQLiteStore.default_path()
-    st = SQLiteStore(path)
+    st = open_store(store)
     with progress_bar("building the index", st.count_declarations()) as tick:
         return Deconflict(st, progress=tick)
 
@@ -291,7 +292,7 @@ def state(
 
     with errors():
         instant = parse_time(as_of, "--as-of")
-        st = SQLiteStore(store or SQLiteStore.default_path())
+        st = open_store(store)
         with st:
             st.vouch()
             seen = replay(st, instant.astimezone(UTC), party)
@@ -324,7 +325,7 @@ def state(
 def audit_verify(store: StoreOption = None) -> None:
     """Re-hash the whole event log; exit 1 naming the first altered event."""
     with errors():
-        with SQLiteStore(store or SQLiteStore.default_path()) as st:
+        with open_store(store) as st:
             n = st.verify()
         out.print(f"[bold green]ok[/]: {n} events, hash chain intact")
 
@@ -454,9 +455,9 @@ def serve(
                     live.stop()
                 service.close()
         else:
-            with SQLiteStore(path) as st:  # created or refused here, once, with a clear error
+            with open_store(path) as st:  # created or refused here, once, with a clear error
                 count = st.count_declarations()
-            os.environ[worker.ENV_STORE] = str(path.absolute())
+            os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
             os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
             err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
             uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
@@ -493,7 +494,7 @@ def cert_issue(
 @party_app.command("list")
 def party_list(store: StoreOption = None) -> None:
     """List parties."""
-    with errors(), SQLiteStore(store or SQLiteStore.default_path()) as st:
+    with errors(), open_store(store) as st:
         for p in st.parties():
             out.print(f"{p.id:<16} {p.kind.value:<14} {p.name}")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -23,7 +22,7 @@ from deconflict.service import heap
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
 
 ENV_STORE = "DECONFLICT_SERVE_STORE"
 ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
@@ -46,5 +45,5 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
 
 def worker_app() -> FastAPI:
     """The app factory of a worker process (``uvicorn --factory``)."""
-    service = Deconflict(SQLiteStore(Path(os.environ[ENV_STORE])))
+    service = Deconflict(open_store(os.environ[ENV_STORE]))
     return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True)

@@ -27,6 +27,8 @@ from deconflict.model import (
 )
 from deconflict.store.documents import encode_declaration, encode_measure, encode_party
 from deconflict.store.events import Event, EventDraft
+from deconflict.store.open import open_store
+from deconflict.store.protocol import Store
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.store.state import (
     Change as StateChange,
@@ -66,7 +68,7 @@ def margins_payload(m: CautionMargins) -> dict[str, float]:
 class Deconflict:
     """Parties, measures and declarations in force, and checks against them."""
 
-    def __init__(self, store: SQLiteStore, *, progress: Progress | None = None) -> None:
+    def __init__(self, store: Store, *, progress: Progress | None = None) -> None:
         self.store = store
         #: Told of every event this service sees, its own appends and other
         #: processes' (see :meth:`sync`), in log order.
@@ -137,7 +139,7 @@ class Deconflict:
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, progress: Progress | None = None) -> Deconflict:
-        return cls(SQLiteStore(path or SQLiteStore.default_path()), progress=progress)
+        return cls(open_store(path), progress=progress)
 
     @classmethod
     def temporary(cls) -> Deconflict:

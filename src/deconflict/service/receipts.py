@@ -16,10 +16,10 @@ from typing import Any
 
 from deconflict.errors import DeconflictError
 from deconflict.store.events import Event
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.protocol import Store
 
 
-def attach_to_submits(store: SQLiteStore, batch: Sequence[Any], events: Sequence[Event],
+def attach_to_submits(store: Store, batch: Sequence[Any], events: Sequence[Event],
                       accepted_seq: Mapping[tuple[str, str], int]) -> None:
     """Give each accepted submit of a batch the receipt of its ``activity.accepted``
     event; a replay (same Idempotency-Key) gets the first answer's receipt, the
@@ -42,7 +42,7 @@ def attach_to_submits(store: SQLiteStore, batch: Sequence[Any], events: Sequence
                 batch[i].result[1]["receipt"] = made[seq]
 
 
-def attach(store: SQLiteStore, response: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
+def attach(store: Store, response: dict[str, Any], events: Sequence[Event]) -> dict[str, Any]:
     """``response`` with the receipt of the last of ``events`` (an answer's event)."""
     if events:
         with contextlib.suppress(DeconflictError):

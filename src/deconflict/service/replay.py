@@ -21,7 +21,7 @@ from typing import Any
 
 from deconflict.service.disclosure import visible
 from deconflict.store.events import format_instant
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.protocol import Store
 from deconflict.store.state import State
 
 
@@ -63,7 +63,7 @@ class Replay:
         return ""
 
 
-def replay(store: SQLiteStore, instant: datetime, party: str | None = None) -> Replay:
+def replay(store: Store, instant: datetime, party: str | None = None) -> Replay:
     first, last = store.log_span()
     state = store.state_as_of(instant)
     r = Replay(instant, party, state, first, last)
@@ -71,7 +71,7 @@ def replay(store: SQLiteStore, instant: datetime, party: str | None = None) -> R
     return r
 
 
-def _notifications(store: SQLiteStore, upto: int, party: str | None) -> list[dict[str, Any]]:
+def _notifications(store: Store, upto: int, party: str | None) -> list[dict[str, Any]]:
     """Notifications to ``party`` (all of them for None) as of event ``upto``."""
     out: dict[str, dict[str, Any]] = {}
     for e in store.events():

@@ -1,0 +1,722 @@
+"""The server store: the event log and current state in one PostgreSQL database
+that several service processes, on several hosts, share.
+
+It behaves as :class:`~deconflict.store.sqlite.SQLiteStore` does (same events,
+same canonical bytes, same hash chain, same state, snapshots and ``as_of``)
+and keeps to SQL that CockroachDB and YugabyteDB also speak (docs/store.md,
+"Portable SQL"):
+
+- Every write is one ``SERIALIZABLE`` transaction, retried with backoff on
+  serialization failures and deadlocks (SQLSTATE 40001, 40P01). It locks the
+  one ``head`` row first (``SELECT ... FOR UPDATE``), so events are numbered
+  without gaps or repeats whoever writes, and refuses a stale decision
+  (``append(after=seq)``) exactly as SQLite does.
+- A writer that decides (check, then accept) holds :meth:`exclusive`: a
+  transaction of its own holding ``SELECT ... FOR UPDATE`` on rows of the
+  ``locks`` table, taken in sorted order. No advisory locks. A process that
+  dies loses its connection and PostgreSQL releases its rows.
+- Followers read the log by sequence number, which is the truth (no
+  LISTEN/NOTIFY is needed for correctness; see docs/store.md).
+- A lost connection (a restart, a failover) is re-opened on the next call; the
+  call that met it raises :class:`StoreUnavailable` (HTTP 503, retryable).
+  A commit whose answer was lost is resolved by reading the log back on the
+  new connection, so the caller is told what happened, never a guess.
+
+Only :mod:`deconflict.errors` exceptions leave this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+
+from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
+from deconflict.model import CautionMargins, Declaration, Measure, Party
+from deconflict.model.time import require_utc
+from deconflict.store import _pg_schema as schema
+from deconflict.store.documents import decode_declaration, decode_measure, decode_party
+from deconflict.store.events import (
+    GENESIS_HASH,
+    ChainCheck,
+    Event,
+    EventDraft,
+    check_draft,
+    format_instant,
+    parse_instant,
+    read_event,
+    stored_event_hash,
+)
+from deconflict.store.note import Verifier
+from deconflict.store.sqlite import Snapshot, StaleWrite
+from deconflict.store.state import (
+    Change,
+    PutDeclaration,
+    PutMeasure,
+    PutParty,
+    RemoveDeclaration,
+    RemoveMeasure,
+    SetMargins,
+    State,
+    decode_change,
+    decode_margins,
+)
+from deconflict.store.vouch import Report
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+#: Serialization failures and deadlocks: the transaction is retried this many times.
+MAX_ATTEMPTS = 12
+#: First backoff after a serialization failure; doubled each time, with jitter.
+BACKOFF_S = 0.002
+BACKOFF_MAX_S = 0.25
+#: How long a lost commit is looked for on a new connection (a failover takes seconds).
+RESOLVE_S = 30.0
+#: Connect timeout; keepalives make a dead peer (a host gone) show within about 10 s.
+CONNECT_TIMEOUT_S = 5
+#: Readers kept open for reuse (each one is a server process on the database).
+IDLE_READERS = 2
+#: Rows streamed per round trip from a server-side cursor.
+FETCH_ROWS = 2000
+
+_SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
+_RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+_cursor_ids = itertools.count(1)
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (restarting, failing over); nothing was
+    written, try again."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_url(spec: object) -> bool:
+    return isinstance(spec, str) and spec.startswith(("postgresql://", "postgres://"))
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "a PostgreSQL database"
+    return f"PostgreSQL database {info.get('dbname', '?')!s} on {info.get('host', 'localhost')!s}"
+
+
+class _Prepared:
+    __slots__ = ("change", "data", "draft", "text")
+
+    def __init__(self, draft: EventDraft, text: str, data: dict[str, Any], change: Change | None) -> None:
+        self.draft = draft
+        self.text = text
+        self.data = data
+        self.change = change
+
+
+class _Lost(Exception):
+    """The connection went away during COMMIT (internal): ``events`` may or may not be recorded."""
+
+    def __init__(self, exc: BaseException, events: list[Event]) -> None:
+        super().__init__(_first_line(exc))
+        self.events = events
+
+
+class PostgresStore:
+    """The event log and current state in one PostgreSQL database. Thread-safe."""
+
+    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False) -> None:
+        self.url = url
+        self.path = describe(url)
+        self._clock = clock or _now
+        self._lock = threading.Lock()  # the write connection
+        self._writer = threading.RLock()
+        self._writer_depth = 0
+        self._db: psycopg.Connection[Any] | None = None
+        self._lockdb: psycopg.Connection[Any] | None = None
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._idle_lock = threading.Lock()
+        self._closed = False
+        #: Every statement issued, with the id of its connection, when ``trace``
+        #: (the portability test reads it).
+        self.statements: list[tuple[int, str]] | None = [] if trace else None
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.path!r})"
+
+    # -- connections -------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
+        try:
+            return psycopg.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                application_name="deconflict",
+            )
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to the {self.path}: {_first_line(exc)}") from None
+
+    def _exec(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] | None = None
+              ) -> psycopg.Cursor[Any]:
+        if self.statements is not None:
+            self.statements.append((id(db), sql))
+        return db.execute(sql, params)
+
+    def _one(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] | None = None) -> Any:
+        """The first row of ``sql`` (one that always has a row)."""
+        row = self._exec(db, sql, params).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: {sql!r} gave no row; the store's tables are damaged")
+        return row
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        db = self._db
+        if db is None or db.closed or db.broken:
+            self._drop(db)
+            db = self._db = self._connect()
+        return db
+
+    @staticmethod
+    def _drop(db: psycopg.Connection[Any] | None) -> None:
+        if db is not None:
+            with contextlib.suppress(Exception):
+                db.close()
+
+    def _failed(self, db: psycopg.Connection[Any] | None, what: str, exc: psycopg.Error) -> StoreError:
+        """The error to raise for ``exc``; a connection that broke is dropped."""
+        lost = db is None or db.closed or db.broken or isinstance(exc, psycopg.OperationalError)
+        if lost:
+            if db is self._db:
+                self._db = None
+            self._drop(db)
+            return StoreUnavailable(f"{self.path}: {what}: the database is unreachable "
+                                    f"({_first_line(exc)}); try again")
+        return StoreError(f"{self.path}: {what}: {_first_line(exc)}")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            db = self._conn()
+            try:
+                return self._exec(db, sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the store", exc) from None
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection with one read-only REPEATABLE READ transaction: a
+        consistent snapshot a long stream can hold while others append."""
+        with self._idle_lock:
+            db = self._idle.pop() if self._idle else None
+        if db is None or db.closed or db.broken:
+            db = self._connect()
+        ok = False
+        try:
+            try:
+                self._exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the store", exc) from None
+            yield db
+            ok = True
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                self._exec(db, "ROLLBACK")
+            with self._idle_lock:
+                if ok and not db.broken and not self._closed and len(self._idle) < IDLE_READERS:
+                    self._idle.append(db)
+                    db = None
+            self._drop(db)
+
+    def _stream(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows of ``sql`` from a server-side cursor (inside a :meth:`_reader`)."""
+        if self.statements is not None:
+            self.statements.append((id(db), sql))
+        with db.cursor(name=f"dcf_{next(_cursor_ids)}") as cur:
+            cur.itersize = FETCH_ROWS
+            cur.execute(sql, params)
+            yield from cur
+
+    # -- opening -------------------------------------------------------------------
+    def _open(self) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            with self._lock:
+                db = self._conn()
+                try:
+                    self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    self._migrate(db)
+                    self._exec(db, "COMMIT")
+                    return
+                except (*_RETRY, pg_errors.UniqueViolation, pg_errors.DuplicateTable,
+                        pg_errors.DuplicateObject) as exc:
+                    # Another process creating the store at the same moment.
+                    self._rollback(db)
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise self._failed(db, "cannot create the store", exc) from None
+                except psycopg.Error as exc:
+                    self._rollback(db)
+                    raise self._failed(db, "cannot open the store", exc) from None
+                except BaseException:
+                    self._rollback(db)
+                    raise
+            _backoff(attempt)
+
+    def _rollback(self, db: psycopg.Connection[Any]) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self._exec(db, "ROLLBACK")
+
+    def _migrate(self, db: psycopg.Connection[Any]) -> None:
+        tables = {r[0] for r in self._exec(
+            db, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+        if tables and "schema_migrations" not in tables:
+            raise StoreError(f"{self.path} holds tables but is not a Deconflict store")
+        if not tables:
+            self._exec(db, """CREATE TABLE schema_migrations (
+                version     INT PRIMARY KEY,
+                description TEXT NOT NULL,
+                applied_at  TEXT NOT NULL
+            )""")
+            done = 0
+        else:
+            done = int(self._one(db, "SELECT coalesce(max(version), 0) FROM schema_migrations")[0])
+            if done > schema.SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer Deconflict (store schema {done}; this version "
+                    f"reads up to {schema.SCHEMA_VERSION}); upgrade Deconflict")
+            if done:
+                row = self._exec(db, "SELECT value FROM meta WHERE key = 'application'").fetchone()
+                if row is None or row[0] != schema.APPLICATION:
+                    raise StoreError(f"{self.path} holds tables but is not a Deconflict store")
+        plain = None
+        for version, description, script in schema.MIGRATIONS:
+            statements = script
+            if version <= done:
+                continue
+            if version in schema.POSTGRES_ONLY:
+                if plain is None:
+                    text = str(self._one(db, "SELECT version()")[0])
+                    plain = "CockroachDB" not in text and "YB-" not in text
+                if not plain:
+                    statements = ()
+            if version in schema.POSTGIS and statements and not self._exec(
+                    db, "SELECT name FROM pg_available_extensions WHERE name = 'postgis'").fetchall():
+                continue  # applied on a later opening, once PostGIS is installed
+            for statement in statements:
+                self._exec(db, statement)
+            self._exec(db, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (%s, %s, %s)",
+                       (version, description, format_instant(_now())))
+
+    def schema_version(self) -> int:
+        return int(self._query("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0])
+
+    # -- writing ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self, keys: Sequence[str] = ()) -> Iterator[None]:
+        """Be the only writer deciding on the rows ``keys`` (the global row when
+        none are named), across threads, processes and hosts, until the block
+        ends. Reentrant within a thread; the rows of an outer block are kept."""
+        with self._writer:
+            self._writer_depth += 1
+            try:
+                if self._writer_depth == 1:
+                    self._take(sorted(set(keys)) or [schema.GLOBAL_LOCK])
+                try:
+                    yield
+                finally:
+                    if self._writer_depth == 1:
+                        self._release()
+            finally:
+                self._writer_depth -= 1
+
+    def _take(self, keys: list[str]) -> None:
+        db = self._lockdb
+        if db is None or db.closed or db.broken:
+            self._drop(db)
+            db = self._lockdb = self._connect()
+        try:
+            if any(k != schema.GLOBAL_LOCK for k in keys):
+                # Cell rows are made on first use, in a transaction of their own, so
+                # that the locking transaction below only reads.
+                self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
+                           (keys,))
+            with db.pipeline():  # one round trip
+                self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                # Sorted, so two writers never wait on each other in a cycle.
+                self._exec(db, "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (keys,))
+        except psycopg.Error as exc:
+            self._rollback(db)
+            if db.broken or isinstance(exc, psycopg.OperationalError):
+                self._lockdb = None
+                self._drop(db)
+                raise StoreUnavailable(f"{self.path}: cannot lock the store for writing: the database is "
+                                       f"unreachable ({_first_line(exc)}); try again") from None
+            raise StoreError(f"{self.path}: cannot lock the store for writing: {_first_line(exc)}") from None
+
+    def _release(self) -> None:
+        db = self._lockdb
+        if db is None:
+            return
+        try:
+            # ROLLBACK, not COMMIT: locking rows gave the transaction an id, and
+            # committing it would wait for a WAL flush (an fsync per decision)
+            # for nothing worth keeping. Either ends it and releases the rows.
+            self._exec(db, "ROLLBACK")
+        except psycopg.Error:
+            # The rows are released with the connection either way.
+            self._lockdb = None
+            self._drop(db)
+
+    def append(self, drafts: Sequence[EventDraft], *, after: int | None = None) -> list[Event]:
+        """Record ``drafts`` as consecutive events, in one transaction, as
+        :meth:`SQLiteStore.append` does; returns after the commit."""
+        prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
+        if not prepared:
+            return []
+        with self._lock:
+            for attempt in range(MAX_ATTEMPTS):
+                db = self._conn()
+                try:
+                    out = self._write(db, prepared, after)
+                except _RETRY as exc:
+                    self._rollback(db)
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise self._failed(db, "cannot append; nothing was written", exc) from None
+                    _backoff(attempt)
+                    continue
+                except _Lost as lost:
+                    return self._resolve(lost)
+                except psycopg.Error as exc:
+                    self._rollback(db)
+                    raise self._failed(db, "cannot append; nothing was written", exc) from None
+                except BaseException:
+                    self._rollback(db)
+                    raise
+                return out
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _prepare(draft: EventDraft, where: str) -> _Prepared:
+        text = check_draft(draft, where)
+        data: dict[str, Any] = json.loads(text)
+        change = decode_change(draft.type, draft.subject, data, where)
+        return _Prepared(draft, text, data, change)
+
+    def _write(self, db: psycopg.Connection[Any], prepared: list[_Prepared], after: int | None) -> list[Event]:
+        with db.pipeline():  # one round trip
+            self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+            head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
+        row = head.fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
+        seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
+        if after is not None and seq != after:
+            raise StaleWrite(after, seq)
+        try:
+            now = require_utc(self._clock(), "clock")
+        except (InvalidInput, AttributeError, TypeError) as exc:
+            raise StoreError(f"the store's clock did not give a UTC time: {exc}") from None
+        at = max(format_instant(now), last_at)
+        when = parse_instant(at)
+        out: list[Event] = []
+        rows: list[tuple[Any, ...]] = []
+        for p in prepared:
+            d = p.draft
+            seq += 1
+            digest = stored_event_hash(seq, at, d.type, d.actor, d.subject, p.text, prev)
+            rows.append((seq, at, d.type, d.actor, d.subject, p.text, prev, digest))
+            out.append(Event(seq, when, d.type, d.actor, d.subject, p.data, prev, digest))
+            prev = digest
+        insert = f"INSERT INTO events ({schema.EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        if self.statements is not None:
+            self.statements.append((id(db), insert))
+        removals: list[tuple[psycopg.Cursor[Any], RemoveMeasure | RemoveDeclaration]] = []
+        with db.pipeline():  # the rows, the state and the head in one round trip
+            with db.cursor() as cur:
+                cur.executemany(insert, rows)
+            for p, e in zip(prepared, out, strict=True):
+                if p.change is not None:
+                    cur = db.cursor()
+                    self._put(cur, p.change, e.seq, p.text)
+                    if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
+                        removals.append((cur, p.change))
+            self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+        for cur, change in removals:
+            if cur.rowcount == 0:
+                raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
+        try:
+            self._exec(db, "COMMIT")
+        except _RETRY:
+            raise
+        except psycopg.Error as exc:
+            if db.broken or isinstance(exc, psycopg.OperationalError):
+                raise _Lost(exc, out) from None
+            raise
+        return out
+
+    def _put(self, cur: psycopg.Cursor[Any], change: Change, seq: int, doc: str) -> None:
+        """Queue the state-table change (in the write's pipeline); a removal's
+        row count is checked by the caller once the pipeline has run."""
+        def run(sql: str, params: Sequence[Any]) -> None:
+            if self.statements is not None:
+                self.statements.append((id(cur.connection), sql))
+            cur.execute(sql, params)
+
+        if isinstance(change, PutParty):
+            p = change.party
+            run("INSERT INTO parties (id, name, kind, seq, doc) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+                " seq = excluded.seq, doc = excluded.doc", (p.id, p.name, p.kind.value, seq, doc))
+        elif isinstance(change, SetMargins):
+            run("INSERT INTO meta (key, value) VALUES ('margins', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (doc,))
+        elif isinstance(change, PutMeasure | PutDeclaration):
+            x = change.measure if isinstance(change, PutMeasure) else change.declaration
+            table = "measures" if isinstance(change, PutMeasure) else "declarations"
+            run(f"INSERT INTO {table} (id, kind, owner, window_start, window_end, seq, doc)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,"
+                " owner = excluded.owner, window_start = excluded.window_start,"
+                " window_end = excluded.window_end, seq = excluded.seq, doc = excluded.doc",
+                (x.id, x.kind.value, x.owner, format_instant(x.window.start), format_instant(x.window.end),
+                 seq, doc))
+        elif isinstance(change, RemoveMeasure):
+            run("DELETE FROM measures WHERE id = %s", (change.id,))
+        else:
+            run("DELETE FROM declarations WHERE id = %s", (change.id,))
+
+    def _resolve(self, lost: _Lost) -> list[Event]:
+        """The connection broke during COMMIT: the events are in the log or not.
+        Look on a new connection (the promoted standby after a failover) for the
+        last one's hash, which names this very write (it covers the time and the
+        previous hash), until :data:`RESOLVE_S`; say which, never guess."""
+        self._drop(self._db)
+        self._db = None
+        last = lost.events[-1]
+        deadline = time.monotonic() + RESOLVE_S
+        while True:
+            try:
+                db = self._conn()
+                row = self._exec(db, "SELECT hash FROM events WHERE seq = %s", (last.seq,)).fetchone()
+                break
+            except (StoreError, psycopg.Error):
+                self._drop(self._db)
+                self._db = None
+                if time.monotonic() > deadline:
+                    raise StoreError(f"{self.path}: the database went away while committing and has not come "
+                                     f"back to say whether the events were recorded ({lost.args[0]})") from None
+                time.sleep(0.2)
+        if row is not None and row[0] == last.hash:
+            return lost.events
+        raise StoreUnavailable(f"{self.path}: the database went away while committing; the events were not "
+                               "recorded; nothing was written, try again")
+
+    # -- the log -------------------------------------------------------------------------
+    def events(self, *, after_seq: int = 0) -> Iterator[Event]:
+        with self._reader() as db:
+            try:
+                for row in self._stream(db, f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq", (after_seq,)):
+                    yield read_event(*row)
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the events", exc) from None
+
+    def events_after(self, seq: int) -> list[Event]:
+        return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq", (seq,))]
+
+    def data_version(self) -> int:
+        """The number of the last event: it changes whenever anyone appends."""
+        return int(self._query("SELECT seq FROM head WHERE id = 1")[0][0])
+
+    def head(self) -> Event | None:
+        rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")
+        return read_event(*rows[0]) if rows else None
+
+    def verify(self) -> int:
+        chain = ChainCheck()
+        with self._reader() as db:
+            try:
+                recorded = self._exec(db, "SELECT seq, hash FROM head WHERE id = 1").fetchone()
+                for row in self._stream(db, f"{_SELECT_EVENTS} ORDER BY seq"):
+                    chain.feed(*row)
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the events", exc) from None
+        head_seq, head_hash = (int(recorded[0]), str(recorded[1])) if recorded else (0, GENESIS_HASH)
+        if chain.seq < head_seq:
+            raise TamperedLog(
+                chain.seq + 1,
+                f"the log ends at event {chain.seq} but the last append recorded {head_seq} events: "
+                f"events {chain.seq + 1} to {head_seq} are missing",
+            )
+        if chain.seq > head_seq:
+            raise TamperedLog(head_seq + 1, f"events after {head_seq} were not written by the store's appends")
+        if chain.hash != head_hash:
+            raise TamperedLog(chain.seq, "the last event's hash is not the one recorded at the last append")
+        return chain.seq
+
+    # -- paging, and what this store can prove ------------------------------------------
+    def events_page(self, after_seq: int, limit: int) -> list[Event]:
+        """At most ``limit`` events with ``seq > after_seq``: a resumed stream pages."""
+        return [read_event(*row) for row in
+                self._query(f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq LIMIT %s", (after_seq, limit))]
+
+    def log_span(self) -> tuple[str | None, str | None]:
+        first = self._query("SELECT recorded_at FROM events ORDER BY seq LIMIT 1")
+        last = self._query("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")
+        return (str(first[0][0]) if first else None, str(last[0][0]) if last else None)
+
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> Report:
+        """The hash chain and its recorded head (:meth:`verify`). This store keeps no
+        Merkle tree or signed checkpoints yet (docs/accountability.md), so a held
+        checkpoint cannot be checked against it: refused rather than passed."""
+        if held:
+            raise StoreError("the PostgreSQL store keeps no signed checkpoints yet: verify a held "
+                             "checkpoint against a SQLite store or an investigator's bundle")
+        n = self.verify()
+        span = self.log_span()
+        return Report(events=n, first_recorded_at=span[0] or "", last_recorded_at=span[1] or "")
+
+    def verifiers(self) -> list[Verifier]:
+        return []
+
+    def checkpoint(self) -> tuple[int, str] | None:
+        return None
+
+    def receipt(self, seq: int) -> dict[str, Any]:
+        raise StoreError(_NO_TREE)
+
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        return {}  # answers carry no receipt on this store (docs/accountability.md)
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        raise StoreError(_NO_TREE)
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        raise StoreError(_NO_TREE)
+
+    def state_as_of(self, instant: datetime) -> State:
+        cut = format_instant(require_utc(instant, "instant"))
+        state = State()
+        chain = ChainCheck()
+        with self._reader() as db:
+            try:
+                for row in self._stream(db, f"{_SELECT_EVENTS} ORDER BY seq"):
+                    if isinstance(row[1], str) and row[1] > cut:
+                        break
+                    event = chain.feed(*row)
+                    try:
+                        state.apply(event)
+                    except (InvalidInput, NotFound) as exc:
+                        raise StoreError(
+                            f"{self.path}: event {event.seq} ({event.type}) cannot be replayed: {exc}"
+                        ) from None
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the events", exc) from None
+        return state
+
+    # -- current state ------------------------------------------------------------------
+    def _decode_doc(self, decode: Callable[[object, str], T], what: str, ident: object, doc: object) -> T:
+        try:
+            if not isinstance(doc, str):
+                raise TypeError(f"the document is {type(doc).__name__}, not text")
+            return decode(json.loads(doc), "")
+        except (ValueError, TypeError, DeconflictError) as exc:
+            raise StoreError(f"{self.path}: the stored {what} {ident!r} cannot be read: {exc}") from None
+
+    def parties(self) -> list[Party]:
+        rows = self._query("SELECT id, doc FROM parties ORDER BY id")
+        return [self._decode_doc(decode_party, "party", ident, doc) for ident, doc in rows]
+
+    def measures(self) -> list[Measure]:
+        rows = self._query("SELECT id, doc FROM measures ORDER BY id")
+        return [self._decode_doc(decode_measure, "measure", ident, doc) for ident, doc in rows]
+
+    def declarations(self) -> Iterator[Declaration]:
+        with self._reader() as db:
+            yield from self._declarations(db)
+
+    def _declarations(self, db: psycopg.Connection[Any]) -> Iterator[Declaration]:
+        loads = json.loads
+        try:
+            for ident, doc in self._stream(db, "SELECT id, doc FROM declarations ORDER BY id"):
+                try:
+                    decl = decode_declaration(loads(doc))
+                except (ValueError, TypeError, DeconflictError) as exc:
+                    raise StoreError(
+                        f"{self.path}: the stored declaration {ident!r} cannot be read: {exc}"
+                    ) from None
+                yield decl
+        except psycopg.Error as exc:
+            raise self._failed(db, "cannot read the declarations", exc) from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        with self._reader() as db:
+            try:
+                head = int(self._one(db, "SELECT seq FROM head WHERE id = 1")[0])
+                parties = [self._decode_doc(decode_party, "party", i, d)
+                           for i, d in self._exec(db, "SELECT id, doc FROM parties ORDER BY id")]
+                measures = [self._decode_doc(decode_measure, "measure", i, d)
+                            for i, d in self._exec(db, "SELECT id, doc FROM measures ORDER BY id")]
+                row = self._exec(db, "SELECT value FROM meta WHERE key = 'margins'").fetchone()
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the store", exc) from None
+            margins = None if row is None else self._decode_doc(decode_margins, "settings", "margins", row[0])
+            yield Snapshot(head, parties, measures, margins, self._declarations(db))
+
+    def count_declarations(self) -> int:
+        return int(self._query("SELECT count(*) FROM declarations")[0][0])
+
+    def margins(self) -> CautionMargins | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'margins'")
+        if not rows:
+            return None
+        return self._decode_doc(decode_margins, "settings", "margins", rows[0][0])
+
+    # -- lifetime ----------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            db, self._db = self._db, None
+            self._drop(db)
+            lockdb, self._lockdb = self._lockdb, None
+            self._drop(lockdb)
+            with self._idle_lock:
+                idle, self._idle = self._idle, []
+            for c in idle:
+                self._drop(c)
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0.5, 1.0) * min(BACKOFF_S * (2 ** attempt), BACKOFF_MAX_S))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+#: What the PostgreSQL store says when asked for what only the Merkle log gives.
+_NO_TREE = ("the PostgreSQL store keeps no Merkle tree or signed checkpoints yet "
+            "(docs/accountability.md): receipts and proofs come from the SQLite store")

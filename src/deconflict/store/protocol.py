@@ -1,0 +1,97 @@
+"""What every store offers the service: the event log, the state it adds up to,
+snapshots, the past, and one writer at a time.
+
+Two stores implement it: :class:`~deconflict.store.sqlite.SQLiteStore` (one
+file, one machine) and :class:`~deconflict.store.postgres.PostgresStore`
+(one PostgreSQL database that several machines share). Both write the same
+canonical bytes and the same hash chain (:mod:`deconflict.store.events`), so a
+log can move from one to the other and verify unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from deconflict.model import CautionMargins, Declaration, Measure, Party
+from deconflict.store.events import Event, EventDraft
+from deconflict.store.note import Verifier
+from deconflict.store.sqlite import Snapshot
+from deconflict.store.state import State
+from deconflict.store.vouch import Report
+
+
+@runtime_checkable
+class Store(Protocol):
+    """An append-only, hash-chained event log and the current state it implies."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Be the only writer that decides, across threads, processes and hosts,
+        until the block ends. Reentrant within a thread."""
+        ...
+
+    def append(self, drafts: Sequence[EventDraft], *, after: int | None = None) -> list[Event]:
+        """Record ``drafts`` as consecutive events, all or nothing, durable on
+        return; with ``after``, refuse (``StaleWrite``) if the log moved on."""
+        ...
+
+    def events(self, *, after_seq: int = 0) -> Iterator[Event]: ...
+
+    def events_after(self, seq: int) -> list[Event]: ...
+
+    def data_version(self) -> int:
+        """Changes when another writer has committed since this store last looked."""
+        ...
+
+    def head(self) -> Event | None: ...
+
+    def verify(self) -> int: ...
+
+    def state_as_of(self, instant: datetime) -> State: ...
+
+    def parties(self) -> list[Party]: ...
+
+    def measures(self) -> list[Measure]: ...
+
+    def declarations(self) -> Iterator[Declaration]: ...
+
+    def snapshot(self) -> AbstractContextManager[Snapshot]: ...
+
+    def count_declarations(self) -> int: ...
+
+    def margins(self) -> CautionMargins | None: ...
+
+    def close(self) -> None: ...
+
+    # -- paging, and what the log can prove (store/vouch.py, store/tree.py) ------------
+    def events_page(self, after_seq: int, limit: int) -> list[Event]:
+        """At most ``limit`` events after ``after_seq``, in order."""
+        ...
+
+    def log_span(self) -> tuple[str | None, str | None]:
+        """When the first and the last event were recorded (None for an empty log)."""
+        ...
+
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> Report:
+        """Check everything the store can check; raise ``TamperedLog`` naming the first bad event."""
+        ...
+
+    def verifiers(self) -> list[Verifier]: ...
+
+    def checkpoint(self) -> tuple[int, str] | None: ...
+
+    def receipt(self, seq: int) -> dict[str, Any]: ...
+
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]: ...
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]: ...
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
+
+    def __enter__(self) -> Store: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...

@@ -1,0 +1,317 @@
+"""What only the PostgreSQL store has: the portable SQL subset it keeps to, its
+migrations, its lock rows, its triggers, moving a log between stores, and
+reconnecting after the database went away."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from deconflict.errors import StoreError, TamperedLog
+from deconflict.store import _pg_schema
+from deconflict.store.events import EventDraft
+from deconflict.store.postgres import PostgresStore, StoreUnavailable
+from deconflict.store.sqlite import SQLiteStore, StaleWrite
+from tests.pg import fresh_url
+from tests.store.helpers import T0, Clock, World, tables
+
+# -- the portable subset (docs/store.md, "Portable SQL") ------------------------------------
+#: Statements the store may issue, each as a pattern over its text (whitespace folded).
+ALLOWED = [
+    r"BEGIN ISOLATION LEVEL SERIALIZABLE",
+    r"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    r"COMMIT",
+    r"ROLLBACK",
+    r"SELECT .* FROM [\w.]+( WHERE .*)?( ORDER BY \w+( DESC)?)?( LIMIT \d+)?",
+    r"SELECT key FROM locks WHERE key = ANY\(%s\) ORDER BY key FOR UPDATE",
+    r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
+    r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
+    r"SELECT version\(\)",
+    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key)\) DO UPDATE SET .*)?",
+    r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
+    r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
+    r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",
+    r"UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1",
+    r"DELETE FROM (measures|declarations) WHERE id = %s",
+    r"CREATE TABLE \w+ \(.*\)",
+    r"CREATE INDEX \w+ ON \w+ \(\w+\)",
+    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([^%]*\)",
+]
+#: Never: advisory locks, table locks, sequences, server-side JSON, PL/pgSQL outside
+#: the PostgreSQL-only guard migration.
+FORBIDDEN = re.compile(r"advisory|LOCK TABLE|nextval|\bSERIAL\b|BIGSERIAL|jsonb|LISTEN|plpgsql|TRIGGER|SKIP LOCKED",
+                       re.I)
+#: Statements that write; they must run inside a SERIALIZABLE transaction.
+WRITES = re.compile(r"^(INSERT|UPDATE|DELETE)\b")
+
+
+def fold(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+def guard_statements() -> set[str]:
+    return {fold(s) for v, _d, stmts in _pg_schema.MIGRATIONS if v in _pg_schema.POSTGRES_ONLY for s in stmts}
+
+
+def test_the_store_issues_only_the_portable_subset(world: World) -> None:
+    """Every statement a full round of use issues (create, migrate, append, decide
+    under lock rows, withdraw, read, snapshot, verify, as_of) is in the subset;
+    writes run only in SERIALIZABLE transactions; lock rows are taken in key order."""
+    url = fresh_url()
+    store = PostgresStore(url, clock=Clock(), trace=True)
+    try:
+        drafts = world.drafts()
+        store.append(drafts[:5])
+        with store.exclusive(["c:2:1:1", "c:1:9:9", "c:1:0:0"]):
+            store.append(drafts[5:], after=5)
+        decl = next(d for d in drafts if d.type == "declaration.declared")
+        store.append([EventDraft("declaration.withdrawn", decl.actor, decl.subject, {"id": decl.subject})])
+        with store.exclusive():
+            list(store.events(after_seq=2))
+            store.events_after(3)
+        with store.snapshot() as snap:
+            list(snap.declarations)
+        store.verify()
+        store.state_as_of(T0 + timedelta(days=1))
+        store.parties()
+        store.measures()
+        store.margins()
+        store.count_declarations()
+        store.head()
+        store.data_version()
+        statements = list(store.statements or [])
+    finally:
+        store.close()
+    guard = guard_statements()
+    open_tx: dict[int, str | None] = {}
+    for conn, raw in statements:
+        sql = fold(raw)
+        in_tx = open_tx.get(conn)
+        if sql in guard:
+            continue
+        assert not FORBIDDEN.search(sql), sql
+        assert any(re.fullmatch(p, sql, re.S) for p in ALLOWED), f"outside the portable subset: {sql}"
+        if sql.startswith("BEGIN"):
+            assert in_tx is None, "nested BEGIN"
+            open_tx[conn] = sql
+        elif sql in ("COMMIT", "ROLLBACK"):
+            open_tx[conn] = None
+        elif WRITES.match(sql) and not sql.startswith("INSERT INTO locks (key) SELECT unnest"):
+            assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", f"a write outside SERIALIZABLE: {sql}"
+        if "FOR UPDATE" in sql:
+            assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", sql
+    assert any("FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in fold(s) for _c, s in statements)
+
+
+def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None:
+    url = fresh_url()
+    first, second = PostgresStore(url), PostgresStore(url)
+    order: list[str] = []
+    try:
+        with first.exclusive(["c:b", "c:a"]), first.exclusive():  # reentrant, keeps the outer rows
+            other = threading.Thread(target=lambda: (second.exclusive(["c:a"]).__enter__(), order.append("second")))
+            other.start()
+            other.join(0.3)
+            assert other.is_alive()  # waits for the row, as another host would
+            order.append("first done")
+        other.join(5)
+        assert order == ["first done", "second"]
+        second._release()
+        second._writer_depth = 0
+        # Disjoint rows do not wait.
+        with first.exclusive(["c:x"]):
+            done = threading.Event()
+            t = threading.Thread(target=lambda: (second.exclusive(["c:y"]).__enter__(), done.set()))
+            t.start()
+            assert done.wait(5)
+            t.join()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_migrations_are_recorded_and_a_newer_store_is_refused() -> None:
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        assert store.schema_version() == _pg_schema.SCHEMA_VERSION
+    with psycopg.connect(url, autocommit=True) as db:
+        versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+        assert versions == [v for v, _d, _s in _pg_schema.MIGRATIONS]
+        db.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '')")
+    with pytest.raises(StoreError, match="newer Deconflict"):
+        PostgresStore(url)
+
+
+def test_a_database_of_another_application_is_refused_untouched() -> None:
+    url = fresh_url()
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE TABLE customers (id INT PRIMARY KEY)")
+    with pytest.raises(StoreError, match="not a Deconflict store"):
+        PostgresStore(url)
+    with psycopg.connect(url, autocommit=True) as db:
+        tables = {r[0] for r in db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+    assert tables == {"customers"}
+
+
+def test_two_stores_created_at_once_make_one_store() -> None:
+    url = fresh_url()
+    errors: list[BaseException] = []
+    stores: list[PostgresStore] = []
+
+    def open_one() -> None:
+        try:
+            stores.append(PostgresStore(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for s in stores:
+        assert s.schema_version() == _pg_schema.SCHEMA_VERSION
+        s.close()
+
+
+def test_triggers_refuse_rewriting_history(world: World) -> None:
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        with psycopg.connect(url, autocommit=True) as db:
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                db.execute("UPDATE events SET payload = '{}' WHERE seq = 2")
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                db.execute("DELETE FROM events WHERE seq = 2")
+        assert store.verify() == len(world.drafts())
+
+
+@pytest.mark.parametrize(("sql", "seq"), [
+    ("UPDATE events SET payload = replace(payload, 'coalition', 'c0alition') WHERE seq = 2", 2),
+    ("DELETE FROM events WHERE seq >= 16", 16),
+    ("UPDATE events SET prev_hash = repeat('f', 64) WHERE seq = 4", 4),
+])
+def test_verify_names_the_first_tampered_event(world: World, sql: str, seq: int) -> None:
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("ALTER TABLE events DISABLE TRIGGER events_no_change")
+            db.execute(sql)
+        with pytest.raises(TamperedLog) as info:
+            store.verify()
+        assert info.value.seq == seq
+
+
+def test_both_stores_write_the_same_chain(tmp_path: Path, world: World) -> None:
+    """Same canonical bytes, same chain: the same drafts at the same times give the
+    very same hashes, state and verification on SQLite and PostgreSQL, so a log
+    can move from one to the other."""
+    lite = SQLiteStore(tmp_path / "a.sqlite3", clock=Clock())
+    pg = PostgresStore(fresh_url(), clock=Clock())
+    try:
+        lite.append(world.drafts())
+        pg.append(world.drafts())
+        assert list(pg.events()) == list(lite.events())
+        assert tables(pg) == tables(lite)
+        assert pg.verify() == lite.verify()
+        cut = T0 + timedelta(seconds=1)
+        assert pg.state_as_of(cut) == lite.state_as_of(cut)
+    finally:
+        lite.close()
+        pg.close()
+
+
+def test_a_stale_decision_is_refused_across_stores(world: World) -> None:
+    url = fresh_url()
+    a, b = PostgresStore(url), PostgresStore(url)
+    try:
+        drafts = world.drafts()
+        a.append(drafts[:1], after=0)
+        with pytest.raises(StaleWrite):
+            b.append(drafts[1:2], after=0)
+        assert [e.seq for e in b.append(drafts[1:2], after=1)] == [2]
+        assert a.data_version() == b.data_version() == 2
+    finally:
+        a.close()
+        b.close()
+
+
+def test_concurrent_appends_from_several_stores_make_one_gapless_chain() -> None:
+    url = fresh_url()
+    stores = [PostgresStore(url) for _ in range(4)]
+
+    def work(s: PostgresStore, k: int) -> None:
+        for i in range(10):
+            s.append([EventDraft("note.added", "admin", "", {"k": k, "i": i})] * 2)
+
+    threads = [threading.Thread(target=work, args=(s, k)) for k, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stores[0].verify() == 80
+    for s in stores:
+        s.close()
+
+
+def test_a_lost_connection_is_a_retryable_error_then_the_store_reconnects() -> None:
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append([EventDraft("note.added", "admin", "", {"i": 0})])
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE application_name = 'deconflict' AND datname = current_database()")
+        with pytest.raises(StoreUnavailable):
+            store.append([EventDraft("note.added", "admin", "", {"i": 1})])
+        store.append([EventDraft("note.added", "admin", "", {"i": 2})])
+        assert [e.payload["i"] for e in store.events()] == [0, 2]
+        with store.exclusive():  # the lock connection reconnects too
+            pass
+
+
+# -- PostGIS for the people who use it ---------------------------------------------------------
+def test_postgis_views_show_what_every_party_may_see_to_the_reader_role(world: World) -> None:
+    """Geography columns are filled by the database from the stored documents; the
+    picture views carry what is shared with all (never a declaration shared with some
+    parties only); the reader role reads the views and nothing else."""
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        private = next(d for d in world.declarations if not d.share_with.everyone)
+        with psycopg.connect(url, autocommit=True) as db:
+            n, with_geog = db.execute("SELECT count(*), count(geog) FROM declarations").fetchone() or (0, 0)
+            assert n == with_geog == len(world.declarations)
+            shown = {r[0] for r in db.execute("SELECT id FROM picture_declarations")}
+            assert private.id not in shown
+            assert shown == {d.id for d in world.declarations if d.share_with.everyone}
+            assert db.execute("SELECT count(geog) FROM picture_measures").fetchone() == (len(world.measures),)
+            # GiST indexes on both.
+            indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+            assert {"declarations_geog", "measures_geog"} <= indexes
+            db.execute(f"SET ROLE {_pg_schema.READER_ROLE}")
+            assert db.execute("SELECT count(*) FROM picture_declarations").fetchone() == (len(shown),)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute("SELECT doc FROM declarations")
+            db.execute("RESET ROLE")
+
+
+def test_a_label_jsonb_cannot_hold_is_stored_and_the_views_still_read(world: World) -> None:
+    """Regression: a NUL in a label (canonical JSON writes it as \\u0000, which jsonb
+    refuses) made the PostGIS trigger fail the append: a 503 for a valid change."""
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        store.append(world.drafts())
+        m = next(d for d in world.drafts() if d.type == "measure.added")
+        payload = {**m.payload, "id": "NUL1", "label": "a\x00b"}
+        store.append([EventDraft(m.type, m.actor, "NUL1", payload)])
+        assert [x.label for x in store.measures() if x.id == "NUL1"] == ["a\x00b"]  # stored untouched
+        with psycopg.connect(url, autocommit=True) as db:
+            assert db.execute("SELECT count(*) FROM picture_measures WHERE id = 'NUL1'").fetchone() == (1,)
