@@ -10,7 +10,7 @@ import httpx
 
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
 from tests.service.conftest import Running
 
 WINDOW = {"start": "2018-02-07T12:07:00Z", "end": "2018-02-07T12:15:00Z"}
@@ -96,7 +96,7 @@ def test_the_ledger_is_the_logs_every_worker_and_every_restart_sees_it(running: 
         assert call(running, "POST", "/v1/checks", russia,
                     {"activity": probe(40.375 - i * 1e-3, 35.265)}).status_code == 200
     assert running.path is not None
-    with Deconflict(SQLiteStore(running.path)) as other:
+    with Deconflict(open_store(running.path)) as other:
         hot = Hotline(other)
         who = hot.authenticate(russia)
         status = hot.probe_status(who)

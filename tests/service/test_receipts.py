@@ -19,6 +19,12 @@ from tests.service.test_http import activity_doc
 from tests.store.test_vouch import rewrite_from
 
 
+@pytest.fixture
+def store_kind() -> str:
+    """Receipts, the probe ledger's checkpoints and paged resumes are checked on the
+    SQLite store, which keeps the Merkle log; the PostgreSQL store keeps none yet."""
+    return "sqlite"
+
 def forge(path: Path, first: int, *, truncate: bool = False) -> None:
     """The operator, with the file and the key, rewrites the log from event
     ``first`` (or cuts it before ``first``), rebuilds the tree, re-signs and

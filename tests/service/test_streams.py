@@ -17,7 +17,6 @@ import pytest
 from deconflict.service.deconflict import Change
 from deconflict.service.streams import PAGE, RECENT, Streams
 from deconflict.store.documents import decode_declaration
-from deconflict.store.sqlite import SQLiteStore
 from tests.service.conftest import Running
 
 WINDOW = {"start": "2018-02-12T10:00:00Z", "end": "2018-02-12T11:00:00Z"}
@@ -142,18 +141,19 @@ def test_a_resume_from_the_start_pages_through_the_log(running: Running, monkeyp
     running.hotline.catch_up()
     head = running.hotline.head
     pages: list[int] = []
-    original = SQLiteStore.events_page
+    kind = type(service.store)  # the SQLite or the PostgreSQL store
+    original = kind.events_page
 
-    def spy(self: SQLiteStore, after_seq: int, limit: int) -> Any:
+    def spy(self: Any, after_seq: int, limit: int) -> Any:
         out = original(self, after_seq, limit)
         pages.append(len(out))
         return out
 
-    def whole(self: SQLiteStore, *, after_seq: int = 0) -> Any:
+    def whole(self: Any, *, after_seq: int = 0) -> Any:
         raise AssertionError("the stream read the backlog at once")
 
-    monkeypatch.setattr(SQLiteStore, "events_page", spy)
-    monkeypatch.setattr(SQLiteStore, "events", whole)
+    monkeypatch.setattr(kind, "events_page", spy)
+    monkeypatch.setattr(kind, "events", whole)
     got = 0
     with httpx.Client(base_url=running.url, timeout=httpx.Timeout(60, read=60)) as c, \
             c.stream("GET", "/v1/stream", params={"wait": 0.2, "after": 0},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,13 @@ from deconflict.store.receipts import verify_receipt
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.store.vouch import head_path
 from tests.store.helpers import World, raw
+
+
+@pytest.fixture
+def store_spec(store_path: Path) -> str:
+    """The Merkle log and its checkpoints are the SQLite store's: the PostgreSQL
+    store keeps none yet, and vouches for its hash chain only (docs/accountability.md)."""
+    return str(store_path)
 
 N = 24
 
