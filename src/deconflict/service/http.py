@@ -567,7 +567,3 @@ def _read() -> Any:
     from deconflict.service.auth import Action
 
     return Action.READ
-
-
-def _stopping(hotline: Hotline) -> bool:
-    return hotline.closing
