@@ -321,15 +321,6 @@ def state(
 
 
 # -- audit and parties ---------------------------------------------------------------
-@audit_app.command("verify")
-def audit_verify(store: StoreOption = None) -> None:
-    """Re-hash the whole event log; exit 1 naming the first altered event."""
-    with errors():
-        with open_store(store) as st:
-            n = st.verify()
-        out.print(f"[bold green]ok[/]: {n} events, hash chain intact")
-
-
 def _role(role: str) -> Role:
     try:
         return Role(role)

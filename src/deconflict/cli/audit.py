@@ -17,6 +17,8 @@ from rich.console import Console
 
 from deconflict.errors import InvalidInput, StoreError, TamperedLog
 from deconflict.store.note import NoteError, Verifier, parse_verifier
+from deconflict.store.open import open_store, store_url
+from deconflict.store.protocol import Store
 from deconflict.store.receipts import ProofError, verify_receipt
 from deconflict.store.sqlite import SQLiteStore
 
@@ -47,6 +49,20 @@ def read_keys(keys: list[str] | None) -> list[Verifier]:
     return found
 
 
+def _any_store(store: Path | None, default_store: Callable[[Path | None], Path]) -> Store:
+    """The store ``--store`` names, SQLite or PostgreSQL (never a file named after a URL)."""
+    return open_store(store if store_url(store) is not None else default_store(store))
+
+
+def _sqlite_store(store: Path | None, default_store: Callable[[Path | None], Path], what: str) -> SQLiteStore:
+    """The SQLite store ``--store`` names, for what only it keeps; a PostgreSQL URL is refused
+    rather than mistaken for a file name."""
+    if store_url(store) is not None:
+        raise InvalidInput("--store", f"{what} needs an SQLite store: the PostgreSQL store keeps the hash "
+                                      "chain but no Merkle log, signing keys or checkpoints yet")
+    return SQLiteStore(default_store(store))
+
+
 def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager[None]],
              default_store: Callable[[Path | None], Path]) -> None:
     key_app = typer.Typer(help="The log's signing key: export the public key, rotate.", no_args_is_help=True)
@@ -55,10 +71,10 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     audit_app.add_typer(key_app, name="key")
     audit_app.add_typer(receipt_app, name="receipt")
 
-    def verify(path: Path, checkpoint: list[Path] | None, key: list[str] | None, as_json: bool) -> None:
+    def verify(path: Path | None, checkpoint: list[Path] | None, key: list[str] | None, as_json: bool) -> None:
         with errors():
             held = [p.read_text("utf-8") for p in checkpoint or []]
-            with SQLiteStore(path) as st:
+            with _any_store(path, default_store) as st:
                 n = st.verify()
                 report = st.vouch(held=held, keys=read_keys(key))
             if as_json:
@@ -81,13 +97,11 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
             if report.forks:
                 raise TamperedLog(report.forks[0][0], "witnesses hold signed checkpoints this log contradicts")
 
-    # Replaces the chain-only ``verify`` of app.py with the full check.
-    audit_app.registered_commands = [c for c in audit_app.registered_commands if c.name != "verify"]
-
     @audit_app.command("verify")
     def audit_verify(store: Annotated[Path | None, typer.Option(
                          "--store", dir_okay=False,
-                         help="Store file (SQLite). Default: deconflict.sqlite3 in your data directory.")] = None,
+                         help="An SQLite file or a postgresql:// URL. Default: deconflict.sqlite3 in your data "
+                              "directory.")] = None,
                      checkpoint: HeldOption = None, key: KeyOption = None,
                      bundle: Annotated[Path | None, typer.Option(
                          "--bundle", dir_okay=False,
@@ -99,7 +113,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
         if bundle is not None:
             verify_bundle_cli(bundle, key)
             return
-        verify(default_store(store), checkpoint, key, as_json)
+        verify(store, checkpoint, key, as_json)
 
     def verify_bundle_cli(bundle: Path, key: list[str] | None) -> None:
         from deconflict.store.bundle import verify_bundle
@@ -129,7 +143,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
         from deconflict.store.bundle import write_bundle
 
         with errors():
-            with SQLiteStore(default_store(store)) as st:
+            with _sqlite_store(store, default_store, "audit bundle") as st:
                 st.vouch()
                 n = write_bundle(st, output)
             out.print(f"wrote {output}: {n} events; verify with: deconflict audit verify --bundle {output} --key KEY")
@@ -172,7 +186,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def key_export(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Print the log's public keys, current first (give them to every party)."""
         with errors():
-            with SQLiteStore(default_store(store)) as st:
+            with _sqlite_store(store, default_store, "audit key export") as st:
                 keys = st.verifiers()
             if not keys:
                 raise StoreError("the store has no signing key yet")
@@ -183,7 +197,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def key_rotate(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Make a new signing key (same origin); old checkpoints stay verifiable. Restart servers."""
         with errors():
-            with SQLiteStore(default_store(store)) as st:
+            with _sqlite_store(store, default_store, "audit key rotate") as st:
                 new = st.rotate_key()
             typer.echo(new.encode())
 
@@ -191,7 +205,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def audit_checkpoint(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Print the latest signed checkpoint (keep it: a later log must extend it)."""
         with errors():
-            with SQLiteStore(default_store(store)) as st:
+            with _sqlite_store(store, default_store, "audit checkpoint") as st:
                 cp = st.checkpoint()
             if cp is None:
                 raise StoreError("the log is empty: no checkpoint yet")
@@ -239,7 +253,7 @@ def register_incidents(app: typer.Typer, errors: Callable[[], AbstractContextMan
         from deconflict.service.deconflict import Deconflict
         from deconflict.store.events import EventDraft
 
-        with Deconflict(SQLiteStore(default_store(store))) as svc:
+        with Deconflict(_any_store(store, default_store)) as svc:
             if party not in svc.parties():
                 raise InvalidInput("--party", f"no party {party!r} in the store")
             [e] = svc.append([EventDraft(draft_type, party, subject, payload)])
@@ -300,7 +314,7 @@ def register_incidents(app: typer.Typer, errors: Callable[[], AbstractContextMan
             for o in output:
                 if o.suffix.lower() not in (".html", ".pdf"):
                     raise InvalidInput("--output", f"{o} must end in .html or .pdf")
-            with SQLiteStore(default_store(store)) as st:
+            with _any_store(store, default_store) as st:
                 r = review(st, Place(lat, lon, radius), start, end, party)
             text = render_html(r)
             for o in output:

@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform
 
 from deconflict.store.events import Event, format_instant
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.protocol import Store
 
 EARTH_M = 6_371_008.8
 INCIDENT_TYPES = ("incident.reported", "incident.noted", "incident.closed")
@@ -156,7 +156,7 @@ def _who(doc: dict[str, Any]) -> str:
     return ", ".join(names)
 
 
-def review(store: SQLiteStore, place: Place, start: datetime, end: datetime, party: str | None) -> Review:
+def review(store: Store, place: Place, start: datetime, end: datetime, party: str | None) -> Review:
     """Everything the log says about the place and window, as ``party`` could see it."""
     store.vouch()
     r = Review(place, start, end, party)
