@@ -20,7 +20,8 @@ from deconflict.engine.rules import applicable_pair_rules, evaluate_pair, make_f
 from deconflict.model import Declaration, Finding, FindingKind, Measure
 
 if TYPE_CHECKING:
-    from deconflict.engine.checker import Engine
+    from deconflict.engine.checker import Engine, _MeasureEntry
+    from deconflict.geo.bounds import Box
 
 
 def _keep(out: dict[str, dict[str, Finding]], decl_id: str, f: Finding) -> None:
@@ -30,21 +31,25 @@ def _keep(out: dict[str, dict[str, Finding]], decl_id: str, f: Finding) -> None:
         best[f.rule] = f
 
 
+def reach_box(entry: _MeasureEntry, margin_m: float) -> Box:
+    """Every part that could meet the measure within ``margin_m`` has an index box
+    (grown by its radius) meeting this box: the measure's own reach (its width; a
+    line's area of application, or ``application_m`` around it) grown by the margin."""
+    measure = entry.measure
+    if not measure.kind.is_line:
+        return entry.shape.box(measure.half_width_m + margin_m)
+    if entry.area is not None:
+        return entry.area.box(margin_m)
+    return entry.shape.box(measure.application_m + margin_m)
+
+
 def recheck_measure(engine: Engine, measure: Measure) -> dict[str, list[Finding]]:
     """Findings of ``measure`` on every declaration in ``engine``, by declaration id
     (only those with a finding). The measure need not be added to the engine."""
     entry = engine.measure_entry(measure)
     margins = engine.margins
-    # Every part that could meet the measure within the margins: its index box
-    # (grown by its radius) meets the measure's reach grown by the margin.
-    reach = margins.horizontal_m
-    if not measure.kind.is_line:
-        qbox = entry.shape.box(measure.half_width_m + reach)
-    elif entry.area is not None:
-        qbox = entry.area.box(reach)
-    else:
-        qbox = entry.shape.box(measure.application_m + reach)
-    hits = engine.index.query(qbox, measure.window.start - margins.time, measure.window.end + margins.time)
+    hits = engine.index.query(reach_box(entry, margins.horizontal_m), measure.window.start - margins.time,
+                              measure.window.end + margins.time)
     out: dict[str, dict[str, Finding]] = {}
     for pid in hits.tolist():
         found = engine.part_of(pid)

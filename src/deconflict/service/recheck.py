@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from deconflict.engine import Engine
-from deconflict.geo.bounds import Box
+from deconflict.engine.recheck import reach_box
 from deconflict.model import Declaration, Finding, FindingKind, Measure
 from deconflict.service.disclosure import visible
 from deconflict.service.notifications import Notification, NotificationKind
@@ -42,17 +42,16 @@ from deconflict.store.documents import encode_declaration, encode_measure, forma
 
 VERB = {FindingKind.VIOLATION: "now violates", FindingKind.CONFLICT: "now conflicts with",
         FindingKind.COORDINATION_REQUIRED: "now needs coordination under"}
-WHOLE_EARTH = Box(-180.0, -90.0, 180.0, 90.0, full_lon=True)
 
 
 def candidates(engine: Engine, measures: list[Measure]) -> list[Declaration]:
     """Accepted activities the measures (versions of one) can give a finding to."""
-    from deconflict.engine.parts import measure_shape
-
     margins = engine.margins
     seen: dict[str, Declaration] = {}
     for m in measures:
-        box = WHOLE_EARTH if m.kind.is_line else measure_shape(m).box(m.half_width_m + margins.horizontal_m)
+        # The engine's own bound for what the measure can reach (a line's area of
+        # application, not the globe): a re-check then costs what is near the measure.
+        box = reach_box(engine.measure_entry(m), margins.horizontal_m)
         for d in engine.declarations_meeting(box, m.window.start - margins.time, m.window.end + margins.time):
             if m.binds_party(d.owner) and m.applies_to_kind(d.kind):
                 seen.setdefault(d.id, d)
