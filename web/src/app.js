@@ -61,6 +61,7 @@ const state = {
   gotoMark: null,
   streamAbort: null,
   playing: null,
+  withdrawal: null, // {what: "measure" | "declaration", id, stage: "confirm" | "sending" | "failed", error}
 };
 
 // -- the API -----------------------------------------------------------------------
@@ -193,17 +194,22 @@ function renderShareParties() {
   for (const el of box.querySelectorAll("input")) el.disabled = !can("check");
 }
 
+let pictureLoads = 0;
+
 async function loadPicture() {
+  // Loads overlap (a stream event's refresh, an action's reload); a slow, older answer
+  // must never overwrite a newer one, or a withdrawn measure comes back on the map.
+  const load = ++pictureLoads;
   if (state.asOf !== null) {
     // As known at a past instant: rebuilt by the server from its log, disclosed as the live reads are.
     const asOf = state.asOf;
     const pic = await api(pictureQuery(asOf));
-    if (state.asOf !== asOf) return;
+    if (state.asOf !== asOf || load !== pictureLoads) return;
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
     const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
-    if (state.asOf !== null) return;
+    if (state.asOf !== null || load !== pictureLoads) return;
     // References are kept apart, so the declarations stay in the import format (exports).
     for (const d of decls) {
       if (d.reference) state.refs.set(d.id, d.reference);
@@ -771,6 +777,14 @@ function findObject(id) {
     ?? state.measures.proposed?.map((p) => p.measure).find((o) => o.id === id);
 }
 
+function detailsWithdrawHTML(w) {
+  if (w?.stage === "confirm") {
+    return '<button type="button" id="details-withdraw" class="danger" data-confirm="yes">Withdraw: press again to confirm</button>';
+  }
+  if (w?.stage === "sending") return '<button type="button" id="details-withdraw" class="danger" disabled>Withdrawing…</button>';
+  return '<button type="button" id="details-withdraw" class="danger">Withdraw</button>';
+}
+
 function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
   // The activity as the service sees it now (its reference, current findings and, to
@@ -791,6 +805,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     scheduleRender();
     return;
   }
+  const withdrawing = state.withdrawal?.what === "declaration" && state.withdrawal.id === id ? state.withdrawal : null;
   const s = shapes(obj);
   if (centre && s.box && Number.isFinite(s.box[0])) {
     state.view = fit(state.view, s.box, 80);
@@ -821,25 +836,34 @@ function selectObject(id, centre = false, fetchFresh = true) {
     + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
     + '<div class="row"><button type="button" id="details-close">Close</button>'
     + (!isMeasure(obj) && obj.owner === state.me?.party && can("check") && state.asOf === null
-      ? '<button type="button" id="details-withdraw" class="danger">Withdraw</button>' : "")
-    + '</div><p id="details-status" class="status" role="status"></p>';
+      ? detailsWithdrawHTML(withdrawing) : "")
+    + `</div><p id="details-status" class="status" role="status">${withdrawing?.stage === "failed"
+      ? esc(`Not withdrawn: ${withdrawing.error}`) : ""}</p>`;
   box.hidden = false;
   $("#details-withdraw")?.addEventListener("click", async () => {
     // Withdrawing answers every open objection about it; the parties told of it are notified.
-    const st = $("#details-status");
-    if ($("#details-withdraw").dataset.confirm !== "yes") {
-      $("#details-withdraw").dataset.confirm = "yes";
-      $("#details-withdraw").textContent = "Withdraw: press again to confirm";
+    // The stage lives in state: the details are redrawn by every refresh of the selection.
+    const w = state.withdrawal?.what === "declaration" && state.withdrawal.id === id ? state.withdrawal : null;
+    if (w?.stage === "sending") return;
+    if (w?.stage !== "confirm") {
+      state.withdrawal = { what: "declaration", id, stage: "confirm" };
+      selectObject(id, false, false);
       return;
     }
+    state.withdrawal = { what: "declaration", id, stage: "sending" };
     try {
       await api(`/v1/declarations/${encodeURIComponent(id)}`, { method: "DELETE" });
-      st.textContent = `Withdrew ${id}; the parties told of it are notified.`;
-      announce(st.textContent);
+      state.withdrawal = null;
+      const done = `Withdrew ${id}; the parties told of it are notified.`;
+      announce(done);
       state.views.delete(id);
       await loadPicture();
+      const st = $("#details-status");
+      if (st) st.textContent = done;
     } catch (err) {
-      st.textContent = `Not withdrawn: ${err.message}`;
+      state.withdrawal = { what: "declaration", id, stage: "failed", error: err.message };
+      const st = $("#details-status");
+      if (st) st.textContent = `Not withdrawn: ${err.message}`;
     }
   });
   $("#details-close").addEventListener("click", () => {
@@ -1524,7 +1548,9 @@ $("#m-clear").addEventListener("click", () => {
 
 function renderInForce() {
   const me = can("propose") && state.asOf === null ? state.me?.party : null;
-  $("#inforce-list").innerHTML = state.me ? inForceHTML(state.measures.in_force ?? [], state.measures.agreements ?? {}, me) : "";
+  $("#inforce-list").innerHTML = state.me
+    ? inForceHTML(state.measures.in_force ?? [], state.measures.agreements ?? {}, me,
+      state.withdrawal?.what === "measure" ? state.withdrawal : null) : "";
 }
 
 $("#inforce-list").addEventListener("click", async (e) => {
@@ -1539,20 +1565,24 @@ $("#inforce-list").addEventListener("click", async (e) => {
     return;
   }
   if (!btn.classList.contains("withdraw")) return;
-  const err = btn.closest("li").querySelector(".error");
-  if (btn.dataset.confirm !== "yes") {
-    btn.dataset.confirm = "yes";
-    btn.textContent = "Withdraw: press again to confirm";
+  // The stage lives in state, not in the button: the list is redrawn by every reload.
+  const w = state.withdrawal?.what === "measure" && state.withdrawal.id === id ? state.withdrawal : null;
+  if (w?.stage === "sending") return;
+  if (w?.stage !== "confirm") {
+    state.withdrawal = { what: "measure", id, stage: "confirm" };
+    renderInForce();
     return;
   }
-  btn.disabled = true;
+  state.withdrawal = { what: "measure", id, stage: "sending" };
+  renderInForce();
   try {
     const out = await api(`/v1/measures/${encodeURIComponent(id)}`, { method: "DELETE" });
+    state.withdrawal = null;
     announce(`Withdrew ${id}${out.told?.length ? `; told: ${out.told.join(", ")}` : ""}`);
     await loadPicture();
   } catch (ex) {
-    err.textContent = ex.message;
-    btn.disabled = false;
+    state.withdrawal = { what: "measure", id, stage: "failed", error: ex.message };
+    renderInForce();
   }
 });
 
@@ -1916,6 +1946,7 @@ window.deconflict = {
   },
   select: (id) => selectObject(id, true),
   setTime: (iso) => setTime(Date.parse(iso)),
+  reload: () => loadPicture(),
   ready: false,
 };
 

@@ -34,14 +34,30 @@ export function historyLines(history) {
   });
 }
 
-/** The measures in force, each with its version, who put it in force, who agreed, and its history. */
-export function inForceHTML(measures, agreements, me) {
+/** The Withdraw control of a measure, in the stage the user left it: the list is
+ * redrawn whenever the picture reloads (a stream event, another party's step), and
+ * a confirmation pressed once must survive that, or the second press only asks again. */
+function withdrawHTML(m, withdrawal) {
+  const id = esc(m.id);
+  const w = withdrawal?.id === m.id ? withdrawal : null;
+  if (w?.stage === "confirm") {
+    return `<button type="button" class="withdraw danger" data-id="${id}" data-confirm="yes">Withdraw: press again to confirm</button>`;
+  }
+  if (w?.stage === "sending") {
+    return `<button type="button" class="withdraw danger" data-id="${id}" disabled>Withdrawing…</button>`;
+  }
+  return `<button type="button" class="withdraw danger" data-id="${id}">Withdraw</button>`;
+}
+
+/** The measures in force, each with its version, who put it in force, who agreed, and its history.
+ * ``withdrawal`` is the one the user is withdrawing: {id, stage: "confirm" | "sending" | "failed", error}. */
+export function inForceHTML(measures, agreements, me, withdrawal = null) {
   if (!measures?.length) return '<li class="note">No measure is in force.</li>';
   return measures.map((m) => {
     const a = agreements?.[m.id] ?? {};
     const lines = historyLines(a.history);
-    const withdraw = me && m.owner === me
-      ? `<button type="button" class="withdraw danger" data-id="${esc(m.id)}">Withdraw</button>` : "";
+    const withdraw = me && m.owner === me ? withdrawHTML(m, withdrawal) : "";
+    const error = withdrawal?.id === m.id && withdrawal.stage === "failed" ? esc(withdrawal.error ?? "") : "";
     return `<li data-id="${esc(m.id)}">
       <p class="summary">${esc(labelOf(m))}</p>
       <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} of ${esc(m.owner)}${a.version ? ` · version ${a.version}` : ""}`
@@ -50,7 +66,7 @@ export function inForceHTML(measures, agreements, me) {
       + `${a.accepted_by?.length ? ` · accepted by ${esc(a.accepted_by.join(", "))}` : ""}</p>
       ${lines.length ? `<details class="history"><summary>Agreement history (${lines.length})</summary><ol>${lines.map((l) => `<li>${esc(l)}</li>`).join("")}</ol></details>` : ""}
       <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${withdraw}</div>
-      <p class="error" role="alert"></p>
+      <p class="error" role="alert">${error}</p>
     </li>`;
   }).join("");
 }

@@ -34,3 +34,15 @@ test("measures in force list who agreed; only the owner may withdraw; comments e
   assert.match(inForceHTML([], {}, "russia"), /No measure is in force/);
   assert.match(declineHTML("X1", 2), /data-version="2">Decline version 2</);
 });
+
+test("a withdrawal's stage survives the list being redrawn", () => {
+  // The list is redrawn by every picture reload; a confirmation kept in the button was
+  // lost, and the second press only asked again (the measure was never withdrawn).
+  const m = { id: "X1", kind: "no_fire_area", owner: "coalition", label: "Village" };
+  assert.match(inForceHTML([m], {}, "coalition", { what: "measure", id: "X1", stage: "confirm" }),
+    /data-confirm="yes">Withdraw: press again to confirm</);
+  assert.match(inForceHTML([m], {}, "coalition", { what: "measure", id: "X1", stage: "sending" }), /disabled>Withdrawing/);
+  assert.match(inForceHTML([m], {}, "coalition", { what: "measure", id: "X1", stage: "failed", error: "gone <now>" }),
+    /role="alert">gone &lt;now&gt;</);
+  assert.doesNotMatch(inForceHTML([m], {}, "coalition", { what: "measure", id: "X2", stage: "confirm" }), /confirm/);
+});
