@@ -36,12 +36,14 @@ def main() -> None:
     from synth import PARTIES, T0, Theatre, measures
 
     from deconflict.engine.checker import Engine
+    from deconflict.engine.recheck import recheck_measure
     from deconflict.model import Declaration, Finding, Measure, MeasureKind, Polygon, Window
     from deconflict.service.notify import NOTIFYING
     from deconflict.service.recheck import candidates, findings_about
 
-    print("| declarations | measure | candidates | with findings | A: check_measure (s) | B: check (s) |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| declarations | measure | candidates | with findings | candidates (s) | A: check_measure (s) "
+          "| B: check (s) | C: recheck_measure (s) |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
 
     def whole_check(engine: Engine, decls: list[Declaration], mid: str) -> dict[str, list[Finding]]:
         out: dict[str, list[Finding]] = {}
@@ -69,7 +71,15 @@ def main() -> None:
             cands = candidates(engine, [m])
             a_t: list[float] = []
             b_t: list[float] = []
+            c_t: list[float] = []
+            k_t: list[float] = []
             for _ in range(args.rounds):
+                t = time.perf_counter()
+                candidates(engine, [m])
+                k_t.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                c = recheck_measure(engine, m)
+                c_t.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 a = findings_about(engine, cands, m.id)
                 a_t.append(time.perf_counter() - t)
@@ -77,11 +87,13 @@ def main() -> None:
                 b = whole_check(engine, cands, m.id)
                 b_t.append(time.perf_counter() - t)
                 assert a.keys() == b.keys()
+                assert {k for k, fs in c.items() if any(f.kind in NOTIFYING for f in fs)} == a.keys()
             if n <= args.brute_max:
                 assert findings_about(engine, list(engine.declarations()), m.id).keys() == a.keys()
             engine.remove_measure(m.id)
-            print(f"| {n:,} | {m.kind.value} {m.id} | {len(cands):,} | {len(a):,} | "
-                  f"{statistics.median(a_t):.3f} | {statistics.median(b_t):.3f} |", flush=True)
+            print(f"| {n:,} | {m.kind.value} {m.id} | {len(cands):,} | {len(a):,} | {statistics.median(k_t):.3f} | "
+                  f"{statistics.median(a_t):.3f} | {statistics.median(b_t):.3f} | {statistics.median(c_t):.3f} |",
+                  flush=True)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ from tests.conftest import BUNDLED, SHARED
 WINDOW = {"start": "2018-02-07T10:00:00Z", "end": "2018-02-07T11:00:00Z"}
 
 
-def run(*args: str, store: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, store: Path | str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "deconflict.cli.app", *args]
     if store is not None:
         cmd += ["--store", str(store)]

@@ -6,7 +6,9 @@ property test holds it to the brute force over every declaration in force."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
@@ -187,3 +189,26 @@ def test_a_line_s_candidates_are_bounded_by_its_reach_not_the_globe() -> None:
                    geometry=LineString(((40.0, 35.0), (40.0, 35.4))), application_m=20_000,
                    sides=(("coalition", Side.LEFT), ("russia", Side.RIGHT)))
     assert [d.id for d in candidates(engine, [line])] == ["near"]
+
+
+def test_a_measure_imported_over_an_accepted_fire_tells_both_parties(running: Running, tmp_path: Path) -> None:
+    """`deconflict import` of a measure is an administrator's agreement in bulk: it once
+    put an NFA over russia's accepted fire and told nobody."""
+    from deconflict.codecs.geojson import encode_measure_feature
+    from deconflict.store.documents import decode_measure
+    from tests.cli.test_app import run
+
+    with running.client("russia") as russia, running.client("relief") as relief:
+        russia.submit(activity_doc(running, "C1", id="F7"))
+        measure = decode_measure(nfa(AROUND_F7))
+        doc = tmp_path / "x1.geojson"
+        doc.write_text(json.dumps({"type": "FeatureCollection", "features": [encode_measure_feature(measure)]}))
+        assert running.path is not None
+        res = run("import", str(doc), store=running.path)
+        assert res.returncode == 0, res.stdout + res.stderr
+        running.hotline.catch_up()
+        [mine] = [n for n in russia.notifications() if n["kind"] == "recheck"]
+        assert mine["subject"] == "F7" and mine["needs_answer"] is True
+        assert "now violates no fire area X1 'School NFA', in force since" in mine["summary"]
+        assert [n["subject"] for n in relief.notifications() if n["kind"] == "recheck"] == ["F7"]
+        assert russia.activity("F7")["current"]["verdict"] == "violation"

@@ -237,9 +237,11 @@ def import_(
                     changes.append(Change(measure=obj) if isinstance(obj, Measure) else Change(declaration=obj))
                     if (i + 1) % 1000 == 0:
                         tick(1000)
-            with progress_bar("validating and writing", len(changes)) as tick:
+            with progress_bar("validating, re-checking and writing", len(changes)):
                 try:
-                    events = service.apply(changes, actor, progress=tick)
+                    # Through the hotline: a measure imported over accepted activities
+                    # re-checks them and tells both sides, as an agreement does.
+                    events = Hotline(service).import_objects(changes, actor)
                 except InvalidInput as exc:
                     # Name the feature, not the batch position.
                     if exc.field.startswith("["):

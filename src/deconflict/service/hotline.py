@@ -821,6 +821,29 @@ class Hotline:
         self._after(events)
         return events
 
+    def import_objects(self, changes: list[Change], actor: str = ADMIN) -> list[Event]:
+        """An administrator's import (all or nothing, in one transaction). Declarations
+        are the baseline picture, recorded unchecked; each measure coming into force
+        re-checks the accepted activities it can concern, as an agreement does, and both
+        sides are told, so nothing comes into force unnoticed."""
+        with self._writing():
+            now = self.clock()
+            told: list[EventDraft] = []
+            for i, ch in enumerate(changes):
+                if ch.measure is None:
+                    continue
+                try:
+                    self.service.engine.validate_measure(ch.measure)
+                except InvalidInput as exc:
+                    raise (exc.within(f"[{i}]") if len(changes) > 1 else exc) from None
+                change, near = recheck.measure_change(self.service.engine, ch.measure, "in force")
+                notes = recheck.notices(change, {d.id: d for d in near},
+                                        {d.id: self.refs.of_activity(d.id) for d in near}, self.deadlines, now)
+                told += [EventDraft("notification.sent", actor, n.id, n.payload()) for n in notes]
+            events = self.service.apply(changes, actor, extra=told)
+            self._after(events)
+        return events
+
     # -- notifications ---------------------------------------------------------------
     def notifications(self, who: Principal, *, deliver: bool = True) -> list[dict[str, Any]]:
         who.require(Action.READ)

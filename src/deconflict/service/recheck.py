@@ -125,3 +125,21 @@ def _measure_line(f: Finding) -> str:
 
 def _key(fs: list[Finding]) -> set[tuple[str, str]]:
     return {(f.rule, f.kind.value) for f in fs}
+
+
+def measure_change(engine: Engine, measure: Measure, event: str) -> tuple[Change, list[Declaration]]:
+    """What putting ``measure`` in force (a new version replacing its old one, if any)
+    changes in the findings of the accepted activities it can concern. The engine is
+    left as it was: the caller applies the measure once its events are durable."""
+    old = next((m for m in engine.measures() if m.id == measure.id), None)
+    near = candidates(engine, [m for m in (old, measure) if m is not None])
+    before = findings_about(engine, near, measure.id) if old is not None else {}
+    engine.add_measure(measure, replace=True)
+    try:
+        after = findings_about(engine, near, measure.id)
+    finally:
+        if old is not None:
+            engine.add_measure(old, replace=True)
+        else:
+            engine.remove_measure(measure.id)
+    return Change(measure, event, before, after), near
