@@ -296,3 +296,52 @@ def test_an_activity_withdrawn_from_its_details_even_when_they_are_redrawn(
         assert fid not in {d["id"] for d in russia_api.declarations()}
         no_errors(page)
         page.close()
+
+
+def test_an_objection_answered_by_amending_the_activity_on_the_map(
+        web_server: Running, browser_context: Any) -> None:
+    # Russia's fire near the coalition's S1 is accepted with an override and the
+    # coalition is told; the coalition objects. Russia's liaison amends the fire on the
+    # map (a later, shorter window): the new version keeps the id, and the coalition's
+    # objection is answered by the amendment.
+    fire = {"kind": "fire", "label": "Strike to amend, 10 February", "effects_radius_m": 250,
+            "target": {"type": "Point", "coordinates": [40.3251234567, 35.3551234567]},
+            "window": {"start": "2018-02-10T10:00:00Z", "end": "2018-02-10T11:00:00Z"},
+            "share_with": ["coalition"]}
+    with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api, \
+            Client(web_server.url, web_server.tokens["coalition"]["liaison"]) as coalition_api:
+        fid = russia_api.submit(fire, override_reason="Counter-battery, no alternative")["id"]
+        told = [n for n in coalition_api.notifications() if n["subject"] == fid]
+        if not told:  # nothing for the coalition to answer: the fire's findings notify nobody
+            pytest.fail(f"the coalition was not told of {fid}: {coalition_api.notifications()[-3:]}")
+        coalition_api.object(told[0]["id"], "Our patrol is there until 10:40")
+
+        page = open_page(browser_context, web_server, web_server.tokens["russia"]["liaison"])
+        page.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-10T10:05:00Z")
+        page.evaluate("(id) => window.deconflict.select(id)", fid)
+        page.locator("#details-amend").click()
+        expect(page.locator("#plan-amending")).to_contain_text("Amending Strike to amend, 10 February")
+        assert page.locator("#plan-kind-fire").is_checked()
+        assert page.locator("#plan-radius").input_value() == "250"
+        assert page.locator("#share-listed").is_checked()
+        page.fill("#plan-start", "2018-02-10 10:45")
+        page.locator("#plan-check").click()
+        expect(page.locator("#plan-submit")).to_be_enabled()
+        page.locator("#plan-submit").click()
+        expect(page.locator("#override")).to_be_visible()
+        page.fill("#override-reason", "Moved after the patrol leaves")
+        page.locator("#plan-override").click()
+        expect(page.locator("#submit-status")).to_contain_text(f"Accepted as {fid}")
+        expect(page.locator("#plan-amending")).to_be_hidden()
+
+        [mine] = [d for d in russia_api.declarations() if d["id"] == fid]
+        # Only the window changed: the target kept every digit, the sharing its party.
+        assert mine["window"]["start"] == "2018-02-10T10:45:00Z"
+        assert mine["target"]["coordinates"] == [40.3251234567, 35.3551234567]
+        assert mine["share_with"] == ["coalition"] and mine["effects_radius_m"] == 250
+        answered = [n for n in coalition_api.notifications() if n["detail"].get("answer") == "amended"]
+        assert answered and answered[0]["subject"] == fid, coalition_api.notifications()[-3:]
+        assert "amended in answer to your objection" in answered[0]["summary"]
+        assert russia_api.activity(fid)["open_objections"] == []
+        no_errors(page)
+        page.close()

@@ -23,7 +23,7 @@ import {
 } from "./measure.js";
 import { stream } from "./sse.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
-import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
+import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
 import {
   currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
@@ -62,6 +62,7 @@ const state = {
   streamAbort: null,
   playing: null,
   withdrawal: null, // {what: "measure" | "declaration", id, stage: "confirm" | "sending" | "failed", error}
+  amending: null, // {id, label, reference}: the plan form amends this accepted activity of the party's
 };
 
 // -- the API -----------------------------------------------------------------------
@@ -836,10 +837,12 @@ function selectObject(id, centre = false, fetchFresh = true) {
     + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
     + '<div class="row"><button type="button" id="details-close">Close</button>'
     + (!isMeasure(obj) && obj.owner === state.me?.party && can("check") && state.asOf === null
-      ? detailsWithdrawHTML(withdrawing) : "")
+      ? (planFromDeclaration(obj, state.me.party) ? '<button type="button" id="details-amend">Amend</button>' : "")
+        + detailsWithdrawHTML(withdrawing) : "")
     + `</div><p id="details-status" class="status" role="status">${withdrawing?.stage === "failed"
       ? esc(`Not withdrawn: ${withdrawing.error}`) : ""}</p>`;
   box.hidden = false;
+  $("#details-amend")?.addEventListener("click", () => amend(id));
   $("#details-withdraw")?.addEventListener("click", async () => {
     // Withdrawing answers every open objection about it; the parties told of it are notified.
     // The stage lives in state: the details are redrawn by every refresh of the selection.
@@ -1274,6 +1277,8 @@ $("#plan-form").addEventListener("submit", async (e) => {
   let doc;
   try {
     doc = declarationDoc(readPlan(true));
+    // Same id, same owner: the service takes it as a new version of the activity.
+    if (state.amending) doc.id = state.amending.id;
   } catch (err) {
     if (err instanceof PlanError) {
       fieldError(err.field, err.message);
@@ -1372,6 +1377,7 @@ async function submit(overrideReason = "") {
     $("#plan-target").value = "";
     $("#plan-points").value = "";
     $("#plan-submit").disabled = true;
+    stopAmending();
     await loadPicture();
   } catch (err) {
     if (err.status === 409 && err.problem?.result) {
@@ -1401,6 +1407,7 @@ $("#plan-override").addEventListener("click", () => {
   submit(reason);
 });
 $("#plan-clear").addEventListener("click", () => {
+  stopAmending();
   $("#plan-form").reset();
   clearErrors();
   setPick(null);
@@ -1408,6 +1415,68 @@ $("#plan-clear").addEventListener("click", () => {
   state.checked = null;
   $("#result").hidden = true;
   showKind();
+});
+
+// -- amending an accepted activity: the plan form, filled with it ------------------------
+
+/** Fill the plan form with ``plan`` (declare.js planFromDeclaration): positions at full
+ * precision, so an amendment changes only what the user changes. */
+function fillPlan(plan) {
+  $("#plan-form").reset();
+  clearErrors();
+  $(`#plan-kind-${plan.kind}`).checked = true;
+  showKind();
+  const at = (p) => `${p[1]}, ${p[0]}`;
+  $("#plan-label").value = plan.label;
+  $("#plan-start").value = formatUTCInput(plan.start).replace("T", " ");
+  $("#plan-end").value = formatUTCInput(plan.end).replace("T", " ");
+  $("#plan-unit").value = plan.altUnit;
+  if (plan.kind === "site") {
+    $("#plan-target").value = at(plan.position);
+    $("#plan-facility").value = plan.facility;
+    $("#plan-protection").value = plan.protection;
+  } else if (plan.kind === "fire") {
+    $("#plan-target").value = at(plan.target);
+    $("#plan-radius").value = plan.radius;
+    $("#plan-origin").value = plan.origin ? at(plan.origin) : "";
+    $("#plan-maxord").value = plan.maxOrdinate;
+  } else {
+    $("#plan-points").value = plan.points.map(at).join("\n");
+    $("#plan-halfwidth").value = plan.halfWidth;
+    if (plan.kind === "flight") {
+      $("#plan-lower").value = plan.lower;
+      $("#plan-upper").value = plan.upper;
+    }
+  }
+  for (const [k, sel] of Object.entries(DETAIL_FIELDS)) $(sel).value = plan.details[k] ?? "";
+  state.shareDefaulted = true;
+  $(plan.share.mode === "all" ? "#share-all" : "#share-listed").checked = true;
+  $("#share-parties").innerHTML = shareChooserHTML(state.parties, state.me?.party ?? "", plan.share.parties);
+  planChanged();
+}
+
+function amend(id) {
+  const obj = state.declarations.find((d) => d.id === id);
+  const plan = obj && planFromDeclaration(obj, state.me?.party ?? "");
+  if (!plan) return;
+  fillPlan(plan);
+  state.amending = { id, label: obj.label || id, reference: state.refs.get(id) ?? null };
+  const box = $("#plan-amending");
+  box.querySelector("span").textContent = `Amending ${state.amending.label}${state.amending.reference ? ` (${state.amending.reference})` : ""}: `
+    + "change it, check, then submit the new version. The parties told of it are told again.";
+  box.hidden = false;
+  selectTab($("#tab-plan"));
+  $("#plan-label").focus();
+}
+
+function stopAmending() {
+  state.amending = null;
+  $("#plan-amending").hidden = true;
+}
+
+$("#plan-amend-cancel").addEventListener("click", () => {
+  stopAmending();
+  $("#plan-clear").click();
 });
 
 // -- measures: proposed on the map, accepted by the parties they bind ---------------------

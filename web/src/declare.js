@@ -144,3 +144,77 @@ export function detailsRows(details) {
   if (details.remarks) rows.push(["Remarks", details.remarks]);
   return rows;
 }
+
+/** The form's fields (detailsDoc's input) from a declaration's `details`. */
+function detailFields(details = {}) {
+  const c = details.contact ?? {};
+  const v = details.vehicles ?? {};
+  return {
+    organisation: details.organisation ?? "", contactName: c.name ?? "", phone: c.phone ?? "", radio: c.radio ?? "",
+    email: c.email ?? "", people: details.people ?? "", vehicles: v.count ?? "", plates: (v.plates ?? []).join("\n"),
+    markings: v.markings ?? "", cargo: details.cargo ?? "", remarks: details.remarks ?? "",
+  };
+}
+
+/** Comparable JSON: keys sorted, so two documents are compared by content. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// What the service adds to a declaration it serves: not part of what is amended.
+const SERVED = ["id", "owner", "reference"];
+
+/**
+ * The plan (declarationDoc's input) that amends declaration `d`, or null when the
+ * form cannot hold all of it (an orbit area, timed waypoints, a field the form has
+ * no input for): an amendment from the map must never drop what the form cannot show.
+ */
+export function planFromDeclaration(d, me = "") {
+  const w = d.window ?? {};
+  const share = d.share_with === "all" || d.share_with === undefined
+    ? { mode: "all", parties: [] } : { mode: "listed", parties: [...d.share_with] };
+  const plan = {
+    kind: d.kind, label: d.label ?? "", start: Date.parse(w.start), end: Date.parse(w.end),
+    details: detailFields(d.details), share, me, altUnit: "m",
+  };
+  if (d.kind === "site") {
+    if (d.geometry?.type !== "Point") return null;
+    plan.position = d.geometry.coordinates;
+    plan.facility = d.category === "forces" ? "forces" : d.facility;
+    plan.protection = String(d.protection_m ?? 0);
+  } else if (d.kind === "fire") {
+    plan.target = d.target?.coordinates ?? null;
+    plan.radius = String(d.effects_radius_m ?? "");
+    plan.origin = d.origin?.coordinates ?? null;
+    const mo = d.max_ordinate;
+    // The form takes a maximum ordinate in metres AMSL only.
+    if (mo && (mo.unit !== "m" || (mo.datum ?? "AMSL") !== "AMSL")) return null;
+    plan.maxOrdinate = mo ? String(mo.value) : "";
+  } else if (d.kind === "flight" || d.kind === "movement") {
+    if (d.geometry?.type !== "LineString") return null;
+    plan.points = d.geometry.coordinates;
+    plan.halfWidth = String(d.half_width_m ?? "");
+    if (d.kind === "flight") {
+      const a = d.altitude ?? {};
+      const ft = a.lower_ft !== undefined || a.upper_ft !== undefined;
+      plan.altUnit = ft ? "ft" : "m";
+      plan.lower = String(ft ? a.lower_ft : a.lower_m);
+      plan.upper = String(ft ? a.upper_ft : a.upper_m);
+    }
+  } else {
+    return null;
+  }
+  let again;
+  try {
+    again = declarationDoc(plan);
+  } catch {
+    return null;
+  }
+  const original = Object.fromEntries(Object.entries(d).filter(([k]) => !SERVED.includes(k)));
+  if (original.share_with === undefined) original.share_with = "all";
+  return canonical(again) === canonical(original) ? plan : null;
+}

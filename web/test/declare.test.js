@@ -79,3 +79,27 @@ test("the details panel lists what was given", () => {
     ["Vehicles", "2: P1"], ["Cargo", "Flour"]]);
   assert.deepEqual(detailsRows(undefined), []);
 });
+
+test("an amendment's plan gives back the very declaration, or none", async () => {
+  const { planFromDeclaration } = await import("../src/declare.js");
+  const fire = { id: "F7", owner: "russia", reference: "DC-000051", kind: "fire", label: "Strike",
+    target: { type: "Point", coordinates: [40.05, 35.2] }, effects_radius_m: 300,
+    window: { start: "2018-02-08T10:00:00Z", end: "2018-02-08T10:30:00Z" }, share_with: ["coalition"] };
+  const plan = planFromDeclaration(fire, "russia");
+  assert.equal(plan.radius, "300");
+  assert.deepEqual(plan.target, [40.05, 35.2]);
+  assert.deepEqual(plan.share, { mode: "listed", parties: ["coalition"] });
+  const convoy = { id: "V1", kind: "movement", label: "Convoy", owner: "relief",
+    geometry: { type: "LineString", coordinates: [[39.9, 35.46], [40.02, 35.38]] }, half_width_m: 200,
+    window: { start: "2018-02-07T08:00:00Z", end: "2018-02-07T14:00:00Z" }, share_with: "all",
+    details: { contact: { name: "Amal", radio: "ch 7" }, people: 12, vehicles: { count: 2, plates: ["A1", "B2"] } } };
+  assert.equal(planFromDeclaration(convoy).details.plates, "A1\nB2");
+  const flight = { id: "F1", kind: "flight", owner: "coalition", altitude: { lower_ft: 15000, upper_ft: 20000 },
+    geometry: { type: "LineString", coordinates: [[40, 35], [40.2, 35.1]] }, half_width_m: 1000,
+    window: { start: "2018-02-07T19:00:00Z", end: "2018-02-07T23:00:00Z" }, share_with: "all" };
+  assert.equal(planFromDeclaration(flight).altUnit, "ft");
+  // What the form cannot hold is never amended from it (it would be dropped).
+  assert.equal(planFromDeclaration({ ...flight, geometry: { type: "Polygon", coordinates: [[[40, 35], [40.1, 35], [40.1, 35.1], [40, 35]]] } }), null);
+  assert.equal(planFromDeclaration({ ...fire, people_present: true }), null);
+  assert.equal(planFromDeclaration({ ...convoy, details: { ...convoy.details, unknown_field: 1 } }), null);
+});

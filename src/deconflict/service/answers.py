@@ -13,6 +13,7 @@ so a conversation never loops.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,24 @@ def reply_to(n: Notification, answer: Answer, comment: str, party: str, member: 
         summary=text, detail=detail, sent_at=now, deadline=remind, escalate_at=escalate,
         urgent=objection, needs_answer=objection,
     )
+
+
+def mark_amendments(notes: list[Notification], open_objections: list[Notification]) -> list[Notification]:
+    """The amended activity's own notices, to a party whose objection the amendment
+    answers, say so: the objector reads one message, not a new override that seems
+    to ignore its objection."""
+    by_party = {n.party: n for n in open_objections}
+    out = []
+    for note in notes:
+        objection = by_party.get(note.party)
+        if objection is None:
+            out.append(note)
+            continue
+        out.append(replace(
+            note, summary=f"{note.summary} (amended in answer to your objection {objection.reference})",
+            detail={**note.detail, "in_reply_to": objection.id, "in_reply_to_reference": objection.reference,
+                    "answer": "amended", "closes_objection": objection.id}))
+    return out
 
 
 def amended_notices(open_objections: list[Notification], owner: str, activity_id: str, reference: str | None,

@@ -671,6 +671,7 @@ class Hotline:
             must_acknowledge=self._must_acknowledge(party), deadlines=self.deadlines, now=now)
         objections = [n for n in self.inbox.about(activity.id) if n.objection_open()]
         if objections:  # an amendment answers them: tell the objectors
+            notes = answers.mark_amendments(notes, objections)
             notes += answers.amended_notices(objections, party, activity.id, ref, result.verdict.value, now,
                                              self.deadlines, activity.kind.value, {n.party for n in notes})
         return notes
