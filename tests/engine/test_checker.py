@@ -266,3 +266,17 @@ def test_engine_refuses_a_measure_with_a_long_edge_naming_the_field():
         e.add_measure(m)
     assert err.value.field == "geometry.coordinates[0][2]"
     assert e.measures() == []
+
+
+def test_a_measure_added_or_removed_after_checks_is_seen_by_the_next_check():
+    """The engine keeps, per kind of part, the measures that can govern it; a
+    measure coming into force or withdrawn must drop what it kept."""
+    _sc, engine = scenario_engine()
+    fire = Fire(id="Fx", owner="russia", window=W, target=Point(40.05, 35.2), effects_radius_m=100)
+    assert not [f for f in engine.check(fire).findings if f.object_id == "NFAx"]
+    ring = ((40.04, 35.19), (40.06, 35.19), (40.06, 35.21), (40.04, 35.21), (40.04, 35.19))
+    engine.add_measure(Measure(id="NFAx", kind=MeasureKind.NO_FIRE_AREA, owner="coalition", window=W,
+                               geometry=Polygon((ring,))))
+    assert [f.kind for f in engine.check(fire).findings if f.object_id == "NFAx"] == [FindingKind.VIOLATION]
+    engine.remove_measure("NFAx")
+    assert not [f for f in engine.check(fire).findings if f.object_id == "NFAx"]

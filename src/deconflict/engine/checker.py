@@ -13,6 +13,7 @@ from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.index import GridIndex
 from deconflict.engine.parts import (
     Part,
+    Role,
     declaration_part,
     declaration_parts,
     measure_shape,
@@ -38,6 +39,7 @@ from deconflict.model import (
     CautionMargins,
     CheckResult,
     Declaration,
+    DeclarationKind,
     Finding,
     FindingKind,
     Measure,
@@ -89,6 +91,10 @@ class Engine:
         self.margins = margins or CautionMargins()
         self._parties: dict[str, Party] = {}
         self._measures: dict[str, _MeasureEntry] = {}
+        # The measures that can govern a part, by what decides it (binding and
+        # measure_applies read only the part's owner, kind, role and forces), in
+        # the order of _measures; dropped whenever a measure changes.
+        self._governing: dict[tuple[str, DeclarationKind, Role, bool], tuple[_MeasureEntry, ...]] = {}
         self._decls: list[Declaration | None] = []
         self._slot: dict[str, int] = {}
         self._first_part: list[int] = []
@@ -159,6 +165,7 @@ class Engine:
         if measure.id in self._measures and not replace:
             raise AlreadyExists("measure", measure.id)
         self._measures[measure.id] = self.measure_entry(measure)
+        self._governing.clear()
 
     def measure_entry(self, measure: Measure) -> _MeasureEntry:
         """The measure validated and prepared for checks (not added)."""
@@ -178,7 +185,19 @@ class Engine:
         entry = self._measures.pop(measure_id, None)
         if entry is None:
             raise NotFound("measure", measure_id)
+        self._governing.clear()
         return entry.measure
+
+    def _governing_measures(self, ap: Part) -> tuple[_MeasureEntry, ...]:
+        """The measures in force that bind ``ap``'s owner and apply to it: what
+        :meth:`_check_measure` would not turn away at once, without asking each."""
+        key = (ap.owner, ap.kind, ap.role, ap.forces)
+        found = self._governing.get(key)
+        if found is None:
+            found = self._governing[key] = tuple(
+                e for e in self._measures.values()
+                if e.measure.binds_party(ap.owner) and measure_applies(e.measure, ap))
+        return found
 
     def measures(self) -> list[Measure]:
         return [e.measure for e in self._measures.values()]
@@ -448,7 +467,7 @@ class Engine:
                         explanation=explain_pair(kind, ap, op, decl, outcome),
                         label=decl.label, part=ap.name,
                     ))
-            for entry in self._measures.values():
+            for entry in self._governing_measures(ap):
                 f = self._check_measure(entry, ap, qbox, margins)
                 if f is not None:
                     keep(f)
