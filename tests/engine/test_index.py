@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,10 +81,10 @@ def operations(draw):
         what = draw(st.sampled_from(
             ("add", "add", "add", "add_many", "query", "query", "remove", "rebuild")))
         if what == "add":
-            ops.append(("add", draw(boxes()), *window(draw)))
+            ops.append(("add", draw(boxes()), *window(draw), draw(TAG)))
             added += 1
         elif what == "add_many":
-            batch = [(draw(boxes()), *window(draw)) for _ in range(draw(st.integers(1, 5)))]
+            batch = [(draw(boxes()), *window(draw), draw(TAG)) for _ in range(draw(st.integers(1, 5)))]
             ops.append(("add_many", batch, draw(st.booleans())))
             added += len(batch)
         elif what == "remove" and added:
@@ -91,10 +92,16 @@ def operations(draw):
         elif what == "rebuild":
             ops.append(("rebuild",))
         else:
-            ops.append(("query", draw(boxes()), *window(draw)))
+            ops.append(("query", draw(boxes()), *window(draw), draw(WANTED)))
     ops.append(("rebuild",))
-    ops.append(("query", draw(boxes()), *window(draw)))
+    ops.append(("query", draw(boxes()), *window(draw), draw(WANTED)))
     return ops
+
+
+#: A few tags, as the engine's (kind and role), some of them high (keys lead with the tag).
+TAG = st.sampled_from((0, 1, 18, 35, 64, 127))
+#: A query's wanted tags: all of them (None), or some.
+WANTED = st.one_of(st.none(), st.frozensets(TAG, max_size=4))
 
 
 def arcs_meet(a: Box, b: Box) -> bool:
@@ -112,20 +119,21 @@ def arcs_meet(a: Box, b: Box) -> bool:
 
 def run(ops) -> None:
     index = GridIndex()
-    alive: dict[int, tuple[Box, datetime, datetime]] = {}
+    alive: dict[int, tuple[Box, datetime, datetime, int]] = {}
     for op in ops:
         if op[0] == "add":
-            _, box, t0, t1 = op
-            pid = index.add(box, t0, t1)
-            alive[pid] = (box, t0, t1)
+            _, box, t0, t1, tag = op
+            pid = index.add(box, t0, t1, tag)
+            alive[pid] = (box, t0, t1, tag)
         elif op[0] == "add_many":
             _, batch, rebuild = op
-            entries = [(k, part) for k, (box, _s, _e) in enumerate(batch) for part in box.parts()]
+            entries = [(k, part) for k, (box, _s, _e, _t) in enumerate(batch) for part in box.parts()]
             first = index.add_many(
-                np.array([micros(s) for _b, s, _e in batch], np.int64),
-                np.array([micros(e) for _b, _s, e in batch], np.int64),
+                np.array([micros(s) for _b, s, _e, _t in batch], np.int64),
+                np.array([micros(e) for _b, _s, e, _t in batch], np.int64),
                 np.array([k for k, _p in entries], np.int64),
                 np.array([p for _k, p in entries], np.float64),
+                tags=np.array([t for _b, _s, _e, t in batch], np.uint8),
                 rebuild=rebuild,
             )
             for k, item in enumerate(batch):
@@ -136,9 +144,14 @@ def run(ops) -> None:
         elif op[0] == "rebuild":
             index.rebuild()
         else:
-            _, q, t0, t1 = op
-            got = set(index.query(q, t0, t1).tolist())
-            want = {pid for pid, (b, s, e) in alive.items() if arcs_meet(q, b) and s < t1 and t0 < e}
+            _, q, t0, t1, wanted = op
+            mask = None
+            if wanted is not None:
+                mask = np.zeros(256, bool)
+                mask[list(wanted)] = True
+            got = set(index.query(q, t0, t1, mask).tolist())
+            want = {pid for pid, (b, s, e, tag) in alive.items()
+                    if arcs_meet(q, b) and s < t1 and t0 < e and (wanted is None or tag in wanted)}
             assert want <= got, f"index missed {sorted(want - got)} for query {q}"
             assert got == want, f"index returned extra {sorted(got - want)} for query {q}"
     assert len(index) == len(alive)
@@ -153,10 +166,10 @@ def test_index_query_equals_brute_force(ops):
 def test_index_meets_across_the_antimeridian_exactly_at_180():
     """A box ending at +180 and one starting at -180 share that meridian."""
     run([
-        ("add", Box(170.0, 0.0, 180.0, 1.0), T0, T0 + timedelta(hours=1)),
+        ("add", Box(170.0, 0.0, 180.0, 1.0), T0, T0 + timedelta(hours=1), 0),
         ("rebuild",),
-        ("query", Box(-180.0, 0.0, -180.0, 1.0), T0, T0 + timedelta(hours=1)),
-        ("query", Box(-180.0, 0.0, -170.0, 1.0), T0, T0 + timedelta(hours=1)),
+        ("query", Box(-180.0, 0.0, -180.0, 1.0), T0, T0 + timedelta(hours=1), None),
+        ("query", Box(-180.0, 0.0, -170.0, 1.0), T0, T0 + timedelta(hours=1), None),
     ])
 
 
@@ -166,9 +179,9 @@ def test_index_box_reaching_a_third_cell_by_rounding_is_found():
     lo, hi = 21.229999999999997, 21.239999999999995
     assert (hi + 180.0) // FINEST_CELL_DEG - (lo + 180.0) // FINEST_CELL_DEG == 2
     run([
-        ("add", Box(lo, 0.0, hi, 0.001), T0, T0 + timedelta(hours=1)),
+        ("add", Box(lo, 0.0, hi, 0.001), T0, T0 + timedelta(hours=1), 0),
         ("rebuild",),
-        ("query", Box(hi, 0.0, hi + 0.001, 0.001), T0, T0 + timedelta(hours=1)),
+        ("query", Box(hi, 0.0, hi + 0.001, 0.001), T0, T0 + timedelta(hours=1), None),
     ])
 
 
@@ -206,3 +219,24 @@ def test_index_many_parts_after_automatic_rebuilds():
         lat = -89.0 + (i * 0.011) % 178.0
         q = Box(lon + 0.01, lat + 0.01, lon + 0.01, lat + 0.01)
         assert ids[i] in index.query(q, T0, T0 + timedelta(hours=1)).tolist()
+
+
+def test_index_query_reads_only_the_wanted_tags_ranges():
+    """Keys lead with the tag: a query wanting one tag finds its parts among
+    many of another in the same cells, and none of the others."""
+    index = GridIndex()
+    box = Box(40.0, 35.0, 40.001, 35.001)
+    many = [index.add(box, T0, T0 + timedelta(hours=1), 1) for _ in range(50)]
+    few = [index.add(box, T0, T0 + timedelta(hours=1), 99) for _ in range(3)]
+    index.rebuild()
+    mask = np.zeros(256, bool)
+    mask[99] = True
+    assert index.query(box, T0, T0 + timedelta(hours=1), mask).tolist() == few
+    mask[:] = False
+    mask[1] = True
+    assert index.query(box, T0, T0 + timedelta(hours=1), mask).tolist() == many
+    mask[:] = False
+    mask[7] = True  # a tag with no parts: nothing to read
+    assert index.query(box, T0, T0 + timedelta(hours=1), mask).size == 0
+    with pytest.raises(ValueError, match="below 128"):
+        index.add(box, T0, T0 + timedelta(hours=1), 128)

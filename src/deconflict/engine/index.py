@@ -17,6 +17,13 @@ order cheaply (a short unsorted tail, sorted into a small run, merged into the
 large one when the small one grows past a share of it), and takes withdrawals
 at once (a liveness flag).
 
+Keys lead with the part's tag (its kind and role), then its level, then its
+cell, so the entries of one tag are contiguous: a query that wants only some
+tags (a flight's check wants other flights and fire trajectories, not the sites
+and fire effects that are most of a theatre) reads only their ranges. At 1M
+declarations a flight's query once read every entry in its cells and dropped
+nine in ten by tag after reading them.
+
 Boxes are conservative (see :mod:`deconflict.geo.bounds`), and the exact box
 test here is done in float64 on the same numbers, so the index may return
 parts that are not near, never miss one that is.
@@ -39,6 +46,10 @@ _MICRO = timedelta(microseconds=1)
 FINEST_CELL_DEG = 0.01
 LEVELS = 17  # 0.01 deg ... 655 deg: the last level holds boxes spanning the globe
 _LEVEL_SHIFT = 48
+#: Above the level (5 bits) and the cell (30 bits at the finest level); tags are
+#: below 128, so keys stay positive int64.
+_TAG_SHIFT = 56
+TAGS = 128
 #: The unsorted tail is merged into the sorted keys when it grows past this
 #: share of the index (or past the minimum), so inserts stay amortised O(log n).
 _TAIL_MIN = 4096
@@ -183,7 +194,12 @@ class GridIndex:
         self._e_part = array("i")
         self._e_key = array("q")
         self._e_box = array("d")
-        self._level_counts = [0] * LEVELS
+        #: Entries by (tag, level): the ranges a query needs (entries are never
+        #: taken out of the runs, only marked dead, so counts only grow).
+        self._counts = np.zeros((TAGS, LEVELS), np.int64)
+        # What _combos found, by mask, and the version of (tag, level) pairs it saw.
+        self._combo_cache: dict[bytes | None, tuple[int, list[tuple[int, list[int]]]]] = {}
+        self._combo_version = 0
         self._alive_count = 0
 
     def __len__(self) -> int:
@@ -194,6 +210,8 @@ class GridIndex:
         return len(self._t0)
 
     def add(self, box: Box, start: datetime, end: datetime, tag: int = 0) -> int:
+        if not 0 <= tag < TAGS:
+            raise ValueError(f"tag {tag} is not below {TAGS}")
         pid = len(self._t0)
         self._t0.append(micros(start))
         self._t1.append(micros(end))
@@ -206,9 +224,11 @@ class GridIndex:
             x = min(int((lon_lo + 180.0) // size), nx - 1)
             y = min(int((lat_lo + 90.0) // size), ny - 1)
             self._e_part.append(pid)
-            self._e_key.append((level << _LEVEL_SHIFT) + y * nx + x)
+            self._e_key.append((tag << _TAG_SHIFT) + (level << _LEVEL_SHIFT) + y * nx + x)
             self._e_box.extend((lon_lo, lat_lo, lon_hi, lat_hi))
-            self._level_counts[level] += 1
+            if not self._counts[tag, level]:
+                self._combo_version += 1
+            self._counts[tag, level] += 1
         self._settle()
         return pid
 
@@ -242,7 +262,11 @@ class GridIndex:
         nx = _NX[level]
         x = np.minimum(np.floor_divide(lon_lo + 180.0, size).astype(np.int64), nx - 1)
         y = np.minimum(np.floor_divide(lat_lo + 90.0, size).astype(np.int64), _NY[level] - 1)
-        keys = (level << _LEVEL_SHIFT) + y * nx + x
+        part_tags = np.zeros(n, np.int64) if tags is None else np.asarray(tags, dtype=np.int64)
+        if part_tags.size and (part_tags.min() < 0 or part_tags.max() >= TAGS):
+            raise ValueError(f"tags must be below {TAGS}")
+        e_tag = part_tags[np.asarray(e_part, dtype=np.int64)]
+        keys = (e_tag << _TAG_SHIFT) + (level << _LEVEL_SHIFT) + y * nx + x
         self._t0.frombytes(np.ascontiguousarray(t0, dtype=np.int64).tobytes())
         self._t1.frombytes(np.ascontiguousarray(t1, dtype=np.int64).tobytes())
         self._alive.extend(b"\x01" * n)
@@ -251,8 +275,10 @@ class GridIndex:
         self._e_part.frombytes((np.asarray(e_part, dtype=np.int64) + first).astype(np.int32).tobytes())
         self._e_key.frombytes(keys.astype(np.int64).tobytes())
         self._e_box.frombytes(boxes.tobytes())
-        for lvl, count in enumerate(np.bincount(level, minlength=LEVELS).tolist()):
-            self._level_counts[lvl] += count
+        before = int(np.count_nonzero(self._counts))
+        np.add.at(self._counts, (e_tag, level), 1)
+        if np.count_nonzero(self._counts) != before:
+            self._combo_version += 1
         if rebuild:
             self._settle()
         return first
@@ -289,8 +315,26 @@ class GridIndex:
         self._main = self._main.merged(self._small.merged(self._tail_run()))
         self._small = _Run.empty()
 
-    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float) -> tuple[IntArray, IntArray]:
-        """Key ranges (inclusive) of the cells a part meeting the box may be filed under."""
+    def _combos(self, tags: npt.NDArray[np.bool_] | None) -> list[tuple[int, list[int]]]:
+        """(level, [tag << _TAG_SHIFT, ...]) for every level holding entries of a
+        wanted tag (every tag without ``tags``): kept per mask until a new
+        (tag, level) pair gets entries."""
+        key = None if tags is None else tags[:TAGS].tobytes()
+        got = self._combo_cache.get(key)
+        if got is not None and got[0] == self._combo_version:
+            return got[1]
+        present = self._counts > 0
+        if tags is not None:
+            present &= tags[:TAGS, None]
+        combos = [(level, [t << _TAG_SHIFT for t in np.flatnonzero(present[:, level]).tolist()])
+                  for level in np.flatnonzero(present.any(axis=0)).tolist()]
+        self._combo_cache[key] = (self._combo_version, combos)
+        return combos
+
+    def _cell_ranges(self, lon_lo: float, lat_lo: float, lon_hi: float, lat_hi: float,
+                     tags: npt.NDArray[np.bool_] | None) -> tuple[IntArray, IntArray]:
+        """Key ranges (inclusive) of the cells a part meeting the box may be filed
+        under, for each wanted tag (every tag without ``tags``) that has entries."""
         los: list[int] = []
         his: list[int] = []
         # A part is filed at the cell of its south-west corner on a level whose
@@ -300,18 +344,17 @@ class GridIndex:
         # query box grows by _PAD (far more than any such rounding) first.
         ax, ay = lon_lo - _PAD + 180.0, lat_lo - _PAD + 90.0
         bx, by = lon_hi + _PAD + 180.0, lat_hi + _PAD + 90.0
-        for level, count in enumerate(self._level_counts):
-            if not count:
-                continue
+        for level, offsets in self._combos(tags):
             size, nx, ny = _DIMS[level]
             x0 = max(int(ax // size) - 1, 0)
             x1 = min(int(bx // size), nx - 1)
             y0 = max(int(ay // size) - 1, 0)
             y1 = min(int(by // size), ny - 1)
-            first = (level << _LEVEL_SHIFT) + y0 * nx
-            stop = first + (y1 - y0) * nx + 1
-            los.extend(range(first + x0, stop + x0, nx))
-            his.extend(range(first + x1, stop + x1, nx))
+            span = (y1 - y0) * nx + 1
+            for off in offsets:
+                first = off + (level << _LEVEL_SHIFT) + y0 * nx
+                los.extend(range(first + x0, first + x0 + span, nx))
+                his.extend(range(first + x1, first + x1 + span, nx))
         return np.array(los, np.int64), np.array(his, np.int64)
 
     def query(
@@ -334,10 +377,11 @@ class GridIndex:
             if _lo <= -180.0:
                 qparts.append((180.0, lat_lo, 180.0, lat_hi))
         for q in qparts:
-            los, his = self._cell_ranges(*q)
+            los, his = self._cell_ranges(*q, tags)
             for run in (self._main, self._small):
                 if len(run) and len(los):
-                    found.append(run.scan(los, his, q, t0, t1, tags))
+                    # The key ranges hold only wanted tags: no tag filter needed.
+                    found.append(run.scan(los, his, q, t0, t1, None))
             if tail_part is not None:
                 b = np.frombuffer(self._e_box, dtype=np.float64).reshape(-1, 4)
                 keep = (b[:, 0] <= q[2]) & (q[0] <= b[:, 2]) & (b[:, 1] <= q[3]) & (q[1] <= b[:, 3])
