@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, pairwise
 
+import numpy as np
+
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.index import GridIndex
@@ -23,6 +25,7 @@ from deconflict.engine.parts import (
 from deconflict.engine.rules import (
     PAIR_RULES,
     Outcome,
+    PairRule,
     applicable_pair_rules,
     evaluate_area_measure,
     evaluate_line_measure,
@@ -33,6 +36,7 @@ from deconflict.engine.rules import (
 )
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
+from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
 from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach, trusted
 from deconflict.model import (
     AltitudeBand,
@@ -46,6 +50,12 @@ from deconflict.model import (
     Party,
 )
 from deconflict.model.units import vertical_gap, within_vertical_margin
+
+#: Candidates of one activity part from which they are ruled out together by
+#: chord bounds (geo/chord.py) before any exact comparison.
+CHORD_PRUNE_MIN = 4
+#: A candidate: its declaration, its part, and the pair rules between them.
+_Candidate = tuple[Declaration, Part, list[tuple[PairRule, Part, Part]]]
 
 #: Parts of this many declarations are kept built between checks.
 PART_CACHE_SIZE = 50_000
@@ -440,6 +450,7 @@ class Engine:
             band = ap.band if ap.band is not None and _only_3d(ap) else None
             # Only parts some pair rule applies to: the others are never built.
             hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
+            near: list[_Candidate] = []
             for pid in hits.tolist():
                 slot = self._part_owner[pid]
                 decl = self._decls[slot]
@@ -456,7 +467,13 @@ class Engine:
                 ):
                     continue
                 op = self._part(slot, k)
-                for rule, a, b in applicable_pair_rules(ap, op):
+                rules = applicable_pair_rules(ap, op)
+                if rules:
+                    near.append((decl, op, rules))
+            if len(near) >= CHORD_PRUNE_MIN:
+                near = self._within_reach(ap, near, margins.horizontal_m)
+            for decl, op, rules in near:
+                for rule, a, b in rules:
                     outcome = evaluate_pair(rule, a, b, margins)
                     if outcome is None:
                         continue
@@ -472,6 +489,23 @@ class Engine:
                 if f is not None:
                     keep(f)
         return CheckResult.of(list(best.values()))
+
+    @staticmethod
+    def _within_reach(ap: Part, near: list[_Candidate], margin_m: float) -> list[_Candidate]:
+        """The candidates not certainly farther from ``ap`` than every rule of the
+        pair reaches (their radii plus the horizontal margin): a lower bound of
+        each distance from chords in space (:mod:`deconflict.geo.chord`), for all
+        of them in one array computation. Those dropped would each have cost an
+        exact comparison answering "farther than the reach" (every pair rule is
+        evaluate_volumes on these shapes and radii, so all answer None)."""
+        mine = ap.shape.capsules()
+        caps = [op.shape.capsules() for _d, op, _r in near]
+        starts = np.cumsum([0] + [len(c) for c in caps[:-1]])
+        gaps = capsule_gaps(mine, np.concatenate(caps)).min(axis=0)
+        lower = np.minimum.reduceat(gaps, starts)
+        reach = np.array([ap.radius_m + op.radius_m for _d, op, _r in near]) + margin_m
+        keep = ~(lower > reach + PRUNE_SLACK_M)
+        return [c for c, k in zip(near, keep.tolist(), strict=True) if k]
 
     def _check_measure(self, entry: _MeasureEntry, ap: Part, qbox: Box,
                        margins: CautionMargins) -> Finding | None:

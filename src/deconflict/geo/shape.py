@@ -21,6 +21,7 @@ import numpy.typing as npt
 from pyproj.enums import GeodIntermediateFlag
 
 from deconflict.errors import InvalidInput, UnsupportedGeometry
+from deconflict.geo import chord
 from deconflict.geo.bounds import Box, FloatArray, SampleBounds, merge
 from deconflict.geo.ellipsoid import (
     BOUND_SAMPLE_SPACING_M,
@@ -173,12 +174,13 @@ def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
 class Shape:
     """A validated point, polyline or polygon with geodesic edges."""
 
-    __slots__ = ("_pole", "bounds", "rings", "type")
+    __slots__ = ("_capsules", "_pole", "bounds", "rings", "type")
 
     def __init__(self, type_: ShapeType, rings: tuple[Ring, ...], pole: int = 0) -> None:
         self.type = type_
         self.rings = rings
         self._pole = pole
+        self._capsules: FloatArray | None = None
         # merge() of a single ring's bounds gives the same values back.
         b = rings[0].bounds if len(rings) == 1 else merge([r.bounds for r in rings])
         if pole:
@@ -321,6 +323,26 @@ class Shape:
             if in_hole:
                 return False
         return True
+
+    def capsules(self) -> FloatArray:
+        """Capsules covering every point of the shape, inside included
+        (:mod:`deconflict.geo.chord`), made on first use and kept."""
+        caps = self._capsules
+        if caps is None:
+            ring = self.rings[0]
+            if self.type is ShapeType.POINT:
+                caps = chord.ball_capsule(float(ring.lons[0]), float(ring.lats[0]), 0.0)
+            elif self.type is ShapeType.LINE:
+                lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
+                caps = chord.line_capsules(ring.lons, ring.lats, lengths)
+            else:
+                lon0, lat0 = float(ring.lons[0]), float(ring.lats[0])
+                # Holes are inside the outer ring: the outer ring bounds them too.
+                lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
+                _az, d = inv_from(lon0, lat0, ring.lons, ring.lats)
+                caps = chord.ball_capsule(lon0, lat0, chord.polygon_reach(d, lengths))
+            self._capsules = caps
+        return caps
 
     def point_distance(self, lon: float, lat: float, upto: float = math.inf) -> float:
         """Distance from a point to the shape, exact if at most ``upto``, else ``inf``."""
