@@ -40,7 +40,8 @@ def main() -> None:
     for m in measures():
         engine.add_measure(m)
     engine.load(Theatre(1).declarations(args.size))
-    probe = [Theatre(2).declaration(f"q{i}") for i in range(args.per_kind * 40)]
+    theatre = Theatre(2)
+    probe = [theatre.declaration(f"q{i}") for i in range(args.per_kind * 40)]
     kinds = {name: [a for a in probe if isinstance(a, t)][:args.per_kind]
              for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}
     default = checker.CHORD_PRUNE_MIN

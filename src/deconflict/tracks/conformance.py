@@ -48,8 +48,9 @@ from deconflict.engine.rules import (
     evaluate_line_measure,
     evaluate_volumes,
 )
+from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
 from deconflict.geo.ellipsoid import GEOD, M_MIN
-from deconflict.geo.shape import Shape
+from deconflict.geo.shape import Shape, ShapeType
 from deconflict.model import (
     CautionMargins,
     Declaration,
@@ -77,6 +78,16 @@ CLEARANCE_CAP_M = 20_000.0
 SLACK_M = 1.0
 
 _FORCES_SITE_RULE = next(r for r in PAIR_RULES if r.name == "movement-into-forces-site")
+
+
+def _beyond(a: Shape, b: Shape, reach_m: float) -> bool:
+    """Whether chords in space prove ``a`` and ``b`` farther apart than ``reach_m``
+    (geo/chord.py), so an exact comparison within that reach would answer None.
+    Only for a line or polygon against another: against a point, the exact
+    distance is about as cheap as the bound."""
+    if a.type is ShapeType.POINT or b.type is ShapeType.POINT:
+        return False
+    return float(capsule_gaps(a.capsules(), b.capsules()).min()) > reach_m + PRUNE_SLACK_M
 
 RULES = {
     "line": ("track-line-far-side", FindingKind.VIOLATION,
@@ -415,7 +426,8 @@ class Judge:
         m = f.measure
         where = (float(f.shape.rings[0].lons[0]), float(f.shape.rings[0].lats[0]))
         key: object = m.kind if m is not None else "site"
-        if now_in_window:
+        if now_in_window and not _beyond(part.shape, f.shape, (part.radius_m + m.half_width_m) if m is not None
+                                         else f.radius):
             if m is not None:
                 out = evaluate_area_measure(m, f.shape, part, EXACT)
             else:
@@ -426,6 +438,9 @@ class Judge:
                 return self._hit(i, key, f.obj, None, where)
         swept = self._swept(r)
         if swept is None:
+            return None
+        # The reach each evaluation below compares the exact distance with (no margins).
+        if _beyond(swept.shape, f.shape, (swept.radius_m + m.half_width_m) if m is not None else f.radius):
             return None
         if m is not None:
             out = evaluate_area_measure(m, f.shape, swept, EXACT)
