@@ -14,6 +14,7 @@ event log at start, so nothing acknowledged is lost in a crash.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -34,7 +35,7 @@ from deconflict.model import (
     PartyKind,
 )
 from deconflict.model.measure import BindsMode
-from deconflict.service import answers, escalation, measure_life, receipts, recheck
+from deconflict.service import answers, escalation, measure_life, namespace, receipts, recheck
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import hidden_owners, redact, visible
@@ -342,8 +343,25 @@ class Hotline:
         who.require(Action.READ)
         return [d for d in self.service.engine.declarations() if who.is_admin or visible(d, who.party)]
 
+    def _owns(self, party: str, decl_id: str) -> bool:
+        engine = self.service.engine
+        return engine.has_declaration(decl_id) and engine.get_declaration(decl_id).owner == party
+
+    def _may_see(self, who: Principal, decl_id: str) -> bool:
+        engine = self.service.engine
+        return engine.has_declaration(decl_id) and (who.is_admin or visible(engine.get_declaration(decl_id),
+                                                                             who.party))
+
+    def own_id(self, who: Principal, activity: Declaration) -> Declaration:
+        """``activity`` under the id its party chose, in that party's namespace (service/namespace.py)."""
+        if who.is_admin or activity.owner != who.party:
+            return activity  # refused as such by the check or submit
+        ident = namespace.qualify(who.party, activity.id, self.service.parties(), lambda i: self._owns(who.party, i))
+        return activity if ident == activity.id else dataclasses.replace(activity, id=ident)
+
     def declaration(self, who: Principal, decl_id: str) -> Declaration:
         who.require(Action.READ)
+        decl_id = namespace.resolve(who.party, decl_id, lambda i: self._may_see(who, i))
         try:
             d = self.service.engine.get_declaration(decl_id)
         except NotFound:
@@ -679,6 +697,7 @@ class Hotline:
         who.require(Action.WITHDRAW)
         with self._writing():
             decl = self.declaration(who, decl_id)
+            decl_id = decl.id  # the caller's own under its namespace (service/namespace.py)
             if not who.is_admin and decl.owner != who.party:
                 raise Forbidden(f"declaration {decl_id} belongs to {decl.owner}")
             now = self.clock()

@@ -383,7 +383,9 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         if "share_with" not in doc and who.party:  # the party's default (service/settings.py)
             settings = hotline.settings.of(who.party).to_json()
             doc = {**doc, "share_with": settings["share_with"]}
-        return decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
+        decl = decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
+        # The id a party chose is in its own namespace (service/namespace.py): no oracle of others' ids.
+        return hotline.own_id(who, decl) if "id" in doc else decl
 
     # Each write below checks the role before it decodes the body, so a role that
     # may not act gets 403 whatever it sent (a viewer got 422 for an invalid body).
