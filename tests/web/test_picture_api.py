@@ -61,25 +61,25 @@ def test_before_and_after_a_declaration_was_submitted(server: Running) -> None:
     before = datetime.now(UTC)
     time.sleep(0.05)
     with server.client("russia", "planner") as api:
-        api.submit(activity(server, "C1", "asof-1"))
+        api.submit(activity(server, "C1", "asof-1"))  # russia:asof-1 (service/namespace.py)
     time.sleep(0.05)
     after = datetime.now(UTC)
     was = picture(server, token, iso(before))
     now = picture(server, token, iso(after))
     assert was.status_code == now.status_code == 200
-    assert "asof-1" not in ids(was.json()) and "asof-1" in ids(now.json())
+    assert "russia:asof-1" not in ids(was.json()) and "russia:asof-1" in ids(now.json())
     assert was.json()["seq"] < now.json()["seq"]
     assert now.json()["as_of"].startswith(after.strftime("%Y-%m-%dT%H:%M:%S"))
     # Any offset is the same instant; before anything was recorded, nothing.
-    assert "asof-1" in ids(picture(server, token, after.astimezone().isoformat()).json())
+    assert "russia:asof-1" in ids(picture(server, token, after.astimezone().isoformat()).json())
     empty = picture(server, token, "2000-01-01T00:00:00Z").json()
     assert empty["declarations"] == [] and empty["measures"] == {"in_force": [], "proposed": []}
     assert empty["seq"] == 0
     # Withdrawn later: still in the picture as it was known before.
     with server.client("russia", "planner") as api:
         api.withdraw("asof-1")
-    assert "asof-1" in ids(picture(server, token, iso(after)).json())
-    assert "asof-1" not in ids(picture(server, token).json())
+    assert "russia:asof-1" in ids(picture(server, token, iso(after)).json())
+    assert "russia:asof-1" not in ids(picture(server, token).json())
 
 
 def test_proposals_as_they_stood(server: Running) -> None:
