@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from deconflict.service.disclosure import visible
 from deconflict.store.documents import encode_declaration
 from tests.service.conftest import Running, start
 
@@ -126,3 +127,17 @@ def test_no_credential_no_picture(server: Running) -> None:
     r = httpx.get(f"{server.url}/v1/picture", timeout=30)
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     assert picture(server, "dcf_nope_nope").status_code == 401
+
+
+def test_the_picture_now_is_the_engine_s_state_and_replays_nothing(server: Running) -> None:
+    token = server.tokens["russia"]["viewer"]
+    assert picture(server, token, "2000-01-01T00:00:00Z").status_code == 200  # a past: the history exists
+    history = server.app.state.history
+    read = history.events_read
+    bodies = [picture(server, token).json() for _ in range(3)]
+    assert history.events_read == read  # it was a replay of the whole log, on every call
+    full = server.hotline.service.store.state_as_of(datetime.now(UTC))
+    assert bodies[0]["seq"] == full.seq
+    assert ids(bodies[0]) == {i for i, d in full.declarations.items() if visible(d, "russia")}
+    assert {m["id"] for m in bodies[0]["measures"]["in_force"]} == set(full.measures)
+    assert bodies[0]["declarations"] == bodies[2]["declarations"]
