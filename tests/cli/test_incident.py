@@ -18,7 +18,7 @@ def test_the_euphrates_incident_report(tmp_path: Path) -> None:
             c2 = russia.submit(activity_doc(r, "C2"), override_reason="SDF fighters massing at Conoco")
         assert c2["overridden"] and "coalition" in c2["notified"]
         with r.client("coalition", "liaison") as coalition:
-            [n] = [n for n in coalition.notifications() if n["subject"] == "C2"]
+            [n] = [n for n in coalition.notifications() if n["subject"] == "russia:C2"]  # russia's namespace
             coalition.object(n["id"], "our advisers are at Conoco: do not strike")
     # The incident, reported and followed until closed, each step an event.
     assert run("incident", "open", "I1", "--party", "coalition", "--at", "35.356,40.323", "--time",

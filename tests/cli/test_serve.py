@@ -41,5 +41,5 @@ def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) 
     assert proc.returncode == 0, errors
     assert "every acknowledged change is in the store" in errors
     res = run("export", store=store)
-    assert '"H1"' in res.stdout
+    assert '"relief:H1"' in res.stdout  # in the party's namespace (service/namespace.py)
     assert run("audit", "verify", store=store).returncode == 0

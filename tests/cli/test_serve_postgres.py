@@ -131,7 +131,7 @@ def submit_until_answered(urls: Callable[[], list[str]], token: str, i: int, tal
             # 200: a retry replayed with the first answer (the killed process had
             # accepted it and died before answering): acknowledged all the same.
             if r.status_code == 201 or (r.status_code == 200 and r.json().get("accepted") is True):
-                tally.acknowledged.add(f"s{i}")
+                tally.acknowledged.add(r.json()["id"])  # in the party's namespace (service/namespace.py)
             else:
                 tally.refused[r.status_code] += 1
         return

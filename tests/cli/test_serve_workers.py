@@ -137,10 +137,10 @@ def hotspot(i: int) -> tuple[str, dict[str, Any]]:
     if i % 2:
         party = SITE_PARTIES[(i // 2) % 2]
         # A patrol on the spot, not a site: presence is never refused (issue 8).
-        return party, {"kind": "movement", "id": f"h{i}", "half_width_m": 500, "window": window,
+        return party, {"kind": "movement", "id": f"{party}:h{i}", "half_width_m": 500, "window": window,
                        "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, lat], [lon + 1e-6, lat]]}}
     party = FIRE_PARTIES[(i // 2) % 2]
-    return party, {"kind": "fire", "id": f"h{i}", "effects_radius_m": 300,
+    return party, {"kind": "fire", "id": f"{party}:h{i}", "effects_radius_m": 300,
                    "target": {"type": "Point", "coordinates": [lon, lat]}, "window": window}
 
 
@@ -260,7 +260,8 @@ def test_a_credential_issued_by_the_cli_works_on_every_worker_without_a_restart(
 def test_one_idempotency_key_sent_to_both_workers_at_once_accepts_once(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     token = add_party(store, "p1")
-    site = {"kind": "site", "id": "idem-1", "category": "forces", "protection_m": 200,
+    # The id in p1's namespace (service/namespace.py), as the answers name it.
+    site = {"kind": "site", "id": "p1:idem-1", "category": "forces", "protection_m": 200,
             "geometry": {"type": "Point", "coordinates": [41.0, 36.0]}, "window": WINDOW}
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "once-only"}
     n = 10
@@ -275,12 +276,12 @@ def test_one_idempotency_key_sent_to_both_workers_at_once_accepts_once(tmp_path:
         responses = in_parallel(n, submit)
         codes = sorted(r.status_code for r in responses)
         assert codes == [200] * (n - 1) + [201], [(r.status_code, r.text[:200]) for r in responses]
-        assert {r.json()["id"] for r in responses} == {"idem-1"}
+        assert {r.json()["id"] for r in responses} == {"p1:idem-1"}
         first = next(r for r in responses if r.status_code == 201).json()
         assert all(r.json() == first for r in responses), "a replay answered differently from the first"
         assert server.stop() == 0, server.errors()
     with SQLiteStore(store) as st:
-        assert [d.id for d in st.declarations()] == ["idem-1"]
+        assert [d.id for d in st.declarations()] == ["p1:idem-1"]
         accepted = [e for e in st.events() if e.type == "activity.accepted"]
-        assert [e.subject for e in accepted] == ["idem-1"], "accepted more than once"
+        assert [e.subject for e in accepted] == ["p1:idem-1"], "accepted more than once"
     assert run("audit", "verify", store=store).returncode == 0

@@ -55,6 +55,7 @@ class Running:
     tokens: dict[str, dict[str, str]]  # party -> role -> token
     admin: str
     path: Path | str | None = None  # the store (a file or a URL), to restart a server on it
+    app: Any = None  # the ASGI app (its state: the dry runs in flight, service/admission.py)
 
     def as_admin(self) -> Client:
         return Client(self.url, self.admin)
@@ -102,7 +103,7 @@ def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None
             raise RuntimeError("server did not start")
         time.sleep(0.02)
     try:
-        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin, store)
+        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin, store, app)
     finally:
         hotline.close_streams()
         server.should_exit = True

@@ -45,13 +45,13 @@ def test_an_override_reaches_the_affected_party_with_its_reason_and_the_objectio
         assert told["reference"].startswith("DC-") and told["reference"] != out["reference"]
 
         # The coalition sees who, what, when, where, why, and both references.
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F7"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F7"]
         assert n["kind"] == "override" and n["from_party"] == "russia" and n["urgent"] is True
         assert n["reference"] == told["reference"]
         assert n["detail"]["override_reason"] == REASON and REASON in n["summary"]
         assert out["reference"] in n["summary"] and "20:00-20:15Z" in n["summary"]
         about = n["detail"]["about"]
-        assert about == {"id": "F7", "reference": out["reference"], "owner": "russia", "kind": "fire",
+        assert about == {"id": "russia:F7", "reference": out["reference"], "owner": "russia", "kind": "fire",
                          "label": "Air strike near the Conoco plant", "shared_with_you": True,
                          "window": {"start": "2018-02-07T20:00:00Z", "end": "2018-02-07T20:15:00Z"}}
         assert n["detail"]["activity"]["target"]["coordinates"] == [40.325, 35.355]  # shared: where
@@ -62,7 +62,7 @@ def test_an_override_reaches_the_affected_party_with_its_reason_and_the_objectio
         assert "your site S1" in n["summary"]
         # The reference reads back on the radio.
         assert coalition.reference(n["reference"])["id"] == n["id"]
-        assert coalition.reference(out["reference"].lower())["id"] == "F7"
+        assert coalition.reference(out["reference"].lower())["id"] == "russia:F7"
 
         objected = coalition.object(n["id"], "Our advisers are at the plant until 21:00; move it")
         assert objected["objection"] == {"open": True, "resolved": None, "resolved_at": None}
@@ -105,7 +105,7 @@ def test_an_override_reaches_the_affected_party_with_its_reason_and_the_objectio
 def test_an_amendment_or_a_withdrawal_answers_an_objection_and_the_objector_is_told(running: Running) -> None:
     with running.client("russia") as russia, running.client("coalition") as coalition:
         out = russia.submit(activity_doc(running, "C2", id="F8"), override_reason="exercise")
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F8"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F8"]
         coalition.object(n["id"], "no")
         # Amended out of the way: clear now (C1's target, far from S1 and on russia's side).
         russia.submit(activity_doc(running, "C1", id="F8"))
@@ -119,7 +119,7 @@ def test_an_amendment_or_a_withdrawal_answers_an_objection_and_the_objector_is_t
         assert russia.notification_summary()["unanswered"] == 0  # the answer waits no more
 
         out = russia.submit(activity_doc(running, "C2", id="F9"), override_reason="exercise")
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F9"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F9"]
         coalition.object(n["id"], "no")
         russia.withdraw(out["id"])
         [closed] = [x for x in coalition.notifications() if x["id"] == n["id"]]
@@ -130,7 +130,7 @@ def test_an_objection_to_an_objection_answer_is_answered_once(running: Running) 
     """The originator may object back; that closes the objection too, and the loop ends there."""
     with running.client("russia") as russia, running.client("coalition") as coalition:
         russia.submit(activity_doc(running, "C2", id="F10"), override_reason="exercise")
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F10"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F10"]
         coalition.object(n["id"], "no")
         [back] = [x for x in russia.notifications() if x["kind"] == "answer"]
         russia.object(back["id"], "we keep it: the window is agreed")

@@ -51,7 +51,7 @@ def test_every_activity_and_notification_has_a_unique_reference(running: Running
 def test_csv_export_of_a_partys_notifications_and_answers(running: Running) -> None:
     with running.client("russia") as russia, running.client("coalition") as coalition:
         out = russia.submit(activity_doc(running, "C2", id="F3x"), override_reason="=HYPERLINK(\"x\")")
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F3x"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F3x"]  # its namespace
         coalition.object(n["id"], "-1 no, our advisers are there")
         text = coalition.export_notifications()
         rows = list(csv.DictReader(io.StringIO(text)))
@@ -87,7 +87,7 @@ def test_objections_reminders_and_references_survive_a_restart(tmp_path: Path) -
     path = tmp_path / "kept.sqlite3"
     with started(path) as first, first.client("russia") as russia, first.client("coalition") as coalition:
         out = russia.submit(activity_doc(first, "C2", id="F4x"), override_reason="exercise")
-        [n] = [n for n in coalition.notifications() if n["subject"] == "F4x"]
+        [n] = [n for n in coalition.notifications() if n["subject"] == "russia:F4x"]  # its namespace
         coalition.object(n["id"], "no")
         view = russia.activity("F4x")
     with started(path) as second, Client(second.url, second.tokens["russia"]["liaison"]) as russia:

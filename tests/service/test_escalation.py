@@ -83,5 +83,5 @@ def test_deadlines_are_the_recipients_by_kind(running: Running) -> None:
         relief.submit({"id": "camp", "kind": "site", "category": "protected", "protection_m": 500,
                        "geometry": {"type": "Point", "coordinates": [40.03, 35.378]},
                        "window": {"start": "2018-02-07T11:00:00Z", "end": "2018-02-07T12:00:00Z"}})
-        [m] = [x for x in regime.notifications() if x["subject"] == "camp"]
+        [m] = [x for x in regime.notifications() if x["subject"] == "relief:camp"]
         assert datetime.fromisoformat(m["deadline"]) - clock.now == timedelta(minutes=15)

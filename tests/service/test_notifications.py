@@ -235,7 +235,7 @@ def test_an_unshared_activity_is_told_only_to_the_owners_of_what_it_touches(runn
     for party in ("russia", "sdf"):
         with running.client(party) as c:
             assert "secret-shelling" not in str(c.notifications())
-    [to_relief] = [n for n in running.hotline.inbox.for_party("relief") if n.subject == "secret-shelling"]
+    [to_relief] = [n for n in running.hotline.inbox.for_party("relief") if n.subject == out["id"]]
     assert to_relief.detail["activity"] is None and "Secret shelling" not in to_relief.summary
     assert {f["object"]["id"] for f in to_relief.detail["findings"]} == {"M3"}  # not M1, not its business
 

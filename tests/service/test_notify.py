@@ -42,21 +42,22 @@ def test_a_clinic_where_a_fire_is_accepted_is_accepted_and_the_fire_owner_must_a
 
         out = relief.submit(clinic())  # no override: presence is information, not a request
         assert out["accepted"] is True and out["overridden"] is False and out["presence"] is True
-        assert [w["object"]["id"] for w in out["warnings"]] == ["F20"]
+        assert [w["object"]["id"] for w in out["warnings"]] == ["russia:F20"]
         assert out["notified"] == ["coalition", "russia"] and out["shared_with"] == "all"
         kinds = {n["party"]: (n["kind"], n["urgent"]) for n in out["notifications"]}
         assert kinds == {"russia": ("presence", True), "coalition": ("declaration", False)}
 
-        [n] = [n for n in russia.notifications() if n["subject"] == "K1"]
+        # Ids in their parties' namespaces (service/namespace.py).
+        [n] = [n for n in russia.notifications() if n["subject"] == "relief:K1"]
         assert n["kind"] == "presence" and n["urgent"] is True and n["needs_answer"] is True
-        assert "your fire F20" in n["summary"] and "Presence is not refused" in n["summary"]
-        assert n["detail"]["your_objects"] == ["F20"] and n["detail"]["activity"]["id"] == "K1"
+        assert "your fire russia:F20" in n["summary"] and "Presence is not refused" in n["summary"]
+        assert n["detail"]["your_objects"] == ["russia:F20"] and n["detail"]["activity"]["id"] == "relief:K1"
         # The fire's current findings now carry the clinic; at submit it was clear.
         view = russia.activity("F20")
         assert view["at_submit"]["verdict"] == "clear" and view["current"]["verdict"] == "conflict"
-        assert {f["object"]["id"] for f in view["current"]["findings"]} == {"K1"}
+        assert {f["object"]["id"] for f in view["current"]["findings"]} == {"relief:K1"}
 
-        [ask] = [n for n in coalition.notifications() if n["subject"] == "K1"]
+        [ask] = [n for n in coalition.notifications() if n["subject"] == "relief:K1"]
         assert ask["kind"] == "declaration" and "please acknowledge" in ask["summary"]
         coalition.acknowledge(ask["id"], "Passed to the JOC")
 
@@ -68,7 +69,7 @@ def test_a_clinic_where_a_fire_is_accepted_is_accepted_and_the_fire_owner_must_a
         assert status["coalition"]["reference"] in mine["acknowledgements"][0]
         assert mine["acknowledgements"][1] == "russia pending (delivered)"
         # Another party sees the declaration but not who answered what.
-        assert "recipients" not in coalition.activity("K1")
+        assert "recipients" not in coalition.activity("relief:K1")  # by the id the answers name
 
 
 def test_a_humanitarian_convoy_is_accepted_over_an_accepted_fire_and_forces_are_still_refused(
@@ -111,8 +112,8 @@ def test_a_party_default_share_with_applies_when_the_planner_does_not_choose(run
         out = russia.submit(unsaid)
         assert out["shared_with"] == ["coalition"]
         assert russia.check(unsaid)["shared_with"] == ["coalition"]
-        assert "quiet" in {d["id"] for d in co.declarations()}
-        assert "quiet" not in {d["id"] for d in sdf.declarations()}
+        assert "russia:quiet" in {d["id"] for d in co.declarations()}
+        assert "russia:quiet" not in {d["id"] for d in sdf.declarations()}
         chosen = russia.submit(activity_doc(running, "C1", id="loud", share_with="all"))
         assert chosen["shared_with"] == "all"
 

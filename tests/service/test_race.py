@@ -97,11 +97,11 @@ def test_conflicting_flights_from_many_parties_one_wins(running: Running) -> Non
     parties = add_parties(running, "air", THREADS)
     jobs: list[Job] = []
     for i, pid in enumerate(parties):
-        flight = {"id": f"race-flight-{pid}", "kind": "flight", "geometry": box(0.002 * i),
+        flight = {"id": f"{pid}:race-flight-{pid}", "kind": "flight", "geometry": box(0.002 * i),
                   "altitude": {"lower_m": 3000 + 10 * i, "upper_m": 4000}, "window": WINDOW}
         jobs.append((running.tokens[pid]["planner"], "/v1/activities", {"activity": flight}, {}))
     results = hammer(running, jobs)
-    ids = {f"race-flight-{p}" for p in parties}
+    ids = {f"{p}:race-flight-{p}" for p in parties}  # each in its namespace
     winners = [body["id"] for status, body in results if status == 201]
     assert len(winners) == 1, results
     refused = [body for status, body in results if status == 409]
@@ -124,10 +124,10 @@ def test_sites_and_fires_on_them_never_both_accepted(running: Running) -> None:
         if i % 2:
             # A patrol on the spot, not a site: presence is never refused (issue 8).
             (lon, lat) = pos["coordinates"]
-            doc = {"id": f"race-site-{pid}", "kind": "movement", "half_width_m": 500, "window": WINDOW,
+            doc = {"id": f"{pid}:race-site-{pid}", "kind": "movement", "half_width_m": 500, "window": WINDOW,
                    "geometry": {"type": "LineString", "coordinates": [[lon - 1e-6, lat], [lon + 1e-6, lat]]}}
         else:
-            doc = {"id": f"race-fire-{pid}", "kind": "fire", "target": pos, "effects_radius_m": 300,
+            doc = {"id": f"{pid}:race-fire-{pid}", "kind": "fire", "target": pos, "effects_radius_m": 300,
                    "window": WINDOW}
         kinds[doc["id"]] = doc["kind"]
         jobs.append((running.tokens[pid]["planner"], "/v1/activities", {"activity": doc}, {}))

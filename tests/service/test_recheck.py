@@ -44,12 +44,13 @@ def test_an_nfa_agreed_over_an_accepted_fire_tells_both_parties(running: Running
         assert russia.accept_measure("X1")["in_force"] is True
 
         [mine] = [n for n in russia.notifications() if n["kind"] == "recheck"]
-        assert mine["subject"] == "F7" and mine["needs_answer"] is True and mine["urgent"] is True
-        assert mine["summary"].startswith(f"your accepted fire F7 'Strike west of the river' ({fire['reference']}) "
-                                          "now violates no fire area X1 'School NFA', in force since ")
+        assert mine["subject"] == "russia:F7" and mine["needs_answer"] is True and mine["urgent"] is True
+        assert mine["summary"].startswith(f"your accepted fire russia:F7 'Strike west of the river' "
+                                          f"({fire['reference']}) now violates no fire area X1 'School NFA', "
+                                          "in force since ")
         assert mine["detail"]["findings"][0]["object"]["id"] == "X1" and mine["detail"]["before"] == []
         [theirs] = [n for n in relief.notifications() if n["kind"] == "recheck"]
-        assert theirs["summary"].startswith("russia's accepted fire F7") and theirs["needs_answer"] is False
+        assert theirs["summary"].startswith("russia's accepted fire russia:F7") and theirs["needs_answer"] is False
         # The accepted fire carries its current findings, not those it had at submit.
         view = russia.activity("F7")
         assert view["at_submit"]["verdict"] == "clear" and view["current"]["verdict"] == "violation"
@@ -86,7 +87,7 @@ def test_an_imposed_measure_rechecks_too(running: Running) -> None:
     with running.client("russia") as russia, running.as_admin() as admin:
         russia.submit(activity_doc(running, "C1", id="F7"))
         admin.propose_measure(nfa(AROUND_F7))
-        assert [n["subject"] for n in russia.notifications() if n["kind"] == "recheck"] == ["F7"]
+        assert [n["subject"] for n in russia.notifications() if n["kind"] == "recheck"] == ["russia:F7"]
 
 
 # -- the candidates never miss what the brute force finds --------------------------------------
@@ -199,7 +200,7 @@ def test_a_measure_imported_over_an_accepted_fire_tells_both_parties(running: Ru
     from tests.cli.test_app import run
 
     with running.client("russia") as russia, running.client("relief") as relief:
-        russia.submit(activity_doc(running, "C1", id="F7"))
+        fid = russia.submit(activity_doc(running, "C1", id="F7"))["id"]
         measure = decode_measure(nfa(AROUND_F7))
         doc = tmp_path / "x1.geojson"
         doc.write_text(json.dumps({"type": "FeatureCollection", "features": [encode_measure_feature(measure)]}))
@@ -208,7 +209,7 @@ def test_a_measure_imported_over_an_accepted_fire_tells_both_parties(running: Ru
         assert res.returncode == 0, res.stdout + res.stderr
         running.hotline.catch_up()
         [mine] = [n for n in russia.notifications() if n["kind"] == "recheck"]
-        assert mine["subject"] == "F7" and mine["needs_answer"] is True
+        assert mine["subject"] == fid and mine["needs_answer"] is True
         assert "now violates no fire area X1 'School NFA', in force since" in mine["summary"]
-        assert [n["subject"] for n in relief.notifications() if n["kind"] == "recheck"] == ["F7"]
+        assert [n["subject"] for n in relief.notifications() if n["kind"] == "recheck"] == [fid]
         assert russia.activity("F7")["current"]["verdict"] == "violation"

@@ -189,7 +189,7 @@ def test_resume_after_disconnect_loses_and_duplicates_nothing(running: Running) 
             assert ev.data == by_seq[ev.id].payload
     assert_no_secrets(first.events + third.events, ("live", "missed"))
     names = {e.data.get("id") for e in third.events if e.type.startswith("declaration.")}
-    assert {"public-missed", "changed-missed", "reused-missed"} <= names
+    assert {"relief:public-missed", "sdf:changed-missed", "relief:reused-missed"} <= names  # namespaced ids
 
 
 def test_a_party_sees_only_its_own_notifications(running: Running) -> None:

@@ -153,18 +153,19 @@ def test_as_known_at_shows_the_picture_before_a_declaration_was_submitted(
     time.sleep(1.1)
     with web_server.client("russia", "planner") as api:
         # (Inside the no-fire area of the first test if it ran: accepted with a reason either way.)
-        api.submit({**activity_doc(web_server, "C1"), "id": "asof-C1"}, override_reason="Test: as known at")
+        # The id in russia's namespace, as the map names it (service/namespace.py).
+        api.submit({**activity_doc(web_server, "C1"), "id": "russia:asof-C1"}, override_reason="Test: as known at")
     time.sleep(1.1)
     after = datetime.now(UTC).replace(microsecond=0)
     page.fill("#time", str(10 * 60))  # C1's window: 10:00-10:30
     expect(page.locator("#time-label")).to_have_text("2018-02-07 10:00Z")
-    expect_on_map(page, "asof-C1")  # live, from the stream
+    expect_on_map(page, "russia:asof-C1")  # live, from the stream
 
     page.fill("#asof", before.strftime("%Y-%m-%d %H:%M:%S"))
     page.click("#asof-go")
     expect(page.locator("#asof-state")).to_have_text(f"as known at {before:%Y-%m-%d %H:%M:%S}Z")
-    expect(page.locator('#map .obj[data-id="asof-C1"]')).to_have_count(0)
-    assert "asof-C1" not in {d["id"] for d in page.evaluate("window.deconflict.state.declarations")}
+    expect(page.locator('#map .obj[data-id="russia:asof-C1"]')).to_have_count(0)
+    assert "russia:asof-C1" not in {d["id"] for d in page.evaluate("window.deconflict.state.declarations")}
     expect_on_map(page, "S1")
     assert on_map(page, "S4") == 0  # disclosure holds in the past as now
     assert page.locator("#map-wrap.asof").count() == 1
@@ -173,7 +174,7 @@ def test_as_known_at_shows_the_picture_before_a_declaration_was_submitted(
     page.fill("#asof", after.strftime("%Y-%m-%d %H:%M:%S"))
     page.press("#asof", "Enter")
     expect(page.locator("#asof-state")).to_have_text(f"as known at {after:%Y-%m-%d %H:%M:%S}Z")
-    expect_on_map(page, "asof-C1")
+    expect_on_map(page, "russia:asof-C1")
     # A bad instant is named; Live goes back to the live picture.
     page.fill("#asof", "yesterday")
     page.click("#asof-go")
@@ -181,6 +182,6 @@ def test_as_known_at_shows_the_picture_before_a_declaration_was_submitted(
     page.click("#asof-live")
     expect(page.locator("#asof-state")).to_have_text("")
     assert page.locator("#map-wrap.asof").count() == 0
-    expect_on_map(page, "asof-C1")
+    expect_on_map(page, "russia:asof-C1")
     no_errors(page)
     page.close()

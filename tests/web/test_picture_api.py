@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from deconflict.service.disclosure import visible
 from deconflict.store.documents import encode_declaration
 from tests.service.conftest import Running, start
 
@@ -61,25 +62,25 @@ def test_before_and_after_a_declaration_was_submitted(server: Running) -> None:
     before = datetime.now(UTC)
     time.sleep(0.05)
     with server.client("russia", "planner") as api:
-        api.submit(activity(server, "C1", "asof-1"))
+        api.submit(activity(server, "C1", "asof-1"))  # russia:asof-1 (service/namespace.py)
     time.sleep(0.05)
     after = datetime.now(UTC)
     was = picture(server, token, iso(before))
     now = picture(server, token, iso(after))
     assert was.status_code == now.status_code == 200
-    assert "asof-1" not in ids(was.json()) and "asof-1" in ids(now.json())
+    assert "russia:asof-1" not in ids(was.json()) and "russia:asof-1" in ids(now.json())
     assert was.json()["seq"] < now.json()["seq"]
     assert now.json()["as_of"].startswith(after.strftime("%Y-%m-%dT%H:%M:%S"))
     # Any offset is the same instant; before anything was recorded, nothing.
-    assert "asof-1" in ids(picture(server, token, after.astimezone().isoformat()).json())
+    assert "russia:asof-1" in ids(picture(server, token, after.astimezone().isoformat()).json())
     empty = picture(server, token, "2000-01-01T00:00:00Z").json()
     assert empty["declarations"] == [] and empty["measures"] == {"in_force": [], "proposed": []}
     assert empty["seq"] == 0
     # Withdrawn later: still in the picture as it was known before.
     with server.client("russia", "planner") as api:
         api.withdraw("asof-1")
-    assert "asof-1" in ids(picture(server, token, iso(after)).json())
-    assert "asof-1" not in ids(picture(server, token).json())
+    assert "russia:asof-1" in ids(picture(server, token, iso(after)).json())
+    assert "russia:asof-1" not in ids(picture(server, token).json())
 
 
 def test_proposals_as_they_stood(server: Running) -> None:
@@ -126,3 +127,17 @@ def test_no_credential_no_picture(server: Running) -> None:
     r = httpx.get(f"{server.url}/v1/picture", timeout=30)
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     assert picture(server, "dcf_nope_nope").status_code == 401
+
+
+def test_the_picture_now_is_the_engine_s_state_and_replays_nothing(server: Running) -> None:
+    token = server.tokens["russia"]["viewer"]
+    assert picture(server, token, "2000-01-01T00:00:00Z").status_code == 200  # a past: the history exists
+    history = server.app.state.history
+    read = history.events_read
+    bodies = [picture(server, token).json() for _ in range(3)]
+    assert history.events_read == read  # it was a replay of the whole log, on every call
+    full = server.hotline.service.store.state_as_of(datetime.now(UTC))
+    assert bodies[0]["seq"] == full.seq
+    assert ids(bodies[0]) == {i for i, d in full.declarations.items() if visible(d, "russia")}
+    assert {m["id"] for m in bodies[0]["measures"]["in_force"]} == set(full.measures)
+    assert bodies[0]["declarations"] == bodies[2]["declarations"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice, pairwise
@@ -427,8 +428,10 @@ class Engine:
         return self._check_measure(entry, part, qbox, self.margins)
 
     # -- checks ------------------------------------------------------------------
-    def check(self, activity: Declaration) -> CheckResult:
-        """Check an activity (not yet accepted) against everything in force."""
+    def check(self, activity: Declaration, *, only: AbstractSet[str] | None = None) -> CheckResult:
+        """Check an activity (not yet accepted) against everything in force; with
+        ``only``, against those declarations alone and no measure (the part of a
+        check that changed since an earlier one: service/optimistic.py)."""
         parts = self.validate_declaration(activity)
         margins = self.margins
         best: dict[tuple[str, str], Finding] = {}
@@ -458,7 +461,7 @@ class Engine:
                 # covers an earlier version of the same id). Another party's
                 # declaration is checked even if it shares the activity's id:
                 # skipping it by id let a check named "S1" miss site S1.
-                if decl is None or decl.owner == activity.owner:
+                if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
                     continue
                 k = pid - self._first_part[slot]
                 if not self._built(slot, k) and (
@@ -484,7 +487,7 @@ class Engine:
                         explanation=explain_pair(kind, ap, op, decl, outcome),
                         label=decl.label, part=ap.name,
                     ))
-            for entry in self._governing_measures(ap):
+            for entry in self._governing_measures(ap) if only is None else ():
                 f = self._check_measure(entry, ap, qbox, margins)
                 if f is not None:
                     keep(f)

@@ -8,7 +8,9 @@ from enum import StrEnum
 
 from deconflict.errors import InvalidInput
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+#: The longest id (of a party, declaration, measure...).
+MAX_ID = 64
+_ID = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{MAX_ID - 1}}}$")
 
 
 def check_id(value: object, field: str) -> str:

@@ -14,6 +14,7 @@ event log at start, so nothing acknowledged is lost in a crash.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -34,7 +35,7 @@ from deconflict.model import (
     PartyKind,
 )
 from deconflict.model.measure import BindsMode
-from deconflict.service import answers, escalation, measure_life, receipts, recheck
+from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts, recheck
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import hidden_owners, redact, visible
@@ -120,6 +121,7 @@ class Submission:
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
     parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
     probe: list[EventDraft] = field(default_factory=list)  # a refusal touching hidden declarations
+    pre: optimistic.Prechecked | None = None  # checked before the store's lock (service/optimistic.py)
 
 
 class Hotline:
@@ -165,6 +167,10 @@ class Hotline:
         #: the asynchronous streams' wake-up (service/streams.py).
         self.listeners: list[Callable[[], None]] = []
         service.followers.append(self._absorb)
+        self.journal = optimistic.Journal()
+        service.followers.append(self.journal)
+        #: How submits were checked under the store's lock: against the delta, or in full.
+        self.checked_under_lock = {"delta": 0, "full": 0}
         for event in service.store.events():
             self._absorb(event)
         with self._lock:
@@ -180,6 +186,39 @@ class Hotline:
         with self._lock, self.service.store.exclusive():
             self.service.sync()
             yield
+
+    @contextlib.contextmanager
+    def _deciding(self) -> Iterator[None]:
+        """As :meth:`_writing`, but the queued submits are first checked against
+        everything in force before the store's cross-worker lock is taken; under
+        it, only against what changed since (service/optimistic.py)."""
+        with self._lock:
+            self.service.sync()
+            self._precheck()
+            with self.service.store.exclusive():
+                self.service.sync()
+                yield
+
+    def _precheck(self) -> None:
+        with self._pending_lock:
+            items = [i for i in self._pending if i.pre is None]
+        engine = self.service.engine
+        for item in items:
+            try:
+                if item.parts is not None:
+                    engine.adopt(item.activity, item.parts)
+                item.pre = optimistic.Prechecked(self.service.seq, self.service.check(item.activity))
+            except Exception:  # decided (and refused, naming the field) under the lock as before
+                item.pre = None
+
+    def _checked(self, item: Submission, accepted: set[str]) -> CheckResult:
+        """The submit's check against everything in force now (under the store's lock)."""
+        changed = None if item.pre is None else self.journal.changed_since(item.pre.seq, self.service.seq)
+        if item.pre is None or changed is None:
+            self.checked_under_lock["full"] += 1
+            return self.service.check(item.activity)
+        self.checked_under_lock["delta"] += 1
+        return optimistic.recheck(self.service.engine, item.activity, item.pre.result, changed | accepted)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -342,8 +381,25 @@ class Hotline:
         who.require(Action.READ)
         return [d for d in self.service.engine.declarations() if who.is_admin or visible(d, who.party)]
 
+    def _owns(self, party: str, decl_id: str) -> bool:
+        engine = self.service.engine
+        return engine.has_declaration(decl_id) and engine.get_declaration(decl_id).owner == party
+
+    def _may_see(self, who: Principal, decl_id: str) -> bool:
+        engine = self.service.engine
+        return engine.has_declaration(decl_id) and (who.is_admin or visible(engine.get_declaration(decl_id),
+                                                                             who.party))
+
+    def own_id(self, who: Principal, activity: Declaration) -> Declaration:
+        """``activity`` under the id its party chose, in that party's namespace (service/namespace.py)."""
+        if who.is_admin or activity.owner != who.party:
+            return activity  # refused as such by the check or submit
+        ident = namespace.qualify(who.party, activity.id, self.service.parties(), lambda i: self._owns(who.party, i))
+        return activity if ident == activity.id else dataclasses.replace(activity, id=ident)
+
     def declaration(self, who: Principal, decl_id: str) -> Declaration:
         who.require(Action.READ)
+        decl_id = namespace.resolve(who.party, decl_id, lambda i: self._may_see(who, i))
         try:
             d = self.service.engine.get_declaration(decl_id)
         except NotFound:
@@ -461,7 +517,7 @@ class Hotline:
         with self._pending_lock:
             self._pending.append(item)
         try:
-            with self._writing():
+            with self._deciding():
                 if not item.done:
                     self._run_batch()
         except BaseException:
@@ -510,7 +566,7 @@ class Hotline:
                 if not self._pending:
                     return
             try:
-                with self._writing():
+                with self._deciding():
                     if self._pending:
                         self._run_batch()
             except Exception as exc:  # the store failed before the batch was decided
@@ -563,7 +619,7 @@ class Hotline:
                 item.base_seq = self.service.seq + len(drafts) + 1
                 if item.parts is not None:
                     engine.adopt(item.activity, item.parts)
-                created, response, item_drafts = self._decide(item)
+                created, response, item_drafts = self._decide(item, {i for i, _prev in undo})
             except Exception as exc:  # this item fails alone; the others go on
                 # Without its traceback, a refusal holds no frame of this batch (whose
                 # locals hold the items, and so the refusal): no cycle to outlive the
@@ -599,7 +655,7 @@ class Hotline:
             receipts.attach_to_submits(self.service.store, batch, events, self._accepted_seq)
         self._finish(batch)
 
-    def _decide(self, item: Submission) -> tuple[bool, dict[str, Any], list[EventDraft]]:
+    def _decide(self, item: Submission, in_batch: set[str]) -> tuple[bool, dict[str, Any], list[EventDraft]]:
         """Check one submit against everything in force (including the batch so far)."""
         who, activity = item.who, item.activity
         if self.service.engine.has_declaration(activity.id):
@@ -609,7 +665,7 @@ class Hotline:
                 # said "declaration S4 belongs to sdf" to russia, S4 not shared with it.
                 whose = existing.owner if visible(existing, who.party) else "another party"
                 raise Forbidden(f"declaration {activity.id} belongs to {whose}; choose another id")
-        result = self.service.check(activity)
+        result = self._checked(item, in_batch)  # ``in_batch``: accepted earlier in this batch
         lookup = self._lookup(result)
         shown = encode_result(redact(result, who.party, lookup))
         presence = self._presence(activity)
@@ -680,6 +736,7 @@ class Hotline:
         who.require(Action.WITHDRAW)
         with self._writing():
             decl = self.declaration(who, decl_id)
+            decl_id = decl.id  # the caller's own under its namespace (service/namespace.py)
             if not who.is_admin and decl.owner != who.party:
                 raise Forbidden(f"declaration {decl_id} belongs to {decl.owner}")
             now = self.clock()

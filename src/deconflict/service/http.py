@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
+from deconflict.service.admission import CheckLimits, CheckSlots, TooManyChecks
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
 from deconflict.service.consistency import ReadYourWrites
@@ -81,6 +82,12 @@ def problem_for(exc: Exception) -> Json:
     if isinstance(exc, MethodNotAllowed):
         out = problem(405, "Method Not Allowed", str(exc), "method-not-allowed", field="method")
         out.headers["Allow"] = ", ".join(exc.allowed)
+        return out
+    if isinstance(exc, TooManyChecks):
+        out = (problem(503, "Busy", str(exc), "busy", field="body", retry_after_s=exc.retry_after_s) if exc.busy
+               else problem(429, "Too many checks at once", str(exc), "too-many-checks", field="body",
+                            retry_after_s=exc.retry_after_s, limit=exc.limit))
+        out.headers["Retry-After"] = str(exc.retry_after_s)
         return out
     if isinstance(exc, TooManyStreams):
         out = problem(429, "Too many streams", str(exc), "too-many-streams", field="Authorization")
@@ -259,7 +266,8 @@ FOLLOW_EVERY_S = 0.1
 
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
-               close_store: bool = False, stream_limits: StreamLimits | None = None) -> FastAPI:
+               close_store: bool = False, stream_limits: StreamLimits | None = None,
+               check_limits: CheckLimits | None = None) -> FastAPI:
     """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
     (a worker process that opened it for itself)."""
     stopping = threading.Event()
@@ -302,6 +310,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
                   description="The deconfliction hotline: declarations, measures, checks, notifications.")
     app.state.hotline = hotline
     streams = app.state.streams = Streams(hotline, stream_limits)
+    checks = app.state.checks = CheckSlots(check_limits)  # dry runs in flight (service/admission.py)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -383,7 +392,9 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         if "share_with" not in doc and who.party:  # the party's default (service/settings.py)
             settings = hotline.settings.of(who.party).to_json()
             doc = {**doc, "share_with": settings["share_with"]}
-        return decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
+        decl = decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
+        # The id a party chose is in its own namespace (service/namespace.py): no oracle of others' ids.
+        return hotline.own_id(who, decl) if "id" in doc else decl
 
     # Each write below checks the role before it decodes the body, so a role that
     # may not act gets 403 whatever it sent (a viewer got 422 for an invalid body).
@@ -391,7 +402,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     def check(who: Who, body: Annotated[ActivityBody, Depends(_activity_body)]) -> dict[str, Any]:
         """A dry run: checks the activity against everything in force and writes nothing."""
         who.require(Action.CHECK)
-        return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"))
+        with checks.admit(who.party):  # 429/503 past the dry runs in flight (service/admission.py)
+            return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"))
 
     @app.post("/v1/activities", status_code=201, tags=["activities"], response_model=dict[str, Any],
               openapi_extra={**ACTIVITY_BODY, **SUBMIT_DOC},
@@ -506,7 +518,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     def limits(who: Who) -> dict[str, Any]:
         """What one request may ask (docs/threat-model.md), and the caller's
         budget of checks touching declarations not shared with it."""
-        return {**request_limits(), "probe_budget": hotline.probe_status(who)}
+        return {**request_limits(), **checks.to_json(), "probe_budget": hotline.probe_status(who)}
 
     @app.get("/v1/probes", tags=["parties"])
     def probes(who: Who) -> list[dict[str, Any]]:

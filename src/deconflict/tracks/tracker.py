@@ -27,6 +27,7 @@ import numpy as np
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import DeconflictError, InvalidInput, NotFound
 from deconflict.model import Declaration, Flight, Measure, Movement, ShareWith
+from deconflict.service import namespace
 from deconflict.service.auth import Forbidden
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
@@ -186,14 +187,17 @@ class Tracker:
                 raise NotFound("asset", uid)  # another party's: its existence is not shared
             if declaration:
                 def get(s: Deconflict) -> Declaration | None:
-                    try:
-                        return s.engine.get_declaration(declaration)
+                    def own(i: str) -> bool:
+                        return s.engine.has_declaration(i) and s.engine.get_declaration(i).owner == party
+                    try:  # the party's own, by the id it chose (service/namespace.py)
+                        return s.engine.get_declaration(namespace.resolve(party, declaration, own))
                     except NotFound:
                         return None
                 d = self.hotline.read_service(get)
                 if not isinstance(d, (Movement, Flight)) or d.owner != party:
                     raise InvalidInput("declaration", f"{declaration!r} is not a movement or flight of {party}")
                 air = isinstance(d, Flight)
+                declaration = d.id
             self.hotline.record([EventDraft("asset.linked", actor or party, uid, {
                 "uid": uid, "party": party, "declaration": declaration or None, "air": air})])
             return {"uid": uid, "party": party, "declaration": declaration or None, "air": air}
