@@ -14,6 +14,7 @@ import pytest
 
 from deconflict.errors import NotFound
 from deconflict.model import Party
+from deconflict.service import log_view, measure_life
 from deconflict.service.auth import Principal, Role, Unauthenticated
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline, Refused
@@ -112,9 +113,9 @@ def test_a_measure_proposed_on_one_worker_and_accepted_on_the_other_is_in_force_
                           "geometry": {"type": "Polygon", "coordinates": [[[39.9, 34.9], [40.1, 34.9], [40.1, 35.1],
                                                                            [39.9, 35.1], [39.9, 34.9]]]},
                           "window": WINDOW}, "measure")
-    assert workers.a.propose_measure(p1, nfa)["waiting_for"] == ["p2", "p3"]
-    workers.b.accept_measure(liaison2, "N1")
-    assert workers.b.accept_measure(liaison3, "N1")["in_force"]
+    assert measure_life.propose(workers.a, p1, nfa)["waiting_for"] == ["p2", "p3"]
+    measure_life.accept(workers.b, liaison2, "N1")
+    assert measure_life.accept(workers.b, liaison3, "N1")["in_force"]
     planner2 = workers.planner(workers.a, "p2")
     with pytest.raises(Refused) as refused:  # a's engine has the measure in force
         workers.a.submit(planner2, activity(planner2, fire("F9")))
@@ -228,7 +229,7 @@ def test_a_stream_on_one_worker_carries_what_the_other_appended(workers: Workers
     viewer = workers.planner(workers.b, "p1", Role.VIEWER)
     workers.b.catch_up()
     start = workers.b.head
-    stream = workers.b.stream(viewer, start, wait=30)  # only a catch-up can wake it in time
+    stream = log_view.follow(workers.b, viewer, start, wait=30)  # only a catch-up can wake it in time
     got: list[Any] = []
 
     def read() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deconflict.errors import InvalidInput
+from deconflict.service import log_view
 from deconflict.service.auth import Role
 from deconflict.service.notifications import Answer
 from deconflict.tracks.report import UNAFFILIATED, Report
@@ -97,7 +98,7 @@ def test_an_alert_about_an_undisclosed_site_follows_the_disclosure_rules(euphrat
     # And on the russian stream only the russian view.
     who = euphrates_world.hotline.authenticate(
         euphrates_world.hotline.issue_credential(None, "russia", "w", Role.VIEWER)[1])
-    stream = euphrates_world.hotline.stream(who, raised.seq - 1, wait=0.05)
+    stream = log_view.follow(euphrates_world.hotline, who, raised.seq - 1, wait=0.05)
     first = next(stream)
     assert first is not None and first[:2] == (raised.seq, "alert.raised") and first[2] == views["russia"]
 

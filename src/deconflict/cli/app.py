@@ -26,6 +26,7 @@ from deconflict.codecs import geojson
 from deconflict.codecs.scenario import Scenario, is_scenario, load_into, load_scenario, read_json, run_checks
 from deconflict.errors import DeconflictError, InvalidInput, TamperedLog
 from deconflict.model import FindingKind, Measure, Party, PartyKind
+from deconflict.service import measure_life
 from deconflict.service.auth import Role
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline
@@ -241,7 +242,7 @@ def import_(
                 try:
                     # Through the hotline: a measure imported over accepted activities
                     # re-checks them and tells both sides, as an agreement does.
-                    events = Hotline(service).import_objects(changes, actor)
+                    events = measure_life.import_objects(Hotline(service), changes, actor)
                 except InvalidInput as exc:
                     # Name the feature, not the batch position.
                     if exc.field.startswith("["):

@@ -34,8 +34,7 @@ from deconflict.model import (
     Party,
     PartyKind,
 )
-from deconflict.model.measure import BindsMode
-from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts, recheck
+from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import hidden_owners, redact, visible
@@ -75,14 +74,6 @@ class Refused(InvalidInput):
     def __init__(self, result: dict[str, Any]) -> None:
         super().__init__("activity", f"refused: verdict {result['verdict']}; override with a reason to accept")
         self.result = result
-
-
-class AlreadyDecided(AlreadyExists):
-    """Accepting what is already accepted (HTTP 409)."""
-
-    def __init__(self, detail: str) -> None:
-        self.what, self.ident = "decision", ""
-        DeconflictError.__init__(self, detail)
 
 
 class IdempotencyMismatch(AlreadyExists):
@@ -755,153 +746,6 @@ class Hotline:
             self._after(events)
 
     # -- measures: agreed, not imposed ----------------------------------------------
-    def _bound(self, m: Measure) -> frozenset[str]:
-        parties = set(self.service.parties())
-        if m.kind.is_line:
-            return frozenset(p for p, _s in m.sides)
-        if m.binds.mode is BindsMode.LISTED:
-            return frozenset(m.binds.parties)
-        return frozenset(p for p in parties if m.binds.includes(p, m.owner))
-
-    def propose_measure(self, who: Principal, measure: Measure) -> dict[str, Any]:
-        """In force at once if it binds only its owner or an administrator imposes
-        it; otherwise proposed, and in force when every bound party has accepted."""
-        who.require(Action.PROPOSE_MEASURE)
-        if not who.is_admin and measure.owner != who.party:
-            raise Forbidden(f"{who.party} may only propose measures it owns")
-        with self._writing():
-            self.service.engine.validate_measure(measure)
-            # A new version only from the owner of the one in force or proposed: russia
-            # proposing "M2" (coalition's ROZ) as its own, binding only itself, replaced
-            # coalition's M2 at once (201).
-            current = [m for m in self.service.measures() if m.id == measure.id]
-            pending = self.proposals.get(measure.id)
-            for prior in [*current, *([pending.measure] if pending else [])]:
-                if not who.is_admin and prior.owner != measure.owner:
-                    raise Forbidden(f"measure {measure.id} belongs to {prior.owner}")
-            bound = self._bound(measure)
-            version = self.versions.get(measure.id, 0) + 1
-            others = bound - {measure.owner}
-            if who.is_admin or not others:
-                in_force = EventDraft("agreement.in_force", who.party or ADMIN, measure.id,
-                                      {"id": measure.id, "version": version, "imposed": who.is_admin})
-                now = self.clock()
-                # An imposed measure binds parties that never agreed to it: they
-                # must hear of it, not discover it on the map.
-                told = [
-                    Notification(secrets.token_hex(8), p, NotificationKind.MEASURE_PROPOSED, measure.id,
-                                 measure.owner,
-                                 f"{measure.kind.value.replace('_', ' ')} {measure.id} imposed by an administrator"
-                                 + (f" '{measure.label}'" if measure.label else "") + " is in force",
-                                 {"measure": encode_measure(measure), "version": version, "imposed": True},
-                                 now, now + self.ack_deadline)
-                    for p in sorted(others)
-                ] if who.is_admin else []
-                extra = [in_force, *(EventDraft("notification.sent", ADMIN, n.id, n.payload()) for n in told)]
-                self._put_measure(measure, measure.id, who.party or ADMIN, extra, "in force" if not current
-                                  else "changed")
-                return {"id": measure.id, "version": version, "in_force": True, "waiting_for": []}
-            now = self.clock()
-            notes = [
-                Notification(secrets.token_hex(8), p, NotificationKind.MEASURE_PROPOSED, measure.id, who.party,
-                             f"{who.party} proposes {measure.kind.value.replace('_', ' ')} {measure.id}"
-                             + (f" '{measure.label}'" if measure.label else "") + f" (version {version})",
-                             {"measure": encode_measure(measure), "version": version}, now, now + self.ack_deadline)
-                for p in sorted(others)
-            ]
-            drafts = [EventDraft("agreement.proposed", who.party, measure.id,
-                                 {"measure": encode_measure(measure), "version": version, "bound": sorted(bound)}),
-                      EventDraft("agreement.accepted", who.party, measure.id,
-                                 {"id": measure.id, "version": version, "party": measure.owner}),
-                      *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
-            self._append(drafts)
-            return {"id": measure.id, "version": version, "in_force": False, "waiting_for": sorted(others)}
-
-    def accept_measure(self, who: Principal, measure_id: str, version: int | None = None) -> dict[str, Any]:
-        who.require(Action.ACCEPT_MEASURE)
-        with self._writing():
-            prop = self.proposals.get(measure_id)
-            in_force = self.versions.get(measure_id) if any(
-                m.id == measure_id for m in self.service.measures()) else None
-            if prop is None or (version is not None and version != prop.version and version == in_force):
-                if in_force is not None and (version is None or version == in_force):
-                    raise AlreadyDecided(f"measure {measure_id} version {in_force} is already in force")
-                raise NotFound("measure proposal", measure_id)
-            if version is not None and version != prop.version:
-                raise InvalidInput("version", f"the proposal is at version {prop.version}, not {version}")
-            if who.party not in prop.bound:
-                raise Forbidden(f"{who.party} is not bound by {measure_id}")
-            if who.party in prop.accepted:
-                raise AlreadyDecided(f"{who.party} already accepted version {prop.version} of {measure_id}")
-            drafts = [EventDraft("agreement.accepted", who.party, measure_id,
-                                 {"id": measure_id, "version": prop.version, "party": who.party})]
-            if prop.accepted | {who.party} >= prop.bound:
-                # The proposer put it in force: the log names it, and who completed the agreement.
-                drafts.append(EventDraft("agreement.in_force", prop.proposer, measure_id,
-                                         {"id": measure_id, "version": prop.version, "imposed": False,
-                                          "completed_by": who.party}))
-                self._put_measure(prop.measure, measure_id, prop.proposer, drafts,
-                                  "changed" if in_force is not None else "in force")
-                return {"id": measure_id, "version": prop.version, "in_force": True, "waiting_for": []}
-            self._append(drafts)
-            return {"id": measure_id, "version": prop.version, "in_force": False,
-                    "waiting_for": sorted(prop.bound - prop.accepted)}
-
-    def _put_measure(self, measure: Measure | None, measure_id: str, actor: str, extra: list[EventDraft],
-                     event: str) -> list[Event]:
-        """Put a measure in force (None: withdraw it), re-check the accepted activities
-        it concerns (service/recheck.py) and append it all in one transaction, so
-        nothing comes into force unnoticed. Under :meth:`_writing`."""
-        engine = self.service.engine
-        old = next((m for m in engine.measures() if m.id == measure_id), None)
-        near = recheck.candidates(engine, [m for m in (old, measure) if m is not None])
-        before = recheck.findings_about(engine, near, measure_id) if old is not None else {}
-        if measure is not None:
-            drafts = self.service.prepare([Change(measure=measure)], actor)
-            engine.add_measure(measure, replace=True)
-        else:
-            drafts = [EventDraft("measure.withdrawn", actor, measure_id, {"id": measure_id})]
-            engine.remove_measure(measure_id)
-        try:
-            after = recheck.findings_about(engine, near, measure_id) if measure is not None else {}
-            subject = measure if measure is not None else old
-            assert subject is not None
-            notes = recheck.notices(recheck.Change(subject, event, before, after), {d.id: d for d in near},
-                                    {d.id: self.refs.of_activity(d.id) for d in near}, self.deadlines, self.clock())
-            told = [EventDraft("notification.sent", actor, n.id, n.payload()) for n in notes]
-            events = self.service.append([*drafts, *extra, *told])
-        except BaseException:
-            if old is not None:
-                engine.add_measure(old, replace=True)
-            elif measure is not None:
-                engine.remove_measure(measure_id)
-            raise
-        self._after(events)
-        return events
-
-    def import_objects(self, changes: list[Change], actor: str = ADMIN) -> list[Event]:
-        """An administrator's import (all or nothing, in one transaction). Declarations
-        are the baseline picture, recorded unchecked; each measure coming into force
-        re-checks the accepted activities it can concern, as an agreement does, and both
-        sides are told, so nothing comes into force unnoticed."""
-        with self._writing():
-            now = self.clock()
-            told: list[EventDraft] = []
-            for i, ch in enumerate(changes):
-                if ch.measure is None:
-                    continue
-                try:
-                    self.service.engine.validate_measure(ch.measure)
-                except InvalidInput as exc:
-                    raise (exc.within(f"[{i}]") if len(changes) > 1 else exc) from None
-                change, near = recheck.measure_change(self.service.engine, ch.measure, "in force")
-                notes = recheck.notices(change, {d.id: d for d in near},
-                                        {d.id: self.refs.of_activity(d.id) for d in near}, self.deadlines, now)
-                told += [EventDraft("notification.sent", actor, n.id, n.payload()) for n in notes]
-            events = self.service.apply(changes, actor, extra=told)
-            self._after(events)
-        return events
-
     # -- notifications ---------------------------------------------------------------
     def notifications(self, who: Principal, *, deliver: bool = True) -> list[dict[str, Any]]:
         who.require(Action.READ)
@@ -959,103 +803,6 @@ class Hotline:
             self.closing = True
             self._changed.notify_all()
         self._tell_listeners()
-
-    def _concerns(self, party: str, e: Event) -> dict[str, Any] | None:
-        """What ``party`` may see of an event, or None."""
-        p = e.payload
-        t = e.type
-        if t.startswith("notification."):
-            n = self.inbox.get(p["id"]) if t != "notification.sent" else None
-            owner = p["party"] if t == "notification.sent" else (n.party if n else "")
-            return p if owner == party else None
-        if t == "declaration.declared":
-            share = p.get("share_with", "all")
-            ok = share == "all" or p.get("owner") == party or party in share
-            return p if ok else None
-        if t == "declaration.withdrawn":
-            # Not yet absorbed (read straight from the store): then the id's sharing is still that of this one.
-            owner, everyone, parties = self._withdrawn_sharing.get(
-                e.seq, self._sharing.get(e.subject, ("", False, frozenset())))
-            return p if everyone or owner == party or party in parties else None
-        if t.startswith(("measure.", "agreement.", "party.")):
-            return p
-        if t.startswith("log."):  # a witness's report of tampering concerns every party
-            return p
-        if t == "activity.accepted":
-            return p["response"] if e.actor == party else None
-        if t.startswith("alert."):  # live tracks: one view per party concerned (deconflict.tracks.alerts)
-            view = p.get("views", {}).get(party)
-            return view if isinstance(view, dict) else None
-        if t.startswith("asset."):
-            return p if p.get("party") == party else None
-        return None
-
-    def stream_page(self, who: Principal, after_seq: int, limit: int,
-                    events: list[Event] | None = None) -> tuple[list[tuple[int, str, dict[str, Any]]], int, bool]:
-        """One page of the stream: what ``who`` may see of at most ``limit``
-        events after ``after_seq`` (``events`` if given, else read from the
-        store: never the whole backlog); the last seq read; whether the page
-        was full (more may follow). Notifications it hands over are marked
-        delivered (use :meth:`mark_delivered` for the ids when ``events`` is given)."""
-        who.require(Action.READ)
-        page = self.service.store.events_page(after_seq, limit) if events is None else events
-        out = []
-        last = after_seq
-        for e in page:
-            last = e.seq
-            data = self._concerns(who.party, e) if not who.is_admin else e.payload
-            if data is None:
-                continue
-            out.append((e.seq, e.type, data))
-        if events is None:
-            self.mark_delivered(who, [seq for seq, etype, _d in out if etype == "notification.sent"], page)
-        return out, last, len(page) == limit
-
-    def mark_delivered(self, who: Principal, seqs: list[int], page: list[Event]) -> None:
-        """Record that the stream handed over these notification.sent events."""
-        if who.is_admin or not seqs:
-            return
-        wanted = set(seqs)
-        for e in page:
-            if e.seq in wanted:
-                with self._writing():
-                    n = self.inbox.get(e.subject)
-                    if n.delivered_at is None:
-                        self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])
-
-    def credential_in_force(self, who: Principal) -> bool:
-        """Whether ``who``'s credential is neither revoked nor expired now."""
-        cred = self.keyring.get(who.credential_id)
-        if cred is None or cred.revoked_at is not None:
-            return False
-        return cred.expires_at is None or self.clock() < cred.expires_at
-
-    def stream(self, who: Principal, after_seq: int, *, wait: float = 15.0,
-               stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, str, dict[str, Any]] | None]:
-        """Events for ``who``'s party after ``after_seq``, then live ones as they
-        come; yields None as a heartbeat when nothing came for ``wait`` seconds."""
-        who.require(Action.READ)
-        last = after_seq
-        while not stop():
-            batch = list(self.service.store.events(after_seq=last))
-            for e in batch:
-                last = e.seq
-                data = self._concerns(who.party, e) if not who.is_admin else e.payload
-                if data is None:
-                    continue
-                if e.type == "notification.sent" and not who.is_admin:
-                    with self._writing():
-                        n = self.inbox.get(e.subject)
-                        if n.delivered_at is None:
-                            self._append([EventDraft("notification.delivered", who.party, n.id, {"id": n.id})])
-                yield e.seq, e.type, data
-            if batch:
-                continue
-            with self._changed:
-                if self.head <= last:
-                    self._changed.wait(wait)
-            if self.head <= last:
-                yield None
 
 
 def request_digest(body: Any) -> str:

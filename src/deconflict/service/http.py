@@ -28,13 +28,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
 from deconflict.model import Declaration, Party, PartyKind
+from deconflict.service import measure_life
 from deconflict.service.admission import CheckLimits, CheckSlots, TooManyChecks
 from deconflict.service.auth import Action, Forbidden, Principal, Role, Unauthenticated
 from deconflict.service.bounded import INLINE_BODY_BYTES, light, request_limits
 from deconflict.service.consistency import ReadYourWrites
 from deconflict.service.gate import AuthFirst, MethodNotAllowed
 from deconflict.service.hotline import (
-    AlreadyDecided,
     Hotline,
     IdempotencyMismatch,
     Refused,
@@ -44,6 +44,7 @@ from deconflict.service.hotline import (
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.listing import Query, page
 from deconflict.service.log_routes import add_log_routes
+from deconflict.service.measure_life import AlreadyDecided
 from deconflict.service.notifications import Answer
 from deconflict.service.openapi import with_problems
 from deconflict.service.probing import ProbeBudgetExceeded
@@ -494,11 +495,11 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         who.require(Action.PROPOSE_MEASURE)
         doc = dict(body.measure)
         doc.setdefault("owner", who.party)
-        return hotline.propose_measure(who, decode_measure(doc, "measure"))
+        return measure_life.propose(hotline, who, decode_measure(doc, "measure"))
 
     @app.post("/v1/measures/{measure_id}/accept", tags=["measures"])
     def accept(who: Who, measure_id: str, body: Annotated[AcceptBody | None, Body()] = None) -> dict[str, Any]:
-        return hotline.accept_measure(who, measure_id, body.version if body else None)
+        return measure_life.accept(hotline, who, measure_id, body.version if body else None)
 
     @app.get("/v1/notifications", tags=["notifications"])
     def notifications(who: Who) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deconflict.errors import DeconflictError
+from deconflict.service import log_view
 from deconflict.service.auth import Action, Principal
 from deconflict.service.hotline import Hotline
 from deconflict.store.events import Event
@@ -177,7 +178,7 @@ class Streams:
         expired or been revoked, wake the streams (each ends if it is its own)."""
         while self._holders:
             await asyncio.sleep(RECHECK_S)
-            if any(not self.hotline.credential_in_force(who) for who in list(self._holders.values())):
+            if any(not log_view.credential_in_force(self.hotline, who) for who in list(self._holders.values())):
                 self._wake(asyncio.get_running_loop())
 
     # -- one stream ------------------------------------------------------------------
@@ -193,7 +194,7 @@ class Streams:
             yield b"retry: 2000\n\n"
             last = after
             items: list[tuple[int, str, dict[str, Any]]]
-            while not hotline.closing and hotline.credential_in_force(who):
+            while not hotline.closing and log_view.credential_in_force(hotline, who):
                 # Taken before the read: an append after the read sets it.
                 changed = self._current()
                 if last >= hotline.head:
@@ -201,13 +202,13 @@ class Streams:
                     # (its own appends and the others' it folded in): no read.
                     items, full = [], False
                 elif (recent := self._from_recent(last)) is not None:
-                    items, new_last, full = hotline.stream_page(who, last, PAGE, recent)
+                    items, new_last, full = log_view.page(hotline, who, last, PAGE, recent)
                     sent = [seq for seq, etype, _d in items if etype == "notification.sent"]
                     if sent:
-                        await asyncio.to_thread(hotline.mark_delivered, who, sent, recent)
+                        await asyncio.to_thread(log_view.mark_delivered, hotline, who, sent, recent)
                     last = new_last
                 else:
-                    items, last, full = await asyncio.to_thread(hotline.stream_page, who, last, PAGE)
+                    items, last, full = await asyncio.to_thread(log_view.page, hotline, who, last, PAGE)
                 for seq, etype, data in items:
                     yield f"id: {seq}\nevent: {etype}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
                 if full:
