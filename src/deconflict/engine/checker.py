@@ -473,7 +473,9 @@ class Engine:
                 rules = applicable_pair_rules(ap, op)
                 if rules:
                     near.append((decl, op, rules))
-            if len(near) >= CHORD_PRUNE_MIN:
+            # A point's line candidates are already ruled out exactly (_out_of_reach)
+            # and its point candidates cost less than the bound: lines and areas only.
+            if point is None and len(near) >= CHORD_PRUNE_MIN:
                 near = self._within_reach(ap, near, margins.horizontal_m)
             for decl, op, rules in near:
                 for rule, a, b in rules:
