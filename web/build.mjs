@@ -12,7 +12,8 @@ const modules = join(here, "node_modules");
 const VENDOR = {
   milsymbol: [["dist/milsymbol.js", "milsymbol.js"]],
   mgrs: [["dist/mgrs.esm.js", "mgrs.js"]],
-  "topojson-client": [["dist/topojson-client.min.js", "topojson-client.js"]],
+  // OpenLayers' full build (one script, window.ol): the map's view, interactions, base layers and tiles.
+  ol: [["dist/ol.js", "ol.js"], ["ol.css", "ol.css"]],
   "world-atlas": ["110m", "50m", "10m"].map((r) => [`countries-${r}.json`, `world-atlas/countries-${r}.json`]),
   // Swagger UI for /docs, served from here so the API's documentation works offline.
   "swagger-ui-dist": [["swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"], ["swagger-ui.css", "swagger-ui/swagger-ui.css"],

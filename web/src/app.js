@@ -14,9 +14,10 @@ import {
   altitudeText, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
-  bbox, bounds, fit, graticule, graticuleStep, intersects, makeView, pan, pathData, project, resize, scaleBar,
-  unproject, zoom,
+  bbox, bounds, fit, intersects, makeView, pathData, project, scaleBar, unproject,
 } from "./projection.js";
+import { createMap } from "./olmap.js";
+import { fromOL, toOL } from "./olview.js";
 import {
   BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
   sortProposals, suggestId,
@@ -37,8 +38,12 @@ const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
 const MINUTE = 60000;
 const $ = (sel) => document.querySelector(sel);
-const svg = $("#map");
+const mapEl = $("#map");
 const SVGNS = "http://www.w3.org/2000/svg";
+// The operational picture: drawn as SVG by this module, shown as a layer of the OpenLayers map (olmap.js).
+const svg = document.createElementNS(SVGNS, "svg");
+svg.id = "ops";
+svg.setAttribute("class", "ops");
 
 const state = {
   token: null,
@@ -129,7 +134,7 @@ async function signIn(token) {
   setTime(state.t);
   fitAll();
   startStream(ready.head ?? 0);
-  svg.focus({ preventScroll: true });
+  mapEl.focus({ preventScroll: true });
 }
 
 function signOut(message = "") {
@@ -270,108 +275,40 @@ function announce(text) {
   setTimeout(() => { el.textContent = text; }, 50);
 }
 
-// -- the base map --------------------------------------------------------------------
+// -- the map ---------------------------------------------------------------------------
 
-const basemaps = {}; // "110m" | "50m" | "10m" -> {land, borders, coast, names} | "loading"
+// OpenLayers owns the view; state.view is read from it each frame (olview.js) and
+// every change of view goes through setView.
+const olmap = createMap({
+  target: mapEl,
+  ops: svg,
+  labels: () => state.layers.labels,
+  onFrame(center, resolution, size) {
+    state.view = fromOL(center, resolution, size);
+    render();
+  },
+});
 
-function ringsOf(geometry) {
-  if (!geometry) return [];
-  if (geometry.type === "Polygon") return geometry.coordinates;
-  if (geometry.type === "MultiPolygon") return geometry.coordinates.flat();
-  if (geometry.type === "LineString") return [geometry.coordinates];
-  if (geometry.type === "MultiLineString") return geometry.coordinates;
-  return [];
+/** Move the map to a view ({cx, cy, scale, width, height}, projection.js). */
+function setView(v) {
+  const { center, resolution } = toOL(v);
+  olmap.view.cancelAnimations();
+  olmap.view.setCenter(center);
+  olmap.view.setResolution(resolution);
+  state.view = { ...v, width: state.view.width, height: state.view.height };
 }
 
-function withBoxes(rings) {
-  return rings.map((coords) => ({ coords, box: bbox(coords) }));
+function sized(v) {
+  const size = olmap.map.getSize() ?? [mapEl.clientWidth || 800, mapEl.clientHeight || 600];
+  return { ...v, width: size[0], height: size[1] };
 }
 
-async function loadBasemap(res) {
-  if (basemaps[res]) return;
-  basemaps[res] = "loading";
-  try {
-    const topo = await fetch(`vendor/world-atlas/countries-${res}.json`).then((r) => r.json());
-    const tj = window.topojson;
-    const countries = tj.feature(topo, topo.objects.countries).features;
-    const names = countries.map((c) => {
-      const rings = ringsOf(c.geometry);
-      let best = null;
-      let area = -1;
-      for (const r of rings) {
-        const [w, s, e, n] = bbox(r);
-        const a = (e - w) * (n - s);
-        if (a > area) {
-          area = a;
-          best = [w, s, e, n];
-        }
-      }
-      return best ? { name: c.properties?.name ?? "", box: best, at: [(best[0] + best[2]) / 2, (best[1] + best[3]) / 2] } : null;
-    }).filter(Boolean);
-    basemaps[res] = {
-      land: withBoxes(countries.flatMap((c) => ringsOf(c.geometry))),
-      borders: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x !== y))),
-      coast: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x === y))),
-      names,
-    };
-    scheduleRender();
-  } catch (err) {
-    basemaps[res] = null;
-    console.error("base map", err);
-  }
+function zoomBy(factor) {
+  setView({ ...state.view, scale: state.view.scale * factor });
 }
 
-function basemapFor(view) {
-  const want = view.scale < 256 * 2 ** 4 ? "110m" : view.scale < 256 * 2 ** 7 ? "50m" : "10m";
-  if (!basemaps[want]) loadBasemap(want);
-  for (const res of [want, "50m", "110m", "10m"]) {
-    if (basemaps[res] && basemaps[res] !== "loading") return basemaps[res];
-  }
-  return null;
-}
-
-function renderBase(box) {
-  if (!state.layers.base) return "";
-  const bm = basemapFor(state.view);
-  if (!bm) return "";
-  const v = state.view;
-  const paths = (items, closed) => items.filter((i) => intersects(i.box, box)).map((i) => pathData(v, i.coords, closed)).join("");
-  let out = `<path class="land" d="${paths(bm.land, true)}"/>`;
-  out += `<path class="coast" d="${paths(bm.coast, false)}"/>`;
-  out += `<path class="border" d="${paths(bm.borders, false)}"/>`;
-  if (state.layers.labels) {
-    for (const n of bm.names) {
-      const [w, s, e, nn] = n.box;
-      if (!intersects(n.box, box)) continue;
-      const [x0, y0] = project(v, [w, nn]);
-      const [x1, y1] = project(v, [e, s]);
-      if (x1 - x0 < 60 || y1 - y0 < 20) continue;
-      const [x, y] = project(v, n.at);
-      if (x < 0 || y < 0 || x > v.width || y > v.height) continue;
-      out += `<text class="country-label" x="${x.toFixed(1)}" y="${y.toFixed(1)}" text-anchor="middle">${esc(n.name)}</text>`;
-    }
-  }
-  return out;
-}
-
-function renderGraticule(box) {
-  if (!state.layers.graticule) return "";
-  const v = state.view;
-  const step = graticuleStep(v);
-  let out = "";
-  let labels = "";
-  for (const line of graticule(box, step)) {
-    out += pathData(v, line.coords);
-    const fmt = (val, pos, neg) => `${Math.abs(val)}°${val >= 0 ? pos : neg}`;
-    if (line.kind === "meridian") {
-      const [x] = project(v, line.coords[0]);
-      labels += `<text class="grat-label" x="${(x + 3).toFixed(1)}" y="${(v.height - 28).toFixed(1)}">${fmt(line.value, "E", "W")}</text>`;
-    } else {
-      const [, y] = project(v, line.coords[0]);
-      labels += `<text class="grat-label" x="${(v.width - 4).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="end">${fmt(line.value, "N", "S")}</text>`;
-    }
-  }
-  return `<path class="grat" d="${out}"/>${labels}`;
+function panBy(dx, dy) {
+  setView({ ...state.view, cx: state.view.cx - dx / state.view.scale, cy: Math.max(0, Math.min(1, state.view.cy - dy / state.view.scale)) });
 }
 
 // -- operational layers ------------------------------------------------------------------
@@ -667,38 +604,33 @@ function renderGoto() {
   return `<g class="goto-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="12"/><circle r="3" fill="#000"/></g>`;
 }
 
-let frame = null;
 function scheduleRender() {
-  if (frame === null) frame = requestAnimationFrame(() => { frame = null; render(); });
+  olmap.map.render();
 }
 
 function ensureLayers() {
-  if (svg.querySelector("#g-base")) return;
-  svg.innerHTML = `<defs id="defs"></defs><rect class="sea" x="0" y="0" width="100%" height="100%"/>`
-    + ["base", "grat", "areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
+  if (svg.querySelector("#g-areas")) return;
+  svg.innerHTML = `<defs id="defs"></defs>`
+    + ["areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
   renderPatterns();
 }
 
 function render() {
   ensureLayers();
-  const rect = svg.getBoundingClientRect();
-  if (rect.width && (rect.width !== state.view.width || rect.height !== state.view.height)) {
-    state.view = resize(state.view, rect.width, rect.height);
-  }
+  svg.setAttribute("width", String(state.view.width));
+  svg.setAttribute("height", String(state.view.height));
   const box = bounds(state.view);
   const pad = [(box[2] - box[0]) * 0.1, (box[3] - box[1]) * 0.1];
   const wide = [box[0] - pad[0], box[1] - pad[1], box[2] + pad[0], box[3] + pad[1]];
-  $("#g-base").innerHTML = renderBase(wide);
-  $("#g-grat").innerHTML = renderGraticule(box);
   const signedIn = Boolean(state.me);
   const o = signedIn ? renderObjects(wide) : { areas: "", lines: "", symbols: "", labels: "" };
-  $("#g-areas").innerHTML = o.areas;
-  $("#g-lines").innerHTML = o.lines;
-  $("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
-  $("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
-  $("#g-symbols").innerHTML = o.symbols;
-  $("#g-labels").innerHTML = o.labels;
-  $("#g-goto").innerHTML = renderGoto();
+  svg.querySelector("#g-areas").innerHTML = o.areas;
+  svg.querySelector("#g-lines").innerHTML = o.lines;
+  svg.querySelector("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
+  svg.querySelector("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
+  svg.querySelector("#g-symbols").innerHTML = o.symbols;
+  svg.querySelector("#g-labels").innerHTML = o.labels;
+  svg.querySelector("#g-goto").innerHTML = renderGoto();
   const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
   const bar = scaleBar(state.view, centre[1]);
   $("#scale-bar").style.width = `${bar.pixels.toFixed(0)}px`;
@@ -793,8 +725,8 @@ function selectObject(id, centre = false, fetchFresh = true) {
   }
   const s = shapes(obj);
   if (centre && s.box && Number.isFinite(s.box[0])) {
-    state.view = fit(state.view, s.box, 80);
-    if (state.view.scale > 256 * 2 ** 13) state.view = { ...state.view, scale: 256 * 2 ** 13 };
+    const v = fit(sized(state.view), s.box, 80);
+    setView(v.scale > 256 * 2 ** 13 ? { ...v, scale: 256 * 2 ** 13 } : v);
   }
   const [start, end] = windowOf(obj);
   const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
@@ -846,7 +778,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     state.selected = null;
     box.hidden = true;
     scheduleRender();
-    svg.focus();
+    mapEl.focus();
   });
   scheduleRender();
 }
@@ -860,83 +792,21 @@ function fitAll() {
   const use = decls.length ? decls : all;
   if (!use.length) return;
   const box = [Math.min(...use.map((b) => b[0])), Math.min(...use.map((b) => b[1])), Math.max(...use.map((b) => b[2])), Math.max(...use.map((b) => b[3]))];
-  const rect = svg.getBoundingClientRect();
-  state.view = fit(resize(state.view, rect.width || 800, rect.height || 600), box, 50);
-  scheduleRender();
+  setView(fit(sized(state.view), box, 50));
 }
 
 // -- map interaction ---------------------------------------------------------------------
 
-const pointers = new Map();
-let drag = null;
-
-function localXY(e) {
-  const r = svg.getBoundingClientRect();
-  return [e.clientX - r.left, e.clientY - r.top];
-}
-
-svg.addEventListener("pointerdown", (e) => {
-  svg.setPointerCapture(e.pointerId);
-  pointers.set(e.pointerId, localXY(e));
-  drag = { start: localXY(e), last: localXY(e), moved: false, pinch: pointers.size === 2 ? pinchDistance() : null };
-});
-
-function pinchDistance() {
-  const [a, b] = [...pointers.values()];
-  return Math.hypot(a[0] - b[0], a[1] - b[1]);
-}
-
-svg.addEventListener("pointermove", (e) => {
-  const xy = localXY(e);
-  showCursor(unproject(state.view, xy));
-  if (!pointers.has(e.pointerId) || !drag) return;
-  pointers.set(e.pointerId, xy);
-  if (pointers.size === 2 && drag.pinch) {
-    const d = pinchDistance();
-    const [a, b] = [...pointers.values()];
-    state.view = zoom(state.view, d / drag.pinch, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
-    drag.pinch = d;
-    drag.moved = true;
-    scheduleRender();
-    return;
-  }
-  const dx = xy[0] - drag.last[0];
-  const dy = xy[1] - drag.last[1];
-  if (Math.hypot(xy[0] - drag.start[0], xy[1] - drag.start[1]) > 4) drag.moved = true;
-  if (drag.moved) {
-    state.view = pan(state.view, dx, dy);
-    scheduleRender();
-  }
-  drag.last = xy;
-});
-
-function endPointer(e) {
-  pointers.delete(e.pointerId);
-  if (!drag) return;
-  const wasClick = !drag.moved && pointers.size === 0;
-  if (pointers.size === 0) {
-    const d = drag;
-    drag = null;
-    if (wasClick) mapClick(d.start, e);
-  }
-}
-svg.addEventListener("pointerup", endPointer);
-svg.addEventListener("pointercancel", (e) => { pointers.delete(e.pointerId); drag = null; });
-
-svg.addEventListener("wheel", (e) => {
-  e.preventDefault();
-  state.view = zoom(state.view, 1.2 ** (-e.deltaY / 100), localXY(e));
-  scheduleRender();
-}, { passive: false });
-
-svg.addEventListener("dblclick", (e) => {
-  e.preventDefault();
+// Pan, zoom, pinch and the wheel are OpenLayers' interactions; a click selects or
+// places a point, and the keys below are the map's own.
+olmap.map.on("pointermove", (e) => showCursor(unproject(state.view, e.pixel)));
+olmap.map.on("click", (e) => mapClick(e.pixel, e.originalEvent));
+olmap.map.on("dblclick", (e) => {
   if (state.pick === "route" || state.pick === "measure") {
     finishRoute();
-    return;
+    return false; // no zoom: the double click ended the line
   }
-  state.view = zoom(state.view, 2, localXY(e));
-  scheduleRender();
+  return true;
 });
 
 function mapClick(xy, e) {
@@ -951,17 +821,18 @@ function mapClick(xy, e) {
   else selectObject(null);
 }
 
-svg.addEventListener("keydown", (e) => {
+mapEl.addEventListener("keydown", (e) => {
+  if (e.target !== mapEl || e.ctrlKey || e.metaKey || e.altKey) return;
   const step = 80;
   const keys = {
-    ArrowLeft: () => { state.view = pan(state.view, step, 0); },
-    ArrowRight: () => { state.view = pan(state.view, -step, 0); },
-    ArrowUp: () => { state.view = pan(state.view, 0, step); },
-    ArrowDown: () => { state.view = pan(state.view, 0, -step); },
-    "+": () => { state.view = zoom(state.view, 2); },
-    "=": () => { state.view = zoom(state.view, 2); },
-    "-": () => { state.view = zoom(state.view, 0.5); },
-    _: () => { state.view = zoom(state.view, 0.5); },
+    ArrowLeft: () => panBy(step, 0),
+    ArrowRight: () => panBy(-step, 0),
+    ArrowUp: () => panBy(0, step),
+    ArrowDown: () => panBy(0, -step),
+    "+": () => zoomBy(2),
+    "=": () => zoomBy(2),
+    "-": () => zoomBy(0.5),
+    _: () => zoomBy(0.5),
     Enter: () => {
       if (state.pick) placePick(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
     },
@@ -991,10 +862,9 @@ function showCursor(lonlat) {
   $("#cursor").textContent = `${formatLatLon(lonlat)}  ·  MGRS ${formatMGRS(mgrs, lonlat) || "—"}`;
 }
 
-$("#zoom-in").addEventListener("click", () => { state.view = zoom(state.view, 2); scheduleRender(); });
-$("#zoom-out").addEventListener("click", () => { state.view = zoom(state.view, 0.5); scheduleRender(); });
+$("#zoom-in").addEventListener("click", () => zoomBy(2));
+$("#zoom-out").addEventListener("click", () => zoomBy(0.5));
 $("#zoom-fit").addEventListener("click", fitAll);
-new ResizeObserver(() => scheduleRender()).observe(svg);
 
 $("#goto-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -1003,9 +873,8 @@ $("#goto-form").addEventListener("submit", (e) => {
   try {
     const p = parsePosition($("#goto").value, mgrs);
     state.gotoMark = p;
-    state.view = { ...makeView(p, Math.max(state.view.scale, 256 * 2 ** 11), state.view.width, state.view.height) };
+    setView(makeView(p, Math.max(state.view.scale, 256 * 2 ** 11), state.view.width, state.view.height));
     showCursor(p);
-    scheduleRender();
   } catch (ex) {
     err.textContent = ex.message;
   }
@@ -1170,11 +1039,11 @@ function setPick(mode) {
   $("#finish-route").hidden = mode !== "route";
   $("#m-draw").setAttribute("aria-pressed", String(mode === "measure"));
   $("#m-finish").hidden = mode !== "measure";
-  svg.classList.toggle("picking", Boolean(mode));
+  mapEl.classList.toggle("picking", Boolean(mode));
   $("#crosshair").hidden = !mode;
   if (mode) {
     announce(mode === "route" || mode === "measure" ? "Click the map to add route points; double-click, Escape or Finish ends. Keyboard: Enter adds the centre." : "Click the map, or press Enter to place at the centre cross.");
-    svg.focus({ preventScroll: true });
+    mapEl.focus({ preventScroll: true });
   }
 }
 
@@ -1720,7 +1589,7 @@ $("#inbox-list").addEventListener("click", async (e) => {
       state.gotoMark = s.anchor;
       const start = windowOf(act)[0];
       if (start !== null) setTime(start);
-      if (s.anchor) state.view = fit(state.view, bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords))), 120);
+      if (s.anchor) setView(fit(sized(state.view), bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords))), 120));
       scheduleRender();
     }
     return;
@@ -1822,6 +1691,8 @@ for (const t of tabs) {
 for (const box of document.querySelectorAll("input[data-layer]")) {
   box.addEventListener("change", () => {
     state.layers[box.dataset.layer] = box.checked;
+    if (box.dataset.layer === "base" || box.dataset.layer === "graticule") olmap.setVisible(box.dataset.layer, box.checked);
+    if (box.dataset.layer === "labels") olmap.map.getAllLayers().forEach((l) => l.changed());
     scheduleRender();
   });
 }
@@ -1863,6 +1734,8 @@ async function exportPNG() {
   if (mapCss === null) mapCss = await fetch("map.css").then((r) => r.text()).catch(() => "");
   const { width, height } = state.view;
   const footer = 22;
+  olmap.map.renderSync();
+  const base = olmap.baseCanvas();
   const clone = svg.cloneNode(true);
   clone.setAttribute("xmlns", SVGNS);
   clone.setAttribute("width", String(width));
@@ -1890,6 +1763,9 @@ async function exportPNG() {
     canvas.width = Math.round(width * ratio);
     canvas.height = Math.round((height + footer) * ratio);
     const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#cfe3ee";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(base, 0, 0, Math.round(width * ratio), Math.round(height * ratio));
     ctx.scale(ratio, ratio);
     ctx.drawImage(img, 0, 0, width, height + footer);
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
@@ -1906,15 +1782,17 @@ $("#export-png").addEventListener("click", () => { exportPNG().catch((e) => anno
 window.deconflict = {
   get state() { return state; },
   project: (lonlat) => {
-    const r = svg.getBoundingClientRect();
+    const r = mapEl.getBoundingClientRect();
     const [x, y] = project(state.view, lonlat);
     return [x + r.left, y + r.top];
   },
   setView(center, scale) {
-    state.view = makeView(center, scale, state.view.width, state.view.height);
-    scheduleRender();
+    setView(makeView(center, scale, state.view.width, state.view.height));
   },
   select: (id) => selectObject(id, true),
+  /** The map's layers: name, visibility, features loaded. */
+  layers: () => olmap.describe(),
+  map: olmap,
   setTime: (iso) => setTime(Date.parse(iso)),
   ready: false,
 };
@@ -1922,8 +1800,6 @@ window.deconflict = {
 async function start() {
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
-  loadBasemap("110m");
-  loadBasemap("50m");
   showKind();
   showMeasureKind();
   const token = sessionStorage.getItem(TOKEN_KEY);
