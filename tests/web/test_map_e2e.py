@@ -109,9 +109,9 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     # The no-fire area is hatched, the base map drawn from the bundled Natural Earth data.
     fill = coalition.evaluate("getComputedStyle(document.querySelector('#map .obj.no_fire_area .area')).fill")
     assert "hatch-nfa" in fill, fill
-    # OpenLayers draws the countries (land and borders) as a vector layer: at this zoom the 50m set, all its countries.
+    # OpenLayers draws the countries (land and borders) as a vector layer: the set drawn at this zoom has them all.
     coalition.wait_for_function(
-        "() => window.deconflict.layers().some((l) => l.name === 'countries-50m' && l.visible && l.features > 100)")
+        "() => window.deconflict.layers().some((l) => l.name.startsWith('countries-') && l.drawn && l.features > 100)")
     shot(coalition, "signed-in-coalition")
     no_errors(coalition)
     coalition.close()

@@ -801,12 +801,12 @@ function fitAll() {
 // places a point, and the keys below are the map's own.
 olmap.map.on("pointermove", (e) => showCursor(unproject(state.view, e.pixel)));
 olmap.map.on("click", (e) => mapClick(e.pixel, e.originalEvent));
-olmap.map.on("dblclick", (e) => {
-  if (state.pick === "route" || state.pick === "measure") {
-    finishRoute();
-    return false; // no zoom: the double click ended the line
-  }
-  return true;
+// While drawing a line, a double click ends it and does not zoom. OpenLayers calls
+// any two clicks within 250 ms a double click, wherever they are; the browser's own
+// dblclick also needs them at one spot, so it is the one that ends the line.
+olmap.map.on("dblclick", () => !(state.pick === "route" || state.pick === "measure"));
+mapEl.addEventListener("dblclick", () => {
+  if (state.pick === "route" || state.pick === "measure") finishRoute();
 });
 
 function mapClick(xy, e) {
@@ -1797,9 +1797,26 @@ window.deconflict = {
   ready: false,
 };
 
+/** The user's own tile files (deconflict serve --tiles), offered in the Layers tab. */
+async function loadTiles() {
+  const catalog = await fetch("tiles", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const names = olmap.addTiles(catalog);
+  if (!names.length) return;
+  const select = $("#basemap");
+  for (const t of catalog.tilesets.filter((x) => names.includes(x.name))) {
+    const opt = document.createElement("option");
+    opt.value = t.name;
+    opt.textContent = `${t.title || t.name} (${t.kind})`;
+    select.append(opt);
+  }
+  $("#basemap-row").hidden = false;
+  select.addEventListener("change", () => olmap.chooseBase(select.value, state.layers.base));
+}
+
 async function start() {
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
+  await loadTiles().catch((err) => announce(`The tile layers could not be loaded: ${err.message}`));
   showKind();
   showMeasureKind();
   const token = sessionStorage.getItem(TOKEN_KEY);

@@ -94,19 +94,22 @@ export function createMap({ target, ops, onFrame, labels }) {
     },
     /** Add the user's tile sets (GET /tiles), hidden until chosen. */
     addTiles(catalog) {
+      const { VectorTile: VectorTileLayer, Tile: TileLayer } = ol().layer;
+      const { VectorTile: VectorTileSource, XYZ } = ol().source;
+      const { MVT } = ol().format;
       for (const spec of tileLayerSpecs(catalog)) {
         const layer = spec.kind === "vector"
-          ? new ol().layer.VectorTile({
+          ? new VectorTileLayer({
             properties: { name: spec.name, group: "tiles", opaque: false },
-            source: new ol().source.VectorTile({ format: new ol().format.MVT(), url: spec.url, minZoom: spec.minZoom, maxZoom: spec.maxZoom,
+            source: new VectorTileSource({ format: new MVT(), url: spec.url, minZoom: spec.minZoom, maxZoom: spec.maxZoom,
               attributions: spec.attribution }),
-            style: vectorStyle(styles.tiles),
+            style: styleFunction(styles.tiles, labels),
             declutter: true,
             visible: false,
           })
-          : new ol().layer.Tile({
+          : new TileLayer({
             properties: { name: spec.name, group: "tiles", opaque: true },
-            source: new ol().source.XYZ({ url: spec.url, minZoom: spec.minZoom, maxZoom: spec.maxZoom, attributions: spec.attribution,
+            source: new XYZ({ url: spec.url, minZoom: spec.minZoom, maxZoom: spec.maxZoom, attributions: spec.attribution,
               crossOrigin: "anonymous" }),
             visible: false,
           });
@@ -123,10 +126,16 @@ export function createMap({ target, ops, onFrame, labels }) {
     },
     /** What each layer holds now, for tests and the console. */
     describe() {
+      const z = view.getZoom();
       return map.getLayers().getArray().map((l) => ({
         name: l.get("name") ?? "graticule",
         visible: l.getVisible(),
-        features: l.getSource?.()?.getFeatures?.()?.length ?? null,
+        // Drawn at this zoom: visible and within the layer's zoom range.
+        drawn: l.getVisible() && z > l.getMinZoom() && z <= l.getMaxZoom(),
+        features: l.getSource?.()?.getFeatures?.()?.length
+          ?? (l instanceof ol().layer.VectorTile ? l.getFeaturesInExtent(view.calculateExtent(map.getSize())).length : null),
+        names: l instanceof ol().layer.VectorTile
+          ? l.getFeaturesInExtent(view.calculateExtent(map.getSize())).map((f) => f.get("name")) : undefined,
         loaded: l.getSource?.()?.getState?.() ?? null,
       }));
     },
