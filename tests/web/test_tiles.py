@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +45,8 @@ def test_mbtiles_are_read_in_xyz_numbering(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("leaves", [False, True])
 def test_pmtiles_are_read_from_the_root_or_a_leaf_directory(tmp_path: Path, leaves: bool) -> None:
-    tiles = {(z, x, y): png((x * 40, y * 40, z * 40), size=2) for z in range(3) for x in range(1 << z) for y in range(1 << z)}
+    tiles = {(z, x, y): png((x * 40, y * 40, z * 40), size=2)
+             for z in range(3) for x in range(1 << z) for y in range(1 << z)}
     t = open_tiles(write_pmtiles(tmp_path / "p.pmtiles", tiles, 2, leaves=leaves))
     assert isinstance(t, PMTiles)
     for key, blob in tiles.items():
@@ -122,18 +123,23 @@ def test_the_map_switches_to_the_users_raster_and_vector_tiles(tiles_server: Run
                                   "width": 1, "height": 1})
     assert centre_colour(pixel) == pytest.approx((200, 30, 30), abs=6)
     # The Natural Earth countries are hidden under an opaque raster base.
-    assert not any(lay["drawn"] for lay in page.evaluate("window.deconflict.layers()") if lay["name"].startswith("countries-"))
+    assert not any(lay["drawn"] for lay in layers(page) if lay["name"].startswith("countries-"))
     shot(page, "tiles-raster")
     # Vector: the places tile's point arrives, decoded, with its name.
     with page.expect_response(lambda r: "/tiles/places/" in r.url and r.status == 200):
         page.select_option("#basemap", "places")
     page.wait_for_function("() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn"
                            " && (l.names || []).includes('Deir ez-Zor'))")
-    assert any(lay["drawn"] for lay in page.evaluate("window.deconflict.layers()") if lay["name"].startswith("countries-"))
+    assert any(lay["drawn"] for lay in layers(page) if lay["name"].startswith("countries-"))
     page.select_option("#basemap", "")
-    assert not any(lay["drawn"] for lay in page.evaluate("window.deconflict.layers()") if lay["name"] in ("places", "relief"))
+    assert not any(lay["drawn"] for lay in layers(page) if lay["name"] in ("places", "relief"))
     no_errors(page)
     page.close()
+
+
+def layers(page: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = page.evaluate("window.deconflict.layers()")
+    return result
 
 
 def centre_colour(png_bytes: bytes) -> tuple[int, int, int]:
