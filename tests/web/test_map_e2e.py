@@ -112,6 +112,9 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     # OpenLayers draws the countries (land and borders) as a vector layer: the set drawn at this zoom has them all.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name.startsWith('countries-') && l.drawn && l.features > 100)")
+    # And the populated places (SimpleMaps World Cities, bundled), tens of thousands of them, drawn at this zoom.
+    coalition.wait_for_function(
+        "() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn && l.features > 10000)")
     shot(coalition, "signed-in-coalition")
     no_errors(coalition)
     coalition.close()

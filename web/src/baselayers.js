@@ -34,3 +34,26 @@ export function tileLayerSpecs(catalog) {
   }
   return out;
 }
+
+/**
+ * The smallest place labelled at a zoom: only the large cities on a theatre map,
+ * every town on a tactical one. Decluttering then drops what still overlaps.
+ */
+export function placeMinPopulation(zoom) {
+  if (zoom < 5) return 1_000_000;
+  if (zoom < 6.5) return 250_000;
+  if (zoom < 8) return 50_000;
+  if (zoom < 9.5) return 10_000;
+  return 0;
+}
+
+/** The places of build.mjs's compact file as {lon, lat, population, name, capital}. */
+export function placesOf(doc) {
+  const f = doc?.fields ?? [];
+  const at = (name) => f.indexOf(name);
+  const [lon, lat, pop, name, cap] = ["lon", "lat", "population", "name", "capital"].map(at);
+  if ([lon, lat, name].some((i) => i < 0)) return [];
+  return (doc.rows ?? []).filter((r) => Number.isFinite(r[lon]) && Number.isFinite(r[lat])).map((r) => ({
+    lon: r[lon], lat: r[lat], population: pop < 0 ? 0 : Number(r[pop]) || 0, name: String(r[name]), capital: cap < 0 ? "" : r[cap],
+  }));
+}

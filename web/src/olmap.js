@@ -4,7 +4,7 @@
 // app.js draws each frame (see opsLayer), in the same pixels as the base.
 // docs/map.md says why OpenLayers.
 
-import { baseStyles, tileLayerSpecs } from "./baselayers.js";
+import { baseStyles, placeMinPopulation, placesOf, tileLayerSpecs } from "./baselayers.js";
 
 const ol = () => window.ol;
 
@@ -34,7 +34,7 @@ function styleFunction(spec, labels) {
 }
 
 export function createMap({ target, ops, onFrame, labels }) {
-  const { Map, View } = ol();
+  const { Map: OlMap, View } = ol();
   const { Layer, Vector: VectorLayer, Graticule } = ol().layer;
   const { Vector: VectorSource } = ol().source;
   const { TopoJSON } = ol().format;
@@ -43,13 +43,58 @@ export function createMap({ target, ops, onFrame, labels }) {
 
   const countries = ATLAS.map(([res, minZoom, maxZoom]) => new VectorLayer({
     properties: { name: `countries-${res}`, group: "base" },
-    source: new VectorSource({ url: `vendor/world-atlas/countries-${res}.json`, format: new TopoJSON({ layers: ["countries"] }), overlaps: false }),
+    source: new VectorSource({ url: `vendor/world-atlas/countries-${res}.json`, format: new TopoJSON({ layers: ["countries"] }), overlaps: false,
+      attributions: "Natural Earth" }),
     style: styleFunction(styles.country, labels),
     minZoom,
     maxZoom,
     declutter: "base",
     updateWhileInteracting: true,
   }));
+  // Populated places: loaded when first zoomed in to where they are drawn.
+  const placeStyles = new Map();
+  const placeStyle = (capital) => {
+    if (!placeStyles.has(capital)) {
+      const { Style, Circle } = ol().style;
+      placeStyles.set(capital, new Style({
+        image: new Circle({ radius: capital === "primary" ? 4 : 2.5, fill: new Fill({ color: "#333" }),
+          stroke: new Stroke({ color: "#fff", width: 1 }) }),
+        text: new Text({ font: `${capital === "primary" || capital === "admin" ? "600 " : ""}12px system-ui, sans-serif`,
+          fill: new Fill({ color: "#222" }), stroke: new Stroke({ color: "#fff", width: 3 }), offsetY: -10 }),
+      }));
+    }
+    return placeStyles.get(capital);
+  };
+  const placeSource = new VectorSource({
+    attributions: "Places: SimpleMaps World Cities (CC BY 4.0)",
+    loader: async (_extent, _resolution, projection, success, failure) => {
+      try {
+        const doc = await fetch("vendor/places.json").then((r) => r.json());
+        const { Feature, geom, proj } = ol();
+        const features = placesOf(doc).map((p) => new Feature({
+          geometry: new geom.Point(proj.fromLonLat([p.lon, p.lat], projection)),
+          name: p.name, population: p.population, capital: p.capital,
+        }));
+        placeSource.addFeatures(features);
+        success(features);
+      } catch {
+        failure();
+      }
+    },
+  });
+  const places = new VectorLayer({
+    properties: { name: "places", group: "base" },
+    source: placeSource,
+    minZoom: 4,
+    declutter: "base",
+    zIndex: 3,
+    style: (feature, resolution) => {
+      if (feature.get("population") < placeMinPopulation(view.getZoomForResolution(resolution))) return null;
+      const style = placeStyle(feature.get("capital"));
+      style.getText().setText(labels() ? feature.get("name") : "");
+      return style;
+    },
+  });
   const graticule = new Graticule({
     properties: { name: "graticule", group: "graticule" },
     strokeStyle: new Stroke({ color: "rgba(122,139,153,0.55)", width: 0.6 }),
@@ -72,9 +117,9 @@ export function createMap({ target, ops, onFrame, labels }) {
   });
   const view = new View({ center: [0, 0], zoom: 2, minZoom: 0, maxZoom: 20, enableRotation: false, constrainResolution: false,
     smoothResolutionConstraint: false });
-  const map = new Map({
+  const map = new OlMap({
     target,
-    layers: [...countries, graticule, opsLayer],
+    layers: [...countries, places, graticule, opsLayer],
     view,
     controls: ol().control.defaults.defaults({ zoom: false, rotate: false, attribution: true, attributionOptions: { collapsible: false } }),
     // Keys are app.js's (Enter, Escape and Backspace mean something while picking, and zoom must not animate).
@@ -88,7 +133,7 @@ export function createMap({ target, ops, onFrame, labels }) {
     opsLayer,
     /** Show or hide a group of base layers ("base" | "graticule"). */
     setVisible(group, on) {
-      if (group === "base") countries.forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
+      if (group === "base") [...countries, places].forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
       if (group === "graticule") graticule.setVisible(on);
       map.render();
     },
