@@ -205,10 +205,6 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     relief.close()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, open: in the full suite the map's in-force list often keeps a measure "
-    "withdrawn from it (3 of 4 runs on 2026-12-04); the API side is covered by "
-    "tests/service/test_measure_life.py"))
 def test_a_measure_declined_then_agreed_over_an_accepted_fire_then_withdrawn(
         web_server: Running, browser_context: Any, shot: Shot) -> None:
     # Russia's fire is accepted (clear); the coalition proposes a no-fire area over it, binding russia.

@@ -23,6 +23,7 @@ import {
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
+import { latestOnly } from "./latest.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
@@ -198,17 +199,21 @@ function renderShareParties() {
   for (const el of box.querySelectorAll("input")) el.disabled = !can("check");
 }
 
+const pictureReads = latestOnly();
+
 async function loadPicture() {
+  const read = pictureReads.ask();
   if (state.asOf !== null) {
     // As known at a past instant: rebuilt by the server from its log, disclosed as the live reads are.
     const asOf = state.asOf;
     const pic = await api(pictureQuery(asOf));
-    if (state.asOf !== asOf) return;
+    if (state.asOf !== asOf || !pictureReads.accept(read)) return;
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
     const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
-    if (state.asOf !== null) return;
+    // A read started before a change (say a withdrawal) may answer after one started after it: never shown over it.
+    if (state.asOf !== null || !pictureReads.accept(read)) return;
     // References are kept apart, so the declarations stay in the import format (exports).
     for (const d of decls) {
       if (d.reference) state.refs.set(d.id, d.reference);
@@ -1418,6 +1423,12 @@ $("#inforce-list").addEventListener("click", async (e) => {
   try {
     const out = await api(`/v1/measures/${encodeURIComponent(id)}`, { method: "DELETE" });
     announce(`Withdrew ${id}${out.told?.length ? `; told: ${out.told.join(", ")}` : ""}`);
+    // The server has answered: the measure is gone. Reloaded after the answer, and
+    // any read that started before it is dropped (loadPicture).
+    pictureReads.invalidate();
+    state.measures = { ...state.measures, in_force: (state.measures.in_force ?? []).filter((m) => m.id !== id) };
+    renderInForce();
+    scheduleRender();
     await loadPicture();
   } catch (ex) {
     err.textContent = ex.message;
