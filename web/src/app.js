@@ -24,6 +24,7 @@ import {
 } from "./measure.js";
 import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
+import { closestPair, partShapes, stretchAround } from "./finding-geo.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
@@ -450,6 +451,13 @@ function placeLabel(placed, [x, y], text, offsets) {
   return null;
 }
 
+/** The label the user typed, cut to fit a map label (the whole of it is in the details). */
+const LABEL_MAX = 28;
+function shortLabel(text) {
+  const t = String(text).trim();
+  return t.length > LABEL_MAX ? `“${t.slice(0, LABEL_MAX - 1)}…”` : `“${t}”`;
+}
+
 function objClass(obj, proposed) {
   const kinds = [isMeasure(obj) ? "measure" : "declaration", obj.kind];
   if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
@@ -518,7 +526,7 @@ function renderObjects(box) {
     if (state.layers.labels) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -529,31 +537,94 @@ function renderObjects(box) {
   return { areas, lines, symbols, labels };
 }
 
-function renderHighlights() {
-  if (!state.result) return "";
-  const v = state.view;
-  const { highlight } = findingsView(state.result);
-  let out = "";
+// The part of each object a finding is about (finding-geo.js): the stretch of a
+// long line near the activity, or the area it touches; the separation drawn
+// between the closest points and labelled with the service's distance.
+const HL_STRETCH_MIN_M = 2000;
+const HL_STRETCH_MAX_M = 25000;
+
+function highlightParts() {
+  if (!state.result || !state.checked) return [];
+  const { highlight, findings } = findingsView(state.result);
+  const activity = checkedShapes();
   const all = [...state.declarations, ...(state.measures.in_force ?? [])];
+  const out = [];
   for (const [id, kind] of Object.entries(highlight)) {
     if (kind === "caution") continue;
     const obj = all.find((o) => o.id === id);
     if (!obj) continue;
-    const s = shapes(obj);
-    let d = "";
-    let fill = "";
-    for (const sh of s.shapes) {
-      if (sh.type === "point") continue;
-      const p = pathData(v, sh.coords, sh.type === "area");
-      d += p;
-      if (sh.type === "area") fill += p;
-    }
-    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
-    const [x, y] = s.anchor ? project(v, s.anchor) : [0, 0];
-    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
-      + `<text class="label hl-badge" x="${x.toFixed(1)}" y="${(y - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
+    const finding = findings.find((f) => f.object?.id === id && f.kind === kind) ?? findings.find((f) => f.object?.id === id);
+    const objShapes = shapes(obj).shapes.filter((sh) => sh.type !== "point");
+    const pair = closestPair(partShapes(activity, finding?.part), objShapes);
+    out.push({ id, kind, obj, finding, objShapes, pair });
   }
   return out;
+}
+
+function checkedShapes() {
+  const key = JSON.stringify(state.checked);
+  if (state.checkedShapes?.key !== key) {
+    let list = [];
+    try {
+      list = shapesOf({ id: "checked", owner: state.me?.party ?? "", ...state.checked }).shapes;
+    } catch {
+      list = [];
+    }
+    state.checkedShapes = { key, list };
+  }
+  return state.checkedShapes.list;
+}
+
+function renderHighlights() {
+  const v = state.view;
+  let out = "";
+  for (const { id, kind, finding, objShapes, pair } of highlightParts()) {
+    let d = "";
+    let fill = "";
+    const near = pair ? objShapes[pair.shape] : null;
+    if (near?.type === "line") {
+      // A line: only its stretch near the activity.
+      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 2));
+      d = pathData(v, stretchAround(near.coords, pair.edge, pair.to, half));
+    } else {
+      for (const sh of near ? [near] : objShapes) {
+        const p = pathData(v, sh.coords, sh.type === "area");
+        d += p;
+        if (sh.type === "area") fill += p;
+      }
+    }
+    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
+    const at = pair ? project(v, pair.to) : shapes(findObject(id)).anchor ? project(v, shapes(findObject(id)).anchor) : [0, 0];
+    let sepMark = "";
+    const sep = finding?.separation_m;
+    if (pair && pair.distance_m > 0) {
+      const [x0, y0] = project(v, pair.from);
+      const [x1, y1] = project(v, pair.to);
+      // The service's separation when it gives one; a rule met at 0 m (a far side, an
+      // area entered) is labelled with the distance measured here, marked as such.
+      const label = sep === null || sep === undefined ? "" : sep > 0 ? metresText(sep) : `≈ ${metresText(pair.distance_m)}`;
+      sepMark = `<path class="separation" d="M${x0.toFixed(1)},${y0.toFixed(1)}L${x1.toFixed(1)},${y1.toFixed(1)}"/>`
+        + `<circle class="closest" cx="${x0.toFixed(1)}" cy="${y0.toFixed(1)}" r="3.5"/><circle class="closest" cx="${x1.toFixed(1)}" cy="${y1.toFixed(1)}" r="3.5"/>`
+        + (label && Math.hypot(x1 - x0, y1 - y0) > 24
+          ? `<text class="label separation-label" x="${((x0 + x1) / 2).toFixed(1)}" y="${((y0 + y1) / 2 - 6).toFixed(1)}" text-anchor="middle">${esc(label)}</text>` : "");
+    }
+    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"${pair ? ` data-separation="${esc(sep ?? "")}"` : ""}><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
+      + `${sepMark}<text class="label hl-badge" x="${at[0].toFixed(1)}" y="${(at[1] - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
+  }
+  return out;
+}
+
+function metresText(m) {
+  return m >= 10000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m).toLocaleString("en-GB")} m`;
+}
+
+/** On Check: the map goes to the activity and the closest points of what it touches. */
+function zoomToChecked() {
+  const pts = checkedShapes().flatMap((sh) => (sh.type === "point" ? [sh.coords] : sh.coords));
+  for (const { pair } of highlightParts()) if (pair) pts.push(pair.to);
+  if (!pts.length) return;
+  const v = fit(sized(state.view), bbox(pts), 90);
+  setView(v.scale > 256 * 2 ** 14 ? { ...v, scale: 256 * 2 ** 14 } : v);
 }
 
 function currentPlanShapes() {
@@ -1188,6 +1259,7 @@ function showResult(doc, result) {
   // Show the picture when the activity happens, so what it touches is drawn.
   const start = Date.parse(doc.window.start);
   if (!Number.isNaN(start)) setTime(start);
+  zoomToChecked();
   scheduleRender();
 }
 
