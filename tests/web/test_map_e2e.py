@@ -174,6 +174,19 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     expect(russia.locator('#map .hl[data-id="M1"]')).to_be_attached()
     expect(russia.locator('#map .hl[data-id="S1"]')).to_be_attached()
     expect(russia.locator("#time-label")).to_have_text("2018-02-07 20:00Z")
+    # Where it happens: Check zoomed to the fire; of the 200 km deconfliction line only the
+    # stretch near the fire is highlighted, with the separation drawn to its closest point.
+    map_box = russia.locator("#map").bounding_box()
+    tx, ty = russia.evaluate("window.deconflict.project([40.325, 35.355])")
+    assert map_box is not None
+    assert map_box["x"] < tx < map_box["x"] + map_box["width"] and map_box["y"] < ty < map_box["y"] + map_box["height"]
+    assert russia.evaluate("window.deconflict.state.view.scale") > 256 * 2 ** 10
+    lengths = russia.evaluate("""() => [
+        document.querySelector('#map .hl[data-id="M1"] .hl-over').getTotalLength(),
+        document.querySelector('#map .obj[data-id="M1"] .line').getTotalLength()]""")
+    assert 0 < lengths[0] < lengths[1] / 4, lengths
+    expect(russia.locator('#map .hl[data-id="M1"] .separation')).to_be_attached()
+    assert russia.locator('#map .hl[data-id="M1"] circle.closest').count() == 2
     russia.evaluate("window.deconflict.setView([40.27, 35.33], 256 * 2 ** 11.7)")
     russia.wait_for_timeout(300)
     shot(russia, "check-c2-violation")
