@@ -131,6 +131,21 @@ def test_the_time_slider_shows_what_is_in_force(web_server: Running, browser_con
     # The ROZ carries its altitudes on the map.
     expect(page.locator('#map text[data-for="M2"]')).to_contain_text("1,500\u20137,500 m AMSL")
     shot(page, "time-2000Z")
+    # Stacked objects: at the SDF headquarters (S1) inside the ROZ (M2), a click offers both.
+    s1 = page.evaluate("window.deconflict.state.declarations.find((d) => d.id === 'S1').geometry.coordinates")
+    page.evaluate(f"window.deconflict.setView({s1}, 256 * 2 ** 12)")
+    page.wait_for_timeout(200)
+    x, y = page.evaluate(f"window.deconflict.project({s1})")
+    page.mouse.click(x + 30, y + 30)  # inside S1's protection ring and M2's area, off the symbols
+    picker = page.locator("#picker")
+    expect(picker).to_be_visible()
+    ids = picker.locator("button[data-id]").evaluate_all("(bs) => bs.map((b) => b.dataset.id)")
+    assert {"S1", "M2"} <= set(ids), ids
+    picker.locator('button[data-id="M2"]').click()
+    expect(picker).to_be_hidden()
+    expect(page.locator("#details h3")).to_contain_text("M2")
+    page.click("#details-close")
+    page.click("#zoom-fit")
     page.fill("#time", str(9 * 60 + 30))
     expect(page.locator('#map .obj[data-id="F2"]').first).to_be_attached()
     assert not on_map(page, "F1")

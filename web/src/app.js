@@ -891,10 +891,54 @@ function mapClick(xy, e) {
     placePick(lonlat);
     return;
   }
-  const hit = document.elementFromPoint(e.clientX, e.clientY)?.closest("[data-id]");
-  const id = hit?.dataset.id;
-  if (id && id !== "plan") selectObject(id);
-  else selectObject(null);
+  // Everything under the pointer, top first: one object is selected, several are offered in a picker.
+  const ids = stackedAt(e.clientX, e.clientY);
+  closePicker();
+  if (ids.length > 1) openPicker(ids, xy);
+  else selectObject(ids[0] ?? null);
+}
+
+function stackedAt(clientX, clientY) {
+  const ids = [];
+  for (const el of document.elementsFromPoint(clientX, clientY)) {
+    if (!svg.contains(el)) continue;
+    const id = el.closest("[data-id]")?.dataset.id;
+    if (id && id !== "plan" && !ids.includes(id) && findObject(id)) ids.push(id);
+  }
+  return ids;
+}
+
+function closePicker() {
+  const old = $("#picker");
+  if (old) old.remove();
+}
+
+function openPicker(ids, [x, y]) {
+  const box = document.createElement("div");
+  box.id = "picker";
+  box.className = "picker card";
+  box.setAttribute("role", "menu");
+  box.setAttribute("aria-label", "Objects here");
+  box.style.left = `${Math.min(x + 8, state.view.width - 260)}px`;
+  box.style.top = `${Math.min(y + 8, state.view.height - 40 * ids.length - 20)}px`;
+  box.innerHTML = `<p class="note">${ids.length} objects here:</p>` + ids.map((id) => {
+    const obj = findObject(id);
+    return `<button type="button" role="menuitem" data-id="${esc(id)}">${esc(labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}</small></button>`;
+  }).join("");
+  box.addEventListener("click", (ev) => {
+    const id = ev.target.closest("button[data-id]")?.dataset.id;
+    if (!id) return;
+    closePicker();
+    selectObject(id);
+  });
+  box.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      closePicker();
+      mapEl.focus();
+    }
+  });
+  $("#map-wrap").append(box);
+  box.querySelector("button")?.focus();
 }
 
 mapEl.addEventListener("keydown", (e) => {
