@@ -349,3 +349,44 @@ def test_a_movement_drawn_on_the_map_and_a_target_placed_by_keyboard(
     expect(sdf.locator("#verdict")).to_be_visible()
     no_errors(sdf)
     sdf.close()
+
+
+def test_a_site_declared_with_its_own_military_symbol(web_server: Running, browser_context: Any, shot: Shot) -> None:
+    sdf = open_page(browser_context, web_server, web_server.tokens["sdf"]["planner"])
+    sdf.check("#plan-kind-site")
+    sdf.fill("#plan-label", "Company command post")
+    sdf.select_option("#plan-facility", "forces")
+    sdf.fill("#plan-target", "35.1, 40.7")
+    sdf.fill("#plan-protection", "100")
+    sdf.fill("#plan-start", "2018-02-11 06:00")
+    sdf.fill("#plan-end", "2018-02-11 18:00")
+    sdf.click("#plan-symbol summary")
+    # A code that is not one is refused on its field, before anything is sent.
+    sdf.fill("#plan-sidc", "HQ")
+    sdf.click("#plan-check")
+    expect(sdf.locator("#err-sidc")).to_contain_text("2525")
+    sdf.fill("#plan-sidc", "shgpuci--------")  # the identity typed is the owner's business; the echelon is chosen
+    sdf.select_option("#plan-echelon", "company")
+    sdf.fill("#plan-designation", "A/2-22")
+    sdf.click("#plan-check")
+    expect(sdf.locator("#verdict")).to_be_visible()
+    sdf.click("#plan-submit")
+    expect(sdf.locator("#submit-status")).to_contain_text("Accepted")
+    sdf.wait_for_function("() => window.deconflict.state.declarations.some((d) => d.designation === 'A/2-22')")
+    decl = sdf.evaluate("window.deconflict.state.declarations.find((d) => d.designation === 'A/2-22')")
+    assert decl["sidc"] == "SHGPUCI----E---", decl  # stored as declared, upper-cased, echelon E (company)
+    sdf.evaluate("window.deconflict.setTime('2018-02-11T12:00:00Z')")
+    sdf.evaluate("window.deconflict.setView([40.7, 35.1], 256 * 2 ** 12)")
+    symbol = sdf.locator(f'#map .obj[data-id="{decl["id"]}"] .symbol svg')
+    expect(symbol).to_be_attached()
+    expect(symbol).to_contain_text("A/2-22")  # the designation beside the symbol, not the id
+    # The label: the radio reference and the label typed, not the id the server made up.
+    label = sdf.locator(f'#map text.label[data-for="{decl["id"]}"]')
+    expect(label).to_contain_text("DC-")
+    expect(label).to_contain_text("Company command post")
+    expect(label).not_to_contain_text(decl["id"])
+    # Drawn as a friend to its owner (milsymbol's friendly fill), whatever identity was typed.
+    assert "rgb(128,224,255)" in symbol.inner_html().replace(" ", "") or "#80e0ff" in symbol.inner_html().lower()
+    shot(sdf, "declared-symbol")
+    no_errors(sdf)
+    sdf.close()

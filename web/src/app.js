@@ -385,7 +385,7 @@ function symbolAt(obj, xy, role, azimuth) {
   }
   const sidc = sidcFor(obj, state.me?.party ?? "", role);
   if (!sidc || !window.ms) return "";
-  const opts = { uniqueDesignation: obj.id };
+  const opts = { uniqueDesignation: obj.designation || obj.id };
   if (azimuth !== null && azimuth !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(azimuth);
   const s = symbolSVG(sidc, opts);
   return `<g class="symbol" transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">${s.svg}</g>`;
@@ -449,6 +449,13 @@ function placeLabel(placed, [x, y], text, offsets) {
     }
   }
   return null;
+}
+
+// An id the server made up (service/http.py: "a-" and 16 hex digits) says nothing
+// to a reader: the radio reference stands for it on the map.
+const GENERATED_ID = /^a-[0-9a-f]{12,16}$/;
+function mapName(id, reference) {
+  return reference && GENERATED_ID.test(id) ? reference : withReference(id, { reference });
 }
 
 /** The label the user typed, cut to fit a map label (the whole of it is in the details). */
@@ -526,7 +533,7 @@ function renderObjects(box) {
     if (state.layers.labels) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+        : `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
       const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
       if (spot) {
         labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
@@ -811,6 +818,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     referenceOf(shown) ? ["Reference", referenceOf(shown)] : null,
     ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
     obj.facility ? ["Facility", facilityName(obj.facility)] : null,
+    obj.sidc ? ["Symbol", `${obj.sidc}${obj.designation ? ` · ${obj.designation}` : ""}`] : null,
     ["Owner", obj.owner],
     ["Window", `${fmt(start)} – ${fmt(end)}`],
     altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
@@ -1096,6 +1104,9 @@ function readPlan(strict = true) {
   const plan = {
     kind,
     label: $("#plan-label").value.trim(),
+    sidc: $("#plan-sidc").value,
+    echelon: $("#plan-echelon").value,
+    designation: $("#plan-designation").value,
     start: parseUTC($("#plan-start").value),
     end: parseUTC($("#plan-end").value),
     altUnit: $("#plan-unit").value,
@@ -1219,8 +1230,9 @@ function fieldError(field, message) {
   const el = $(`#err-${field}`) ?? (field in DETAIL_FIELDS ? $("#err-details") : null) ?? $("#err-start");
   el.textContent = message;
   if (["people", "vehicles", "plates", "email"].includes(field) || field in DETAIL_FIELDS) $("#plan-details").open = true;
+  if (field === "sidc" || field === "designation") $("#plan-symbol").open = true;
   const input = { ...DETAIL_FIELDS, facility: "#plan-facility", target: "#plan-target", radius: $("input[name=kind]:checked").value === "site" ? "#plan-protection" : "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
-    halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
+    sidc: "#plan-sidc", designation: "#plan-designation", halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
   if (input) $(input).focus();
 }
 

@@ -79,3 +79,14 @@ test("the details panel lists what was given", () => {
     ["Vehicles", "2: P1"], ["Cargo", "Flour"]]);
   assert.deepEqual(detailsRows(undefined), []);
 });
+
+test("a declared symbol goes into the document with its echelon and designation, or is refused on its field", () => {
+  const base = { kind: "site", label: "Forward HQ", facility: "forces", position: [40.1, 35.3], protection: "300",
+    start: Date.parse("2018-02-07T08:00:00Z"), end: Date.parse("2018-02-07T20:00:00Z") };
+  const doc = declarationDoc({ ...base, sidc: "sfgpuci--------", echelon: "company", designation: " A/2-22 " });
+  assert.equal(doc.sidc, "SFGPUCI----E---");
+  assert.equal(doc.designation, "A/2-22");
+  const plain = declarationDoc(base);
+  assert.ok(!("sidc" in plain) && !("designation" in plain));
+  assert.throws(() => declarationDoc({ ...base, sidc: "HQ" }), (e) => e.field === "sidc");
+});
