@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     page = context.new_page()
                     page.goto(url, wait_until="commit")
                     page.wait_for_function(
-                        f"() => window.deconflict && window.deconflict.ready"
-                        f" && window.deconflict.state.declarations.length >= {args.declarations}", timeout=120_000)
+                        "(n) => window.deconflict && window.deconflict.ready"
+                        " && window.deconflict.state.declarations.length >= n", arg=args.declarations, timeout=120_000)
                     ready.append(page.evaluate(
                         "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame("
                         "() => r(performance.now()))))"))

@@ -80,7 +80,27 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = "GET", body, headers = {} } = {}) {
+async function api(path, options = {}) {
+  return (await apiResponse(path, options)).data;
+}
+
+/**
+ * Every page of a paged list (GET /v1/declarations answers a page at a time, the
+ * next page's cursor in X-Next-Cursor): a picture of more than one page is whole.
+ */
+async function apiAll(path) {
+  const out = [];
+  let cursor = null;
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const { data, headers } = await apiResponse(cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`);
+    out.push(...data);
+    cursor = headers.get("X-Next-Cursor");
+    if (!cursor) return out;
+  }
+}
+
+async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
   const h = { Authorization: `Bearer ${state.token}`, Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
@@ -95,7 +115,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
     if (res.status === 401 && path !== "/v1/me") signOut("Your sign-in is no longer valid; sign in again.");
     throw new ApiError(res.status, data);
   }
-  return data;
+  return { data, headers: res.headers };
 }
 
 function can(action) {
@@ -212,7 +232,7 @@ async function loadPicture() {
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
-    const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
+    const [decls, measures] = await Promise.all([apiAll("/v1/declarations?references=true"), api("/v1/measures")]);
     // A read started before a change (say a withdrawal) may answer after one started after it: never shown over it.
     if (state.asOf !== null || !pictureReads.accept(read)) return;
     // References are kept apart, so the declarations stay in the import format (exports).

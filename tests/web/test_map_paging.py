@@ -1,0 +1,47 @@
+"""The map reads the whole picture when it is more than one page of
+GET /v1/declarations (1,000): it follows X-Next-Cursor. Before, it drew the
+first 1,000 declarations and silently left out the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from deconflict.model import Point, Site, SiteCategory, Window
+from deconflict.service.deconflict import Change
+from tests.service.conftest import Running, start
+from tests.web.test_map_e2e import no_errors, open_page
+
+EXTRA = 1_100
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    for running in start(tmp_path_factory.mktemp("paging") / "server.sqlite3", web=True):
+        window = Window(datetime(2018, 2, 20, tzinfo=UTC), datetime(2018, 2, 21, tzinfo=UTC))
+        sites = [Site(id=f"P{i:04d}", owner="sdf", window=window, category=SiteCategory.FORCES,
+                      geometry=Point(44.0 + (i % 40) * 0.02, 36.0 + (i // 40) * 0.02), protection_m=50.0)
+                 for i in range(EXTRA)]
+        running.hotline.service.apply([Change(declaration=s) for s in sites])
+        yield running
+
+
+def test_the_map_loads_every_page_of_declarations(big_server: Running, browser_context: Any) -> None:
+    page = open_page(browser_context, big_server, big_server.tokens["coalition"]["viewer"])
+    with httpx.Client(base_url=big_server.url,
+                      headers={"Authorization": f"Bearer {big_server.tokens['coalition']['viewer']}"}) as api:
+        first = api.get("/v1/declarations")
+        assert len(first.json()) == 1000 and first.headers["X-Next-Cursor"]  # more than one page
+        rest = api.get("/v1/declarations", params={"cursor": first.headers["X-Next-Cursor"]})
+        assert "X-Next-Cursor" not in rest.headers
+        total = len(first.json()) + len(rest.json())
+    page.wait_for_function("(n) => window.deconflict.state.declarations.length === n", arg=total)
+    ids = page.evaluate("window.deconflict.state.declarations.map((d) => d.id)")
+    assert len(set(ids)) == total > EXTRA
+    assert {"P0000", f"P{EXTRA - 1:04d}", "S1"} <= set(ids)
+    no_errors(page)
+    page.close()
