@@ -232,7 +232,8 @@ async function loadPicture() {
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
-    const [decls, measures] = await Promise.all([apiAll("/v1/declarations?references=true"), api("/v1/measures")]);
+    // The largest page the API gives (service/listing.py MAX_PAGE): each page is a pass over every declaration.
+    const [decls, measures] = await Promise.all([apiAll("/v1/declarations?references=true&limit=5000"), api("/v1/measures")]);
     // A read started before a change (say a withdrawal) may answer after one started after it: never shown over it.
     if (state.asOf !== null || !pictureReads.accept(read)) return;
     // References are kept apart, so the declarations stay in the import format (exports).
@@ -311,12 +312,44 @@ const olmap = createMap({
   labels: () => state.layers.labels,
   onFrame(center, resolution, size) {
     state.view = fromOL(center, resolution, size);
-    render();
+    frame();
   },
 });
 
+// While the view moves continuously (a drag, a pinch, the wheel, an animation),
+// redrawing the whole picture every frame costs far more than a frame with a
+// thousand objects in view (bench/map.py): the SVG drawn for the last view is moved
+// and scaled to the new one (as OpenLayers does with its own canvases while
+// interacting), and drawn again once the view has been still for SETTLE_MS.
+// Anything else that changes the picture (data, time, selection, a jump of the
+// view) draws it at once (scheduleRender, setView).
+const SETTLE_MS = 120;
+let drawnView = null;
+let mustDraw = true;
+let settle = null;
+
+function frame() {
+  const v = state.view;
+  const sized = drawnView && drawnView.width === v.width && drawnView.height === v.height;
+  const moved = sized && (v.cx !== drawnView.cx || v.cy !== drawnView.cy || v.scale !== drawnView.scale);
+  clearTimeout(settle);
+  if (mustDraw || !sized || !moved) {
+    mustDraw = false;
+    drawnView = v;
+    svg.style.transform = "";
+    render();
+    return;
+  }
+  const k = v.scale / drawnView.scale;
+  const tx = (v.width / 2) * (1 - k) + (drawnView.cx - v.cx) * v.scale;
+  const ty = (v.height / 2) * (1 - k) + (drawnView.cy - v.cy) * v.scale;
+  svg.style.transform = `translate(${tx}px, ${ty}px) scale(${k})`;
+  settle = setTimeout(() => { mustDraw = true; olmap.map.render(); }, SETTLE_MS);
+}
+
 /** Move the map to a view ({cx, cy, scale, width, height}, projection.js). */
 function setView(v) {
+  mustDraw = true; // a jump, not a continuous move: drawn in full at once
   const { center, resolution } = toOL(v);
   olmap.view.cancelAnimations();
   olmap.view.setCenter(center);
@@ -359,7 +392,28 @@ function partyStyle(owner) {
   return state.styles[owner] ?? { colour: "#444", dash: "" };
 }
 
+// Results that depend on the data, the instant and the layers but not on the view,
+// kept between frames (the identity of the arrays changes whenever the data does).
+const overdueMemo = { key: null, value: new Set() };
+const visibleMemo = { key: null, value: [] };
+const listMemo = { key: null };
+function sameKey(a, b) {
+  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+function dataKey() {
+  return [state.declarations, state.measures, state.t, JSON.stringify(state.layers), state.me, state.refs.size];
+}
+
 function visibleObjects() {
+  const key = dataKey();
+  if (!sameKey(visibleMemo.key, key)) {
+    visibleMemo.key = key;
+    visibleMemo.value = computeVisibleObjects();
+  }
+  return visibleMemo.value;
+}
+
+function computeVisibleObjects() {
   const t = state.t;
   const out = [];
   if (state.layers.measures) {
@@ -485,6 +539,21 @@ function shortLabel(text) {
   return t.length > LABEL_MAX ? `“${t.slice(0, LABEL_MAX - 1)}…”` : `“${t}”`;
 }
 
+/** Whether a symbol at xy would overlap one already drawn (a grid of SYMBOL_PX cells); if not, it takes its cell. */
+const SYMBOL_PX = 26;
+function crowded(cells, [x, y]) {
+  const i = Math.floor(x / SYMBOL_PX);
+  const j = Math.floor(y / SYMBOL_PX);
+  for (let di = -1; di <= 1; di += 1) {
+    for (let dj = -1; dj <= 1; dj += 1) {
+      const c = cells.get(`${i + di},${j + dj}`);
+      if (c !== null && c !== undefined && Math.abs(c[0] - x) < SYMBOL_PX && Math.abs(c[1] - y) < SYMBOL_PX) return true;
+    }
+  }
+  cells.set(`${i},${j}`, [x, y]);
+  return false;
+}
+
 function objClass(obj, proposed) {
   const kinds = [isMeasure(obj) ? "measure" : "declaration", obj.kind];
   if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
@@ -500,9 +569,16 @@ function renderObjects(box) {
   let lines = "";
   let symbols = "";
   let labels = "";
-  const items = visibleObjects();
-  state.overdue = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
+  const items = [...visibleObjects()];
+  // What is overdue changes with the data and the clock, not with the view: kept between frames.
+  const overdueKey = [state.declarations, state.notifications, state.viewsVersion, Math.floor(Date.now() / 10000)];
+  if (!sameKey(overdueMemo.key, overdueKey)) {
+    overdueMemo.key = overdueKey;
+    overdueMemo.value = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
+  }
+  state.overdue = overdueMemo.value;
   const placed = [];
+  const symbolCells = new Map();
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
   items.sort((x, y) => (order[isMeasure(x.obj) ? "measure" : x.obj.kind] ?? 9) - (order[isMeasure(y.obj) ? "measure" : y.obj.kind] ?? 9));
@@ -547,7 +623,10 @@ function renderObjects(box) {
       const origin = s.shapes.find((sh) => sh.role === "origin");
       if (origin) sym += symbolAt(obj, project(v, origin.coords), "origin", null);
     } else if (!measure) {
-      sym += symbolAt(obj, xy, "anchor", azimuth);
+      // Where symbols would pile up (a theatre-wide view), the later ones are dots in
+      // the party's colour: the picker and a closer zoom tell them apart.
+      sym += crowded(symbolCells, xy) ? `<circle class="dot" cx="${xy[0].toFixed(1)}" cy="${xy[1].toFixed(1)}" r="3.5" fill="${ps.colour}"/>`
+        : symbolAt(obj, xy, "anchor", azimuth);
     }
     if (sym) symbols += `<g ${attrs}>${sym}</g>`;
     if (state.layers.labels) {
@@ -708,6 +787,7 @@ function renderGoto() {
 }
 
 function scheduleRender() {
+  mustDraw = true;
   olmap.map.render();
 }
 
@@ -780,12 +860,18 @@ function renderLegend() {
     <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
     ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
     <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict)</span></div>`;
+    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict): the part of the object concerned</span></div>
+    <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
+    ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
+    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>`;
 }
 
 function renderObjectList() {
   const ul = $("#object-list");
   if (!ul) return;
+  const key = [...dataKey(), state.asOf];
+  if (sameKey(listMemo.key, key)) return;
+  listMemo.key = key;
   const items = state.me ? visibleObjects() : [];
   ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
     + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}`
@@ -815,6 +901,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     api(`/v1/activities/${encodeURIComponent(id)}`).then((view) => {
       if (!view || !state.declarations.some((d) => d.id === id)) return;
       state.views.set(id, view);
+      state.viewsVersion = (state.viewsVersion ?? 0) + 1;
       if (state.selected === id) selectObject(id, false, false);
     }).catch(() => {});
   }
@@ -873,6 +960,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
       st.textContent = `Withdrew ${id}; the parties told of it are notified.`;
       announce(st.textContent);
       state.views.delete(id);
+      state.viewsVersion = (state.viewsVersion ?? 0) + 1;
       await loadPicture();
     } catch (err) {
       st.textContent = `Not withdrawn: ${err.message}`;

@@ -49,7 +49,6 @@ export function createMap({ target, ops, onFrame, labels }) {
     minZoom,
     maxZoom,
     declutter: "base",
-    updateWhileInteracting: true,
   }));
   // Populated places: loaded when first zoomed in to where they are drawn.
   const placeStyles = new Map();
