@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     page.goto(url, wait_until="commit")
                     page.wait_for_function(
                         "(n) => window.deconflict && window.deconflict.ready"
-                        " && window.deconflict.state.declarations.length >= n", arg=args.declarations, timeout=120_000)
+                        " && window.deconflict.state.declarations.length >= n", arg=args.expect or args.declarations,
+                        timeout=120_000)
                     ready.append(page.evaluate(
                         "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame("
                         "() => r(performance.now()))))"))
@@ -162,6 +163,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="fresh pages")
     ap.add_argument("--frames", type=int, default=240, help="animation frames driven per page")
     ap.add_argument("--static", default="", help="a built map to serve instead (e.g. another checkout's)")
+    ap.add_argument("--expect", type=int, default=0,
+                    help="declarations the map is ready with (default all; 1000 for a map that reads one page)")
     print(json.dumps(run(ap.parse_args()), indent=1))
 
 
