@@ -646,8 +646,10 @@ function renderObjects(box) {
 // The part of each object a finding is about (finding-geo.js): the stretch of a
 // long line near the activity, or the area it touches; the separation drawn
 // between the closest points and labelled with the service's distance.
+// Half the highlighted stretch of a line: 2 km, a quarter of the distance more for an
+// activity farther off (its far side is what is at stake), at most 10 km.
 const HL_STRETCH_MIN_M = 2000;
-const HL_STRETCH_MAX_M = 25000;
+const HL_STRETCH_MAX_M = 10000;
 
 function highlightParts() {
   if (!state.result || !state.checked) return [];
@@ -690,7 +692,7 @@ function renderHighlights() {
     const near = pair ? objShapes[pair.shape] : null;
     if (near?.type === "line") {
       // A line: only its stretch near the activity.
-      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 2));
+      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 4));
       d = pathData(v, stretchAround(near.coords, pair.edge, pair.to, half));
     } else {
       for (const sh of near ? [near] : objShapes) {
