@@ -2065,7 +2065,8 @@ async function loadTiles() {
 async function start() {
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
-  await loadTiles().catch((err) => announce(`The tile layers could not be loaded: ${err.message}`));
+  // The tile list is not needed to sign in: read alongside.
+  loadTiles().catch((err) => announce(`The tile layers could not be loaded: ${err.message}`));
   showKind();
   showMeasureKind();
   const token = sessionStorage.getItem(TOKEN_KEY);
