@@ -112,6 +112,11 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     # OpenLayers draws the countries (land and borders) as a vector layer: the set drawn at this zoom has them all.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name.startsWith('countries-') && l.drawn && l.features > 100)")
+    # The legend explains what is drawn, the parts of a finding and the base layers among it.
+    legend = coalition.locator("#legend")
+    expect(legend).to_contain_text("Separation between the closest points")
+    expect(legend).to_contain_text("Populated place")
+    expect(legend).to_contain_text("echelon and designation")
     # And the populated places (SimpleMaps World Cities, bundled), tens of thousands of them, drawn at this zoom.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn && l.features > 10000)")
