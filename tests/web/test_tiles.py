@@ -163,3 +163,34 @@ def centre_colour(png_bytes: bytes) -> tuple[int, int, int]:
     # One row of one pixel: the filter byte, then the pixel (filters are relative to zero here).
     assert colour_type in (2, 6)
     return raw[1], raw[2], raw[3]
+
+
+def test_serve_with_workers_serves_the_tiles_from_every_worker(tmp_path: Path) -> None:
+    """`deconflict serve --workers 2 --tiles A --tiles B` as real processes: each worker
+    (a fresh interpreter) opens the files from the environment the command sets."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli.test_serve_workers import Server, fresh_client
+    from tests.service.conftest import free_port, wait_ready
+
+    files = [write_mbtiles(tmp_path / "relief.mbtiles", {(0, 0, 0): RED}, "png"),
+             write_pmtiles(tmp_path / "places.pmtiles", {(0, 0, 0): PLACES}, 1, gzip_tiles=True)]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store",
+             str(tmp_path / "s.sqlite3"), "--workers", "2", "--tiles", str(files[0]), "--tiles", str(files[1])],
+            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ})
+    server = Server(proc, f"http://127.0.0.1:{port}", tmp_path / "s.sqlite3", log)
+    try:
+        wait_ready(server.url, proc)
+        with fresh_client(base_url=server.url) as client:
+            for _ in range(6):  # a new connection each: both workers answer some
+                assert [t["name"] for t in client.get("/tiles").json()["tilesets"]] == ["relief", "places"]
+                assert client.get("/tiles/relief/0/0/0").content == RED
+                assert client.get("/tiles/places/0/0/0").content == PLACES
+    finally:
+        assert server.stop() == 0, server.errors()
