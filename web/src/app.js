@@ -1996,7 +1996,7 @@ async function exportPNG() {
   const foot = document.createElementNS(SVGNS, "g");
   const centre = unproject(state.view, [width / 2, height / 2]);
   foot.innerHTML = `<rect x="0" y="${height}" width="${width}" height="${footer}" fill="#fff"/>`
-    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth</text>`;
+    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)</text>`;
   clone.append(foot);
   const text = new XMLSerializer().serializeToString(clone);
   const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
