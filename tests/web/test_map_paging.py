@@ -14,7 +14,7 @@ import pytest
 from deconflict.model import Point, Site, SiteCategory, Window
 from deconflict.service.deconflict import Change
 from tests.service.conftest import Running, start
-from tests.web.test_map_e2e import no_errors, open_page
+from tests.web.test_map_e2e import Shot, no_errors, open_page
 
 EXTRA = 1_100
 
@@ -43,5 +43,28 @@ def test_the_map_loads_every_page_of_declarations(big_server: Running, browser_c
     ids = page.evaluate("window.deconflict.state.declarations.map((d) => d.id)")
     assert len(set(ids)) == total > EXTRA
     assert {"P0000", f"P{EXTRA - 1:04d}", "S1"} <= set(ids)
+    no_errors(page)
+    page.close()
+
+
+def test_a_crowded_picture_has_decluttered_labels_and_symbols(big_server: Running, browser_context: Any,
+                                                              shot: Shot) -> None:
+    """1,100 sites 2 km apart, seen from afar: every one is on the map, no two labels
+    overlap (the ones that would are left out), and piled-up symbols become dots."""
+    page = open_page(browser_context, big_server, big_server.tokens["coalition"]["viewer"])
+    page.wait_for_function("(n) => window.deconflict.state.declarations.length > n", arg=EXTRA)
+    page.evaluate("window.deconflict.setTime('2018-02-20T12:00:00Z')")
+    page.evaluate("window.deconflict.setView([44.4, 36.27], 256 * 2 ** 9)")
+    page.wait_for_timeout(400)
+    on_map = page.evaluate("new Set([...document.querySelectorAll('#map .obj')].map((e) => e.dataset.id)).size")
+    assert on_map >= EXTRA, on_map
+    boxes = page.evaluate("""() => [...document.querySelectorAll('#map text.label[data-for]')].map((t) => {
+        const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    assert 10 < len(boxes) < EXTRA, len(boxes)
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1]
+    assert not overlaps, overlaps[:3]
+    assert page.locator("#map circle.dot").count() > EXTRA // 2
+    shot(page, "crowded-labels")
     no_errors(page)
     page.close()
