@@ -426,12 +426,14 @@ function computeVisibleObjects() {
 }
 
 const symbolCache = new Map();
+// The boxes of the military symbols drawn in this frame (renderObjects), which labels keep clear of.
+let symbolBoxes = null;
 function symbolSVG(sidc, options) {
   const key = `${sidc}|${JSON.stringify(options)}`;
   let s = symbolCache.get(key);
   if (!s) {
     const sym = new window.ms.Symbol(sidc, { size: 22, ...options });
-    s = { svg: sym.asSVG(), anchor: sym.getAnchor() };
+    s = { svg: sym.asSVG(), anchor: sym.getAnchor(), size: sym.getSize() };
     symbolCache.set(key, s);
   }
   return s;
@@ -459,6 +461,7 @@ function symbolAt(obj, xy, role, azimuth) {
   const opts = { uniqueDesignation: obj.designation || obj.id };
   if (azimuth !== null && azimuth !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(azimuth);
   const s = symbolSVG(sidc, opts);
+  symbolBoxes?.push([x - s.anchor.x, y - s.anchor.y, x - s.anchor.x + s.size.width, y - s.anchor.y + s.size.height]);
   return `<g class="symbol" transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">${s.svg}</g>`;
 }
 
@@ -528,6 +531,8 @@ function renderObjects(box) {
   }
   state.overdue = overdueMemo.value;
   const placed = [];
+  const pending = [];
+  symbolBoxes = [];
   const symbolCells = new Map();
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
@@ -583,11 +588,17 @@ function renderObjects(box) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
         : `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
-      const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
-      if (spot) {
-        labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
-          + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
-      }
+      pending.push({ obj, measure, proposed, xy, text });
+    }
+  }
+  // Labels after every symbol is placed, so that none is written over a symbol.
+  placed.push(...symbolBoxes);
+  symbolBoxes = null;
+  for (const { obj, measure, proposed, xy, text } of pending) {
+    const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
+    if (spot) {
+      labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
+        + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
     }
   }
   return { areas, lines, symbols, labels };
