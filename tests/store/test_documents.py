@@ -155,3 +155,23 @@ def test_details_only_on_sites_and_movements(euphrates: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput) as e:
         decode_declaration(fire, "a", owner="russia", default_id="C1")
     assert e.value.field == "a.details" and "unknown" in e.value.reason
+
+
+def test_a_declared_symbol_round_trips_and_a_bad_one_is_refused_by_name() -> None:
+    doc: dict[str, Any] = {
+        "id": "U1", "kind": "site", "owner": "sdf", "category": "forces", "label": "Forward HQ",
+        "geometry": {"type": "Point", "coordinates": [40.1, 35.3]}, "protection_m": 300,
+        "window": {"start": "2018-02-07T00:00:00Z", "end": "2018-02-08T00:00:00Z"},
+        "sidc": "sfgpucf----f---", "designation": "2-22 INF",
+    }
+    decl = decode_declaration(doc)
+    assert (decl.sidc, decl.designation) == ("SFGPUCF----F---", "2-22 INF")
+    out = encode_declaration(decl)
+    assert (out["sidc"], out["designation"]) == ("SFGPUCF----F---", "2-22 INF")
+    assert decode_declaration(out) == decl
+    # Without a symbol, the document is as before: no empty fields.
+    plain = {k: v for k, v in doc.items() if k not in ("sidc", "designation")}
+    assert "sidc" not in encode_declaration(decode_declaration(plain))
+    with pytest.raises(InvalidInput) as err:
+        decode_declaration({**doc, "sidc": "not a code"})
+    assert err.value.field.lstrip(".") == "sidc"

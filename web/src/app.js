@@ -14,19 +14,23 @@ import {
   altitudeText, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
-  bbox, bounds, fit, graticule, graticuleStep, intersects, makeView, pan, pathData, project, resize, scaleBar,
-  unproject, zoom,
+  bbox, bounds, fit, intersects, makeView, pathData, project, scaleBar, unproject,
 } from "./projection.js";
+import { createMap } from "./olmap.js";
+import { fromOL, toOL } from "./olview.js";
 import {
   BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
+import { latestOnly } from "./latest.js";
+import { closestPair, partShapes, stretchAround } from "./finding-geo.js";
+import { crowded, esc, mapName, metresText, placeLabel, shortLabel } from "./labels.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
 import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
 import {
-  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText, withReference,
+  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText,
 } from "./hotline.js";
 import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
@@ -37,8 +41,12 @@ const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
 const MINUTE = 60000;
 const $ = (sel) => document.querySelector(sel);
-const svg = $("#map");
+const mapEl = $("#map");
 const SVGNS = "http://www.w3.org/2000/svg";
+// The operational picture: drawn as SVG by this module, shown as a layer of the OpenLayers map (olmap.js).
+const svg = document.createElementNS(SVGNS, "svg");
+svg.id = "ops";
+svg.setAttribute("class", "ops");
 
 const state = {
   token: null,
@@ -75,7 +83,27 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = "GET", body, headers = {} } = {}) {
+async function api(path, options = {}) {
+  return (await apiResponse(path, options)).data;
+}
+
+/**
+ * Every page of a paged list (GET /v1/declarations answers a page at a time, the
+ * next page's cursor in X-Next-Cursor): a picture of more than one page is whole.
+ */
+async function apiAll(path) {
+  const out = [];
+  let cursor = null;
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const { data, headers } = await apiResponse(cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`);
+    out.push(...data);
+    cursor = headers.get("X-Next-Cursor");
+    if (!cursor) return out;
+  }
+}
+
+async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
   const h = { Authorization: `Bearer ${state.token}`, Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
@@ -90,7 +118,7 @@ async function api(path, { method = "GET", body, headers = {} } = {}) {
     if (res.status === 401 && path !== "/v1/me") signOut("Your sign-in is no longer valid; sign in again.");
     throw new ApiError(res.status, data);
   }
-  return data;
+  return { data, headers: res.headers };
 }
 
 function can(action) {
@@ -131,7 +159,7 @@ async function signIn(token) {
   setTime(state.t);
   fitAll();
   startStream(ready.head ?? 0);
-  svg.focus({ preventScroll: true });
+  mapEl.focus({ preventScroll: true });
 }
 
 function signOut(message = "") {
@@ -195,22 +223,22 @@ function renderShareParties() {
   for (const el of box.querySelectorAll("input")) el.disabled = !can("check");
 }
 
-let pictureLoads = 0;
+const pictureReads = latestOnly();
 
 async function loadPicture() {
-  // Loads overlap (a stream event's refresh, an action's reload); a slow, older answer
-  // must never overwrite a newer one, or a withdrawn measure comes back on the map.
-  const load = ++pictureLoads;
+  const read = pictureReads.ask();
   if (state.asOf !== null) {
     // As known at a past instant: rebuilt by the server from its log, disclosed as the live reads are.
     const asOf = state.asOf;
     const pic = await api(pictureQuery(asOf));
-    if (state.asOf !== asOf || load !== pictureLoads) return;
+    if (state.asOf !== asOf || !pictureReads.accept(read)) return;
     state.declarations = pic.declarations;
     state.measures = pic.measures;
   } else {
-    const [decls, measures] = await Promise.all([api("/v1/declarations?references=true"), api("/v1/measures")]);
-    if (state.asOf !== null || load !== pictureLoads) return;
+    // The largest page the API gives (service/listing.py MAX_PAGE): each page is a pass over every declaration.
+    const [decls, measures] = await Promise.all([apiAll("/v1/declarations?references=true&limit=5000"), api("/v1/measures")]);
+    // A read started before a change (say a withdrawal) may answer after one started after it: never shown over it.
+    if (state.asOf !== null || !pictureReads.accept(read)) return;
     // References are kept apart, so the declarations stay in the import format (exports).
     for (const d of decls) {
       if (d.reference) state.refs.set(d.id, d.reference);
@@ -277,108 +305,72 @@ function announce(text) {
   setTimeout(() => { el.textContent = text; }, 50);
 }
 
-// -- the base map --------------------------------------------------------------------
+// -- the map ---------------------------------------------------------------------------
 
-const basemaps = {}; // "110m" | "50m" | "10m" -> {land, borders, coast, names} | "loading"
+// OpenLayers owns the view; state.view is read from it each frame (olview.js) and
+// every change of view goes through setView.
+const olmap = createMap({
+  target: mapEl,
+  ops: svg,
+  labels: () => state.layers.labels,
+  onFrame(center, resolution, size) {
+    state.view = fromOL(center, resolution, size);
+    frame();
+  },
+});
 
-function ringsOf(geometry) {
-  if (!geometry) return [];
-  if (geometry.type === "Polygon") return geometry.coordinates;
-  if (geometry.type === "MultiPolygon") return geometry.coordinates.flat();
-  if (geometry.type === "LineString") return [geometry.coordinates];
-  if (geometry.type === "MultiLineString") return geometry.coordinates;
-  return [];
-}
+// While the view moves continuously (a drag, a pinch, the wheel, an animation),
+// redrawing the whole picture every frame costs far more than a frame with a
+// thousand objects in view (bench/map.py): the SVG drawn for the last view is moved
+// and scaled to the new one (as OpenLayers does with its own canvases while
+// interacting), and drawn again once the view has been still for SETTLE_MS.
+// Anything else that changes the picture (data, time, selection, a jump of the
+// view) draws it at once (scheduleRender, setView).
+const SETTLE_MS = 120;
+let drawnView = null;
+let mustDraw = true;
+let settle = null;
 
-function withBoxes(rings) {
-  return rings.map((coords) => ({ coords, box: bbox(coords) }));
-}
-
-async function loadBasemap(res) {
-  if (basemaps[res]) return;
-  basemaps[res] = "loading";
-  try {
-    const topo = await fetch(`vendor/world-atlas/countries-${res}.json`).then((r) => r.json());
-    const tj = window.topojson;
-    const countries = tj.feature(topo, topo.objects.countries).features;
-    const names = countries.map((c) => {
-      const rings = ringsOf(c.geometry);
-      let best = null;
-      let area = -1;
-      for (const r of rings) {
-        const [w, s, e, n] = bbox(r);
-        const a = (e - w) * (n - s);
-        if (a > area) {
-          area = a;
-          best = [w, s, e, n];
-        }
-      }
-      return best ? { name: c.properties?.name ?? "", box: best, at: [(best[0] + best[2]) / 2, (best[1] + best[3]) / 2] } : null;
-    }).filter(Boolean);
-    basemaps[res] = {
-      land: withBoxes(countries.flatMap((c) => ringsOf(c.geometry))),
-      borders: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x !== y))),
-      coast: withBoxes(ringsOf(tj.mesh(topo, topo.objects.countries, (x, y) => x === y))),
-      names,
-    };
-    scheduleRender();
-  } catch (err) {
-    basemaps[res] = null;
-    console.error("base map", err);
-  }
-}
-
-function basemapFor(view) {
-  const want = view.scale < 256 * 2 ** 4 ? "110m" : view.scale < 256 * 2 ** 7 ? "50m" : "10m";
-  if (!basemaps[want]) loadBasemap(want);
-  for (const res of [want, "50m", "110m", "10m"]) {
-    if (basemaps[res] && basemaps[res] !== "loading") return basemaps[res];
-  }
-  return null;
-}
-
-function renderBase(box) {
-  if (!state.layers.base) return "";
-  const bm = basemapFor(state.view);
-  if (!bm) return "";
+function frame() {
   const v = state.view;
-  const paths = (items, closed) => items.filter((i) => intersects(i.box, box)).map((i) => pathData(v, i.coords, closed)).join("");
-  let out = `<path class="land" d="${paths(bm.land, true)}"/>`;
-  out += `<path class="coast" d="${paths(bm.coast, false)}"/>`;
-  out += `<path class="border" d="${paths(bm.borders, false)}"/>`;
-  if (state.layers.labels) {
-    for (const n of bm.names) {
-      const [w, s, e, nn] = n.box;
-      if (!intersects(n.box, box)) continue;
-      const [x0, y0] = project(v, [w, nn]);
-      const [x1, y1] = project(v, [e, s]);
-      if (x1 - x0 < 60 || y1 - y0 < 20) continue;
-      const [x, y] = project(v, n.at);
-      if (x < 0 || y < 0 || x > v.width || y > v.height) continue;
-      out += `<text class="country-label" x="${x.toFixed(1)}" y="${y.toFixed(1)}" text-anchor="middle">${esc(n.name)}</text>`;
-    }
+  const sized = drawnView && drawnView.width === v.width && drawnView.height === v.height;
+  const moved = sized && (v.cx !== drawnView.cx || v.cy !== drawnView.cy || v.scale !== drawnView.scale);
+  clearTimeout(settle);
+  if (mustDraw || !sized || !moved) {
+    mustDraw = false;
+    drawnView = v;
+    svg.style.transform = "";
+    render();
+    return;
   }
-  return out;
+  const k = v.scale / drawnView.scale;
+  const tx = (v.width / 2) * (1 - k) + (drawnView.cx - v.cx) * v.scale;
+  const ty = (v.height / 2) * (1 - k) + (drawnView.cy - v.cy) * v.scale;
+  svg.style.transform = `translate(${tx}px, ${ty}px) scale(${k})`;
+  settle = setTimeout(() => { mustDraw = true; olmap.map.render(); }, SETTLE_MS);
 }
 
-function renderGraticule(box) {
-  if (!state.layers.graticule) return "";
-  const v = state.view;
-  const step = graticuleStep(v);
-  let out = "";
-  let labels = "";
-  for (const line of graticule(box, step)) {
-    out += pathData(v, line.coords);
-    const fmt = (val, pos, neg) => `${Math.abs(val)}°${val >= 0 ? pos : neg}`;
-    if (line.kind === "meridian") {
-      const [x] = project(v, line.coords[0]);
-      labels += `<text class="grat-label" x="${(x + 3).toFixed(1)}" y="${(v.height - 28).toFixed(1)}">${fmt(line.value, "E", "W")}</text>`;
-    } else {
-      const [, y] = project(v, line.coords[0]);
-      labels += `<text class="grat-label" x="${(v.width - 4).toFixed(1)}" y="${(y - 3).toFixed(1)}" text-anchor="end">${fmt(line.value, "N", "S")}</text>`;
-    }
-  }
-  return `<path class="grat" d="${out}"/>${labels}`;
+/** Move the map to a view ({cx, cy, scale, width, height}, projection.js). */
+function setView(v) {
+  mustDraw = true; // a jump, not a continuous move: drawn in full at once
+  const { center, resolution } = toOL(v);
+  olmap.view.cancelAnimations();
+  olmap.view.setCenter(center);
+  olmap.view.setResolution(resolution);
+  state.view = { ...v, width: state.view.width, height: state.view.height };
+}
+
+function sized(v) {
+  const size = olmap.map.getSize() ?? [mapEl.clientWidth || 800, mapEl.clientHeight || 600];
+  return { ...v, width: size[0], height: size[1] };
+}
+
+function zoomBy(factor) {
+  setView({ ...state.view, scale: state.view.scale * factor });
+}
+
+function panBy(dx, dy) {
+  setView({ ...state.view, cx: state.view.cx - dx / state.view.scale, cy: Math.max(0, Math.min(1, state.view.cy - dy / state.view.scale)) });
 }
 
 // -- operational layers ------------------------------------------------------------------
@@ -395,15 +387,32 @@ function shapes(obj) {
   return s;
 }
 
-function esc(s) {
-  return String(s ?? "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-
 function partyStyle(owner) {
   return state.styles[owner] ?? { colour: "#444", dash: "" };
 }
 
+// Results that depend on the data, the instant and the layers but not on the view,
+// kept between frames (the identity of the arrays changes whenever the data does).
+const overdueMemo = { key: null, value: new Set() };
+const visibleMemo = { key: null, value: [] };
+const listMemo = { key: null };
+function sameKey(a, b) {
+  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+function dataKey() {
+  return [state.declarations, state.measures, state.t, JSON.stringify(state.layers), state.me, state.refs.size];
+}
+
 function visibleObjects() {
+  const key = dataKey();
+  if (!sameKey(visibleMemo.key, key)) {
+    visibleMemo.key = key;
+    visibleMemo.value = computeVisibleObjects();
+  }
+  return visibleMemo.value;
+}
+
+function computeVisibleObjects() {
   const t = state.t;
   const out = [];
   if (state.layers.measures) {
@@ -419,12 +428,14 @@ function visibleObjects() {
 }
 
 const symbolCache = new Map();
+// The boxes of the military symbols drawn in this frame (renderObjects), which labels keep clear of.
+let symbolBoxes = null;
 function symbolSVG(sidc, options) {
   const key = `${sidc}|${JSON.stringify(options)}`;
   let s = symbolCache.get(key);
   if (!s) {
     const sym = new window.ms.Symbol(sidc, { size: 22, ...options });
-    s = { svg: sym.asSVG(), anchor: sym.getAnchor() };
+    s = { svg: sym.asSVG(), anchor: sym.getAnchor(), size: sym.getSize() };
     symbolCache.set(key, s);
   }
   return s;
@@ -449,9 +460,10 @@ function symbolAt(obj, xy, role, azimuth) {
   }
   const sidc = sidcFor(obj, state.me?.party ?? "", role);
   if (!sidc || !window.ms) return "";
-  const opts = { uniqueDesignation: obj.id };
+  const opts = { uniqueDesignation: obj.designation || obj.id };
   if (azimuth !== null && azimuth !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(azimuth);
   const s = symbolSVG(sidc, opts);
+  symbolBoxes?.push([x - s.anchor.x, y - s.anchor.y, x - s.anchor.x + s.size.width, y - s.anchor.y + s.size.height]);
   return `<g class="symbol" transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">${s.svg}</g>`;
 }
 
@@ -497,24 +509,6 @@ function sideLabels(obj, coords) {
   return out;
 }
 
-/**
- * Where a label goes: the first of the vertical offsets at which its box
- * overlaps no label already placed; null (not drawn) if every one does. The
- * object stays on the map, and its details are a click or the Layers list away.
- */
-function placeLabel(placed, [x, y], text, offsets) {
-  const w = text.length * 6.6 + 6;
-  const h = 15;
-  for (const dy of offsets) {
-    const box = [x - w / 2, y + dy - h + 3, x + w / 2, y + dy + 3];
-    if (!placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) {
-      placed.push(box);
-      return [x, y + dy];
-    }
-  }
-  return null;
-}
-
 function objClass(obj, proposed) {
   const kinds = [isMeasure(obj) ? "measure" : "declaration", obj.kind];
   if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
@@ -530,9 +524,18 @@ function renderObjects(box) {
   let lines = "";
   let symbols = "";
   let labels = "";
-  const items = visibleObjects();
-  state.overdue = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
+  const items = [...visibleObjects()];
+  // What is overdue changes with the data and the clock, not with the view: kept between frames.
+  const overdueKey = [state.declarations, state.notifications, state.viewsVersion, Math.floor(Date.now() / 10000)];
+  if (!sameKey(overdueMemo.key, overdueKey)) {
+    overdueMemo.key = overdueKey;
+    overdueMemo.value = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
+  }
+  state.overdue = overdueMemo.value;
   const placed = [];
+  const pending = [];
+  symbolBoxes = [];
+  const symbolCells = new Map();
   // Measures first (under), then sites, movements, flights, fires.
   const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
   items.sort((x, y) => (order[isMeasure(x.obj) ? "measure" : x.obj.kind] ?? 9) - (order[isMeasure(y.obj) ? "measure" : y.obj.kind] ?? 9));
@@ -577,48 +580,118 @@ function renderObjects(box) {
       const origin = s.shapes.find((sh) => sh.role === "origin");
       if (origin) sym += symbolAt(obj, project(v, origin.coords), "origin", null);
     } else if (!measure) {
-      sym += symbolAt(obj, xy, "anchor", azimuth);
+      // Where symbols would pile up (a theatre-wide view), the later ones are dots in
+      // the party's colour: the picker and a closer zoom tell them apart.
+      sym += crowded(symbolCells, xy) ? `<circle class="dot" cx="${xy[0].toFixed(1)}" cy="${xy[1].toFixed(1)}" r="3.5" fill="${ps.colour}"/>`
+        : symbolAt(obj, xy, "anchor", azimuth);
     }
     if (sym) symbols += `<g ${attrs}>${sym}</g>`;
     if (state.layers.labels) {
       const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
       const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${withReference(obj.id, { reference: state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference })} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
-      const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
-      if (spot) {
-        labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
-          + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
-      }
+        : `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+      pending.push({ obj, measure, proposed, xy, text });
+    }
+  }
+  // Labels after every symbol is placed, so that none is written over a symbol.
+  placed.push(...symbolBoxes);
+  symbolBoxes = null;
+  for (const { obj, measure, proposed, xy, text } of pending) {
+    const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
+    if (spot) {
+      labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
+        + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
     }
   }
   return { areas, lines, symbols, labels };
 }
 
-function renderHighlights() {
-  if (!state.result) return "";
-  const v = state.view;
-  const { highlight } = findingsView(state.result);
-  let out = "";
+// The part of each object a finding is about (finding-geo.js): the stretch of a
+// long line near the activity, or the area it touches; the separation drawn
+// between the closest points and labelled with the service's distance.
+// Half the highlighted stretch of a line: 2 km, a quarter of the distance more for an
+// activity farther off (its far side is what is at stake), at most 10 km.
+const HL_STRETCH_MIN_M = 2000;
+const HL_STRETCH_MAX_M = 10000;
+
+function highlightParts() {
+  if (!state.result || !state.checked) return [];
+  const { highlight, findings } = findingsView(state.result);
+  const activity = checkedShapes();
   const all = [...state.declarations, ...(state.measures.in_force ?? [])];
+  const out = [];
   for (const [id, kind] of Object.entries(highlight)) {
     if (kind === "caution") continue;
     const obj = all.find((o) => o.id === id);
     if (!obj) continue;
-    const s = shapes(obj);
-    let d = "";
-    let fill = "";
-    for (const sh of s.shapes) {
-      if (sh.type === "point") continue;
-      const p = pathData(v, sh.coords, sh.type === "area");
-      d += p;
-      if (sh.type === "area") fill += p;
-    }
-    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
-    const [x, y] = s.anchor ? project(v, s.anchor) : [0, 0];
-    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
-      + `<text class="label hl-badge" x="${x.toFixed(1)}" y="${(y - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
+    const finding = findings.find((f) => f.object?.id === id && f.kind === kind) ?? findings.find((f) => f.object?.id === id);
+    const objShapes = shapes(obj).shapes.filter((sh) => sh.type !== "point");
+    const pair = closestPair(partShapes(activity, finding?.part), objShapes);
+    out.push({ id, kind, obj, finding, objShapes, pair });
   }
   return out;
+}
+
+function checkedShapes() {
+  const key = JSON.stringify(state.checked);
+  if (state.checkedShapes?.key !== key) {
+    let list = [];
+    try {
+      list = shapesOf({ id: "checked", owner: state.me?.party ?? "", ...state.checked }).shapes;
+    } catch {
+      list = [];
+    }
+    state.checkedShapes = { key, list };
+  }
+  return state.checkedShapes.list;
+}
+
+function renderHighlights() {
+  const v = state.view;
+  let out = "";
+  for (const { id, kind, finding, objShapes, pair } of highlightParts()) {
+    let d = "";
+    let fill = "";
+    const near = pair ? objShapes[pair.shape] : null;
+    if (near?.type === "line") {
+      // A line: only its stretch near the activity.
+      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 4));
+      d = pathData(v, stretchAround(near.coords, pair.edge, pair.to, half));
+    } else {
+      for (const sh of near ? [near] : objShapes) {
+        const p = pathData(v, sh.coords, sh.type === "area");
+        d += p;
+        if (sh.type === "area") fill += p;
+      }
+    }
+    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
+    const at = pair ? project(v, pair.to) : shapes(findObject(id)).anchor ? project(v, shapes(findObject(id)).anchor) : [0, 0];
+    let sepMark = "";
+    const sep = finding?.separation_m;
+    if (pair && pair.distance_m > 0) {
+      const [x0, y0] = project(v, pair.from);
+      const [x1, y1] = project(v, pair.to);
+      // The service's separation when it gives one; a rule met at 0 m (a far side, an
+      // area entered) is labelled with the distance measured here, marked as such.
+      const label = sep === null || sep === undefined ? "" : sep > 0 ? metresText(sep) : `≈ ${metresText(pair.distance_m)}`;
+      sepMark = `<path class="separation" d="M${x0.toFixed(1)},${y0.toFixed(1)}L${x1.toFixed(1)},${y1.toFixed(1)}"/>`
+        + `<circle class="closest" cx="${x0.toFixed(1)}" cy="${y0.toFixed(1)}" r="3.5"/><circle class="closest" cx="${x1.toFixed(1)}" cy="${y1.toFixed(1)}" r="3.5"/>`
+        + (label && Math.hypot(x1 - x0, y1 - y0) > 24
+          ? `<text class="label separation-label" x="${((x0 + x1) / 2).toFixed(1)}" y="${((y0 + y1) / 2 - 6).toFixed(1)}" text-anchor="middle">${esc(label)}</text>` : "");
+    }
+    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"${pair ? ` data-separation="${esc(sep ?? "")}"` : ""}><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
+      + `${sepMark}<text class="label hl-badge" x="${at[0].toFixed(1)}" y="${(at[1] - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
+  }
+  return out;
+}
+
+/** On Check: the map goes to the activity and the closest points of what it touches. */
+function zoomToChecked() {
+  const pts = checkedShapes().flatMap((sh) => (sh.type === "point" ? [sh.coords] : sh.coords));
+  for (const { pair } of highlightParts()) if (pair) pts.push(pair.to);
+  if (!pts.length) return;
+  const v = fit(sized(state.view), bbox(pts), 90);
+  setView(v.scale > 256 * 2 ** 14 ? { ...v, scale: 256 * 2 ** 14 } : v);
 }
 
 function currentPlanShapes() {
@@ -674,38 +747,34 @@ function renderGoto() {
   return `<g class="goto-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="12"/><circle r="3" fill="#000"/></g>`;
 }
 
-let frame = null;
 function scheduleRender() {
-  if (frame === null) frame = requestAnimationFrame(() => { frame = null; render(); });
+  mustDraw = true;
+  olmap.map.render();
 }
 
 function ensureLayers() {
-  if (svg.querySelector("#g-base")) return;
-  svg.innerHTML = `<defs id="defs"></defs><rect class="sea" x="0" y="0" width="100%" height="100%"/>`
-    + ["base", "grat", "areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
+  if (svg.querySelector("#g-areas")) return;
+  svg.innerHTML = `<defs id="defs"></defs>`
+    + ["areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
   renderPatterns();
 }
 
 function render() {
   ensureLayers();
-  const rect = svg.getBoundingClientRect();
-  if (rect.width && (rect.width !== state.view.width || rect.height !== state.view.height)) {
-    state.view = resize(state.view, rect.width, rect.height);
-  }
+  svg.setAttribute("width", String(state.view.width));
+  svg.setAttribute("height", String(state.view.height));
   const box = bounds(state.view);
   const pad = [(box[2] - box[0]) * 0.1, (box[3] - box[1]) * 0.1];
   const wide = [box[0] - pad[0], box[1] - pad[1], box[2] + pad[0], box[3] + pad[1]];
-  $("#g-base").innerHTML = renderBase(wide);
-  $("#g-grat").innerHTML = renderGraticule(box);
   const signedIn = Boolean(state.me);
   const o = signedIn ? renderObjects(wide) : { areas: "", lines: "", symbols: "", labels: "" };
-  $("#g-areas").innerHTML = o.areas;
-  $("#g-lines").innerHTML = o.lines;
-  $("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
-  $("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
-  $("#g-symbols").innerHTML = o.symbols;
-  $("#g-labels").innerHTML = o.labels;
-  $("#g-goto").innerHTML = renderGoto();
+  svg.querySelector("#g-areas").innerHTML = o.areas;
+  svg.querySelector("#g-lines").innerHTML = o.lines;
+  svg.querySelector("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
+  svg.querySelector("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
+  svg.querySelector("#g-symbols").innerHTML = o.symbols;
+  svg.querySelector("#g-labels").innerHTML = o.labels;
+  svg.querySelector("#g-goto").innerHTML = renderGoto();
   const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
   const bar = scaleBar(state.view, centre[1]);
   $("#scale-bar").style.width = `${bar.pixels.toFixed(0)}px`;
@@ -752,12 +821,18 @@ function renderLegend() {
     <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
     ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
     <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict)</span></div>`;
+    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict): the part of the object concerned</span></div>
+    <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
+    ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
+    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>`;
 }
 
 function renderObjectList() {
   const ul = $("#object-list");
   if (!ul) return;
+  const key = [...dataKey(), state.asOf];
+  if (sameKey(listMemo.key, key)) return;
+  listMemo.key = key;
   const items = state.me ? visibleObjects() : [];
   ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
     + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}`
@@ -795,6 +870,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     api(`/v1/activities/${encodeURIComponent(id)}`).then((view) => {
       if (!view || !state.declarations.some((d) => d.id === id)) return;
       state.views.set(id, view);
+      state.viewsVersion = (state.viewsVersion ?? 0) + 1;
       if (state.selected === id) selectObject(id, false, false);
     }).catch(() => {});
   }
@@ -809,8 +885,8 @@ function selectObject(id, centre = false, fetchFresh = true) {
   const withdrawing = state.withdrawal?.what === "declaration" && state.withdrawal.id === id ? state.withdrawal : null;
   const s = shapes(obj);
   if (centre && s.box && Number.isFinite(s.box[0])) {
-    state.view = fit(state.view, s.box, 80);
-    if (state.view.scale > 256 * 2 ** 13) state.view = { ...state.view, scale: 256 * 2 ** 13 };
+    const v = fit(sized(state.view), s.box, 80);
+    setView(v.scale > 256 * 2 ** 13 ? { ...v, scale: 256 * 2 ** 13 } : v);
   }
   const [start, end] = windowOf(obj);
   const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
@@ -819,6 +895,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     referenceOf(shown) ? ["Reference", referenceOf(shown)] : null,
     ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
     obj.facility ? ["Facility", facilityName(obj.facility)] : null,
+    obj.sidc ? ["Symbol", `${obj.sidc}${obj.designation ? ` · ${obj.designation}` : ""}`] : null,
     ["Owner", obj.owner],
     ["Window", `${fmt(start)} – ${fmt(end)}`],
     altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
@@ -860,6 +937,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
       const done = `Withdrew ${id}; the parties told of it are notified.`;
       announce(done);
       state.views.delete(id);
+      state.viewsVersion = (state.viewsVersion ?? 0) + 1;
       await loadPicture();
       const st = $("#details-status");
       if (st) st.textContent = done;
@@ -873,7 +951,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     state.selected = null;
     box.hidden = true;
     scheduleRender();
-    svg.focus();
+    mapEl.focus();
   });
   scheduleRender();
 }
@@ -887,83 +965,21 @@ function fitAll() {
   const use = decls.length ? decls : all;
   if (!use.length) return;
   const box = [Math.min(...use.map((b) => b[0])), Math.min(...use.map((b) => b[1])), Math.max(...use.map((b) => b[2])), Math.max(...use.map((b) => b[3]))];
-  const rect = svg.getBoundingClientRect();
-  state.view = fit(resize(state.view, rect.width || 800, rect.height || 600), box, 50);
-  scheduleRender();
+  setView(fit(sized(state.view), box, 50));
 }
 
 // -- map interaction ---------------------------------------------------------------------
 
-const pointers = new Map();
-let drag = null;
-
-function localXY(e) {
-  const r = svg.getBoundingClientRect();
-  return [e.clientX - r.left, e.clientY - r.top];
-}
-
-svg.addEventListener("pointerdown", (e) => {
-  svg.setPointerCapture(e.pointerId);
-  pointers.set(e.pointerId, localXY(e));
-  drag = { start: localXY(e), last: localXY(e), moved: false, pinch: pointers.size === 2 ? pinchDistance() : null };
-});
-
-function pinchDistance() {
-  const [a, b] = [...pointers.values()];
-  return Math.hypot(a[0] - b[0], a[1] - b[1]);
-}
-
-svg.addEventListener("pointermove", (e) => {
-  const xy = localXY(e);
-  showCursor(unproject(state.view, xy));
-  if (!pointers.has(e.pointerId) || !drag) return;
-  pointers.set(e.pointerId, xy);
-  if (pointers.size === 2 && drag.pinch) {
-    const d = pinchDistance();
-    const [a, b] = [...pointers.values()];
-    state.view = zoom(state.view, d / drag.pinch, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
-    drag.pinch = d;
-    drag.moved = true;
-    scheduleRender();
-    return;
-  }
-  const dx = xy[0] - drag.last[0];
-  const dy = xy[1] - drag.last[1];
-  if (Math.hypot(xy[0] - drag.start[0], xy[1] - drag.start[1]) > 4) drag.moved = true;
-  if (drag.moved) {
-    state.view = pan(state.view, dx, dy);
-    scheduleRender();
-  }
-  drag.last = xy;
-});
-
-function endPointer(e) {
-  pointers.delete(e.pointerId);
-  if (!drag) return;
-  const wasClick = !drag.moved && pointers.size === 0;
-  if (pointers.size === 0) {
-    const d = drag;
-    drag = null;
-    if (wasClick) mapClick(d.start, e);
-  }
-}
-svg.addEventListener("pointerup", endPointer);
-svg.addEventListener("pointercancel", (e) => { pointers.delete(e.pointerId); drag = null; });
-
-svg.addEventListener("wheel", (e) => {
-  e.preventDefault();
-  state.view = zoom(state.view, 1.2 ** (-e.deltaY / 100), localXY(e));
-  scheduleRender();
-}, { passive: false });
-
-svg.addEventListener("dblclick", (e) => {
-  e.preventDefault();
-  if (state.pick === "route" || state.pick === "measure") {
-    finishRoute();
-    return;
-  }
-  state.view = zoom(state.view, 2, localXY(e));
-  scheduleRender();
+// Pan, zoom, pinch and the wheel are OpenLayers' interactions; a click selects or
+// places a point, and the keys below are the map's own.
+olmap.map.on("pointermove", (e) => showCursor(unproject(state.view, e.pixel)));
+olmap.map.on("click", (e) => mapClick(e.pixel, e.originalEvent));
+// While drawing a line, a double click ends it and does not zoom. OpenLayers calls
+// any two clicks within 250 ms a double click, wherever they are; the browser's own
+// dblclick also needs them at one spot, so it is the one that ends the line.
+olmap.map.on("dblclick", () => !(state.pick === "route" || state.pick === "measure"));
+mapEl.addEventListener("dblclick", () => {
+  if (state.pick === "route" || state.pick === "measure") finishRoute();
 });
 
 function mapClick(xy, e) {
@@ -972,23 +988,68 @@ function mapClick(xy, e) {
     placePick(lonlat);
     return;
   }
-  const hit = document.elementFromPoint(e.clientX, e.clientY)?.closest("[data-id]");
-  const id = hit?.dataset.id;
-  if (id && id !== "plan") selectObject(id);
-  else selectObject(null);
+  // Everything under the pointer, top first: one object is selected, several are offered in a picker.
+  const ids = stackedAt(e.clientX, e.clientY);
+  closePicker();
+  if (ids.length > 1) openPicker(ids, xy);
+  else selectObject(ids[0] ?? null);
 }
 
-svg.addEventListener("keydown", (e) => {
+function stackedAt(clientX, clientY) {
+  const ids = [];
+  for (const el of document.elementsFromPoint(clientX, clientY)) {
+    if (!svg.contains(el)) continue;
+    const id = el.closest("[data-id]")?.dataset.id;
+    if (id && id !== "plan" && !ids.includes(id) && findObject(id)) ids.push(id);
+  }
+  return ids;
+}
+
+function closePicker() {
+  const old = $("#picker");
+  if (old) old.remove();
+}
+
+function openPicker(ids, [x, y]) {
+  const box = document.createElement("div");
+  box.id = "picker";
+  box.className = "picker card";
+  box.setAttribute("role", "menu");
+  box.setAttribute("aria-label", "Objects here");
+  box.style.left = `${Math.min(x + 8, state.view.width - 260)}px`;
+  box.style.top = `${Math.min(y + 8, state.view.height - 40 * ids.length - 20)}px`;
+  box.innerHTML = `<p class="note">${ids.length} objects here:</p>` + ids.map((id) => {
+    const obj = findObject(id);
+    return `<button type="button" role="menuitem" data-id="${esc(id)}">${esc(labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}</small></button>`;
+  }).join("");
+  box.addEventListener("click", (ev) => {
+    const id = ev.target.closest("button[data-id]")?.dataset.id;
+    if (!id) return;
+    closePicker();
+    selectObject(id);
+  });
+  box.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      closePicker();
+      mapEl.focus();
+    }
+  });
+  $("#map-wrap").append(box);
+  box.querySelector("button")?.focus();
+}
+
+mapEl.addEventListener("keydown", (e) => {
+  if (e.target !== mapEl || e.ctrlKey || e.metaKey || e.altKey) return;
   const step = 80;
   const keys = {
-    ArrowLeft: () => { state.view = pan(state.view, step, 0); },
-    ArrowRight: () => { state.view = pan(state.view, -step, 0); },
-    ArrowUp: () => { state.view = pan(state.view, 0, step); },
-    ArrowDown: () => { state.view = pan(state.view, 0, -step); },
-    "+": () => { state.view = zoom(state.view, 2); },
-    "=": () => { state.view = zoom(state.view, 2); },
-    "-": () => { state.view = zoom(state.view, 0.5); },
-    _: () => { state.view = zoom(state.view, 0.5); },
+    ArrowLeft: () => panBy(step, 0),
+    ArrowRight: () => panBy(-step, 0),
+    ArrowUp: () => panBy(0, step),
+    ArrowDown: () => panBy(0, -step),
+    "+": () => zoomBy(2),
+    "=": () => zoomBy(2),
+    "-": () => zoomBy(0.5),
+    _: () => zoomBy(0.5),
     Enter: () => {
       if (state.pick) placePick(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
     },
@@ -1018,10 +1079,9 @@ function showCursor(lonlat) {
   $("#cursor").textContent = `${formatLatLon(lonlat)}  ·  MGRS ${formatMGRS(mgrs, lonlat) || "—"}`;
 }
 
-$("#zoom-in").addEventListener("click", () => { state.view = zoom(state.view, 2); scheduleRender(); });
-$("#zoom-out").addEventListener("click", () => { state.view = zoom(state.view, 0.5); scheduleRender(); });
+$("#zoom-in").addEventListener("click", () => zoomBy(2));
+$("#zoom-out").addEventListener("click", () => zoomBy(0.5));
 $("#zoom-fit").addEventListener("click", fitAll);
-new ResizeObserver(() => scheduleRender()).observe(svg);
 
 $("#goto-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -1030,9 +1090,8 @@ $("#goto-form").addEventListener("submit", (e) => {
   try {
     const p = parsePosition($("#goto").value, mgrs);
     state.gotoMark = p;
-    state.view = { ...makeView(p, Math.max(state.view.scale, 256 * 2 ** 11), state.view.width, state.view.height) };
+    setView(makeView(p, Math.max(state.view.scale, 256 * 2 ** 11), state.view.width, state.view.height));
     showCursor(p);
-    scheduleRender();
   } catch (ex) {
     err.textContent = ex.message;
   }
@@ -1134,6 +1193,9 @@ function readPlan(strict = true) {
   const plan = {
     kind,
     label: $("#plan-label").value.trim(),
+    sidc: $("#plan-sidc").value,
+    echelon: $("#plan-echelon").value,
+    designation: $("#plan-designation").value,
     start: parseUTC($("#plan-start").value),
     end: parseUTC($("#plan-end").value),
     altUnit: $("#plan-unit").value,
@@ -1197,11 +1259,11 @@ function setPick(mode) {
   $("#finish-route").hidden = mode !== "route";
   $("#m-draw").setAttribute("aria-pressed", String(mode === "measure"));
   $("#m-finish").hidden = mode !== "measure";
-  svg.classList.toggle("picking", Boolean(mode));
+  mapEl.classList.toggle("picking", Boolean(mode));
   $("#crosshair").hidden = !mode;
   if (mode) {
     announce(mode === "route" || mode === "measure" ? "Click the map to add route points; double-click, Escape or Finish ends. Keyboard: Enter adds the centre." : "Click the map, or press Enter to place at the centre cross.");
-    svg.focus({ preventScroll: true });
+    mapEl.focus({ preventScroll: true });
   }
 }
 
@@ -1257,8 +1319,9 @@ function fieldError(field, message) {
   const el = $(`#err-${field}`) ?? (field in DETAIL_FIELDS ? $("#err-details") : null) ?? $("#err-start");
   el.textContent = message;
   if (["people", "vehicles", "plates", "email"].includes(field) || field in DETAIL_FIELDS) $("#plan-details").open = true;
+  if (field === "sidc" || field === "designation") $("#plan-symbol").open = true;
   const input = { ...DETAIL_FIELDS, facility: "#plan-facility", target: "#plan-target", radius: $("input[name=kind]:checked").value === "site" ? "#plan-protection" : "#plan-radius", origin: "#plan-origin", maxOrdinate: "#plan-maxord", points: "#plan-points",
-    halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
+    sidc: "#plan-sidc", designation: "#plan-designation", halfWidth: "#plan-halfwidth", lower: "#plan-lower", upper: "#plan-upper", start: "#plan-start", end: "#plan-end" }[field];
   if (input) $(input).focus();
 }
 
@@ -1343,6 +1406,7 @@ function showResult(doc, result) {
   // Show the picture when the activity happens, so what it touches is drawn.
   const start = Date.parse(doc.window.start);
   if (!Number.isNaN(start)) setTime(start);
+  zoomToChecked();
   scheduleRender();
 }
 
@@ -1449,6 +1513,10 @@ function fillPlan(plan) {
     }
   }
   for (const [k, sel] of Object.entries(DETAIL_FIELDS)) $(sel).value = plan.details[k] ?? "";
+  $("#plan-sidc").value = plan.sidc;
+  $("#plan-echelon").value = plan.echelon;
+  $("#plan-designation").value = plan.designation;
+  if (plan.sidc || plan.designation) $("#plan-symbol").open = true;
   state.shareDefaulted = true;
   $(plan.share.mode === "all" ? "#share-all" : "#share-listed").checked = true;
   $("#share-parties").innerHTML = shareChooserHTML(state.parties, state.me?.party ?? "", plan.share.parties);
@@ -1648,6 +1716,12 @@ $("#inforce-list").addEventListener("click", async (e) => {
     const out = await api(`/v1/measures/${encodeURIComponent(id)}`, { method: "DELETE" });
     state.withdrawal = null;
     announce(`Withdrew ${id}${out.told?.length ? `; told: ${out.told.join(", ")}` : ""}`);
+    // The server has answered: the measure is gone. Reloaded after the answer, and
+    // any read that started before it is dropped (loadPicture).
+    pictureReads.invalidate();
+    state.measures = { ...state.measures, in_force: (state.measures.in_force ?? []).filter((m) => m.id !== id) };
+    renderInForce();
+    scheduleRender();
     await loadPicture();
   } catch (ex) {
     state.withdrawal = { what: "measure", id, stage: "failed", error: ex.message };
@@ -1819,7 +1893,7 @@ $("#inbox-list").addEventListener("click", async (e) => {
       state.gotoMark = s.anchor;
       const start = windowOf(act)[0];
       if (start !== null) setTime(start);
-      if (s.anchor) state.view = fit(state.view, bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords))), 120);
+      if (s.anchor) setView(fit(sized(state.view), bbox(s.shapes.flatMap((x) => (x.type === "point" ? [x.coords] : x.coords))), 120));
       scheduleRender();
     }
     return;
@@ -1921,6 +1995,8 @@ for (const t of tabs) {
 for (const box of document.querySelectorAll("input[data-layer]")) {
   box.addEventListener("change", () => {
     state.layers[box.dataset.layer] = box.checked;
+    if (box.dataset.layer === "base" || box.dataset.layer === "graticule") olmap.setVisible(box.dataset.layer, box.checked);
+    if (box.dataset.layer === "labels") olmap.map.getAllLayers().forEach((l) => l.changed());
     scheduleRender();
   });
 }
@@ -1962,6 +2038,8 @@ async function exportPNG() {
   if (mapCss === null) mapCss = await fetch("map.css").then((r) => r.text()).catch(() => "");
   const { width, height } = state.view;
   const footer = 22;
+  olmap.map.renderSync();
+  const base = olmap.baseCanvas();
   const clone = svg.cloneNode(true);
   clone.setAttribute("xmlns", SVGNS);
   clone.setAttribute("width", String(width));
@@ -1973,7 +2051,7 @@ async function exportPNG() {
   const foot = document.createElementNS(SVGNS, "g");
   const centre = unproject(state.view, [width / 2, height / 2]);
   foot.innerHTML = `<rect x="0" y="${height}" width="${width}" height="${footer}" fill="#fff"/>`
-    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth</text>`;
+    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)</text>`;
   clone.append(foot);
   const text = new XMLSerializer().serializeToString(clone);
   const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
@@ -1989,6 +2067,9 @@ async function exportPNG() {
     canvas.width = Math.round(width * ratio);
     canvas.height = Math.round((height + footer) * ratio);
     const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#cfe3ee";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(base, 0, 0, Math.round(width * ratio), Math.round(height * ratio));
     ctx.scale(ratio, ratio);
     ctx.drawImage(img, 0, 0, width, height + footer);
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
@@ -2005,25 +2086,43 @@ $("#export-png").addEventListener("click", () => { exportPNG().catch((e) => anno
 window.deconflict = {
   get state() { return state; },
   project: (lonlat) => {
-    const r = svg.getBoundingClientRect();
+    const r = mapEl.getBoundingClientRect();
     const [x, y] = project(state.view, lonlat);
     return [x + r.left, y + r.top];
   },
   setView(center, scale) {
-    state.view = makeView(center, scale, state.view.width, state.view.height);
-    scheduleRender();
+    setView(makeView(center, scale, state.view.width, state.view.height));
   },
   select: (id) => selectObject(id, true),
+  /** The map's layers: name, visibility, features loaded. */
+  layers: () => olmap.describe(),
+  map: olmap,
   setTime: (iso) => setTime(Date.parse(iso)),
   reload: () => loadPicture(),
   ready: false,
 };
 
+/** The user's own tile files (deconflict serve --tiles), offered in the Layers tab. */
+async function loadTiles() {
+  const catalog = await fetch("tiles", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const names = olmap.addTiles(catalog);
+  if (!names.length) return;
+  const select = $("#basemap");
+  for (const t of catalog.tilesets.filter((x) => names.includes(x.name))) {
+    const opt = document.createElement("option");
+    opt.value = t.name;
+    opt.textContent = `${t.title || t.name} (${t.kind})`;
+    select.append(opt);
+  }
+  $("#basemap-row").hidden = false;
+  select.addEventListener("change", () => olmap.chooseBase(select.value, state.layers.base));
+}
+
 async function start() {
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
-  loadBasemap("110m");
-  loadBasemap("50m");
+  // The tile list is not needed to sign in: read alongside.
+  loadTiles().catch((err) => announce(`The tile layers could not be loaded: ${err.message}`));
   showKind();
   showMeasureKind();
   const token = sessionStorage.getItem(TOKEN_KEY);

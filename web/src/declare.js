@@ -4,6 +4,7 @@
 
 import { activityDoc, PlanError } from "./plan.js";
 import { FACILITY_TYPES } from "./facility.js";
+import { checkDesignation, symbolCode } from "./symbol.js";
 
 function iso(t) {
   return new Date(t).toISOString().replace(/\.000Z$/, "Z");
@@ -120,6 +121,11 @@ export function declarationDoc(plan) {
     const details = detailsDoc(plan.details ?? {});
     if (details) doc.details = details;
   }
+  // The owner's own symbol (optional): the server checks it the same way (model/symbol.py).
+  const code = symbolCode(plan.sidc, plan.echelon);
+  if (code) doc.sidc = code;
+  const designation = checkDesignation(plan.designation);
+  if (designation) doc.designation = designation;
   if (plan.share) doc.share_with = shareWithDoc(plan.share.mode, plan.share.parties, plan.me);
   return doc;
 }
@@ -180,6 +186,8 @@ export function planFromDeclaration(d, me = "") {
   const plan = {
     kind: d.kind, label: d.label ?? "", start: Date.parse(w.start), end: Date.parse(w.end),
     details: detailFields(d.details), share, me, altUnit: "m",
+    // The code as declared (its echelon already in it), and the designation.
+    sidc: d.sidc ?? "", echelon: "", designation: d.designation ?? "",
   };
   if (d.kind === "site") {
     if (d.geometry?.type !== "Point") return null;

@@ -131,15 +131,23 @@ export function scaleBar(view, lat, maxPx = 120) {
  * Screen path data for a line or ring of [lon, lat], breaking it where it jumps
  * across the antimeridian (so no stroke crosses the whole map).
  */
+/** Points closer than this on screen (px) to the last one kept add nothing a reader can see. */
+export const PATH_MIN_PX = 1;
+
 export function pathData(view, coords, closed = false) {
   let d = "";
   let prev = null;
-  for (const p of coords) {
+  let kept = null;
+  const last = coords.length - 1;
+  coords.forEach((p, i) => {
     const [x, y] = project(view, p);
     const jump = prev !== null && Math.abs(p[0] - prev[0]) > 180;
-    d += `${d === "" || jump ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
     prev = p;
-  }
+    // Thinned on screen: a 100 m circle at theatre scale is a dot, not 64 points.
+    if (!jump && kept !== null && i !== last && Math.abs(x - kept[0]) < PATH_MIN_PX && Math.abs(y - kept[1]) < PATH_MIN_PX) return;
+    d += `${d === "" || jump ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+    kept = [x, y];
+  });
   return closed && d ? `${d}Z` : d;
 }
 

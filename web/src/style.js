@@ -3,6 +3,8 @@
 // alone; and the MIL-STD-2525C / APP-6 symbol identification codes (SIDC)
 // that milsymbol draws.
 
+import { viewerSidc } from "./symbol.js";
+
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 export const DASHES = ["", "10 4", "2 4", "12 4 2 4", "6 6", "14 4 2 4 2 4", "1 3", "20 6"];
 
@@ -33,17 +35,21 @@ function sidc(scheme, aff, dimension, fn) {
 
 /**
  * The 2525C SIDC for a declaration, or null for what is drawn with another
- * emblem (a protected site). Sites of forces are ground units (HQ when the
- * label says so), movements ground units, flights military fixed-wing
+ * emblem (a protected site). The owner's declared code when there is one;
+ * else sites of forces are ground units, movements ground units, flights military fixed-wing
  * aircraft, a fire's firing position field artillery.
  */
 export function sidcFor(decl, viewer, role = "anchor") {
   const aff = affiliation(decl.owner, viewer);
+  // A symbol the owner declared (sidc), drawn with this viewer's identity; a protected
+  // site keeps its emblem and a fire's target its mark whatever the code.
+  const own = decl.sidc && !(decl.kind === "site" && decl.category === "protected") && (decl.kind !== "fire" || role === "origin")
+    ? viewerSidc(decl.sidc, aff) : null;
+  if (own) return own;
   switch (decl.kind) {
     case "site": {
       if (decl.category === "protected") return null;
-      const hq = /\b(headquarters|hq|command)\b/i.test(decl.label ?? "");
-      return hq ? `S${aff}GPU-----A----` : sidc("S", aff, "G", "U");
+      return sidc("S", aff, "G", "U");
     }
     case "movement":
       return sidc("S", aff, "G", "U");

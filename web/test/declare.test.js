@@ -102,4 +102,20 @@ test("an amendment's plan gives back the very declaration, or none", async () =>
   assert.equal(planFromDeclaration({ ...flight, geometry: { type: "Polygon", coordinates: [[[40, 35], [40.1, 35], [40.1, 35.1], [40, 35]]] } }), null);
   assert.equal(planFromDeclaration({ ...fire, people_present: true }), null);
   assert.equal(planFromDeclaration({ ...convoy, details: { ...convoy.details, unknown_field: 1 } }), null);
+  // A declared symbol is kept as declared.
+  const hq = { id: "H1", kind: "site", category: "forces", owner: "coalition", protection_m: 300,
+    geometry: { type: "Point", coordinates: [40.1, 35.3] }, sidc: "SFGPUCI----E---", designation: "A/2-22",
+    window: { start: "2018-02-07T08:00:00Z", end: "2018-02-07T20:00:00Z" }, share_with: "all" };
+  assert.equal(planFromDeclaration(hq).sidc, "SFGPUCI----E---");
+});
+
+test("a declared symbol goes into the document with its echelon and designation, or is refused on its field", () => {
+  const base = { kind: "site", label: "Forward HQ", facility: "forces", position: [40.1, 35.3], protection: "300",
+    start: Date.parse("2018-02-07T08:00:00Z"), end: Date.parse("2018-02-07T20:00:00Z") };
+  const doc = declarationDoc({ ...base, sidc: "sfgpuci--------", echelon: "company", designation: " A/2-22 " });
+  assert.equal(doc.sidc, "SFGPUCI----E---");
+  assert.equal(doc.designation, "A/2-22");
+  const plain = declarationDoc(base);
+  assert.ok(!("sidc" in plain) && !("designation" in plain));
+  assert.throws(() => declarationDoc({ ...base, sidc: "HQ" }), (e) => e.field === "sidc");
 });

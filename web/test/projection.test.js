@@ -75,3 +75,14 @@ test("path data breaks at the antimeridian instead of crossing the map", () => {
   assert.equal((d.match(/M/g) ?? []).length, 2);
   assert.ok(pathData(v, [[0, 0], [1, 1], [1, 0]], true).endsWith("Z"));
 });
+
+import { pathData as pathOf, makeView as viewAt } from "../src/projection.js";
+
+test("a path is thinned on screen: points within a pixel of the last kept are dropped, the ends kept", () => {
+  const view = viewAt([40, 35], 256 * 2 ** 6, 800, 600); // a theatre: 100 m is a fraction of a pixel
+  const ring = Array.from({ length: 65 }, (_, i) => [40 + 0.001 * Math.cos((i / 64) * 2 * Math.PI), 35 + 0.001 * Math.sin((i / 64) * 2 * Math.PI)]);
+  const thin = pathOf(view, ring, true);
+  assert.ok((thin.match(/[ML]/g) ?? []).length <= 3, thin);
+  const close = viewAt([40, 35], 256 * 2 ** 18, 800, 600); // a street: every point is pixels apart
+  assert.equal((pathOf(close, ring, true).match(/[ML]/g) ?? []).length, 65);
+});

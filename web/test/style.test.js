@@ -39,5 +39,21 @@ test("SIDCs are 15 characters and valid for milsymbol", () => {
   }
   assert.ok(drawn >= 6);
   assert.equal(sidcFor(scenario.declarations.find((d) => d.id === "S2"), "relief"), null, "protected sites get their own emblem");
-  assert.equal(sidcFor(scenario.declarations.find((d) => d.id === "S1"), "coalition"), "SFGPU-----A----");
+  // "SDF headquarters" declares no code: a unit frame; an HQ is declared, not guessed from the label.
+  assert.equal(sidcFor(scenario.declarations.find((d) => d.id === "S1"), "coalition"), "SFGPU----------");
+  assert.equal(sidcFor({ ...scenario.declarations.find((d) => d.id === "S1"), sidc: "SHGPU-----A----" }, "coalition"), "SFGPU-----A----");
+});
+
+import { sidcFor as sidcOf } from "../src/style.js";
+
+test("a declared symbol is drawn with the viewer's identity; without one, the kind's frame, never guessed from the label", () => {
+  const hq = { kind: "site", category: "forces", owner: "sdf", label: "SDF headquarters", sidc: "SHGPUH----AF---" };
+  assert.equal(sidcOf(hq, "sdf"), "SFGPUH----AF---");
+  assert.equal(sidcOf(hq, "russia"), "SNGPUH----AF---");
+  assert.equal(sidcOf({ ...hq, sidc: undefined }, "sdf"), "SFGPU----------");
+  assert.equal(sidcOf({ ...hq, category: "protected" }, "sdf"), null);
+  const fire = { kind: "fire", owner: "russia", sidc: "SHGPUCFRMS-----" };
+  assert.equal(sidcOf(fire, "russia", "target"), null);
+  assert.equal(sidcOf(fire, "russia", "origin"), "SFGPUCFRMS-----");
+  for (const code of [sidcOf(hq, "sdf"), sidcOf(fire, "russia", "origin")]) assert.ok(new ms.Symbol(code, { size: 30 }).isValid(), code);
 });

@@ -413,6 +413,8 @@ def serve(
         "--sbs", help="SBS-1 BaseStation source HOST:PORT (dump1090: 30003).")] = None,
     tracks: Annotated[bool, typer.Option(
         "--tracks", help="Live tracks over HTTP only (implied by the options above).")] = False,
+    tiles: Annotated[list[Path] | None, typer.Option(
+        "--tiles", help="An MBTiles or PMTiles file (raster or vector) for the map's base; repeatable.")] = None,
 ) -> None:
     """Run the HTTP service on the store (and, with the --cot options, the live tracks)."""
     import uvicorn
@@ -429,6 +431,11 @@ def serve(
         if not 1 <= workers <= 64:
             raise InvalidInput("--workers", "must be between 1 and 64")
         path = store or SQLiteStore.default_path()
+        tile_files = [p.absolute() for p in tiles or []]
+        from deconflict.web.tiles import open_tiles
+
+        for p in tile_files:  # refused here, before serving, with the reason
+            open_tiles(p)
         # uvicorn drains requests on SIGTERM/SIGINT, then re-raises the signal
         # to whatever handler was there before; this one makes that a clean exit.
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -438,7 +445,7 @@ def serve(
         if workers == 1:
             service = open_service(path)
             app_ = worker.build(service, timedelta(minutes=ack_deadline),
-                                extend=None if live is None else lambda a, h: live.start(a, h, path))
+                                extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files)
             err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
             if live is not None:
                 err.print(f"live tracks: {live.describe()}")
@@ -453,6 +460,7 @@ def serve(
                 count = st.count_declarations()
             os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
             os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
+            os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
             err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
             uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
         err.print("deconflict stopped; every acknowledged change is in the store")

@@ -11,9 +11,11 @@ appends for its reads and streams.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -26,11 +28,13 @@ from deconflict.store.open import open_store
 
 ENV_STORE = "DECONFLICT_SERVE_STORE"
 ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
+ENV_TILES = "DECONFLICT_SERVE_TILES"  # a JSON list of tile file paths (--tiles)
 
 
 def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False,
-          extend: Callable[[FastAPI, Hotline], None] | None = None) -> FastAPI:
-    """``extend`` adds routes (live tracks) before the map takes ``/``."""
+          extend: Callable[[FastAPI, Hotline], None] | None = None, tiles: Sequence[Path] = ()) -> FastAPI:
+    """``extend`` adds routes (live tracks) before the map takes ``/``; ``tiles``
+    are the user's MBTiles and PMTiles files the map offers as base layers."""
     hotline = Hotline(service, ack_deadline=ack_deadline)
     # What was loaded lives as long as the server: keep the collector from
     # walking it again and again (full collections over a million objects
@@ -39,11 +43,12 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     app = create_app(hotline, close_store=close_store)
     if extend is not None:
         extend(app, hotline)
-    web.mount(app)  # the map at /
+    web.mount(app, tiles=tiles)  # the map at /, the tiles at /tiles
     return app
 
 
 def worker_app() -> FastAPI:
     """The app factory of a worker process (``uvicorn --factory``)."""
     service = Deconflict(open_store(os.environ[ENV_STORE]))
-    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True)
+    tiles = [Path(p) for p in json.loads(os.environ.get(ENV_TILES, "[]"))]
+    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles)

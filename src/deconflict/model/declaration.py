@@ -11,6 +11,7 @@ from deconflict.model.geometry import Geometry, LineString, Point, Polygon
 from deconflict.model.humanitarian import FacilityType, HumanitarianDetails
 from deconflict.model.party import check_id
 from deconflict.model.sharing import ShareWith
+from deconflict.model.symbol import check_designation, check_sidc
 from deconflict.model.time import Window, require_utc
 from deconflict.model.units import Altitude, AltitudeBand, non_negative
 
@@ -71,10 +72,16 @@ class _Common:
     window: Window
     label: str = ""
     share_with: ShareWith = field(default_factory=ShareWith.all)
+    #: The military symbol (model/symbol.py); "" draws the map's default for the kind.
+    sidc: str = ""
+    designation: str = ""
 
     def _check_common(self) -> None:
         check_id(self.id, "id")
         check_id(self.owner, "owner")
+        if self.sidc:
+            object.__setattr__(self, "sidc", check_sidc(self.sidc))
+        object.__setattr__(self, "designation", check_designation(self.designation))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

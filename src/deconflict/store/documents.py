@@ -352,7 +352,8 @@ def decode_declaration(
         share = ShareWith.only(_party_list(share_raw, d.at("share_with")))
     window_needed = not d.has("waypoints")
     window = decode_window(d.raw("window"), d.at("window")) if window_needed or d.has("window") else None
-    common: dict[str, Any] = {"id": did, "owner": own, "label": label, "share_with": share}
+    common: dict[str, Any] = {"id": did, "owner": own, "label": label, "share_with": share,
+                              "sidc": d.text("sidc", default=""), "designation": d.text("designation", default="")}
 
     def build(cls: Callable[..., Declaration], **kw: Any) -> Declaration:
         d.finish()
@@ -523,6 +524,10 @@ def encode_declaration(decl: Declaration) -> JSON:
     out: JSON = {"id": decl.id, "kind": decl.kind.value, "owner": decl.owner}
     if decl.label:
         out["label"] = decl.label
+    if decl.sidc:
+        out["sidc"] = decl.sidc
+    if decl.designation:
+        out["designation"] = decl.designation
     if isinstance(decl, Site):
         out.update(
             category=decl.category.value,

@@ -8,6 +8,7 @@ base map is Natural Earth from the ``world-atlas`` npm package, bundled here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -77,12 +78,15 @@ def offline_docs(app: FastAPI) -> None:
     app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
 
 
-def mount(app: FastAPI, static: Path | None = None) -> None:
+def mount(app: FastAPI, static: Path | None = None, tiles: Sequence[Path] = ()) -> None:
     """Serve the map at ``/``. Call after every API route is added: a mount at
     the root takes whatever no earlier route did. The map's own read of the
-    past, ``GET /v1/picture`` (:mod:`deconflict.web.api`), is added first."""
+    past, ``GET /v1/picture`` (:mod:`deconflict.web.api`), is added first, and
+    the user's tile files (:mod:`deconflict.web.tiles`) at ``/tiles``."""
     from deconflict.web import api, exports, ogc
+    from deconflict.web import tiles as tile_files
 
+    tile_files.add_routes(app, [tile_files.open_tiles(p) for p in tiles])
     api.add_routes(app)
     exports.add_routes(app)  # GET /v1/export.geojson, /v1/export.kml
     ogc.add_routes(app)  # OGC API - Features at /ogc
