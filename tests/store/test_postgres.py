@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from deconflict.engine.cells import Claim
 from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import _pg_schema
 from deconflict.store.events import EventDraft
@@ -28,7 +29,7 @@ ALLOWED = [
     r"COMMIT",
     r"ROLLBACK",
     r"SELECT .* FROM [\w.]+( WHERE .*)?( ORDER BY \w+( DESC)?)?( LIMIT \d+)?",
-    r"SELECT key FROM locks WHERE key = ANY\(%s\) ORDER BY key FOR UPDATE",
+    r"SELECT key FROM locks WHERE key = ANY\(%s\) ORDER BY key FOR (UPDATE|SHARE)",
     r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
@@ -67,7 +68,7 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     try:
         drafts = world.drafts()
         store.append(drafts[:5])
-        with store.exclusive(["c:2:1:1", "c:1:9:9", "c:1:0:0"]):
+        with store.exclusive(Claim(frozenset({"c0:1:1:0", "c0:9:9:0"}), frozenset({"c1:0:0:0", "global"}))):
             store.append(drafts[5:], after=5)
         decl = next(d for d in drafts if d.type == "declaration.declared")
         store.append([EventDraft("declaration.withdrawn", decl.actor, decl.subject, {"id": decl.subject})])
@@ -108,13 +109,18 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     assert any("FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in fold(s) for _c, s in statements)
 
 
+def rows(*keys: str) -> Claim:
+    return Claim(frozenset(keys), frozenset({"global"}))
+
+
 def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None:
     url = fresh_url()
     first, second = PostgresStore(url), PostgresStore(url)
     order: list[str] = []
     try:
-        with first.exclusive(["c:b", "c:a"]), first.exclusive():  # reentrant, keeps the outer rows
-            other = threading.Thread(target=lambda: (second.exclusive(["c:a"]).__enter__(), order.append("second")))
+        with first.exclusive(rows("c:b", "c:a")), first.exclusive():  # reentrant, keeps the outer rows
+            other = threading.Thread(target=lambda: (second.exclusive(rows("c:a")).__enter__(),
+                                                     order.append("second")))
             other.start()
             other.join(0.3)
             assert other.is_alive()  # waits for the row, as another host would
@@ -124,9 +130,9 @@ def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None
         second._release()
         second._writer_depth = 0
         # Disjoint rows do not wait.
-        with first.exclusive(["c:x"]):
+        with first.exclusive(rows("c:x")):
             done = threading.Event()
-            t = threading.Thread(target=lambda: (second.exclusive(["c:y"]).__enter__(), done.set()))
+            t = threading.Thread(target=lambda: (second.exclusive(rows("c:y")).__enter__(), done.set()))
             t.start()
             assert done.wait(5)
             t.join()

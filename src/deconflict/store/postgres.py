@@ -42,6 +42,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
+from deconflict.engine.cells import EVERYTHING, GLOBAL, Claim
 from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
@@ -92,6 +93,8 @@ IDLE_READERS = 2
 FETCH_ROWS = 2000
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
+_LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
+_SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 _cursor_ids = itertools.count(1)
 
@@ -146,6 +149,9 @@ class PostgresStore:
         self._lock = threading.Lock()  # the write connection
         self._writer = threading.RLock()
         self._writer_depth = 0
+        self._held: Claim = EVERYTHING
+        #: Lock rows known to exist (rows are never deleted).
+        self._known_rows: set[str] = {GLOBAL}
         self._db: psycopg.Connection[Any] | None = None
         self._lockdb: psycopg.Connection[Any] | None = None
         self._idle: list[psycopg.Connection[Any]] = []
@@ -329,15 +335,19 @@ class PostgresStore:
 
     # -- writing ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def exclusive(self, keys: Sequence[str] = ()) -> Iterator[None]:
-        """Be the only writer deciding on the rows ``keys`` (the global row when
-        none are named), across threads, processes and hosts, until the block
-        ends. Reentrant within a thread; the rows of an outer block are kept."""
+    def exclusive(self, claim: Claim | None = None) -> Iterator[None]:
+        """Be the only writer deciding on the rows of ``claim`` (every row, through
+        the global one, when none is given), across threads, processes and hosts,
+        until the block ends. Reentrant within a thread: an inner block keeps the
+        outer block's rows and must need no more (engine/cells.py)."""
         with self._writer:
             self._writer_depth += 1
             try:
                 if self._writer_depth == 1:
-                    self._take(sorted(set(keys)) or [schema.GLOBAL_LOCK])
+                    self._held = claim or EVERYTHING
+                    self._take(self._held)
+                elif claim is not None and not self._held.covers(claim):
+                    raise StoreError(f"{self.path}: a nested lock asked for rows the outer lock does not hold")
                 try:
                     yield
                 finally:
@@ -346,21 +356,28 @@ class PostgresStore:
             finally:
                 self._writer_depth -= 1
 
-    def _take(self, keys: list[str]) -> None:
+    def _take(self, claim: Claim) -> None:
         db = self._lockdb
         if db is None or db.closed or db.broken:
             self._drop(db)
             db = self._lockdb = self._connect()
+        rows = claim.rows()
+        # Cell rows are made on first use, outside the locking transaction (which
+        # then only reads); rows this process has seen need no statement.
+        new = [k for k, _x in rows if k not in self._known_rows]
         try:
-            if any(k != schema.GLOBAL_LOCK for k in keys):
-                # Cell rows are made on first use, in a transaction of their own, so
-                # that the locking transaction below only reads.
-                self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
-                           (keys,))
-            with db.pipeline():  # one round trip
+            with db.pipeline() as pipe:  # one round trip
+                if new:
+                    self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
+                               (new,))
+                    pipe.sync()  # its own transaction, committed before the locking one begins
                 self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-                # Sorted, so two writers never wait on each other in a cycle.
-                self._exec(db, "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (keys,))
+                # Sorted by key, so two writers never wait on each other in a cycle;
+                # one statement per run of rows of one mode, in that order.
+                for exclusive, run in itertools.groupby(rows, key=lambda r: r[1]):
+                    keys = [k for k, _x in run]
+                    self._exec(db, _LOCK_ROWS if exclusive else _SHARE_ROWS, (keys,))
+            self._known_rows.update(new)
         except psycopg.Error as exc:
             self._rollback(db)
             if db.broken or isinstance(exc, psycopg.OperationalError):
@@ -369,6 +386,10 @@ class PostgresStore:
                 raise StoreUnavailable(f"{self.path}: cannot lock the store for writing: the database is "
                                        f"unreachable ({_first_line(exc)}); try again") from None
             raise StoreError(f"{self.path}: cannot lock the store for writing: {_first_line(exc)}") from None
+
+    def holding(self) -> Claim | None:
+        """The rows this thread's :meth:`exclusive` block holds (None outside one)."""
+        return self._held if self._writer_depth else None
 
     def _release(self) -> None:
         db = self._lockdb
@@ -390,11 +411,23 @@ class PostgresStore:
         prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
         if not prepared:
             return []
+        return self._append(lambda _start: prepared, after)
+
+    def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
+        """Record the drafts ``build(first)`` gives, ``first`` being the number the
+        first of them gets: for a decision taken under cell rows, while others
+        append elsewhere, whose events name their own numbers (references).
+        ``build`` runs while the head row is held, and again if the transaction
+        is retried: it must be quick and depend on nothing but its argument."""
+        return self._append(lambda start: [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(build(start))],
+                            None)
+
+    def _append(self, prepare: Callable[[int], list[_Prepared]], after: int | None) -> list[Event]:
         with self._lock:
             for attempt in range(MAX_ATTEMPTS):
                 db = self._conn()
                 try:
-                    out = self._write(db, prepared, after)
+                    out = self._write(db, prepare, after)
                 except _RETRY as exc:
                     self._rollback(db)
                     if attempt == MAX_ATTEMPTS - 1:
@@ -419,7 +452,8 @@ class PostgresStore:
         change = decode_change(draft.type, draft.subject, data, where)
         return _Prepared(draft, text, data, change)
 
-    def _write(self, db: psycopg.Connection[Any], prepared: list[_Prepared], after: int | None) -> list[Event]:
+    def _write(self, db: psycopg.Connection[Any], prepare: Callable[[int], list[_Prepared]],
+               after: int | None) -> list[Event]:
         with db.pipeline():  # one round trip
             self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
             head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
@@ -429,6 +463,10 @@ class PostgresStore:
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
+        prepared = prepare(seq + 1)
+        if not prepared:
+            self._rollback(db)
+            return []
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
