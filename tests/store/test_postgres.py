@@ -61,15 +61,18 @@ def guard_statements() -> set[str]:
 
 def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     """Every statement a full round of use issues (create, migrate, append, decide
-    under lock rows, withdraw, read, snapshot, verify, as_of) is in the subset;
-    writes run only in SERIALIZABLE transactions; lock rows are taken in key order."""
+    under cell rows and append numbered there, withdraw, read, snapshot, verify,
+    as_of) is in the subset; writes and row locks (FOR UPDATE, FOR SHARE) run only
+    in SERIALIZABLE transactions; lock rows are taken in key order."""
     url = fresh_url()
     store = PostgresStore(url, clock=Clock(), trace=True)
     try:
         drafts = world.drafts()
         store.append(drafts[:5])
         with store.exclusive(Claim(frozenset({"c0:1:1:0", "c0:9:9:0"}), frozenset({"c1:0:0:0", "global"}))):
-            store.append(drafts[5:], after=5)
+            store.append(drafts[5:-1], after=5)
+            # A decision under cell rows: numbered at the append, while others may append elsewhere.
+            numbered = store.append_numbered(lambda first: [drafts[-1]] if first == len(drafts) else [])
         decl = next(d for d in drafts if d.type == "declaration.declared")
         store.append([EventDraft("declaration.withdrawn", decl.actor, decl.subject, {"id": decl.subject})])
         with store.exclusive():
@@ -104,9 +107,14 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
             open_tx[conn] = None
         elif WRITES.match(sql) and not sql.startswith("INSERT INTO locks (key) SELECT unnest"):
             assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", f"a write outside SERIALIZABLE: {sql}"
-        if "FOR UPDATE" in sql:
+        if "FOR UPDATE" in sql or "FOR SHARE" in sql:
             assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", sql
-    assert any("FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in fold(s) for _c, s in statements)
+    # Cells exclusively, their ancestors and the global row shared, in one locking
+    # transaction, in key order (one statement per run of one mode).
+    locking = [fold(s) for _c, s in statements if "FROM locks" in s]
+    assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in locking
+    assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE" in locking
+    assert [e.seq for e in numbered] == [len(drafts)]
 
 
 def rows(*keys: str) -> Claim:
