@@ -47,6 +47,8 @@ ALLOWED = [
 #: the PostgreSQL-only guard migration.
 FORBIDDEN = re.compile(r"advisory|LOCK TABLE|nextval|\bSERIAL\b|BIGSERIAL|jsonb|LISTEN|plpgsql|TRIGGER|SKIP LOCKED",
                        re.I)
+#: PostgreSQL only, and only to wake followers early (never the truth; off elsewhere).
+WAKE_UPS = {"NOTIFY deconflict_log", "LISTEN deconflict_log"}
 #: Statements that write; they must run inside a SERIALIZABLE transaction.
 WRITES = re.compile(r"^(INSERT|UPDATE|DELETE)\b")
 
@@ -88,6 +90,7 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
         store.count_declarations()
         store.head()
         store.data_version()
+        store.wait_for_log(0.01)
         statements = list(store.statements or [])
     finally:
         store.close()
@@ -96,7 +99,7 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     for conn, raw in statements:
         sql = fold(raw)
         in_tx = open_tx.get(conn)
-        if sql in guard:
+        if sql in guard or sql in WAKE_UPS:
             continue
         assert not FORBIDDEN.search(sql), sql
         assert any(re.fullmatch(p, sql, re.S) for p in ALLOWED), f"outside the portable subset: {sql}"
@@ -115,6 +118,23 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in locking
     assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE" in locking
     assert [e.seq for e in numbered] == [len(drafts)]
+    assert {fold(s) for _c, s in statements} >= WAKE_UPS
+
+
+def test_a_store_told_not_to_wake_others_issues_no_notify(world: World) -> None:
+    """What a follower sees from a writer on an engine without LISTEN/NOTIFY."""
+    with PostgresStore(fresh_url(), clock=Clock(), trace=True, notify=False) as store:
+        store.append(world.drafts()[:3])
+        assert not store.wait_for_log(0.01)
+        assert not {fold(s) for _c, s in store.statements or []} & WAKE_UPS
+
+
+def test_an_append_wakes_another_stores_follower_early(world: World) -> None:
+    url = fresh_url()
+    with PostgresStore(url) as follower, PostgresStore(url, clock=Clock()) as writer:
+        follower.wait_for_log(0.01)  # listening from now on
+        writer.append(world.drafts()[:2])
+        assert follower.wait_for_log(30.0)
 
 
 def rows(*keys: str) -> Claim:

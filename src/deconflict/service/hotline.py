@@ -1,10 +1,12 @@
 """The multi-party service: the deconfliction hotline as software.
 
 Every operation takes the caller's :class:`Principal` and enforces what its
-role and party may do. Writes are serialised by one lock around check and
-append, so acceptance is serialisable: two mutually conflicting activities
-submitted at once are never both accepted. (One server process per store;
-several processes on one store would each have their own engine.)
+role and party may do. A submit is decided holding the store's lock rows of
+the cells it reaches (engine/cells.py; every other write holds them all),
+after folding in what other processes appended, so acceptance is
+serialisable: two mutually conflicting activities submitted at once, through
+one process or several, are never both accepted (docs/store.md, "Acceptance
+by cells").
 
 Everything the hotline knows beyond the store's current state (credentials,
 notifications, measure agreements, idempotency keys) is rebuilt from the
@@ -200,6 +202,18 @@ class Hotline:
                 self._changed.notify_all()
                 self._tell_listeners()
             return n
+
+    def follow(self, stop: threading.Event, every: float) -> None:
+        """Fold in other processes' appends until ``stop`` is set: as soon as the
+        store says one came (PostgreSQL's NOTIFY), and every ``every`` seconds
+        whatever it says, since reading the log by sequence number is the truth
+        and a wake-up can be lost."""
+        while not stop.is_set():
+            self.service.store.wait_for_log(every)
+            if stop.is_set():
+                return
+            with contextlib.suppress(DeconflictError):
+                self.catch_up()
 
     def _absorb(self, e: Event) -> None:
         """Fold one event into what the hotline remembers beyond the store's state."""

@@ -97,6 +97,10 @@ _LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
 _SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 _cursor_ids = itertools.count(1)
+#: The channel appends NOTIFY on (one per database; a wake-up from another schema is harmless).
+NOTIFY_CHANNEL = "deconflict_log"
+#: How long a follower waits before listening again when the database is away.
+LISTEN_RETRY_S = 1.0
 
 
 class StoreUnavailable(StoreError):
@@ -142,7 +146,7 @@ class _Lost(Exception):
 class PostgresStore:
     """The event log and current state in one PostgreSQL database. Thread-safe."""
 
-    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False) -> None:
+    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False, notify: bool = True) -> None:
         self.url = url
         self.path = describe(url)
         self._clock = clock or _now
@@ -157,6 +161,10 @@ class PostgresStore:
         self._idle: list[psycopg.Connection[Any]] = []
         self._idle_lock = threading.Lock()
         self._closed = False
+        #: Whether appends NOTIFY (plain PostgreSQL only: a wake-up, never the truth).
+        self._notify = notify
+        self._listener: psycopg.Connection[Any] | None = None
+        self._listen_lock = threading.Lock()
         #: Every statement issued, with the id of its connection, when ``trace``
         #: (the portability test reads it).
         self.statements: list[tuple[int, str]] | None = [] if trace else None
@@ -270,6 +278,10 @@ class PostgresStore:
                     self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
                     self._migrate(db)
                     self._exec(db, "COMMIT")
+                    if self._notify:
+                        text = str(self._one(db, "SELECT version()")[0])
+                        # CockroachDB and YugabyteDB have no LISTEN/NOTIFY.
+                        self._notify = "CockroachDB" not in text and "YB-" not in text
                     return
                 except (*_RETRY, pg_errors.UniqueViolation, pg_errors.DuplicateTable,
                         pg_errors.DuplicateObject) as exc:
@@ -496,6 +508,9 @@ class PostgresStore:
                     if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
                         removals.append((cur, p.change))
             self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+            if self._notify:
+                # Delivered at the commit, to wake other processes' followers early.
+                self._exec(db, f"NOTIFY {NOTIFY_CHANNEL}")
         for cur, change in removals:
             if cur.rowcount == 0:
                 raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
@@ -564,6 +579,31 @@ class PostgresStore:
             return lost.events
         raise StoreUnavailable(f"{self.path}: the database went away while committing; the events were not "
                                "recorded; nothing was written, try again")
+
+    # -- waking followers ------------------------------------------------------------------
+    def wait_for_log(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for another append (a NOTIFY); True if one
+        came. Only a hint to look early: a NOTIFY may be lost (a dropped connection,
+        a writer that does not send it, an engine without LISTEN), so a follower
+        reads the log by sequence number whatever this says, at least every
+        ``timeout``."""
+        if not self._notify:
+            time.sleep(timeout)
+            return False
+        with self._listen_lock:
+            db = self._listener
+            try:
+                if db is None or db.closed or db.broken:
+                    self._drop(db)
+                    db = self._listener = self._connect()
+                    self._exec(db, f"LISTEN {NOTIFY_CHANNEL}")
+                return any(True for _n in db.notifies(timeout=timeout, stop_after=1))
+            except (psycopg.Error, StoreError):
+                self._drop(db)
+                self._listener = None
+        if not self._closed:
+            time.sleep(min(timeout, LISTEN_RETRY_S))  # the database is away: the caller polls
+        return False
 
     # -- the log -------------------------------------------------------------------------
     def events(self, *, after_seq: int = 0) -> Iterator[Event]:
@@ -734,6 +774,8 @@ class PostgresStore:
             self._drop(db)
             lockdb, self._lockdb = self._lockdb, None
             self._drop(lockdb)
+            listener, self._listener = self._listener, None
+            self._drop(listener)
             with self._idle_lock:
                 idle, self._idle = self._idle, []
             for c in idle:

@@ -50,6 +50,11 @@ class Store(Protocol):
 
     def events_after(self, seq: int) -> list[Event]: ...
 
+    def wait_for_log(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s, less if the store can tell that another process
+        appended (True then). A hint only: followers read the log by ``seq``."""
+        ...
+
     def data_version(self) -> int:
         """Changes when another writer has committed since this store last looked."""
         ...

@@ -401,6 +401,13 @@ class SQLiteStore:
             self._publish()
             return out
 
+    @staticmethod
+    def wait_for_log(timeout: float) -> bool:
+        """Wait ``timeout`` s: a file says nothing of other processes' appends
+        until one looks (:meth:`data_version`)."""
+        time.sleep(timeout)
+        return False
+
     def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
         """Record the drafts ``build(first)`` gives, ``first`` being the number the
         first of them gets (as :meth:`PostgresStore.append_numbered`)."""
