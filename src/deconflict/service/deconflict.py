@@ -310,10 +310,11 @@ class Deconflict:
     def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
         """:meth:`append` of ``build(first)``, ``first`` the number its first event gets."""
         with self.store.exclusive():
-            self.sync()
             if self._cells is None:
-                start = self.seq + 1
-                return self._wrote(self.store.append(build(start), after=self.seq))
+                self.sync()
+                return self._wrote(self.store.append(build(self.seq + 1), after=self.seq))
+            # Folded in when the rows were taken; what others append elsewhere since is
+            # folded in after, in log order (:meth:`_wrote`): no round trip here.
             return self._wrote(self.store.append_numbered(build))
 
     def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
