@@ -14,9 +14,10 @@ implies the reaches meet; see docs/store.md, "Acceptance by cells").
 
 Cells nest. Level 0 cuts longitude and latitude into cells of
 :data:`FINEST_CELL_DEG` (360/4096 degrees, about 10 km) and time into
-buckets of :data:`FINEST_BUCKET`; each level above makes cells 4 times wider
-and taller and buckets 8 times longer, up to :data:`LEVELS` - 1 (90 degrees,
-about 3.7 years); above that there is one cell, :data:`GLOBAL`. Indices are
+buckets of :data:`FINEST_BUCKET` (a day); each level above makes cells 8
+times wider and taller and buckets 8 times longer, up to :data:`LEVELS` - 1
+(45 degrees, 512 days); above that there is one cell, :data:`GLOBAL`. Few
+levels keep a claim's rows few (each row locked is a write in PostgreSQL). Indices are
 computed once on the finest grid and shifted, so a cell's parent is exact
 (no rounding differs between levels), and longitude indices wrap, so the
 antimeridian is one edge between two cells, not two.
@@ -52,12 +53,12 @@ from deconflict.model import CautionMargins, Measure
 #: Level 0 cell size (degrees): 360/4096, a power-of-two fraction of the globe
 #: so that every level's cells divide 360 and 180 exactly.
 FINEST_CELL_DEG = 360.0 / 4096
-#: Level 0 time bucket.
-FINEST_BUCKET = timedelta(hours=1)
-#: Levels 0 .. LEVELS-1: 360/4096 .. 90 degrees, 1 hour .. 8**5 hours (3.7 years).
-LEVELS = 6
-#: Each level's cells hold 4 x 4 cells of the level below (space) and 8 buckets (time).
-SPACE_SHIFT = 2
+#: Level 0 time bucket: most activities last hours to days, so one or two buckets.
+FINEST_BUCKET = timedelta(days=1)
+#: Levels 0 .. LEVELS-1: 360/4096 .. 45 degrees, 1 .. 512 days.
+LEVELS = 4
+#: Each level's cells hold 8 x 8 cells of the level below (space) and 8 buckets (time).
+SPACE_SHIFT = 3
 TIME_SHIFT = 3
 #: A decision whose reach needs more cells than this at a level goes up a level.
 MAX_CELLS = 24

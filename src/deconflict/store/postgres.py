@@ -163,6 +163,7 @@ class PostgresStore:
         self._closed = False
         #: Whether appends NOTIFY (plain PostgreSQL only: a wake-up, never the truth).
         self._notify = notify
+        self._plain = False  # plain PostgreSQL (not CockroachDB, YugabyteDB): known once open
         self._listener: psycopg.Connection[Any] | None = None
         self._listen_lock = threading.Lock()
         #: Every statement issued, with the id of its connection, when ``trace``
@@ -278,10 +279,10 @@ class PostgresStore:
                     self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
                     self._migrate(db)
                     self._exec(db, "COMMIT")
-                    if self._notify:
-                        text = str(self._one(db, "SELECT version()")[0])
-                        # CockroachDB and YugabyteDB have no LISTEN/NOTIFY.
-                        self._notify = "CockroachDB" not in text and "YB-" not in text
+                    text = str(self._one(db, "SELECT version()")[0])
+                    # CockroachDB and YugabyteDB have no LISTEN/NOTIFY, nor synchronous_commit.
+                    self._plain = "CockroachDB" not in text and "YB-" not in text
+                    self._notify = self._notify and self._plain
                     return
                 except (*_RETRY, pg_errors.UniqueViolation, pg_errors.DuplicateTable,
                         pg_errors.DuplicateObject) as exc:
@@ -373,23 +374,41 @@ class PostgresStore:
         if db is None or db.closed or db.broken:
             self._drop(db)
             db = self._lockdb = self._connect()
+            # A new connection may follow a crash or a failover that lost rows.
+            self._known_rows = {GLOBAL}
+            if self._plain:
+                # This connection commits only the lock rows it makes on first use:
+                # one lost in a crash is made again (and a missing row is found
+                # below), so its commit need not wait for a WAL flush (a cold cell
+                # cost one fsync per decision).
+                self._exec(db, "SET synchronous_commit = off")
         rows = claim.rows()
         # Cell rows are made on first use, outside the locking transaction (which
         # then only reads); rows this process has seen need no statement.
         new = [k for k, _x in rows if k not in self._known_rows]
         try:
-            with db.pipeline() as pipe:  # one round trip
-                if new:
-                    self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
-                               (new,))
-                    pipe.sync()  # its own transaction, committed before the locking one begins
-                self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-                # Sorted by key, so two writers never wait on each other in a cycle;
-                # one statement per run of rows of one mode, in that order.
-                for exclusive, run in itertools.groupby(rows, key=lambda r: r[1]):
-                    keys = [k for k, _x in run]
-                    self._exec(db, _LOCK_ROWS if exclusive else _SHARE_ROWS, (keys,))
-            self._known_rows.update(new)
+            for _attempt in range(MAX_ATTEMPTS):
+                locked: list[psycopg.Cursor[Any]] = []
+                with db.pipeline() as pipe:  # one round trip
+                    if new:
+                        self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[])"
+                                   " ON CONFLICT (key) DO NOTHING", (new,))
+                        pipe.sync()  # its own transaction, committed before the locking one begins
+                    self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    # Sorted by key, so two writers never wait on each other in a cycle;
+                    # one statement per run of rows of one mode, in that order.
+                    for exclusive, run in itertools.groupby(rows, key=lambda r: r[1]):
+                        keys = [k for k, _x in run]
+                        locked.append(self._exec(db, _LOCK_ROWS if exclusive else _SHARE_ROWS, (keys,)))
+                held = {r[0] for cur in locked for r in cur.fetchall()}
+                if len(held) == len(rows):
+                    self._known_rows.update(new)
+                    return
+                # A row this process thought made is missing (lost in a crash): a
+                # lock on nothing would guard nothing. Make them all, lock again.
+                self._exec(db, "ROLLBACK")
+                new = [k for k, _x in rows]
+            raise StoreError(f"{self.path}: cannot lock the store for writing: lock rows keep vanishing")
         except psycopg.Error as exc:
             self._rollback(db)
             if db.broken or isinstance(exc, psycopg.OperationalError):
