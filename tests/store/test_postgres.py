@@ -180,9 +180,9 @@ def test_a_lock_row_lost_after_it_was_made_is_made_again_and_held() -> None:
             pass
         with psycopg.connect(url, autocommit=True) as db:
             db.execute("DELETE FROM locks WHERE key = 'c0:1:2:3'")  # as a crash would
-        with store.exclusive(claim), psycopg.connect(url, autocommit=True) as db:
-            with pytest.raises(psycopg.errors.LockNotAvailable), db.transaction():
-                db.execute("SELECT key FROM locks WHERE key = 'c0:1:2:3' FOR UPDATE NOWAIT")
+        with (store.exclusive(claim), psycopg.connect(url, autocommit=True) as db,
+              pytest.raises(psycopg.errors.LockNotAvailable), db.transaction()):
+            db.execute("SELECT key FROM locks WHERE key = 'c0:1:2:3' FOR UPDATE NOWAIT")
 
 
 def test_migrations_are_recorded_and_a_newer_store_is_refused() -> None:
