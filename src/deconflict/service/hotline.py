@@ -578,7 +578,9 @@ class Hotline:
                 found += reach(item.activity, item.parts)
                 if engine.has_declaration(item.activity.id):
                     found += reach(engine.get_declaration(item.activity.id), None)
-            return cells.claim(found) | cells.Claim(frozenset(keys))
+            # Global shared whatever the reach (none, for an activity that will be
+            # refused as invalid): every decision reads the parties and the margins.
+            return cells.claim(found) | cells.Claim(frozenset(keys), frozenset({cells.GLOBAL}))
         except (OverflowError, ValueError):  # a window at the edge of time: lock everything
             return cells.EVERYTHING
 
