@@ -63,10 +63,18 @@ WARMUP_FIRST = 1_000_000  # spread_activity(i) for i from here lies at latitude 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
 
+#: Measured spread sites take grid places in this order (a stride coprime with the grid's
+#: 250,000 places), so the submits in flight at once are far apart, as activities spread
+#: over a theatre are, not ten neighbours in one lock cell (engine/cells.py).
+SPREAD_STRIDE = 7919
+SPREAD_PLACES = 500 * 500
+
+
 def spread_activity(i: int) -> dict[str, Any]:
     # A grid of sites 2 km apart with 200 m protection: none overlaps another.
-    lon = 30.0 + (i % 500) * 0.025
-    lat = 20.0 + (i // 500) * 0.02
+    k = i if i >= WARMUP_FIRST else i * SPREAD_STRIDE % SPREAD_PLACES
+    lon = 30.0 + (k % 500) * 0.025
+    lat = 20.0 + (k // 500) * 0.02
     return {"kind": "site", "id": f"s{i}", "category": "forces", "protection_m": 200,
             "geometry": {"type": "Point", "coordinates": [lon, lat]}, "window": WINDOW}
 
@@ -322,6 +330,8 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path,
                     help="also run the server from this source tree (e.g. `git archive` of an earlier commit), "
                          "alternating with the current one in every round")
+    ap.add_argument("--baseline-workers", action="store_true",
+                    help="run the baseline tree with every --workers count too (it must know --workers)")
     ap.add_argument("--workers", default="1",
                     help="server processes (`deconflict serve --workers`); a comma-separated list runs each, "
                          "side by side")
@@ -334,9 +344,9 @@ def main() -> None:
     if args.baseline_src is not None:
         trees.append(("baseline", args.baseline_src.resolve()))
     counts = [int(w) for w in args.workers.split(",")]
-    # An earlier tree may predate --workers: the baseline runs one process.
+    # An earlier tree may predate --workers: the baseline runs one process unless asked.
     variants = [(f"{label}/w{w}" if len(counts) > 1 else label, src, w)
-                for label, src in trees for w in (counts if src is None else [1])]
+                for label, src in trees for w in (counts if src is None or args.baseline_workers else [1])]
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     results: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),

@@ -49,6 +49,7 @@ def test_a_failed_append_leaves_nothing_in_the_engine(hotline: Hotline, monkeypa
         raise StoreError("disk full")
 
     monkeypatch.setattr(hotline.service.store, "append", broken)
+    monkeypatch.setattr(hotline.service.store, "append_numbered", broken)  # a decision under cell rows
     activity = decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1")
     with pytest.raises(StoreError):
         hotline.submit(who, activity, idempotency_key="k1", request_sha256="x")
@@ -105,9 +106,9 @@ def test_the_committer_answers_every_queued_submit_once_and_in_batches(hotline: 
     batches: list[int] = []
     run_batch = hotline._run_batch
 
-    def counting() -> None:
-        batches.append(len(hotline._pending))
-        run_batch()
+    def counting(batch: list[Any]) -> None:
+        batches.append(len(batch))
+        run_batch(batch)
 
     hotline._run_batch = counting  # type: ignore[method-assign]
 

@@ -52,10 +52,11 @@ def submit_while_another_worker_writes(workers: Workers, other: Deconflict, doc:
             out["error"] = exc
 
     with other.store.exclusive():
+        checked = workers.a.checked_before_lock
         thread = threading.Thread(target=run)
         thread.start()
         deadline = time.monotonic() + 20
-        while not any(i.pre is not None for i in list(workers.a._pending)):
+        while workers.a.checked_before_lock == checked:
             assert thread.is_alive() and time.monotonic() < deadline, "A never checked before the lock"
             time.sleep(0.005)
         if written is not None:

@@ -139,6 +139,36 @@ def test_an_overdue_notification_escalates_once_whichever_workers_look(tmp_path:
         w.close()
 
 
+def test_workers_escalating_at_the_same_instant_escalate_once(tmp_path: Path, store_kind: str) -> None:
+    """Both processes look for overdue notifications at once, many times over
+    (as each one's escalation thread does): one reminder and one escalation."""
+    w = Workers(new_store(store_kind, tmp_path), ack_deadline=timedelta(seconds=-1))  # overdue at once
+    try:
+        p1 = w.planner(w.a, "p1")
+        p2 = w.planner(w.b, "p2")
+        w.a.submit(p1, activity(p1, patrol("S1")))
+        w.b.submit(p2, activity(p2, fire("F1")), override_reason="urgent")  # notifies p1
+        barrier = threading.Barrier(8)
+        steps: list[int] = []
+
+        def look(h: Hotline) -> None:
+            barrier.wait()
+            for _ in range(5):
+                steps.append(h.escalate_overdue())
+
+        threads = [threading.Thread(target=look, args=(w.a if i % 2 else w.b,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sum(steps) == 2
+        kinds = [e.type for e in w.a.service.store.events() if e.type in ("notification.reminded",
+                                                                           "notification.escalated")]
+        assert kinds == ["notification.reminded", "notification.escalated"]
+    finally:
+        w.close()
+
+
 def test_concurrent_conflicting_submits_on_both_workers_accept_one_side_only(workers: Workers) -> None:
     """Patrols of p1 and fires of p2 at one place, half through each worker,
     through both paths (the committer and the caller's own thread)."""

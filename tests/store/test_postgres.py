@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from deconflict.engine.cells import Claim
 from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import _pg_schema
 from deconflict.store.events import EventDraft
@@ -28,7 +29,7 @@ ALLOWED = [
     r"COMMIT",
     r"ROLLBACK",
     r"SELECT .* FROM [\w.]+( WHERE .*)?( ORDER BY \w+( DESC)?)?( LIMIT \d+)?",
-    r"SELECT key FROM locks WHERE key = ANY\(%s\) ORDER BY key FOR UPDATE",
+    r"SELECT key FROM locks WHERE key = ANY\(%s\) ORDER BY key FOR (UPDATE|SHARE)",
     r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
@@ -46,6 +47,9 @@ ALLOWED = [
 #: the PostgreSQL-only guard migration.
 FORBIDDEN = re.compile(r"advisory|LOCK TABLE|nextval|\bSERIAL\b|BIGSERIAL|jsonb|LISTEN|plpgsql|TRIGGER|SKIP LOCKED",
                        re.I)
+#: PostgreSQL only: waking followers early (never the truth), and the lock connection's
+#: commits of new lock rows not waiting for a WAL flush (off elsewhere).
+WAKE_UPS = {"NOTIFY deconflict_log", "LISTEN deconflict_log", "SET synchronous_commit = off"}
 #: Statements that write; they must run inside a SERIALIZABLE transaction.
 WRITES = re.compile(r"^(INSERT|UPDATE|DELETE)\b")
 
@@ -60,15 +64,18 @@ def guard_statements() -> set[str]:
 
 def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     """Every statement a full round of use issues (create, migrate, append, decide
-    under lock rows, withdraw, read, snapshot, verify, as_of) is in the subset;
-    writes run only in SERIALIZABLE transactions; lock rows are taken in key order."""
+    under cell rows and append numbered there, withdraw, read, snapshot, verify,
+    as_of) is in the subset; writes and row locks (FOR UPDATE, FOR SHARE) run only
+    in SERIALIZABLE transactions; lock rows are taken in key order."""
     url = fresh_url()
     store = PostgresStore(url, clock=Clock(), trace=True)
     try:
         drafts = world.drafts()
         store.append(drafts[:5])
-        with store.exclusive(["c:2:1:1", "c:1:9:9", "c:1:0:0"]):
-            store.append(drafts[5:], after=5)
+        with store.exclusive(Claim(frozenset({"c0:1:1:0", "c0:9:9:0"}), frozenset({"c1:0:0:0", "global"}))):
+            store.append(drafts[5:-1], after=5)
+            # A decision under cell rows: numbered at the append, while others may append elsewhere.
+            numbered = store.append_numbered(lambda first: [drafts[-1]] if first == len(drafts) else [])
         decl = next(d for d in drafts if d.type == "declaration.declared")
         store.append([EventDraft("declaration.withdrawn", decl.actor, decl.subject, {"id": decl.subject})])
         with store.exclusive():
@@ -84,6 +91,7 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
         store.count_declarations()
         store.head()
         store.data_version()
+        store.wait_for_log(0.01)
         statements = list(store.statements or [])
     finally:
         store.close()
@@ -92,7 +100,7 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     for conn, raw in statements:
         sql = fold(raw)
         in_tx = open_tx.get(conn)
-        if sql in guard:
+        if sql in guard or sql in WAKE_UPS:
             continue
         assert not FORBIDDEN.search(sql), sql
         assert any(re.fullmatch(p, sql, re.S) for p in ALLOWED), f"outside the portable subset: {sql}"
@@ -103,9 +111,35 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
             open_tx[conn] = None
         elif WRITES.match(sql) and not sql.startswith("INSERT INTO locks (key) SELECT unnest"):
             assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", f"a write outside SERIALIZABLE: {sql}"
-        if "FOR UPDATE" in sql:
+        if "FOR UPDATE" in sql or "FOR SHARE" in sql:
             assert in_tx == "BEGIN ISOLATION LEVEL SERIALIZABLE", sql
-    assert any("FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in fold(s) for _c, s in statements)
+    # Cells exclusively, their ancestors and the global row shared, in one locking
+    # transaction, in key order (one statement per run of one mode).
+    locking = [fold(s) for _c, s in statements if "FROM locks" in s]
+    assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE" in locking
+    assert "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE" in locking
+    assert [e.seq for e in numbered] == [len(drafts)]
+    assert {fold(s) for _c, s in statements} >= WAKE_UPS
+
+
+def test_a_store_told_not_to_wake_others_issues_no_notify(world: World) -> None:
+    """What a follower sees from a writer on an engine without LISTEN/NOTIFY."""
+    with PostgresStore(fresh_url(), clock=Clock(), trace=True, notify=False) as store:
+        store.append(world.drafts()[:3])
+        assert not store.wait_for_log(0.01)
+        assert not {fold(s) for _c, s in store.statements or []} & {"NOTIFY deconflict_log", "LISTEN deconflict_log"}
+
+
+def test_an_append_wakes_another_stores_follower_early(world: World) -> None:
+    url = fresh_url()
+    with PostgresStore(url) as follower, PostgresStore(url, clock=Clock()) as writer:
+        follower.wait_for_log(0.01)  # listening from now on
+        writer.append(world.drafts()[:2])
+        assert follower.wait_for_log(30.0)
+
+
+def rows(*keys: str) -> Claim:
+    return Claim(frozenset(keys), frozenset({"global"}))
 
 
 def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None:
@@ -113,8 +147,9 @@ def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None
     first, second = PostgresStore(url), PostgresStore(url)
     order: list[str] = []
     try:
-        with first.exclusive(["c:b", "c:a"]), first.exclusive():  # reentrant, keeps the outer rows
-            other = threading.Thread(target=lambda: (second.exclusive(["c:a"]).__enter__(), order.append("second")))
+        with first.exclusive(rows("c:b", "c:a")), first.exclusive():  # reentrant, keeps the outer rows
+            other = threading.Thread(target=lambda: (second.exclusive(rows("c:a")).__enter__(),
+                                                     order.append("second")))
             other.start()
             other.join(0.3)
             assert other.is_alive()  # waits for the row, as another host would
@@ -124,15 +159,30 @@ def test_lock_rows_are_taken_in_sorted_order_and_exclude_another_store() -> None
         second._release()
         second._writer_depth = 0
         # Disjoint rows do not wait.
-        with first.exclusive(["c:x"]):
+        with first.exclusive(rows("c:x")):
             done = threading.Event()
-            t = threading.Thread(target=lambda: (second.exclusive(["c:y"]).__enter__(), done.set()))
+            t = threading.Thread(target=lambda: (second.exclusive(rows("c:y")).__enter__(), done.set()))
             t.start()
             assert done.wait(5)
             t.join()
     finally:
         first.close()
         second.close()
+
+
+def test_a_lock_row_lost_after_it_was_made_is_made_again_and_held() -> None:
+    """Lock rows are committed without waiting for a WAL flush, so a crash may lose
+    one a process remembers making: its next claim must not lock nothing."""
+    url = fresh_url()
+    with PostgresStore(url) as store:
+        claim = rows("c0:1:2:3")
+        with store.exclusive(claim):
+            pass
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("DELETE FROM locks WHERE key = 'c0:1:2:3'")  # as a crash would
+        with (store.exclusive(claim), psycopg.connect(url, autocommit=True) as db,
+              pytest.raises(psycopg.errors.LockNotAvailable), db.transaction()):
+            db.execute("SELECT key FROM locks WHERE key = 'c0:1:2:3' FOR UPDATE NOWAIT")
 
 
 def test_migrations_are_recorded_and_a_newer_store_is_refused() -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from deconflict.engine import Engine
+from deconflict.engine.cells import Claim
 from deconflict.errors import InvalidInput, NotFound
 from deconflict.geo.shape import trusted
 from deconflict.model import (
@@ -74,6 +75,9 @@ class Deconflict:
         #: processes' (see :meth:`sync`), in log order.
         self.followers: list[Callable[[Event], None]] = []
         self._seen_version: int | None = None
+        #: The cell rows held by :meth:`deciding`, when it holds fewer than all:
+        #: others may append in between, elsewhere (engine/cells.py).
+        self._cells: Claim | None = None
         # Serve nothing the log cannot vouch for (store/vouch.py): raises
         # TamperedLog naming the first bad event, state row or checkpoint.
         store.vouch()
@@ -101,13 +105,7 @@ class Deconflict:
         self._seen_version = version
         events = self.store.events_after(self.seq)
         for e in events:
-            change = decode_change(e.type, e.subject, e.payload)
-            if change is not None:
-                with trusted():  # validated by the process that appended it
-                    self._follow(change)
-            self.seq = e.seq
-            for tell in self.followers:
-                tell(e)
+            self._take_in(e)
         return events
 
     def _follow(self, change: StateChange) -> None:
@@ -129,13 +127,44 @@ class Deconflict:
                 engine.remove_declaration(change.id)
 
     def _wrote(self, events: list[Event]) -> list[Event]:
-        """This service's own events, appended (``after=self.seq``) after a sync."""
+        """This service's own events, appended after a sync; under cell rows,
+        others' events numbered before them are folded in first, so the
+        followers hear the log in its order."""
         if events:
+            if events[0].seq > self.seq + 1:
+                for e in self.store.events_after(self.seq):
+                    if e.seq >= events[0].seq:
+                        break
+                    self._take_in(e)
             self.seq = events[-1].seq
             for e in events:
                 for tell in self.followers:
                     tell(e)
         return events
+
+    def _take_in(self, e: Event) -> None:
+        change = decode_change(e.type, e.subject, e.payload)
+        if change is not None:
+            with trusted():  # validated by the process that appended it
+                self._follow(change)
+        self.seq = e.seq
+        for tell in self.followers:
+            tell(e)
+
+    @contextlib.contextmanager
+    def deciding(self, claim: Claim) -> Iterator[None]:
+        """Decide on what ``claim``'s cells hold (engine/cells.py): lock its rows,
+        fold in what others appended, and append, within the block, after
+        whatever others append elsewhere meanwhile (:meth:`append`,
+        :meth:`append_numbered`). Only what the claim's cells cover may be
+        read to decide."""
+        with self.store.exclusive(claim):
+            outer, self._cells = self._cells, (None if claim.is_global else claim)
+            try:
+                self.sync()
+                yield
+            finally:
+                self._cells = outer
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, progress: Progress | None = None) -> Deconflict:
@@ -273,7 +302,20 @@ class Deconflict:
         declaration, measure or party (notifications, credentials, agreements)."""
         with self.store.exclusive():
             self.sync()
-            return self._wrote(self.store.append(drafts, after=self.seq))
+            # Under cell rows others append elsewhere: the log's order is the head
+            # row's, and the rows this decision read are still its own.
+            after = None if self._cells is not None else self.seq
+            return self._wrote(self.store.append(drafts, after=after))
+
+    def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
+        """:meth:`append` of ``build(first)``, ``first`` the number its first event gets."""
+        with self.store.exclusive():
+            if self._cells is None:
+                self.sync()
+                return self._wrote(self.store.append(build(self.seq + 1), after=self.seq))
+            # Folded in when the rows were taken; what others append elsewhere since is
+            # folded in after, in log order (:meth:`_wrote`): no round trip here.
+            return self._wrote(self.store.append_numbered(build))
 
     def withdraw_measure(self, measure_id: str, actor: str = ADMIN) -> Event:
         with self.store.exclusive():

@@ -1,10 +1,12 @@
 """The multi-party service: the deconfliction hotline as software.
 
 Every operation takes the caller's :class:`Principal` and enforces what its
-role and party may do. Writes are serialised by one lock around check and
-append, so acceptance is serialisable: two mutually conflicting activities
-submitted at once are never both accepted. (One server process per store;
-several processes on one store would each have their own engine.)
+role and party may do. A submit is decided holding the store's lock rows of
+the cells it reaches (engine/cells.py; every other write holds them all),
+after folding in what other processes appended, so acceptance is
+serialisable: two mutually conflicting activities submitted at once, through
+one process or several, are never both accepted (docs/store.md, "Acceptance
+by cells").
 
 Everything the hotline knows beyond the store's current state (credentials,
 notifications, measure agreements, idempotency keys) is rebuilt from the
@@ -24,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deconflict.engine.parts import Part
+from deconflict.engine import cells
+from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
     CheckResult,
@@ -60,8 +63,12 @@ DEFAULT_ACK_DEADLINE = timedelta(minutes=15)
 BLOCKING = frozenset({FindingKind.VIOLATION, FindingKind.CONFLICT})
 NOTIFYING = frozenset({FindingKind.VIOLATION, FindingKind.CONFLICT, FindingKind.COORDINATION_REQUIRED})
 MAX_OVERRIDE_REASON = 2000
+#: Claims of a batch's cells tried before it is decided holding every row.
+CLAIM_ATTEMPTS = 3
 
 Clock = Callable[[], datetime]
+#: An accepted submit's response and events, given the number its first event gets.
+Render = Callable[[int], tuple[dict[str, Any], list[EventDraft]]]
 
 
 def _now() -> datetime:
@@ -108,7 +115,6 @@ class Submission:
     result: tuple[bool, dict[str, Any]] | None = None
     error: Exception | None = None
     depends_on_batch: bool = False  # a replay of a submit in the same, not yet durable, batch
-    base_seq: int = 0  # the sequence number its first event will get (its references)
     on_done: Callable[[Submission], None] | None = None  # called on the committing thread once decided
     parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
     probe: list[EventDraft] = field(default_factory=list)  # a refusal touching hidden declarations
@@ -162,6 +168,8 @@ class Hotline:
         service.followers.append(self.journal)
         #: How submits were checked under the store's lock: against the delta, or in full.
         self.checked_under_lock = {"delta": 0, "full": 0}
+        #: Submits checked before the store's lock rows were taken (service/optimistic.py).
+        self.checked_before_lock = 0
         for event in service.store.events():
             self._absorb(event)
         with self._lock:
@@ -178,28 +186,24 @@ class Hotline:
             self.service.sync()
             yield
 
-    @contextlib.contextmanager
-    def _deciding(self) -> Iterator[None]:
-        """As :meth:`_writing`, but the queued submits are first checked against
-        everything in force before the store's cross-worker lock is taken; under
-        it, only against what changed since (service/optimistic.py)."""
-        with self._lock:
+    def _precheck(self, batch: list[Submission]) -> None:
+        """Check the batch against everything in force before the store's lock rows
+        are taken (under :attr:`_lock`); under them, only against what changed
+        since (service/optimistic.py)."""
+        try:
             self.service.sync()
-            self._precheck()
-            with self.service.store.exclusive():
-                self.service.sync()
-                yield
-
-    def _precheck(self) -> None:
-        with self._pending_lock:
-            items = [i for i in self._pending if i.pre is None]
+        except Exception:  # the store failed: the decision under the rows meets it and answers the batch
+            return
         engine = self.service.engine
-        for item in items:
+        for item in batch:
+            if item.pre is not None:
+                continue
             try:
                 if item.parts is not None:
                     engine.adopt(item.activity, item.parts)
                 item.pre = optimistic.Prechecked(self.service.seq, self.service.check(item.activity))
-            except Exception:  # decided (and refused, naming the field) under the lock as before
+                self.checked_before_lock += 1
+            except Exception:  # decided (and refused, naming the field) under the rows as before
                 item.pre = None
 
     def _checked(self, item: Submission, accepted: set[str]) -> CheckResult:
@@ -226,6 +230,18 @@ class Hotline:
                 self._changed.notify_all()
                 self._tell_listeners()
             return n
+
+    def follow(self, stop: threading.Event, every: float) -> None:
+        """Fold in other processes' appends until ``stop`` is set: as soon as the
+        store says one came (PostgreSQL's NOTIFY), and every ``every`` seconds
+        whatever it says, since reading the log by sequence number is the truth
+        and a wake-up can be lost."""
+        while not stop.is_set():
+            self.service.store.wait_for_log(every)
+            if stop.is_set():
+                return
+            with contextlib.suppress(DeconflictError):
+                self.catch_up()
 
     def _absorb(self, e: Event) -> None:
         """Fold one event into what the hotline remembers beyond the store's state."""
@@ -508,9 +524,9 @@ class Hotline:
         with self._pending_lock:
             self._pending.append(item)
         try:
-            with self._deciding():
+            with self._lock:
                 if not item.done:
-                    self._run_batch()
+                    self._decide_queued()
         except BaseException:
             # The store failed before this thread could decide. Unless another
             # thread's batch took the item, take it back: the caller is told it
@@ -556,20 +572,9 @@ class Hotline:
                     self._queued.wait()
                 if not self._pending:
                     return
-            try:
-                with self._deciding():
-                    if self._pending:
-                        self._run_batch()
-            except Exception as exc:  # the store failed before the batch was decided
-                self._fail_pending(exc)
-
-    def _fail_pending(self, exc: Exception) -> None:
-        """Answer every queued submit with ``exc``: none was decided."""
-        with self._pending_lock:
-            batch, self._pending = self._pending, []
-        for item in batch:
-            item.error = exc
-        self._finish(batch)
+            # A store that failed has answered the batch it took with the error.
+            with contextlib.suppress(Exception), self._lock:
+                self._decide_queued()
 
     @staticmethod
     def _finish(batch: list[Submission]) -> None:
@@ -589,46 +594,135 @@ class Hotline:
         if committer is not None:
             committer.join()
 
-    def _run_batch(self) -> None:
-        """Decide every queued submit, then append all accepted ones at once (under the lock)."""
+    def _claim(self, batch: list[Submission], reaches: dict[int, tuple[Declaration, list[cells.Reach]]]
+               ) -> cells.Claim:
+        """The lock rows deciding ``batch`` needs (engine/cells.py): each activity's
+        reach and, for an amendment, the reach of the version it replaces (whose
+        removal others' checks would see), its id and its idempotency key.
+        ``reaches`` keeps what was computed, by declaration object."""
+        engine = self.service.engine
+        margins = engine.margins
+        keys: set[str] = set()
+        found: list[cells.Reach] = []
+
+        def reach(decl: Declaration, parts: list[Part] | None) -> list[cells.Reach]:
+            kept = reaches.get(id(decl))
+            if kept is None or kept[0] is not decl:
+                try:
+                    built = parts if parts is not None else declaration_parts(decl)
+                except DeconflictError:
+                    built = []  # refused in the decision, before anything depends on it
+                kept = reaches[id(decl)] = (decl, cells.declaration_reach(built, margins))
+            return kept[1]
+
+        try:
+            for item in batch:
+                keys.add(cells.id_key("d", item.activity.id))
+                if item.idempotency_key:
+                    keys.add(cells.id_key("k", f"{item.who.party}\n{item.idempotency_key}"))
+                found += reach(item.activity, item.parts)
+                if engine.has_declaration(item.activity.id):
+                    found += reach(engine.get_declaration(item.activity.id), None)
+            # Global shared whatever the reach (none, for an activity that will be
+            # refused as invalid): every decision reads the parties and the margins.
+            return cells.claim(found) | cells.Claim(frozenset(keys), frozenset({cells.GLOBAL}))
+        except (OverflowError, ValueError):  # a window at the edge of time: lock everything
+            return cells.EVERYTHING
+
+    def _decide_queued(self) -> None:
+        """Decide the queued submits (under :attr:`_lock`) holding only the lock
+        rows of the cells they reach: processes deciding elsewhere go on at the
+        same time. The claim is made on what this process knew before the rows
+        were its own and checked again once it has folded in the others' events
+        (the margins or an amended version may have changed): if it falls
+        short, the rows are given back and a larger claim taken."""
+        with self._pending_lock:
+            queued = list(self._pending)
+        # Checked while still queued, before any row is taken (a failure there is
+        # the item's full check under the rows, as before).
+        self._precheck(queued)
         with self._pending_lock:
             batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            reaches: dict[int, tuple[Declaration, list[cells.Reach]]] = {}
+            claim = self._claim(batch, reaches)
+            for _attempt in range(CLAIM_ATTEMPTS):
+                with self.service.deciding(claim):
+                    need = self._claim(batch, reaches)
+                    if claim.covers(need):
+                        self._run_batch(batch)
+                        return
+                claim = claim | need
+            with self.service.deciding(cells.EVERYTHING):
+                self._run_batch(batch)
+        except Exception as exc:  # the store failed before the batch was decided
+            undecided = [item for item in batch if not item.done]
+            for item in undecided:
+                item.error = exc
+            self._finish(undecided)
+            raise
+
+    def _run_batch(self, batch: list[Submission]) -> None:
+        """Decide every submit of ``batch``, then append all accepted ones at once
+        (under the rows of their cells). Their events are numbered when appended
+        (others may append in between), so each response, which names its
+        references, is made then (:meth:`Deconflict.append_numbered`)."""
         engine = self.service.engine
-        drafts: list[EventDraft] = []
+        plan: list[tuple[Submission | None, Render | list[EventDraft]]] = []
         undo: list[tuple[str, Declaration | None]] = []
-        tentative: set[tuple[str, str]] = set()
+        tentative: dict[tuple[str, str], Submission] = {}
+        replays: list[tuple[Submission, Submission]] = []
         for item in batch:
             try:
                 key = (item.who.party, item.idempotency_key)
+                if item.idempotency_key and key in tentative:
+                    first = tentative[key]
+                    if first.request_sha256 != item.request_sha256:
+                        raise IdempotencyMismatch(item.idempotency_key)
+                    item.depends_on_batch = True
+                    replays.append((item, first))
+                    continue
                 if item.idempotency_key and key in self._idempotent:
                     digest, response = self._idempotent[key]
                     if digest != item.request_sha256:
                         raise IdempotencyMismatch(item.idempotency_key)
                     item.result = (False, response)
-                    item.depends_on_batch = key in tentative
                     continue
-                item.base_seq = self.service.seq + len(drafts) + 1
                 if item.parts is not None:
                     engine.adopt(item.activity, item.parts)
-                created, response, item_drafts = self._decide(item, {i for i, _prev in undo})
+                render = self._decide(item, {i for i, _prev in undo})
             except Exception as exc:  # this item fails alone; the others go on
                 # Without its traceback, a refusal holds no frame of this batch (whose
                 # locals hold the items, and so the refusal): no cycle to outlive the
                 # request, which the server's collector policy (service/heap.py) could
                 # freeze while in flight and never reclaim.
                 item.error = exc.with_traceback(None) if isinstance(exc, DeconflictError) else exc
-                drafts.extend(item.probe)
+                if item.probe:
+                    plan.append((None, item.probe))
                 continue
             previous = engine.get_declaration(item.activity.id) if engine.has_declaration(item.activity.id) else None
             self.service.to_engine([Change(declaration=item.activity)])
             undo.append((item.activity.id, previous))
             if item.idempotency_key:
-                self._idempotent[key] = (item.request_sha256, response)
-                tentative.add(key)
-            drafts.extend(item_drafts)
-            item.result = (created, response)
+                tentative[key] = item
+            plan.append((item, render))
+
+        def build(start: int) -> list[EventDraft]:
+            out: list[EventDraft] = []
+            for decided, step in plan:
+                if isinstance(step, list):  # a refusal's record of a probe
+                    out.extend(step)
+                    continue
+                response, drafts = step(start + len(out))
+                if decided is not None:
+                    decided.result = (True, response)
+                out.extend(drafts)
+            return out
+
         try:
-            events = self.service.append(drafts) if drafts else []
+            events = self.service.append_numbered(build) if plan else []
         except Exception as exc:
             # Nothing of the batch is durable: take it back out of the engine, so
             # the engine never holds what the log does not.
@@ -636,18 +730,23 @@ class Hotline:
                 engine.remove_declaration(decl_id)
                 if previous is not None:
                     engine.add_declaration(previous)
-            for key in tentative:
-                self._idempotent.pop(key, None)
-            for item in batch:
-                if item.result is not None and (item.result[0] or item.depends_on_batch):
-                    item.result, item.error = None, exc
+            for decided, _step in plan:
+                if decided is not None:
+                    decided.result, decided.error = None, exc
+            for replay, _first in replays:
+                replay.error = exc
         else:
+            for item, first in replays:
+                if first.result is not None:
+                    item.result = (False, first.result[1])
             self._after(events)
             receipts.attach_to_submits(self.service.store, batch, events, self._accepted_seq)
         self._finish(batch)
 
-    def _decide(self, item: Submission, in_batch: set[str]) -> tuple[bool, dict[str, Any], list[EventDraft]]:
-        """Check one submit against everything in force (including the batch so far)."""
+    def _decide(self, item: Submission, in_batch: set[str]) -> Render:
+        """Check one submit against everything in force (including the batch so
+        far: ``in_batch``, the ids accepted earlier in it); accepted, what makes its
+        response and events once numbered."""
         who, activity = item.who, item.activity
         if self.service.engine.has_declaration(activity.id):
             existing = self.service.engine.get_declaration(activity.id)
@@ -670,28 +769,33 @@ class Hotline:
                 self.probes.require(who.party, self.clock())
                 item.probe = self._probe_drafts(who, hidden, "submit")
             raise Refused({**shown, "shared_with": shared_with(activity)})
-        ref = self.refs.next_for(activity.id, item.base_seq)
-        notes = self._notices(who.party, activity, ref, result, override=blocking,
-                              override_reason=item.override_reason.strip(), presence=presence)
-        # The first notification event follows the declaration and the acceptance.
-        first = item.base_seq + 2
-        response = {"id": activity.id, "reference": ref, "accepted": True, "overridden": blocking, **shown,
-                    "presence": presence,
-                    "warnings": [f for f in shown["findings"] if f["kind"] in ("violation", "conflict")]
-                    if presence else [],
-                    "shared_with": shared_with(activity),
-                    "notified": sorted({n.party for n in notes}),
-                    "notifications": [{"party": n.party, "reference": reference(first + i), "kind": n.kind.value,
-                                       "urgent": n.urgent} for i, n in enumerate(notes)]}
-        accepted = EventDraft("activity.accepted", who.party, activity.id, {
-            "id": activity.id, "member": who.member, "verdict": result.verdict.value,
-            "override_reason": item.override_reason.strip() or None,
-            "idempotency_key": item.idempotency_key or None,
-            "request_sha256": item.request_sha256 or None, "response": response,
-        })
-        drafts = self.service.prepare([Change(declaration=activity)], who.party)
-        drafts += [accepted, *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
-        return True, response, drafts
+        declared = self.service.prepare([Change(declaration=activity)], who.party)
+
+        def render(base_seq: int) -> tuple[dict[str, Any], list[EventDraft]]:
+            ref = self.refs.next_for(activity.id, base_seq)
+            notes = self._notices(who.party, activity, ref, result, override=blocking,
+                                  override_reason=item.override_reason.strip(), presence=presence)
+            # The first notification event follows the declaration and the acceptance.
+            first = base_seq + 2
+            response = {"id": activity.id, "reference": ref, "accepted": True, "overridden": blocking, **shown,
+                        "presence": presence,
+                        "warnings": [f for f in shown["findings"] if f["kind"] in ("violation", "conflict")]
+                        if presence else [],
+                        "shared_with": shared_with(activity),
+                        "notified": sorted({n.party for n in notes}),
+                        "notifications": [{"party": n.party, "reference": reference(first + i),
+                                           "kind": n.kind.value, "urgent": n.urgent}
+                                          for i, n in enumerate(notes)]}
+            accepted = EventDraft("activity.accepted", who.party, activity.id, {
+                "id": activity.id, "member": who.member, "verdict": result.verdict.value,
+                "override_reason": item.override_reason.strip() or None,
+                "idempotency_key": item.idempotency_key or None,
+                "request_sha256": item.request_sha256 or None, "response": response,
+            })
+            return response, [*declared, accepted,
+                              *(EventDraft("notification.sent", who.party, n.id, n.payload()) for n in notes)]
+
+        return render
 
     def _presence(self, activity: Declaration) -> bool:
         return is_presence(activity, {pid: p.kind for pid, p in self.service.parties().items()})
@@ -782,7 +886,13 @@ class Hotline:
 
     def escalate_overdue(self) -> int:
         """Remind, then escalate, once each, notifications past their deadlines
-        (service/escalation.py); returns how many steps were taken."""
+        (service/escalation.py); returns how many steps were taken. Every process
+        looks; the first to hold the store's rows takes a step, and the others,
+        folding it in under the same rows, find it taken. Nothing due (the usual
+        case) takes no rows at all, so looking holds up no decision."""
+        with self._reading():
+            if not any(escalation.due(self.inbox.all(), self.clock())):
+                return 0
         with self._writing():
             now = self.clock()
             remind, escalate = escalation.due(self.inbox.all(), now)

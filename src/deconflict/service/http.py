@@ -282,10 +282,9 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
 
         def follow() -> None:
             # Writes and checks catch up for themselves; this keeps reads and
-            # live streams within a tenth of a second of other workers.
-            while not stopping.wait(follow_every):
-                with contextlib.suppress(DeconflictError):
-                    hotline.catch_up()
+            # live streams within a tenth of a second of other workers (sooner
+            # when the store wakes it).
+            hotline.follow(stopping, follow_every)
 
         threads = [threading.Thread(target=escalate, name="escalation", daemon=True),
                    threading.Thread(target=follow, name="follower", daemon=True)]

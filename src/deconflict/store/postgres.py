@@ -42,6 +42,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
+from deconflict.engine.cells import EVERYTHING, GLOBAL, Claim
 from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
@@ -92,8 +93,14 @@ IDLE_READERS = 2
 FETCH_ROWS = 2000
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
+_LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
+_SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 _cursor_ids = itertools.count(1)
+#: The channel appends NOTIFY on (one per database; a wake-up from another schema is harmless).
+NOTIFY_CHANNEL = "deconflict_log"
+#: How long a follower waits before listening again when the database is away.
+LISTEN_RETRY_S = 1.0
 
 
 class StoreUnavailable(StoreError):
@@ -139,18 +146,26 @@ class _Lost(Exception):
 class PostgresStore:
     """The event log and current state in one PostgreSQL database. Thread-safe."""
 
-    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False) -> None:
+    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False, notify: bool = True) -> None:
         self.url = url
         self.path = describe(url)
         self._clock = clock or _now
         self._lock = threading.Lock()  # the write connection
         self._writer = threading.RLock()
         self._writer_depth = 0
+        self._held: Claim = EVERYTHING
+        #: Lock rows known to exist (rows are never deleted).
+        self._known_rows: set[str] = {GLOBAL}
         self._db: psycopg.Connection[Any] | None = None
         self._lockdb: psycopg.Connection[Any] | None = None
         self._idle: list[psycopg.Connection[Any]] = []
         self._idle_lock = threading.Lock()
         self._closed = False
+        #: Whether appends NOTIFY (plain PostgreSQL only: a wake-up, never the truth).
+        self._notify = notify
+        self._plain = False  # plain PostgreSQL (not CockroachDB, YugabyteDB): known once open
+        self._listener: psycopg.Connection[Any] | None = None
+        self._listen_lock = threading.Lock()
         #: Every statement issued, with the id of its connection, when ``trace``
         #: (the portability test reads it).
         self.statements: list[tuple[int, str]] | None = [] if trace else None
@@ -264,6 +279,10 @@ class PostgresStore:
                     self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
                     self._migrate(db)
                     self._exec(db, "COMMIT")
+                    text = str(self._one(db, "SELECT version()")[0])
+                    # CockroachDB and YugabyteDB have no LISTEN/NOTIFY, nor synchronous_commit.
+                    self._plain = "CockroachDB" not in text and "YB-" not in text
+                    self._notify = self._notify and self._plain
                     return
                 except (*_RETRY, pg_errors.UniqueViolation, pg_errors.DuplicateTable,
                         pg_errors.DuplicateObject) as exc:
@@ -329,15 +348,19 @@ class PostgresStore:
 
     # -- writing ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def exclusive(self, keys: Sequence[str] = ()) -> Iterator[None]:
-        """Be the only writer deciding on the rows ``keys`` (the global row when
-        none are named), across threads, processes and hosts, until the block
-        ends. Reentrant within a thread; the rows of an outer block are kept."""
+    def exclusive(self, claim: Claim | None = None) -> Iterator[None]:
+        """Be the only writer deciding on the rows of ``claim`` (every row, through
+        the global one, when none is given), across threads, processes and hosts,
+        until the block ends. Reentrant within a thread: an inner block keeps the
+        outer block's rows and must need no more (engine/cells.py)."""
         with self._writer:
             self._writer_depth += 1
             try:
                 if self._writer_depth == 1:
-                    self._take(sorted(set(keys)) or [schema.GLOBAL_LOCK])
+                    self._held = claim or EVERYTHING
+                    self._take(self._held)
+                elif claim is not None and not self._held.covers(claim):
+                    raise StoreError(f"{self.path}: a nested lock asked for rows the outer lock does not hold")
                 try:
                     yield
                 finally:
@@ -346,21 +369,46 @@ class PostgresStore:
             finally:
                 self._writer_depth -= 1
 
-    def _take(self, keys: list[str]) -> None:
+    def _take(self, claim: Claim) -> None:
         db = self._lockdb
         if db is None or db.closed or db.broken:
             self._drop(db)
             db = self._lockdb = self._connect()
+            # A new connection may follow a crash or a failover that lost rows.
+            self._known_rows = {GLOBAL}
+            if self._plain:
+                # This connection commits only the lock rows it makes on first use:
+                # one lost in a crash is made again (and a missing row is found
+                # below), so its commit need not wait for a WAL flush (a cold cell
+                # cost one fsync per decision).
+                self._exec(db, "SET synchronous_commit = off")
+        rows = claim.rows()
+        # Cell rows are made on first use, outside the locking transaction (which
+        # then only reads); rows this process has seen need no statement.
+        new = [k for k, _x in rows if k not in self._known_rows]
         try:
-            if any(k != schema.GLOBAL_LOCK for k in keys):
-                # Cell rows are made on first use, in a transaction of their own, so
-                # that the locking transaction below only reads.
-                self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[]) ON CONFLICT (key) DO NOTHING",
-                           (keys,))
-            with db.pipeline():  # one round trip
-                self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-                # Sorted, so two writers never wait on each other in a cycle.
-                self._exec(db, "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (keys,))
+            for _attempt in range(MAX_ATTEMPTS):
+                locked: list[psycopg.Cursor[Any]] = []
+                with db.pipeline() as pipe:  # one round trip
+                    if new:
+                        self._exec(db, "INSERT INTO locks (key) SELECT unnest(%s::text[])"
+                                   " ON CONFLICT (key) DO NOTHING", (new,))
+                        pipe.sync()  # its own transaction, committed before the locking one begins
+                    self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                    # Sorted by key, so two writers never wait on each other in a cycle;
+                    # one statement per run of rows of one mode, in that order.
+                    for exclusive, run in itertools.groupby(rows, key=lambda r: r[1]):
+                        keys = [k for k, _x in run]
+                        locked.append(self._exec(db, _LOCK_ROWS if exclusive else _SHARE_ROWS, (keys,)))
+                held = {r[0] for cur in locked for r in cur.fetchall()}
+                if len(held) == len(rows):
+                    self._known_rows.update(new)
+                    return
+                # A row this process thought made is missing (lost in a crash): a
+                # lock on nothing would guard nothing. Make them all, lock again.
+                self._exec(db, "ROLLBACK")
+                new = [k for k, _x in rows]
+            raise StoreError(f"{self.path}: cannot lock the store for writing: lock rows keep vanishing")
         except psycopg.Error as exc:
             self._rollback(db)
             if db.broken or isinstance(exc, psycopg.OperationalError):
@@ -369,6 +417,10 @@ class PostgresStore:
                 raise StoreUnavailable(f"{self.path}: cannot lock the store for writing: the database is "
                                        f"unreachable ({_first_line(exc)}); try again") from None
             raise StoreError(f"{self.path}: cannot lock the store for writing: {_first_line(exc)}") from None
+
+    def holding(self) -> Claim | None:
+        """The rows this thread's :meth:`exclusive` block holds (None outside one)."""
+        return self._held if self._writer_depth else None
 
     def _release(self) -> None:
         db = self._lockdb
@@ -390,11 +442,23 @@ class PostgresStore:
         prepared = [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(drafts)]
         if not prepared:
             return []
+        return self._append(lambda _start: prepared, after)
+
+    def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
+        """Record the drafts ``build(first)`` gives, ``first`` being the number the
+        first of them gets: for a decision taken under cell rows, while others
+        append elsewhere, whose events name their own numbers (references).
+        ``build`` runs while the head row is held, and again if the transaction
+        is retried: it must be quick and depend on nothing but its argument."""
+        return self._append(lambda start: [self._prepare(d, f"drafts[{i}]") for i, d in enumerate(build(start))],
+                            None)
+
+    def _append(self, prepare: Callable[[int], list[_Prepared]], after: int | None) -> list[Event]:
         with self._lock:
             for attempt in range(MAX_ATTEMPTS):
                 db = self._conn()
                 try:
-                    out = self._write(db, prepared, after)
+                    out = self._write(db, prepare, after)
                 except _RETRY as exc:
                     self._rollback(db)
                     if attempt == MAX_ATTEMPTS - 1:
@@ -419,7 +483,8 @@ class PostgresStore:
         change = decode_change(draft.type, draft.subject, data, where)
         return _Prepared(draft, text, data, change)
 
-    def _write(self, db: psycopg.Connection[Any], prepared: list[_Prepared], after: int | None) -> list[Event]:
+    def _write(self, db: psycopg.Connection[Any], prepare: Callable[[int], list[_Prepared]],
+               after: int | None) -> list[Event]:
         with db.pipeline():  # one round trip
             self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
             head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
@@ -429,6 +494,10 @@ class PostgresStore:
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
+        prepared = prepare(seq + 1)
+        if not prepared:
+            self._rollback(db)
+            return []
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
@@ -458,6 +527,9 @@ class PostgresStore:
                     if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
                         removals.append((cur, p.change))
             self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+            if self._notify:
+                # Delivered at the commit, to wake other processes' followers early.
+                self._exec(db, f"NOTIFY {NOTIFY_CHANNEL}")
         for cur, change in removals:
             if cur.rowcount == 0:
                 raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
@@ -526,6 +598,31 @@ class PostgresStore:
             return lost.events
         raise StoreUnavailable(f"{self.path}: the database went away while committing; the events were not "
                                "recorded; nothing was written, try again")
+
+    # -- waking followers ------------------------------------------------------------------
+    def wait_for_log(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for another append (a NOTIFY); True if one
+        came. Only a hint to look early: a NOTIFY may be lost (a dropped connection,
+        a writer that does not send it, an engine without LISTEN), so a follower
+        reads the log by sequence number whatever this says, at least every
+        ``timeout``."""
+        if not self._notify:
+            time.sleep(timeout)
+            return False
+        with self._listen_lock:
+            db = self._listener
+            try:
+                if db is None or db.closed or db.broken:
+                    self._drop(db)
+                    db = self._listener = self._connect()
+                    self._exec(db, f"LISTEN {NOTIFY_CHANNEL}")
+                return any(True for _n in db.notifies(timeout=timeout, stop_after=1))
+            except (psycopg.Error, StoreError):
+                self._drop(db)
+                self._listener = None
+        if not self._closed:
+            time.sleep(min(timeout, LISTEN_RETRY_S))  # the database is away: the caller polls
+        return False
 
     # -- the log -------------------------------------------------------------------------
     def events(self, *, after_seq: int = 0) -> Iterator[Event]:
@@ -696,6 +793,8 @@ class PostgresStore:
             self._drop(db)
             lockdb, self._lockdb = self._lockdb, None
             self._drop(lockdb)
+            listener, self._listener = self._listener, None
+            self._drop(listener)
             with self._idle_lock:
                 idle, self._idle = self._idle, []
             for c in idle:

@@ -10,12 +10,13 @@ log can move from one to the other and verify unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+from deconflict.engine.cells import Claim
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.store.events import Event, EventDraft
 from deconflict.store.note import Verifier
@@ -28,9 +29,11 @@ from deconflict.store.vouch import Report
 class Store(Protocol):
     """An append-only, hash-chained event log and the current state it implies."""
 
-    def exclusive(self) -> AbstractContextManager[None]:
-        """Be the only writer that decides, across threads, processes and hosts,
-        until the block ends. Reentrant within a thread."""
+    def exclusive(self, claim: Claim | None = None) -> AbstractContextManager[None]:
+        """Be the only writer that decides on the rows of ``claim`` (on everything
+        when none is given), across threads, processes and hosts, until the block
+        ends. Reentrant within a thread. A store may lock more than asked (the
+        SQLite store locks its whole file), never less."""
         ...
 
     def append(self, drafts: Sequence[EventDraft], *, after: int | None = None) -> list[Event]:
@@ -38,9 +41,19 @@ class Store(Protocol):
         return; with ``after``, refuse (``StaleWrite``) if the log moved on."""
         ...
 
+    def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
+        """Record ``build(first)``, ``first`` being the number its first event gets
+        (events that name their own numbers, decided while others append elsewhere)."""
+        ...
+
     def events(self, *, after_seq: int = 0) -> Iterator[Event]: ...
 
     def events_after(self, seq: int) -> list[Event]: ...
+
+    def wait_for_log(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s, less if the store can tell that another process
+        appended (True then). A hint only: followers read the log by ``seq``."""
+        ...
 
     def data_version(self) -> int:
         """Changes when another writer has committed since this store last looked."""

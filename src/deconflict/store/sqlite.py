@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 import platformdirs
 
+from deconflict.engine.cells import Claim
 from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
@@ -351,9 +352,11 @@ class SQLiteStore:
 
     # -- writing ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, claim: Claim | None = None) -> Iterator[None]:
         """Be this store's only writer, across threads and processes, until the
-        block ends. Reentrant within a thread; :meth:`append` takes it too."""
+        block ends. Reentrant within a thread; :meth:`append` takes it too.
+        One file lock stands for every row of ``claim`` (engine/cells.py): a
+        decision that needs only some cells waits for all of them here."""
         with self._writer:
             self._writer_depth += 1
             try:
@@ -397,6 +400,21 @@ class SQLiteStore:
                 out = self._write(db, prepared, after)
             self._publish()
             return out
+
+    @staticmethod
+    def wait_for_log(timeout: float) -> bool:
+        """Wait ``timeout`` s: a file says nothing of other processes' appends
+        until one looks (:meth:`data_version`)."""
+        time.sleep(timeout)
+        return False
+
+    def append_numbered(self, build: Callable[[int], Sequence[EventDraft]]) -> list[Event]:
+        """Record the drafts ``build(first)`` gives, ``first`` being the number the
+        first of them gets (as :meth:`PostgresStore.append_numbered`)."""
+        with self.exclusive():
+            head = self.head()
+            seq = head.seq if head is not None else 0
+            return self.append(build(seq + 1), after=seq)
 
     @staticmethod
     def _prepare(draft: EventDraft, where: str) -> _Prepared:
