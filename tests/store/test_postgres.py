@@ -32,7 +32,7 @@ ALLOWED = [
     r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
-    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key)\) DO UPDATE SET .*)?",
+    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*)?",
     r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
     r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
     r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",
@@ -60,7 +60,8 @@ def guard_statements() -> set[str]:
 
 def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     """Every statement a full round of use issues (create, migrate, append, decide
-    under lock rows, withdraw, read, snapshot, verify, as_of) is in the subset;
+    under lock rows, withdraw, read, snapshot, verify, as_of, the Merkle log's
+    receipts, proofs, cosignatures and key rotation) is in the subset;
     writes run only in SERIALIZABLE transactions; lock rows are taken in key order."""
     url = fresh_url()
     store = PostgresStore(url, clock=Clock(), trace=True)
@@ -84,6 +85,16 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
         store.count_declarations()
         store.head()
         store.data_version()
+        # The Merkle log (store/_pg_merkle.py): verification, receipts, proofs, witnesses, a rotation.
+        store.vouch()
+        store.receipts([1, 6, 7])
+        store.inclusion_proof(3, 7)
+        store.consistency_proof(3, 7)
+        size, note = store.checkpoint() or (0, "")
+        store.add_cosignature(size, note, "witness/x+01020304+AAAA", "— witness/x AAAA")
+        store.cosignatures(size, note)
+        store.witness_keys()
+        store.rotate_key()
         statements = list(store.statements or [])
     finally:
         store.close()

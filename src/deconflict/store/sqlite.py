@@ -569,6 +569,10 @@ class SQLiteStore:
         with self._reader() as db:
             return tree.latest_checkpoint(db)
 
+    def published_checkpoint(self) -> str | None:
+        """The last checkpoint published in ``<store>-head``."""
+        return vouch.read_published(self.path)
+
     def receipt(self, seq: int) -> dict[str, Any]:
         """A signed receipt for event ``seq`` (store/tree.py: receipt)."""
         made = self.receipts([seq])
