@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -411,14 +410,8 @@ def send(client: httpx.Client, method: str, req: Req) -> httpx.Response:
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
 def test_matrix(row: Row, ctx: Ctx, callers: dict[str, httpx.Client]) -> None:
     got: dict[str, int] = {}
-    # The PostgreSQL store keeps no Merkle log yet: its log routes answer 404 to
-    # every credential (docs/accountability.md), and still 401 without one.
-    no_log = (row.route.startswith("/v1/log/") and row.route != "/v1/log/keys"
-              and not isinstance(ctx.r.path, Path))
     for role in (*ROLES, "revoked", "garbled"):
         want = row.statuses["none" if role in ("revoked", "garbled") else role]
-        if no_log and want != 401:
-            want = 404
         r = send(callers[role], row.method, row.make(ctx))
         got[role] = r.status_code
         if r.status_code >= 400:
