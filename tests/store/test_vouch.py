@@ -180,3 +180,20 @@ def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: Store, s
         assert info.value.seq == N + 1 and "no signed checkpoint" in info.value.reason
         with pytest.raises(StoreError, match="does not end where the log does"):
             reopened.append([EventDraft("note.added", "admin", "", {"text": "after"})])
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_receipts_of_the_last_append_come_from_memory_and_are_the_tables(logged: Store, store_spec: str,
+                                                                         batch: int) -> None:
+    """The receipts a batch of submits asks for right after its append are made
+    from what the append computed; they are, byte for byte, those another
+    process makes from the tables, and verify."""
+    made = logged.append([EventDraft("note.added", "admin", "", {"text": f"batch {i}"}) for i in range(batch)])
+    seqs = [e.seq for e in made]
+    mine = logged.receipts(seqs)
+    with open_spec(store_spec) as other:
+        assert other.receipts(seqs) == mine
+    for seq in seqs:
+        assert verify_receipt(mine[seq], logged.verifiers()).size == N + batch
+    # An older event (not in the last append) still gets its receipt, from the tables.
+    assert logged.receipts([3, seqs[0]])[3] == logged.receipt(3)

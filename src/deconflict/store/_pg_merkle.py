@@ -160,7 +160,9 @@ class PgLog:
         #: Public keys to record in ``log_keys`` with the next append (the log's first).
         self._register: list[Verifier] | None = None
         self._frontier: Frontier | None = None
-        self._pending: tuple[Frontier, str] | None = None
+        self._pending: tuple[Frontier, str, tree.Recent] | None = None
+        #: The last append's receipts' material (store/tree.py: Recent), once committed.
+        self._recent: tree.Recent | None = None
         self._head_fd: int | None = None
 
     # -- the write path (postgres.py: _write) -----------------------------------------
@@ -189,7 +191,8 @@ class PgLog:
         """Queue (in the write's pipeline) the new tree rows and the signed checkpoint."""
         assert self._ring is not None and self._frontier is not None
         grown = self._frontier.copy()  # the cache moves only once committed
-        rows = [(_node_id(node), h.hex()) for e in events for node, h in grown.add(tree.event_leaf(e.hash))]
+        made = {node: h for e in events for node, h in grown.add(tree.event_leaf(e.hash))}
+        rows = [(_node_id(node), h.hex()) for node, h in made.items()]
         note = sign_note(Checkpoint(self._ring.origin, grown.size, grown.root(), at).text(), self._ring.signer)
         with db.cursor() as cur:
             self._trace(db, "INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)")
@@ -198,14 +201,15 @@ class PgLog:
         if self._register:
             for rank, v in enumerate(reversed(self._register)):
                 self._exec_queued(db, "INSERT INTO log_keys (rank, key) VALUES (%s, %s)", (rank, v.encode()))
-        self._pending = (grown, note)
+        self._pending = (grown, note, tree.Recent(self._frontier, made, note,
+                                                  {e.seq: (e.hash, e.type, at) for e in events}))
 
     def committed(self) -> None:
         """After the commit: the cached edge moves, the checkpoint is published."""
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        self._frontier, self._register = pending[0], None
+        self._frontier, self._register, self._recent = pending[0], None, pending[2]
         self._registered = True
         with contextlib.suppress(OSError):
             self._head_fd = vouch.publish(self.keys_path, pending[1], self._head_fd)
@@ -300,7 +304,7 @@ class PgLog:
             ring.retired.insert(0, ring.signer.verifier)
             ring.signer = new
             ring.write()
-        self._ring, self._registered, self._register = ring, True, None
+        self._ring, self._registered, self._register, self._recent = ring, True, None, None
         if note is not None:
             with contextlib.suppress(OSError):
                 self._head_fd = vouch.publish(self.keys_path, note, self._head_fd)
@@ -393,6 +397,14 @@ class PgLog:
         checkpoints and every node of every proof in three round trips."""
         store = self.store
         out: dict[int, dict[str, Any]] = {}
+        recent = self._recent
+        if recent is not None:
+            # The last append's events (a batch of submits asks right after it): from memory.
+            for seq in seqs:
+                made = recent.receipt(seq)
+                if made is not None:
+                    out[seq] = made
+            seqs = [s for s in seqs if s not in out]
         if not seqs:
             return out
         with store._lock:

@@ -255,6 +255,10 @@ class Frontier:
         self.size += 1
         return made
 
+    def nodes(self) -> dict[Node, bytes]:
+        """The stored subtrees this compact range is made of, by node."""
+        return dict(zip(pieces(0, self.size), (h for _, h in self._stack), strict=True))
+
     def copy(self) -> Frontier:
         f = Frontier()
         f.size, f._stack = self.size, list(self._stack)

@@ -168,6 +168,9 @@ class SQLiteStore:
         self._head_fd: int | None = None
         self._frontier: Frontier | None = None
         self._pending_frontier: Frontier | None = None
+        #: The last append's receipts' material (store/tree.py: Recent), once committed.
+        self._recent: tree.Recent | None = None
+        self._pending_recent: tree.Recent | None = None
         self._open_tree(db)
         if created:
             _sync_dir(self.path.parent)
@@ -392,7 +395,7 @@ class SQLiteStore:
             return []
         with self.exclusive(), self._lock:
             db = self._conn()
-            self._pending_note = self._pending_frontier = None
+            self._pending_note = self._pending_frontier = self._pending_recent = None
             with self._transaction(db, "cannot append"):
                 out = self._write(db, prepared, after)
             self._publish()
@@ -518,12 +521,16 @@ class SQLiteStore:
             front = tree.frontier(db, first - 1)
         # A copy: if the transaction rolls back, the cache must not have moved.
         grown = front.copy()
-        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events])
+        made: dict[tuple[int, int], bytes] = {}
+        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events], made)
         self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at, root)
         self._pending_frontier = grown
+        self._pending_recent = tree.Recent(front, made, self._pending_note,
+                                           {e.seq: (e.hash, e.type, at) for e in events})
 
     def _publish(self) -> None:
         self._frontier, self._pending_frontier = self._pending_frontier, None
+        self._recent, self._pending_recent = self._pending_recent, None
         note, self._pending_note = self._pending_note, None
         if note is not None:
             with contextlib.suppress(OSError):
@@ -585,6 +592,16 @@ class SQLiteStore:
         out: dict[int, dict[str, Any]] = {}
         if not seqs:
             return out
+        recent = self._recent
+        if recent is not None:
+            # The last append's events (a batch of submits asks right after it): from memory.
+            for seq in seqs:
+                made = recent.receipt(seq)
+                if made is not None:
+                    out[seq] = made
+            if len(out) == len(seqs):
+                return out
+            seqs = [s for s in seqs if s not in out]
         # On the store's own connection: a reader of its own costs a connect
         # per batch, and what is read here is committed and append-only.
         with self._lock:

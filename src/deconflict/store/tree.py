@@ -103,14 +103,71 @@ def frontier(db: sqlite3.Connection, size: int) -> Frontier:
     return Frontier.of(size, [found[p] for p in want])
 
 
-def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes]) -> bytes:
+def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes],
+         made: dict[Node, bytes] | None = None) -> bytes:
     """Append ``leaves`` to the tree whose compact range is ``front`` (updated);
-    returns the new root. No reads: the frontier holds every left sibling."""
+    returns the new root, and puts every node written in ``made``. No reads:
+    the frontier holds every left sibling."""
     rows: list[tuple[int, bytes]] = []
     for leaf in leaves:
-        rows.extend((node_id(level, index), h) for (level, index), h in front.add(leaf))
+        for node, h in front.add(leaf):
+            rows.append((node_id(*node), h))
+            if made is not None:
+                made[node] = h
     db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
     return front.root()
+
+
+class Recent:
+    """What one append made (the tree's edge before it, every node it wrote, its
+    signed checkpoint), kept after its commit to answer its events' receipts
+    without reading the store: the receipts of a batch of submits are asked
+    for right after its append.
+
+    Every subtree an inclusion proof of one of these events names is either a
+    node the append wrote (it ends within the append) or a whole subtree of
+    the edge before it (a left sibling that ends before the append is a
+    maximal subtree of that prefix), so the proof is the one the table gives,
+    and the receipt the same bytes as :func:`receipt` makes from the table."""
+
+    __slots__ = ("_memo", "events", "nodes", "note", "size")
+
+    def __init__(self, before: Frontier, made: dict[Node, bytes], note: str,
+                 events: dict[int, tuple[str, str, str]]) -> None:
+        self.nodes = before.nodes()
+        self.nodes.update(made)
+        self.size = before.size + len(events)
+        self.note = note
+        #: seq -> (hash, type, recorded_at text)
+        self.events = events
+        #: Each subtree's base64 hash, once: the receipts of one append share most of their proofs.
+        self._memo: dict[tuple[int, int], str] = {}
+
+    def receipt(self, seq: int) -> dict[str, Any] | None:
+        ev = self.events.get(seq)
+        if ev is None:
+            return None
+        memo, nodes = self._memo, self.nodes
+        proof = []
+        for a, b in inclusion_ranges(seq - 1, self.size):
+            text = memo.get((a, b))
+            if text is None:
+                try:
+                    text = memo[(a, b)] = b64(fold([nodes[p] for p in pieces(a, b)]))
+                except KeyError:
+                    raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
+            proof.append(text)
+        return {
+            "format": "deconflict-receipt/v1",
+            "seq": seq,
+            "event_hash": ev[0],
+            "type": ev[1],
+            "recorded_at": ev[2],
+            "leaf_index": seq - 1,
+            "tree_size": self.size,
+            "inclusion": proof,
+            "checkpoint": self.note,
+        }
 
 
 def root(db: sqlite3.Connection, size: int) -> bytes:
