@@ -5,8 +5,9 @@ for an SQLite file).
 Tables (migration 4, store/_pg_schema.py), in the portable subset (TEXT and
 BIGINT only, hashes as lowercase hex):
 
-- ``tree_nodes(id, hash)``: every perfect aligned subtree, ``id = level << 48
-  | index``, written in the append's transaction;
+- ``tree_nodes(id, hash)``: the perfect aligned subtrees of every second level
+  from level 2 (store/merkle.py: STRIDE), ``id = level << 48 | index``,
+  written in the append's transaction; the others are derived when needed;
 - ``checkpoints(size, note)``: the checkpoint each append signed;
 - ``cosignatures(size, witness, key, line)``: witnesses' cosignatures;
 - ``log_keys(rank, key)``: the log's *public* keys, highest rank current.
@@ -43,11 +44,14 @@ from deconflict.store.merkle import (
     Frontier,
     Node,
     ProofError,
+    compose,
     consistency_ranges,
     fold,
     inclusion_ranges,
+    kept,
     pieces,
     resolve,
+    sources,
     verify_inclusion,
 )
 from deconflict.store.note import (
@@ -68,7 +72,6 @@ if TYPE_CHECKING:
 ENV_KEYS = "DECONFLICT_LOG_KEYS"
 
 _SHIFT = 48
-_LEAVES = 1 << _SHIFT
 _UPSERT_CHECKPOINT = ("INSERT INTO checkpoints (size, note) VALUES (%s, %s)"
                       " ON CONFLICT (size) DO UPDATE SET note = excluded.note")
 
@@ -118,6 +121,9 @@ class PgSource:
     def tree_size(self) -> int:
         return tree_size(self.store, self.db)
 
+    def has_nodes(self) -> bool:
+        return self.store._exec(self.db, "SELECT id FROM tree_nodes LIMIT 1").fetchone() is not None
+
     def root(self, size: int) -> bytes:
         if size == 0:
             return EMPTY_ROOT
@@ -134,14 +140,25 @@ class PgSource:
 
 # -- reads, on any connection ---------------------------------------------------------
 def get_nodes(store: PostgresStore, db: psycopg.Connection[Any], wanted: Sequence[Node]) -> dict[Node, bytes]:
-    ids = {_node_id(n): n for n in wanted}
-    rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)).fetchall()
-    return {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in rows}
+    """The hashes of ``wanted``: kept rows and the events' hashes (store/merkle.py: sources)."""
+    nodes, leaves = sources(wanted)
+    stored: dict[Node, bytes] = {}
+    if nodes:
+        ids = {_node_id(n): n for n in nodes}
+        rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)).fetchall()
+        stored = {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in rows}
+    got: dict[int, bytes] = {}
+    if leaves:
+        rows = store._exec(db, "SELECT seq, hash FROM events WHERE seq = ANY(%s)",
+                           ([i + 1 for i in leaves],)).fetchall()
+        got = {int(r[0]) - 1: tree.event_leaf(str(r[1])) for r in rows}
+    return compose(wanted, stored, got)
 
 
 def tree_size(store: PostgresStore, db: psycopg.Connection[Any]) -> int:
-    row = store._exec(db, "SELECT id FROM tree_nodes WHERE id < %s ORDER BY id DESC LIMIT 1", (_LEAVES,)).fetchone()
-    return 0 if row is None else int(row[0]) + 1
+    """Leaves the stored tree covers: the latest checkpoint's (written with it)."""
+    latest = latest_checkpoint(store, db)
+    return 0 if latest is None else latest[0]
 
 
 def latest_checkpoint(store: PostgresStore, db: psycopg.Connection[Any]) -> tuple[int, str] | None:
@@ -192,7 +209,7 @@ class PgLog:
         assert self._ring is not None and self._frontier is not None
         grown = self._frontier.copy()  # the cache moves only once committed
         made = {node: h for e in events for node, h in grown.add(tree.event_leaf(e.hash))}
-        rows = [(_node_id(node), h.hex()) for node, h in made.items()]
+        rows = [(_node_id(node), h.hex()) for node, h in made.items() if kept(node)]
         note = sign_note(Checkpoint(self._ring.origin, grown.size, grown.root(), at).text(), self._ring.signer)
         with db.cursor() as cur:
             self._trace(db, "INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)")
@@ -351,13 +368,13 @@ class PgLog:
 
         def run(db: psycopg.Connection[Any]) -> str | None:
             head = store._one(db, "SELECT seq, recorded_at FROM head WHERE id = 1 FOR UPDATE")
-            if tree_size(store, db) or latest_checkpoint(store, db) is not None:
+            if latest_checkpoint(store, db) is not None or PgSource(store, db).has_nodes():
                 return None
             ring = self._load_ring(db)
             front = Frontier()
             rows: list[tuple[int, str]] = []
             for (h,) in store._exec(db, "SELECT hash FROM events ORDER BY seq").fetchall():
-                rows.extend((_node_id(node), x.hex()) for node, x in front.add(tree.event_leaf(str(h))))
+                rows.extend((_node_id(node), x.hex()) for node, x in front.add(tree.event_leaf(str(h))) if kept(node))
             with db.cursor() as cur:
                 cur.executemany("INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)", rows)
             note = sign_note(Checkpoint(ring.origin, front.size, front.root(), str(head[1])).text(), ring.signer)

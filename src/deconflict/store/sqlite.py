@@ -494,7 +494,7 @@ class SQLiteStore:
             # signed here, trusting what it holds. Events beyond a signed tree
             # were not written by an append: signing them would launder them,
             # so they are left for vouch() to name.
-            if size < head and size == 0 and tree.latest_checkpoint(db) is None:
+            if size < head and size == 0 and not tree.has_nodes(db):
                 rows = db.execute("SELECT seq, hash, recorded_at FROM events WHERE seq > ? ORDER BY seq",
                                   (size,)).fetchall()
                 tree.extend(db, size, [tree.event_leaf(str(h)) for _, h, _ in rows])

@@ -68,7 +68,11 @@ class Source(Protocol):
 
     def latest_checkpoint(self) -> tuple[int, str] | None: ...
 
-    def tree_size(self) -> int: ...
+    def tree_size(self) -> int:
+        """Leaves the stored tree covers (the latest checkpoint's, written with it)."""
+        ...
+
+    def has_nodes(self) -> bool: ...
 
     def root(self, size: int) -> bytes: ...
 
@@ -96,6 +100,9 @@ class SQLiteSource:
 
     def tree_size(self) -> int:
         return tree.tree_size(self.db)
+
+    def has_nodes(self) -> bool:
+        return tree.has_nodes(self.db)
 
     def root(self, size: int) -> bytes:
         return tree.root(self.db, size)
@@ -268,7 +275,7 @@ def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequenc
     if latest is not None and latest[0] < n:
         raise TamperedLog(latest[0] + 1, f"events {latest[0] + 1} to {n} are covered by no signed checkpoint: "
                           "they were not written by the store's appends")
-    if latest is None and n > 0 and src.tree_size() > 0:
+    if latest is None and n > 0 and src.has_nodes():
         raise TamperedLog(1, "the log has events but its signed checkpoints are gone")
     if n and src.tree_size() == n:
         try:
