@@ -211,9 +211,10 @@ class PgLog:
         made = {node: h for e in events for node, h in grown.add(tree.event_leaf(e.hash))}
         rows = [(_node_id(node), h.hex()) for node, h in made.items() if kept(node)]
         note = sign_note(Checkpoint(self._ring.origin, grown.size, grown.root(), at).text(), self._ring.signer)
-        with db.cursor() as cur:
-            self._trace(db, "INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)")
-            cur.executemany("INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)", rows)
+        # A few rows (a third of one per event): queued one by one, since an
+        # executemany in a pipeline costs a synchronisation of its own.
+        for row in rows:
+            self._exec_queued(db, "INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)", row)
         self._exec_queued(db, "INSERT INTO checkpoints (size, note) VALUES (%s, %s)", (grown.size, note))
         if self._register:
             for rank, v in enumerate(reversed(self._register)):
