@@ -92,6 +92,11 @@ class Ctx:
     def clear_fire(self, **over: Any) -> dict[str, Any]:
         return self.check_doc("C1", **{"id": fresh("fire"), **over})
 
+    def incident(self, by: Any) -> str:
+        ident = fresh("inc")
+        by.report_incident(incident_doc(ident))
+        return ident
+
     def own_declaration(self) -> str:
         return str(self.own.submit(self.clear_fire())["id"])
 
@@ -179,6 +184,15 @@ OGC_COLL = "/ogc/collections/{collection_id}"
 OGC_ITEMS = "/ogc/collections/{collection_id}/items"
 OGC_ITEM = "/ogc/collections/{collection_id}/items/{feature_id}"
 
+INCIDENT_NOTES = "/v1/incidents/{incident_id}/notes"
+INCIDENT_CLOSE = "/v1/incidents/{incident_id}/close"
+
+
+def incident_doc(ident: str) -> dict[str, Any]:
+    return {"id": ident, "at": {"lat": 35.36, "lon": 40.32}, "radius_m": 500,
+            "time": "2018-02-07T20:05:00Z", "description": "a strike near the positions"}
+
+
 ROWS: tuple[Row, ...] = (
     # -- public --------------------------------------------------------------------
     Row("GET", "/health", "public", expect("200 200 200 200 200"), lambda c: Req("/health")),
@@ -207,6 +221,19 @@ ROWS: tuple[Row, ...] = (
     Row("POST", "/v1/log/cosignatures", "not a cosignature", expect("401 422 422 422 422"),
         lambda c: Req("/v1/log/cosignatures", {"key": "x"})),
     Row("GET", "/v1/measures", "all", expect("401 200 200 200 200"), lambda c: Req("/v1/measures")),
+    # -- incidents (a party's members who act; the role before the body) -----------------
+    Row("POST", "/v1/incidents", "new", expect("401 403 201 201 403"),
+        lambda c: Req("/v1/incidents", incident_doc(fresh("inc")))),
+    Row("POST", "/v1/incidents", "malformed", expect("401 403 422 422 403"),
+        lambda c: Req("/v1/incidents", {"id": fresh("inc"), "at": {"lat": 91, "lon": 0}})),
+    Row("POST", INCIDENT_NOTES, "another party's", expect("401 403 201 201 403"),
+        lambda c: Req(f"/v1/incidents/{c.incident(c.coalition)}/notes", {"text": "we were not there"})),
+    Row("POST", INCIDENT_NOTES, "missing", expect("401 403 404 404 403"),
+        lambda c: Req("/v1/incidents/nope/notes", {"text": "?"})),
+    Row("POST", INCIDENT_CLOSE, "own", expect("401 403 200 200 403"),
+        lambda c: Req(f"/v1/incidents/{c.incident(c.own)}/close", {"text": "reviewed"})),
+    Row("POST", INCIDENT_CLOSE, "another party's", expect("401 403 403 403 403"),
+        lambda c: Req(f"/v1/incidents/{c.incident(c.coalition)}/close", {"text": "reviewed"})),
     Row("GET", "/v1/picture", "as of an instant", expect("401 200 200 200 200"),
         lambda c: Req("/v1/picture?as_of=2030-01-01T00:00:00Z")),
     Row("GET", "/v1/picture", "bad instant", expect("401 422 422 422 422"),

@@ -41,6 +41,7 @@ from deconflict.service.hotline import (
     request_digest,
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
+from deconflict.service.incident_routes import add_incident_routes
 from deconflict.service.listing import Query, page
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
@@ -501,6 +502,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
 
     add_log_routes(app, hotline)
+    add_incident_routes(app, hotline)
 
     @app.get("/v1/limits", tags=["parties"])
     def limits(who: Who) -> dict[str, Any]:
