@@ -63,6 +63,8 @@ finally:
 
 def run(path: str, n: int, batch: int, url: str) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=path)
+    if url:
+        env["DECONFLICT_BENCH_POSTGRES"] = "1"  # bench/nolog patches the PostgreSQL store too
     res = subprocess.run([sys.executable, "-c", CHILD, str(n), str(batch), url], capture_output=True, text=True,
                          env=env, check=True)
     return dict(json.loads(res.stdout))

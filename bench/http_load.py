@@ -284,9 +284,11 @@ def bench_store(tmp: str, admin_url: str | None) -> Iterator[Any]:
     # The log's key file for this database (store/_pg_merkle.py), in the run's folder.
     before = os.environ.get("DECONFLICT_LOG_KEYS")
     os.environ["DECONFLICT_LOG_KEYS"] = str(Path(tmp) / "log.keys")
+    os.environ["DECONFLICT_BENCH_POSTGRES"] = "1"  # bench/nolog patches the PostgreSQL store too
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
+        os.environ.pop("DECONFLICT_BENCH_POSTGRES", None)
         if before is None:
             os.environ.pop("DECONFLICT_LOG_KEYS", None)
         else:

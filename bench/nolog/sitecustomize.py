@@ -11,9 +11,10 @@ checkpoint is what it accepts from a store made before the tree.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from deconflict.store import _pg_merkle, sqlite
+from deconflict.store import sqlite
 
 
 def _none(*_args: Any, **_kw: Any) -> None:
@@ -33,8 +34,13 @@ def _tables_only(self: sqlite.SQLiteStore, db: Any) -> None:
 sqlite.SQLiteStore._open_tree = _tables_only  # type: ignore[method-assign]
 sqlite.SQLiteStore._grow_tree = _none  # type: ignore[method-assign]
 sqlite.SQLiteStore.receipts = _no_receipts  # type: ignore[method-assign]
-_pg_merkle.PgLog.upgrade = _none  # type: ignore[method-assign]
-_pg_merkle.PgLog.prepare = _none  # type: ignore[method-assign]
-_pg_merkle.PgLog.queue = _none  # type: ignore[method-assign]
-_pg_merkle.PgLog.committed = _none  # type: ignore[method-assign]
-_pg_merkle.PgLog.receipts = _no_receipts  # type: ignore[method-assign]
+# Only where the run is on PostgreSQL (bench/http_load.py --postgres, bench/append_cost.py):
+# importing psycopg into an SQLite server would make the two sides differ by more than the log.
+if os.environ.get("DECONFLICT_BENCH_POSTGRES"):
+    from deconflict.store import _pg_merkle
+
+    _pg_merkle.PgLog.upgrade = _none  # type: ignore[method-assign]
+    _pg_merkle.PgLog.prepare = _none  # type: ignore[method-assign]
+    _pg_merkle.PgLog.queue = _none  # type: ignore[method-assign]
+    _pg_merkle.PgLog.committed = _none  # type: ignore[method-assign]
+    _pg_merkle.PgLog.receipts = _no_receipts  # type: ignore[method-assign]
