@@ -480,6 +480,7 @@ def test_an_expired_credential_is_refused_everywhere_a_credential_is_needed(modu
         for row in ROWS:
             if row.statuses["none"] == 401:
                 path = row.route.format(decl_id="S3", cred_id="x", measure_id="M1", nid="x", ref="DC-1",
-                                        party=CALLER, collection_id="measures", feature_id="M1", party_id="x")
+                                        party=CALLER, collection_id="measures", feature_id="M1", party_id="x",
+                                        incident_id="x")
                 resp = c.request(row.method, path, json={})
                 assert resp.status_code == 401 and "expired" in resp.json()["detail"], row.name
