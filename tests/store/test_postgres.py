@@ -345,6 +345,8 @@ def test_every_host_signs_with_the_logs_one_key_or_not_at_all(tmp_path: Path) ->
         assert b.vouch().events == 1  # with the database's public keys
         assert b.verifiers() == a.verifiers()
         with pytest.raises(StoreError, match="no copy of the log's signing key"):
+            b.check_signing()  # what `serve` asks before it serves
+        with pytest.raises(StoreError, match="no copy of the log's signing key"):
             b.append([EventDraft("note.added", "admin", "", {"i": 1})])
         b_keys.parent.mkdir()
         KeyRing.open(b_keys)  # a key of its own
@@ -352,6 +354,7 @@ def test_every_host_signs_with_the_logs_one_key_or_not_at_all(tmp_path: Path) ->
             b.append([EventDraft("note.added", "admin", "", {"i": 1})])
         assert not b_keys.with_name("log.keys-head").exists()
         shutil.copy(a_keys, b_keys)
+        b.check_signing()
         b.append([EventDraft("note.added", "admin", "", {"i": 1})])
         a.append([EventDraft("note.added", "admin", "", {"i": 2})])  # after B: A reads the tree's edge again
         size, note = a.checkpoint() or (0, "")

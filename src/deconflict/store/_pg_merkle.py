@@ -176,6 +176,8 @@ class PgLog:
         self._ring: KeyRing | None = None
         #: Public keys to record in ``log_keys`` with the next append (the log's first).
         self._register: list[Verifier] | None = None
+        #: Whether ``log_keys`` holds this host's key (known once the ring is loaded).
+        self._registered = False
         self._frontier: Frontier | None = None
         self._pending: tuple[Frontier, str, tree.Recent] | None = None
         #: The last append's receipts' material (store/tree.py: Recent), once committed.
@@ -242,8 +244,6 @@ class PgLog:
         self._trace(db, sql)
         db.cursor().execute(sql, params)
 
-    _registered = False
-
     def _log_keys(self, db: psycopg.Connection[Any]) -> list[str]:
         return [str(r[0]) for r in self.store._exec(db, "SELECT key FROM log_keys ORDER BY rank DESC").fetchall()]
 
@@ -275,6 +275,16 @@ class PgLog:
         return ring
 
     # -- keys ------------------------------------------------------------------------
+    def check_signing(self) -> None:
+        """Raise (naming the key file) unless this host holds the log's current key;
+        for a log with no key yet, the file is made as the first append would."""
+        registered = self._registered
+        try:
+            with self.store._reader() as db:
+                self._load_ring(db)  # not kept: the first append loads it again, and records it if new
+        finally:
+            self._registered = registered
+
     def verifiers(self) -> list[Verifier]:
         """This host's key file's public keys when it has one (the keys it trusts);
         otherwise the public keys the database records (an auditor's host: pin the

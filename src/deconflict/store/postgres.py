@@ -602,6 +602,9 @@ class PostgresStore:
     def rotate_key(self) -> Verifier:
         return self._log.rotate()
 
+    def check_signing(self) -> None:
+        self._log.check_signing()
+
     def checkpoint(self) -> tuple[int, str] | None:
         return self._log.checkpoint()
 

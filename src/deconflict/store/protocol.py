@@ -91,6 +91,11 @@ class Store(Protocol):
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
 
+    def check_signing(self) -> None:
+        """Raise ``StoreError`` (saying why) if this process could not sign the next
+        checkpoint, so no append could succeed: a server checks it before it serves."""
+        ...
+
     def rotate_key(self) -> Verifier:
         """A new signing key under the log's origin; old checkpoints stay verifiable."""
         ...

@@ -576,6 +576,11 @@ class SQLiteStore:
         with self._reader() as db:
             return tree.latest_checkpoint(db)
 
+    def check_signing(self) -> None:
+        """The key file is read (or made, for a log with no checkpoint yet), as the next append would."""
+        with self._lock:
+            self._keyring(self._conn())
+
     def published_checkpoint(self) -> str | None:
         """The last checkpoint published in ``<store>-head``."""
         return vouch.read_published(self.path)
