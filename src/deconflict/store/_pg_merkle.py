@@ -142,16 +142,14 @@ class PgSource:
 def get_nodes(store: PostgresStore, db: psycopg.Connection[Any], wanted: Sequence[Node]) -> dict[Node, bytes]:
     """The hashes of ``wanted``: kept rows and the events' hashes (store/merkle.py: sources)."""
     nodes, leaves = sources(wanted)
-    stored: dict[Node, bytes] = {}
-    if nodes:
-        ids = {_node_id(n): n for n in nodes}
-        rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)).fetchall()
-        stored = {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in rows}
-    got: dict[int, bytes] = {}
-    if leaves:
-        rows = store._exec(db, "SELECT seq, hash FROM events WHERE seq = ANY(%s)",
-                           ([i + 1 for i in leaves],)).fetchall()
-        got = {int(r[0]) - 1: tree.event_leaf(str(r[1])) for r in rows}
+    ids = {_node_id(n): n for n in nodes}
+    with db.pipeline():  # both queries in one round trip
+        kept_rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)) if ids \
+            else None
+        leaf_rows = store._exec(db, "SELECT seq, hash FROM events WHERE seq = ANY(%s)",
+                                ([i + 1 for i in leaves],)) if leaves else None
+    stored = {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in kept_rows.fetchall()} if kept_rows else {}
+    got = {int(r[0]) - 1: tree.event_leaf(str(r[1])) for r in leaf_rows.fetchall()} if leaf_rows else {}
     return compose(wanted, stored, got)
 
 
