@@ -44,14 +44,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(*args: str, src: Path | None = None) -> str:
+#: Put first on PYTHONPATH: the current tree without the Merkle log (bench/nolog/sitecustomize.py).
+NOLOG = f"{ROOT / 'bench' / 'nolog'}{os.pathsep}{ROOT / 'src'}"
+
+
+def cli(*args: str, src: Path | str | None = None) -> str:
     res = subprocess.run([sys.executable, "-m", "deconflict.cli.app", *args], capture_output=True, text=True,
                          check=True, env=env_for(src))
     return res.stdout.strip()
 
 
-def env_for(src: Path | None) -> dict[str, str]:
-    """The environment that runs the package from ``src`` (a baseline tree) or as installed."""
+def env_for(src: Path | str | None) -> dict[str, str]:
+    """The environment that runs the package from ``src`` (a baseline tree, or a
+    PYTHONPATH such as :data:`NOLOG`) or as installed."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
@@ -211,7 +216,7 @@ def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
     return bad
 
 
-def run_server(store: Path | str, src: Path | None = None,
+def run_server(store: Path | str, src: Path | str | None = None,
                workers: int = 1) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     tokens = {}
     for p in PARTIES:
@@ -284,14 +289,23 @@ def bench_store(tmp: str, admin_url: str | None) -> Iterator[Any]:
     name = f"dcf_bench_{os.getpid()}_{time.monotonic_ns() % 10**9}"
     with psycopg.connect(admin_url, autocommit=True) as db:
         db.execute(f'CREATE DATABASE "{name}"')
+    # The log's key file for this database (store/_pg_merkle.py), in the run's folder.
+    before = os.environ.get("DECONFLICT_LOG_KEYS")
+    os.environ["DECONFLICT_LOG_KEYS"] = str(Path(tmp) / "log.keys")
+    os.environ["DECONFLICT_BENCH_POSTGRES"] = "1"  # bench/nolog patches the PostgreSQL store too
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
+        os.environ.pop("DECONFLICT_BENCH_POSTGRES", None)
+        if before is None:
+            os.environ.pop("DECONFLICT_LOG_KEYS", None)
+        else:
+            os.environ["DECONFLICT_LOG_KEYS"] = before
         with psycopg.connect(admin_url, autocommit=True) as db:
             db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def one_run(name: str, args: argparse.Namespace, src: Path | None, workers: int) -> dict[str, Any]:
+def one_run(name: str, args: argparse.Namespace, src: Path | str | None, workers: int) -> dict[str, Any]:
     make, spread = (spread_activity, False) if name == "spread" else (hotspot_activity, True)
     with tempfile.TemporaryDirectory() as tmp, bench_store(tmp, args.postgres) as store:
         proc, url, tokens = run_server(store, src, workers)
@@ -332,6 +346,9 @@ def main() -> None:
                          "alternating with the current one in every round")
     ap.add_argument("--baseline-workers", action="store_true",
                     help="run the baseline tree with every --workers count too (it must know --workers)")
+    ap.add_argument("--without-log", action="store_true",
+                    help="also run this tree without the Merkle log, signing and receipts "
+                         "(bench/nolog/sitecustomize.py), alternating with it in every round")
     ap.add_argument("--workers", default="1",
                     help="server processes (`deconflict serve --workers`); a comma-separated list runs each, "
                          "side by side")
@@ -340,13 +357,16 @@ def main() -> None:
                          "e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    trees: list[tuple[str, Path | None]] = [("current", None)]
+    trees: list[tuple[str, Path | str | None]] = [("current", None)]
+    if args.without_log:
+        trees.append(("without log", NOLOG))
     if args.baseline_src is not None:
         trees.append(("baseline", args.baseline_src.resolve()))
     counts = [int(w) for w in args.workers.split(",")]
     # An earlier tree may predate --workers: the baseline runs one process unless asked.
     variants = [(f"{label}/w{w}" if len(counts) > 1 else label, src, w)
-                for label, src in trees for w in (counts if src is None or args.baseline_workers else [1])]
+                for label, src in trees
+                for w in (counts if src is None or src == NOLOG or args.baseline_workers else [1])]
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     results: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),

@@ -60,6 +60,14 @@ class AlreadyExists(DeconflictError):
         super().__init__(f"{what} {ident!r} already exists")
 
 
+class AlreadyDecided(AlreadyExists):
+    """Accepting what is already accepted (HTTP 409)."""
+
+    def __init__(self, detail: str) -> None:
+        self.what, self.ident = "decision", ""
+        DeconflictError.__init__(self, detail)
+
+
 class Unavailable(DeconflictError):
     """The service cannot take the request now (shutting down); nothing was done."""
 

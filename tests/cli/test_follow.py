@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.open import open_store
 from tests.cli.test_app import run
-from tests.service.conftest import started
+from tests.service.conftest import STORES, new_store, started
 from tests.service.test_http import activity_doc
 from tests.service.test_receipts import forge
 
@@ -18,8 +19,9 @@ def follow(url: str, token: str, state: Path) -> tuple[int, str]:
     return res.returncode, res.stdout + res.stderr
 
 
-def test_a_witness_cosigns_then_detects_a_fork(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite3"
+@pytest.mark.parametrize("store_kind", STORES)
+def test_a_witness_cosigns_then_detects_a_fork(tmp_path: Path, store_kind: str) -> None:
+    path = new_store(store_kind, tmp_path)
     witness = tmp_path / "coalition-witness"
     with started(path) as r:
         token = r.tokens["coalition"]["viewer"]
@@ -34,7 +36,7 @@ def test_a_witness_cosigns_then_detects_a_fork(tmp_path: Path) -> None:
         assert "\u2014 witness/coalition " in served
         keys = httpx.get(f"{r.url}/v1/log/keys", headers={"Authorization": f"Bearer {token}"}).json()
         assert any(k.startswith("witness/coalition+") for k in keys["witnesses"])
-    # The operator takes C1's acceptance out, with the file and the key, and the
+    # The operator takes C1's acceptance out, with the database and the key, and the
     # server goes on (issuing credentials at start): a rewritten history, which
     # the server's own checks pass.
     forge(path, accepted - 1, truncate=True)
@@ -50,7 +52,7 @@ def test_a_witness_cosigns_then_detects_a_fork(tmp_path: Path) -> None:
         with r.client("sdf", "viewer") as sdf:
             first = next(iter(sdf.stream(after=reported[0].seq - 1, wait=0.2, timeout=10)))
         assert first.type == "log.fork_reported" and first.data["reported_by"] == "coalition"
-    res = run("audit", "verify", store=path)
+    res = run("audit", "verify", "--store", str(path))
     assert res.returncode == 1 and "fork reported" in res.stdout, res.stdout + res.stderr
-    with SQLiteStore(path) as st:
+    with open_store(path) as st:
         assert st.vouch().forks

@@ -43,3 +43,22 @@ def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) 
     res = run("export", store=store)
     assert '"relief:H1"' in res.stdout  # in the party's namespace (service/namespace.py)
     assert run("audit", "verify", store=store).returncode == 0
+
+
+def test_serve_on_a_host_without_the_logs_key_refuses_to_start_naming_the_file(tmp_path: Path) -> None:
+    """A second host of a PostgreSQL log, not given the key file: `serve` says so at
+    start (an error naming the file) instead of answering 503 to every submit."""
+    from tests.pg import fresh_url
+
+    url = fresh_url()
+    first = {**os.environ, "DECONFLICT_LOG_KEYS": str(tmp_path / "host-a.keys")}
+    res = subprocess.run([sys.executable, "-m", "deconflict.cli.app", "party", "add", "relief", "--store", url],
+                         capture_output=True, text=True, env=first, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    missing = tmp_path / "host-b.keys"
+    other = {**os.environ, "DECONFLICT_LOG_KEYS": str(missing)}
+    res = subprocess.run([sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(free_port()),
+                          "--store", url], capture_output=True, text=True, env=other, timeout=120, check=False)
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert str(missing) in " ".join(res.stderr.split()) and "Traceback" not in res.stderr, res.stderr
+    assert not missing.exists()

@@ -4,53 +4,46 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from deconflict.errors import TamperedLog
 from deconflict.store.note import NoteError
+from deconflict.store.open import open_store
 from deconflict.store.receipts import ProofError, verify_receipt
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.vouch import publish
 from tests.cli.test_app import run
-from tests.service.conftest import Running
+from tests.service.conftest import Running, new_store
 from tests.service.test_http import activity_doc
+from tests.store.helpers import Tamperer
 from tests.store.test_vouch import rewrite_from
 
 
-@pytest.fixture
-def store_kind() -> str:
-    """Receipts, the probe ledger's checkpoints and paged resumes are checked on the
-    SQLite store, which keeps the Merkle log; the PostgreSQL store keeps none yet."""
-    return "sqlite"
-
-def forge(path: Path, first: int, *, truncate: bool = False) -> None:
-    """The operator, with the file and the key, rewrites the log from event
+def forge(spec: Path | str, first: int, *, truncate: bool = False) -> None:
+    """The operator, with the database and the key, rewrites the log from event
     ``first`` (or cuts it before ``first``), rebuilds the tree, re-signs and
     re-publishes: everything the server holds agrees again. Only checkpoints
     held elsewhere can tell."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("DROP TRIGGER IF EXISTS events_no_update")
-    db.execute("DROP TRIGGER IF EXISTS events_no_delete")
-    if truncate:
-        db.execute("DELETE FROM events WHERE seq >= ?", (first,))
-        for table in ("parties", "measures", "declarations"):  # new objects only, in these tests
-            db.execute(f"DELETE FROM {table} WHERE seq >= ?", (first,))
-        last = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{last[0]} {last[1]}",))
-    else:
-        rewrite_from(db, first)
-    db.execute("DELETE FROM tree_nodes")
-    db.execute("DELETE FROM checkpoints")
-    db.close()
-    from deconflict.store.vouch import head_path, publish
-
-    head_path(path).unlink()
-    with SQLiteStore(path) as st:  # rebuilds the tree and signs it, as at any open
+    with open_store(spec) as st:
+        db = Tamperer(st)
+        head_file = db.head_file
+        if truncate:
+            db.execute("DELETE FROM events WHERE seq >= ?", (first,))
+            for table in ("parties", "measures", "declarations"):  # new objects only, in these tests
+                db.execute(f"DELETE FROM {table} WHERE seq >= ?", (first,))
+            last = db.one("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            db.set_head(int(last[0]), str(last[1]))
+        else:
+            rewrite_from(db, first)
+        db.execute("DELETE FROM tree_nodes")
+        db.execute("DELETE FROM checkpoints")
+        db.close()
+    head_file.unlink()
+    with open_store(spec) as st:  # rebuilds the tree and signs it, as at any open
         cp = st.checkpoint()
         assert cp is not None
-        os.close(publish(path, cp[1]))
+        os.close(publish(head_file.with_name(head_file.name.removesuffix("-head")), cp[1]))
         st.vouch()  # the server's own check passes: a consistent rewrite with the key
 
 
@@ -88,17 +81,17 @@ def test_submit_ack_and_objection_answer_with_receipts_that_verify_offline(runni
         verify_receipt(dict(r, checkpoint=r["checkpoint"].replace("\n", "\n\n", 1)), keys)
 
 
-def test_a_receipt_proves_its_event_was_later_removed(tmp_path: Path) -> None:
+def test_a_receipt_proves_its_event_was_later_removed(tmp_path: Path, store_kind: str) -> None:
     from tests.service.conftest import started
 
-    path = tmp_path / "s.sqlite3"
+    path = new_store(store_kind, tmp_path)
     with started(path) as r, r.client("regime", "planner") as regime:
         receipt = regime.submit(activity_doc(r, "C1"))["receipt"]
     forge(path, receipt["seq"])
-    with SQLiteStore(path) as st, pytest.raises(TamperedLog) as info:
+    with open_store(path) as st, pytest.raises(TamperedLog) as info:
         st.vouch(held=[receipt["checkpoint"]])
     assert info.value.seq <= receipt["seq"] and "held checkpoint 1" in info.value.reason
-    with SQLiteStore(path) as st:
+    with open_store(path) as st:
         with pytest.raises(ProofError):
             # The rewritten log has another event at that place: the old receipt's
             # inclusion proof leads nowhere in it.

@@ -4,10 +4,13 @@ state built from the tables or from a replay, and the tamperer's connection."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.store.events import (
@@ -18,8 +21,11 @@ from deconflict.store.events import (
     party_added,
     settings_changed,
 )
+from deconflict.store.postgres import PostgresStore
+from deconflict.store.protocol import Store
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.store.state import State
+from deconflict.store.vouch import head_path
 
 T0 = datetime(2018, 2, 7, 8, 0, tzinfo=UTC)
 
@@ -78,3 +84,51 @@ def raw(path: Path) -> sqlite3.Connection:
     db.execute("DROP TRIGGER IF EXISTS events_no_update")
     db.execute("DROP TRIGGER IF EXISTS events_no_delete")
     return db
+
+
+class Tamperer:
+    """The tamperer's connection to either store, as someone with the database
+    (and its files) has it: the append-only triggers dropped, SQL with ``?``
+    placeholders, the recorded head and the published head file by name."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pg: psycopg.Connection[Any] | None = None
+        self.lite: sqlite3.Connection | None = None
+        if isinstance(store, PostgresStore):
+            self.pg = psycopg.connect(store.url, autocommit=True)
+            self.pg.execute("DROP TRIGGER IF EXISTS events_no_change ON events")
+        else:
+            assert isinstance(store, SQLiteStore)
+            self.lite = raw(store.path)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self.pg is not None:
+            cur = self.pg.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+        assert self.lite is not None
+        return self.lite.execute(sql, tuple(params)).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.execute(sql, params)[0]
+
+    def set_head(self, seq: int, h: str) -> None:
+        """Rewrite the head recorded by the last append."""
+        if self.pg is not None:
+            self.execute("UPDATE head SET seq = ?, hash = ? WHERE id = 1", (seq, h))
+        else:
+            self.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{seq} {h}",))
+
+    @property
+    def head_file(self) -> Path:
+        """The checkpoint the service last published, outside the database."""
+        if isinstance(self.store, PostgresStore):
+            return head_path(self.store._log.keys_path)
+        assert isinstance(self.store, SQLiteStore)
+        return head_path(self.store.path)
+
+    def close(self) -> None:
+        if self.pg is not None:
+            self.pg.close()
+        if self.lite is not None:
+            self.lite.close()

@@ -5,6 +5,7 @@ reconnecting after the database went away."""
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,8 @@ from deconflict.engine.cells import Claim
 from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import _pg_schema
 from deconflict.store.events import EventDraft
+from deconflict.store.keys import KeyRing
+from deconflict.store.note import open_checkpoint
 from deconflict.store.postgres import PostgresStore, StoreUnavailable
 from deconflict.store.sqlite import SQLiteStore, StaleWrite
 from tests.pg import fresh_url
@@ -33,7 +36,7 @@ ALLOWED = [
     r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
-    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key)\) DO UPDATE SET .*)?",
+    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*)?",
     r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
     r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
     r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",
@@ -65,8 +68,9 @@ def guard_statements() -> set[str]:
 def test_the_store_issues_only_the_portable_subset(world: World) -> None:
     """Every statement a full round of use issues (create, migrate, append, decide
     under cell rows and append numbered there, withdraw, read, snapshot, verify,
-    as_of) is in the subset; writes and row locks (FOR UPDATE, FOR SHARE) run only
-    in SERIALIZABLE transactions; lock rows are taken in key order."""
+    as_of, the Merkle log's receipts, proofs, cosignatures and key rotation) is in
+    the subset; writes and row locks (FOR UPDATE, FOR SHARE) run only in
+    SERIALIZABLE transactions; lock rows are taken in key order."""
     url = fresh_url()
     store = PostgresStore(url, clock=Clock(), trace=True)
     try:
@@ -92,6 +96,16 @@ def test_the_store_issues_only_the_portable_subset(world: World) -> None:
         store.head()
         store.data_version()
         store.wait_for_log(0.01)
+        # The Merkle log (store/_pg_merkle.py): verification, receipts, proofs, witnesses, a rotation.
+        store.vouch()
+        store.receipts([1, 6, 7])
+        store.inclusion_proof(3, 7)
+        store.consistency_proof(3, 7)
+        size, note = store.checkpoint() or (0, "")
+        store.add_cosignature(size, note, "witness/x+01020304+AAAA", "— witness/x AAAA")
+        store.cosignatures(size, note)
+        store.witness_keys()
+        store.rotate_key()
         statements = list(store.statements or [])
     finally:
         store.close()
@@ -365,3 +379,57 @@ def test_a_label_jsonb_cannot_hold_is_stored_and_the_views_still_read(world: Wor
         assert [x.label for x in store.measures() if x.id == "NUL1"] == ["a\x00b"]  # stored untouched
         with psycopg.connect(url, autocommit=True) as db:
             assert db.execute("SELECT count(*) FROM picture_measures WHERE id = 'NUL1'").fetchone() == (1,)
+
+
+# -- the Merkle log's key on several hosts (store/_pg_merkle.py) -------------------------------
+def test_every_host_signs_with_the_logs_one_key_or_not_at_all(tmp_path: Path) -> None:
+    """Host A's first append makes the key and records its public half; host B
+    appends only with a copy of that file: without one, or with another key, it
+    refuses (naming the file) rather than fork the log's identity; it can still
+    verify with the public keys the database records."""
+    url = fresh_url()
+    a_keys, b_keys = tmp_path / "a" / "log.keys", tmp_path / "b" / "log.keys"
+    with PostgresStore(url, keys=a_keys) as a, PostgresStore(url, keys=b_keys) as b:
+        a.append([EventDraft("note.added", "admin", "", {"i": 0})])
+        assert a_keys.exists() and not b_keys.exists()
+        assert b.vouch().events == 1  # with the database's public keys
+        assert b.verifiers() == a.verifiers()
+        with pytest.raises(StoreError, match="no copy of the log's signing key"):
+            b.check_signing()  # what `serve` asks before it serves
+        with pytest.raises(StoreError, match="no copy of the log's signing key"):
+            b.append([EventDraft("note.added", "admin", "", {"i": 1})])
+        b_keys.parent.mkdir()
+        KeyRing.open(b_keys)  # a key of its own
+        with pytest.raises(StoreError, match="not the log's current key"):
+            b.append([EventDraft("note.added", "admin", "", {"i": 1})])
+        assert not b_keys.with_name("log.keys-head").exists()
+        shutil.copy(a_keys, b_keys)
+        b.check_signing()
+        b.append([EventDraft("note.added", "admin", "", {"i": 1})])
+        a.append([EventDraft("note.added", "admin", "", {"i": 2})])  # after B: A reads the tree's edge again
+        size, note = a.checkpoint() or (0, "")
+        assert size == 3 and open_checkpoint(note, a.verifiers()).size == 3
+        assert a.vouch().events == b.vouch().events == 3
+        # A rotation on A: B's copy is stale, and B says so instead of signing with it.
+        a.rotate_key()
+    with PostgresStore(url, keys=b_keys) as b, pytest.raises(StoreError, match="was rotated"):
+        b.append([EventDraft("note.added", "admin", "", {"i": 3})])
+
+
+def test_a_log_from_before_the_tree_is_grown_and_signed_at_open(tmp_path: Path) -> None:
+    url = fresh_url()
+    keys = tmp_path / "log.keys"
+    with PostgresStore(url, keys=keys) as store:
+        for i in range(5):
+            store.append([EventDraft("note.added", "admin", "", {"i": i})])
+    with psycopg.connect(url, autocommit=True) as db:  # as a store of schema 3 had it
+        for table in ("tree_nodes", "checkpoints", "log_keys"):
+            db.execute(f"DELETE FROM {table}")
+    keys.unlink()
+    keys.with_name("log.keys-head").unlink()
+    with PostgresStore(url, keys=keys) as store:
+        size, note = store.checkpoint() or (0, "")
+        assert size == 5 and open_checkpoint(note, store.verifiers()).size == 5
+        assert store.vouch().events == 5
+        store.append([EventDraft("note.added", "admin", "", {"i": 5})])
+        assert store.receipt(6)["tree_size"] == 6

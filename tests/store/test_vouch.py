@@ -1,11 +1,11 @@
 """What the store vouches for: tampering that the hash chain alone missed is caught,
-named at its first bad event, by the signed checkpoints and the state check."""
+named at its first bad event, by the signed checkpoints and the state check, on
+both stores (the PostgreSQL store's Merkle log is store/_pg_merkle.py)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -14,23 +14,16 @@ from deconflict.store import tree
 from deconflict.store.events import EventDraft, canonical_json, stored_event_hash
 from deconflict.store.merkle import verify_consistency, verify_inclusion
 from deconflict.store.note import open_checkpoint
+from deconflict.store.protocol import Store
 from deconflict.store.receipts import verify_receipt
-from deconflict.store.sqlite import SQLiteStore
-from deconflict.store.vouch import head_path
-from tests.store.helpers import World, raw
-
-
-@pytest.fixture
-def store_spec(store_path: Path) -> str:
-    """The Merkle log and its checkpoints are the SQLite store's: the PostgreSQL
-    store keeps none yet, and vouches for its hash chain only (docs/accountability.md)."""
-    return str(store_path)
+from tests.store.conftest import open_spec
+from tests.store.helpers import Tamperer, World
 
 N = 24
 
 
 @pytest.fixture
-def logged(store: SQLiteStore, world: World) -> SQLiteStore:
+def logged(store: Store, world: World) -> Store:
     store.append(world.drafts())
     head = store.head()
     assert head is not None
@@ -40,8 +33,8 @@ def logged(store: SQLiteStore, world: World) -> SQLiteStore:
     return store
 
 
-def caught(store: SQLiteStore, *sql: str, held: tuple[str, ...] = ()) -> TamperedLog:
-    db = raw(store.path)
+def caught(store: Store, *sql: str, held: tuple[str, ...] = ()) -> TamperedLog:
+    db = Tamperer(store)
     for statement in sql:
         db.execute(statement)
     db.close()
@@ -50,29 +43,38 @@ def caught(store: SQLiteStore, *sql: str, held: tuple[str, ...] = ()) -> Tampere
     return info.value
 
 
-def rewrite_from(db: sqlite3.Connection, first: int, text: str = "FORGED") -> None:
+def rewrite_from(db: Tamperer | sqlite3.Connection, first: int, text: str = "FORGED") -> None:
     """Replace event ``first``'s payload and recompute every later hash and the
     recorded head: the chain is intact again, as a tamperer with the file leaves it."""
-    rows = db.execute("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash FROM events "
-                      "WHERE seq >= ? ORDER BY seq", (first,)).fetchall()
+    if isinstance(db, sqlite3.Connection):
+        rows = db.execute("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash FROM events "
+                          "WHERE seq >= ? ORDER BY seq", (first,)).fetchall()
+    else:
+        rows = db.execute("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash FROM events "
+                          "WHERE seq >= ? ORDER BY seq", (first,))
     prev = rows[0][6]
     for seq, at, typ, actor, subject, stored, _ in rows:
         payload = canonical_json({"text": text}) if seq == first else stored
         h = stored_event_hash(seq, at, typ, actor, subject, payload, prev)
         db.execute("UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?", (payload, prev, h, seq))
         prev = h
-    db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{rows[-1][0]} {prev}",))
+    if isinstance(db, sqlite3.Connection):
+        db.execute("UPDATE meta SET value = ? WHERE key = 'head'", (f"{rows[-1][0]} {prev}",))
+    else:
+        db.set_head(rows[-1][0], prev)
 
 
-def test_a_good_log_checks_every_checkpoint_and_the_state(logged: SQLiteStore) -> None:
+def test_a_good_log_checks_every_checkpoint_and_the_state(logged: Store) -> None:
     report = logged.vouch()
     assert report.events == N and report.published == N and N in report.checkpoints_checked
     assert report.state_rows > 0
 
 
-def test_the_sql_update_shrinking_s1s_protection_is_caught(logged: SQLiteStore) -> None:
+def test_the_sql_update_shrinking_s1s_protection_is_caught(logged: Store) -> None:
     """Issue 9: one UPDATE of the declarations table changed what the server enforced."""
-    doc = json.loads(raw(logged.path).execute("SELECT doc FROM declarations WHERE id = 'S1'").fetchone()[0])
+    t = Tamperer(logged)
+    doc = json.loads(t.one("SELECT doc FROM declarations WHERE id = 'S1'")[0])
+    t.close()
     text = json.dumps(doc)
     assert "protection" in text
     doc_small = json.loads(text)
@@ -84,10 +86,10 @@ def test_the_sql_update_shrinking_s1s_protection_is_caught(logged: SQLiteStore) 
     assert err.seq > 0
 
 
-def test_a_deleted_and_an_invented_state_row_are_caught(logged: SQLiteStore) -> None:
+def test_a_deleted_and_an_invented_state_row_are_caught(logged: Store) -> None:
     err = caught(logged, "DELETE FROM declarations WHERE id = 'S1'")
     assert "no row" in err.reason
-    db = raw(logged.path)
+    db = Tamperer(logged)
     db.execute("INSERT INTO declarations SELECT 'X9', kind, owner, window_start, window_end, seq, doc "
                "FROM declarations LIMIT 1")
     db.close()
@@ -95,18 +97,19 @@ def test_a_deleted_and_an_invented_state_row_are_caught(logged: SQLiteStore) -> 
         logged.vouch()
 
 
-def test_truncation_with_the_head_rewritten_is_caught(logged: SQLiteStore) -> None:
+def test_truncation_with_the_head_rewritten_is_caught(logged: Store) -> None:
     """Issue 9: the log cut at 20 and the recorded head rewritten to match passed the chain."""
-    db = raw(logged.path)
-    h20 = db.execute("SELECT hash FROM events WHERE seq = 20").fetchone()[0]
+    db = Tamperer(logged)
+    h20 = db.one("SELECT hash FROM events WHERE seq = 20")[0]
+    db.set_head(20, h20)
     db.close()
-    err = caught(logged, "DELETE FROM events WHERE seq > 20", f"UPDATE meta SET value = '20 {h20}' WHERE key = 'head'",
+    err = caught(logged, "DELETE FROM events WHERE seq > 20",
                  "DELETE FROM checkpoints WHERE size > 20", "DELETE FROM tree_nodes")
     assert err.seq == 21 and "truncated" in err.reason
 
 
-def test_a_consistent_rewrite_is_named_at_its_first_event(logged: SQLiteStore) -> None:
-    db = raw(logged.path)
+def test_a_consistent_rewrite_is_named_at_its_first_event(logged: Store) -> None:
+    db = Tamperer(logged)
     rewrite_from(db, 19)
     db.close()
     with pytest.raises(TamperedLog) as info:
@@ -115,25 +118,25 @@ def test_a_consistent_rewrite_is_named_at_its_first_event(logged: SQLiteStore) -
 
 
 def test_a_rewrite_with_the_checkpoints_and_head_file_removed_is_caught_by_a_held_checkpoint(
-        logged: SQLiteStore) -> None:
-    db = raw(logged.path)
-    held = [db.execute("SELECT note FROM checkpoints WHERE size = ?", (n,)).fetchone()[0] for n in (21, N)]
+        logged: Store) -> None:
+    db = Tamperer(logged)
+    held = [db.one("SELECT note FROM checkpoints WHERE size = ?", (n,))[0] for n in (21, N)]
     rewrite_from(db, 22)
     db.execute("DELETE FROM checkpoints")
     db.execute("DELETE FROM tree_nodes")
     db.close()
-    head_path(logged.path).unlink()
+    db.head_file.unlink()
     err = caught(logged, held=(held[1],))
     assert "held checkpoint 1" in err.reason and "events 1 to 24" in err.reason
     err = caught(logged, held=tuple(held))
     assert "held checkpoint 2" in err.reason and err.seq == 22 and "events 22 to 24" in err.reason
 
 
-def test_edited_deleted_reordered_events_are_still_named(logged: SQLiteStore) -> None:
+def test_edited_deleted_reordered_events_are_still_named(logged: Store) -> None:
     assert caught(logged, "UPDATE events SET payload = replace(payload, '0020', '0021') WHERE seq = 20").seq == 20
 
 
-def test_proofs_served_verify_against_the_signed_checkpoints(logged: SQLiteStore) -> None:
+def test_proofs_served_verify_against_the_signed_checkpoints(logged: Store) -> None:
     keys = logged.verifiers()
     size, note = logged.checkpoint() or (0, "")
     cp = open_checkpoint(note, keys)
@@ -150,7 +153,7 @@ def test_proofs_served_verify_against_the_signed_checkpoints(logged: SQLiteStore
     verify_consistency(N, N + 1, cp.root, new.root, logged.consistency_proof(N, N + 1))
 
 
-def test_a_rotated_key_signs_on_and_old_checkpoints_still_verify(logged: SQLiteStore) -> None:
+def test_a_rotated_key_signs_on_and_old_checkpoints_still_verify(logged: Store) -> None:
     old = logged.verifiers()[0]
     new = logged.rotate_key()
     assert new != old and logged.verifiers()[:2] == [new, old]
@@ -158,7 +161,7 @@ def test_a_rotated_key_signs_on_and_old_checkpoints_still_verify(logged: SQLiteS
     assert logged.vouch().events == N + 1
 
 
-def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: SQLiteStore) -> None:
+def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: Store, store_spec: str) -> None:
     """Regression: opening the store grew the tree over events added behind its
     back (head rewritten too) and signed them, laundering the forgery."""
     last = logged.head()
@@ -166,14 +169,52 @@ def test_events_inserted_by_sql_are_not_signed_at_the_next_open(logged: SQLiteSt
     at = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     payload = canonical_json({"text": "extra"})
     h = stored_event_hash(N + 1, at, "note.added", "admin", "", payload, last.hash)
-    db = raw(logged.path)
+    db = Tamperer(logged)
     db.execute(f"INSERT INTO events VALUES ({N + 1}, '{at}', 'note.added', 'admin', '', '{payload}', "
                f"'{last.hash}', '{h}')")
-    db.execute(f"UPDATE meta SET value = '{N + 1} {h}' WHERE key = 'head'")
+    db.set_head(N + 1, h)
     db.close()
-    with SQLiteStore(logged.path) as reopened:
+    with open_spec(store_spec) as reopened:
         with pytest.raises(TamperedLog) as info:
             reopened.vouch()
         assert info.value.seq == N + 1 and "no signed checkpoint" in info.value.reason
         with pytest.raises(StoreError, match="does not end where the log does"):
             reopened.append([EventDraft("note.added", "admin", "", {"text": "after"})])
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_receipts_of_the_last_append_come_from_memory_and_are_the_tables(logged: Store, store_spec: str,
+                                                                         batch: int) -> None:
+    """The receipts a batch of submits asks for right after its append are made
+    from what the append computed; they are, byte for byte, those another
+    process makes from the tables, and verify."""
+    made = logged.append([EventDraft("note.added", "admin", "", {"text": f"batch {i}"}) for i in range(batch)])
+    seqs = [e.seq for e in made]
+    mine = logged.receipts(seqs)
+    with open_spec(store_spec) as other:
+        assert other.receipts(seqs) == mine
+    for seq in seqs:
+        assert verify_receipt(mine[seq], logged.verifiers()).size == N + batch
+    # An older event (not in the last append) still gets its receipt, from the tables.
+    assert logged.receipts([3, seqs[0]])[3] == logged.receipt(3)
+
+
+def test_every_proof_of_a_grown_log_verifies(store: Store) -> None:
+    """The store keeps every second level of the tree (store/merkle.py: STRIDE) and
+    derives the rest: every inclusion proof of every event, and every consistency
+    proof between the checkpoints of appends of uneven sizes, verify against the
+    signed roots (a missing or wrongly derived subtree fails here)."""
+    sizes = [1, 2, 1, 5, 3, 8, 1, 16, 7, 2, 1]
+    roots: dict[int, bytes] = {}
+    for i, k in enumerate(sizes):
+        store.append([EventDraft("note.added", "admin", "", {"text": f"{i}.{j}"}) for j in range(k)])
+        size, note = store.checkpoint() or (0, "")
+        roots[size] = open_checkpoint(note, store.verifiers()).root
+    hashes = [e.hash for e in store.events()]
+    assert len(hashes) == sum(sizes) == max(roots)
+    for size, root in roots.items():
+        for seq in range(1, size + 1):
+            verify_inclusion(seq - 1, size, tree.event_leaf(hashes[seq - 1]), store.inclusion_proof(seq, size), root)
+        for old, old_root in roots.items():
+            if old <= size:
+                verify_consistency(old, size, old_root, root, store.consistency_proof(old, size))

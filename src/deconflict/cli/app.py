@@ -444,6 +444,7 @@ def serve(
                                   "timeout_graceful_shutdown": 5}
         if workers == 1:
             service = open_service(path)
+            service.store.check_signing()  # a host without the log's key says so now, not at each submit
             app_ = worker.build(service, timedelta(minutes=ack_deadline),
                                 extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files)
             err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
@@ -457,6 +458,7 @@ def serve(
                 service.close()
         else:
             with open_store(path) as st:  # created or refused here, once, with a clear error
+                st.check_signing()
                 count = st.count_declarations()
             os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
             os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)

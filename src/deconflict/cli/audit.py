@@ -20,7 +20,6 @@ from deconflict.store.note import NoteError, Verifier, parse_verifier
 from deconflict.store.open import open_store, store_url
 from deconflict.store.protocol import Store
 from deconflict.store.receipts import ProofError, verify_receipt
-from deconflict.store.sqlite import SQLiteStore
 
 out = Console()
 
@@ -52,15 +51,6 @@ def read_keys(keys: list[str] | None) -> list[Verifier]:
 def _any_store(store: Path | None, default_store: Callable[[Path | None], Path]) -> Store:
     """The store ``--store`` names, SQLite or PostgreSQL (never a file named after a URL)."""
     return open_store(store if store_url(store) is not None else default_store(store))
-
-
-def _sqlite_store(store: Path | None, default_store: Callable[[Path | None], Path], what: str) -> SQLiteStore:
-    """The SQLite store ``--store`` names, for what only it keeps; a PostgreSQL URL is refused
-    rather than mistaken for a file name."""
-    if store_url(store) is not None:
-        raise InvalidInput("--store", f"{what} needs an SQLite store: the PostgreSQL store keeps the hash "
-                                      "chain but no Merkle log, signing keys or checkpoints yet")
-    return SQLiteStore(default_store(store))
 
 
 def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager[None]],
@@ -143,7 +133,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
         from deconflict.store.bundle import write_bundle
 
         with errors():
-            with _sqlite_store(store, default_store, "audit bundle") as st:
+            with _any_store(store, default_store) as st:
                 st.vouch()
                 n = write_bundle(st, output)
             out.print(f"wrote {output}: {n} events; verify with: deconflict audit verify --bundle {output} --key KEY")
@@ -186,7 +176,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def key_export(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Print the log's public keys, current first (give them to every party)."""
         with errors():
-            with _sqlite_store(store, default_store, "audit key export") as st:
+            with _any_store(store, default_store) as st:
                 keys = st.verifiers()
             if not keys:
                 raise StoreError("the store has no signing key yet")
@@ -197,7 +187,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def key_rotate(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Make a new signing key (same origin); old checkpoints stay verifiable. Restart servers."""
         with errors():
-            with _sqlite_store(store, default_store, "audit key rotate") as st:
+            with _any_store(store, default_store) as st:
                 new = st.rotate_key()
             typer.echo(new.encode())
 
@@ -205,7 +195,7 @@ def register(audit_app: typer.Typer, errors: Callable[[], AbstractContextManager
     def audit_checkpoint(store: Annotated[Path | None, typer.Option("--store", dir_okay=False)] = None) -> None:
         """Print the latest signed checkpoint (keep it: a later log must extend it)."""
         with errors():
-            with _sqlite_store(store, default_store, "audit checkpoint") as st:
+            with _any_store(store, default_store) as st:
                 cp = st.checkpoint()
             if cp is None:
                 raise StoreError("the log is empty: no checkpoint yet")

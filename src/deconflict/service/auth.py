@@ -38,15 +38,17 @@ class Action(StrEnum):
     ANSWER = "answer"
     PROPOSE_MEASURE = "propose_measure"
     ACCEPT_MEASURE = "accept_measure"
+    #: Report an incident, add a note to one, close one's own (service/incident_desk.py).
+    REPORT_INCIDENT = "report_incident"
     ADMINISTER = "administer"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.READ}),
-    Role.PLANNER: frozenset({Action.READ, Action.CHECK, Action.SUBMIT, Action.WITHDRAW}),
+    Role.PLANNER: frozenset({Action.READ, Action.CHECK, Action.SUBMIT, Action.WITHDRAW, Action.REPORT_INCIDENT}),
     Role.LIAISON: frozenset({
         Action.READ, Action.CHECK, Action.SUBMIT, Action.WITHDRAW, Action.ANSWER,
-        Action.PROPOSE_MEASURE, Action.ACCEPT_MEASURE,
+        Action.PROPOSE_MEASURE, Action.ACCEPT_MEASURE, Action.REPORT_INCIDENT,
     }),
     # Not frozenset(Action): an administrator administers and imposes measures
     # but is no party, so it must not check, submit, withdraw (another party's

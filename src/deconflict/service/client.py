@@ -117,6 +117,15 @@ class Client:
     def object(self, nid: str, comment: str) -> dict[str, Any]:
         return dict(self.post(f"/v1/notifications/{nid}/object", {"comment": comment}))
 
+    def report_incident(self, incident: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/v1/incidents", incident))
+
+    def note_incident(self, incident_id: str, text: str) -> dict[str, Any]:
+        return dict(self.post(f"/v1/incidents/{incident_id}/notes", {"text": text}))
+
+    def close_incident(self, incident_id: str, text: str) -> dict[str, Any]:
+        return dict(self.post(f"/v1/incidents/{incident_id}/close", {"text": text}))
+
     def activity(self, decl_id: str) -> dict[str, Any]:
         return dict(self.get(f"/v1/activities/{decl_id}"))
 

@@ -36,6 +36,9 @@ REQUIRES: dict[tuple[str, str], Action] = {
     ("DELETE", "/v1/measures/{measure_id}"): Action.PROPOSE_MEASURE,
     ("POST", "/v1/measures/{measure_id}/decline"): Action.ACCEPT_MEASURE,
     ("PUT", "/v1/parties/{party}/settings"): Action.ACCEPT_MEASURE,
+    ("POST", "/v1/incidents"): Action.REPORT_INCIDENT,
+    ("POST", "/v1/incidents/{incident_id}/notes"): Action.REPORT_INCIDENT,
+    ("POST", "/v1/incidents/{incident_id}/close"): Action.REPORT_INCIDENT,
     # POST /v1/log/cosignatures: any credential (a witness may be a viewer).
 }
 #: Routes an administrator may also take, whatever REQUIRES says (it sets any party's settings).

@@ -26,7 +26,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deconflict.engine.parts import Part
-from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, StoreError, Unavailable
+from deconflict.errors import (
+    AlreadyDecided,
+    AlreadyExists,
+    DeconflictError,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    Unavailable,
+)
 from deconflict.model import Declaration, Party, PartyKind
 from deconflict.service import measure_life
 from deconflict.service.admission import CheckLimits, CheckSlots, TooManyChecks
@@ -42,9 +50,9 @@ from deconflict.service.hotline import (
     request_digest,
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
+from deconflict.service.incident_routes import add_incident_routes
 from deconflict.service.listing import Query, page
 from deconflict.service.log_routes import add_log_routes
-from deconflict.service.measure_life import AlreadyDecided
 from deconflict.service.notifications import Answer
 from deconflict.service.openapi import with_problems
 from deconflict.service.probing import ProbeBudgetExceeded
@@ -513,6 +521,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         return hotline.answer(who, nid, Answer.OBJECTED, body.comment)
 
     add_log_routes(app, hotline)
+    add_incident_routes(app, hotline)
 
     @app.get("/v1/limits", tags=["parties"])
     def limits(who: Who) -> dict[str, Any]:

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import shapely
+from numpy.typing import NDArray
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from deconflict.store.events import Event, format_instant
 from deconflict.store.protocol import Store
@@ -46,6 +48,14 @@ class Place:
     def project(self, lon: float, lat: float) -> tuple[float, float]:
         k = math.pi / 180 * EARTH_M
         return ((lon - self.lon) * k * math.cos(math.radians(self.lat)), (lat - self.lat) * k)
+
+    def project_all(self, lonlat: NDArray[np.float64]) -> NDArray[np.float64]:
+        """:meth:`project` over an (N, 2) array of longitudes and latitudes (for ``shapely.transform``)."""
+        k = math.pi / 180 * EARTH_M
+        out = np.empty_like(lonlat)
+        out[:, 0] = (lonlat[:, 0] - self.lon) * k * math.cos(math.radians(self.lat))
+        out[:, 1] = (lonlat[:, 1] - self.lat) * k
+        return out
 
 
 @dataclass
@@ -103,7 +113,7 @@ def footprint(doc: dict[str, Any], place: Place) -> BaseGeometry | None:
         g = doc.get(key)
         if isinstance(g, dict) and "type" in g:
             try:
-                parts.append(transform(place.project, shape(g)))
+                parts.append(shapely.transform(shape(g), place.project_all))
             except (ValueError, TypeError, AttributeError):
                 continue
     wps = doc.get("waypoints")
@@ -180,7 +190,8 @@ def review(store: Store, place: Place, start: datetime, end: datetime, party: st
             g = footprint(p, place)
             if g is None or not _overlaps(p, start, end):
                 continue
-            d = g.distance(transform(place.project, shape({"type": "Point", "coordinates": [place.lon, place.lat]})))
+            d = g.distance(shapely.transform(shape({"type": "Point", "coordinates": [place.lon, place.lat]}),
+                                               place.project_all))
             if d > place.radius_m:
                 continue
             near[e.subject] = Item(kind, e.subject, p, e.seq, format_instant(e.recorded_at), None, d,

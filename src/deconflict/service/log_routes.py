@@ -17,7 +17,6 @@ from deconflict.errors import InvalidInput, NotFound
 from deconflict.service.auth import Principal
 from deconflict.service.hotline import Hotline
 from deconflict.service.witnesses import Witnesses
-from deconflict.store.sqlite import SQLiteStore
 
 
 def _b64(hs: list[bytes]) -> list[str]:
@@ -35,13 +34,7 @@ Who = Annotated[Principal, Depends(_principal)]
 
 def add_log_routes(app: FastAPI, hotline: Hotline) -> None:
     store = hotline.service.store
-    # Cosignatures are kept beside the Merkle log, which only the SQLite store keeps yet.
-    witnesses = Witnesses(store) if isinstance(store, SQLiteStore) else None
-
-    def witnessing() -> Witnesses:
-        if witnesses is None:
-            raise NotFound("checkpoint", "latest")
-        return witnesses
+    witnesses = Witnesses(store)
 
     def latest_size() -> int:
         cp = store.checkpoint()
@@ -55,12 +48,12 @@ def add_log_routes(app: FastAPI, hotline: Hotline) -> None:
         cp = store.checkpoint()
         if cp is None:
             raise NotFound("checkpoint", "latest")
-        return PlainTextResponse(witnessing().cosigned(cp[1]), media_type="text/plain; charset=utf-8")
+        return PlainTextResponse(witnesses.cosigned(cp[1]), media_type="text/plain; charset=utf-8")
 
     @app.get("/v1/log/keys", tags=["log"])
     def keys(_who: Who) -> dict[str, Any]:
         """The log's public keys (current first) and the witnesses' keys."""
-        return {"log": [v.encode() for v in store.verifiers()], "witnesses": witnesses.keys() if witnesses else []}
+        return {"log": [v.encode() for v in store.verifiers()], "witnesses": witnesses.keys()}
 
     @app.get("/v1/log/proof/inclusion", tags=["log"])
     def inclusion(_who: Who, seq: Annotated[int, Query(ge=1)],
@@ -86,4 +79,4 @@ def add_log_routes(app: FastAPI, hotline: Hotline) -> None:
     @app.post("/v1/log/cosignatures", tags=["log"], status_code=201)
     def cosign(who_: Who, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """A witness's cosignature of a checkpoint, or its report of two inconsistent ones."""
-        return witnessing().receive(hotline, who_, body)
+        return witnesses.receive(hotline, who_, body)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound
+from deconflict.errors import AlreadyDecided, InvalidInput, NotFound
 from deconflict.model import Measure
 from deconflict.model.measure import BindsMode
 from deconflict.service import recheck
@@ -31,12 +31,6 @@ if TYPE_CHECKING:
 MAX_COMMENT = 4000
 
 
-class AlreadyDecided(AlreadyExists):
-    """Accepting what is already accepted (HTTP 409)."""
-
-    def __init__(self, detail: str) -> None:
-        self.what, self.ident = "decision", ""
-        DeconflictError.__init__(self, detail)
 
 
 def absorb(h: Hotline, e: Event) -> None:

@@ -20,7 +20,7 @@ from deconflict.service.auth import Action, Principal
 from deconflict.store.events import EventDraft
 from deconflict.store.merkle import ProofError, verify_consistency
 from deconflict.store.note import COSIGNATURE_V1, NoteError, check_cosignature, open_checkpoint, parse_verifier
-from deconflict.store.sqlite import SQLiteStore
+from deconflict.store.protocol import Store
 
 FORK_REPORTED = "log.fork_reported"
 MAX_NOTE = 4096
@@ -34,7 +34,7 @@ def _text(body: dict[str, Any], field: str) -> str:
 
 
 class Witnesses:
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def keys(self) -> list[str]:

@@ -136,6 +136,30 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         END $$""",
         f"GRANT SELECT ON picture_declarations, picture_measures TO {READER_ROLE}",
     )),
+    (4, "the Merkle log: tree nodes, signed checkpoints, cosignatures, the log's public keys", (
+        # Every perfect aligned subtree, id = level << 48 | index; hashes as hex.
+        """CREATE TABLE tree_nodes (
+            id   BIGINT PRIMARY KEY,
+            hash TEXT NOT NULL
+        )""",
+        """CREATE TABLE checkpoints (
+            size BIGINT PRIMARY KEY,
+            note TEXT NOT NULL
+        )""",
+        """CREATE TABLE cosignatures (
+            size    BIGINT NOT NULL,
+            witness TEXT NOT NULL,
+            key     TEXT NOT NULL,
+            line    TEXT NOT NULL,
+            PRIMARY KEY (size, witness)
+        )""",
+        # Public keys only (the private key is in a file on each host that
+        # appends); the highest rank is the current one.
+        """CREATE TABLE log_keys (
+            rank INT PRIMARY KEY,
+            key  TEXT NOT NULL
+        )""",
+    )),
 )
 
 #: Migrations that only guard (PL/pgSQL triggers): applied on PostgreSQL itself and

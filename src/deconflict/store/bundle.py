@@ -22,21 +22,31 @@ from pathlib import Path
 from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import vouch as vouching
 from deconflict.store.note import NoteError, Verifier, check_cosignature, parse_verifier
+from deconflict.store.protocol import Store
 from deconflict.store.sqlite import SQLiteStore
 
 
-def write_bundle(store: SQLiteStore, out: Path) -> int:
-    """Write the bundle of ``store`` to ``out``; returns the number of events."""
+def write_bundle(store: Store, out: Path) -> int:
+    """Write the bundle of ``store`` to ``out``; returns the number of events.
+
+    From the PostgreSQL store, the same SQLite layout is written from one
+    snapshot (store/_pg_merkle.py: copy_to_sqlite), so one verifier reads both."""
     if out.exists():
         raise StoreError(f"{out} exists; give a new file")
-    head = vouching.read_published(store.path) or ""
-    src = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        src.execute("VACUUM INTO ?", (str(out),))
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot write the bundle {out}: {exc}") from None
-    finally:
-        src.close()
+    head = store.published_checkpoint() or ""
+    if isinstance(store, SQLiteStore):
+        src = sqlite3.connect(store.path, isolation_level=None)
+        try:
+            src.execute("VACUUM INTO ?", (str(out),))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the bundle {out}: {exc}") from None
+        finally:
+            src.close()
+    else:
+        from deconflict.store.postgres import PostgresStore
+
+        assert isinstance(store, PostgresStore)
+        store._log.copy_to_sqlite(out)
     db = sqlite3.connect(out, isolation_level=None)
     try:
         db.execute("CREATE TABLE bundle (kind TEXT NOT NULL, value TEXT NOT NULL)")

@@ -75,6 +75,10 @@ class KeyRing:
         self._write()
         return self.signer.verifier
 
+    def write(self) -> None:
+        """Write the ring (after its signer was replaced by a caller that recorded it)."""
+        self._write()
+
     def _write(self, *, exclusive: bool = False) -> None:
         text = "\n".join([self.signer.encode(), *(v.encode() for v in self.retired)]) + "\n"
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")

@@ -138,6 +138,53 @@ def resolve(ranges: Sequence[Range], get: Callable[[list[Node]], dict[Node, byte
     return [fold([found[p] for p in ps]) for ps in split_up]
 
 
+# -- which subtrees a store keeps ---------------------------------------------------
+#: A store keeps the perfect subtrees of every ``STRIDE``-th level from ``STRIDE``
+#: up (levels 2, 4, 6...: a third of a row per event, not two), and derives the
+#: others when a proof names them: a leaf from its event's hash, a subtree of
+#: an odd level from the two kept ones below it. An append writes a sixth of
+#: the rows it wrote when every subtree was kept, and a proof reads at most
+#: twice the rows, still in one query of the tree and one of the events.
+STRIDE = 2
+
+
+def kept(node: Node) -> bool:
+    return node[0] >= STRIDE and node[0] % STRIDE == 0
+
+
+def sources(wanted: Sequence[Node]) -> tuple[set[Node], set[int]]:
+    """The kept subtrees and the leaves (by index) that make up ``wanted``."""
+    nodes: set[Node] = set()
+    leaves: set[int] = set()
+    for level, index in wanted:
+        if kept((level, index)):
+            nodes.add((level, index))
+        elif level < STRIDE:
+            leaves.update(range(index << level, (index + 1) << level))
+        else:
+            k = level % STRIDE
+            nodes.update((level - k, (index << k) + j) for j in range(1 << k))
+    return nodes, leaves
+
+
+def compose(wanted: Sequence[Node], stored: dict[Node, bytes], leaves: dict[int, bytes]) -> dict[Node, bytes]:
+    """The hashes of ``wanted`` from what :func:`sources` named; a node whose
+    sources are missing is left out (the caller says which)."""
+    out: dict[Node, bytes] = {}
+    for node in wanted:
+        level, index = node
+        if kept(node):
+            parts = [stored.get(node)]
+        elif level < STRIDE:
+            parts = [leaves.get(i) for i in range(index << level, (index + 1) << level)]
+        else:
+            k = level % STRIDE
+            parts = [stored.get((level - k, (index << k) + j)) for j in range(1 << k)]
+        if all(p is not None for p in parts):
+            out[node] = root_of([p for p in parts if p is not None])
+    return out
+
+
 # -- verification (RFC 9162 2.1.3.2 and 2.1.4.2) ----------------------------------
 def _check_hash(h: object, what: str) -> bytes:
     if not isinstance(h, bytes) or len(h) != HASH_SIZE:
@@ -254,6 +301,10 @@ class Frontier:
         stack.append((level, h))
         self.size += 1
         return made
+
+    def nodes(self) -> dict[Node, bytes]:
+        """The stored subtrees this compact range is made of, by node."""
+        return dict(zip(pieces(0, self.size), (h for _, h in self._stack), strict=True))
 
     def copy(self) -> Frontier:
         f = Frontier()

@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -47,6 +48,7 @@ from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreErro
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
 from deconflict.store import _pg_schema as schema
+from deconflict.store._pg_merkle import PgLog
 from deconflict.store.documents import decode_declaration, decode_measure, decode_party
 from deconflict.store.events import (
     GENESIS_HASH,
@@ -146,7 +148,11 @@ class _Lost(Exception):
 class PostgresStore:
     """The event log and current state in one PostgreSQL database. Thread-safe."""
 
-    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False, notify: bool = True) -> None:
+    def __init__(self, url: str, *, clock: Clock | None = None, trace: bool = False, notify: bool = True,
+                 keys: Path | None = None) -> None:
+        """``keys``: this host's copy of the log's key file (store/_pg_merkle.py);
+        default ``DECONFLICT_LOG_KEYS``, else a file in the user's data folder.
+        ``notify``: NOTIFY followers at each append (plain PostgreSQL only)."""
         self.url = url
         self.path = describe(url)
         self._clock = clock or _now
@@ -169,8 +175,10 @@ class PostgresStore:
         #: Every statement issued, with the id of its connection, when ``trace``
         #: (the portability test reads it).
         self.statements: list[tuple[int, str]] | None = [] if trace else None
+        self._log = PgLog(self, keys)
         try:
             self._open()
+            self._log.upgrade()
         except BaseException:
             self.close()
             raise
@@ -498,6 +506,7 @@ class PostgresStore:
         if not prepared:
             self._rollback(db)
             return []
+        self._log.prepare(db, seq + 1)
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
@@ -527,6 +536,7 @@ class PostgresStore:
                     if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
                         removals.append((cur, p.change))
             self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
+            self._log.queue(db, out, at)  # the tree and the signed checkpoint (store/_pg_merkle.py)
             if self._notify:
                 # Delivered at the commit, to wake other processes' followers early.
                 self._exec(db, f"NOTIFY {NOTIFY_CHANNEL}")
@@ -541,6 +551,7 @@ class PostgresStore:
             if db.broken or isinstance(exc, psycopg.OperationalError):
                 raise _Lost(exc, out) from None
             raise
+        self._log.committed()
         return out
 
     def _put(self, cur: psycopg.Cursor[Any], change: Change, seq: int, doc: str) -> None:
@@ -677,34 +688,50 @@ class PostgresStore:
         last = self._query("SELECT recorded_at FROM events ORDER BY seq DESC LIMIT 1")
         return (str(first[0][0]) if first else None, str(last[0][0]) if last else None)
 
+    # The Merkle log, its keys, receipts and witnesses: store/_pg_merkle.py.
     def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> Report:
-        """The hash chain and its recorded head (:meth:`verify`). This store keeps no
-        Merkle tree or signed checkpoints yet (docs/accountability.md), so a held
-        checkpoint cannot be checked against it: refused rather than passed."""
-        if held:
-            raise StoreError("the PostgreSQL store keeps no signed checkpoints yet: verify a held "
-                             "checkpoint against a SQLite store or an investigator's bundle")
-        n = self.verify()
-        span = self.log_span()
-        return Report(events=n, first_recorded_at=span[0] or "", last_recorded_at=span[1] or "")
+        """Check the log, its checkpoints, its tree and the state tables
+        (:mod:`deconflict.store.vouch`); raises :class:`TamperedLog` naming the first bad event."""
+        return self._log.vouch(held, keys)
 
     def verifiers(self) -> list[Verifier]:
-        return []
+        return self._log.verifiers()
+
+    def rotate_key(self) -> Verifier:
+        return self._log.rotate()
+
+    def check_signing(self) -> None:
+        self._log.check_signing()
 
     def checkpoint(self) -> tuple[int, str] | None:
-        return None
+        return self._log.checkpoint()
+
+    def published_checkpoint(self) -> str | None:
+        return self._log.published()
 
     def receipt(self, seq: int) -> dict[str, Any]:
-        raise StoreError(_NO_TREE)
+        made = self.receipts([seq])
+        if seq not in made:
+            raise NotFound("event", str(seq))
+        return made[seq]
 
     def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
-        return {}  # answers carry no receipt on this store (docs/accountability.md)
+        return self._log.receipts(seqs)
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
-        raise StoreError(_NO_TREE)
+        return self._log.inclusion_proof(seq, size)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        raise StoreError(_NO_TREE)
+        return self._log.consistency_proof(old, new)
+
+    def add_cosignature(self, size: int, text: str, key: str, line: str) -> None:
+        self._log.add_cosignature(size, text, key, line)
+
+    def cosignatures(self, size: int, text: str) -> list[str]:
+        return self._log.cosignatures(size, text)
+
+    def witness_keys(self) -> list[str]:
+        return self._log.witness_keys()
 
     def state_as_of(self, instant: datetime) -> State:
         cut = format_instant(require_utc(instant, "instant"))
@@ -799,6 +826,7 @@ class PostgresStore:
                 idle, self._idle = self._idle, []
             for c in idle:
                 self._drop(c)
+            self._log.close()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -816,6 +844,3 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
-#: What the PostgreSQL store says when asked for what only the Merkle log gives.
-_NO_TREE = ("the PostgreSQL store keeps no Merkle tree or signed checkpoints yet "
-            "(docs/accountability.md): receipts and proofs come from the SQLite store")

@@ -104,6 +104,26 @@ class Store(Protocol):
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
 
+    def check_signing(self) -> None:
+        """Raise ``StoreError`` (saying why) if this process could not sign the next
+        checkpoint, so no append could succeed: a server checks it before it serves."""
+        ...
+
+    def rotate_key(self) -> Verifier:
+        """A new signing key under the log's origin; old checkpoints stay verifiable."""
+        ...
+
+    def published_checkpoint(self) -> str | None:
+        """The last checkpoint this host published outside the database, if any."""
+        ...
+
+    # -- witnesses' cosignatures (service/witnesses.py) ------------------------------
+    def add_cosignature(self, size: int, text: str, key: str, line: str) -> None: ...
+
+    def cosignatures(self, size: int, text: str) -> list[str]: ...
+
+    def witness_keys(self) -> list[str]: ...
+
     def __enter__(self) -> Store: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

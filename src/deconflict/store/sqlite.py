@@ -169,6 +169,9 @@ class SQLiteStore:
         self._head_fd: int | None = None
         self._frontier: Frontier | None = None
         self._pending_frontier: Frontier | None = None
+        #: The last append's receipts' material (store/tree.py: Recent), once committed.
+        self._recent: tree.Recent | None = None
+        self._pending_recent: tree.Recent | None = None
         self._open_tree(db)
         if created:
             _sync_dir(self.path.parent)
@@ -395,7 +398,7 @@ class SQLiteStore:
             return []
         with self.exclusive(), self._lock:
             db = self._conn()
-            self._pending_note = self._pending_frontier = None
+            self._pending_note = self._pending_frontier = self._pending_recent = None
             with self._transaction(db, "cannot append"):
                 out = self._write(db, prepared, after)
             self._publish()
@@ -509,7 +512,7 @@ class SQLiteStore:
             # signed here, trusting what it holds. Events beyond a signed tree
             # were not written by an append: signing them would launder them,
             # so they are left for vouch() to name.
-            if size < head and size == 0 and tree.latest_checkpoint(db) is None:
+            if size < head and size == 0 and not tree.has_nodes(db):
                 rows = db.execute("SELECT seq, hash, recorded_at FROM events WHERE seq > ? ORDER BY seq",
                                   (size,)).fetchall()
                 tree.extend(db, size, [tree.event_leaf(str(h)) for _, h, _ in rows])
@@ -536,12 +539,16 @@ class SQLiteStore:
             front = tree.frontier(db, first - 1)
         # A copy: if the transaction rolls back, the cache must not have moved.
         grown = front.copy()
-        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events])
+        made: dict[tuple[int, int], bytes] = {}
+        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events], made)
         self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at, root)
         self._pending_frontier = grown
+        self._pending_recent = tree.Recent(front, made, self._pending_note,
+                                           {e.seq: (e.hash, e.type, at) for e in events})
 
     def _publish(self) -> None:
         self._frontier, self._pending_frontier = self._pending_frontier, None
+        self._recent, self._pending_recent = self._pending_recent, None
         note, self._pending_note = self._pending_note, None
         if note is not None:
             with contextlib.suppress(OSError):
@@ -587,6 +594,15 @@ class SQLiteStore:
         with self._reader() as db:
             return tree.latest_checkpoint(db)
 
+    def check_signing(self) -> None:
+        """The key file is read (or made, for a log with no checkpoint yet), as the next append would."""
+        with self._lock:
+            self._keyring(self._conn())
+
+    def published_checkpoint(self) -> str | None:
+        """The last checkpoint published in ``<store>-head``."""
+        return vouch.read_published(self.path)
+
     def receipt(self, seq: int) -> dict[str, Any]:
         """A signed receipt for event ``seq`` (store/tree.py: receipt)."""
         made = self.receipts([seq])
@@ -599,6 +615,16 @@ class SQLiteStore:
         out: dict[int, dict[str, Any]] = {}
         if not seqs:
             return out
+        recent = self._recent
+        if recent is not None:
+            # The last append's events (a batch of submits asks right after it): from memory.
+            for seq in seqs:
+                made = recent.receipt(seq)
+                if made is not None:
+                    out[seq] = made
+            if len(out) == len(seqs):
+                return out
+            seqs = [s for s in seqs if s not in out]
         # On the store's own connection: a reader of its own costs a connect
         # per batch, and what is read here is committed and append-only.
         with self._lock:

@@ -2,9 +2,12 @@
 
 Tables (created when missing, so older stores gain them at open):
 
-- ``tree_nodes(id, hash)``: every perfect aligned subtree, ``id = level << 48
-  | index`` (:data:`deconflict.store.merkle.Node`). About two rows per event;
-  any proof or root reads O(log n) of them in one query.
+- ``tree_nodes(id, hash)``: the perfect aligned subtrees of every second
+  level from level 2 (:data:`deconflict.store.merkle.STRIDE`), ``id = level <<
+  48 | index`` (:data:`deconflict.store.merkle.Node`). A third of a row per
+  event; the others are derived when needed (a leaf from its event's hash).
+  Any proof or root reads O(log n) rows in one query of each table. Stores
+  written when every subtree was kept read the same (the extra rows are unused).
 - ``checkpoints(size, note)``: the signed checkpoint made by each append (the
   C2SP note), so any receipt a party was given can be matched.
 
@@ -26,13 +29,15 @@ from deconflict.store.merkle import (
     Frontier,
     Node,
     ProofError,
+    compose,
     consistency_ranges,
     fold,
     inclusion_ranges,
+    kept,
     leaf_hash,
-    node_hash,
     pieces,
     resolve,
+    sources,
     verify_consistency,
     verify_inclusion,
 )
@@ -60,38 +65,37 @@ def event_leaf(event_hash_hex: str) -> bytes:
     return leaf_hash(bytes.fromhex(event_hash_hex))
 
 
-def get_nodes(db: sqlite3.Connection, wanted: list[Node]) -> dict[Node, bytes]:
-    ids = {node_id(lv, i): (lv, i) for lv, i in wanted}
-    marks = ",".join("?" * len(ids))
-    rows = db.execute(f"SELECT id, hash FROM tree_nodes WHERE id IN ({marks})", tuple(ids)).fetchall()
-    return {ids[r[0]]: bytes(r[1]) for r in rows}
+def get_nodes(db: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, bytes]:
+    """The hashes of ``wanted``: kept rows and the events' hashes, one query each."""
+    nodes, leaves = sources(wanted)
+    stored: dict[Node, bytes] = {}
+    if nodes:
+        ids = {node_id(*n): n for n in nodes}
+        rows = db.execute(f"SELECT id, hash FROM tree_nodes WHERE id IN ({','.join('?' * len(ids))})",
+                          tuple(ids)).fetchall()
+        stored = {ids[r[0]]: bytes(r[1]) for r in rows}
+    got: dict[int, bytes] = {}
+    if leaves:
+        rows = db.execute(f"SELECT seq, hash FROM events WHERE seq IN ({','.join('?' * len(leaves))})",
+                          tuple(i + 1 for i in leaves)).fetchall()
+        got = {int(r[0]) - 1: event_leaf(str(r[1])) for r in rows}
+    return compose(wanted, stored, got)
 
 
 def tree_size(db: sqlite3.Connection) -> int:
-    """Leaves stored: the highest level-0 id plus one."""
-    # ORDER BY ... LIMIT 1 seeks the rowid b-tree; max(id) with a WHERE scanned the level.
-    row = db.execute("SELECT id FROM tree_nodes WHERE id < ? ORDER BY id DESC LIMIT 1", (1 << _SHIFT,)).fetchone()
-    return 0 if row is None else int(row[0]) + 1
+    """Leaves the stored tree covers: those of the latest signed checkpoint,
+    written in the same transaction as the tree's rows."""
+    latest = latest_checkpoint(db)
+    return 0 if latest is None else latest[0]
+
+
+def has_nodes(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT id FROM tree_nodes LIMIT 1").fetchone() is not None
 
 
 def extend(db: sqlite3.Connection, size: int, leaves: Sequence[bytes]) -> None:
-    """Append ``leaves`` to a tree of ``size`` leaves: each leaf, and every
-    subtree it completes (the left siblings come from the table)."""
-    rows: list[tuple[int, bytes]] = []
-    made: dict[Node, bytes] = {}
-    for offset, leaf in enumerate(leaves):
-        index, level, h = size + offset, 0, leaf
-        rows.append((node_id(0, index), h))
-        made[(0, index)] = h
-        while index & 1:
-            left = made.get((level, index - 1))
-            if left is None:
-                left = get_nodes(db, [(level, index - 1)])[(level, index - 1)]
-            h = node_hash(left, h)
-            level, index = level + 1, index >> 1
-            rows.append((node_id(level, index), h))
-            made[(level, index)] = h
-    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
+    """Append ``leaves`` to a tree of ``size`` leaves (its edge read from the table)."""
+    grow(db, frontier(db, size), leaves)
 
 
 def frontier(db: sqlite3.Connection, size: int) -> Frontier:
@@ -103,14 +107,72 @@ def frontier(db: sqlite3.Connection, size: int) -> Frontier:
     return Frontier.of(size, [found[p] for p in want])
 
 
-def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes]) -> bytes:
+def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes],
+         made: dict[Node, bytes] | None = None) -> bytes:
     """Append ``leaves`` to the tree whose compact range is ``front`` (updated);
-    returns the new root. No reads: the frontier holds every left sibling."""
+    returns the new root, and puts every node written in ``made``. No reads:
+    the frontier holds every left sibling."""
     rows: list[tuple[int, bytes]] = []
     for leaf in leaves:
-        rows.extend((node_id(level, index), h) for (level, index), h in front.add(leaf))
+        for node, h in front.add(leaf):
+            if kept(node):
+                rows.append((node_id(*node), h))
+            if made is not None:
+                made[node] = h
     db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
     return front.root()
+
+
+class Recent:
+    """What one append made (the tree's edge before it, every node it wrote, its
+    signed checkpoint), kept after its commit to answer its events' receipts
+    without reading the store: the receipts of a batch of submits are asked
+    for right after its append.
+
+    Every subtree an inclusion proof of one of these events names is either a
+    node the append wrote (it ends within the append) or a whole subtree of
+    the edge before it (a left sibling that ends before the append is a
+    maximal subtree of that prefix), so the proof is the one the table gives,
+    and the receipt the same bytes as :func:`receipt` makes from the table."""
+
+    __slots__ = ("_memo", "events", "nodes", "note", "size")
+
+    def __init__(self, before: Frontier, made: dict[Node, bytes], note: str,
+                 events: dict[int, tuple[str, str, str]]) -> None:
+        self.nodes = before.nodes()
+        self.nodes.update(made)
+        self.size = before.size + len(events)
+        self.note = note
+        #: seq -> (hash, type, recorded_at text)
+        self.events = events
+        #: Each subtree's base64 hash, once: the receipts of one append share most of their proofs.
+        self._memo: dict[tuple[int, int], str] = {}
+
+    def receipt(self, seq: int) -> dict[str, Any] | None:
+        ev = self.events.get(seq)
+        if ev is None:
+            return None
+        memo, nodes = self._memo, self.nodes
+        proof = []
+        for a, b in inclusion_ranges(seq - 1, self.size):
+            text = memo.get((a, b))
+            if text is None:
+                try:
+                    text = memo[(a, b)] = b64(fold([nodes[p] for p in pieces(a, b)]))
+                except KeyError:
+                    raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
+            proof.append(text)
+        return {
+            "format": "deconflict-receipt/v1",
+            "seq": seq,
+            "event_hash": ev[0],
+            "type": ev[1],
+            "recorded_at": ev[2],
+            "leaf_index": seq - 1,
+            "tree_size": self.size,
+            "inclusion": proof,
+            "checkpoint": self.note,
+        }
 
 
 def root(db: sqlite3.Connection, size: int) -> bytes:

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from deconflict.errors import TamperedLog
 from deconflict.store import tree
@@ -46,6 +47,75 @@ from deconflict.store.merkle import Frontier
 from deconflict.store.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 _EVENTS = "SELECT seq, recorded_at, type, actor, subject, payload, prev_hash, hash FROM events ORDER BY seq"
+#: State rows whose events are fetched in one query (``IN`` of this many numbers).
+_BATCH = 500
+
+
+class Source(Protocol):
+    """What the checks read, inside one read transaction: SQL in the subset both
+    stores speak (``?`` placeholders), and the stored tree. An SQLite connection
+    is wrapped by :class:`SQLiteSource`; the PostgreSQL store has its own
+    (store/_pg_merkle.py)."""
+
+    #: The driver's errors: a row that cannot be read names its event.
+    errors: tuple[type[BaseException], ...]
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]:
+        """Rows streamed (a whole log need not fit in memory)."""
+        ...
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    def latest_checkpoint(self) -> tuple[int, str] | None: ...
+
+    def tree_size(self) -> int:
+        """Leaves the stored tree covers (the latest checkpoint's, written with it)."""
+        ...
+
+    def has_nodes(self) -> bool: ...
+
+    def root(self, size: int) -> bytes: ...
+
+    def recorded_head(self) -> tuple[int, str] | None:
+        """The head recorded by the last append; raises :class:`TamperedLog` if unreadable."""
+        ...
+
+
+class SQLiteSource:
+    """:class:`Source` over an SQLite connection (a store, or a bundle)."""
+
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]:
+        return self.db.execute(sql, tuple(params))
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.db.execute(sql, tuple(params)).fetchall()
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        return tree.latest_checkpoint(self.db)
+
+    def tree_size(self) -> int:
+        return tree.tree_size(self.db)
+
+    def has_nodes(self) -> bool:
+        return tree.has_nodes(self.db)
+
+    def root(self, size: int) -> bytes:
+        return tree.root(self.db, size)
+
+    def recorded_head(self) -> tuple[int, str] | None:
+        recorded = self.db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+        if recorded is None:
+            return None
+        try:
+            text_seq, head_hash = str(recorded[0]).split(" ")
+            return int(text_seq), head_hash
+        except ValueError:
+            raise TamperedLog(0, f"the head recorded at the last append is unreadable: {recorded[0]!r}") from None
 
 
 def head_path(store: Path) -> Path:
@@ -142,7 +212,7 @@ def _signed(note: str, verifiers: Sequence[Verifier], what: str) -> Checkpoint:
         raise TamperedLog(0, f"{what} does not verify with the log's keys: {exc}") from None
 
 
-def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
+def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequence[Verifier],
           held: Sequence[str] = (), published: str | None = None) -> Report:
     """Check everything (see the module's text) inside the read transaction ``db``.
 
@@ -150,13 +220,14 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
     snapshot ``db`` began: the service publishes after it commits, so what was
     published before the snapshot is in it. Read after, it may cover another
     process's later append, and a sound log would read as truncated."""
+    src: Source = SQLiteSource(db) if isinstance(db, sqlite3.Connection) else db
     report = Report()
     wanted: dict[int, list[tuple[str, Checkpoint]]] = {}
 
     def want(cp: Checkpoint, what: str) -> None:
         wanted.setdefault(cp.size, []).append((what, cp))
 
-    latest = tree.latest_checkpoint(db)
+    latest = src.latest_checkpoint()
     if latest is not None:
         want(_signed(latest[1], verifiers, f"the checkpoint of {latest[0]} events"), "the latest signed checkpoint")
     if published is not None:
@@ -171,9 +242,8 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
     roots: dict[int, bytes] = {}
     if 0 in wanted:
         roots[0] = frontier.root()
-    cursor = db.execute(_EVENTS)
     try:
-        for row in cursor:
+        for row in src.rows(_EVENTS):
             event = chain.feed(*row)
             if not report.first_recorded_at:
                 report.first_recorded_at = row[1]
@@ -182,11 +252,11 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
                 report.forks.append((event.seq, event.actor, list(event.payload.get("sizes", []))))
             if frontier.size in wanted:
                 roots[frontier.size] = frontier.root()
-    except sqlite3.Error as exc:
+    except src.errors as exc:
         raise TamperedLog(chain.seq + 1, f"undecodable: {exc}") from None
     n = chain.seq
     report.events, report.root, report.last_recorded_at = n, frontier.root(), chain.recorded_at
-    _check_head(db, chain)
+    _check_head(src, chain)
 
     for size in sorted(wanted):
         for what, cp in wanted[size]:
@@ -196,7 +266,7 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
                     f"events {n + 1} to {size} were removed (the log was truncated)")
             if roots[size] != cp.root:
                 extra = [(c.size, c.root) for cps in wanted.values() for _, c in cps]
-                first, last = _first_rewritten(db, verifiers, extra, size)
+                first, last = _first_rewritten(src, verifiers, extra, size)
                 where = f"from event {first} on" if first == last else f"somewhere in events {first} to {last}"
                 raise TamperedLog(
                     first, f"the first {size} events are not the ones {what} signed: the log was "
@@ -205,30 +275,26 @@ def vouch(db: sqlite3.Connection, store: Path, verifiers: Sequence[Verifier],
     if latest is not None and latest[0] < n:
         raise TamperedLog(latest[0] + 1, f"events {latest[0] + 1} to {n} are covered by no signed checkpoint: "
                           "they were not written by the store's appends")
-    if latest is None and n > 0 and tree.tree_size(db) > 0:
+    if latest is None and n > 0 and src.has_nodes():
         raise TamperedLog(1, "the log has events but its signed checkpoints are gone")
-    if n and tree.tree_size(db) == n:
+    if n and src.tree_size() == n:
         try:
-            stored = tree.root(db, n)
+            stored = src.root(n)
         except Exception:
             stored = b""
         if stored != report.root:
             raise TamperedLog(0, "the stored Merkle tree (what proofs are served from) does not match the "
                               "events; rebuild it with `deconflict audit rebuild-tree`")
-    report.state_rows = _check_state(db)
+    report.state_rows = _check_state(src)
     return report
 
 
-def _check_head(db: sqlite3.Connection, chain: ChainCheck) -> None:
-    recorded = db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
-    head_seq, head_hash = 0, GENESIS_HASH
-    if recorded is not None:
-        try:
-            text_seq, head_hash = str(recorded[0]).split(" ")
-            head_seq = int(text_seq)
-        except ValueError:
-            raise TamperedLog(chain.seq,
-                              f"the head recorded at the last append is unreadable: {recorded[0]!r}") from None
+def _check_head(src: Source, chain: ChainCheck) -> None:
+    try:
+        recorded = src.recorded_head()
+    except TamperedLog as exc:
+        raise TamperedLog(chain.seq, exc.reason) from None
+    head_seq, head_hash = recorded if recorded is not None else (0, GENESIS_HASH)
     if chain.seq < head_seq:
         raise TamperedLog(chain.seq + 1, f"the log ends at event {chain.seq} but the last append recorded "
                           f"{head_seq} events: events {chain.seq + 1} to {head_seq} are missing")
@@ -238,7 +304,7 @@ def _check_head(db: sqlite3.Connection, chain: ChainCheck) -> None:
         raise TamperedLog(chain.seq, "the last event's hash is not the one recorded at the last append")
 
 
-def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], known: list[tuple[int, bytes]],
+def _first_rewritten(src: Source, verifiers: Sequence[Verifier], known: list[tuple[int, bytes]],
                      limit: int) -> tuple[int, int]:
     """Where a rewrite starts: after the last signed checkpoint (stored, published
     or held) that still verifies, up to the first that fails. A second pass,
@@ -246,14 +312,14 @@ def _first_rewritten(db: sqlite3.Connection, verifiers: Sequence[Verifier], know
     good: dict[int, set[bytes]] = {}
     for size, root in known:
         good.setdefault(size, set()).add(root)
-    for size, note in db.execute("SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size", (limit,)):
+    for size, note in src.rows("SELECT size, note FROM checkpoints WHERE size <= ? ORDER BY size", (limit,)):
         try:
             good.setdefault(int(size), set()).add(open_checkpoint(str(note), list(verifiers)).root)
         except NoteError:
             continue
     frontier = Frontier()
     last_ok = 0
-    for (h,) in db.execute("SELECT hash FROM events WHERE seq <= ? ORDER BY seq", (limit,)):
+    for (h,) in src.rows("SELECT hash FROM events WHERE seq <= ? ORDER BY seq", (limit,)):
         frontier.add(tree.event_leaf(str(h)))
         want = good.get(frontier.size)
         if want is not None:
@@ -271,46 +337,57 @@ _KINDS = (
 )
 
 
-def _check_state(db: sqlite3.Connection) -> int:
+def _check_state(src: Source) -> int:
     rows = 0
     for table, types, puts in _KINDS:
         marks = ",".join("?" * len(types))
         # The last event of each object's family: what its row must be.
-        last = dict(db.execute(
-            f"SELECT subject, max(seq) FROM events WHERE type IN ({marks}) GROUP BY subject", types).fetchall())
-        stored = db.execute(f"SELECT id, seq, doc FROM {table} ORDER BY id").fetchall()
+        last = {str(k): int(v) for k, v in src.all(
+            f"SELECT subject, max(seq) FROM events WHERE type IN ({marks}) GROUP BY subject", types)}
+        stored = src.all(f"SELECT id, seq, doc FROM {table} ORDER BY id")
         held = set()
-        for ident, seq, doc in stored:
-            held.add(ident)
-            expected = last.get(ident)
-            if expected is None:
-                raise TamperedLog(0, f"the {table} table holds {ident!r}, which no event declared: "
-                                  "the state was edited outside the log")
-            if seq != expected:
-                raise TamperedLog(expected, f"the {table} row {ident!r} claims event {seq} wrote it, but the log's "
-                                  f"last word on it is event {expected}: the state was edited outside the log")
-            ev = db.execute("SELECT type, payload FROM events WHERE seq = ?", (expected,)).fetchone()
-            if ev is None or ev[0] not in puts:
-                raise TamperedLog(expected, f"the {table} row {ident!r} is in force, but event {expected} "
-                                  "withdrew it: the state was edited outside the log")
-            if ev[1] != doc:
-                raise TamperedLog(expected, f"the {table} row {ident!r} is not what event {expected} recorded: "
-                                  "the state was edited outside the log (the log's version is the true one)")
-        for ident, seq in last.items():
-            if ident in held:
-                continue
-            ev = db.execute("SELECT type FROM events WHERE seq = ?", (seq,)).fetchone()
-            if ev is not None and ev[0] in puts:
-                raise TamperedLog(seq, f"{ident!r} is in force after event {seq}, but the {table} table "
-                                  "has no row for it: the state was edited outside the log")
+        for i in range(0, len(stored), _BATCH):
+            chunk = stored[i:i + _BATCH]
+            # The events the rows must be, in one query per chunk (a round trip
+            # each on PostgreSQL), not one per row.
+            seqs = sorted({last[str(r[0])] for r in chunk if str(r[0]) in last})
+            found = {int(s): (t, p) for s, t, p in src.all(
+                f"SELECT seq, type, payload FROM events WHERE seq IN ({','.join('?' * len(seqs))})",
+                seqs)} if seqs else {}
+            for ident, seq, doc in chunk:
+                held.add(ident)
+                expected = last.get(ident)
+                if expected is None:
+                    raise TamperedLog(0, f"the {table} table holds {ident!r}, which no event declared: "
+                                      "the state was edited outside the log")
+                if seq != expected:
+                    raise TamperedLog(expected, f"the {table} row {ident!r} claims event {seq} wrote it, but the "
+                                      f"log's last word on it is event {expected}: the state was edited outside "
+                                      "the log")
+                ev = found.get(expected)
+                if ev is None or ev[0] not in puts:
+                    raise TamperedLog(expected, f"the {table} row {ident!r} is in force, but event {expected} "
+                                      "withdrew it: the state was edited outside the log")
+                if ev[1] != doc:
+                    raise TamperedLog(expected, f"the {table} row {ident!r} is not what event {expected} "
+                                      "recorded: the state was edited outside the log (the log's version is the "
+                                      "true one)")
+        missing = [(ident, seq) for ident, seq in last.items() if ident not in held]
+        for i in range(0, len(missing), _BATCH):
+            chunk = missing[i:i + _BATCH]
+            kinds = dict(src.all(f"SELECT seq, type FROM events WHERE seq IN ({','.join('?' * len(chunk))})",
+                                 [seq for _, seq in chunk]))
+            for ident, seq in chunk:
+                if kinds.get(seq) in puts:
+                    raise TamperedLog(seq, f"{ident!r} is in force after event {seq}, but the {table} table "
+                                      "has no row for it: the state was edited outside the log")
         rows += len(stored)
-    margins = db.execute("SELECT value FROM meta WHERE key = 'margins'").fetchone()
-    last_margins = db.execute("SELECT seq, payload FROM events WHERE type = ? ORDER BY seq DESC LIMIT 1",
-                              (SETTINGS_CHANGED,)).fetchone()
+    margins = next(iter(src.all("SELECT value FROM meta WHERE key = 'margins'")), None)
+    last_margins = next(iter(src.all(
+        "SELECT seq, payload FROM events WHERE type = ? ORDER BY seq DESC LIMIT 1", (SETTINGS_CHANGED,))), None)
     if (margins is None) != (last_margins is None) or (
             margins is not None and last_margins is not None and margins[0] != last_margins[1]):
         seq = last_margins[0] if last_margins is not None else 0
         raise TamperedLog(seq, "the caution margins in force are not the ones the log last set: "
                           "the state was edited outside the log")
     return rows
-
