@@ -56,6 +56,7 @@ class Running:
     admin: str
     path: Path | str | None = None  # the store (a file or a URL), to restart a server on it
     app: Any = None  # the ASGI app (its state: the dry runs in flight, service/admission.py)
+    tracker: Any = None  # live tracks (deconflict.tracks.tracker.Tracker), when started with them
 
     def as_admin(self) -> Client:
         return Client(self.url, self.admin)
@@ -65,7 +66,8 @@ class Running:
 
 
 def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None = None,
-          escalation_every: float = 0.2, web: bool = False, tiles: Sequence[Path] = ()) -> Iterator[Running]:
+          escalation_every: float = 0.2, web: bool = False, tiles: Sequence[Path] = (),
+          tracks: bool = False) -> Iterator[Running]:
     """A server on ``store``. The scenario is loaded into a new store (``seed``
     None) and not into one that has parties already, so a test can stop a
     server and start another on the same file. Fresh tokens are issued either way."""
@@ -88,7 +90,14 @@ def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None
     admin = hotline.issue_credential(None, "", "root", Role.ADMIN)[1]
     port = free_port()
     app = create_app(hotline, escalation_every=escalation_every)
-    if web:  # the map at / (deconflict.web), as `deconflict serve` mounts it
+    tracker = None
+    if tracks:  # live tracks over HTTP, as `deconflict serve --tracks` mounts them
+        from deconflict.tracks.http import mount as mount_tracks
+        from deconflict.tracks.tracker import Tracker
+
+        tracker = Tracker(hotline)
+        mount_tracks(app, tracker)
+    if web:  # the map at / (deconflict.web), as `deconflict serve` mounts it, last
         from deconflict.web import mount
 
         mount(app, tiles=tiles)
@@ -103,7 +112,7 @@ def start(store: Path | str, *, ack_deadline_s: float = 900.0, seed: bool | None
             raise RuntimeError("server did not start")
         time.sleep(0.02)
     try:
-        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin, store, app)
+        yield Running(f"http://127.0.0.1:{port}", hotline, scenario, tokens, admin, store, app, tracker)
     finally:
         hotline.close_streams()
         server.should_exit = True

@@ -36,6 +36,7 @@ import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
 } from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
+import { trackLabel, trackSidc } from "./tracks.js";
 
 const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
@@ -60,7 +61,9 @@ const state = {
   refs: new Map(), // declaration id -> its radio reference (DC-000123)
   t: Date.now(),
   view: makeView([40.3, 35.2], 256 * 2 ** 8, 800, 600),
-  layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, labels: true },
+  layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, tracks: true, labels: true },
+  tracks: [], // live tracks (GET /v1/tracks): each asset's latest report the party may see
+  tracksTimer: null,
   pick: null, // "target" | "origin" | "route" | "measure"
   asOf: null, // epoch ms: the picture as the service knew it then; null: live
   result: null,
@@ -159,12 +162,54 @@ async function signIn(token) {
   setTime(state.t);
   fitAll();
   startStream(ready.head ?? 0);
+  startTracks();
   mapEl.focus({ preventScroll: true });
+}
+
+// -- live tracks: polled while the server has them (404: it runs without) ------------
+
+const TRACKS_EVERY_MS = 2000;
+
+function startTracks() {
+  clearInterval(state.tracksTimer);
+  const poll = async () => {
+    if (!state.me) return;
+    try {
+      state.tracks = await api("/v1/tracks");
+      scheduleRender();
+    } catch (err) {
+      if (err.status === 404) {  // no live tracks on this server: stop asking
+        clearInterval(state.tracksTimer);
+        state.tracksTimer = null;
+      }
+    }
+  };
+  state.tracksTimer = setInterval(poll, TRACKS_EVERY_MS);
+  poll();
+}
+
+function renderTracks() {
+  // Live positions are now: drawn in the live picture only, not "as known at" a past instant.
+  if (!state.layers.tracks || state.asOf !== null || !window.ms) return "";
+  const me = state.me?.party ?? "";
+  return state.tracks.map((t) => {
+    const [x, y] = project(state.view, [t.lon, t.lat]);
+    if (x < -50 || y < -50 || x > state.view.width + 50 || y > state.view.height + 50) return "";
+    const opts = { uniqueDesignation: trackLabel(t) };
+    if (Number.isFinite(t.course)) opts.direction = Math.round(t.course);
+    const s = symbolSVG(trackSidc(t, me), opts);
+    return `<g class="track" data-uid="${esc(t.uid)}" data-sidc="${esc(trackSidc(t, me))}" `
+      + `transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">`
+      + `<title>${esc(`${t.uid}${t.party ? ` (${t.party})` : " (no party)"} at ${t.time}`)}</title>${s.svg}</g>`;
+  }).join("");
 }
 
 function signOut(message = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   state.streamAbort?.abort();
+  clearInterval(state.tracksTimer);
+  state.tracksTimer = null;
+  state.tracks = [];
   state.token = null;
   state.me = null;
   state.declarations = [];
@@ -772,7 +817,7 @@ function render() {
   svg.querySelector("#g-lines").innerHTML = o.lines;
   svg.querySelector("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
   svg.querySelector("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
-  svg.querySelector("#g-symbols").innerHTML = o.symbols;
+  svg.querySelector("#g-symbols").innerHTML = o.symbols + (signedIn ? renderTracks() : "");
   svg.querySelector("#g-labels").innerHTML = o.labels;
   svg.querySelector("#g-goto").innerHTML = renderGoto();
   const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
@@ -824,6 +869,7 @@ function renderLegend() {
     <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict): the part of the object concerned</span></div>
     <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
     ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
+    ${window.ms ? `<div class="item">${sw(`<g transform="translate(18,1) scale(.55)">${symbolSVG("SFAP-----------", { direction: 45 }).svg}</g>`)}<span>Live track (from its Cursor-on-Target type; your own friend, other parties' neutral, no party's unknown)</span></div>` : ""}
     <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>`;
 }
 
