@@ -9,7 +9,8 @@ not depend on each other.
 Policy encoded here:
 
 - no token, or a revoked/garbled one: 401 everywhere except the public
-  operational endpoints (/health, /ready) and the API's own documentation;
+  operational endpoints (/health, /ready), the API's own documentation and the
+  operator's base-map tiles (/tiles);
 - viewer: reads only (403 on every write, whatever the body says);
 - planner: checks, submits and withdraws its own party's activities;
 - liaison: planner + answers its party's notifications + proposes measures
@@ -207,6 +208,11 @@ ROWS: tuple[Row, ...] = (
     Row("GET", "/docs/oauth2-redirect", "public", expect("200 200 200 200 200"),
         lambda c: Req("/docs/oauth2-redirect")),
     Row("GET", "/redoc", "public", expect("200 200 200 200 200"), lambda c: Req("/redoc")),
+    # The operator's own base-map tiles (serve --tiles), loaded by the map as its base
+    # layers are: they hold no party's data. None are served in this test.
+    Row("GET", "/tiles", "public", expect("200 200 200 200 200"), lambda c: Req("/tiles")),
+    Row("GET", "/tiles/{name}/{z}/{x}/{y}", "missing", expect("404 404 404 404 404"),
+        lambda c: Req("/tiles/none/0/0/0")),
     # -- reads ------------------------------------------------------------------------
     Row("GET", "/v1/me", "self", expect("401 200 200 200 200"), lambda c: Req("/v1/me")),
     Row("GET", "/v1/parties", "all", expect("401 200 200 200 200"), lambda c: Req("/v1/parties")),
