@@ -17,7 +17,8 @@ WRITES = [(m.upper(), p) for p, ops in OPENAPI["paths"].items() for m in ops if 
 
 
 def concrete(path: str) -> str:
-    return path.format(decl_id="S3", measure_id="M1", nid="x", cred_id="x", party_id="russia", party="russia", incident_id="I1")
+    return path.format(decl_id="S3", measure_id="M1", nid="x", cred_id="x", party_id="russia", party="russia",
+                       incident_id="I1")
 
 
 #: Writes any credential may make: a witness's cosignature (a viewer may be a witness).
