@@ -26,7 +26,7 @@ from deconflict.service.history import History
 from deconflict.service.hotline import Hotline, Proposal
 from deconflict.service.http import Json, Who
 from deconflict.service.replay import Replay
-from deconflict.store.documents import decode_measure, encode_declaration, encode_measure, format_time, parse_time
+from deconflict.store.documents import encode_declaration, encode_measure, format_time, parse_time
 from deconflict.store.protocol import Store
 from deconflict.store.state import State
 
@@ -45,34 +45,6 @@ def parse_as_of(text: str | None, now: datetime) -> datetime:
     except (OverflowError, ValueError):
         # 0001-01-01T00:00:00+14:00 is before the first representable UTC instant.
         raise InvalidInput(AS_OF, f"{text!r} is out of range") from None
-
-
-def proposals_as_of(hotline: Hotline, state: State) -> list[Proposal]:
-    """The proposals pending after the events ``state`` was built from (seq <= state.seq),
-    folded as the hotline folds them at start."""
-    pending: dict[str, Proposal] = {}
-    if state.seq == 0:
-        return []
-    for e in hotline.service.store.events():
-        if e.seq > state.seq:
-            break
-        p = e.payload
-        if e.type == "agreement.proposed":
-            m = decode_measure(p["measure"], "measure")
-            pending[m.id] = Proposal(m, p["version"], e.actor, frozenset(p["bound"]))
-        elif e.type == "agreement.accepted":
-            prop = pending.get(p["id"])
-            if prop is not None and prop.version == p["version"]:
-                prop.accepted.add(p["party"])
-        elif e.type == "agreement.in_force":
-            prop = pending.get(p["id"])
-            if prop is not None and prop.version <= p["version"]:
-                del pending[p["id"]]
-        elif e.type in ("agreement.declined", "agreement.withdrawn"):  # ended (service/measure_life.py)
-            prop = pending.get(p["id"])
-            if prop is not None and prop.version == p["version"]:
-                del pending[p["id"]]
-    return list(pending.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,4 +141,4 @@ def add_routes(app: FastAPI) -> None:
     app.add_api_route("/v1/picture", picture, methods=["GET"], tags=["picture"], response_model=dict[str, Any])
 
 
-__all__ = ["add_routes", "parse_as_of", "picture", "proposals_as_of"]
+__all__ = ["add_routes", "parse_as_of", "picture"]
