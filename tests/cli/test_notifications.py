@@ -30,7 +30,7 @@ def test_list_and_export_show_references_and_answers(tmp_path: Path) -> None:
         check = next(c for c in scenario.checks if c.id == "C2")
         doc = {**encode_declaration(check.activity), "id": "F7", "owner": "russia"}
         out = hotline.submit(russia, decode_declaration(doc), override_reason="exercise")[1]
-        [n] = [n for n in hotline.inbox.for_party("coalition") if n.subject == "F7"]
+        [n] = [n for n in hotline.inbox.for_party("coalition") if n.subject == "russia:F7"]
         hotline.answer(coalition, n.id, Answer.OBJECTED, "our advisers are there")
     listed = run("notifications", "list", "--party", "coalition", store=store)
     assert listed.returncode == 0, listed.stderr

@@ -71,7 +71,7 @@ def test_a_follower_that_never_hears_a_notify_catches_up_by_polling() -> None:
         with following(follower, every=0.2, url=url):
             submit_one(writer)
             assert caught_up(follower, writer)
-        assert follower.service.engine.has_declaration("F1")
+        assert follower.service.engine.has_declaration("p1:F1")
         assert not any("NOTIFY" in sql for _c, sql in writer.service.store.statements or [])  # type: ignore[attr-defined]
     finally:
         for h in (writer, follower):
@@ -89,7 +89,7 @@ def test_a_notify_wakes_a_follower_long_before_its_next_poll() -> None:
             time.sleep(0.2)  # the follower waits in wait_for_log
             submit_one(writer)
             assert caught_up(follower, writer)
-            assert follower.service.engine.has_declaration("F1")
+            assert follower.service.engine.has_declaration("p1:F1")
     finally:
         for h in (writer, follower):
             h.service.close()

@@ -22,6 +22,11 @@ from tests.service.conftest import new_store
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 
 
+def chosen(ident: str) -> str:
+    """The id as its party chose it (the hotline keeps it as ``<party>:<id>``)."""
+    return ident.partition(":")[2]
+
+
 def patrol(i: int, lon: float) -> dict[str, Any]:
     """A movement of forces on the spot (refusable, unlike a site: presence is never
     refused), conflicting with a fire there as a forces site would."""
@@ -53,10 +58,10 @@ def test_a_failed_append_leaves_nothing_in_the_engine(hotline: Hotline, monkeypa
     activity = decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1")
     with pytest.raises(StoreError):
         hotline.submit(who, activity, idempotency_key="k1", request_sha256="x")
-    assert not hotline.service.engine.has_declaration("s1")
+    assert not hotline.service.engine.has_declaration("p1:s1")
     monkeypatch.undo()
     created, _response = hotline.submit(who, activity, idempotency_key="k1", request_sha256="x")
-    assert created and hotline.service.engine.has_declaration("s1") and hotline.head > head
+    assert created and hotline.service.engine.has_declaration("p1:s1") and hotline.head > head
 
 
 def test_concurrent_conflicting_submits_are_decided_one_after_the_other(hotline: Hotline) -> None:
@@ -113,7 +118,7 @@ def test_the_committer_answers_every_queued_submit_once_and_in_batches(hotline: 
     hotline._run_batch = counting  # type: ignore[method-assign]
 
     def on_done(item: Any) -> None:
-        answered.append((item.activity.id, item.result is not None and item.result[0],
+        answered.append((chosen(item.activity.id), item.result is not None and item.result[0],
                          type(item.error).__name__ if item.error else ""))
         done.release()
 
@@ -145,7 +150,7 @@ def test_stopping_the_committer_drains_the_queue_then_refuses(hotline: Hotline) 
                             lambda item: answered.append(bool(item.result and item.result[0])))
     hotline.stop_committer()  # returns once the queue is decided and durable
     assert answered == [True] * 5
-    assert all(hotline.service.engine.has_declaration(f"s{i}") for i in range(5))
+    assert all(hotline.service.engine.has_declaration(f"p1:s{i}") for i in range(5))
     with pytest.raises(Unavailable):
         hotline.enqueue(p1, decode_declaration(patrol(9, 41.0), "a", owner="p1", default_id="s9"), lambda _i: None)
 
@@ -157,7 +162,7 @@ def test_a_store_failure_before_deciding_answers_the_queue_and_the_committer_goe
     done = threading.Semaphore(0)
 
     def on_done(item: Any) -> None:
-        answers.append((item.activity.id, type(item.error).__name__ if item.error else "accepted"))
+        answers.append((chosen(item.activity.id), type(item.error).__name__ if item.error else "accepted"))
         done.release()
 
     def unreadable() -> None:
@@ -175,7 +180,8 @@ def test_a_store_failure_before_deciding_answers_the_queue_and_the_committer_goe
     assert done.acquire(timeout=10)
     assert answers[-1] == ("s3", "accepted")
     engine = hotline.service.engine
-    assert not engine.has_declaration("s1") and not engine.has_declaration("s2") and engine.has_declaration("s3")
+    assert not engine.has_declaration("p1:s1") and not engine.has_declaration("p1:s2") \
+        and engine.has_declaration("p1:s3")
     hotline.stop_committer()
 
 
@@ -189,6 +195,6 @@ def test_a_waiter_that_raises_does_not_keep_the_others_unanswered(hotline: Hotli
     with hotline._lock:
         hotline.enqueue(p1, decode_declaration(patrol(1, 40.0), "a", owner="p1", default_id="s1"), gone)
         hotline.enqueue(p1, decode_declaration(patrol(2, 41.0), "a", owner="p1", default_id="s2"),
-                        lambda item: answered.append(item.activity.id))
+                        lambda item: answered.append(chosen(item.activity.id)))
     hotline.stop_committer()
     assert answered == ["s2"]

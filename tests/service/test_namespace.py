@@ -5,10 +5,18 @@ S4 is sdf's site not shared with russia; S1 is coalition's site shared with all.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from deconflict.codecs.scenario import load_scenario
+from deconflict.service.auth import Role
+from deconflict.service.deconflict import Change, Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.store.documents import decode_declaration
+from deconflict.store.sqlite import SQLiteStore
+from tests.conftest import BUNDLED
 from tests.service.conftest import Running
 
 WINDOW = {"start": "2018-02-07T12:07:00Z", "end": "2018-02-07T12:15:00Z"}
@@ -90,3 +98,24 @@ def test_a_visible_declaration_of_another_party_is_read_by_its_id(running: Runni
     assert call(running, "DELETE", "/v1/declarations/russia:S1", russia).status_code == 204
     sdf = running.tokens["sdf"]["liaison"]
     assert call(running, "GET", "/v1/declarations/S1", sdf).json()["owner"] == "coalition"
+
+
+def test_the_core_namespaces_ids_whatever_the_adapter(tmp_path: Path) -> None:
+    """The in-process hotline, which every adapter calls, answered 403 "belongs to
+    another party" for russia's submit of sdf's hidden S4 (only HTTP namespaced
+    ids), so any adapter that forgot to qualify ids had the oracle back."""
+    scenario = load_scenario(BUNDLED)
+    with Deconflict(SQLiteStore(tmp_path / "s.sqlite3")) as service:
+        service.apply([Change(party=p) for p in scenario.parties] + [Change(measure=m) for m in scenario.measures]
+                      + [Change(declaration=d) for d in scenario.declarations])
+        hotline = Hotline(service)
+        russia = hotline.authenticate(hotline.issue_credential(None, "russia", "ops", Role.PLANNER)[1])
+        answers = {}
+        for ident in ("S4", "S4-never-used"):
+            checked = hotline.check(russia, decode_declaration(far_fire(ident), "activity", owner="russia"))
+            created, submitted = hotline.submit(russia, decode_declaration(far_fire(ident), "activity", owner="russia"))
+            answers[ident] = (checked["verdict"], created, submitted["id"])
+        assert answers == {"S4": ("clear", True, "russia:S4"),
+                           "S4-never-used": ("clear", True, "russia:S4-never-used")}
+        assert service.engine.get_declaration("S4").owner == "sdf"  # untouched
+        hotline.stop_committer()

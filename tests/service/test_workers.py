@@ -39,7 +39,12 @@ def fire(ident: str, lon: float = 40.0) -> dict[str, Any]:
 
 
 def activity(who: Principal, doc: dict[str, Any]) -> Any:
+    """As a party chose it: the hotline keeps it as ``<party>:<id>`` (service/namespace.py)."""
     return decode_declaration(doc, "a", owner=who.party, default_id=doc["id"])
+
+
+def own(who: Principal, ident: str) -> str:
+    return f"{who.party}:{ident}"
 
 
 class Workers:
@@ -98,11 +103,11 @@ def test_credentials_withdrawals_and_replays_reach_the_other_worker(workers: Wor
     workers.a.withdraw(p1, "S1")
     created, _ = workers.b.submit(p2, activity(p2, fire("F1")))  # nothing in the way any more
     assert created
-    assert not workers.b.service.engine.has_declaration("S1")
+    assert not workers.b.service.engine.has_declaration(own(p1, "S1"))
     workers.a.catch_up()
-    assert workers.a.service.engine.has_declaration("F1")
+    assert workers.a.service.engine.has_declaration(own(p2, "F1"))
     with pytest.raises(NotFound):
-        workers.a.service.engine.get_declaration("S1")
+        workers.a.service.engine.get_declaration(own(p1, "S1"))
 
 
 def test_a_measure_proposed_on_one_worker_and_accepted_on_the_other_is_in_force_on_both(workers: Workers) -> None:
@@ -277,4 +282,4 @@ def test_a_stream_on_one_worker_carries_what_the_other_appended(workers: Workers
         reader.join(0.05)
         if not reader.is_alive():
             break
-    assert got and got[0][2]["id"] == "S1" and got[0][0] > start
+    assert got and got[0][2]["id"] == own(p1, "S1") and got[0][0] > start

@@ -429,10 +429,12 @@ class Hotline:
         if activity.owner != who.party:
             raise Forbidden(f"{who.party} may only declare its own activities, not {activity.owner}'s")
 
-    def check(self, who: Principal, activity: Declaration) -> dict[str, Any]:
-        """A dry run: writes nothing."""
+    def check(self, who: Principal, activity: Declaration, *, chosen_id: bool = True) -> dict[str, Any]:
+        """A dry run: writes nothing. ``chosen_id``: the id is the party's choice,
+        so it goes into the party's namespace (False: the service chose it)."""
         who.require(Action.CHECK)
         self._owned(who, activity)
+        activity = self.own_id(who, activity) if chosen_id else activity
         parts = self.service.engine.prebuild(activity)  # the costly geometry, before the lock
         with self._reading():
             # Past its budget, every dry run of the party is refused (service/probing.py).
@@ -503,15 +505,19 @@ class Hotline:
             return self.probes.probed(None if who.is_admin else who.party)
 
     def _admit(self, who: Principal, activity: Declaration, override_reason: str, idempotency_key: str,
-               request_sha256: str) -> Submission:
+               request_sha256: str, chosen_id: bool) -> Submission:
         who.require(Action.SUBMIT)
         self._owned(who, activity)
+        # Here, in the core, so that no adapter can skip it: the id a party chose
+        # is in its own namespace, and its answer never depends on others' ids.
+        activity = self.own_id(who, activity) if chosen_id else activity
         if len(override_reason) > MAX_OVERRIDE_REASON:
             raise InvalidInput("override_reason", f"must be at most {MAX_OVERRIDE_REASON} characters")
         return Submission(who, activity, override_reason, idempotency_key, request_sha256)
 
     def submit(self, who: Principal, activity: Declaration, *, override_reason: str = "",
-               idempotency_key: str = "", request_sha256: str = "") -> tuple[bool, dict[str, Any]]:
+               idempotency_key: str = "", request_sha256: str = "", chosen_id: bool = True
+               ) -> tuple[bool, dict[str, Any]]:
         """Check and accept atomically. Returns (created, response).
 
         Group commit: submits that arrive while the lock is busy queue up, and
@@ -519,8 +525,8 @@ class Hotline:
         checked against those accepted before it, so acceptance stays
         serialisable), then makes them durable in one transaction, one fsync,
         before any of them is answered."""
-        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
-        item.parts = self.service.engine.prebuild(activity)
+        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256, chosen_id)
+        item.parts = self.service.engine.prebuild(item.activity)
         with self._pending_lock:
             self._pending.append(item)
         try:
@@ -546,14 +552,14 @@ class Hotline:
 
     def enqueue(self, who: Principal, activity: Declaration, on_done: Callable[[Submission], None], *,
                 override_reason: str = "", idempotency_key: str = "", request_sha256: str = "",
-                parts: list[Part] | None = None) -> None:
+                parts: list[Part] | None = None, chosen_id: bool = True) -> None:
         """Submit without waiting: the committer thread decides it with whatever
         else is queued and calls ``on_done(item)`` (on its own thread) once the
         answer is durable. For an event loop, which must not block on the lock
         or on the fsync: one thread hand-off per batch, not per request.
 
         Raises at once (nothing queued) if the caller may not submit it."""
-        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256)
+        item = self._admit(who, activity, override_reason, idempotency_key, request_sha256, chosen_id)
         item.on_done = on_done
         item.parts = parts
         with self._queued:

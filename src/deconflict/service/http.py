@@ -402,6 +402,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
             doc = {**doc, "share_with": settings["share_with"]}
         decl = decode_declaration(doc, "activity", owner=who.party or "admin", default_id=default_id)
         # The id a party chose is in its own namespace (service/namespace.py): no oracle of others' ids.
+        # Qualified here too, so a large footprint is prebuilt under its final id
+        # (the hotline qualifies again: idempotent on an id already in the namespace).
         return hotline.own_id(who, decl) if "id" in doc else decl
 
     # Each write below checks the role before it decodes the body, so a role that
@@ -411,7 +413,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         """A dry run: checks the activity against everything in force and writes nothing."""
         who.require(Action.CHECK)
         with checks.admit(who.party):  # 429/503 past the dry runs in flight (service/admission.py)
-            return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"))
+            return hotline.check(who, activity_of(who, body.activity, f"check-{secrets.token_hex(6)}"),
+                                 chosen_id="id" in body.activity)
 
     @app.post("/v1/activities", status_code=201, tags=["activities"], response_model=dict[str, Any],
               openapi_extra={**ACTIVITY_BODY, **SUBMIT_DOC},
@@ -450,7 +453,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
                 parts = await asyncio.to_thread(hotline.service.engine.prebuild, activity)
         else:
             body, digest, activity, parts = await asyncio.to_thread(prepared)
-        item = await _submitted(hotline, who, activity, parts=parts,
+        item = await _submitted(hotline, who, activity, parts=parts, chosen_id="id" in body.activity,
                                 override_reason=body.override_reason,
                                 idempotency_key=idempotency_key or "", request_sha256=digest)
         if isinstance(item.error, DeconflictError):
@@ -567,7 +570,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
 
 
 async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, *, parts: list[Part] | None = None,
-                     **kw: str) -> Submission:
+                     chosen_id: bool, **kw: str) -> Submission:
     """Queue a submit for the hotline's committer and wait for its durable answer
     without holding a thread: the lock and the fsync are the committer's."""
     loop = asyncio.get_running_loop()
@@ -580,7 +583,7 @@ async def _submitted(hotline: Hotline, who: Principal, activity: Declaration, *,
     def wake(item: Submission) -> None:  # on the committer's thread
         loop.call_soon_threadsafe(settle, item)
 
-    hotline.enqueue(who, activity, wake, parts=parts, **kw)
+    hotline.enqueue(who, activity, wake, parts=parts, chosen_id=chosen_id, **kw)
     return await answer
 
 
