@@ -13,6 +13,7 @@ Then the server's RSS before, with and after 1,000 streams, and a short soak:
 the canary with reads mixed in (a page of declarations, a check, a picture).
 
 Usage: python bench/abuse.py [--canary 200] [--soak-s 60] [--baseline-src DIR]
+       python bench/abuse.py --switch-ms 5,1 --rounds 3 --phases idle polygon --waves 0 --soak-s 0
 """
 
 from __future__ import annotations
@@ -182,7 +183,22 @@ def main() -> None:
     ap.add_argument("--soak-s", type=float, default=60.0)
     ap.add_argument("--waves", type=int, default=3, help="waves of 1,000 streams for the RSS")
     ap.add_argument("--baseline-src", type=Path, help="also measure the server from this source tree")
+    ap.add_argument("--switch-ms", help="comma-separated switch intervals (ms) to compare, alternating, "
+                                        "--rounds times (service/switching.py)")
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
+    if args.switch_ms:
+        results: dict[str, list[list[dict[str, Any]]]] = {}
+        for _round in range(args.rounds):
+            for ms in args.switch_ms.split(","):
+                os.environ["DECONFLICT_SWITCH_INTERVAL_MS"] = ms
+                print(f"switch interval {ms} ms, load {os.getloadavg()[0]:.1f}", flush=True)
+                results.setdefault(ms, []).append(measure(args, None))
+        for ms, runs_ in results.items():
+            for name in dict.fromkeys(args.phases):
+                p99s = sorted(r["canary_p99_ms"] for run in runs_ for r in run if r["phase"] == name)
+                print(f"{ms} ms: {name} canary p99 median {p99s[len(p99s) // 2]} ms over {len(p99s)}")
+        return
     runs: list[tuple[str, Path | None]] = [("current", None)]
     if args.baseline_src is not None:
         runs.append(("baseline", args.baseline_src.resolve()))

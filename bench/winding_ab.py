@@ -20,12 +20,12 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from lock_hold import WINDOW, doc, ring  # noqa: E402
+from lock_hold import WINDOW, doc, ring
 
-from deconflict.engine.checker import Engine  # noqa: E402
-from deconflict.geo import shape as shape_mod  # noqa: E402
-from deconflict.model import Party, PartyKind  # noqa: E402
-from deconflict.store.documents import decode_declaration  # noqa: E402
+from deconflict.engine.checker import Engine
+from deconflict.geo import shape as shape_mod
+from deconflict.model import Party, PartyKind
+from deconflict.store.documents import decode_declaration
 
 
 def main() -> None:

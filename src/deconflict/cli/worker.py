@@ -20,7 +20,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from deconflict import web
-from deconflict.service import heap
+from deconflict.service import heap, switching
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
@@ -40,6 +40,7 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     # walking it again and again (full collections over a million objects
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
+    switching.share_interpreter()  # small requests behind a busy thread (service/switching.py)
     app = create_app(hotline, close_store=close_store)
     if extend is not None:
         extend(app, hotline)

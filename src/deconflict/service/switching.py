@@ -1,0 +1,40 @@
+"""How often a server's interpreter hands its lock (the GIL) between threads.
+
+A server process runs its event loop, the committer and the threads that build
+large footprints in one interpreter. When a thread computes in Python (a
+4,000-vertex polygon's validation, a long check), every other thread that
+wants the interpreter waits for it to offer the lock, which CPython does every
+switch interval: 5 ms by default. A small request needs the interpreter
+several times on its way (parse, queue, decide, answer), so behind one busy
+thread it paid several of those waits: the canary's p99 under another
+party's polygon checks was 6.5x its idle p99 (issue 9). A shorter interval
+makes the busy thread offer the lock more often; it costs a little throughput
+in switching, measured with ``bench/abuse.py --switch-ms``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Final
+
+from deconflict.errors import InvalidInput
+
+#: The interval a server uses unless told otherwise (seconds); see bench/README.md.
+SWITCH_INTERVAL_S: Final = 0.001
+ENV_SWITCH_MS: Final = "DECONFLICT_SWITCH_INTERVAL_MS"
+
+
+def share_interpreter() -> float:
+    """Set the switch interval of this server process; returns it (seconds)."""
+    raw = os.environ.get(ENV_SWITCH_MS)
+    interval = SWITCH_INTERVAL_S
+    if raw is not None:
+        try:
+            interval = float(raw) / 1000.0
+        except ValueError:
+            raise InvalidInput(ENV_SWITCH_MS, f"must be a number of milliseconds, not {raw!r}") from None
+        if not 0.05e-3 <= interval <= 100e-3:
+            raise InvalidInput(ENV_SWITCH_MS, "must be between 0.05 and 100 ms")
+    sys.setswitchinterval(interval)
+    return interval
