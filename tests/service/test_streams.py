@@ -5,6 +5,7 @@ credential, and a resume from an old id pages through the log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -170,3 +171,71 @@ def test_a_resume_from_the_start_pages_through_the_log(running: Running, monkeyp
     # Pages from the store until the stream reaches the recent events every
     # stream shares (at most 2 * RECENT), never more than a page at once.
     assert pages and max(pages) <= PAGE and len(pages) >= (head - 2 * RECENT) // PAGE
+
+
+def test_a_stream_is_woken_only_by_what_concerns_its_party_and_misses_none(
+        running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every append woke every stream, and each filtered the new events for its
+    party: with 1,000 streams, each submit cost 1,000 reads whoever could see it."""
+    import deconflict.service.streams as streams_module
+
+    reads: list[int] = []
+    original = streams_module.log_view.page
+
+    def counting(h: Any, who: Any, *args: Any, **kw: Any) -> Any:
+        if who.party == "relief":
+            reads.append(1)
+        return original(h, who, *args, **kw)
+
+    monkeypatch.setattr(streams_module.log_view, "page", counting)
+    head = running.hotline.head
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        with httpx.Client(base_url=running.url, timeout=httpx.Timeout(60, read=60)) as c, \
+                c.stream("GET", "/v1/stream", params={"wait": 20, "after": head},
+                         headers={"Authorization": f"Bearer {running.tokens['relief']['viewer']}"}) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]).get("id", ""))
+                    if seen[-1].endswith("shared"):
+                        done.set()
+                        return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time_limit = datetime.now(UTC) + timedelta(seconds=30)
+    while not streams_of(running).open_count and datetime.now(UTC) < time_limit:
+        threading.Event().wait(0.05)
+    with running.client("coalition", "planner") as coalition:
+        for i in range(20):  # not shared with relief: nothing for its stream to read
+            coalition.submit({**site(f"quiet-{i}", 43.0 + i / 100), "share_with": ["sdf"]})
+        coalition.submit({**site("shared", 43.5), "share_with": "all"})
+    assert done.wait(30), seen
+    assert seen == ["coalition:shared"]
+    assert len(reads) <= 3, len(reads)  # it was one read per event appended (about 40)
+
+
+def test_an_event_s_audience_holds_every_party_it_concerns(running: Running) -> None:
+    """The wake-up's audience is a superset of what log_view.concerns shows: over
+    a log with sites, activities, notifications, answers and measures."""
+    from deconflict.service import log_view
+    from deconflict.service.streams import audience
+
+    h = running.hotline
+    with running.client("coalition", "planner") as coalition, running.client("russia", "planner") as russia:
+        coalition.submit({**site("aud-1", 44.0), "share_with": ["sdf"]})
+        fire = {"kind": "fire", "id": "aud-f", "effects_radius_m": 500, "window": WINDOW,
+                "target": {"type": "Point", "coordinates": [44.0, 36.9]}}
+        with contextlib.suppress(Exception):
+            russia.submit(fire, override_reason="exercise")  # notifies the owner of what it hits
+    h.catch_up()
+    parties = list(h.service.parties())
+    events = h.service.store.events_page(0, 100_000)
+    assert events
+    for e in events:
+        concerned = audience(h, e)
+        for party in parties:
+            if log_view.concerns(h, party, e) is not None:
+                assert concerned is None or party in concerned, (e.type, party)

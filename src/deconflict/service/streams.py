@@ -4,9 +4,13 @@ outliving its credential.
 
 A stream is a coroutine on the event loop. It reads the log a page at a time
 (a short hop to a worker thread per page, never the backlog at once), sends
-what the caller may see, then waits on an asyncio event that the hotline sets
-whenever the log grows (its own appends, or another worker's as the follower
-thread folds them in). It looks at its credential whenever it wakes: at once
+what the caller may see, then waits on an asyncio event of its party's that the hotline sets
+when the log grows by an event that may concern that party (its own appends,
+or another worker's as the follower thread folds them in): :func:`audience`
+names those parties, a superset of what ``log_view.concerns`` shows, and
+everyone when it cannot tell. A stream woken reads only if something since
+its point concerns its party; otherwise it moves past without reading. It
+looks at its credential whenever it wakes: at once
 when a revocation reaches the log, and when the one watcher per event loop
 (every ``RECHECK_S``) finds an open stream's credential expired: a revoked or
 expired credential ends its streams within a second.
@@ -44,6 +48,36 @@ RECENT = 1024
 COLLECT_AFTER = 100
 #: The longest a stream goes without looking at its credential.
 RECHECK_S = 0.5
+#: The audience of administrators' streams: every event.
+ADMIN_KEY = "\x00admin"
+
+
+def audience(h: Hotline, e: Event) -> frozenset[str] | None:
+    """The parties an event may concern (a superset of those
+    ``log_view.concerns`` shows it to), or None for every party. Only the
+    streams of these parties are woken for it, so a type not named here, or a
+    question this cannot answer from the event, is everyone's."""
+    p = e.payload
+    t = e.type
+    try:
+        if t == "notification.sent":
+            return frozenset((str(p["party"]),))
+        if t.startswith("notification."):
+            return frozenset((h.inbox.get(p["id"]).party,))
+        if t == "declaration.declared":
+            share = p.get("share_with", "all")
+            if share == "all":
+                return None
+            return frozenset((str(p.get("owner")), *(str(x) for x in share)))
+        if t == "activity.accepted":
+            return frozenset((e.actor,))
+        if t.startswith("alert."):
+            return frozenset(str(k) for k in p.get("views", {}))
+        if t.startswith("asset."):
+            return frozenset((str(p.get("party")),))
+    except Exception:
+        return None
+    return None
 
 
 def _trim() -> None:
@@ -86,7 +120,17 @@ class Streams:
         self._lock = threading.Lock()
         self._by_credential: dict[str, int] = {}
         self._by_party: dict[str, int] = {}
-        self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+        # Per event loop, one event per audience: a party's streams, or ADMIN's.
+        self._events: dict[asyncio.AbstractEventLoop, dict[str, asyncio.Event]] = {}
+        # Who the events since the last wake-up concern (None: everyone).
+        self._pending: set[str] | None = set()
+        # The events after _floor, up to _upto, classified by audience: the last
+        # seq concerning each party (and everyone), so that a stream whose party
+        # none of them concerns moves past them without reading them.
+        self._floor: int | None = None
+        self._upto = 0
+        self._relevant: dict[str, int] = {}
+        self._everyone = 0
         # The latest events, contiguous by seq, as the hotline saw them: streams
         # that keep up read them here, on the loop, without a thread or the store.
         self._recent: list[Event] = []
@@ -100,6 +144,7 @@ class Streams:
         hotline.service.followers.append(self._remember)
 
     def _remember(self, e: Event) -> None:
+        concerned = audience(self.hotline, e)
         with self._lock:
             recent = self._recent
             if recent and e.seq != recent[-1].seq + 1:
@@ -107,6 +152,28 @@ class Streams:
             recent.append(e)
             if len(recent) > 2 * RECENT:
                 del recent[:-RECENT]
+            if self._floor is None or e.seq != self._upto + 1:
+                self._floor, self._relevant, self._everyone = e.seq - 1, {}, e.seq - 1
+            if concerned is None:
+                self._everyone = e.seq
+                self._pending = None
+            else:
+                for party in concerned:
+                    self._relevant[party] = e.seq
+                if self._pending is not None:
+                    self._pending |= concerned
+            self._upto = e.seq
+
+    def _past_unconcerned(self, party: str, last: int) -> int | None:
+        """The seq a stream of ``party`` at ``last`` may move to without reading:
+        none of the events in between concerns the party. None: it must read."""
+        with self._lock:
+            floor = self._floor
+            if floor is None or last < floor or self._upto <= last:
+                return None
+            if max(self._relevant.get(party, floor), self._everyone) > last:
+                return None
+            return self._upto
 
     def _from_recent(self, after: int) -> list[Event] | None:
         """Up to PAGE events after ``after`` if the recent ones cover it, else None."""
@@ -147,24 +214,37 @@ class Streams:
 
     # -- wake-up -------------------------------------------------------------------
     def notify(self) -> None:
-        """The log grew (or streams must close): wake every waiting stream. Any thread."""
+        """The log grew (or streams must close): wake the streams of the parties
+        the new events concern (all of them when that is not known). Any thread."""
+        with self._lock:
+            pending, self._pending = self._pending, set()
+        keys = None if not pending else frozenset(pending)  # nothing classified: wake everyone
         for loop in list(self._events):
             try:
-                loop.call_soon_threadsafe(self._wake, loop)
+                loop.call_soon_threadsafe(self._wake, loop, keys)
             except RuntimeError:  # that loop is closed
                 self._events.pop(loop, None)
 
-    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
-        event = self._events.get(loop)
-        if event is not None:
-            event.set()
-            self._events[loop] = asyncio.Event()
+    def _wake(self, loop: asyncio.AbstractEventLoop, keys: frozenset[str] | None = None) -> None:
+        """Wake the streams waiting on ``loop`` for ``keys`` (and every
+        administrator's, who sees every event); None: every stream."""
+        events = self._events.get(loop)
+        if events is None:
+            return
+        if keys is None:
+            woken = list(events.values())
+            events.clear()
+        else:
+            woken = [ev for k in (*keys, ADMIN_KEY) if (ev := events.pop(k, None)) is not None]
+        for ev in woken:
+            ev.set()
 
-    def _current(self) -> asyncio.Event:
+    def _current(self, key: str) -> asyncio.Event:
         loop = asyncio.get_running_loop()
-        event = self._events.get(loop)
+        events = self._events.setdefault(loop, {})
+        event = events.get(key)
         if event is None:
-            event = self._events[loop] = asyncio.Event()
+            event = events[key] = asyncio.Event()
         return event
 
     def _watch(self) -> None:
@@ -188,6 +268,7 @@ class Streams:
         (:meth:`admit`); released here however the stream ends."""
         hotline = self.hotline
         key = next(self._keys)
+        audience_key = ADMIN_KEY if who.is_admin else who.party
         self._holders[key] = who
         self._watch()
         try:
@@ -196,11 +277,15 @@ class Streams:
             items: list[tuple[int, str, dict[str, Any]]]
             while not hotline.closing and log_view.credential_in_force(hotline, who):
                 # Taken before the read: an append after the read sets it.
-                changed = self._current()
+                changed = self._current(audience_key)
                 if last >= hotline.head:
                     # Nothing this process knows of is past the stream's point
                     # (its own appends and the others' it folded in): no read.
                     items, full = [], False
+                elif not who.is_admin and (past := self._past_unconcerned(who.party, last)) is not None:
+                    # Nothing in between concerns the party: no read (1,000
+                    # streams of a party were each filtering every event).
+                    items, last, full = [], past, False
                 elif (recent := self._from_recent(last)) is not None:
                     items, new_last, full = log_view.page(hotline, who, last, PAGE, recent)
                     sent = [seq for seq, etype, _d in items if etype == "notification.sent"]
