@@ -8,8 +8,13 @@ switch interval: 5 ms by default. A small request needs the interpreter
 several times on its way (parse, queue, decide, answer), so behind one busy
 thread it paid several of those waits: the canary's p99 under another
 party's polygon checks was 6.5x its idle p99 (issue 9). A shorter interval
-makes the busy thread offer the lock more often; it costs a little throughput
-in switching, measured with ``bench/abuse.py --switch-ms``.
+makes the busy thread offer the lock more often, at a cost in switching.
+
+Measured with ``bench/abuse.py --switch-ms 5,1`` (bench/README.md) on the shared
+machine at load 8-10: under polygon checks the canary's p99 was 162 ms at 1 ms
+against 186 ms at 5 ms, but idle it was 75 against 28 ms. Not a clear gain, so
+the default stays CPython's 5 ms; an operator may set
+``DECONFLICT_SWITCH_INTERVAL_MS`` and measure on their own machine.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Final
 
 from deconflict.errors import InvalidInput
 
-#: The interval a server uses unless told otherwise (seconds); see bench/README.md.
-SWITCH_INTERVAL_S: Final = 0.001
+#: The interval a server uses unless told otherwise (seconds): CPython's own.
+SWITCH_INTERVAL_S: Final = 0.005
 ENV_SWITCH_MS: Final = "DECONFLICT_SWITCH_INTERVAL_MS"
 
 
