@@ -50,6 +50,7 @@ from deconflict.store.sqlite import SQLiteStore
 from deconflict.tracks.conformance import Fences, Judge
 from deconflict.tracks.proximity import approaches, screen
 from deconflict.tracks.report import Report
+from deconflict.tracks.vector import Batch
 
 T0 = datetime(2018, 2, 7, 12, 0, tzinfo=UTC)
 WIN = Window(datetime(2018, 2, 1, tzinfo=UTC), datetime(2018, 3, 1, tzinfo=UTC))
@@ -105,22 +106,43 @@ def reports_for(assets: int, per_asset: int, rnd: random.Random) -> list[Report]
     return out
 
 
-def bench_eval(fences_n: int, assets: int, per_asset: int, batch: int) -> None:
+def bench_eval(fences_n: int, assets: int, per_asset: int, batch: int, repeats: int = 3) -> None:
     rnd = random.Random(1)
     measures, sites = theatre_fences(fences_n, rnd)
     t = time.perf_counter()
     fences = Fences(measures, sites)
     build = time.perf_counter() - t
     reps = reports_for(assets, per_asset, rnd)
+    chunks = [reps[i:i + batch] for i in range(0, len(reps), batch)]
+    batches = [Batch.of(c) for c in chunks]
     judge = Judge(fences)
-    judge.judge(reps[:batch])  # warm-up: clearances and caches
-    hits = 0
-    t = time.perf_counter()
-    for i in range(0, len(reps), batch):
-        hits += len(judge.judge(reps[i:i + batch]))
-    took = time.perf_counter() - t
+    # A: arrays in (what a feed that batches its reports hands over), arrays out.
+    counts: list[int] = []
+
+    def arrays() -> None:
+        n = 0
+        for bt in batches:
+            decided, engine_hits = judge.judge_areas(bt)
+            n += len(decided.r) + len(engine_hits)
+        counts.append(n)
+
+    # B: the same judging from Report objects to Hit objects (Judge.judge, the tracker's call).
+    def objects() -> None:
+        for c in chunks:
+            judge.judge(c)
+
+    arrays()  # warm-up
+    ta: list[float] = []
+    tb: list[float] = []
+    checks0 = judge.exact_checks
+    for _ in range(repeats):
+        ta.append(median_time(arrays, 1))
+        tb.append(median_time(objects, 1))
+    checks = (judge.exact_checks - checks0) / (2 * repeats)
     print(f"eval: {fences_n} fences (compiled in {build:.2f} s), {assets} assets, {len(reps)} reports in batches "
-          f"of {batch}: {len(reps) / took:,.0f} reports/s ({hits} hits, {judge.exact_checks} exact checks); {load()}")
+          f"of {batch}: arrays {len(reps) / statistics.median(ta):,.0f} reports/s; Report objects (Judge.judge) "
+          f"{len(reps) / statistics.median(tb):,.0f} reports/s; {counts[-1]} hits, {checks:,.0f} pairs left to the "
+          f"engine per pass ({checks / len(reps):.4f} per report); medians of {repeats}; {load()}")
     # B: the engine's own check, one report at a time (a movement of one point per report), on a sample.
     eng_svc = Deconflict(SQLiteStore(Path(tempfile.mkdtemp()) / "e.sqlite3"))
     from deconflict.model import Party
