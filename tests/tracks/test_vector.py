@@ -219,3 +219,28 @@ def test_winding_is_the_engines_containment() -> None:
     want = [fences.fences[i].shape.contains(float(x), float(y)) for i, x, y in zip(f, lon, lat, strict=True)]
     assert got.tolist() == want
     assert 20 < sum(want) < 380
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_lines_area_of_application_by_chords_changes_nothing(seed: int) -> None:
+    """Reports skipped as outside a line's area of application (by chords) are the
+    ones the engine answers None for: the same hits with the skip as without."""
+    from deconflict.model import Side
+
+    rnd = random.Random(seed)
+    line = Measure("L", MeasureKind.DECONFLICTION_LINE, "a", LineString(((39.9, 34.9), (40.0, 35.0), (40.1, 35.05))),
+                   WIN, sides=(("b", Side.RIGHT),), application_m=rnd.choice([2000.0, 10_000.0]))
+    reports = []
+    for k in range(80):
+        lon, lat = _fwd(40.0, 35.0, rnd.uniform(0, 360), rnd.uniform(0, 30_000))
+        moving = rnd.random() < 0.6
+        reports.append(Report("b", f"u{k}", lon, lat, T, False, course=rnd.uniform(0, 360) if moving else math.nan,
+                              speed=rnd.uniform(1, 40) if moving else math.nan))
+    fast = Judge(Fences([line], []))
+    got = [(h.report, h.rule, h.in_s) for h in fast.judge(reports)]
+    slow = Judge(Fences([line], []))
+    slow._away = lambda *a: np.zeros(len(a[1]), dtype=bool)  # type: ignore[method-assign]
+    want = [(h.report, h.rule, h.in_s) for h in slow.judge(reports)]
+    assert got == want
+    assert fast.away_skips > 10 and want

@@ -48,7 +48,8 @@ from deconflict.engine.rules import (
     evaluate_line_measure,
     evaluate_volumes,
 )
-from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
+from deconflict.geo.chord import CHORD_ROUNDING_M, PRUNE_SLACK_M, capsule_gaps
+from deconflict.geo.chord import ecef as chord_ecef
 from deconflict.geo.ellipsoid import GEOD, M_MIN
 from deconflict.geo.shape import Shape, ShapeType
 from deconflict.model import (
@@ -335,6 +336,7 @@ class Judge:
         self._line_clear: dict[tuple[str, str], _Clearance] = {}
         self.exact_checks = 0
         self.cache_hits = 0
+        self.away_skips = 0
         self._swept_memo: tuple[Report, Part | None] | None = None
 
     def _swept(self, r: Report) -> Part | None:
@@ -542,6 +544,7 @@ class Judge:
         moved = _haversine_lb(c_lon, c_lat, lon[cand], lat[cand])
         # Reusable: moved less than the clearance, and the path ahead stays within it too.
         reuse = np.nan_to_num(moved, nan=np.inf) + sweep[cand] < c_clear
+        away = self._away(line, lon[cand], lat[cand], sweep[cand], reports, cand)
         for j, i in enumerate(cand.tolist()):
             r = reports[i]
             key = (r.uid, m.id)
@@ -551,9 +554,39 @@ class Judge:
                 if c.far and now_t[i]:
                     hits.append(self._hit(i, "line", m, None, (r.lon, r.lat)))
                 continue
+            if away[j]:
+                # Outside the line's area of application, now and along the path:
+                # the engine answers None (and keeps no clearance).
+                self.away_skips += 1
+                self._line_clear.pop(key, None)
+                continue
             h = self._exact_line(i, r, line, bool(now_t[i]))
             if h is not None:
                 hits.append(h)
+
+    def _away(self, line: _Line, lon: FloatArray, lat: FloatArray, sweep: FloatArray, reports: Sequence[Report],
+              idx: IntArray) -> BoolArray:
+        """Which reports, with their paths ahead, are farther from the line than its
+        area of application, by chords (geo/chord.py: a lower bound of the geodesic
+        distance, so the engine's distance is past the reach too and it answers
+        None). Not for an area of application given as a polygon."""
+        n = len(lon)
+        if line.area is not None or not n:
+            return np.zeros(n, dtype=bool)
+        p0 = chord_ecef(lon, lat)
+        p1 = p0.copy()
+        pad = np.zeros(n)
+        mv = np.nonzero(sweep > 0)[0]
+        if len(mv):
+            crs = np.fromiter((reports[i].course for i in idx[mv].tolist()), np.float64, len(mv))
+            elon, elat, _ = GEOD.fwd(lon[mv], lat[mv], crs, sweep[mv])
+            p1[mv] = chord_ecef(np.asarray(elon, dtype=np.float64), np.asarray(elat, dtype=np.float64))
+            c = np.linalg.norm(p1[mv] - p0[mv], axis=1)
+            pad[mv] = 0.5 * np.sqrt((np.maximum(sweep[mv] - c, 0.0) + CHORD_ROUNDING_M) * (sweep[mv] + c))
+        caps = np.concatenate([p0, p1, pad[:, None]], axis=1)
+        gaps = capsule_gaps(caps, line.shape.capsules()).min(axis=1)
+        out: BoolArray = gaps > line.measure.application_m + PRUNE_SLACK_M
+        return out
 
     def _exact_line(self, i: int, r: Report, line: _Line, now_in_window: bool) -> Hit | None:
         self.exact_checks += 1
