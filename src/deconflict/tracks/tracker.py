@@ -26,6 +26,7 @@ import numpy as np
 
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import DeconflictError, InvalidInput, NotFound
+from deconflict.geo.ellipsoid import GEOD
 from deconflict.model import Declaration, Flight, Measure, Movement, ShareWith
 from deconflict.service import namespace
 from deconflict.service.auth import Forbidden
@@ -240,6 +241,7 @@ class Tracker:
             by_report.setdefault(h.report, []).append(h)
         drafts: list[EventDraft] = []
         out: list[tuple[str, al.Alert, str]] = []
+        self._derive_motion(good)
         for i, r in enumerate(good):
             a = self.assets[r.uid]
             self._move(a, r)
@@ -253,6 +255,32 @@ class Tracker:
                 tell(party, alert, what)
         return events
 
+    def _derive_motion(self, reports: Sequence[Report]) -> None:
+        """Reports without course and speed get them from the asset's last two fixes
+        (within two minutes): one inverse geodesic problem over arrays for the batch.
+        Each report's previous fix is the one ``_move`` will have made the asset's
+        latest by then (older reports, reordered, are skipped as it skips them)."""
+        last: dict[str, Report] = {}
+        todo: list[tuple[Report, Report, float]] = []
+        for r in reports:
+            prev = last.get(r.uid)
+            if prev is None:
+                prev = self.assets[r.uid].last
+            if prev is not None and r.t < prev.t:
+                continue
+            if not r.moving and prev is not None:
+                dt = (r.t - prev.t).total_seconds()
+                if 0 < dt <= 120:
+                    todo.append((r, prev, dt))
+            last[r.uid] = r
+        if not todo:
+            return
+        az, _b, d = GEOD.inv(np.array([p.lon for _r, p, _dt in todo]), np.array([p.lat for _r, p, _dt in todo]),
+                             np.array([r.lon for r, _p, _dt in todo]), np.array([r.lat for r, _p, _dt in todo]))
+        for (r, _p, dt), a_, d_ in zip(todo, np.asarray(az).tolist(), np.asarray(d).tolist(), strict=True):
+            if d_ > 0:
+                r.course, r.speed = a_ % 360.0, min(d_ / dt, 1_200.0)
+
     def _move(self, a: Asset, r: Report) -> None:
         prev = a.last
         if prev is not None and r.t < prev.t:
@@ -260,15 +288,6 @@ class Tracker:
         if prev is not None and r.air and math.isfinite(prev.alt_m):
             dt = (r.t - prev.t).total_seconds()
             a.vz = (r.alt_m - prev.alt_m) / dt if dt > 0 else a.vz
-        if not r.moving and prev is not None:
-            # No course and speed given: from the last two fixes.
-            dt = (r.t - prev.t).total_seconds()
-            if 0 < dt <= 120:
-                from deconflict.geo.ellipsoid import GEOD
-
-                az, _b, d = GEOD.inv(prev.lon, prev.lat, r.lon, r.lat)
-                if d > 0:
-                    r.course, r.speed = float(az) % 360.0, min(float(d) / dt, 1_200.0)
         a.last = r
         h = a.history
         if not h or (r.t - h[-1][0]).total_seconds() >= self.settings.history_every_s:
