@@ -11,7 +11,9 @@ from deconflict.errors import InvalidInput
 from deconflict.service.auth import Role
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
+from deconflict.store.open import store_url
 from deconflict.tracks.certs import Authority
+from deconflict.tracks.history import HistoryFile
 from deconflict.tracks.http import mount
 from deconflict.tracks.server import TakServer
 from deconflict.tracks.tracker import Tracker
@@ -46,7 +48,11 @@ class TracksOptions:
         return cls(_port(tcp, "--cot-tcp"), _port(udp, "--cot-udp"), _port(tls, "--cot-tls"), source, host)
 
     def start(self, app: FastAPI, hotline: Hotline, store: Path) -> None:
-        tracker = Tracker(hotline)
+        # Track history on file beside an SQLite store (<store>.tracks.sqlite3); in memory otherwise.
+        history = None
+        if store_url(store) is None:
+            history = HistoryFile(store.with_name(store.name + ".tracks.sqlite3"))
+        tracker = Tracker(hotline, history=history)
         ctx = Authority.beside(store).server_context(self.host) if self.tls is not None else None
         if any(x is not None for x in (self.tcp, self.udp, self.tls, self.sbs)):
             self.server = TakServer(tracker, host=self.host, tcp=self.tcp, udp=self.udp, tls=self.tls,
