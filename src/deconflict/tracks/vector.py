@@ -126,6 +126,7 @@ class Geometry:
     lon0: FloatArray
     lat0: FloatArray
     radius: FloatArray  # a site's protection, a measure's half width
+    centre: FloatArray  # (n, 3): the mean of a polygon's vertices (a witness's aim); the first vertex otherwise
     ball: FloatArray  # a polygon lies within this of its first vertex (geo/chord.py); 0 otherwise
     reach: FloatArray  # what the engine compares a distance with: the radius (see below)
     e_start: IntArray  # edges of fence f: e_start[f]:e_start[f + 1]
@@ -143,6 +144,7 @@ class Geometry:
         from deconflict.tracks.conformance import Fence
 
         kinds, lon0, lat0, radius, ball = [], [], [], [], []
+        centre: list[FloatArray] = []
         caps: list[FloatArray] = []
         e_start = [0]
         v_start = [0]
@@ -165,6 +167,7 @@ class Geometry:
                 k = 3
             kinds.append(k)
             ball.append(float(sh.capsules()[0, 6]) if k == 2 else 0.0)
+            centre.append(ecef(ring.lons, ring.lats).mean(axis=0) if k == 2 else ecef(ring.lons[:1], ring.lats[:1])[0])
             if k in (1, 2):
                 lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
                 caps.append(line_capsules(ring.lons, ring.lats, lengths))
@@ -181,7 +184,8 @@ class Geometry:
         n = len(kinds)
         es = np.array(e_start, dtype=np.int64)
         return cls(np.array(kinds, dtype=np.int64), ecef(np.array(lon0), np.array(lat0)).reshape(n, 3),
-                   np.array(lon0), np.array(lat0), np.array(radius, dtype=np.float64), np.array(ball),
+                   np.array(lon0), np.array(lat0), np.array(radius, dtype=np.float64),
+                   np.array(centre).reshape(n, 3), np.array(ball),
                    # With no margins the engine asks for the distance up to the radius
                    # (Shape.distance_within answers inf past it), so its touch tolerance
                    # never comes into play: a distance decides against the radius itself.
@@ -433,48 +437,40 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                 cp = eds[clear_poly]
                 hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
             witness_s[eds[near]] = s[near]
-        # A witness on the path: the point nearest the fence by the chords.
+        # A witness on the path: for a point fence, the point nearest it by the chords.
         wi = np.nonzero(np.isfinite(witness_s))[0]
         if len(wi):
-            crs = b.course[r[wi]]
-            xlon, xlat, _az = GEOD.fwd(b.lon[r[wi]], b.lat[r[wi]], crs, witness_s[wi] * length[wi])
-            xlon, xlat = np.asarray(xlon, dtype=np.float64), np.asarray(xlat, dtype=np.float64)
             kw = k[wi]
             got = np.zeros(len(wi), dtype=bool)
             pw = np.nonzero(kw == 0)[0]
             if len(pw):
-                _a, _b, d = GEOD.inv(xlon[pw], xlat[pw], geo.lon0[ff[sel[wi[pw]]]], geo.lat0[ff[sel[wi[pw]]]])
+                rp = r[wi[pw]]
+                xlon, xlat, _az = GEOD.fwd(b.lon[rp], b.lat[rp], b.course[rp], witness_s[wi[pw]] * length[wi[pw]])
+                _a, _b, d = GEOD.inv(xlon, xlat, geo.lon0[ff[sel[wi[pw]]]], geo.lat0[ff[sel[wi[pw]]]])
                 got[pw] = np.asarray(d) <= reach[sel[wi[pw]]] - SLACK_M
             gw = np.nonzero(kw == 2)[0]
-            if len(gw):
-                got[gw] = inside(geo, ff[sel[wi[gw]]], xlon[gw], xlat[gw])
-                # A path through a polygon: its nearest point to an edge is on the
-                # boundary, where the winding may go either way. Two more witnesses:
-                # the point nearest the polygon's vertices' centre, and the path's end.
-                for which in ("after", "before", "centre", "end"):
-                    left = gw[~got[gw]]
-                    if not len(left):
-                        break
-                    pl = wi[left]
-                    if which in ("after", "before"):
-                        # Either side of where the path meets the nearest edge: if it
-                        # crosses the boundary there, one of them is inside.
-                        step = np.minimum(NUDGE_M / length[pl], 0.5) * (1.0 if which == "after" else -1.0)
-                        s2 = np.clip(witness_s[pl] + step, 0.0, 1.0)
-                        x2, y2, _az = GEOD.fwd(b.lon[r[pl]], b.lat[r[pl]], b.course[r[pl]], s2 * length[pl])
-                    elif which == "centre":
-                        fl = ff[sel[pl]]
-                        cnt = geo.v_start[fl + 1] - geo.v_start[fl]
-                        first = np.cumsum(cnt) - cnt
-                        vert = np.repeat(geo.v_start[fl] - first, cnt) + np.arange(int(cnt.sum()))
-                        vx = ecef(geo.v_lon[vert], geo.v_lat[vert])
-                        centre = np.add.reduceat(vx, first, axis=0) / cnt[:, None]
-                        _d, s2 = point_segment(centre, p0[pl], p1[pl])
-                        x2, y2, _az = GEOD.fwd(b.lon[r[pl]], b.lat[r[pl]], b.course[r[pl]], s2 * length[pl])
-                    else:
-                        x2, y2 = alon[pl], alat[pl]
-                    got[left] = inside(geo, ff[sel[pl]], np.asarray(x2, dtype=np.float64),
-                                        np.asarray(y2, dtype=np.float64))
+            # For a polygon, the point nearest the centre of its vertices (a path
+            # through a small polygon passes it inside); then either side of where
+            # the path comes nearest an edge (crossing the boundary there, one of
+            # them is inside); then the path's end. The nearest point itself lies on
+            # the boundary when the path crosses it, where the winding may go either way.
+            for which in ("centre", "after", "before", "end"):
+                left = gw[~got[gw]]
+                if not len(left):
+                    break
+                pl = wi[left]
+                rl = r[pl]
+                if which == "centre":
+                    _d, s2 = point_segment(geo.centre[ff[sel[pl]]], p0[pl], p1[pl])
+                    x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
+                elif which in ("after", "before"):
+                    step = np.minimum(NUDGE_M / length[pl], 0.5) * (1.0 if which == "after" else -1.0)
+                    s2 = np.clip(witness_s[pl] + step, 0.0, 1.0)
+                    x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
+                else:
+                    x2, y2 = alon[pl], alat[pl]
+                got[left] = inside(geo, ff[sel[pl]], np.asarray(x2, dtype=np.float64),
+                                   np.asarray(y2, dtype=np.float64))
             hit[wi[got]] = True
             unsure[wi[~got]] = True
         # A long path's one capsule is padded by its sagitta (160 m for 90 km):
