@@ -253,6 +253,7 @@ class Fences:
         self._binds: dict[str, BoolArray] = {}
         self.n = n
         self.geometry = Geometry.of(self.fences)
+        self.geometry.box = np.stack([self.f_lon0, self.f_lat0, self.f_lon1, self.f_lat1], axis=1)
 
     def binds(self, party: str) -> BoolArray:
         """Which fences bind ``party`` (a site binds every other party)."""

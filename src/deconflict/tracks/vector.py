@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -137,6 +137,8 @@ class Geometry:
     v_start: IntArray  # vertices of a polygon's ring (closing vertex included)
     v_lon: FloatArray
     v_lat: FloatArray
+    v_dup: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # a closing vertex (= the first)
+    box: FloatArray | None = None  # (n, 4): lon0, lat0, lon1, lat1 holding each fence (set by Fences)
 
     @classmethod
     def of(cls, fences: Sequence[object]) -> Geometry:
@@ -181,6 +183,13 @@ class Geometry:
             else:
                 v_start.append(v_start[-1])
         allcaps = np.concatenate(caps) if caps else np.zeros((0, 7))
+        vl = np.concatenate(v_lon) if v_lon else np.zeros(0)
+        va = np.concatenate(v_lat) if v_lat else np.zeros(0)
+        dup = np.zeros(len(vl), dtype=bool)
+        vs = np.array(v_start, dtype=np.int64)
+        for a, z in zip(vs[:-1].tolist(), vs[1:].tolist(), strict=True):
+            if z - a > 1 and vl[z - 1] == vl[a] and va[z - 1] == va[a]:
+                dup[z - 1] = True
         n = len(kinds)
         es = np.array(e_start, dtype=np.int64)
         return cls(np.array(kinds, dtype=np.int64), ecef(np.array(lon0), np.array(lat0)).reshape(n, 3),
@@ -192,8 +201,7 @@ class Geometry:
                    np.array(radius, dtype=np.float64),
                    es, allcaps[:, 0:3], allcaps[:, 3:6], allcaps[:, 6],
                    np.repeat(np.arange(n, dtype=np.int64), np.diff(es)),
-                   np.array(v_start, dtype=np.int64),
-                   np.concatenate(v_lon) if v_lon else np.zeros(0), np.concatenate(v_lat) if v_lat else np.zeros(0))
+                   vs, vl, va, dup)
 
 
 # -- distances between chords -------------------------------------------------------------
@@ -270,8 +278,17 @@ def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> 
     """:func:`winding`, asked only of the points within a polygon's ball (the
     others are outside it: the ball holds the polygon, and a chord is no longer
     than the geodesic)."""
-    xyz = ecef(lon, lat)
-    near = np.linalg.norm(xyz - geo.xyz[fence], axis=1) <= geo.ball[fence] + SLACK_M
+    near = np.ones(len(fence), dtype=bool)
+    if geo.box is not None:
+        # The fence's box (the engine's conservative Shape.box) holds the polygon.
+        bx = geo.box[fence]
+        lon_in = np.zeros(len(fence), dtype=bool)
+        for shift in (-360.0, 0.0, 360.0):
+            lon_in |= (lon + shift >= bx[:, 0]) & (lon + shift <= bx[:, 2])
+        near = lon_in & (lat >= bx[:, 1]) & (lat <= bx[:, 3])
+    idx = np.nonzero(near)[0]
+    xyz = ecef(lon[idx], lat[idx])
+    near[idx] = np.linalg.norm(xyz - geo.xyz[fence[idx]], axis=1) <= geo.ball[fence[idx]] + SLACK_M
     out = np.zeros(len(fence), dtype=bool)
     idx = np.nonzero(near)[0]
     if len(idx):
@@ -289,8 +306,15 @@ def winding(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) ->
     pair = np.repeat(np.arange(len(fence), dtype=np.int64), counts)
     first = np.cumsum(counts) - counts
     vert = np.repeat(geo.v_start[fence] - first, counts) + np.arange(total, dtype=np.int64)
-    az, _back, d = GEOD.inv(lon[pair], lat[pair], geo.v_lon[vert], geo.v_lat[vert])
-    az, d = np.asarray(az, dtype=np.float64), np.asarray(d, dtype=np.float64)
+    # A closed ring's last vertex is its first: the same inverse problem, solved once.
+    dup = geo.v_dup[vert]
+    solve = np.nonzero(~dup)[0]
+    az = np.empty(total)
+    d = np.empty(total)
+    a_, _back, d_ = GEOD.inv(lon[pair[solve]], lat[pair[solve]], geo.v_lon[vert[solve]], geo.v_lat[vert[solve]])
+    az[solve], d[solve] = a_, d_
+    again = np.nonzero(dup)[0]
+    az[again], d[again] = az[first[pair[again]]], d[first[pair[again]]]
     on_vertex = np.logical_or.reduceat(d <= 0.0, first)
     steps = (np.diff(az) + 180.0) % 360.0 - 180.0
     # Only steps within a ring: the one from a ring's last vertex to the next ring's first goes.
