@@ -89,6 +89,7 @@ def old_module(old_src: str | None, name: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"old_{name}", Path(old_src) / "deconflict/tracks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look themselves up there
     spec.loader.exec_module(mod)
     return mod
 
