@@ -141,8 +141,8 @@ def screen(lon: FloatArray, lat: FloatArray, speed: FloatArray, course: FloatArr
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out).astype(np.int64)
-    pairs.sort(axis=1)
-    return pairs
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    return np.stack([lo, hi], axis=1)
 
 
 def _windows(dx: FloatArray, dy: FloatArray, dvx: FloatArray, dvy: FloatArray, dz0: FloatArray, dvz: FloatArray,
@@ -201,10 +201,11 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     # with a wide allowance: cheap, and it leaves few pairs for the geodesics.
     xyz = ecef(lon, lat, np.zeros(len(lon)))
     d = xyz[j] - xyz[i]
-    lo_r, la_r = np.radians(lon[i]), np.radians(lat[i])
-    ex = -np.sin(lo_r) * d[:, 0] + np.cos(lo_r) * d[:, 1]
-    ny = (-np.sin(la_r) * np.cos(lo_r) * d[:, 0] - np.sin(la_r) * np.sin(lo_r) * d[:, 1]
-          + np.cos(la_r) * d[:, 2])
+    # The tangent plane's axes per asset (once each), then per pair.
+    lo_r, la_r = np.radians(lon), np.radians(lat)
+    sl, cl, sp, cp = np.sin(lo_r), np.cos(lo_r), np.sin(la_r), np.cos(la_r)
+    ex = -sl[i] * d[:, 0] + cl[i] * d[:, 1]
+    ny = -sp[i] * cl[i] * d[:, 0] - sp[i] * sl[i] * d[:, 1] + cp[i] * d[:, 2]
     keep, _tc, _dz = _windows(ex, ny, ve[j] - ve[i], vn[j] - vn[i], z[j] - z[i], w[j] - w[i],
                               horizontal_m * 1.02 + 100.0, vertical_m, lookahead_s)
     i, j = i[keep], j[keep]
