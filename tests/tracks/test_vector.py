@@ -47,13 +47,19 @@ def _fwd(lon: float, lat: float, az: float, d: float) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _theatre(rnd: random.Random) -> tuple[list[Measure], list[Site]]:
+def _wrap(lon: float) -> float:
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def _theatre(rnd: random.Random, centre: tuple[float, float] = (40.0, 35.0)) -> tuple[list[Measure], list[Site]]:
+    c0, c1 = centre
     sites = [Site(id=f"s{i}", owner="a", window=rnd.choice([WIN, WIN, LATER]),
-                  geometry=Point(rnd.uniform(39.8, 40.2), rnd.uniform(34.8, 35.2)), category=SiteCategory.FORCES,
-                  protection_m=rnd.choice([100.0, 750.0, 2000.0])) for i in range(12)]
+                  geometry=Point(_wrap(c0 + rnd.uniform(-0.2, 0.2)), c1 + rnd.uniform(-0.2, 0.2)),
+                  category=SiteCategory.FORCES, protection_m=rnd.choice([100.0, 750.0, 2000.0])) for i in range(12)]
     measures = []
     for i in range(8):
-        lon, lat = rnd.uniform(39.8, 40.2), rnd.uniform(34.8, 35.2)
+        lon, lat = c0 + rnd.uniform(-0.2, 0.2), c1 + rnd.uniform(-0.2, 0.2)
+        lon = min(_wrap(lon), 179.955)  # a polygon wholly on one side of the antimeridian
         d = rnd.uniform(0.005, 0.04)
         # Convex and concave rings (an L), in both orientations.
         ring = [(lon, lat), (lon + d, lat), (lon + d, lat + d / 2), (lon + d / 2, lat + d / 2), (lon + d / 2, lat + d),
@@ -65,9 +71,10 @@ def _theatre(rnd: random.Random) -> tuple[list[Measure], list[Site]]:
         measures.append(Measure(f"m{i}", kind, "a", Polygon((tuple(ring),)), rnd.choice([WIN, LATER]),
                                 binds=Binds(), half_width_m=rnd.choice([0.0, 0.0, 300.0]),
                                 altitude=AltitudeBand.metres(1000, 5000) if kind.is_air else None))
-    measures.append(Measure("p0", MeasureKind.NO_FIRE_AREA, "a", Point(40.0, 35.0), WIN, binds=Binds(),
+    measures.append(Measure("p0", MeasureKind.NO_FIRE_AREA, "a", Point(_wrap(c0), c1), WIN, binds=Binds(),
                             half_width_m=1500.0))
-    measures.append(Measure("c0", MeasureKind.AIR_CORRIDOR, "z", LineString(((39.8, 34.9), (40.2, 35.1))), WIN,
+    measures.append(Measure("c0", MeasureKind.AIR_CORRIDOR, "z", LineString(((_wrap(c0 - 0.2), c1 - 0.1),
+                                                                             (_wrap(c0 - 0.01), c1 + 0.1))), WIN,
                             half_width_m=1000.0, altitude=AltitudeBand.metres(500, 3000)))
     return measures, sites
 
@@ -168,6 +175,17 @@ def test_the_vectorised_path_decides_as_the_engine(seed: int) -> None:
     reports = _reports(rnd, fences, 120)
     judge = Judge(fences)
     _compare(_reference(Judge(fences), reports), _fast(judge, reports), reports, fences)
+
+
+@pytest.mark.parametrize("centre", [(179.9, 10.0), (-179.95, -20.0), (20.0, 80.5)],
+                         ids=["antimeridian", "antimeridian-south", "high-latitude"])
+def test_the_vectorised_path_decides_as_the_engine_in_awkward_places(centre: tuple[float, float]) -> None:
+    for seed in range(4):
+        rnd = random.Random(seed)
+        measures, sites = _theatre(rnd, centre)
+        fences = Fences(measures, sites)
+        reports = _reports(rnd, fences, 100)
+        _compare(_reference(Judge(fences), reports), _fast(Judge(fences), reports), reports, fences)
 
 
 def test_sites_times_are_the_engines_exactly() -> None:
