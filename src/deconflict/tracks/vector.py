@@ -507,6 +507,24 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             cp = un[clear & (kind[sel[un]] == 2)]
             if len(cp):
                 hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
+        # Paths still undecided against a polygon, most of them clipping a corner:
+        # the point of the path nearest the polygon's vertex nearest it (by the chords).
+        up = np.nonzero(unsure & (kind[sel] == 2))[0]
+        if len(up):
+            fl = ff[sel[up]]
+            cnt = geo.v_start[fl + 1] - geo.v_start[fl]
+            first = np.cumsum(cnt) - cnt
+            pair = np.repeat(np.arange(len(up), dtype=np.int64), cnt)
+            vert = np.repeat(geo.v_start[fl] - first, cnt) + np.arange(int(cnt.sum()), dtype=np.int64)
+            dv, sv = point_segment(ecef(geo.v_lon[vert], geo.v_lat[vert]), p0[up][pair], p1[up][pair])
+            best = np.minimum.reduceat(dv, first)
+            pick = np.nonzero(dv == best[pair])[0]
+            pick = pick[np.unique(pair[pick], return_index=True)[1]]
+            rl = r[up]
+            xs, ys, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], sv[pick] * length[up])
+            found = inside(geo, fl, np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+            hit[up[found]] = True
+            unsure[up[found]] = False
         to_engine[sel[unsure]] = True
         hs = sel[hit]
         res[hs] = PREDICTED
