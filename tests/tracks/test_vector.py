@@ -262,3 +262,27 @@ def test_lines_area_of_application_by_chords_changes_nothing(seed: int) -> None:
     want = [(h.report, h.rule, h.in_s) for h in slow.judge(reports)]
     assert got == want
     assert fast.away_skips > 10 and want
+
+
+def test_a_polygon_s_ball_holds_it() -> None:
+    """Points on the polygons' edges and inside them are within their balls (by the
+    chord, which is no longer than the geodesic the ball's radius bounds)."""
+    rnd = random.Random(9)
+    for centre in [(40.0, 35.0), (179.9, 10.0), (20.0, 80.5)]:
+        measures, _sites = _theatre(rnd, centre)
+        fences = Fences(measures, [])
+        geo = fences.geometry
+        for i, f in enumerate(fences.fences):
+            if geo.kind[i] != 2:
+                continue
+            ring = f.shape.rings[0]
+            pts = []
+            for v in range(len(ring.lons) - 1):
+                az, _b, length = GEOD.inv(ring.lons[v], ring.lats[v], ring.lons[v + 1], ring.lats[v + 1])
+                pts += [_fwd(float(ring.lons[v]), float(ring.lats[v]), float(az), t * float(length))
+                        for t in np.linspace(0, 1, 9)]
+            lo0, lo1, la0, la1 = min(ring.lons), max(ring.lons), min(ring.lats), max(ring.lats)
+            pts += [p for p in ((rnd.uniform(lo0, lo1), rnd.uniform(la0, la1)) for _ in range(200))
+                    if f.shape.contains(*p)]
+            xyz = vector.ecef(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+            assert (np.linalg.norm(xyz - geo.xyz[i], axis=1) <= geo.ball[i] + 1e-6).all(), f.obj.id

@@ -122,7 +122,7 @@ class Geometry:
     """The area fences' shapes as flat arrays (CSR: a fence's edges, its ring's vertices)."""
 
     kind: IntArray  # 0 point, 1 line, 2 polygon (one ring), 3 anything else (the engine decides)
-    xyz: FloatArray  # (n, 3): a point fence's centre (the first vertex otherwise)
+    xyz: FloatArray  # (n, 3): a point fence's centre; a polygon's ball's centre; a line's first vertex
     lon0: FloatArray
     lat0: FloatArray
     radius: FloatArray  # a site's protection, a measure's half width
@@ -147,6 +147,7 @@ class Geometry:
 
         kinds, lon0, lat0, radius, ball = [], [], [], [], []
         centre: list[FloatArray] = []
+        ball_c: list[FloatArray | None] = []
         caps: list[FloatArray] = []
         e_start = [0]
         v_start = [0]
@@ -168,7 +169,13 @@ class Geometry:
             else:
                 k = 3
             kinds.append(k)
-            ball.append(float(sh.capsules()[0, 6]) if k == 2 else 0.0)
+            if k == 2:
+                bc, br = _ball(sh)
+                ball_c.append(bc)
+                ball.append(br)
+            else:
+                ball_c.append(None)
+                ball.append(0.0)
             centre.append(ecef(ring.lons, ring.lats).mean(axis=0) if k == 2 else ecef(ring.lons[:1], ring.lats[:1])[0])
             if k in (1, 2):
                 lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
@@ -192,7 +199,11 @@ class Geometry:
                 dup[z - 1] = True
         n = len(kinds)
         es = np.array(e_start, dtype=np.int64)
-        return cls(np.array(kinds, dtype=np.int64), ecef(np.array(lon0), np.array(lat0)).reshape(n, 3),
+        xyz = ecef(np.array(lon0), np.array(lat0)).reshape(n, 3)
+        for i, c in enumerate(ball_c):
+            if c is not None:
+                xyz[i] = c
+        return cls(np.array(kinds, dtype=np.int64), xyz,
                    np.array(lon0), np.array(lat0), np.array(radius, dtype=np.float64),
                    np.array(centre).reshape(n, 3), np.array(ball),
                    # With no margins the engine asks for the distance up to the radius
@@ -202,6 +213,29 @@ class Geometry:
                    es, allcaps[:, 0:3], allcaps[:, 3:6], allcaps[:, 6],
                    np.repeat(np.arange(n, dtype=np.int64), np.diff(es)),
                    vs, vl, va, dup)
+
+
+def _ball(sh: object) -> tuple[FloatArray, float]:
+    """A ball holding a polygon: its centre (ECEF) and radius. Around the middle of
+    its vertices' longitudes and latitudes, of radius ``max (dCi + dCj + L_ij) / 2``
+    over its edges: geo/chord.py's bound, whose proof holds for any centre C (a
+    point at t along edge ViVj is within ``min(dCi + t, dCj + L - t)`` of C, and
+    the distance from C has no local maximum inside a shape of at most 5,000 km),
+    about half the area of the ball around the first vertex. A polygon across the
+    antimeridian keeps the first vertex's ball."""
+    from deconflict.geo.chord import polygon_reach
+    from deconflict.geo.shape import Shape
+
+    assert isinstance(sh, Shape)
+    ring = sh.rings[0]
+    lons, lats = np.asarray(ring.lons, dtype=np.float64), np.asarray(ring.lats, dtype=np.float64)
+    if float(lons.max() - lons.min()) > 180.0:
+        caps = sh.capsules()
+        return caps[0, 0:3].copy(), float(caps[0, 6])
+    cl, ca = float(lons.mean()), float(lats.mean())
+    _az, _back, d = GEOD.inv(np.full(len(lons), cl), np.full(len(lons), ca), lons, lats)
+    lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
+    return ecef(np.array([cl]), np.array([ca]))[0], polygon_reach(np.asarray(d, dtype=np.float64), lengths)
 
 
 # -- distances between chords -------------------------------------------------------------
