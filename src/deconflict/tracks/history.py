@@ -62,6 +62,8 @@ class HistoryFile:
                          "t INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, alt REAL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS point_uid_t ON point (uid, t)")
         self._db.execute("CREATE INDEX IF NOT EXISTS point_t ON point (t)")
+        # Each uid's party, kept apart so that asking who is on file does not scan the points.
+        self._db.execute("CREATE TABLE IF NOT EXISTS asset (uid TEXT PRIMARY KEY, party TEXT NOT NULL)")
         self._pruned = 0.0
 
     def add(self, points: Iterable[Point]) -> None:
@@ -72,6 +74,7 @@ class HistoryFile:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO point VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR IGNORE INTO asset VALUES (?, ?)", {(r[0], r[1]) for r in rows})
             self._db.execute("COMMIT")
 
     def prune(self, before: datetime) -> None:
@@ -103,7 +106,7 @@ class HistoryFile:
     def parties(self) -> dict[str, str]:
         """Each uid on file and its party (for assets the tracker no longer holds)."""
         with self._lock:
-            return dict(self._db.execute("SELECT uid, MIN(party) FROM point GROUP BY uid").fetchall())
+            return dict(self._db.execute("SELECT uid, party FROM asset").fetchall())
 
     def close(self) -> None:
         with self._lock:
