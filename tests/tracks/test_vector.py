@@ -286,3 +286,21 @@ def test_a_polygon_s_ball_holds_it() -> None:
                     if f.shape.contains(*p)]
             xyz = vector.ecef(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
             assert (np.linalg.norm(xyz - geo.xyz[i], axis=1) <= geo.ball[i] + 1e-6).all(), f.obj.id
+
+
+def test_arrays_alone_give_what_reports_give() -> None:
+    """The array interface (no Report objects: the engine's few pairs rebuilt from the
+    rows) decides as the tracker's call on the same reports."""
+    rnd = random.Random(4)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 200)
+    judge = Judge(fences)
+    batch = Batch.of(reports)
+    decided, engine_hits = judge.judge_areas(batch)
+    got = {(int(i), fences.fences[int(f)].obj.id, int(w) == vector.NOW)
+           for i, f, w in zip(decided.r, decided.f, decided.what, strict=True)}
+    got |= {(h.report, h.object_id, h.in_s is None) for h in engine_hits}
+    assert engine_hits or len(decided.engine_r)  # the engine was asked about some
+    assert got == set(_fast(Judge(fences), reports))
+    assert batch.report(3) == reports[3]
