@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,9 @@ from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.store.sqlite import SQLiteStore
 from deconflict.tracks.conformance import Fences, Judge
-from deconflict.tracks.proximity import approaches, screen
+from deconflict.tracks.proximity import approaches
 from deconflict.tracks.report import Report
+from deconflict.tracks.vector import Batch
 
 T0 = datetime(2018, 2, 7, 12, 0, tzinfo=UTC)
 WIN = Window(datetime(2018, 2, 1, tzinfo=UTC), datetime(2018, 3, 1, tzinfo=UTC))
@@ -61,13 +63,35 @@ def load() -> str:
     return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
 
 
+#: CPU seconds of the last median_time (the median of its repeats): on a shared
+#: machine the wall clock counts other work too; the CPU time of this process does not.
+LAST_CPU: list[float] = [0.0]
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    LAST_CPU[0] = statistics.median(cpu)
     return statistics.median(times)
+
+
+def old_module(old_src: str | None, name: str) -> Any:
+    """``deconflict/tracks/<name>.py`` of another checkout (``--old-src DIR``: its ``src``),
+    loaded beside this one for a side-by-side run in one process; None without it."""
+    if not old_src:
+        return None
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"old_{name}", Path(old_src) / "deconflict/tracks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look themselves up there
+    spec.loader.exec_module(mod)
+    return mod
 
 
 # -- 1. in-process evaluation -------------------------------------------------------------
@@ -105,22 +129,66 @@ def reports_for(assets: int, per_asset: int, rnd: random.Random) -> list[Report]
     return out
 
 
-def bench_eval(fences_n: int, assets: int, per_asset: int, batch: int) -> None:
+def bench_eval(fences_n: int, assets: int, per_asset: int, batch: int, repeats: int = 3,
+               old_src: str | None = None) -> None:
     rnd = random.Random(1)
     measures, sites = theatre_fences(fences_n, rnd)
     t = time.perf_counter()
     fences = Fences(measures, sites)
     build = time.perf_counter() - t
     reps = reports_for(assets, per_asset, rnd)
+    chunks = [reps[i:i + batch] for i in range(0, len(reps), batch)]
+    batches = [Batch.of(c) for c in chunks]
     judge = Judge(fences)
-    judge.judge(reps[:batch])  # warm-up: clearances and caches
-    hits = 0
-    t = time.perf_counter()
-    for i in range(0, len(reps), batch):
-        hits += len(judge.judge(reps[i:i + batch]))
-    took = time.perf_counter() - t
-    print(f"eval: {fences_n} fences (compiled in {build:.2f} s), {assets} assets, {len(reps)} reports in batches "
-          f"of {batch}: {len(reps) / took:,.0f} reports/s ({hits} hits, {judge.exact_checks} exact checks); {load()}")
+    # A: arrays in (what a feed that batches its reports hands over), arrays out.
+    counts: list[int] = []
+
+    def arrays() -> None:
+        n = 0
+        for bt in batches:
+            decided, engine_hits = judge.judge_areas(bt)
+            n += len(decided.r) + len(engine_hits)
+        counts.append(n)
+
+    # B: the same judging from Report objects to Hit objects (Judge.judge, the tracker's call).
+    def objects() -> None:
+        for c in chunks:
+            judge.judge(c)
+
+    arrays()  # warm-up
+    ta: list[float] = []
+    tb: list[float] = []
+    ca: list[float] = []
+    cb: list[float] = []
+    checks0 = judge.exact_checks
+    for _ in range(repeats):
+        ta.append(median_time(arrays, 1))
+        ca.append(LAST_CPU[0])
+        tb.append(median_time(objects, 1))
+        cb.append(LAST_CPU[0])
+    checks = (judge.exact_checks - checks0) / (2 * repeats)
+    n = len(reps)
+    print(f"eval: {fences_n} fences (compiled in {build:.2f} s), {assets} assets, {n} reports in batches "
+          f"of {batch}: arrays {n / statistics.median(ta):,.0f} reports/s ({n / statistics.median(ca):,.0f} per "
+          f"CPU second); Report objects (Judge.judge) {n / statistics.median(tb):,.0f} reports/s "
+          f"({n / statistics.median(cb):,.0f} per CPU second); {counts[-1]} hits, {checks:,.0f} pairs left to the "
+          f"engine per pass ({checks / n:.4f} per report); medians of {repeats}; {load()}")
+    old = old_module(old_src, "conformance")
+    if old is not None:
+        # The old judge (before the vectorised path), on a sample, alternating with the new on the same sample.
+        sample = reps[: min(len(reps), 5000)]
+        bs = Batch.of(sample)
+        oj = old.Judge(old.Fences(measures, sites))
+        oj.judge(sample[:500])
+        to, tn = [], []
+        for _ in range(repeats):
+            median_time(lambda: oj.judge(sample), 1)
+            to.append(LAST_CPU[0])
+            median_time(lambda: judge.judge_areas(bs), 1)
+            tn.append(LAST_CPU[0])
+        print(f"eval old vs new, same {len(sample)} reports (CPU): old Judge.judge "
+              f"{len(sample) / statistics.median(to):,.0f} reports/s; new arrays "
+              f"{len(sample) / statistics.median(tn):,.0f} reports/s; {load()}")
     # B: the engine's own check, one report at a time (a movement of one point per report), on a sample.
     eng_svc = Deconflict(SQLiteStore(Path(tempfile.mkdtemp()) / "e.sqlite3"))
     from deconflict.model import Party
@@ -223,16 +291,27 @@ def dense_nxn(lon: np.ndarray, lat: np.ndarray, h: float) -> int:
     return int((d < h).sum())
 
 
-def bench_cpa(sizes: list[int], repeats: int) -> None:
+def bench_cpa(sizes: list[int], repeats: int, old_src: str | None = None) -> None:
     rnd = np.random.default_rng(7)
+    old = old_module(old_src, "proximity")
     for n in sizes:
         w = cpa_world(n, rnd)
+        if old is not None:
+            to, tn = [], []
+            for _ in range(repeats):
+                median_time(lambda w=w: old.approaches(*w, horizontal_m=1000.0, vertical_m=300.0,
+                                                       lookahead_s=120.0), 1)
+                to.append(LAST_CPU[0])
+                median_time(lambda w=w: approaches(*w, horizontal_m=1000.0, vertical_m=300.0, lookahead_s=120.0), 1)
+                tn.append(LAST_CPU[0])
+            print(f"cpa old vs new, {n} assets (CPU, alternating): old {statistics.median(to) * 1000:,.1f} ms, "
+                  f"new {statistics.median(tn) * 1000:,.1f} ms; {load()}")
         found: list[int] = []
         tk = median_time(lambda w=w, found=found: found.append(len(approaches(
             *w, horizontal_m=1000.0, vertical_m=300.0, lookahead_s=120.0))), repeats)
-        ts = median_time(lambda w=w: screen(w[0], w[1], w[3], w[4], 1000.0, 120.0), repeats)
-        line = (f"cpa: {n} assets: {tk * 1000:,.1f} ms per cycle (screen {ts * 1000:,.1f} ms; "
-                f"{found[-1]} approaches)")
+        ck = LAST_CPU[0]
+        line = (f"cpa: {n} assets: {tk * 1000:,.1f} ms per cycle, {ck * 1000:,.1f} ms CPU "
+                f"({found[-1]} approaches)")
         if n <= 8000:
             tb = median_time(lambda w=w: dense_nxn(w[0], w[1], 1000.0), max(1, repeats // 2))
             line += f"; dense N x N distances {tb * 1000:,.1f} ms"
@@ -321,12 +400,13 @@ def main() -> None:
     ap.add_argument("--cpa-sizes", type=int, nargs="+", default=[1_000, 8_000, 10_000, 100_000])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--old-src", help="another checkout's src/: its tracks judge and CPA timed beside these")
     a = ap.parse_args()
     print(f"deconflict bench/tracks.py; {load()}")
     if a.only in (None, "eval"):
-        bench_eval(a.fences, a.assets, a.per_asset, a.batch)
+        bench_eval(a.fences, a.assets, a.per_asset, a.batch, old_src=a.old_src)
     if a.only in (None, "cpa"):
-        bench_cpa(a.cpa_sizes, a.repeats)
+        bench_cpa(a.cpa_sizes, a.repeats, a.old_src)
     if a.only in (None, "tcp"):
         bench_tcp(a.clients, a.per_client)
     if a.only in (None, "latency"):

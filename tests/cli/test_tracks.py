@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,6 +86,12 @@ def test_serve_with_cot_over_tcp_and_tls(tmp_path: Path) -> None:
     assert "live tracks: CoT tcp" in errors
     with SQLiteStore(store) as st:
         assert st.verify() > 0
+    # The track history, on file beside the store: who was where survives the server.
+    from deconflict.tracks.history import HistoryFile
+
+    history = HistoryFile(store.with_name(store.name + ".tracks.sqlite3"))
+    assert {p.uid for p in history.points(None, T - timedelta(days=1), T + timedelta(days=1), 100)} >= {"cli-col"}
+    history.close()
 
 
 def test_track_options_are_checked() -> None:
@@ -96,3 +102,9 @@ def test_track_options_are_checked() -> None:
     assert TracksOptions.parse(None, None, None, None, False, "127.0.0.1") is None
     opts = TracksOptions.parse(None, None, None, "127.0.0.1:30003", False, "127.0.0.1")
     assert opts is not None and opts.sbs == ("127.0.0.1", 30003)
+    with pytest.raises(InvalidInput, match="--track-history-hours"):
+        TracksOptions.parse(None, None, None, None, True, "127.0.0.1", -1.0)
+    with pytest.raises(InvalidInput, match="--track-history-every-s"):
+        TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 6.0, 0.0)
+    opts = TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 0.5, 10.0)
+    assert opts is not None and (opts.settings.history_s, opts.settings.history_every_s) == (1800.0, 10.0)

@@ -71,3 +71,32 @@ def test_screening_over_selects_never_drops() -> None:
             _a, _b, d = ref.GEOD.inv(lo[i], la[i], lo[j], la[j])
             if d <= H + (speed[i] + speed[j]) * LOOK / 2 - 5.0:
                 assert (i, j) in pairs
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_height_screen_drops_nothing(seed: int) -> None:
+    """Screening on heights too (a fourth, scaled coordinate) finds the same
+    approaches as screening in space alone, and keeps every pair the brute force
+    sees within both distances at some moment."""
+    import pytest
+
+    from deconflict.tracks import proximity
+
+    w = _world(seed, 120)
+    lon, lat, alt, speed, course, vz, _party = w
+    # Climbs and descents steep enough to cross layers within the look-ahead.
+    vz = np.where(np.isnan(alt), 0.0, vz * 5)
+    w = (lon, lat, alt, speed, course, vz, _party)
+    got = {(a.a, a.b, a.now) for a in approaches(*w, horizontal_m=H, vertical_m=V, lookahead_s=LOOK)}
+    with pytest.MonkeyPatch.context() as mp:
+        plain = proximity.screen
+        mp.setattr(proximity, "screen", lambda *a: plain(*a[:6]))
+        want = {(a.a, a.b, a.now) for a in approaches(*w, horizontal_m=H, vertical_m=V, lookahead_s=LOOK)}
+    assert got == want
+    z = np.where(np.isnan(alt), 0.0, alt)
+    pairs = {tuple(p) for p in screen(lon, lat, speed, course, H, LOOK, z, vz, V).tolist()}
+    brute = _brute(lon, lat, alt, speed, course, vz, np.arange(len(lon)))  # every pair, all parties apart
+    for pair, d in brute.items():
+        if d <= H:
+            assert pair in pairs, (pair, d)

@@ -54,10 +54,21 @@ def test_a_party_s_tracks_are_drawn_with_their_cot_symbols(tracks_server: Runnin
     report(tracks_server, "coalition", [{"uid": "COAL-PATROL-1", "lon": 40.21, "lat": 35.30,
                                          "time": datetime.now(UTC).isoformat(), "type": "a-f-G-U-C-I"}])
     expect(patrol).not_to_have_attribute("transform", before, timeout=10_000)
+    # Its trail (GET /v1/tracks/history) is drawn behind it: a path from the first
+    # report's point to the second's, ending under the symbol.
+    trail = page.locator('#g-symbols path.trail[data-uid="COAL-PATROL-1"]')
+    expect(trail).to_have_count(1, timeout=10_000)
+    d = trail.get_attribute("d") or ""
+    assert d.startswith("M") and d.count("L") >= 1, d
+    ends = [float(v) for v in d.rsplit("L", 1)[1].split(",")]
+    starts = [float(v) for v in d[1:].split("L", 1)[0].split(",")]
+    assert ends[0] - starts[0] > 5  # eastwards, as it moved (40.20 -> 40.21)
+    shot(page, "live-tracks-trail")
     # The layer can be hidden.
     page.locator("#tab-layers").click()
     page.locator('input[data-layer="tracks"]').uncheck()
     expect(page.locator("#g-symbols .track")).to_have_count(0)
+    expect(page.locator("#g-symbols path.trail")).to_have_count(0)
     no_errors(page)
     page.close()
 

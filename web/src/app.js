@@ -36,7 +36,7 @@ import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
 } from "./hotline-view.js";
 import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
-import { trackLabel, trackSidc } from "./tracks.js";
+import { trackLabel, trackSidc, trailPath, trailSince } from "./tracks.js";
 
 const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
@@ -64,6 +64,7 @@ const state = {
   layers: { base: true, graticule: true, measures: true, proposed: true, site: true, movement: true, flight: true, fire: true, tracks: true, labels: true },
   tracks: [], // live tracks (GET /v1/tracks): each asset's latest report the party may see
   tracksTimer: null,
+  trails: {}, // uid -> its recent points (GET /v1/tracks/history), drawn under the symbols
   pick: null, // "target" | "origin" | "route" | "measure"
   asOf: null, // epoch ms: the picture as the service knew it then; null: live
   result: null,
@@ -176,6 +177,10 @@ function startTracks() {
     if (!state.me) return;
     try {
       state.tracks = await api("/v1/tracks");
+      const since = trailSince(state.tracks);
+      if (since !== null && state.layers.tracks) {
+        state.trails = (await api(`/v1/tracks/history?since=${encodeURIComponent(since)}`)).tracks ?? {};
+      }
       scheduleRender();
     } catch (err) {
       if (err.status === 404) {  // no live tracks on this server: stop asking
@@ -192,7 +197,12 @@ function renderTracks() {
   // Live positions are now: drawn in the live picture only, not "as known at" a past instant.
   if (!state.layers.tracks || state.asOf !== null || !window.ms) return "";
   const me = state.me?.party ?? "";
-  return state.tracks.map((t) => {
+  const trails = state.tracks.map((t) => {
+    const d = trailPath(state.trails[t.uid], (ll) => project(state.view, ll));
+    return d ? `<path class="trail" data-uid="${esc(t.uid)}" d="${d}" fill="none" stroke="#333" `
+      + `stroke-width="1.5" stroke-dasharray="4 3" opacity="0.7"/>` : "";
+  }).join("");
+  return trails + state.tracks.map((t) => {
     const [x, y] = project(state.view, [t.lon, t.lat]);
     if (x < -50 || y < -50 || x > state.view.width + 50 || y > state.view.height + 50) return "";
     const opts = { uniqueDesignation: trackLabel(t) };
@@ -210,6 +220,7 @@ function signOut(message = "") {
   clearInterval(state.tracksTimer);
   state.tracksTimer = null;
   state.tracks = [];
+  state.trails = {};
   state.token = null;
   state.me = null;
   state.declarations = [];

@@ -36,3 +36,36 @@ export function trackLabel(track) {
   const alt = track.air && Number.isFinite(track.alt_m) ? ` · ${Math.round(track.alt_m)} m` : "";
   return `${track.uid}${alt}`;
 }
+
+/** How far back a trail goes behind each track's latest point (ms). */
+export const TRAIL_MS = 15 * 60 * 1000;
+
+/**
+ * The `since` to ask `GET /v1/tracks/history` for trails: the trail window behind
+ * the latest report among `tracks` (report times, not the viewer's clock: a feed
+ * may replay an exercise), or null with no tracks.
+ */
+export function trailSince(tracks) {
+  const times = tracks.map((t) => Date.parse(t.time)).filter(Number.isFinite);
+  if (!times.length) return null;
+  return new Date(Math.max(...times) - TRAIL_MS).toISOString();
+}
+
+/**
+ * An SVG path through a trail's points (oldest first), projected with `project`
+ * ([lon, lat] -> [x, y]); a jump of more than half the world in longitude (the
+ * antimeridian) starts a new piece. Null with fewer than two points.
+ */
+export function trailPath(points, project) {
+  if (!Array.isArray(points) || points.length < 2) return null;
+  let d = "";
+  let prevLon = null;
+  for (const p of points) {
+    if (!Number.isFinite(p.lon) || !Number.isFinite(p.lat)) continue;
+    const [x, y] = project([p.lon, p.lat]);
+    const jump = prevLon === null || Math.abs(p.lon - prevLon) > 180;
+    d += `${jump ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+    prevLon = p.lon;
+  }
+  return d.includes("L") ? d : null;
+}

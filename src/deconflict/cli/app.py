@@ -413,6 +413,10 @@ def serve(
         "--sbs", help="SBS-1 BaseStation source HOST:PORT (dump1090: 30003).")] = None,
     tracks: Annotated[bool, typer.Option(
         "--tracks", help="Live tracks over HTTP only (implied by the options above).")] = False,
+    track_history_hours: Annotated[float, typer.Option(
+        "--track-history-hours", help="How long track history is kept (beside an SQLite store).")] = 6.0,
+    track_history_every_s: Annotated[float, typer.Option(
+        "--track-history-every-s", help="At most one history point per asset this often.")] = 1.0,
     tiles: Annotated[list[Path] | None, typer.Option(
         "--tiles", help="An MBTiles or PMTiles file (raster or vector) for the map's base; repeatable.")] = None,
 ) -> None:
@@ -423,7 +427,8 @@ def serve(
     from deconflict.cli.tracks import TracksOptions
 
     with errors():
-        live = TracksOptions.parse(cot_tcp, cot_udp, cot_tls, sbs, tracks, host)
+        live = TracksOptions.parse(cot_tcp, cot_udp, cot_tls, sbs, tracks, host, track_history_hours,
+                                   track_history_every_s)
         if live is not None and workers != 1:
             raise InvalidInput("--workers", "live tracks run in one server process: use --workers 1")
         if not 0 < ack_deadline <= 7 * 24 * 60:

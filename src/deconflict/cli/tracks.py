@@ -11,10 +11,12 @@ from deconflict.errors import InvalidInput
 from deconflict.service.auth import Role
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
+from deconflict.store.open import store_url
 from deconflict.tracks.certs import Authority
+from deconflict.tracks.history import HistoryFile
 from deconflict.tracks.http import mount
 from deconflict.tracks.server import TakServer
-from deconflict.tracks.tracker import Tracker
+from deconflict.tracks.tracker import Settings, Tracker
 
 
 def _port(value: int | None, name: str) -> int | None:
@@ -30,11 +32,12 @@ class TracksOptions:
     tls: int | None
     sbs: tuple[str, int] | None
     host: str
+    settings: Settings = field(default_factory=Settings)
     server: TakServer | None = field(default=None)
 
     @classmethod
     def parse(cls, tcp: int | None, udp: int | None, tls: int | None, sbs: str | None, tracks: bool,
-              host: str) -> TracksOptions | None:
+              host: str, history_hours: float = 6.0, history_every_s: float = 1.0) -> TracksOptions | None:
         if tcp is None and udp is None and tls is None and sbs is None and not tracks:
             return None
         source = None
@@ -43,10 +46,21 @@ class TracksOptions:
             if not h or not p.isdigit() or not 0 < int(p) <= 65535:
                 raise InvalidInput("--sbs", f"give HOST:PORT, e.g. 127.0.0.1:30003, got {sbs!r}")
             source = (h, int(p))
-        return cls(_port(tcp, "--cot-tcp"), _port(udp, "--cot-udp"), _port(tls, "--cot-tls"), source, host)
+        settings = Settings(history_s=history_hours * 3600.0, history_every_s=history_every_s)
+        try:
+            settings.check()
+        except InvalidInput as exc:
+            name = {"history_s": "--track-history-hours", "history_every_s": "--track-history-every-s"}
+            raise InvalidInput(name.get(exc.field, exc.field), exc.reason) from None
+        return cls(_port(tcp, "--cot-tcp"), _port(udp, "--cot-udp"), _port(tls, "--cot-tls"), source, host,
+                   settings)
 
     def start(self, app: FastAPI, hotline: Hotline, store: Path) -> None:
-        tracker = Tracker(hotline)
+        # Track history on file beside an SQLite store (<store>.tracks.sqlite3); in memory otherwise.
+        history = None
+        if store_url(store) is None:
+            history = HistoryFile(store.with_name(store.name + ".tracks.sqlite3"))
+        tracker = Tracker(hotline, self.settings, history=history)
         ctx = Authority.beside(store).server_context(self.host) if self.tls is not None else None
         if any(x is not None for x in (self.tcp, self.udp, self.tls, self.sbs)):
             self.server = TakServer(tracker, host=self.host, tcp=self.tcp, udp=self.udp, tls=self.tls,

@@ -86,8 +86,25 @@ class CotEvent:
 UNKNOWN_HAE = 9_999_999.0
 
 
+#: Recent times parsed (a stream's time and start are usually the same text, and
+#: many reports share a second): bounded, emptied when full.
+_TIMES: dict[str, datetime] = {}
+_TIMES_MAX = 4096
+
+
 def parse_time(text: str, name: str) -> datetime:
     """A CoT time (W3C XML dateTime, UTC)."""
+    got = _TIMES.get(text)
+    if got is not None:
+        return got
+    t = _parse_time(text, name)
+    if len(_TIMES) >= _TIMES_MAX:
+        _TIMES.clear()
+    _TIMES[text] = t
+    return t
+
+
+def _parse_time(text: str, name: str) -> datetime:
     s = text.strip()
     if len(s) > 40:
         raise CotError(name, "time too long")

@@ -48,7 +48,8 @@ from deconflict.engine.rules import (
     evaluate_line_measure,
     evaluate_volumes,
 )
-from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
+from deconflict.geo.chord import CHORD_ROUNDING_M, PRUNE_SLACK_M, capsule_gaps
+from deconflict.geo.chord import ecef as chord_ecef
 from deconflict.geo.ellipsoid import GEOD, M_MIN
 from deconflict.geo.shape import Shape, ShapeType
 from deconflict.model import (
@@ -62,6 +63,7 @@ from deconflict.model import (
     SiteCategory,
 )
 from deconflict.tracks.report import Report
+from deconflict.tracks.vector import NOW, Batch, Decided, Geometry, decide
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -220,6 +222,15 @@ class Fences:
         arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
         self.box_fence = arr[:, 0].astype(np.int64)
         self.box = arr[:, 1:5]
+        # One box per fence holding its boxes (a fence split at the antimeridian: every longitude).
+        self.f_lon0 = np.full(n, np.inf)
+        self.f_lon1 = np.full(n, -np.inf)
+        self.f_lat0 = np.full(n, np.inf)
+        self.f_lat1 = np.full(n, -np.inf)
+        np.minimum.at(self.f_lon0, self.box_fence, self.box[:, 0])
+        np.maximum.at(self.f_lon1, self.box_fence, self.box[:, 2])
+        np.minimum.at(self.f_lat0, self.box_fence, self.box[:, 1])
+        np.maximum.at(self.f_lat1, self.box_fence, self.box[:, 3])
         # Grid: every cell a box touches lists the box.
         cells_f: list[np.ndarray] = []
         cells_c: list[np.ndarray] = []
@@ -241,6 +252,8 @@ class Fences:
             self.cell_start = self.cell_end = self.cell_boxes = np.zeros(0, dtype=np.int64)
         self._binds: dict[str, BoolArray] = {}
         self.n = n
+        self.geometry = Geometry.of(self.fences)
+        self.geometry.box = np.stack([self.f_lon0, self.f_lat0, self.f_lon1, self.f_lat1], axis=1)
 
     def binds(self, party: str) -> BoolArray:
         """Which fences bind ``party`` (a site binds every other party)."""
@@ -298,8 +311,9 @@ class Fences:
         for shift in (-360.0, 0.0, 360.0):
             lo_ok |= (rl1 + shift >= b[:, 0]) & (rl0 + shift <= b[:, 2])
         ok &= lo_ok
-        pairs = np.unique(np.stack([reps[ok], self.box_fence[boxes[ok]]], axis=1), axis=0)
-        return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+        # A fence's box in several cells of a report's box is met once per cell: once is enough.
+        key = np.unique(reps[ok] * self.n + self.box_fence[boxes[ok]])
+        return (key // max(self.n, 1)).astype(np.int64), (key % max(self.n, 1)).astype(np.int64)
 
 
 _NX = round(360 / CELL_DEG)
@@ -323,6 +337,7 @@ class Judge:
         self._line_clear: dict[tuple[str, str], _Clearance] = {}
         self.exact_checks = 0
         self.cache_hits = 0
+        self.away_skips = 0
         self._swept_memo: tuple[Report, Part | None] | None = None
 
     def _swept(self, r: Report) -> Part | None:
@@ -339,39 +354,18 @@ class Judge:
         n = len(reports)
         if n == 0:
             return []
-        hits: list[Hit] = []
-        fz = self.fences
-        lon = np.fromiter((r.lon for r in reports), np.float64, n)
-        lat = np.fromiter((r.lat for r in reports), np.float64, n)
-        t = np.fromiter((micros(r.t) for r in reports), np.int64, n)
-        z = np.fromiter((r.alt_m if r.air else math.nan for r in reports), np.float64, n)
-        air = np.fromiter((r.air for r in reports), bool, n)
-        sweep = np.fromiter((r.speed * self.lookahead_s if r.moving else 0.0 for r in reports), np.float64, n)
-        la_us = int(self.lookahead_s * 1e6)
+        b = Batch.of(reports)
+        lon, lat, t, air = b.lon, b.lat, b.t, b.air
+        sweep = np.where(b.moving(), b.speed * self.lookahead_s, 0.0)
         # -- areas and sites ----------------------------------------------------------
-        ri, fi = fz.candidates(*self._boxes(reports, lon, lat, sweep))
-        if len(ri):
-            tt, ff = t[ri], fi
-            moving = sweep[ri] > 0
-            # Now: t in [t0, t1); predicted: [t, t + lookahead) meets [t0, t1).
-            now_t = (fz.t0[ff] <= tt) & (tt < fz.t1[ff])
-            pred_t = moving & (fz.t0[ff] < tt + la_us) & (tt < fz.t1[ff])
-            za = z[ri]
-            is_air = air[ri]
-            band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
-            kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
-            keep = (now_t | pred_t) & band & kind_ok
-            ri, ff, now_t = ri[keep], ff[keep], now_t[keep]
-            binds_ok = np.ones(len(ri), dtype=bool)
-            parties = sorted({reports[i].party for i in set(ri.tolist())})
-            for p in parties:
-                sel = np.fromiter((reports[i].party == p for i in ri.tolist()), bool, len(ri))
-                binds_ok[sel] = fz.binds(p)[ff[sel]]
-            ri, ff, now_t = ri[binds_ok], ff[binds_ok], now_t[binds_ok]
-            for i, f, nt in zip(ri.tolist(), ff.tolist(), now_t.tolist(), strict=True):
-                h = self._exact_area(i, reports[i], fz.fences[f], nt)
-                if h is not None:
-                    hits.append(h)
+        decided, hits = self.judge_areas(b, reports)
+        fz = self.fences
+        for i, f, what, in_s in zip(decided.r.tolist(), decided.f.tolist(), decided.what.tolist(),
+                                    decided.in_s.tolist(), strict=True):
+            fence = fz.fences[f]
+            key: object = fence.obj.kind if isinstance(fence.obj, Measure) else "site"
+            where = (float(fence.shape.rings[0].lons[0]), float(fence.shape.rings[0].lats[0]))
+            hits.append(self._hit(i, key, fence.obj, None if what == NOW else in_s, where))
         # -- lines ----------------------------------------------------------------------
         for line in fz.lines:
             self._judge_line(line, reports, lon, lat, t, air, sweep, hits)
@@ -386,7 +380,78 @@ class Judge:
         hits.sort(key=lambda h: h.report)
         return hits
 
-    def _boxes(self, reports: Sequence[Report], lon: FloatArray, lat: FloatArray,
+    def judge_areas(self, b: Batch, reports: Sequence[Report] | None = None) -> tuple[Decided, list[Hit]]:
+        """The area fences (measures and forces sites) over a batch, vectorised: the
+        pairs the bounds decide (arrays), and the engine's hits on the pairs they
+        leave (tracks/vector.py). ``reports``: the batch's reports, when at hand."""
+        fz = self.fences
+        moving = b.moving()
+        sweep = np.where(moving, b.speed * self.lookahead_s, 0.0)
+        la_us = int(self.lookahead_s * 1e6)
+        ahead_lon = np.full(len(b), math.nan)
+        ahead_lat = np.full(len(b), math.nan)
+        mv = np.nonzero(moving)[0]
+        if len(mv):
+            elon, elat, _ = GEOD.fwd(b.lon[mv], b.lat[mv], b.course[mv], sweep[mv])
+            ahead_lon[mv], ahead_lat[mv] = elon, elat
+        ri, ff = self._candidates(b, *self._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep))
+        empty = np.zeros(0, dtype=np.int64)
+        if not len(ri):
+            return Decided(empty, empty, empty, np.zeros(0), empty, empty, np.zeros(0, dtype=bool)), []
+        tt = b.t[ri]
+        # Now: t in [t0, t1); predicted: [t, t + lookahead) meets [t0, t1).
+        now_t = (fz.t0[ff] <= tt) & (tt < fz.t1[ff])
+        pred_t = moving[ri] & (fz.t0[ff] < tt + la_us) & (tt < fz.t1[ff])
+        za = b.alt[ri]
+        is_air = b.air[ri]
+        band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
+        kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
+        binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
+        keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
+        ri, ff, now_t, pred_t = ri[keep], ff[keep], now_t[keep], pred_t[keep]
+        decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat))
+        hits: list[Hit] = []
+        for i, f, nt in zip(decided.engine_r.tolist(), decided.engine_f.tolist(), decided.engine_now.tolist(),
+                            strict=True):
+            r = reports[i] if reports is not None else b.report(i)
+            h = self._exact_area(i, r, fz.fences[f], nt)
+            if h is not None:
+                hits.append(h)
+        return decided, hits
+
+    def _candidates(self, b: Batch, lon_lo: FloatArray, lon_hi: FloatArray, lat_lo: FloatArray,
+                    lat_hi: FloatArray) -> tuple[IntArray, IntArray]:
+        """(report, fence) pairs whose boxes may meet. The grid is asked once per asset
+        (the union of its reports' boxes: an asset's reports in a batch are close
+        together), then each of its reports is tested against each fence's box."""
+        fz = self.fences
+        order = np.argsort(b.uid, kind="stable")
+        u = b.uid[order]
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        counts = np.diff(np.r_[starts, len(u)])
+        g_lo = np.minimum.reduceat(lon_lo[order], starts)
+        g_hi = np.maximum.reduceat(lon_hi[order], starts)
+        g_la0 = np.minimum.reduceat(lat_lo[order], starts)
+        g_la1 = np.maximum.reduceat(lat_hi[order], starts)
+        gi, ff = fz.candidates(g_lo, g_hi, g_la0, g_la1)
+        if not len(gi):
+            return gi, ff
+        # Each pair (asset, fence) for each report of the asset.
+        per = counts[gi]
+        pair = np.repeat(np.arange(len(gi), dtype=np.int64), per)
+        k = np.arange(int(per.sum()), dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+        ri = order[starts[gi][pair] + k]
+        ff = ff[pair]
+        ok = (lat_hi[ri] >= fz.f_lat0[ff]) & (lat_lo[ri] <= fz.f_lat1[ff])
+        rl0, rl1 = lon_lo[ri], lon_hi[ri]
+        f0, f1 = fz.f_lon0[ff], fz.f_lon1[ff]
+        lon_ok = (rl1 - rl0) >= 360.0
+        for shift in (-360.0, 0.0, 360.0):
+            lon_ok |= (rl1 + shift >= f0) & (rl0 + shift <= f1)
+        ok &= lon_ok
+        return ri[ok], ff[ok]
+
+    def _boxes(self, lon: FloatArray, lat: FloatArray, ahead_lon: FloatArray, ahead_lat: FloatArray,
                sweep: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Each report's box: its point, or for a moving one its path over the look-ahead
         (the box of both ends, from the exact geodesic, grown by a bound of how far the
@@ -394,9 +459,7 @@ class Judge:
         lon_lo, lon_hi, lat_lo, lat_hi = lon.copy(), lon.copy(), lat.copy(), lat.copy()
         mv = np.nonzero(sweep > 0)[0]
         if len(mv):
-            crs = np.fromiter((reports[i].course for i in mv.tolist()), np.float64, len(mv))
-            elon, elat, _ = GEOD.fwd(lon[mv], lat[mv], crs, sweep[mv])
-            elon, elat = np.asarray(elon, dtype=np.float64), np.asarray(elat, dtype=np.float64)
+            elon, elat = ahead_lon[mv], ahead_lat[mv]
             # Unwrap the end next to the start (paths are far shorter than 180 degrees).
             elon = lon[mv] + ((elon - lon[mv] + 540.0) % 360.0 - 180.0)
             d = sweep[mv]
@@ -482,6 +545,7 @@ class Judge:
         moved = _haversine_lb(c_lon, c_lat, lon[cand], lat[cand])
         # Reusable: moved less than the clearance, and the path ahead stays within it too.
         reuse = np.nan_to_num(moved, nan=np.inf) + sweep[cand] < c_clear
+        away = self._away(line, lon[cand], lat[cand], sweep[cand], reports, cand)
         for j, i in enumerate(cand.tolist()):
             r = reports[i]
             key = (r.uid, m.id)
@@ -491,9 +555,39 @@ class Judge:
                 if c.far and now_t[i]:
                     hits.append(self._hit(i, "line", m, None, (r.lon, r.lat)))
                 continue
+            if away[j]:
+                # Outside the line's area of application, now and along the path:
+                # the engine answers None (and keeps no clearance).
+                self.away_skips += 1
+                self._line_clear.pop(key, None)
+                continue
             h = self._exact_line(i, r, line, bool(now_t[i]))
             if h is not None:
                 hits.append(h)
+
+    def _away(self, line: _Line, lon: FloatArray, lat: FloatArray, sweep: FloatArray, reports: Sequence[Report],
+              idx: IntArray) -> BoolArray:
+        """Which reports, with their paths ahead, are farther from the line than its
+        area of application, by chords (geo/chord.py: a lower bound of the geodesic
+        distance, so the engine's distance is past the reach too and it answers
+        None). Not for an area of application given as a polygon."""
+        n = len(lon)
+        if line.area is not None or not n:
+            return np.zeros(n, dtype=bool)
+        p0 = chord_ecef(lon, lat)
+        p1 = p0.copy()
+        pad = np.zeros(n)
+        mv = np.nonzero(sweep > 0)[0]
+        if len(mv):
+            crs = np.fromiter((reports[i].course for i in idx[mv].tolist()), np.float64, len(mv))
+            elon, elat, _ = GEOD.fwd(lon[mv], lat[mv], crs, sweep[mv])
+            p1[mv] = chord_ecef(np.asarray(elon, dtype=np.float64), np.asarray(elat, dtype=np.float64))
+            c = np.linalg.norm(p1[mv] - p0[mv], axis=1)
+            pad[mv] = 0.5 * np.sqrt((np.maximum(sweep[mv] - c, 0.0) + CHORD_ROUNDING_M) * (sweep[mv] + c))
+        caps = np.concatenate([p0, p1, pad[:, None]], axis=1)
+        gaps = capsule_gaps(caps, line.shape.capsules()).min(axis=1)
+        out: BoolArray = gaps > line.measure.application_m + PRUNE_SLACK_M
+        return out
 
     def _exact_line(self, i: int, r: Report, line: _Line, now_in_window: bool) -> Hit | None:
         self.exact_checks += 1

@@ -3,7 +3,8 @@
 ``POST /v1/tracks/reports`` takes a JSON batch of position reports (the
 caller's party's own assets); ``GET /v1/tracks`` the latest positions the
 caller may see; ``GET /v1/tracks/{uid}/history`` a track's history (within
-the retention); ``PUT /v1/tracks/assets/{uid}`` links an asset to one of the
+the retention), ``GET /v1/tracks/history`` every visible track's within a
+window; ``PUT /v1/tracks/assets/{uid}`` links an asset to one of the
 party's movements or flights; ``GET /v1/tracks/alerts`` the active alerts
 that concern the caller; ``GET /v1/tracks/stats`` the counters (administrators).
 Alerts are acknowledged as notifications (``/v1/notifications/{id}/acknowledge``).
@@ -15,7 +16,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from deconflict.errors import InvalidInput
@@ -98,11 +99,22 @@ def mount(app: FastAPI, tracker: Tracker, queue: FairQueue | None = None, stats:
             out["servers"] = stats()
         return out
 
-    @app.get("/v1/tracks/{uid}/history", tags=["tracks"])
-    def history(uid: str, authorization: Annotated[str | None, Header()] = None) -> list[dict[str, Any]]:
+    @app.get("/v1/tracks/history", tags=["tracks"])
+    def histories(since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                  uid: Annotated[list[str] | None, Query(max_length=1000)] = None,
+                  authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Who was where: the points of every track the caller may see within [since, until]
+        (an incident review; at most 50,000 points, ``truncated`` says when more were left)."""
         who = who_of(authorization)
         who.require(Action.READ)
-        return tracker.history(None if who.is_admin else who.party, uid)
+        return tracker.histories(None if who.is_admin else who.party, since, until, uid)
+
+    @app.get("/v1/tracks/{uid}/history", tags=["tracks"])
+    def history(uid: str, since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                authorization: Annotated[str | None, Header()] = None) -> list[dict[str, Any]]:
+        who = who_of(authorization)
+        who.require(Action.READ)
+        return tracker.history(None if who.is_admin else who.party, uid, since, until)
 
     @app.put("/v1/tracks/assets/{uid}", tags=["tracks"])
     def link(uid: str, body: LinkBody, request: Request,

@@ -73,8 +73,10 @@ def _enu_velocity(course: FloatArray, speed: FloatArray) -> tuple[FloatArray, Fl
 
 
 def screen(lon: FloatArray, lat: FloatArray, speed: FloatArray, course: FloatArray, horizontal_m: float,
-           lookahead_s: float) -> IntArray:
-    """Candidate pairs (i < j) whose swept segments may come within ``horizontal_m``."""
+           lookahead_s: float, z: FloatArray | None = None, vz: FloatArray | None = None,
+           vertical_m: float = math.inf) -> IntArray:
+    """Candidate pairs (i < j) whose swept segments may come within ``horizontal_m``
+    and (given heights ``z`` and climb rates ``vz``) within ``vertical_m``."""
     n = len(lon)
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -85,35 +87,62 @@ def screen(lon: FloatArray, lat: FloatArray, speed: FloatArray, course: FloatArr
     mlat = lat + np.degrees(vn * lookahead_s / 2.0 / WGS84_A)
     mlon = lon + np.degrees(ve * lookahead_s / 2.0 / (WGS84_A * np.maximum(np.cos(np.radians(lat)), 1e-6)))
     pts = ecef(mlon, np.clip(mlat, -90.0, 90.0), np.zeros(n))
+    # Heights: the middle of each one's climb over the look-ahead, and half the climb.
+    if z is None or not math.isfinite(vertical_m):
+        zmid, zhalf = np.zeros(n), np.zeros(n)
+        vertical = math.inf
+    else:
+        w = np.zeros(n) if vz is None else vz
+        zmid = z + w * lookahead_s / 2.0
+        zhalf = np.abs(w) * lookahead_s / 2.0
+        vertical = vertical_m + VERTICAL_TOLERANCE_M
     cls = np.searchsorted(np.array(SPEED_CLASSES[:-1]), speed, side="left")
     groups = [np.nonzero(cls == k)[0] for k in range(len(SPEED_CLASSES))]
-    trees = [(g, cKDTree(pts[g]), float(half[g].max()) if len(g) else 0.0) for g in groups]
+    info = [(g, float(half[g].max()) if len(g) else 0.0, float(zhalf[g].max()) if len(g) else 0.0) for g in groups]
     out: list[IntArray] = []
     # The planar midpoint errs by at most (path/2)^2 / R plus rounding: a metre slack per km of path.
     def slack(h: float) -> float:
         return 1.0 + 2.0 * h * h / WGS84_A + 1e-3 * h
 
-    for a in range(len(trees)):
-        ga, ta, ha = trees[a]
+    def trees(ga: IntArray, gb: IntArray | None, r: float, reach_z: float) -> tuple[cKDTree, cKDTree, float]:
+        # Heights that differ: a fourth coordinate, the height scaled so that the
+        # vertical reach becomes the horizontal radius. A pair within r in space
+        # and within the vertical reach is then within r * sqrt(2) in four
+        # dimensions, the radius asked: kept. All heights equal (ground units):
+        # space alone.
+        both = ga if gb is None else np.concatenate([ga, gb])
+        flat = not math.isfinite(reach_z) or float(np.ptp(zmid[both])) == 0.0
+        if flat:
+            ta = cKDTree(pts[ga])
+            return ta, (ta if gb is None else cKDTree(pts[gb])), r
+        scale = r / reach_z
+        ta = cKDTree(np.concatenate([pts[ga], (zmid[ga] * scale)[:, None]], axis=1))
+        tb = ta if gb is None else cKDTree(np.concatenate([pts[gb], (zmid[gb] * scale)[:, None]], axis=1))
+        return ta, tb, r * math.sqrt(2.0) * (1.0 + 1e-12)
+
+    for a in range(len(info)):
+        ga, ha, za = info[a]
         if not len(ga):
             continue
         r = horizontal_m + 2 * ha + 2 * slack(ha)
-        p = ta.query_pairs(r, output_type="ndarray")
+        ta, _tb, radius = trees(ga, None, r, vertical + 2 * za + 1.0)
+        p = ta.query_pairs(radius, output_type="ndarray")
         if len(p):
             out.append(np.stack([ga[p[:, 0]], ga[p[:, 1]]], axis=1))
-        for b in range(a + 1, len(trees)):
-            gb, tb, hb = trees[b]
+        for b in range(a + 1, len(info)):
+            gb, hb, zb = info[b]
             if not len(gb):
                 continue
             r = horizontal_m + ha + hb + slack(ha) + slack(hb)
-            sm = ta.sparse_distance_matrix(tb, r, output_type="ndarray")
+            ta, tb, radius = trees(ga, gb, r, vertical + za + zb + 1.0)
+            sm = ta.sparse_distance_matrix(tb, radius, output_type="ndarray")
             if len(sm):
                 out.append(np.stack([ga[sm["i"]], gb[sm["j"]]], axis=1))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(out).astype(np.int64)
-    pairs.sort(axis=1)
-    return pairs
+    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    return np.stack([lo, hi], axis=1)
 
 
 def _windows(dx: FloatArray, dy: FloatArray, dvx: FloatArray, dvy: FloatArray, dz0: FloatArray, dvz: FloatArray,
@@ -156,7 +185,9 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     ``alt`` is NaN for ground assets (on the surface: vertical separation to an
     aircraft is the aircraft's altitude); ``speed`` 0 and ``course`` 0 for
     stationary or unknown motion."""
-    pairs = screen(lon, lat, speed, course, horizontal_m, lookahead_s)
+    z = np.where(np.isnan(alt), 0.0, alt)
+    w = np.where(np.isnan(alt), 0.0, vz)
+    pairs = screen(lon, lat, speed, course, horizontal_m, lookahead_s, z, w, vertical_m)
     if not len(pairs):
         return []
     i, j = pairs[:, 0], pairs[:, 1]
@@ -165,17 +196,16 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     if not len(i):
         return []
     # Heights: ground assets on the surface (0), aircraft climbing at vz.
-    z = np.where(np.isnan(alt), 0.0, alt)
-    w = np.where(np.isnan(alt), 0.0, vz)
     ve, vn = _enu_velocity(course, speed)
     # A first pass on chords (Earth-centred differences on i's tangent plane),
     # with a wide allowance: cheap, and it leaves few pairs for the geodesics.
     xyz = ecef(lon, lat, np.zeros(len(lon)))
     d = xyz[j] - xyz[i]
-    lo_r, la_r = np.radians(lon[i]), np.radians(lat[i])
-    ex = -np.sin(lo_r) * d[:, 0] + np.cos(lo_r) * d[:, 1]
-    ny = (-np.sin(la_r) * np.cos(lo_r) * d[:, 0] - np.sin(la_r) * np.sin(lo_r) * d[:, 1]
-          + np.cos(la_r) * d[:, 2])
+    # The tangent plane's axes per asset (once each), then per pair.
+    lo_r, la_r = np.radians(lon), np.radians(lat)
+    sl, cl, sp, cp = np.sin(lo_r), np.cos(lo_r), np.sin(la_r), np.cos(la_r)
+    ex = -sl[i] * d[:, 0] + cl[i] * d[:, 1]
+    ny = -sp[i] * cl[i] * d[:, 0] - sp[i] * sl[i] * d[:, 1] + cp[i] * d[:, 2]
     keep, _tc, _dz = _windows(ex, ny, ve[j] - ve[i], vn[j] - vn[i], z[j] - z[i], w[j] - w[i],
                               horizontal_m * 1.02 + 100.0, vertical_m, lookahead_s)
     i, j = i[keep], j[keep]
@@ -195,8 +225,7 @@ def approaches(lon: FloatArray, lat: FloatArray, alt: FloatArray, speed: FloatAr
     dzn, dzc = dz_now[keep], dz_cpa[keep]
     if not len(p):
         return []
-    _f, _b, now_m = GEOD.inv(lon[p], lat[p], lon[q], lat[q])
-    now_m = np.asarray(now_m, dtype=np.float64)
+    now_m = dist[keep]  # the exact geodesic distance now, solved above for these pairs
     plon, plat, _ = GEOD.fwd(lon[p], lat[p], course[p], speed[p] * t)
     qlon, qlat, _ = GEOD.fwd(lon[q], lat[q], course[q], speed[q] * t)
     _f, _b, miss = GEOD.inv(plon, plat, qlon, qlat)

@@ -225,6 +225,8 @@ class TakServer:
                     return
                 if conn.principal is not None and not self._still_valid(conn.principal):
                     return  # revoked or expired mid-stream
+                # The reports of one read go to the evaluator together (one lock, one wake-up).
+                got: list[Report] = []
                 if conn.proto:
                     try:
                         payloads = stream.feed(data)
@@ -232,14 +234,15 @@ class TakServer:
                         self._count(conn, "malformed")
                         return  # no delimiter to resynchronise on
                     for p in payloads:
-                        self._message(conn, p, True)
+                        self._message(conn, p, True, got)
                 else:
                     before = xml.oversized
                     msgs = xml.feed(data)
                     if xml.oversized != before:
                         self._count(conn, "oversized", xml.oversized - before)
                     for k, m in enumerate(msgs):
-                        if not self._message(conn, m, False):
+                        if not self._message(conn, m, False, got):
+                            self._flush(conn, got)
                             return
                         if conn.proto:
                             # Switched to TAK protocol: the rest is framed anew.
@@ -247,11 +250,13 @@ class TakServer:
                             if rest.strip():
                                 try:
                                     for p in stream.feed(rest.lstrip()):
-                                        self._message(conn, p, True)
+                                        self._message(conn, p, True, got)
                                 except cot.CotError:
                                     self._count(conn, "malformed")
+                                    self._flush(conn, got)
                                     return
                             break
+                self._flush(conn, got)
         except (ConnectionError, ssl.SSLError, OSError):
             return
         finally:
@@ -276,8 +281,14 @@ class TakServer:
         for alert in self.tracker.due(who.party, time.monotonic()):
             self._send_alert(conn, alert)
 
-    def _message(self, conn: Conn, data: bytes, proto: bool) -> bool:
-        """Handle one message; False closes the connection (unauthenticated)."""
+    def _flush(self, conn: Conn, got: list[Report]) -> None:
+        if got and conn.feed is not None:
+            self.queue.put_many(conn.feed, got)
+            got.clear()
+
+    def _message(self, conn: Conn, data: bytes, proto: bool, sink: list[Report] | None = None) -> bool:
+        """Handle one message; False closes the connection (unauthenticated).
+        Reports go to ``sink`` when given, else straight to the queue."""
         try:
             ev = cot.parse_proto(data) if proto else cot.parse_xml(data)
         except cot.CotError:
@@ -309,7 +320,10 @@ class TakServer:
             self._count(conn, "refused")
             conn.feed.malformed += 1
             return True
-        self.queue.put(conn.feed, r)
+        if sink is not None:
+            sink.append(r)
+        else:
+            self.queue.put(conn.feed, r)
         return True
 
     async def _sender(self, conn: Conn) -> None:

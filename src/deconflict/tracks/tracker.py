@@ -26,6 +26,7 @@ import numpy as np
 
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import DeconflictError, InvalidInput, NotFound
+from deconflict.geo.ellipsoid import GEOD
 from deconflict.model import Declaration, Flight, Measure, Movement, ShareWith
 from deconflict.service import namespace
 from deconflict.service.auth import Forbidden
@@ -35,6 +36,8 @@ from deconflict.service.notifications import Notification, NotificationKind
 from deconflict.store.events import Event, EventDraft
 from deconflict.tracks import alerts as al
 from deconflict.tracks.conformance import Fences, Hit, Judge
+from deconflict.tracks.history import MAX_POINTS, HistoryFile
+from deconflict.tracks.history import Point as HistoryPoint
 from deconflict.tracks.proximity import DEFAULT_HORIZONTAL_M, DEFAULT_VERTICAL_M, Approach, approaches
 from deconflict.tracks.report import UNAFFILIATED, Report
 
@@ -57,12 +60,13 @@ class Settings:
     vertical_m: float = DEFAULT_VERTICAL_M
     history_s: float = 6 * 3600.0  # track history retention
     history_every_s: float = 1.0  # at most one history point per asset this often
+    trail_s: float = 900.0  # kept in memory per asset when the history is on file (the map's trails)
     repeat_s: float = 10.0  # b-a-g repeated this often until acknowledged or cancelled
     stale_s: float = 300.0  # an asset silent this long leaves the proximity picture
 
     def check(self) -> None:
         for name in ("lookahead_s", "cpa_lookahead_s", "horizontal_m", "vertical_m", "history_s", "repeat_s",
-                     "stale_s"):
+                     "stale_s", "history_every_s", "trail_s"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InvalidInput(name, f"must be a finite number > 0, got {v!r}")
@@ -106,8 +110,12 @@ CotListener = Callable[[str, al.Alert, str], None]  # (party, alert, "raise" | "
 
 
 class Tracker:
-    def __init__(self, hotline: Hotline, settings: Settings | None = None, *, clock: Clock = _now) -> None:
+    def __init__(self, hotline: Hotline, settings: Settings | None = None, *, clock: Clock = _now,
+                 history: HistoryFile | None = None) -> None:
         self.hotline = hotline
+        self.history_file = history
+        self._hist_pending: list[HistoryPoint] = []
+        self._latest = datetime.min.replace(tzinfo=UTC)
         self.settings = settings or Settings()
         self.settings.check()
         self.clock = clock
@@ -240,11 +248,16 @@ class Tracker:
             by_report.setdefault(h.report, []).append(h)
         drafts: list[EventDraft] = []
         out: list[tuple[str, al.Alert, str]] = []
+        self._derive_motion(good)
         for i, r in enumerate(good):
             a = self.assets[r.uid]
             self._move(a, r)
             conds = {self._cond_key(h): h for h in by_report.get(i, [])}
             self._transition(a, r, conds, now, drafts, out)
+        if self.history_file is not None and self._hist_pending:
+            self.history_file.add(self._hist_pending)
+            self._hist_pending.clear()
+            self.history_file.prune(self._latest - timedelta(seconds=self.settings.history_s))
         self._proximity(now, drafts, out)
         self._acks()
         events = self.hotline.record(drafts) if drafts else []
@@ -253,6 +266,32 @@ class Tracker:
                 tell(party, alert, what)
         return events
 
+    def _derive_motion(self, reports: Sequence[Report]) -> None:
+        """Reports without course and speed get them from the asset's last two fixes
+        (within two minutes): one inverse geodesic problem over arrays for the batch.
+        Each report's previous fix is the one ``_move`` will have made the asset's
+        latest by then (older reports, reordered, are skipped as it skips them)."""
+        last: dict[str, Report] = {}
+        todo: list[tuple[Report, Report, float]] = []
+        for r in reports:
+            prev = last.get(r.uid)
+            if prev is None:
+                prev = self.assets[r.uid].last
+            if prev is not None and r.t < prev.t:
+                continue
+            if not r.moving and prev is not None:
+                dt = (r.t - prev.t).total_seconds()
+                if 0 < dt <= 120:
+                    todo.append((r, prev, dt))
+            last[r.uid] = r
+        if not todo:
+            return
+        az, _b, d = GEOD.inv(np.array([p.lon for _r, p, _dt in todo]), np.array([p.lat for _r, p, _dt in todo]),
+                             np.array([r.lon for r, _p, _dt in todo]), np.array([r.lat for r, _p, _dt in todo]))
+        for (r, _p, dt), a_, d_ in zip(todo, np.asarray(az).tolist(), np.asarray(d).tolist(), strict=True):
+            if d_ > 0:
+                r.course, r.speed = a_ % 360.0, min(d_ / dt, 1_200.0)
+
     def _move(self, a: Asset, r: Report) -> None:
         prev = a.last
         if prev is not None and r.t < prev.t:
@@ -260,20 +299,17 @@ class Tracker:
         if prev is not None and r.air and math.isfinite(prev.alt_m):
             dt = (r.t - prev.t).total_seconds()
             a.vz = (r.alt_m - prev.alt_m) / dt if dt > 0 else a.vz
-        if not r.moving and prev is not None:
-            # No course and speed given: from the last two fixes.
-            dt = (r.t - prev.t).total_seconds()
-            if 0 < dt <= 120:
-                from deconflict.geo.ellipsoid import GEOD
-
-                az, _b, d = GEOD.inv(prev.lon, prev.lat, r.lon, r.lat)
-                if d > 0:
-                    r.course, r.speed = float(az) % 360.0, min(float(d) / dt, 1_200.0)
         a.last = r
         h = a.history
         if not h or (r.t - h[-1][0]).total_seconds() >= self.settings.history_every_s:
             h.append((r.t, r.lon, r.lat, r.alt_m))
-        limit = r.t - timedelta(seconds=self.settings.history_s)
+            if self.history_file is not None:
+                self._hist_pending.append(HistoryPoint(a.uid, a.party, r.t, r.lon, r.lat, r.alt_m))
+        self._latest = max(self._latest, r.t)
+        keep = self.settings.history_s
+        if self.history_file is not None:
+            keep = min(keep, self.settings.trail_s)  # the rest is on file
+        limit = r.t - timedelta(seconds=keep)
         while h and h[0][0] < limit:
             h.popleft()
 
@@ -459,13 +495,63 @@ class Tracker:
                             "time": r.t.isoformat().replace("+00:00", "Z"), "declaration": a.link or None})
             return out
 
-    def history(self, party: str | None, uid: str) -> list[dict[str, Any]]:
+    def _visible_uid(self, uid: str, party: str | None, on_file: dict[str, str] | None) -> bool:
+        a = self.assets.get(uid)
+        if a is not None:
+            return self.visible_asset(a, party)
+        # An asset only on file (reported before a restart, not since) is not linked
+        # (links are replayed from the log, so a linked asset is held): as any
+        # unlinked asset, everyone may see it.
+        return on_file is not None and uid in on_file
+
+    def history(self, party: str | None, uid: str, since: datetime | None = None,
+                until: datetime | None = None) -> list[dict[str, Any]]:
+        """One track's points within [since, until] (default: the whole retention)."""
+        tracks: dict[str, list[dict[str, Any]]] = self.histories(party, since, until, [uid],
+                                                                 missing_is_error=True)["tracks"]
+        return tracks.get(uid, [])
+
+    def histories(self, party: str | None, since: datetime | None, until: datetime | None,
+                  uids: list[str] | None = None, *, missing_is_error: bool = False) -> dict[str, Any]:
+        """Who was where: the points of every track ``party`` may see (None: an
+        administrator) within [since, until], per uid, at most MAX_POINTS in all."""
+        lo = since or datetime.min.replace(tzinfo=UTC)
+        hi = until or datetime.max.replace(tzinfo=UTC)
+        if lo > hi:
+            raise InvalidInput("since", "must not be after until")
         with self._lock:
-            a = self.assets.get(uid)
-            if a is None or not self.visible_asset(a, party):
-                raise NotFound("track", uid)
-            return [{"time": t.isoformat().replace("+00:00", "Z"), "lon": lon, "lat": lat,
-                     "alt_m": None if math.isnan(z) else z} for t, lon, lat, z in a.history]
+            self._refresh()  # the links' disclosure, as of now (after a restart: before any report)
+            on_file = self.history_file.parties() if self.history_file is not None else None
+            wanted = set(self.assets) | set(on_file or {}) if uids is None else set(uids)
+            visible = sorted(u for u in wanted if self._visible_uid(u, party, on_file))
+            if missing_is_error and not visible:
+                raise NotFound("track", uids[0] if uids else "")
+            out: dict[str, list[dict[str, Any]]] = {}
+            n = 0
+            if self.history_file is not None:
+                for p in self.history_file.points(visible, lo, hi, MAX_POINTS + 1):
+                    out.setdefault(p.uid, []).append(p.to_json())
+                    n += 1
+            else:
+                for u in visible:
+                    a = self.assets[u]
+                    for t, lon, lat, z in a.history:
+                        if lo <= t <= hi:
+                            out.setdefault(u, []).append(HistoryPoint(u, a.party, t, lon, lat, z).to_json())
+                            n += 1
+            truncated = n > MAX_POINTS
+            if truncated:
+                # Drop the points past the limit (the last uid's tail).
+                extra = n - MAX_POINTS
+                for u in reversed(list(out)):
+                    cut = min(extra, len(out[u]))
+                    out[u] = out[u][: len(out[u]) - cut]
+                    extra -= cut
+                    if not out[u]:
+                        del out[u]
+                    if not extra:
+                        break
+            return {"tracks": out, "truncated": truncated}
 
     def active(self, party: str | None) -> list[dict[str, Any]]:
         with self._lock:

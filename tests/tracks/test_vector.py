@@ -1,0 +1,306 @@
+"""The vectorised judging of area fences (tracks/vector.py) against the engine, pair by pair.
+
+The reference is the engine's own decision (``Judge._exact_area``: the engine's
+evaluate_area_measure / evaluate_volumes) on every (report, fence) pair that the
+time, altitude, kind and binding filters keep, with no grid, no bound and no
+shortcut. Reports are put where the bounds are tested hardest: a few
+centimetres to a few metres either side of every boundary, and paths ahead
+that graze, cross or stop short of zones.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deconflict.geo.ellipsoid import GEOD
+from deconflict.model import (
+    AltitudeBand,
+    Binds,
+    LineString,
+    Measure,
+    MeasureKind,
+    Point,
+    Polygon,
+    Site,
+    SiteCategory,
+    Window,
+)
+from deconflict.tracks import vector
+from deconflict.tracks.conformance import Fences, Judge
+from deconflict.tracks.report import Report
+from deconflict.tracks.vector import Batch
+
+T = datetime(2018, 2, 7, 20, 0, tzinfo=UTC)
+WIN = Window(datetime(2018, 2, 1, tzinfo=UTC), datetime(2018, 3, 1, tzinfo=UTC))
+LATER = Window(T + timedelta(seconds=200), T + timedelta(days=1))
+
+
+def _fwd(lon: float, lat: float, az: float, d: float) -> tuple[float, float]:
+    x, y, _ = GEOD.fwd(lon, lat, az, d)
+    return float(x), float(y)
+
+
+def _wrap(lon: float) -> float:
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def _theatre(rnd: random.Random, centre: tuple[float, float] = (40.0, 35.0)) -> tuple[list[Measure], list[Site]]:
+    c0, c1 = centre
+    sites = [Site(id=f"s{i}", owner="a", window=rnd.choice([WIN, WIN, LATER]),
+                  geometry=Point(_wrap(c0 + rnd.uniform(-0.2, 0.2)), c1 + rnd.uniform(-0.2, 0.2)),
+                  category=SiteCategory.FORCES, protection_m=rnd.choice([100.0, 750.0, 2000.0])) for i in range(12)]
+    measures = []
+    for i in range(8):
+        lon, lat = c0 + rnd.uniform(-0.2, 0.2), c1 + rnd.uniform(-0.2, 0.2)
+        lon = min(_wrap(lon), 179.955)  # a polygon wholly on one side of the antimeridian
+        d = rnd.uniform(0.005, 0.04)
+        # Convex and concave rings (an L), in both orientations.
+        ring = [(lon, lat), (lon + d, lat), (lon + d, lat + d / 2), (lon + d / 2, lat + d / 2), (lon + d / 2, lat + d),
+                (lon, lat + d), (lon, lat)] if i % 2 else [(lon, lat), (lon + d, lat), (lon + d, lat + d),
+                                                          (lon, lat + d), (lon, lat)]
+        if i % 4 == 3:
+            ring.reverse()
+        kind = [MeasureKind.NO_FIRE_AREA, MeasureKind.RESTRICTED_OPERATIONS_ZONE][i % 2]
+        measures.append(Measure(f"m{i}", kind, "a", Polygon((tuple(ring),)), rnd.choice([WIN, LATER]),
+                                binds=Binds(), half_width_m=rnd.choice([0.0, 0.0, 300.0]),
+                                altitude=AltitudeBand.metres(1000, 5000) if kind.is_air else None))
+    measures.append(Measure("p0", MeasureKind.NO_FIRE_AREA, "a", Point(_wrap(c0), c1), WIN, binds=Binds(),
+                            half_width_m=1500.0))
+    measures.append(Measure("c0", MeasureKind.AIR_CORRIDOR, "z", LineString(((_wrap(c0 - 0.2), c1 - 0.1),
+                                                                             (_wrap(c0 - 0.01), c1 + 0.1))), WIN,
+                            half_width_m=1000.0, altitude=AltitudeBand.metres(500, 3000)))
+    return measures, sites
+
+
+def _reports(rnd: random.Random, fences: Fences, n: int) -> list[Report]:
+    """Reports near the fences' boundaries (centimetres to metres off), some moving at them."""
+    out = []
+    for k in range(n):
+        f = rnd.choice(fences.fences)
+        ring = f.shape.rings[0]
+        v = rnd.randrange(len(ring.lons))
+        base = (float(ring.lons[v]), float(ring.lats[v]))
+        if f.shape.type.value != "point" and len(ring.lons) > 1:
+            # A point on an edge (by the geodesic), then off it.
+            w = (v + 1) % len(ring.lons)
+            az, _b, length = GEOD.inv(ring.lons[v], ring.lats[v], ring.lons[w], ring.lats[w])
+            base = _fwd(*base, float(az), rnd.random() * float(length))
+        off = f.radius + rnd.choice([-2.0, -0.02, 0.0, 0.005, 0.02, 0.5, 2.0, 50.0, rnd.uniform(-3000, 3000)])
+        lon, lat = _fwd(*base, rnd.uniform(0, 360), max(off, 0.0))
+        air = rnd.random() < 0.4
+        moving = rnd.random() < 0.6
+        course = speed = math.nan
+        if moving:
+            # Aimed at a fence (to cross or graze it), or anywhere.
+            g = rnd.choice(fences.fences)
+            gl = g.shape.rings[0]
+            az, _b, d = GEOD.inv(lon, lat, gl.lons[0], gl.lats[0])
+            course = (float(az) + rnd.choice([0.0, 0.0, rnd.uniform(-20, 20), rnd.uniform(0, 360)])) % 360.0
+            speed = rnd.choice([rnd.uniform(1, 30), rnd.uniform(50, 250), max(1.0, float(d) / 600.0)])
+        out.append(Report(rnd.choice(["b", "c"]), f"r{k}", lon, lat, T + timedelta(seconds=rnd.choice([0, 300])),
+                          air, rnd.choice([999.0, 1000.0, 3000.0, 5000.0, 6000.0]) if air else math.nan,
+                          course, speed))
+    return out
+
+
+def _reference(judge: Judge, reports: list[Report]) -> dict[tuple[int, str, bool], float | None]:
+    """The engine on every pair the filters keep (no grid, no bound)."""
+    fz = judge.fences
+    out: dict[tuple[int, str, bool], float | None] = {}
+    la = int(judge.lookahead_s * 1e6)
+    b = Batch.of(reports)
+    for i, r in enumerate(reports):
+        t = int(b.t[i])
+        for f, fence in enumerate(fz.fences):
+            now = fz.t0[f] <= t < fz.t1[f]
+            pred = r.moving and fz.t0[f] < t + la and t < fz.t1[f]
+            if not (now or pred) or not fz.binds(r.party)[f]:
+                continue
+            if not (fence.air if r.air else fence.ground):
+                continue
+            if r.air and not fence.z0 <= r.alt_m <= fence.z1:
+                continue
+            h = judge._exact_area(i, r, fence, bool(now))
+            if h is not None:
+                out[(i, h.object_id, h.in_s is None)] = h.in_s
+    return out
+
+
+def _fast(judge: Judge, reports: list[Report]) -> dict[tuple[int, str, bool], float | None]:
+    rule_names = {"track-in-no-fire-area", "track-in-roz", "track-in-air-corridor", "track-in-forces-site"}
+    return {(h.report, h.object_id, h.in_s is None): h.in_s for h in judge.judge(reports) if h.rule in rule_names}
+
+
+def _touching(fences: Fences, r: Report, object_id: str, lookahead_s: float) -> bool:
+    """Whether the report's path comes within a millimetre of the fence's reach by
+    the engine's distance (an edge touching a vertex, where the engine's
+    edge-to-edge distance rounds to about 1e-9 m past it)."""
+    f = next(f for f in fences.fences if f.obj.id == object_id)
+    sw = r.swept(lookahead_s)
+    shape = r.part().shape if sw is None else sw.shape
+    return math.isfinite(shape.distance_within(f.shape, f.radius + 0.001))
+
+
+def _compare(want: dict[tuple[int, str, bool], float | None], got: dict[tuple[int, str, bool], float | None],
+             reports: list[Report], fences: Fences | None = None) -> None:
+    missed = sorted(set(want) - set(got))
+    extra = sorted(k for k in set(got) - set(want)
+                   if fences is None or not _touching(fences, reports[k[0]], k[1], 600.0))
+    assert not missed, f"the fast path dropped true alerts: {missed[:5]}"
+    assert not extra, f"the fast path raised false alerts: {extra[:5]}"
+    for key, w in want.items():
+        g = got[key]
+        if w is None:
+            assert g is None
+            continue
+        assert g is not None
+        # Never later than the engine's; at most a few metres' worth earlier (a chord bound for polygons).
+        assert g <= w + 1e-9, (key, g, w)
+        assert w - g <= 5.0 / reports[key[0]].speed + 1e-9, (key, g, w)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_vectorised_path_decides_as_the_engine(seed: int) -> None:
+    rnd = random.Random(seed)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 120)
+    judge = Judge(fences)
+    _compare(_reference(Judge(fences), reports), _fast(judge, reports), reports, fences)
+
+
+@pytest.mark.parametrize("centre", [(179.9, 10.0), (-179.95, -20.0), (20.0, 80.5)],
+                         ids=["antimeridian", "antimeridian-south", "high-latitude"])
+def test_the_vectorised_path_decides_as_the_engine_in_awkward_places(centre: tuple[float, float]) -> None:
+    for seed in range(4):
+        rnd = random.Random(seed)
+        measures, sites = _theatre(rnd, centre)
+        fences = Fences(measures, sites)
+        reports = _reports(rnd, fences, 100)
+        _compare(_reference(Judge(fences), reports), _fast(Judge(fences), reports), reports, fences)
+
+
+def test_sites_times_are_the_engines_exactly() -> None:
+    """For a point fence the time to entry is the engine's exact distance over the speed, bit for bit."""
+    s = Site(id="s", owner="a", window=WIN, geometry=Point(40.0, 35.0), category=SiteCategory.FORCES,
+             protection_m=500.0)
+    fences = Fences([], [s])
+    lon, lat = _fwd(40.0, 35.0, 90.0, 3000.0)
+    r = Report("b", "u", lon, lat, T, False, course=270.0, speed=10.0)
+    ref = _reference(Judge(fences), [r])
+    assert list(ref) == [(0, "s", False)]
+    assert _fast(Judge(fences), [r]) == ref
+
+
+def test_bounds_decide_most_pairs_without_the_engine() -> None:
+    """Reports away from boundaries never reach the engine (the point of the fast path)."""
+    rnd = random.Random(5)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = [Report("b", f"u{k}", rnd.uniform(39.8, 40.2), rnd.uniform(34.8, 35.2), T, False,
+                      course=rnd.uniform(0, 360), speed=10.0) for k in range(500)]
+    judge = Judge(fences)
+    judge.judge(reports)
+    assert judge.exact_checks < 25  # of about 500 x 3 candidate pairs
+
+
+def test_a_shrunk_bound_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above can fail: with the chord bound made too eager (a
+    negative slack), the fast path drops alerts the engine raises, and it says so."""
+    monkeypatch.setattr(vector, "SLACK_M", -30.0)
+    rnd = random.Random(2)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 300)
+    with pytest.raises(AssertionError, match="dropped true alerts"):
+        _compare(_reference(Judge(fences), reports), _fast(Judge(fences), reports), reports)
+
+
+def test_winding_is_the_engines_containment() -> None:
+    rnd = random.Random(3)
+    measures, _sites = _theatre(rnd)
+    fences = Fences(measures, [])
+    geo = fences.geometry
+    polys = [i for i, f in enumerate(fences.fences) if geo.kind[i] == 2]
+    f = np.array([rnd.choice(polys) for _ in range(400)], dtype=np.int64)
+    lon = np.array([fences.fences[i].shape.rings[0].lons[0] + rnd.uniform(-0.01, 0.05) for i in f])
+    lat = np.array([fences.fences[i].shape.rings[0].lats[0] + rnd.uniform(-0.01, 0.05) for i in f])
+    got = vector.winding(geo, f, lon, lat)
+    want = [fences.fences[i].shape.contains(float(x), float(y)) for i, x, y in zip(f, lon, lat, strict=True)]
+    assert got.tolist() == want
+    assert 20 < sum(want) < 380
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_lines_area_of_application_by_chords_changes_nothing(seed: int) -> None:
+    """Reports skipped as outside a line's area of application (by chords) are the
+    ones the engine answers None for: the same hits with the skip as without."""
+    from deconflict.model import Side
+
+    rnd = random.Random(seed)
+    line = Measure("L", MeasureKind.DECONFLICTION_LINE, "a", LineString(((39.9, 34.9), (40.0, 35.0), (40.1, 35.05))),
+                   WIN, sides=(("b", Side.RIGHT),), application_m=rnd.choice([2000.0, 10_000.0]))
+    reports = []
+    for k in range(80):
+        lon, lat = _fwd(40.0, 35.0, rnd.uniform(0, 360), rnd.uniform(0, 30_000))
+        moving = rnd.random() < 0.6
+        reports.append(Report("b", f"u{k}", lon, lat, T, False, course=rnd.uniform(0, 360) if moving else math.nan,
+                              speed=rnd.uniform(1, 40) if moving else math.nan))
+    fast = Judge(Fences([line], []))
+    got = [(h.report, h.rule, h.in_s) for h in fast.judge(reports)]
+    slow = Judge(Fences([line], []))
+    slow._away = lambda *a: np.zeros(len(a[1]), dtype=bool)  # type: ignore[method-assign]
+    want = [(h.report, h.rule, h.in_s) for h in slow.judge(reports)]
+    assert got == want
+    assert fast.away_skips > 10 and want
+
+
+def test_a_polygon_s_ball_holds_it() -> None:
+    """Points on the polygons' edges and inside them are within their balls (by the
+    chord, which is no longer than the geodesic the ball's radius bounds)."""
+    rnd = random.Random(9)
+    for centre in [(40.0, 35.0), (179.9, 10.0), (20.0, 80.5)]:
+        measures, _sites = _theatre(rnd, centre)
+        fences = Fences(measures, [])
+        geo = fences.geometry
+        for i, f in enumerate(fences.fences):
+            if geo.kind[i] != 2:
+                continue
+            ring = f.shape.rings[0]
+            pts = []
+            for v in range(len(ring.lons) - 1):
+                az, _b, length = GEOD.inv(ring.lons[v], ring.lats[v], ring.lons[v + 1], ring.lats[v + 1])
+                pts += [_fwd(float(ring.lons[v]), float(ring.lats[v]), float(az), t * float(length))
+                        for t in np.linspace(0, 1, 9)]
+            lo0, lo1, la0, la1 = min(ring.lons), max(ring.lons), min(ring.lats), max(ring.lats)
+            pts += [p for p in ((rnd.uniform(lo0, lo1), rnd.uniform(la0, la1)) for _ in range(200))
+                    if f.shape.contains(*p)]
+            xyz = vector.ecef(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+            assert (np.linalg.norm(xyz - geo.xyz[i], axis=1) <= geo.ball[i] + 1e-6).all(), f.obj.id
+
+
+def test_arrays_alone_give_what_reports_give() -> None:
+    """The array interface (no Report objects: the engine's few pairs rebuilt from the
+    rows) decides as the tracker's call on the same reports."""
+    rnd = random.Random(4)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 200)
+    judge = Judge(fences)
+    batch = Batch.of(reports)
+    decided, engine_hits = judge.judge_areas(batch)
+    got = {(int(i), fences.fences[int(f)].obj.id, int(w) == vector.NOW)
+           for i, f, w in zip(decided.r, decided.f, decided.what, strict=True)}
+    got |= {(h.report, h.object_id, h.in_s is None) for h in engine_hits}
+    assert engine_hits or len(decided.engine_r)  # the engine was asked about some
+    assert got == set(_fast(Judge(fences), reports))
+    assert batch.report(3) == reports[3]
