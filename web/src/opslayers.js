@@ -250,7 +250,9 @@ export function createOps(map, ctx) {
     f.set("text", t, true);
     const item = f.get("item");
     const offsetY = item.proposed ? 24 : f.get("measure") ? -12 : 34;
-    return new Style({ text: text(t, { italic: item.proposed, offsetY }) });
+    // A measure's label (its kind, name and altitude band; a proposal's state) is always
+    // drawn, and the labels of activities keep clear of it as of symbols.
+    return new Style({ text: text(t, { italic: item.proposed, offsetY, declutter: f.get("measure") ? "obstacle" : "declutter" }) });
   };
 
   // -- findings, the plan, the go-to mark, tracks -------------------------------------------------
@@ -449,7 +451,7 @@ export function createOps(map, ctx) {
             facility: obj?.facility ?? null, category: obj?.category ?? null, designation: obj?.designation ?? null,
             sidc: l === symbols ? symbolSidc(f) : f.get("sidc") ?? null,
             dot: l === symbols && Boolean(f.get("dottable")) && dotted(f, map.getView().getResolution()), hl: f.get("hl") ?? null, uid: f.get("uid") ?? null,
-            text: f.get("label") ? ctx.labelText(f.get("item")) : f.get("text") ?? null, label: f.get("label") ?? null, separation_m: f.get("separationM") ?? null,
+            text: l === labels ? ctx.labelText(f.get("item")) : f.get("text") ?? null, label: f.get("label") ?? null, separation_m: f.get("separationM") ?? null,
             length: g.getLength ? g.getLength() : null, paint: f.get("paint") ?? null, draft: Boolean(f.get("draft")),
             sides: f.get("sides") ? sideSpots(g.getCoordinates(), map.getView().getResolution(), f.get("sides"))
               .map((x) => ({ side: x.side, text: f.get("sides")[x.side].join(" · ") })) : null,
@@ -463,8 +465,8 @@ export function createOps(map, ctx) {
     decluttered() {
       const ratio = window.devicePixelRatio || 1;
       return decluttered.map((e) => ({
-        id: e.value.get("id"), what: e.value.get("label") ? "label" : e.value.get("uid") ? "track" : "symbol",
-        text: e.value.get("label") ? e.value.get("text") : null,
+        id: e.value.get("id"), what: e.value.get("label") === true ? "label" : e.value.get("uid") ? "track" : "symbol",
+        text: e.value.get("label") === true ? e.value.get("text") : null,
         box: [e.minX / ratio, e.minY / ratio, e.maxX / ratio, e.maxY / ratio],
       }));
     },
