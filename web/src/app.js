@@ -11,7 +11,7 @@ import {
 } from "./plan.js";
 import {
   dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
-  altitudeText, toGeoJSON, toKML, windowOf,
+  altitudeText, roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
   bbox, bounds, fit, intersects, makeView, pathData, project, scaleBar, unproject,
@@ -810,9 +810,10 @@ function selectObject(id, centre = false, fetchFresh = true) {
 function fitAll() {
   // Declarations are where the activity is; long lines and wide measures would
   // zoom the map out past them. Measures only when there is no declaration.
+  // Boxes without shapes: making the geodesic shapes of 10,000 objects would cost seconds.
   const ok = (b) => b && Number.isFinite(b[0]);
-  const decls = state.declarations.map((o) => shapes(o).box).filter(ok);
-  const all = (state.measures.in_force ?? []).map((o) => shapes(o).box).filter(ok);
+  const decls = state.declarations.map(roughBox).filter(ok);
+  const all = (state.measures.in_force ?? []).map(roughBox).filter(ok);
   const use = decls.length ? decls : all;
   if (!use.length) return;
   const box = [Math.min(...use.map((b) => b[0])), Math.min(...use.map((b) => b[1])), Math.max(...use.map((b) => b[2])), Math.max(...use.map((b) => b[3]))];

@@ -432,10 +432,12 @@ export function createOps(map, ctx) {
     },
     /**
      * For tests and the console: every feature of the picture whose extent meets the
-     * view, as {layer, id, role, part, kind, owner, state, version, classes, ...}.
+     * view (and a tenth of it around), as {layer, id, role, part, kind, owner, state, version, classes, ...}.
      */
     drawn() {
-      const extent = map.getView().calculateExtent(map.getSize());
+      // The view and a tenth of it around (drawn there too, as OpenLayers does, for a pan).
+      const view = map.getView().calculateExtent(map.getSize());
+      const extent = ol().extent.buffer(view, (view[2] - view[0]) / 10);
       const out = [];
       for (const l of all) {
         for (const f of l.getSource().getFeaturesInExtent(extent)) {
