@@ -114,7 +114,8 @@ async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
     data = { detail: text };
   }
   if (!res.ok) {
-    if (res.status === 401 && path !== "/v1/me") signOut("Your sign-in is no longer valid; sign in again.");
+    // A session that was signed in has lost its token; while signing in, the sign-in says why.
+    if (res.status === 401 && path !== "/v1/me" && state.me) signOut("Your sign-in is no longer valid; sign in again.");
     throw new ApiError(res.status, data);
   }
   return { data, headers: res.headers };
@@ -131,7 +132,17 @@ function can(action) {
 
 async function signIn(token) {
   state.token = token;
-  const me = await api("/v1/me");
+  // The log's head is read before the picture (the stream then carries every change after
+  // it); then the picture, the longest read, is under way while the rest is asked.
+  const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
+  const picture = loadPicture();
+  let me;
+  try {
+    me = await api("/v1/me");
+  } catch (err) {
+    picture.catch(() => {});
+    throw err;
+  }
   sessionStorage.setItem(TOKEN_KEY, token);
   state.me = me;
   $("#signin").hidden = true;
@@ -148,15 +159,20 @@ async function signIn(token) {
   measureNote.textContent = can("propose") ? "" : "Only a liaison proposes and accepts measures; you can read.";
   for (const el of $("#measure-form").elements) el.disabled = !can("propose");
   // The party's settings give the plan form's default sharing (best effort: a viewer may not read them).
-  if (me.party) {
-    state.me.settings = await api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null);
-  }
-  const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
-  await Promise.all([loadParties(), loadPicture(), loadInbox()]);
+  const settings = me.party ? api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null) : null;
+  performance.mark("deconflict:signed-in");
+  // The parties after the settings: the share chooser starts as the settings say.
+  const parties = Promise.resolve(settings).then((x) => {
+    if (me.party) state.me.settings = x;
+    return loadParties();
+  });
+  await Promise.all([parties, picture, loadInbox()]);
+  performance.mark("deconflict:picture-read");
   showMeasureKind();
   state.t = defaultInstant(state.declarations);
   setTime(state.t);
   fitAll();
+  performance.mark("deconflict:drawn");
   startStream(ready.head ?? 0);
   startTracks();
   mapEl.focus({ preventScroll: true });
@@ -1944,6 +1960,7 @@ async function loadTiles() {
 }
 
 async function start() {
+  performance.mark("deconflict:start");
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
   // The tile list is not needed to sign in: read alongside.

@@ -6,8 +6,8 @@
 // zooming are OpenLayers' own (the rendered canvas is moved while interacting and
 // redrawn once still). Styles come from opsstyle.js and read the app's state
 // (selection, overdue, labels) through `ctx` when OpenLayers asks for them.
-// Symbols and labels share one declutter group: a symbol is an obstacle, a label
-// that would overlap a symbol or another label is left out.
+// Symbols and labels are one layer, decluttered: a symbol is an obstacle (drawn
+// first, always), a label that would overlap a symbol or another label is left out.
 
 import { areaSpec, dashOf, dottedAt, endAngle, lineSpec, sideSpots, toWorld, withAlpha } from "./opsstyle.js";
 import { crowded } from "./labels.js";
@@ -115,6 +115,17 @@ export function createOps(map, ctx) {
     declutterMode: declutter,
   });
 
+  // Areas, lines, findings and the plan are drawn once into an image for a view and
+  // moved with it while it moves (VectorImage): with a thousand objects in view,
+  // replaying every path each frame of a pan would cost more than a frame.
+  const imageLayer = (name, zIndex, style, extra = {}) => new (ol().layer.VectorImage)({
+    properties: { name, group: "ops" },
+    source: new VectorSource({ wrapX: false }),
+    zIndex,
+    style,
+    imageRatio: 1.5,
+    ...extra,
+  });
   const layer = (name, zIndex, style, extra = {}) => new VectorLayer({
     properties: { name, group: "ops" },
     source: new VectorSource({ wrapX: false }),
@@ -307,23 +318,34 @@ export function createOps(map, ctx) {
     return milIcon(f.get("sidc"), opts);
   };
 
-  const areas = layer("ops-areas", 100, areaStyle);
-  const lines = layer("ops-lines", 101, lineStyle);
-  const hl = layer("ops-findings", 102, hlStyle);
-  const plan = layer("ops-plan", 103, planStyle);
-  const labels = layer("ops-labels", 104, labelStyle, { declutter: "ops" });
-  const symbols = layer("ops-symbols", 105, symbolStyle, { declutter: "ops",
-    renderOrder: (a, b) => a.get("order") - b.get("order") });
-  const tracks = layer("ops-tracks", 106, trackStyle, { declutter: "ops" });
-  const all = [areas, lines, hl, plan, labels, symbols, tracks];
+  const areas = imageLayer("ops-areas", 100, areaStyle);
+  const lines = imageLayer("ops-lines", 101, lineStyle);
+  const hl = imageLayer("ops-findings", 102, hlStyle);
+  const plan = imageLayer("ops-plan", 103, planStyle);
+  // Symbols before labels in the declutter pass (a higher zIndex goes first): labels keep clear of them.
+  const onTop = (style) => {
+    for (const x of [style].flat()) x?.setZIndex(1);
+    return style;
+  };
+  const symbols = imageLayer("ops-symbols", 105, (f, resolution) => (f.get("label") === true ? labelStyle(f) : onTop(symbolStyle(f, resolution))),
+    { declutter: "ops", renderOrder: (a, b) => a.get("order") - b.get("order") });
+  const labels = symbols;
+  const tracks = layer("ops-tracks", 106, trackStyle);
+  const all = [areas, lines, hl, plan, symbols, tracks];
   all.forEach((l) => map.addLayer(l));
   let symbolsVersion = 0;
 
-  // What the declutter pass drew in the last frame: the labels and symbols really on screen.
-  let decluttered = [];
-  map.on("postrender", (e) => {
-    decluttered = e.frameState.declutter?.ops?.all() ?? [];
-  });
+  // What the declutter pass drew in the symbols' last image: the labels and symbols really
+  // on the map (for the test hook; OpenLayers keeps the image's declutter tree to itself).
+  let decluttered = { entries: [], extent: null };
+  const vectorRenderer = symbols.getRenderer().vectorRenderer_;
+  if (vectorRenderer?.renderDeclutter) {
+    const renderDeclutter = vectorRenderer.renderDeclutter.bind(vectorRenderer);
+    vectorRenderer.renderDeclutter = (frameState, ...rest) => {
+      renderDeclutter(frameState, ...rest);
+      decluttered = { entries: frameState.declutter?.ops?.all() ?? [], extent: frameState.extent, ratio: frameState.pixelRatio };
+    };
+  }
 
   // -- features ---------------------------------------------------------------------------------
   const ring = (coords) => coords.map(toWorld);
@@ -381,8 +403,7 @@ export function createOps(map, ctx) {
       });
       replace(areas, a);
       replace(lines, l);
-      replace(symbols, sym);
-      replace(labels, lab);
+      replace(symbols, [...sym, ...lab]);
       symbolsVersion += 1;
     },
     /** The findings of the last check: [{id, kind, over: [coords], fill: [rings], separation: {from, to, label}, badge: {at, text}}]. */
@@ -419,7 +440,7 @@ export function createOps(map, ctx) {
     },
     /** Styles read the selection, what is overdue and the labels switch: drawn again when they change. */
     restyle() {
-      for (const l of [areas, lines, symbols, labels]) l.changed();
+      for (const l of [areas, lines, symbols]) l.changed();
     },
     /** The objects under a pixel, top first (one id once), for a click and the stacked-object picker. */
     idsAt(pixel) {
@@ -444,16 +465,16 @@ export function createOps(map, ctx) {
           const obj = f.get("obj");
           const g = f.getGeometry();
           out.push({
-            layer: l.get("name").replace("ops-", ""),
+            layer: f.get("label") === true ? "labels" : l.get("name").replace("ops-", ""),
             id: f.get("id"), role: f.get("role") ?? null, part: f.get("part") ?? null, kind: obj?.kind ?? null,
             owner: obj?.owner ?? null, measure: Boolean(f.get("measure")), proposed: Boolean(f.get("proposed")),
             state: obj ? (f.get("proposed") ? "proposed" : f.get("measure") ? "in_force" : null) : null,
             version: f.get("item")?.proposal?.version ?? null,
             selected: obj ? ctx.selected() === obj.id : false, overdue: obj && !f.get("measure") ? ctx.overdue(obj.id) : false,
             facility: obj?.facility ?? null, category: obj?.category ?? null, designation: obj?.designation ?? null,
-            sidc: l === symbols ? symbolSidc(f) : f.get("sidc") ?? null,
+            sidc: l === symbols && f.get("label") !== true ? symbolSidc(f) : f.get("sidc") ?? null,
             dot: l === symbols && Boolean(f.get("dottable")) && dotted(f, map.getView().getResolution()), hl: f.get("hl") ?? null, uid: f.get("uid") ?? null,
-            text: l === labels ? ctx.labelText(f.get("item")) : f.get("text") ?? null, label: f.get("label") ?? null, separation_m: f.get("separationM") ?? null,
+            text: f.get("label") === true ? ctx.labelText(f.get("item")) : f.get("text") ?? null, label: f.get("label") ?? null, separation_m: f.get("separationM") ?? null,
             length: g.getLength ? g.getLength() : null, paint: f.get("paint") ?? null, draft: Boolean(f.get("draft")),
             sides: f.get("sides") ? sideSpots(g.getCoordinates(), map.getView().getResolution(), f.get("sides"))
               .map((x) => ({ side: x.side, text: f.get("sides")[x.side].join(" · ") })) : null,
@@ -463,13 +484,16 @@ export function createOps(map, ctx) {
       }
       return out;
     },
-    /** For tests: the labels and symbols the last frame drew after decluttering, with their boxes on the canvas (CSS pixels). */
+    /** For tests: the labels and symbols the last image drew after decluttering, with their boxes on the screen (CSS pixels). */
     decluttered() {
-      const ratio = window.devicePixelRatio || 1;
-      return decluttered.map((e) => ({
-        id: e.value.get("id"), what: e.value.get("label") === true ? "label" : e.value.get("uid") ? "track" : "symbol",
+      if (!decluttered.extent) return [];
+      // The image's pixels start at its extent's top left corner.
+      const [ox, oy] = map.getPixelFromCoordinate([decluttered.extent[0], decluttered.extent[3]]);
+      const r = decluttered.ratio || 1;
+      return decluttered.entries.map((e) => ({
+        id: e.value.get("id"), what: e.value.get("label") === true ? "label" : "symbol",
         text: e.value.get("label") === true ? e.value.get("text") : null,
-        box: [e.minX / ratio, e.minY / ratio, e.maxX / ratio, e.maxY / ratio],
+        box: [ox + e.minX / r, oy + e.minY / r, ox + e.maxX / r, oy + e.maxY / r],
       }));
     },
   };
