@@ -130,6 +130,14 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     expect(legend).to_contain_text("Separation between the closest points")
     expect(legend).to_contain_text("Populated place")
     expect(legend).to_contain_text("echelon and designation")
+    # Rivers and lakes (Natural Earth 1:50m, bundled): the Euphrates runs through the theatre.
+    coalition.wait_for_function(
+        "() => window.deconflict.layers().some((l) => l.name === 'water' && l.drawn && l.features > 500)")
+    rivers_here = coalition.evaluate("""() => {
+        const water = window.deconflict.map.map.getLayers().getArray().find((l) => l.get('name') === 'water');
+        const box = window.ol.proj.transformExtent([39.9, 35.0, 40.6, 35.5], 'EPSG:4326', 'EPSG:3857');
+        return water.getSource().getFeaturesInExtent(box).filter((f) => f.get('kind') === 'river').length; }""")
+    assert rivers_here >= 1, rivers_here
     # And the populated places (SimpleMaps World Cities, bundled), tens of thousands of them, drawn at this zoom.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn && l.features > 10000)")

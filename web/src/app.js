@@ -691,7 +691,8 @@ function renderLegend() {
     <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
     ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
     ${window.ms ? `<div class="item">${sw(`<g transform="translate(18,1) scale(.55)">${symbolSVG("SFAP-----------", { direction: 45 }).svg}</g>`)}<span>Live track (from its Cursor-on-Target type; your own friend, other parties' neutral, no party's unknown)</span></div>` : ""}
-    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>`;
+    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>
+    <div class="item">${sw('<ellipse cx="42" cy="12" rx="11" ry="7" fill="#cfe3ee" stroke="#6f8896" stroke-width=".8"/><path d="M2,18 Q12,4 22,14 T34,11" fill="none" stroke="#4a90c2" stroke-width="1.4"/>')}<span>River and lake (Natural Earth 1:50m)</span></div>`;
 }
 
 function renderObjectList() {

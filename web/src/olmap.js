@@ -94,6 +94,18 @@ export function createMap({ target, labels }) {
       return style;
     },
   });
+  // Rivers and lakes (Natural Earth 1:50m): lakes in the sea's colour, rivers blue over the land.
+  const waterStyles = {
+    lake: new (ol().style.Style)({ fill: new Fill({ color: "#cfe3ee" }), stroke: new Stroke({ color: "#6f8896", width: 0.8 }) }),
+    river: new (ol().style.Style)({ stroke: new Stroke({ color: "#4a90c2", width: 1.4, lineCap: "round", lineJoin: "round" }) }),
+  };
+  const water = new VectorLayer({
+    properties: { name: "water", group: "base" },
+    source: new VectorSource({ url: "vendor/water.json", format: new (ol().format.GeoJSON)({ featureProjection: "EPSG:3857" }),
+      attributions: "Rivers and lakes: Natural Earth" }),
+    style: (feature) => waterStyles[feature.get("kind")] ?? null,
+    zIndex: 2,
+  });
   const graticule = new Graticule({
     properties: { name: "graticule", group: "graticule" },
     strokeStyle: new Stroke({ color: "rgba(122,139,153,0.55)", width: 0.6 }),
@@ -108,7 +120,7 @@ export function createMap({ target, labels }) {
     smoothResolutionConstraint: false });
   const map = new OlMap({
     target,
-    layers: [...countries, places, graticule],
+    layers: [...countries, water, places, graticule],
     view,
     controls: ol().control.defaults.defaults({ zoom: false, rotate: false, attribution: true, attributionOptions: { collapsible: false } }),
     // Keys are app.js's (Enter, Escape and Backspace mean something while picking, and zoom must not animate).
@@ -121,7 +133,7 @@ export function createMap({ target, labels }) {
     view,
     /** Show or hide a group of base layers ("base" | "graticule"). */
     setVisible(group, on) {
-      if (group === "base") [...countries, places].forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
+      if (group === "base") [...countries, water, places].forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
       if (group === "graticule") graticule.setVisible(on);
       map.render();
     },
