@@ -14,10 +14,12 @@ import {
   altitudeText, roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
-  bbox, bounds, fit, intersects, makeView, pathData, project, scaleBar, unproject,
+  bbox, fit, makeView, project, scaleBar, unproject,
 } from "./projection.js";
+import { createApi } from "./api.js";
 import { createMap } from "./olmap.js";
-import { createOps, PATTERN_DEFS, PROTECTED_EMBLEM } from "./opslayers.js";
+import { createOps } from "./opslayers.js";
+import { legendHTML } from "./legend.js";
 import { fromOL, toOL } from "./olview.js";
 import {
   BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
@@ -26,17 +28,17 @@ import {
 import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
 import { closestPair, partShapes, stretchAround } from "./finding-geo.js";
-import { crowded, esc, mapName, metresText, placeLabel, shortLabel } from "./labels.js";
+import { esc, mapName, metresText, shortLabel } from "./labels.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
-import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
+import { facilityName } from "./facility.js";
 import {
   currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText,
 } from "./hotline.js";
 import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
 } from "./hotline-view.js";
-import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
+import { partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 import { trackLabel, trackSidc } from "./tracks.js";
 
 const TOKEN_KEY = "deconflict.token";
@@ -74,52 +76,13 @@ const state = {
 
 // -- the API -----------------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail || problem?.title || `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-async function api(path, options = {}) {
-  return (await apiResponse(path, options)).data;
-}
-
-/**
- * Every page of a paged list (GET /v1/declarations answers a page at a time, the
- * next page's cursor in X-Next-Cursor): a picture of more than one page is whole.
- */
-async function apiAll(path) {
-  const out = [];
-  let cursor = null;
-  for (;;) {
-    const sep = path.includes("?") ? "&" : "?";
-    const { data, headers } = await apiResponse(cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`);
-    out.push(...data);
-    cursor = headers.get("X-Next-Cursor");
-    if (!cursor) return out;
-  }
-}
-
-async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
-  const h = { Authorization: `Bearer ${state.token}`, Accept: "application/json", ...headers };
-  if (body !== undefined) h["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = { detail: text };
-  }
-  if (!res.ok) {
-    // A session that was signed in has lost its token; while signing in, the sign-in says why.
-    if (res.status === 401 && path !== "/v1/me" && state.me) signOut("Your sign-in is no longer valid; sign in again.");
-    throw new ApiError(res.status, data);
-  }
-  return { data, headers: res.headers };
-}
+const { api, apiAll } = createApi({
+  token: () => state.token,
+  // A session that was signed in has lost its token; while signing in, the sign-in says why.
+  onUnauthorized: (path) => {
+    if (path !== "/v1/me" && state.me) signOut("Your sign-in is no longer valid; sign in again.");
+  },
+});
 
 function can(action) {
   const role = state.me?.role;
@@ -671,28 +634,8 @@ function draw() {
 }
 
 function renderLegend() {
-  const el = $("#legend");
-  const parties = Object.entries(state.styles).map(([id, s]) => {
-    const name = state.parties.find((p) => p.id === id)?.name ?? id;
-    return `<div class="item"><svg width="56" height="14" aria-hidden="true"><line x1="2" y1="7" x2="54" y2="7" stroke="${s.colour}" stroke-width="4"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/></svg>`
-      + `<span><b>${esc(id)}</b> — ${esc(name)}${id === state.me?.party ? " (you: friend)" : ""}</span></div>`;
-  }).join("");
-  const sw = (inner) => `<svg width="56" height="24" aria-hidden="true"><defs>${PATTERN_DEFS}</defs>${inner}</svg>`;
-  el.innerHTML = `${parties}
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-nfa)" stroke="#000" stroke-width="2"/>')}<span>No-fire area (hatched)</span></div>
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-rfa)" stroke="#222" stroke-dasharray="10 4" stroke-width="2"/>')}<span>Restrictive fire area (cross-hatched)</span></div>
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#dots-roz)" stroke="#222" stroke-dasharray="14 5" stroke-width="2"/>')}<span>Restricted operations zone (dotted), altitudes labelled</span></div>
-    <div class="item">${sw('<rect x="2" y="6" width="52" height="12" fill="url(#hatch-ac)" stroke="#222" stroke-dasharray="8 3 2 3" stroke-width="2"/>')}<span>Air corridor, altitudes labelled</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#fff" stroke-width="8"/><path d="M2,12H54" stroke="#111" stroke-width="3.5"/>')}<span>Deconfliction line; each side labelled with its parties</span></div>
-    <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
-    ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
-    <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict): the part of the object concerned</span></div>
-    <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
-    ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
-    ${window.ms ? `<div class="item">${sw(`<g transform="translate(18,1) scale(.55)">${symbolSVG("SFAP-----------", { direction: 45 }).svg}</g>`)}<span>Live track (from its Cursor-on-Target type; your own friend, other parties' neutral, no party's unknown)</span></div>` : ""}
-    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>
-    <div class="item">${sw('<ellipse cx="42" cy="12" rx="11" ry="7" fill="#cfe3ee" stroke="#6f8896" stroke-width=".8"/><path d="M2,18 Q12,4 22,14 T34,11" fill="none" stroke="#4a90c2" stroke-width="1.4"/>')}<span>River and lake (Natural Earth 1:50m)</span></div>`;
+  $("#legend").innerHTML = legendHTML({ styles: state.styles, parties: state.parties, me: state.me?.party ?? null,
+    symbolSVG: window.ms ? (sidc, options) => symbolSVG(sidc, options).svg : null });
 }
 
 function renderObjectList() {
