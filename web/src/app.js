@@ -10,7 +10,7 @@ import {
   findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
-  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
+  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, shapesOf, sidesOf,
   altitudeText, roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
@@ -19,6 +19,7 @@ import {
 import { createApi } from "./api.js";
 import { createMap } from "./olmap.js";
 import { createOps } from "./opslayers.js";
+import { drawList, findingParts, highlightsOf, measureDraftParts, planParts } from "./scene.js";
 import { legendHTML } from "./legend.js";
 import { fromOL, toOL } from "./olview.js";
 import {
@@ -27,8 +28,7 @@ import {
 } from "./measure.js";
 import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
-import { closestPair, partShapes, stretchAround } from "./finding-geo.js";
-import { esc, mapName, metresText, shortLabel } from "./labels.js";
+import { esc, mapName, shortLabel } from "./labels.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
 import { facilityName } from "./facility.js";
@@ -438,54 +438,15 @@ const ops = createOps(olmap.map, {
   sidcFor: (obj, role) => sidcFor(obj, state.me?.party ?? "", role),
 });
 
-/** The objects in force, in drawing order (measures under sites, movements, flights, fires), with their shapes now. */
+/** The objects in force, in drawing order, with their shapes now (scene.js). */
 function objectsToDraw() {
-  const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
-  const items = visibleObjects().map((x) => ({ ...x, measure: isMeasure(x.obj) }));
-  items.sort((x, y) => (order[x.measure ? "measure" : x.obj.kind] ?? 9) - (order[y.measure ? "measure" : y.obj.kind] ?? 9));
-  return items.map((item) => {
-    const { obj } = item;
-    if (LINE_KINDS.has(obj.kind)) item.sides = sidesOf(obj);
-    const s = shapes(obj);
-    // The symbol: at the anchor, or where a 4D trajectory is at this instant.
-    let anchor = s.anchor;
-    let azimuth = s.azimuth;
-    if (obj.waypoints?.length) {
-      const at = positionAt(obj.waypoints, state.t);
-      if (at) {
-        anchor = at.position;
-        azimuth = at.azimuth;
-      }
-    }
-    const origin = obj.kind === "fire" ? s.shapes.find((sh) => sh.role === "origin") : null;
-    return { item, shapes: s, anchor, azimuth, marks: origin ? [{ role: "origin", at: origin.coords }] : [] };
-  });
+  return drawList(visibleObjects(), state.t, shapes);
 }
 
-// The part of each object a finding is about (finding-geo.js): the stretch of a
-// long line near the activity, or the area it touches; the separation drawn
-// between the closest points and labelled with the service's distance.
-// Half the highlighted stretch of a line: 2 km, a quarter of the distance more for an
-// activity farther off (its far side is what is at stake), at most 10 km.
-const HL_STRETCH_MIN_M = 2000;
-const HL_STRETCH_MAX_M = 10000;
-
+// The part of each object a finding is about (scene.js, finding-geo.js).
 function highlightParts() {
-  if (!state.result || !state.checked) return [];
-  const { highlight, findings } = findingsView(state.result);
-  const activity = checkedShapes();
-  const all = [...state.declarations, ...(state.measures.in_force ?? [])];
-  const out = [];
-  for (const [id, kind] of Object.entries(highlight)) {
-    if (kind === "caution") continue;
-    const obj = all.find((o) => o.id === id);
-    if (!obj) continue;
-    const finding = findings.find((f) => f.object?.id === id && f.kind === kind) ?? findings.find((f) => f.object?.id === id);
-    const objShapes = shapes(obj).shapes.filter((sh) => sh.type !== "point");
-    const pair = closestPair(partShapes(activity, finding?.part), objShapes);
-    out.push({ id, kind, obj, finding, objShapes, pair });
-  }
-  return out;
+  if (!state.checked) return [];
+  return findingParts(state.result, checkedShapes(), [...state.declarations, ...(state.measures.in_force ?? [])], shapes);
 }
 
 function checkedShapes() {
@@ -504,34 +465,7 @@ function checkedShapes() {
 
 /** What to highlight for each finding, in [lon, lat] (opslayers.js draws it). */
 function highlights() {
-  return highlightParts().map(({ id, kind, finding, objShapes, pair }) => {
-    const over = [];
-    const fill = [];
-    const near = pair ? objShapes[pair.shape] : null;
-    if (near?.type === "line") {
-      // A line: only its stretch near the activity.
-      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 4));
-      over.push(stretchAround(near.coords, pair.edge, pair.to, half));
-    } else {
-      for (const sh of near ? [near] : objShapes) {
-        over.push(sh.type === "area" ? [...sh.coords, sh.coords[0]] : sh.coords);
-        if (sh.type === "area") fill.push(sh.coords);
-      }
-    }
-    const sep = finding?.separation_m;
-    let separation = null;
-    if (pair && pair.distance_m > 0) {
-      // The service's separation when it gives one; a rule met at 0 m (a far side, an
-      // area entered) is labelled with the distance measured here, marked as such.
-      const label = sep === null || sep === undefined ? "" : sep > 0 ? metresText(sep) : `≈ ${metresText(pair.distance_m)}`;
-      separation = { from: pair.from, to: pair.to, label };
-    }
-    const anchor = shapes(findObject(id)).anchor;
-    return {
-      id, kind, over, fill, separation, separationM: pair ? sep ?? null : null,
-      badge: { at: pair ? pair.to : anchor ?? [0, 0], text: `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}` },
-    };
-  });
+  return highlightsOf(highlightParts(), shapes);
 }
 
 /** On Check: the map goes to the activity and the closest points of what it touches. */
@@ -567,18 +501,8 @@ function currentPlanShapes() {
 }
 
 /** The activity being planned, as parts for the plan layer. */
-function planParts() {
-  const s = currentPlanShapes();
-  if (!s) return [];
-  const out = [];
-  for (const sh of s.shapes) {
-    if (sh.type === "area") out.push({ part: "area", coords: sh.coords, role: sh.role });
-    else if (sh.type === "line") out.push({ part: "line", coords: sh.coords, role: sh.role });
-    else if (sh.role === "target" || sh.role === "origin") out.push({ part: "mark", at: sh.coords, role: sh.role });
-  }
-  for (const p of s.vertices ?? []) out.push({ part: "vertex", at: p });
-  if (s.anchor) out.push({ part: "label", at: s.anchor, text: `planned ${$("input[name=kind]:checked").value}` });
-  return out;
+function planPartsNow() {
+  return planParts(currentPlanShapes(), $("input[name=kind]:checked").value);
 }
 
 let drawQueued = false;
@@ -615,7 +539,7 @@ function draw() {
     drawMemo.highlights = hlKey;
     ops.setHighlights(signedIn ? highlights() : []);
   }
-  ops.setPlan(signedIn ? [...planParts(), ...measureDraftParts()] : [], state.gotoMark);
+  ops.setPlan(signedIn ? [...planPartsNow(), ...measureDraftParts(readMeasure(false), POLYGON_MEASURES)] : [], state.gotoMark);
   // Live positions are now: drawn in the live picture only, not "as known at" a past instant.
   const showTracks = signedIn && state.layers.tracks && state.asOf === null;
   const tracksKey = [state.tracks, showTracks, state.me];
@@ -1373,22 +1297,6 @@ function readMeasure(strict = true) {
   if (strict && $("#m-start").value.trim() && m.start === null) throw new PlanError("start", "write the time as YYYY-MM-DD HH:MM (UTC)");
   if (strict && $("#m-end").value.trim() && m.end === null) throw new PlanError("end", "write the time as YYYY-MM-DD HH:MM (UTC)");
   return m;
-}
-
-/** The measure being drawn, as parts for the plan layer. */
-function measureDraftParts() {
-  const m = readMeasure(false);
-  if (!m.points.length) return [];
-  const out = [];
-  const closed = POLYGON_MEASURES.has(m.kind) && m.points.length >= 3;
-  if (m.kind === "air_corridor" && m.points.length >= 2) {
-    const s = shapesOf({ id: "draft", kind: m.kind, owner: m.owner, geometry: { type: "LineString", coordinates: m.points },
-      half_width_m: Number(m.halfWidth) > 0 ? Number(m.halfWidth) : 1 });
-    for (const sh of s.shapes) if (sh.type === "area") out.push({ part: "area", coords: sh.coords, draft: true });
-  }
-  if (m.points.length >= 2) out.push(closed ? { part: "area", coords: [...m.points, m.points[0]], draft: true } : { part: "line", coords: m.points, draft: true });
-  for (const p of m.points) out.push({ part: "vertex", at: p, draft: true });
-  return out;
 }
 
 function renderMeasureParties() {
