@@ -242,15 +242,27 @@ export function createOps(map, ctx) {
     if (az !== null && az !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(az);
     return milIcon(sidc, opts);
   };
-  const labelStyle = (f) => {
+  const labelStyles = new Map();
+  const labelStyle = (f, resolution) => {
     if (!ctx.labels()) return null;
+    // A symbol drawn as a dot (piled up with others) has no label: it would be left out anyway.
+    const symbol = f.get("symbol");
+    if (symbol && dotted(symbol, resolution)) return null;
     const t = ctx.labelText(f.get("item"));
     f.set("text", t, true);
     const item = f.get("item");
-    const offsetY = item.proposed ? 24 : f.get("measure") ? -12 : 34;
-    // A measure's label (its kind, name and altitude band; a proposal's state) is always
-    // drawn, and the labels of activities keep clear of it as of symbols.
-    return new Style({ text: text(t, { italic: item.proposed, offsetY, declutter: f.get("measure") ? "obstacle" : "declutter" }) });
+    const measure = Boolean(f.get("measure"));
+    const key = `${item.proposed ? 1 : 0}${measure ? 1 : 0}|${t}`;
+    let style = labelStyles.get(key);
+    if (!style) {
+      if (labelStyles.size > 20000) labelStyles.clear();
+      const offsetY = item.proposed ? 24 : measure ? -12 : 34;
+      // A measure's label (its kind, name and altitude band; a proposal's state) is always
+      // drawn, and the labels of activities keep clear of it as of symbols.
+      style = new Style({ text: text(t, { italic: item.proposed, offsetY, declutter: measure ? "obstacle" : "declutter" }) });
+      labelStyles.set(key, style);
+    }
+    return style;
   };
 
   // -- findings, the plan, the go-to mark, tracks -------------------------------------------------
@@ -314,7 +326,7 @@ export function createOps(map, ctx) {
     for (const x of [style].flat()) x?.setZIndex(1);
     return style;
   };
-  const symbols = imageLayer("ops-symbols", 105, (f, resolution) => (f.get("label") === true ? labelStyle(f) : onTop(symbolStyle(f, resolution))),
+  const symbols = imageLayer("ops-symbols", 105, (f, resolution) => (f.get("label") === true ? labelStyle(f, resolution) : onTop(symbolStyle(f, resolution))),
     { declutter: "ops", renderOrder: (a, b) => a.get("order") - b.get("order") });
   const labels = symbols;
   const tracks = layer("ops-tracks", 106, trackStyle);
@@ -381,12 +393,14 @@ export function createOps(map, ctx) {
         if (!anchor) return;
         const at = toWorld(anchor);
         const props = { id: obj.id, obj, item, measure: item.measure, proposed: Boolean(item.proposed), order };
+        let symbol = null;
         if (!item.measure) {
           const dottable = !(obj.kind === "site" && (obj.facility || obj.category === "protected")) && obj.kind !== "fire";
-          sym.push(new Feature({ geometry: new Point(at), ...props, role: obj.kind === "fire" ? "target" : "anchor", azimuth, dottable }));
+          symbol = new Feature({ geometry: new Point(at), ...props, role: obj.kind === "fire" ? "target" : "anchor", azimuth, dottable });
+          sym.push(symbol);
           for (const m of marks ?? []) sym.push(new Feature({ geometry: new Point(toWorld(m.at)), ...props, role: m.role, dottable: false }));
         }
-        lab.push(new Feature({ geometry: new Point(at), ...props, label: true }));
+        lab.push(new Feature({ geometry: new Point(at), ...props, label: true, symbol: symbol?.get("dottable") ? symbol : null }));
       });
       replace(areas, a);
       replace(lines, l);
