@@ -99,13 +99,9 @@ async function signIn(token) {
   // it); then the picture, the longest read, is under way while the rest is asked.
   const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
   const picture = loadPicture();
-  let me;
-  try {
-    me = await api("/v1/me");
-  } catch (err) {
-    picture.catch(() => {});
-    throw err;
-  }
+  // Awaited below; a bad token fails it too, and that is said by the sign-in, not left unhandled.
+  picture.catch(() => {});
+  const me = await api("/v1/me");
   sessionStorage.setItem(TOKEN_KEY, token);
   state.me = me;
   $("#signin").hidden = true;
