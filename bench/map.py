@@ -20,7 +20,12 @@ the whole picture is sent. Chromium is Debian's (``/usr/bin/chromium``) driven
 by Playwright, as in tests/web. Targets (issue 14): ready in at most 2 s, p95
 frame time at most 50 ms.
 
-    PYTHONPATH=src .venv/bin/python bench/map.py [--declarations 10000] [--static DIR]
+    PYTHONPATH=src .venv/bin/python bench/map.py [--declarations 10000] [--static DIR] [--compare DIR]
+
+With ``--compare DIR`` a second server serves that build (e.g. a copy of main's
+``src/deconflict/web/static``) from the same store, and the pages alternate
+between the two builds (each first every other round), so that the machine's
+load falls on both alike; the 1-minute load average is recorded at each page.
 """
 
 from __future__ import annotations
@@ -91,9 +96,58 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
+DRAWN = """() => window.deconflict.drawn
+    ? new Set(window.deconflict.drawn().filter((f) => ['areas', 'lines', 'symbols'].includes(f.layer))
+        .map((f) => f.id)).size
+    : new Set([...document.querySelectorAll('#map .obj')].map((e) => e.dataset.id)).size"""
+
+
+def one_page(context: Any, url: str, args: argparse.Namespace, expect: int) -> dict[str, Any]:
+    """A fresh page: its time to a ready map, the objects drawn, its frame times while panning and zooming."""
+    page = context.new_page()
+    page.goto(url, wait_until="commit")
+    page.wait_for_function(
+        "(n) => window.deconflict && window.deconflict.ready"
+        " && window.deconflict.state.declarations.length >= n", arg=expect, timeout=120_000)
+    ready = page.evaluate(
+        "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame("
+        "() => r(performance.now()))))")
+    # A busy instant in the middle of the theatre's four weeks, the whole theatre in view.
+    page.evaluate("window.deconflict.setTime('2018-02-14T12:00:00Z')")
+    page.click("#zoom-fit")
+    page.wait_for_timeout(500)
+    drawn = page.evaluate(DRAWN)
+    times = drive(page, args.frames)
+    page.close()
+    return {"ready": ready, "drawn": drawn, "frames": times}
+
+
+def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
+
+
+def summary(pages: list[dict[str, Any]], static: str) -> dict[str, Any]:
+    frames = [t for p in pages for t in p["frames"]]
+    return {
+        "static": static, "pages": len(pages),
+        "ready_ms_median": round(statistics.median(p["ready"] for p in pages)),
+        "ready_ms": [round(p["ready"]) for p in pages],
+        "frame_ms_p50": round(pct(frames, 50), 1), "frame_ms_p95": round(pct(frames, 95), 1),
+        "frame_ms_p95_median_of_pages": round(statistics.median(pct(p["frames"], 95) for p in pages), 1),
+        "objects_drawn_median": statistics.median(p["drawn"] for p in pages),
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
+    builds = [("this", args.static or "")] + ([("other", args.compare)] if args.compare else [])
+    loads: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         service = Deconflict(SQLiteStore(Path(tmp) / "map.sqlite3"))
         service.apply([Change(party=p) for p in synth.PARTIES] + [Change(measure=m) for m in synth.measures()])
@@ -102,18 +156,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             service.apply([Change(declaration=d) for d in decls[i:i + 2000]])
         hotline = Hotline(service)
         admin = hotline.issue_credential(None, "", "bench", Role.ADMIN)[1]
-        app = create_app(hotline)
-        mount(app, static=Path(args.static) if args.static else None)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
-        ready: list[float] = []
-        p95s: list[float] = []
-        frames: list[float] = []
-        drawn: list[int] = []
+        servers = []
+        for _, static in builds:
+            app = create_app(hotline)
+            mount(app, static=Path(static) if static else None)
+            servers.append(serve(app))
+        pages: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in builds}
         profile = tempfile.mkdtemp(prefix="deconflict-bench-")
         try:
             with sync_playwright() as p:
@@ -121,39 +169,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     profile, executable_path=CHROMIUM, headless=True, args=ARGS,
                     viewport={"width": 1366, "height": 860})
                 context.add_init_script(f"sessionStorage.setItem('deconflict.token', {json.dumps(admin)})")
-                for _ in range(args.repeat):
-                    page = context.new_page()
-                    page.goto(url, wait_until="commit")
-                    page.wait_for_function(
-                        "(n) => window.deconflict && window.deconflict.ready"
-                        " && window.deconflict.state.declarations.length >= n", arg=args.expect or args.declarations,
-                        timeout=120_000)
-                    ready.append(page.evaluate(
-                        "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame("
-                        "() => r(performance.now()))))"))
-                    # A busy instant in the middle of the theatre's four weeks, the whole theatre in view.
-                    page.evaluate("window.deconflict.setTime('2018-02-14T12:00:00Z')")
-                    page.click("#zoom-fit")
-                    page.wait_for_timeout(500)
-                    drawn.append(page.evaluate(
-                        "new Set([...document.querySelectorAll('#map .obj')].map((e) => e.dataset.id)).size"))
-                    times = drive(page, args.frames)
-                    frames.extend(times)
-                    p95s.append(pct(times, 95))
-                    page.close()
+                for r in range(args.repeat):
+                    # Alternating, each build first every other round: the machine's load falls on both alike.
+                    order = list(range(len(builds))) if r % 2 == 0 else list(reversed(range(len(builds))))
+                    for i in order:
+                        name = builds[i][0]
+                        expect = (args.expect_other if name == "other" else args.expect) or args.declarations
+                        loads.append(os.getloadavg()[0])
+                        pages[name].append(one_page(context, servers[i][2], args, expect))
                 context.close()
         finally:
-            server.should_exit = True
-            thread.join(10)
+            for server, thread, _ in servers:
+                server.should_exit = True
+                thread.join(10)
             service.close()
     return {
-        "declarations": args.declarations, "static": args.static or "src/deconflict/web/static",
-        "pages": args.repeat, "frames_per_page": args.frames,
-        "ready_ms_median": round(statistics.median(ready)), "ready_ms": [round(r) for r in ready],
-        "frame_ms_p50": round(pct(frames, 50), 1), "frame_ms_p95": round(pct(frames, 95), 1),
-        "frame_ms_p95_median_of_pages": round(statistics.median(p95s), 1),
-        "objects_drawn_median": statistics.median(drawn),
+        "declarations": args.declarations, "frames_per_page": args.frames,
+        "load_1min_median": round(statistics.median(loads), 2), "load_1min_range": [min(loads), max(loads)],
         "objects_in_force_at_instant": "2018-02-14T12:00Z, whole theatre in view",
+        "builds": [summary(pages[name], static or "src/deconflict/web/static") for name, static in builds],
     }
 
 
@@ -163,8 +197,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="fresh pages")
     ap.add_argument("--frames", type=int, default=240, help="animation frames driven per page")
     ap.add_argument("--static", default="", help="a built map to serve instead (e.g. another checkout's)")
+    ap.add_argument("--compare", default="",
+                    help="another built map (e.g. main's src/deconflict/web/static, copied), measured alternately")
     ap.add_argument("--expect", type=int, default=0,
                     help="declarations the map is ready with (default all; 1000 for a map that reads one page)")
+    ap.add_argument("--expect-other", type=int, default=0, help="--expect for the --compare build")
     print(json.dumps(run(ap.parse_args()), indent=1))
 
 

@@ -16,6 +16,7 @@ import pytest
 from deconflict.service.client import Client
 from deconflict.store.documents import encode_declaration
 from tests.service.conftest import Running
+from tests.web import picture
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect
@@ -45,11 +46,11 @@ def sign_in(page: Page, token: str) -> None:
 
 
 def on_map(page: Page, object_id: str) -> int:
-    return page.locator(f'#map .obj[data-id="{object_id}"]').count()
+    return picture.on_map(page, object_id)
 
 
 def expect_on_map(page: Page, object_id: str) -> None:
-    expect(page.locator(f'#map .obj[data-id="{object_id}"]').first).to_be_attached()
+    picture.wait_drawn(page, id=object_id, layer=list(picture.OBJECT_LAYERS))
 
 
 def no_errors(page: Page) -> None:
@@ -101,14 +102,26 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     coalition = open_page(browser_context, web_server, web_server.tokens["coalition"]["viewer"])
     expect_on_map(coalition, "S4")
     # Symbols: milsymbol for forces, the shield emblem for the protected hospital.
-    assert coalition.locator('#map .symbol svg').count() >= 3
-    assert coalition.locator('#map .obj.protected[data-id="S2"] .emblem').count() == 1
+    military = [f for f in picture.drawn(coalition, layer="symbols", dot=False) if f["sidc"]]
+    assert len(military) >= 3, military
+    s2 = picture.drawn(coalition, layer="symbols", id="S2")
+    assert len(s2) == 1 and s2[0]["category"] == "protected" and s2[0]["sidc"] is None, s2
+    # The shield is drawn: white above its black cross, at S2's position.
+    s2_at = coalition.evaluate("window.deconflict.state.declarations.find((d) => d.id === 'S2').geometry.coordinates")
+    coalition.evaluate(f"window.deconflict.setView({s2_at}, 256 * 2 ** 12)")
+    x, y = coalition.evaluate(f"window.deconflict.project({s2_at})")
+    coalition.wait_for_timeout(300)  # the emblem's image is decoded, then drawn
+    assert min(picture.pixel(coalition, x, y - 12)[:3]) > 225, picture.pixel(coalition, x, y - 12)
+    assert max(picture.pixel(coalition, x, y)[:3]) < 60, picture.pixel(coalition, x, y)
+    coalition.click("#zoom-fit")
     # The deconfliction line is labelled on each side with its parties.
-    expect(coalition.locator('#map text.side[data-side="left"]').first).to_have_text("coalition · sdf")
-    expect(coalition.locator('#map text.side[data-side="right"]').first).to_have_text("regime · russia")
+    sides = [s for f in picture.drawn(coalition, layer="lines", kind="deconfliction_line") for s in f["sides"] or []]
+    expected = {"left": "coalition · sdf", "right": "regime · russia"}
+    assert sides and all(s["text"] == expected[s["side"]] for s in sides), sides
+    assert {s["side"] for s in sides} == {"left", "right"}
     # The no-fire area is hatched, the base map drawn from the bundled Natural Earth data.
-    fill = coalition.evaluate("getComputedStyle(document.querySelector('#map .obj.no_fire_area .area')).fill")
-    assert "hatch-nfa" in fill, fill
+    nfa = picture.drawn(coalition, layer="areas", kind="no_fire_area")
+    assert nfa and all(f["paint"] == "pattern:hatch-nfa" for f in nfa), nfa
     # OpenLayers draws the countries (land and borders) as a vector layer: the set drawn at this zoom has them all.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name.startsWith('countries-') && l.drawn && l.features > 100)")
@@ -117,6 +130,14 @@ def test_sign_in_shows_exactly_what_the_party_may_see(web_server: Running, brows
     expect(legend).to_contain_text("Separation between the closest points")
     expect(legend).to_contain_text("Populated place")
     expect(legend).to_contain_text("echelon and designation")
+    # Rivers and lakes (Natural Earth 1:50m, bundled): the Euphrates runs through the theatre.
+    coalition.wait_for_function(
+        "() => window.deconflict.layers().some((l) => l.name === 'water' && l.drawn && l.features > 500)")
+    rivers_here = coalition.evaluate("""() => {
+        const water = window.deconflict.map.map.getLayers().getArray().find((l) => l.get('name') === 'water');
+        const box = window.ol.proj.transformExtent([39.9, 35.0, 40.6, 35.5], 'EPSG:4326', 'EPSG:3857');
+        return water.getSource().getFeaturesInExtent(box).filter((f) => f.get('kind') === 'river').length; }""")
+    assert rivers_here >= 1, rivers_here
     # And the populated places (SimpleMaps World Cities, bundled), tens of thousands of them, drawn at this zoom.
     coalition.wait_for_function(
         "() => window.deconflict.layers().some((l) => l.name === 'places' && l.drawn && l.features > 10000)")
@@ -131,10 +152,10 @@ def test_the_time_slider_shows_what_is_in_force(web_server: Running, browser_con
     assert not on_map(page, "F1") and not on_map(page, "M2")
     page.fill("#time", str(20 * 60))  # 20:00Z
     expect(page.locator("#time-label")).to_have_text("2018-02-07 20:00Z")
-    expect(page.locator('#map .obj[data-id="F1"]').first).to_be_attached()
+    expect_on_map(page, "F1")
     assert on_map(page, "M2") and not on_map(page, "V1")
     # The ROZ carries its altitudes on the map.
-    expect(page.locator('#map text[data-for="M2"]')).to_contain_text("1,500\u20137,500 m AMSL")
+    picture.wait_label(page, "M2", "1,500\u20137,500 m AMSL")
     shot(page, "time-2000Z")
     # Stacked objects: at the SDF headquarters (S1) inside the ROZ (M2), a click offers both.
     s1 = page.evaluate("window.deconflict.state.declarations.find((d) => d.id === 'S1').geometry.coordinates")
@@ -152,7 +173,7 @@ def test_the_time_slider_shows_what_is_in_force(web_server: Running, browser_con
     page.click("#details-close")
     page.click("#zoom-fit")
     page.fill("#time", str(9 * 60 + 30))
-    expect(page.locator('#map .obj[data-id="F2"]').first).to_be_attached()
+    expect_on_map(page, "F2")
     assert not on_map(page, "F1")
     # Play moves time on; pressing again pauses.
     page.click("#play")
@@ -191,8 +212,8 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     expect(russia.locator('#findings li.conflict[data-object="S1"]')).to_be_visible()
     assert russia.locator('#findings li[data-object="S4"]').count() == 0
     # The conflicting objects are highlighted on the map, the map is at the activity's time.
-    expect(russia.locator('#map .hl[data-id="M1"]')).to_be_attached()
-    expect(russia.locator('#map .hl[data-id="S1"]')).to_be_attached()
+    picture.wait_drawn(russia, layer="findings", id="M1", hl="violation")
+    picture.wait_drawn(russia, layer="findings", id="S1", hl="conflict")
     expect(russia.locator("#time-label")).to_have_text("2018-02-07 20:00Z")
     # Where it happens: Check zoomed to the fire; of the 200 km deconfliction line only the
     # stretch near the fire is highlighted, with the separation drawn to its closest point.
@@ -201,12 +222,12 @@ def test_check_c2_on_the_map_then_submit_and_the_owner_answers_live(
     assert map_box is not None
     assert map_box["x"] < tx < map_box["x"] + map_box["width"] and map_box["y"] < ty < map_box["y"] + map_box["height"]
     assert russia.evaluate("window.deconflict.state.view.scale") > 256 * 2 ** 10
-    lengths = russia.evaluate("""() => [
-        document.querySelector('#map .hl[data-id="M1"] .hl-over').getTotalLength(),
-        document.querySelector('#map .obj[data-id="M1"] .line').getTotalLength()]""")
-    assert 0 < lengths[0] < lengths[1] / 4, lengths
-    expect(russia.locator('#map .hl[data-id="M1"] .separation')).to_be_attached()
-    assert russia.locator('#map .hl[data-id="M1"] circle.closest').count() == 2
+    over = picture.drawn(russia, layer="findings", id="M1", part="over")
+    line = picture.drawn(russia, layer="lines", id="M1", role="line")
+    assert len(over) == 1 and len(line) == 1, (over, line)
+    assert 0 < over[0]["length"] < line[0]["length"] / 4, (over[0]["length"], line[0]["length"])
+    assert len(picture.drawn(russia, layer="findings", id="M1", part="separation")) == 1
+    assert len(picture.drawn(russia, layer="findings", id="M1", part="closest")) == 2
     russia.evaluate("window.deconflict.setView([40.27, 35.33], 256 * 2 ** 11.7)")
     russia.wait_for_timeout(300)
     shot(russia, "check-c2-violation")
@@ -325,7 +346,7 @@ def test_a_movement_drawn_on_the_map_and_a_target_placed_by_keyboard(
         sdf.mouse.click(x, y)
     sdf.click("#finish-route")
     assert len(sdf.input_value("#plan-points").splitlines()) == 2
-    expect(sdf.locator("#map .plan .route")).to_be_attached()
+    picture.wait_drawn(sdf, layer="plan", part="line", draft=False)
     sdf.fill("#plan-halfwidth", "200")
     sdf.fill("#plan-start", "2018-02-07 10:00")
     sdf.fill("#plan-end", "2018-02-07 12:00")
@@ -382,16 +403,19 @@ def test_a_site_declared_with_its_own_military_symbol(web_server: Running, brows
     assert decl["sidc"] == "SHGPUCI----E---", decl  # stored as declared, upper-cased, echelon E (company)
     sdf.evaluate("window.deconflict.setTime('2018-02-11T12:00:00Z')")
     sdf.evaluate("window.deconflict.setView([40.7, 35.1], 256 * 2 ** 12)")
-    symbol = sdf.locator(f'#map .obj[data-id="{decl["id"]}"] .symbol svg')
-    expect(symbol).to_be_attached()
-    expect(symbol).to_contain_text("A/2-22")  # the designation beside the symbol, not the id
+    symbol = picture.wait_drawn(sdf, layer="symbols", id=decl["id"], dot=False)
+    assert len(symbol) == 1 and symbol[0]["designation"] == "A/2-22", symbol  # beside the symbol, not the id
+    # Drawn as a friend to its owner, whatever identity was typed: the friend's code, and
+    # milsymbol's friendly fill (light blue) on the map inside the frame, left of its centre.
+    assert symbol[0]["sidc"] == "SFGPUCI----E---", symbol
+    x, y = symbol[0]["pixel"]
+    box = sdf.locator("#map").bounding_box()
+    assert box is not None
+    r, g, b, _ = picture.pixel(sdf, box["x"] + x - 9, box["y"] + y)
+    assert abs(r - 128) < 30 and abs(g - 224) < 30 and b > 225, (r, g, b)
     # The label: the radio reference and the label typed, not the id the server made up.
-    label = sdf.locator(f'#map text.label[data-for="{decl["id"]}"]')
-    expect(label).to_contain_text("DC-")
-    expect(label).to_contain_text("Company command post")
-    expect(label).not_to_contain_text(decl["id"])
-    # Drawn as a friend to its owner (milsymbol's friendly fill), whatever identity was typed.
-    assert "rgb(128,224,255)" in symbol.inner_html().replace(" ", "") or "#80e0ff" in symbol.inner_html().lower()
+    label = picture.wait_label(sdf, decl["id"], "DC-")
+    assert "Company command post" in label and decl["id"] not in label, label
     shot(sdf, "declared-symbol")
     no_errors(sdf)
     sdf.close()

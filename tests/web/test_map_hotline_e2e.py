@@ -15,6 +15,7 @@ import pytest
 
 from deconflict.service.client import Client, ProblemError
 from tests.service.conftest import Running
+from tests.web import picture
 from tests.web.test_map_e2e import Shot, no_errors, on_map, open_page
 
 pytest.importorskip("playwright")
@@ -78,7 +79,7 @@ def test_an_activity_shared_on_the_map_with_one_party_is_invisible_to_the_others
     assert len(sent) == 1 and sent[0].get("idempotency-key", "").startswith("web-"), sent
     fid = declaration_id(russia, label)
     # Its radio reference is in its label on the map.
-    expect(russia.locator(f'#map text.label[data-for="{fid}"]')).to_contain_text("DC-")
+    picture.wait_label(russia, fid, "DC-")
     shot(russia, "shared-with-coalition-only")
     no_errors(russia)
     russia.close()
@@ -159,7 +160,7 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
 
     # Relief's map: the clinic's own symbol; its details with each party's answer, pending.
     relief.evaluate("(t) => window.deconflict.setTime(t)", "2018-02-09T10:05:00Z")
-    expect(relief.locator(f'#map .obj[data-id="{sid}"] .facility[data-facility="hospital"]')).to_be_attached()
+    picture.wait_drawn(relief, layer="symbols", id=sid, facility="hospital")
     relief.evaluate("(id) => window.deconflict.select(id)", sid)
     details = relief.locator("#details")
     expect(details).to_contain_text("Hospital or clinic")
@@ -174,8 +175,8 @@ def test_relief_declares_a_clinic_where_russias_accepted_fire_lands(
     time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.5)
     relief.evaluate("(id) => window.deconflict.select(id)", sid)
     expect(details.locator('.answers li[data-party="russia"]')).to_contain_text("overdue")
-    expect(relief.locator(f'#map .obj.overdue[data-id="{sid}"]').first).to_be_attached()
-    expect(relief.locator(f'#map text.label[data-for="{sid}"]')).to_contain_text("!! overdue")
+    picture.wait_drawn(relief, id=sid, overdue=True, layer=list(picture.OBJECT_LAYERS))
+    picture.wait_label(relief, sid, "!! overdue")
 
     # Russia acknowledges: relief's open details update live, with the time and the reference.
     with Client(web_server.url, web_server.tokens["russia"]["liaison"]) as russia_api:

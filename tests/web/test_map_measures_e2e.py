@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.service.conftest import Running
+from tests.web import picture
 from tests.web.test_map_e2e import Shot, activity_doc, expect_on_map, no_errors, on_map, open_page
 
 pytest.importorskip("playwright")
@@ -38,7 +39,7 @@ def test_a_no_fire_area_proposed_on_the_map_is_accepted_by_the_party_it_binds(
         coalition.mouse.click(x, y)
     coalition.click("#m-finish")
     assert len(coalition.input_value("#m-points").splitlines()) == 4
-    expect(coalition.locator("#map .measure-draft .area")).to_be_attached()
+    picture.wait_drawn(coalition, layer="plan", part="area", draft=True)
     coalition.check('#m-binds-parties input[value="russia"]')
     coalition.fill("#m-start", "2018-02-07 00:00")
     coalition.fill("#m-end", "2018-02-08 00:00")
@@ -50,10 +51,9 @@ def test_a_no_fire_area_proposed_on_the_map_is_accepted_by_the_party_it_binds(
     coalition.click("#m-propose")
     expect(coalition.locator("#m-status")).to_contain_text("waiting for: russia")
     # Drawn as proposed: dashed, labelled with its version and whom it waits for.
-    proposed = coalition.locator(f'#map .obj.proposed[data-id="{NFA}"][data-state="proposed"]').first
-    expect(proposed).to_be_attached()
-    expect(coalition.locator(f'#map text.label.proposed[data-for="{NFA}"]')).to_contain_text(
-        "proposed v1, waiting for: russia")
+    proposed = picture.wait_drawn(coalition, id=NFA, proposed=True, state="proposed", layer=list(picture.OBJECT_LAYERS))
+    assert all(f["version"] == 1 for f in proposed), proposed
+    picture.wait_label(coalition, NFA, "proposed v1, waiting for: russia")
     expect(coalition.locator(f'#proposal-list li[data-id="{NFA}"]')).to_contain_text("waiting for: russia")
     assert coalition.locator(f'#proposal-list li[data-id="{NFA}"] button.accept').count() == 0  # its own
     with web_server.client("coalition", "viewer") as api:
@@ -66,7 +66,7 @@ def test_a_no_fire_area_proposed_on_the_map_is_accepted_by_the_party_it_binds(
 
     # russia's liaison: the proposal on the map, in its inbox, and in the Measures panel to accept.
     russia = open_page(browser_context, web_server, web_server.tokens["russia"]["liaison"])
-    expect(russia.locator(f'#map .obj.proposed[data-id="{NFA}"]').first).to_be_attached()
+    picture.wait_drawn(russia, id=NFA, proposed=True, layer=list(picture.OBJECT_LAYERS))
     russia.click("#tab-inbox")
     expect(russia.locator("#inbox-list li[data-id]").filter(has_text=f"coalition proposes no fire area {NFA}")
            ).to_have_count(1)
@@ -79,12 +79,12 @@ def test_a_no_fire_area_proposed_on_the_map_is_accepted_by_the_party_it_binds(
     shot(russia, "measure-proposed")
     item.locator("button.accept").click()
     # In force: drawn solid, no longer proposed; the coalition's map follows live.
-    expect(russia.locator(f'#map .obj.measure[data-state="in_force"][data-id="{NFA}"]').first).to_be_attached()
-    expect(russia.locator(f'#map .obj.proposed[data-id="{NFA}"]')).to_have_count(0)
+    picture.wait_drawn(russia, id=NFA, measure=True, state="in_force", layer=list(picture.OBJECT_LAYERS))
+    picture.wait_gone(russia, id=NFA, proposed=True)
     expect(russia.locator(f'#proposal-list li[data-id="{NFA}"]')).to_have_count(0)
-    expect(russia.locator(f'#map text.label[data-for="{NFA}"]')).not_to_contain_text("proposed")
-    expect(coalition.locator(f'#map .obj.measure[data-state="in_force"][data-id="{NFA}"]').first).to_be_attached(
-        timeout=10_000)
+    assert "proposed" not in picture.label_of(russia, NFA)
+    picture.wait_drawn(coalition, id=NFA, measure=True, state="in_force", layer=list(picture.OBJECT_LAYERS),
+                       timeout=10_000)
     shot(russia, "measure-in-force")
     with web_server.client("russia", "viewer") as api:
         measures = api.measures()
@@ -101,7 +101,7 @@ def test_a_no_fire_area_proposed_on_the_map_is_accepted_by_the_party_it_binds(
     russia.click("#plan-check")
     expect(russia.locator("#verdict")).to_contain_text("Violation")
     expect(russia.locator(f'#findings li.violation[data-object="{NFA}"]')).to_be_visible()
-    expect(russia.locator(f'#map .hl[data-id="{NFA}"]')).to_be_attached()
+    picture.wait_drawn(russia, layer="findings", id=NFA)
     no_errors(russia)
     no_errors(coalition)
     russia.close()
@@ -125,7 +125,7 @@ def test_a_line_with_sides_and_a_roz_with_its_band(web_server: Running, browser_
     sdf.fill("#m-upper", "3000")
     sdf.click("#m-propose")
     expect(sdf.locator("#m-status")).to_contain_text("waiting for: regime")
-    expect(sdf.locator('#map text.label.proposed[data-for="sdf-ROZ-web"]')).to_contain_text("0\u20133,000 m AMSL")
+    picture.wait_label(sdf, "sdf-ROZ-web", "0\u20133,000 m AMSL")
     # A deconfliction line: each party's side; bound are the parties given a side.
     sdf.select_option("#m-kind", "deconfliction_line")
     expect(sdf.locator("#m-sides")).to_be_visible()
@@ -141,7 +141,7 @@ def test_a_line_with_sides_and_a_roz_with_its_band(web_server: Running, browser_
     with web_server.client("sdf", "viewer") as api:
         [dl] = [p for p in api.measures()["proposed"] if p["measure"]["id"] == "sdf-DL-web"]
     assert dl["measure"]["sides"] == {"regime": "right", "sdf": "left"} and dl["bound"] == ["regime", "sdf"]
-    expect(sdf.locator('#map .obj.proposed[data-id="sdf-DL-web"]').first).to_be_attached()
+    picture.wait_drawn(sdf, id="sdf-DL-web", proposed=True, layer=list(picture.OBJECT_LAYERS))
     no_errors(sdf)
     sdf.close()
 
@@ -164,7 +164,7 @@ def test_as_known_at_shows_the_picture_before_a_declaration_was_submitted(
     page.fill("#asof", before.strftime("%Y-%m-%d %H:%M:%S"))
     page.click("#asof-go")
     expect(page.locator("#asof-state")).to_have_text(f"as known at {before:%Y-%m-%d %H:%M:%S}Z")
-    expect(page.locator('#map .obj[data-id="russia:asof-C1"]')).to_have_count(0)
+    picture.wait_gone(page, id="russia:asof-C1")
     assert "russia:asof-C1" not in {d["id"] for d in page.evaluate("window.deconflict.state.declarations")}
     expect_on_map(page, "S1")
     assert on_map(page, "S4") == 0  # disclosure holds in the past as now

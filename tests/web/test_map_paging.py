@@ -14,6 +14,7 @@ import pytest
 from deconflict.model import Point, Site, SiteCategory, Window
 from deconflict.service.deconflict import Change
 from tests.service.conftest import Running, start
+from tests.web import picture
 from tests.web.test_map_e2e import Shot, no_errors, open_page
 
 EXTRA = 1_100
@@ -56,22 +57,21 @@ def test_a_crowded_picture_has_decluttered_labels_and_symbols(big_server: Runnin
     page.evaluate("window.deconflict.setTime('2018-02-20T12:00:00Z')")
     page.evaluate("window.deconflict.setView([44.4, 36.27], 256 * 2 ** 9)")
     page.wait_for_timeout(400)
-    on_map = page.evaluate("new Set([...document.querySelectorAll('#map .obj')].map((e) => e.dataset.id)).size")
+    on_map = len({f["id"] for f in picture.drawn(page, layer=list(picture.OBJECT_LAYERS))})
     assert on_map >= EXTRA, on_map
-    boxes = page.evaluate("""() => [...document.querySelectorAll('#map text.label[data-for]')].map((t) => {
-        const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    drawn = page.evaluate("window.deconflict.decluttered()")
+    boxes = [e["box"] for e in drawn if e["what"] == "label"]
     assert 0 < len(boxes) < EXTRA, len(boxes)  # most are left out: the view is crowded
     overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
                 if a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1]
     assert not overlaps, overlaps[:3]
     # Nor is a label written over a military symbol's frame.
-    frames = page.evaluate("""() => [...document.querySelectorAll('#map .symbol svg')].map((t) => {
-        const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    frames = [e["box"] for e in drawn if e["what"] == "symbol"]
     assert frames
     over = [(a, b) for a in boxes for b in frames
             if a[0] < b[2] - 2 and b[0] < a[2] - 2 and a[1] < b[3] - 2 and b[1] < a[3] - 2]
     assert not over, over[:3]
-    assert page.locator("#map circle.dot").count() > EXTRA // 2
+    assert len(picture.drawn(page, layer="symbols", dot=True)) > EXTRA // 2
     shot(page, "crowded-labels")
     no_errors(page)
     page.close()

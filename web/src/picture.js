@@ -78,6 +78,36 @@ export function defaultInstant(declarations, now = Date.now()) {
   return pick === now ? now : Math.floor(pick / 3600000) * 3600000;
 }
 
+/**
+ * A box [west, south, east, north] around an object without drawing it: its
+ * positions (geometry, target, origin, waypoints) grown by its largest distance
+ * (protection, effects radius, half width). For fitting the view to thousands of
+ * objects at once, where making each one's geodesic shapes would cost seconds.
+ */
+export function roughBox(obj) {
+  const pts = [];
+  const walk = (c) => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === "number") pts.push(c);
+    else c.forEach(walk);
+  };
+  for (const g of [obj.geometry, obj.target, obj.origin]) walk(g?.coordinates);
+  for (const w of obj.waypoints ?? []) walk(w.coordinates);
+  if (!pts.length) return null;
+  const m = Math.max(0, obj.protection_m ?? 0, obj.effects_radius_m ?? 0, obj.half_width_m ?? 0);
+  let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [lon, lat] of pts) {
+    w = Math.min(w, lon);
+    e = Math.max(e, lon);
+    s = Math.min(s, lat);
+    n = Math.max(n, lat);
+  }
+  // A degree of latitude is at least 110.5 km; of longitude, that times the cosine of the latitude farthest from the equator.
+  const dLat = m / 110500;
+  const dLon = m / (110500 * Math.max(0.01, Math.cos((Math.min(89, Math.max(Math.abs(s), Math.abs(n)) + dLat) * Math.PI) / 180)));
+  return [w - dLon, s - dLat, e + dLon, n + dLat];
+}
+
 /** Midnight UTC of the day containing `t`. */
 export function dayStart(t) {
   return Math.floor(t / 86400000) * 86400000;

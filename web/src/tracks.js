@@ -52,20 +52,24 @@ export function trailSince(tracks) {
 }
 
 /**
- * An SVG path through a trail's points (oldest first), projected with `project`
- * ([lon, lat] -> [x, y]); a jump of more than half the world in longitude (the
- * antimeridian) starts a new piece. Null with fewer than two points.
+ * A trail's points (oldest first) as lines of [lon, lat] for the map's tracks layer;
+ * a jump of more than half the world in longitude (the antimeridian) starts a new
+ * line, and a line needs two points. Null when nothing is left to draw.
  */
-export function trailPath(points, project) {
-  if (!Array.isArray(points) || points.length < 2) return null;
-  let d = "";
+export function trailLines(points) {
+  if (!Array.isArray(points)) return null;
+  const lines = [];
+  let line = [];
   let prevLon = null;
   for (const p of points) {
-    if (!Number.isFinite(p.lon) || !Number.isFinite(p.lat)) continue;
-    const [x, y] = project([p.lon, p.lat]);
-    const jump = prevLon === null || Math.abs(p.lon - prevLon) > 180;
-    d += `${jump ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+    if (!Number.isFinite(p?.lon) || !Number.isFinite(p?.lat)) continue;
+    if (prevLon !== null && Math.abs(p.lon - prevLon) > 180) {
+      if (line.length >= 2) lines.push(line);
+      line = [];
+    }
+    line.push([p.lon, p.lat]);
     prevLon = p.lon;
   }
-  return d.includes("L") ? d : null;
+  if (line.length >= 2) lines.push(line);
+  return lines.length ? lines : null;
 }

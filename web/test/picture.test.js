@@ -107,3 +107,23 @@ test("KML export: one placemark per object, circles as polygons, escaped text", 
   assert.match(kml, /<color>ffb27200<\/color>/);
   assert.match(kml, /<TimeSpan><begin>2018-02-01T00:00:00.000Z<\/begin>/);
 });
+
+test("roughBox covers an object's shapes without drawing them", async () => {
+  const { roughBox, shapesOf } = await import("../src/picture.js");
+  const objs = [
+    { id: "s", kind: "site", owner: "a", geometry: { type: "Point", coordinates: [40.1, 35.2] }, protection_m: 5000 },
+    { id: "f", kind: "fire", owner: "a", target: { type: "Point", coordinates: [40.3, 35.3] }, effects_radius_m: 800,
+      origin: { type: "Point", coordinates: [40.0, 35.0] } },
+    { id: "m", kind: "movement", owner: "a", geometry: { type: "LineString", coordinates: [[40, 35], [40.5, 35.6]] }, half_width_m: 2000 },
+    { id: "n", kind: "site", owner: "a", geometry: { type: "Point", coordinates: [10, 69.5] }, protection_m: 20000 },
+  ];
+  for (const o of objs) {
+    const box = roughBox(o);
+    for (const sh of shapesOf(o).shapes) {
+      for (const [lon, lat] of sh.type === "point" ? [sh.coords] : sh.coords) {
+        assert.ok(lon >= box[0] && lat >= box[1] && lon <= box[2] && lat <= box[3], `${o.id}: ${lon},${lat} outside ${box}`);
+      }
+    }
+  }
+  assert.equal(roughBox({ id: "x", kind: "site" }), null);
+});

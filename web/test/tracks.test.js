@@ -23,13 +23,14 @@ test("a track is drawn from the viewer's side", () => {
   assert.equal(trackLabel({ uid: "c1", air: false, alt_m: null }), "c1");
 });
 
-test("a trail is a path through its points, cut at the antimeridian", async () => {
-  const { trailPath, trailSince, TRAIL_MS } = await import("../src/tracks.js");
-  const project = ([lon, lat]) => [lon * 10, -lat * 10];
-  assert.equal(trailPath([{ lon: 1, lat: 2 }], project), null);
-  assert.equal(trailPath([{ lon: 1, lat: 2 }, { lon: 1.5, lat: 2.5 }], project), "M10.0,-20.0L15.0,-25.0");
-  assert.equal(trailPath([{ lon: 179.9, lat: 0 }, { lon: -179.9, lat: 0 }, { lon: -179.8, lat: 0 }], project),
-    "M1799.0,0.0M-1799.0,0.0L-1798.0,0.0");
+test("a trail is lines through its points, cut at the antimeridian", async () => {
+  const { trailLines, trailSince, TRAIL_MS } = await import("../src/tracks.js");
+  assert.equal(trailLines(undefined), null);
+  assert.equal(trailLines([{ lon: 1, lat: 2 }]), null);
+  assert.deepEqual(trailLines([{ lon: 1, lat: 2 }, { lon: 1.5, lat: 2.5 }]), [[[1, 2], [1.5, 2.5]]]);
+  assert.deepEqual(trailLines([{ lon: 179.9, lat: 0 }, { lon: -179.9, lat: 0 }, { lon: -179.8, lat: 0 }]),
+    [[[-179.9, 0], [-179.8, 0]]]);
+  assert.deepEqual(trailLines([{ lon: 1, lat: 2 }, { lon: "x", lat: 2 }, { lon: 2, lat: 2 }]), [[[1, 2], [2, 2]]]);
   assert.equal(trailSince([]), null);
   const since = trailSince([{ time: "2018-02-07T20:00:00Z" }, { time: "2018-02-07T20:10:00Z" }]);
   assert.equal(Date.parse("2018-02-07T20:10:00Z") - Date.parse(since), TRAIL_MS);
