@@ -618,10 +618,7 @@ class SQLiteStore:
         recent = self._recent
         if recent is not None:
             # The last append's events (a batch of submits asks right after it): from memory.
-            for seq in seqs:
-                made = recent.receipt(seq)
-                if made is not None:
-                    out[seq] = made
+            out.update(recent.receipts(seqs))
             if len(out) == len(seqs):
                 return out
             seqs = [s for s in seqs if s not in out]

@@ -19,6 +19,7 @@ the events and checks it against the signed checkpoints.
 from __future__ import annotations
 
 import base64
+import bisect
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,7 @@ from deconflict.store.merkle import (
     pieces,
     resolve,
     sources,
+    split,
     verify_consistency,
     verify_inclusion,
 )
@@ -133,14 +135,22 @@ class Recent:
     node the append wrote (it ends within the append) or a whole subtree of
     the edge before it (a left sibling that ends before the append is a
     maximal subtree of that prefix), so the proof is the one the table gives,
-    and the receipt the same bytes as :func:`receipt` makes from the table."""
+    and the receipt the same bytes as :func:`receipt` makes from the table.
 
-    __slots__ = ("_memo", "events", "nodes", "note", "size")
+    The receipts of a batch are made together (:meth:`receipts`): one descent
+    of the tree from its root to the batch's leaves, each subtree's hash
+    encoded once, rather than one walk per event (their proofs share all but
+    their lowest steps)."""
+
+    __slots__ = ("_before", "_made", "_memo", "_nodes", "events", "note", "size")
 
     def __init__(self, before: Frontier, made: dict[Node, bytes], note: str,
                  events: dict[int, tuple[str, str, str]]) -> None:
-        self.nodes = before.nodes()
-        self.nodes.update(made)
+        # The edge's subtrees are listed only if a receipt is asked for: an
+        # append whose events need none (a delivery, a reminder) skips it.
+        self._before = before
+        self._made = made
+        self._nodes: dict[Node, bytes] | None = None
         self.size = before.size + len(events)
         self.note = note
         #: seq -> (hash, type, recorded_at text)
@@ -148,31 +158,74 @@ class Recent:
         #: Each subtree's base64 hash, once: the receipts of one append share most of their proofs.
         self._memo: dict[tuple[int, int], str] = {}
 
+    def _range(self, a: int, b: int) -> str:
+        """The base64 MTH of leaves ``[a, b)``, a range some proof of this append names."""
+        text = self._memo.get((a, b))
+        if text is None:
+            nodes = self._nodes
+            if nodes is None:
+                nodes = self._nodes = self._before.nodes()
+                nodes.update(self._made)
+            try:
+                text = self._memo[(a, b)] = b64(fold([nodes[p] for p in pieces(a, b)]))
+            except KeyError:
+                raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
+        return text
+
+    def proofs(self, leaves: Sequence[int]) -> dict[int, list[str]]:
+        """The inclusion proofs (RFC 9162 2.1.3.1, leaf first, base64) of ``leaves``
+        in this append's tree, by one descent: PATH(m, D[n]) is the sibling of
+        each split on the way from the root to leaf m, so leaves that share a
+        way down share those siblings, computed once."""
+        out: dict[int, list[str]] = {}
+        targets = sorted(set(leaves))
+        if not targets:
+            return out
+        if targets[0] < 0 or targets[-1] >= self.size:
+            raise ProofError(f"a leaf of {targets} is not in a tree of {self.size} leaves")
+        path: list[str] = []  # the siblings from the root down to the current subtree
+
+        def walk(lo: int, hi: int, first: int, last: int) -> None:
+            # targets[first:last] are the wanted leaves in [lo, hi), at least one.
+            if hi - lo == 1:
+                out[lo] = path[::-1]
+                return
+            mid = lo + split(hi - lo)
+            cut = bisect.bisect_left(targets, mid, first, last)
+            if cut > first:
+                path.append(self._range(mid, hi))
+                walk(lo, mid, first, cut)
+                path.pop()
+            if cut < last:
+                path.append(self._range(lo, mid))
+                walk(mid, hi, cut, last)
+                path.pop()
+
+        walk(0, self.size, 0, len(targets))
+        return out
+
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The receipts of those of ``seqs`` this append wrote (others are left out)."""
+        mine = [s for s in seqs if s in self.events]
+        proofs = self.proofs([s - 1 for s in mine])
+        out: dict[int, dict[str, Any]] = {}
+        for seq in mine:
+            h, typ, at = self.events[seq]
+            out[seq] = {
+                "format": "deconflict-receipt/v1",
+                "seq": seq,
+                "event_hash": h,
+                "type": typ,
+                "recorded_at": at,
+                "leaf_index": seq - 1,
+                "tree_size": self.size,
+                "inclusion": proofs[seq - 1],
+                "checkpoint": self.note,
+            }
+        return out
+
     def receipt(self, seq: int) -> dict[str, Any] | None:
-        ev = self.events.get(seq)
-        if ev is None:
-            return None
-        memo, nodes = self._memo, self.nodes
-        proof = []
-        for a, b in inclusion_ranges(seq - 1, self.size):
-            text = memo.get((a, b))
-            if text is None:
-                try:
-                    text = memo[(a, b)] = b64(fold([nodes[p] for p in pieces(a, b)]))
-                except KeyError:
-                    raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
-            proof.append(text)
-        return {
-            "format": "deconflict-receipt/v1",
-            "seq": seq,
-            "event_hash": ev[0],
-            "type": ev[1],
-            "recorded_at": ev[2],
-            "leaf_index": seq - 1,
-            "tree_size": self.size,
-            "inclusion": proof,
-            "checkpoint": self.note,
-        }
+        return self.receipts([seq]).get(seq)
 
 
 def root(db: sqlite3.Connection, size: int) -> bytes:
