@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 #: The environment variable naming the log's key file on a host.
 ENV_KEYS = "DECONFLICT_LOG_KEYS"
 
-_SHIFT = 48
 _UPSERT_CHECKPOINT = ("INSERT INTO checkpoints (size, note) VALUES (%s, %s)"
                       " ON CONFLICT (size) DO UPDATE SET note = excluded.note")
 
@@ -103,7 +102,7 @@ TREE_ROWS_PER_INSERT = 64
 
 
 def _node_id(node: Node) -> int:
-    return (node[0] << _SHIFT) | node[1]
+    return tree.node_id(*node)  # one layout for both stores (a bundle copies the rows as they are)
 
 
 class PgSource:
@@ -147,13 +146,13 @@ class PgSource:
 def get_nodes(store: PostgresStore, db: psycopg.Connection[Any], wanted: Sequence[Node]) -> dict[Node, bytes]:
     """The hashes of ``wanted``: kept rows and the events' hashes (store/merkle.py: sources)."""
     nodes, leaves = sources(wanted)
-    ids = {_node_id(n): n for n in nodes}
+    ids = tree.node_keys(nodes)
     with db.pipeline():  # both queries in one round trip
         kept_rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)) if ids \
             else None
         leaf_rows = store._exec(db, "SELECT seq, hash FROM events WHERE seq = ANY(%s)",
                                 ([i + 1 for i in leaves],)) if leaves else None
-    stored = {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in kept_rows.fetchall()} if kept_rows else {}
+    stored = tree.stored_nodes(ids, kept_rows.fetchall(), lambda h: bytes.fromhex(str(h))) if kept_rows else {}
     got = {int(r[0]) - 1: tree.event_leaf(str(r[1])) for r in leaf_rows.fetchall()} if leaf_rows else {}
     return compose(wanted, stored, got)
 

@@ -3,8 +3,8 @@
 Tables (created when missing, so older stores gain them at open):
 
 - ``tree_nodes(id, hash)``: the perfect aligned subtrees of every second
-  level from level 2 (:data:`deconflict.store.merkle.STRIDE`), ``id = level <<
-  48 | index`` (:data:`deconflict.store.merkle.Node`). A third of a row per
+  level from level 2 (:data:`deconflict.store.merkle.STRIDE`), keyed by
+  :func:`node_id` (:data:`deconflict.store.merkle.Node`). A third of a row per
   event; the others are derived when needed (a leaf from its event's hash).
   Any proof or root reads O(log n) rows in one query of each table. Stores
   written when every subtree was kept read the same (the extra rows are unused).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import bisect
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from deconflict.store.keys import KeyRing
@@ -56,10 +56,46 @@ SCHEMA = (
 )
 
 _SHIFT = 48
+_LEVEL_BITS = 6
+#: Set in every :func:`node_id`: no key of the earlier layout (:func:`legacy_node_id`,
+#: below 2**54) has it, so a store holds rows of both and reads each by its own.
+_ORDERED = 1 << 62
 
 
 def node_id(level: int, index: int) -> int:
+    """The row key of subtree ``(level, index)``: the number of leaves at which
+    it is complete, then its level. Keys grow in the order the tree makes them,
+    so an append's rows all go to the table's last page: keyed by level first
+    (the earlier layout), they went to one page of each level, and the tree
+    doubled the pages an append wrote (12 instead of 6 for 24 events)."""
+    return _ORDERED | (((index + 1) << level) << _LEVEL_BITS) | level
+
+
+def legacy_node_id(level: int, index: int) -> int:
+    """The key of the first layout (``level << 48 | index``), which stores
+    written before :func:`node_id` hold."""
     return (level << _SHIFT) | index
+
+
+def node_keys(nodes: Iterable[Node]) -> dict[int, Node]:
+    """Every key a stored node may have (both layouts; disjoint), to read it by."""
+    out: dict[int, Node] = {}
+    for n in nodes:
+        out[node_id(*n)] = n
+        out[legacy_node_id(*n)] = n
+    return out
+
+
+def stored_nodes(keys: dict[int, Node], rows: Iterable[tuple[Any, Any]], decode: Callable[[Any], bytes]
+                 ) -> dict[Node, bytes]:
+    """The nodes of ``rows`` (key, hash) read by :func:`node_keys`' keys; where
+    a node has rows of both layouts, the current one's."""
+    out: dict[Node, bytes] = {}
+    for key, h in rows:
+        node = keys[int(key)]
+        if node not in out or int(key) & _ORDERED:
+            out[node] = decode(h)
+    return out
 
 
 def event_leaf(event_hash_hex: str) -> bytes:
@@ -72,10 +108,10 @@ def get_nodes(db: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, byte
     nodes, leaves = sources(wanted)
     stored: dict[Node, bytes] = {}
     if nodes:
-        ids = {node_id(*n): n for n in nodes}
+        ids = node_keys(nodes)
         rows = db.execute(f"SELECT id, hash FROM tree_nodes WHERE id IN ({','.join('?' * len(ids))})",
                           tuple(ids)).fetchall()
-        stored = {ids[r[0]]: bytes(r[1]) for r in rows}
+        stored = stored_nodes(ids, rows, bytes)
     got: dict[int, bytes] = {}
     if leaves:
         rows = db.execute(f"SELECT seq, hash FROM events WHERE seq IN ({','.join('?' * len(leaves))})",
