@@ -247,3 +247,18 @@ def test_a_batchs_proofs_made_at_once_are_the_definitions(before: int, batch: in
                                                                                        "the note")
         verify_inclusion(seq - 1, before + batch, d[seq - 1],
                          [base64.b64decode(p) for p in receipt["inclusion"]], mth(d))
+
+
+@given(st.integers(0, 70), st.integers(0, 40))
+def test_extending_a_frontier_at_once_is_adding_leaf_by_leaf(before: int, batch: int) -> None:
+    d = leaves(before + batch)
+    one, many = Frontier(), Frontier()
+    for h in d[:before]:
+        one.add(h)
+        many.add(h)
+    made = {}
+    for h in d[before:]:
+        made.update(one.add(h))
+    assert many.extend(d[before:]) == made
+    assert (many.size, many.root(), many.nodes()) == (one.size, one.root(), one.nodes()) == (
+        before + batch, mth(d), one.nodes())

@@ -212,8 +212,8 @@ class PgLog:
         """Queue (in the write's pipeline) the new tree rows and the signed checkpoint."""
         assert self._ring is not None and self._frontier is not None
         grown = self._frontier.copy()  # the cache moves only once committed
-        made = {node: h for e in events for node, h in grown.add(tree.event_leaf(e.hash))}
-        rows = [(_node_id(node), h.hex()) for node, h in made.items() if kept(node)]
+        made = grown.extend(tree.event_leaves(e.hash for e in events))
+        rows = [(key, h.hex()) for key, h in tree.kept_rows(made)]
         note = sign_note(Checkpoint(self._ring.origin, grown.size, grown.root(), at).text(), self._ring.signer)
         # A third of a row per event, in one statement of several rows (each
         # statement queued costs about as much client CPU as the rows' hashing;

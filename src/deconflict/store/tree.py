@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 from deconflict.store.keys import KeyRing
 from deconflict.store.merkle import (
     EMPTY_ROOT,
+    LEAF_PREFIX,
     Frontier,
     Node,
     ProofError,
@@ -102,6 +104,12 @@ def event_leaf(event_hash_hex: str) -> bytes:
     return leaf_hash(bytes.fromhex(event_hash_hex))
 
 
+def event_leaves(event_hashes_hex: Iterable[str]) -> list[bytes]:
+    """:func:`event_leaf` of each (an append's, in one loop)."""
+    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    return [sha256(LEAF_PREFIX + fromhex(h)).digest() for h in event_hashes_hex]
+
+
 def get_nodes(db: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, bytes]:
     """The hashes of ``wanted``: kept rows and the events' hashes, one query each."""
     nodes, leaves = sources(wanted)
@@ -149,15 +157,16 @@ def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes],
     """Append ``leaves`` to the tree whose compact range is ``front`` (updated);
     returns the new root, and puts every node written in ``made``. No reads:
     the frontier holds every left sibling."""
-    rows: list[tuple[int, bytes]] = []
-    for leaf in leaves:
-        for node, h in front.add(leaf):
-            if kept(node):
-                rows.append((node_id(*node), h))
-            if made is not None:
-                made[node] = h
-    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
+    new = front.extend(leaves)
+    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", kept_rows(new))
+    if made is not None:
+        made.update(new)
     return front.root()
+
+
+def kept_rows(made: dict[Node, bytes]) -> list[tuple[int, bytes]]:
+    """The rows (key, hash) of the nodes an append made that the table keeps."""
+    return [(node_id(level, index), h) for (level, index), h in made.items() if kept((level, index))]
 
 
 class Recent:
