@@ -254,3 +254,23 @@ def test_a_store_of_the_first_tree_layout_still_reads_and_grows(logged: Store, s
     with open_spec(store_spec) as again:
         for seq in (3, N, made[0].seq, made[-1].seq):
             verify_receipt(again.receipt(seq), again.verifiers())
+
+
+def test_an_append_that_fails_in_its_write_writes_nothing(logged: Store) -> None:
+    """A statement of the append's write fails (here a tree row already there):
+    nothing is written, though PostgreSQL's COMMIT went in the same round trip
+    (store/postgres.py: _write), and the store appends on once it is removed."""
+    db = Tamperer(logged)
+    planted = tree.node_id(2, N // 4)  # completed by the 28th event
+    db.execute("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)",
+               (planted, "00" * 32 if db.pg is not None else b"\0" * 32))  # hex TEXT on PostgreSQL
+    drafts = [EventDraft("note.added", "admin", "", {"text": f"late {i}"}) for i in range(8)]
+    with pytest.raises(StoreError, match="nothing was written"):
+        logged.append(drafts)
+    head = logged.head()
+    assert head is not None and head.seq == N and len(list(logged.events())) == N
+    db.execute("DELETE FROM tree_nodes WHERE id = ?", (planted,))
+    db.close()
+    made = logged.append(drafts)
+    assert made[0].seq == N + 1 and logged.vouch().events == N + 8
+    verify_receipt(logged.receipt(N + 8), logged.verifiers())
