@@ -140,7 +140,7 @@ def pg_proofs(size: int, n_proofs: int, folder: Path, seed: int, admin_url: str)
                     for h in hashes:
                         for (level, index), x in front.add(tree.event_leaf(h)):
                             if kept((level, index)):
-                                copy.write_row(((level << 48) | index, x.hex()))
+                                copy.write_row((tree.node_id(level, index), x.hex()))
             db.commit()
         build_s = time.perf_counter() - t0
         root = front.root()

@@ -9,6 +9,7 @@ RFC's recursive definitions (PATH, SUBPROOF), written here independently.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -30,6 +31,7 @@ from deconflict.store.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from deconflict.store.tree import Recent
 
 LEAVES = [bytes.fromhex(h) for h in (
     "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f")]
@@ -218,3 +220,45 @@ def test_consistency_is_the_definition(case: tuple[int, int]) -> None:
         forged = [*d[: m - 1], node_hash(d[m - 1], d[m - 1]), *d[m:]]
         with pytest.raises(ProofError):
             verify_consistency(m, n, mth(forged[:m]), mth(d), proof)
+
+
+@given(st.integers(0, 70), st.integers(1, 40), st.data())
+def test_a_batchs_proofs_made_at_once_are_the_definitions(before: int, batch: int, data: st.DataObject) -> None:
+    """The receipts of an append's events are made in one descent of its tree
+    (store/tree.py: Recent.proofs) from the edge before it and the nodes it
+    made: each is PATH(m, D[n]) by the RFC's definition, whichever of the
+    append's events are asked for together."""
+    d = leaves(before + batch)
+    front = Frontier()
+    for h in d[:before]:
+        front.add(h)
+    grown, made = front.copy(), {}
+    for h in d[before:]:
+        made.update(grown.add(h))
+    events = {before + 1 + i: (h.hex(), "note.added", "t") for i, h in enumerate(d[before:])}
+    recent = Recent(front, made, "the note", events)
+    wanted = data.draw(st.lists(st.sampled_from(sorted(events)), min_size=1, unique=True))
+    asked = [*wanted, before]  # an event of an earlier append: not this one's to answer
+    got = recent.receipts(asked)
+    assert sorted(got) == sorted(wanted)
+    for seq, receipt in got.items():
+        assert [base64.b64decode(p) for p in receipt["inclusion"]] == path(seq - 1, d)
+        assert (receipt["tree_size"], receipt["leaf_index"], receipt["checkpoint"]) == (before + batch, seq - 1,
+                                                                                       "the note")
+        verify_inclusion(seq - 1, before + batch, d[seq - 1],
+                         [base64.b64decode(p) for p in receipt["inclusion"]], mth(d))
+
+
+@given(st.integers(0, 70), st.integers(0, 40))
+def test_extending_a_frontier_at_once_is_adding_leaf_by_leaf(before: int, batch: int) -> None:
+    d = leaves(before + batch)
+    one, many = Frontier(), Frontier()
+    for h in d[:before]:
+        one.add(h)
+        many.add(h)
+    made = {}
+    for h in d[before:]:
+        made.update(one.add(h))
+    assert many.extend(d[before:]) == made
+    assert (many.size, many.root(), many.nodes()) == (one.size, one.root(), one.nodes()) == (
+        before + batch, mth(d), one.nodes())

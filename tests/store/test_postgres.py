@@ -36,7 +36,9 @@ ALLOWED = [
     r"SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE",
     r"SELECT coalesce\(max\(version\), 0\) FROM schema_migrations",
     r"SELECT version\(\)",
-    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*)?",
+    # One row or several (standard SQL; CockroachDB and YugabyteDB take both).
+    r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)(, \([%s, ]+\))*"
+    r"( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*)?",
     r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
     r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
     r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",

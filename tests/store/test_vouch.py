@@ -4,6 +4,7 @@ both stores (the PostgreSQL store's Merkle log is store/_pg_merkle.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 
@@ -12,7 +13,7 @@ import pytest
 from deconflict.errors import StoreError, TamperedLog
 from deconflict.store import tree
 from deconflict.store.events import EventDraft, canonical_json, stored_event_hash
-from deconflict.store.merkle import verify_consistency, verify_inclusion
+from deconflict.store.merkle import Frontier, kept, verify_consistency, verify_inclusion
 from deconflict.store.note import open_checkpoint
 from deconflict.store.protocol import Store
 from deconflict.store.receipts import verify_receipt
@@ -218,3 +219,58 @@ def test_every_proof_of_a_grown_log_verifies(store: Store) -> None:
         for old, old_root in roots.items():
             if old <= size:
                 verify_consistency(old, size, old_root, root, store.consistency_proof(old, size))
+
+
+def test_tree_rows_are_keyed_in_the_order_the_tree_makes_them() -> None:
+    """An append's tree rows go to the end of the table (one page), not one page
+    of each level: every kept subtree's key is larger than every earlier one's.
+    The keys of the first layout (level first) are not, and doubled the pages
+    an append wrote."""
+    front = Frontier()
+    keys: list[int] = []
+    for i in range(5000):
+        keys += [tree.node_id(*node) for node, _h in front.add(hashlib.sha256(b"%d" % i).digest()) if kept(node)]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys) > 1600
+    assert not set(keys) & {tree.legacy_node_id(level, index) for level in range(64) for index in range(5000)}
+
+
+def test_a_store_of_the_first_tree_layout_still_reads_and_grows(logged: Store, store_spec: str) -> None:
+    """A store whose tree rows were written with the first key layout (level <<
+    48 | index) verifies, gives receipts from its tables, and appends (new rows
+    in the current layout beside the old ones)."""
+    db = Tamperer(logged)
+    rows = db.execute("SELECT id, hash FROM tree_nodes")
+    db.execute("DELETE FROM tree_nodes")
+    back = {tree.node_id(level, index): (level, index) for level in range(2, 12, 2) for index in range(64)}
+    for key, h in rows:
+        db.execute("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", (tree.legacy_node_id(*back[int(key)]), h))
+    db.close()
+    with open_spec(store_spec) as old:
+        assert old.vouch().events == N
+        for seq in (1, 7, N):
+            verify_receipt(old.receipt(seq), old.verifiers())
+        made = old.append([EventDraft("note.added", "admin", "", {"text": f"after {i}"}) for i in range(9)])
+        assert old.vouch().events == N + 9
+    with open_spec(store_spec) as again:
+        for seq in (3, N, made[0].seq, made[-1].seq):
+            verify_receipt(again.receipt(seq), again.verifiers())
+
+
+def test_an_append_that_fails_in_its_write_writes_nothing(logged: Store) -> None:
+    """A statement of the append's write fails (here a tree row already there):
+    nothing is written, though PostgreSQL's COMMIT went in the same round trip
+    (store/postgres.py: _write), and the store appends on once it is removed."""
+    db = Tamperer(logged)
+    planted = tree.node_id(2, N // 4)  # completed by the 28th event
+    db.execute("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)",
+               (planted, "00" * 32 if db.pg is not None else b"\0" * 32))  # hex TEXT on PostgreSQL
+    drafts = [EventDraft("note.added", "admin", "", {"text": f"late {i}"}) for i in range(8)]
+    with pytest.raises(StoreError, match="nothing was written"):
+        logged.append(drafts)
+    head = logged.head()
+    assert head is not None and head.seq == N and len(list(logged.events())) == N
+    db.execute("DELETE FROM tree_nodes WHERE id = ?", (planted,))
+    db.close()
+    made = logged.append(drafts)
+    assert made[0].seq == N + 1 and logged.vouch().events == N + 8
+    verify_receipt(logged.receipt(N + 8), logged.verifiers())

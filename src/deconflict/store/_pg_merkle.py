@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 #: The environment variable naming the log's key file on a host.
 ENV_KEYS = "DECONFLICT_LOG_KEYS"
 
-_SHIFT = 48
 _UPSERT_CHECKPOINT = ("INSERT INTO checkpoints (size, note) VALUES (%s, %s)"
                       " ON CONFLICT (size) DO UPDATE SET note = excluded.note")
 
@@ -97,8 +96,13 @@ def keys_path_for(url: str, given: Path | None) -> Path:
     return Path(env) if env else default_keys_path(url)
 
 
+#: Tree rows an INSERT holds at most: an append of a few hundred events (an
+#: import) is a few statements; psycopg prepares the texts it sees often.
+TREE_ROWS_PER_INSERT = 64
+
+
 def _node_id(node: Node) -> int:
-    return (node[0] << _SHIFT) | node[1]
+    return tree.node_id(*node)  # one layout for both stores (a bundle copies the rows as they are)
 
 
 class PgSource:
@@ -142,13 +146,13 @@ class PgSource:
 def get_nodes(store: PostgresStore, db: psycopg.Connection[Any], wanted: Sequence[Node]) -> dict[Node, bytes]:
     """The hashes of ``wanted``: kept rows and the events' hashes (store/merkle.py: sources)."""
     nodes, leaves = sources(wanted)
-    ids = {_node_id(n): n for n in nodes}
+    ids = tree.node_keys(nodes)
     with db.pipeline():  # both queries in one round trip
         kept_rows = store._exec(db, "SELECT id, hash FROM tree_nodes WHERE id = ANY(%s)", (list(ids),)) if ids \
             else None
         leaf_rows = store._exec(db, "SELECT seq, hash FROM events WHERE seq = ANY(%s)",
                                 ([i + 1 for i in leaves],)) if leaves else None
-    stored = {ids[int(r[0])]: bytes.fromhex(str(r[1])) for r in kept_rows.fetchall()} if kept_rows else {}
+    stored = tree.stored_nodes(ids, kept_rows.fetchall(), lambda h: bytes.fromhex(str(h))) if kept_rows else {}
     got = {int(r[0]) - 1: tree.event_leaf(str(r[1])) for r in leaf_rows.fetchall()} if leaf_rows else {}
     return compose(wanted, stored, got)
 
@@ -208,13 +212,16 @@ class PgLog:
         """Queue (in the write's pipeline) the new tree rows and the signed checkpoint."""
         assert self._ring is not None and self._frontier is not None
         grown = self._frontier.copy()  # the cache moves only once committed
-        made = {node: h for e in events for node, h in grown.add(tree.event_leaf(e.hash))}
-        rows = [(_node_id(node), h.hex()) for node, h in made.items() if kept(node)]
+        made = grown.extend(tree.event_leaves(e.hash for e in events))
+        rows = [(key, h.hex()) for key, h in tree.kept_rows(made)]
         note = sign_note(Checkpoint(self._ring.origin, grown.size, grown.root(), at).text(), self._ring.signer)
-        # A few rows (a third of one per event): queued one by one, since an
-        # executemany in a pipeline costs a synchronisation of its own.
-        for row in rows:
-            self._exec_queued(db, "INSERT INTO tree_nodes (id, hash) VALUES (%s, %s)", row)
+        # A third of a row per event, in one statement of several rows (each
+        # statement queued costs about as much client CPU as the rows' hashing;
+        # an executemany in a pipeline costs a synchronisation of its own).
+        for at_once in range(0, len(rows), TREE_ROWS_PER_INSERT):
+            chunk = rows[at_once:at_once + TREE_ROWS_PER_INSERT]
+            self._exec_queued(db, "INSERT INTO tree_nodes (id, hash) VALUES " + ", ".join(["(%s, %s)"] * len(chunk)),
+                              [x for row in chunk for x in row])
         self._exec_queued(db, "INSERT INTO checkpoints (size, note) VALUES (%s, %s)", (grown.size, note))
         if self._register:
             for rank, v in enumerate(reversed(self._register)):
@@ -426,10 +433,7 @@ class PgLog:
         recent = self._recent
         if recent is not None:
             # The last append's events (a batch of submits asks right after it): from memory.
-            for seq in seqs:
-                made = recent.receipt(seq)
-                if made is not None:
-                    out[seq] = made
+            out.update(recent.receipts(seqs))
             seqs = [s for s in seqs if s not in out]
         if not seqs:
             return out

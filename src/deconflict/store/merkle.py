@@ -19,7 +19,7 @@ subtrees make it up), so a proof costs O(log n) stored hashes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from deconflict.errors import DeconflictError
 
@@ -300,6 +300,25 @@ class Frontier:
             made.append(((level, index >> level), h))
         stack.append((level, h))
         self.size += 1
+        return made
+
+    def extend(self, leaves: Iterable[bytes]) -> dict[Node, bytes]:
+        """Add leaves, as :meth:`add` one by one; returns every node made, by node.
+        The append's path: one loop, no call per node (a third of its tree's CPU)."""
+        made: dict[Node, bytes] = {}
+        stack = self._stack
+        index = self.size
+        sha256 = hashlib.sha256
+        for leaf in leaves:
+            level, h = 0, leaf
+            made[(0, index)] = h
+            while stack and stack[-1][0] == level:
+                h = sha256(NODE_PREFIX + stack.pop()[1] + h).digest()
+                level += 1
+                made[(level, index >> level)] = h
+            stack.append((level, h))
+            index += 1
+        self.size = index
         return made
 
     def nodes(self) -> dict[Node, bytes]:

@@ -74,8 +74,9 @@ class Verifier:
     kind: int
     public: bytes
 
-    @property
+    @functools.cached_property
     def id(self) -> int:
+        # Once: every checkpoint signed names it.
         return key_id(self.name, self.kind, self.public)
 
     def encode(self) -> str:

@@ -526,31 +526,47 @@ class PostgresStore:
         if self.statements is not None:
             self.statements.append((id(db), insert))
         removals: list[tuple[psycopg.Cursor[Any], RemoveMeasure | RemoveDeclaration]] = []
-        with db.pipeline():  # the rows, the state and the head in one round trip
-            with db.cursor() as cur:
-                cur.executemany(insert, rows)
-            for p, e in zip(prepared, out, strict=True):
-                if p.change is not None:
-                    cur = db.cursor()
-                    self._put(cur, p.change, e.seq, p.text)
-                    if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
-                        removals.append((cur, p.change))
-            self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1", (seq, at, prev))
-            self._log.queue(db, out, at)  # the tree and the signed checkpoint (store/_pg_merkle.py)
-            if self._notify:
-                # Delivered at the commit, to wake other processes' followers early.
-                self._exec(db, f"NOTIFY {NOTIFY_CHANNEL}")
-        for cur, change in removals:
-            if cur.rowcount == 0:
-                raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
+        # A removal's row count decides whether to commit (NotFound: nothing
+        # written), so it is read first; without one (a batch of submits), the
+        # COMMIT goes in the same round trip as the rows. An error in a
+        # pipeline skips what follows it, the COMMIT too: nothing is written.
+        commit_now = not any(isinstance(p.change, RemoveMeasure | RemoveDeclaration) for p in prepared)
         try:
-            self._exec(db, "COMMIT")
+            with db.pipeline():  # the rows, the state and the head in one round trip
+                with db.cursor() as cur:
+                    cur.executemany(insert, rows)
+                for p, e in zip(prepared, out, strict=True):
+                    if p.change is not None:
+                        cur = db.cursor()
+                        self._put(cur, p.change, e.seq, p.text)
+                        if isinstance(p.change, RemoveMeasure | RemoveDeclaration):
+                            removals.append((cur, p.change))
+                self._exec(db, "UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1",
+                           (seq, at, prev))
+                self._log.queue(db, out, at)  # the tree and the signed checkpoint (store/_pg_merkle.py)
+                if self._notify:
+                    # Delivered at the commit, to wake other processes' followers early.
+                    self._exec(db, f"NOTIFY {NOTIFY_CHANNEL}")
+                if commit_now:
+                    self._exec(db, "COMMIT")
         except _RETRY:
             raise
         except psycopg.Error as exc:
-            if db.broken or isinstance(exc, psycopg.OperationalError):
-                raise _Lost(exc, out) from None
+            if commit_now and (db.broken or isinstance(exc, psycopg.OperationalError)):
+                raise _Lost(exc, out) from None  # the COMMIT may have been sent: look, never guess
             raise
+        if not commit_now:
+            for cur, change in removals:
+                if cur.rowcount == 0:
+                    raise NotFound("measure" if isinstance(change, RemoveMeasure) else "declaration", change.id)
+            try:
+                self._exec(db, "COMMIT")
+            except _RETRY:
+                raise
+            except psycopg.Error as exc:
+                if db.broken or isinstance(exc, psycopg.OperationalError):
+                    raise _Lost(exc, out) from None
+                raise
         self._log.committed()
         return out
 

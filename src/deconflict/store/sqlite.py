@@ -540,7 +540,7 @@ class SQLiteStore:
         # A copy: if the transaction rolls back, the cache must not have moved.
         grown = front.copy()
         made: dict[tuple[int, int], bytes] = {}
-        root = tree.grow(db, grown, [tree.event_leaf(e.hash) for e in events], made)
+        root = tree.grow(db, grown, tree.event_leaves(e.hash for e in events), made)
         self._pending_note = tree.sign(db, self._keyring(db), events[-1].seq, at, root)
         self._pending_frontier = grown
         self._pending_recent = tree.Recent(front, made, self._pending_note,
@@ -618,10 +618,7 @@ class SQLiteStore:
         recent = self._recent
         if recent is not None:
             # The last append's events (a batch of submits asks right after it): from memory.
-            for seq in seqs:
-                made = recent.receipt(seq)
-                if made is not None:
-                    out[seq] = made
+            out.update(recent.receipts(seqs))
             if len(out) == len(seqs):
                 return out
             seqs = [s for s in seqs if s not in out]

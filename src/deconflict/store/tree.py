@@ -3,8 +3,8 @@
 Tables (created when missing, so older stores gain them at open):
 
 - ``tree_nodes(id, hash)``: the perfect aligned subtrees of every second
-  level from level 2 (:data:`deconflict.store.merkle.STRIDE`), ``id = level <<
-  48 | index`` (:data:`deconflict.store.merkle.Node`). A third of a row per
+  level from level 2 (:data:`deconflict.store.merkle.STRIDE`), keyed by
+  :func:`node_id` (:data:`deconflict.store.merkle.Node`). A third of a row per
   event; the others are derived when needed (a leaf from its event's hash).
   Any proof or root reads O(log n) rows in one query of each table. Stores
   written when every subtree was kept read the same (the extra rows are unused).
@@ -19,13 +19,16 @@ the events and checks it against the signed checkpoints.
 from __future__ import annotations
 
 import base64
+import bisect
+import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from deconflict.store.keys import KeyRing
 from deconflict.store.merkle import (
     EMPTY_ROOT,
+    LEAF_PREFIX,
     Frontier,
     Node,
     ProofError,
@@ -54,10 +57,46 @@ SCHEMA = (
 )
 
 _SHIFT = 48
+_LEVEL_BITS = 6
+#: Set in every :func:`node_id`: no key of the earlier layout (:func:`legacy_node_id`,
+#: below 2**54) has it, so a store holds rows of both and reads each by its own.
+_ORDERED = 1 << 62
 
 
 def node_id(level: int, index: int) -> int:
+    """The row key of subtree ``(level, index)``: the number of leaves at which
+    it is complete, then its level. Keys grow in the order the tree makes them,
+    so an append's rows all go to the table's last page: keyed by level first
+    (the earlier layout), they went to one page of each level, and the tree
+    doubled the pages an append wrote (12 instead of 6 for 24 events)."""
+    return _ORDERED | (((index + 1) << level) << _LEVEL_BITS) | level
+
+
+def legacy_node_id(level: int, index: int) -> int:
+    """The key of the first layout (``level << 48 | index``), which stores
+    written before :func:`node_id` hold."""
     return (level << _SHIFT) | index
+
+
+def node_keys(nodes: Iterable[Node]) -> dict[int, Node]:
+    """Every key a stored node may have (both layouts; disjoint), to read it by."""
+    out: dict[int, Node] = {}
+    for n in nodes:
+        out[node_id(*n)] = n
+        out[legacy_node_id(*n)] = n
+    return out
+
+
+def stored_nodes(keys: dict[int, Node], rows: Iterable[tuple[Any, Any]], decode: Callable[[Any], bytes]
+                 ) -> dict[Node, bytes]:
+    """The nodes of ``rows`` (key, hash) read by :func:`node_keys`' keys; where
+    a node has rows of both layouts, the current one's."""
+    out: dict[Node, bytes] = {}
+    for key, h in rows:
+        node = keys[int(key)]
+        if node not in out or int(key) & _ORDERED:
+            out[node] = decode(h)
+    return out
 
 
 def event_leaf(event_hash_hex: str) -> bytes:
@@ -65,15 +104,21 @@ def event_leaf(event_hash_hex: str) -> bytes:
     return leaf_hash(bytes.fromhex(event_hash_hex))
 
 
+def event_leaves(event_hashes_hex: Iterable[str]) -> list[bytes]:
+    """:func:`event_leaf` of each (an append's, in one loop)."""
+    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    return [sha256(LEAF_PREFIX + fromhex(h)).digest() for h in event_hashes_hex]
+
+
 def get_nodes(db: sqlite3.Connection, wanted: Sequence[Node]) -> dict[Node, bytes]:
     """The hashes of ``wanted``: kept rows and the events' hashes, one query each."""
     nodes, leaves = sources(wanted)
     stored: dict[Node, bytes] = {}
     if nodes:
-        ids = {node_id(*n): n for n in nodes}
+        ids = node_keys(nodes)
         rows = db.execute(f"SELECT id, hash FROM tree_nodes WHERE id IN ({','.join('?' * len(ids))})",
                           tuple(ids)).fetchall()
-        stored = {ids[r[0]]: bytes(r[1]) for r in rows}
+        stored = stored_nodes(ids, rows, bytes)
     got: dict[int, bytes] = {}
     if leaves:
         rows = db.execute(f"SELECT seq, hash FROM events WHERE seq IN ({','.join('?' * len(leaves))})",
@@ -112,15 +157,16 @@ def grow(db: sqlite3.Connection, front: Frontier, leaves: Sequence[bytes],
     """Append ``leaves`` to the tree whose compact range is ``front`` (updated);
     returns the new root, and puts every node written in ``made``. No reads:
     the frontier holds every left sibling."""
-    rows: list[tuple[int, bytes]] = []
-    for leaf in leaves:
-        for node, h in front.add(leaf):
-            if kept(node):
-                rows.append((node_id(*node), h))
-            if made is not None:
-                made[node] = h
-    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", rows)
+    new = front.extend(leaves)
+    db.executemany("INSERT INTO tree_nodes (id, hash) VALUES (?, ?)", kept_rows(new))
+    if made is not None:
+        made.update(new)
     return front.root()
+
+
+def kept_rows(made: dict[Node, bytes]) -> list[tuple[int, bytes]]:
+    """The rows (key, hash) of the nodes an append made that the table keeps."""
+    return [(node_id(level, index), h) for (level, index), h in made.items() if kept((level, index))]
 
 
 class Recent:
@@ -133,14 +179,22 @@ class Recent:
     node the append wrote (it ends within the append) or a whole subtree of
     the edge before it (a left sibling that ends before the append is a
     maximal subtree of that prefix), so the proof is the one the table gives,
-    and the receipt the same bytes as :func:`receipt` makes from the table."""
+    and the receipt the same bytes as :func:`receipt` makes from the table.
 
-    __slots__ = ("_memo", "events", "nodes", "note", "size")
+    The receipts of a batch are made together (:meth:`receipts`): one descent
+    of the tree from its root to the batch's leaves, each subtree's hash
+    encoded once, rather than one walk per event (their proofs share all but
+    their lowest steps)."""
+
+    __slots__ = ("_before", "_made", "_memo", "_nodes", "events", "note", "size")
 
     def __init__(self, before: Frontier, made: dict[Node, bytes], note: str,
                  events: dict[int, tuple[str, str, str]]) -> None:
-        self.nodes = before.nodes()
-        self.nodes.update(made)
+        # The edge's subtrees are listed only if a receipt is asked for: an
+        # append whose events need none (a delivery, a reminder) skips it.
+        self._before = before
+        self._made = made
+        self._nodes: dict[Node, bytes] | None = None
         self.size = before.size + len(events)
         self.note = note
         #: seq -> (hash, type, recorded_at text)
@@ -148,31 +202,80 @@ class Recent:
         #: Each subtree's base64 hash, once: the receipts of one append share most of their proofs.
         self._memo: dict[tuple[int, int], str] = {}
 
+    def _range(self, a: int, b: int) -> str:
+        """The base64 MTH of leaves ``[a, b)``, a range some proof of this append names."""
+        text = self._memo.get((a, b))
+        if text is None:
+            nodes = self._nodes
+            if nodes is None:
+                nodes = self._nodes = self._before.nodes()
+                nodes.update(self._made)
+            try:
+                n = b - a
+                if n & (n - 1) == 0:  # a perfect subtree (aligned, as every range a proof names): one node
+                    level = n.bit_length() - 1
+                    h = nodes[(level, a >> level)]
+                else:
+                    h = fold([nodes[p] for p in pieces(a, b)])
+                text = self._memo[(a, b)] = b64(h)
+            except KeyError:
+                raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
+        return text
+
+    def proofs(self, leaves: Sequence[int]) -> dict[int, list[str]]:
+        """The inclusion proofs (RFC 9162 2.1.3.1, leaf first, base64) of ``leaves``
+        in this append's tree, by one descent: PATH(m, D[n]) is the sibling of
+        each split on the way from the root to leaf m, so leaves that share a
+        way down share those siblings, computed once."""
+        out: dict[int, list[str]] = {}
+        targets = sorted(set(leaves))
+        if not targets:
+            return out
+        if targets[0] < 0 or targets[-1] >= self.size:
+            raise ProofError(f"a leaf of {targets} is not in a tree of {self.size} leaves")
+        path: list[str] = []  # the siblings from the root down to the current subtree
+
+        def walk(lo: int, hi: int, first: int, last: int) -> None:
+            # targets[first:last] are the wanted leaves in [lo, hi), at least one.
+            if hi - lo == 1:
+                out[lo] = path[::-1]
+                return
+            mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))  # merkle.split, inlined: once per step
+            cut = bisect.bisect_left(targets, mid, first, last)
+            if cut > first:
+                path.append(self._range(mid, hi))
+                walk(lo, mid, first, cut)
+                path.pop()
+            if cut < last:
+                path.append(self._range(lo, mid))
+                walk(mid, hi, cut, last)
+                path.pop()
+
+        walk(0, self.size, 0, len(targets))
+        return out
+
+    def receipts(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The receipts of those of ``seqs`` this append wrote (others are left out)."""
+        mine = [s for s in seqs if s in self.events]
+        proofs = self.proofs([s - 1 for s in mine])
+        out: dict[int, dict[str, Any]] = {}
+        for seq in mine:
+            h, typ, at = self.events[seq]
+            out[seq] = {
+                "format": "deconflict-receipt/v1",
+                "seq": seq,
+                "event_hash": h,
+                "type": typ,
+                "recorded_at": at,
+                "leaf_index": seq - 1,
+                "tree_size": self.size,
+                "inclusion": proofs[seq - 1],
+                "checkpoint": self.note,
+            }
+        return out
+
     def receipt(self, seq: int) -> dict[str, Any] | None:
-        ev = self.events.get(seq)
-        if ev is None:
-            return None
-        memo, nodes = self._memo, self.nodes
-        proof = []
-        for a, b in inclusion_ranges(seq - 1, self.size):
-            text = memo.get((a, b))
-            if text is None:
-                try:
-                    text = memo[(a, b)] = b64(fold([nodes[p] for p in pieces(a, b)]))
-                except KeyError:
-                    raise ProofError(f"the last append's tree lacks a node of leaves {a} to {b}") from None
-            proof.append(text)
-        return {
-            "format": "deconflict-receipt/v1",
-            "seq": seq,
-            "event_hash": ev[0],
-            "type": ev[1],
-            "recorded_at": ev[2],
-            "leaf_index": seq - 1,
-            "tree_size": self.size,
-            "inclusion": proof,
-            "checkpoint": self.note,
-        }
+        return self.receipts([seq]).get(seq)
 
 
 def root(db: sqlite3.Connection, size: int) -> bytes:
