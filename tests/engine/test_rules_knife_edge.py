@@ -300,3 +300,31 @@ def test_trajectory_and_legs_across_units_match_the_exact_reference(case):
     traj = (min(Fraction(-500), top), top)
     gap = ref.exact_gap(traj, exact_band(high))
     assert_expected(got, expected_kind(gap, margin, FindingKind.CONFLICT))
+
+
+def test_a_vertex_grazed_from_outside_touches_even_with_no_margin() -> None:
+    """With no horizontal margin (the tracks' EXACT, or an operator's 0) a line
+    grazing a polygon's corner from outside measured 1e-9 m past it, asked only up
+    to the reach: "farther", and 36 of 100 grazes were missed. A touch counts
+    within TOUCH_TOLERANCE_M, so the comparison looks that far at least."""
+    from deconflict.engine.rules import evaluate_volumes, horizontal_reach
+    from deconflict.geo.ellipsoid import GEOD, TOUCH_TOLERANCE_M
+    from deconflict.geo.shape import Shape
+    from deconflict.model import CautionMargins
+    from deconflict.model.geometry import LineString, Polygon
+
+    zero = CautionMargins(0.0, 0.0, 0.0)
+    assert horizontal_reach(zero) == TOUCH_TOLERANCE_M
+    square = Shape.of(Polygon((((40.0, 35.0), (40.1, 35.0), (40.1, 35.1), (40.0, 35.1), (40.0, 35.0)),)))
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    window = (t0, t0 + timedelta(hours=1))
+    missed = []
+    for i in range(100):
+        az = 130.0 + i * 0.1  # through the south-west corner, the square on one side only
+        a = GEOD.fwd(40.0, 35.0, az, 1000.0)[:2]
+        b = GEOD.fwd(40.0, 35.0, az + 180.0, 1000.0)[:2]
+        line = Shape.of(LineString((tuple(a), tuple(b))))
+        out = evaluate_volumes(line, 0.0, window, None, square, 0.0, window, None, False, zero)
+        if out is None or not out.strict:
+            missed.append(az)
+    assert not missed, missed

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from deconflict.engine.parts import Part
+from deconflict.engine.rules import horizontal_reach
 from deconflict.geo.bounds import Box
 from deconflict.model import CautionMargins, Measure
 
@@ -121,7 +122,7 @@ def id_key(kind: str, ident: str) -> str:
 def declaration_reach(parts: Sequence[Part], margins: CautionMargins) -> list[Reach]:
     """What a check of these parts may look at (see the module's docstring)."""
     grow = margins.time
-    return [(p.shape.box(p.radius_m + margins.horizontal_m), p.window.start - grow, p.window.end + grow)
+    return [(p.shape.box(p.radius_m + horizontal_reach(margins)), p.window.start - grow, p.window.end + grow)
             for p in parts]
 
 

@@ -31,6 +31,7 @@ from deconflict.engine.rules import (
     evaluate_area_measure,
     evaluate_line_measure,
     evaluate_pair,
+    horizontal_reach,
     make_finding,
     measure_applies,
     measure_finding_kind,
@@ -380,7 +381,7 @@ class Engine:
         if line is None:
             return False
         coords, radius = line
-        upto = ap.radius_m + radius + self.margins.horizontal_m
+        upto = ap.radius_m + radius + horizontal_reach(self.margins)
         return line_out_of_reach(point[0], point[1], coords, upto)
 
     def _band_apart(self, band: AltitudeBand, decl: Declaration, k: int) -> bool:
@@ -444,7 +445,7 @@ class Engine:
 
         grow_t = margins.time
         for ap in parts:
-            qbox = ap.shape.box(ap.radius_m + margins.horizontal_m)
+            qbox = ap.shape.box(ap.radius_m + horizontal_reach(margins))
             point = None
             if ap.shape.type is ShapeType.POINT:
                 point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
@@ -476,7 +477,7 @@ class Engine:
             # A point's line candidates are already ruled out exactly (_out_of_reach)
             # and its point candidates cost less than the bound: lines and areas only.
             if point is None and len(near) >= CHORD_PRUNE_MIN:
-                near = self._within_reach(ap, near, margins.horizontal_m)
+                near = self._within_reach(ap, near, horizontal_reach(margins))
             for decl, op, rules in near:
                 for rule, a, b in rules:
                     outcome = evaluate_pair(rule, a, b, margins)
@@ -565,7 +566,7 @@ class Engine:
         margins = self.margins
         best: dict[str, Finding] = {}
         for ap in self.validate_declaration(decl):
-            f = self._check_measure(entry, ap, ap.shape.box(ap.radius_m + margins.horizontal_m), margins)
+            f = self._check_measure(entry, ap, ap.shape.box(ap.radius_m + horizontal_reach(margins)), margins)
             if f is None:
                 continue
             old = best.get(f.rule)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from deconflict.engine.bulk import pair_tags
 from deconflict.engine.explain import explain_pair
-from deconflict.engine.rules import applicable_pair_rules, evaluate_pair, make_finding
+from deconflict.engine.rules import applicable_pair_rules, evaluate_pair, horizontal_reach, make_finding
 from deconflict.model import Declaration, Finding, FindingKind, Measure
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def recheck_measure(engine: Engine, measure: Measure) -> dict[str, list[Finding]
     (only those with a finding). The measure need not be added to the engine."""
     entry = engine.measure_entry(measure)
     margins = engine.margins
-    hits = engine.index.query(reach_box(entry, margins.horizontal_m), measure.window.start - margins.time,
+    hits = engine.index.query(reach_box(entry, horizontal_reach(margins)), measure.window.start - margins.time,
                               measure.window.end + margins.time)
     out: dict[str, dict[str, Finding]] = {}
     for pid in hits.tolist():
@@ -56,7 +56,7 @@ def recheck_measure(engine: Engine, measure: Measure) -> dict[str, list[Finding]
         if found is None:
             continue
         decl, part = found
-        f = engine.measure_finding(entry, part, part.shape.box(part.radius_m + margins.horizontal_m))
+        f = engine.measure_finding(entry, part, part.shape.box(part.radius_m + horizontal_reach(margins)))
         if f is not None:
             _keep(out, decl.id, f)
     return {d: list(fs.values()) for d, fs in out.items()}
@@ -70,7 +70,7 @@ def recheck_declaration(engine: Engine, new: Declaration) -> dict[str, list[Find
     margins = engine.margins
     out: dict[str, dict[str, Finding]] = {}
     for np_ in engine.validate_declaration(new):
-        qbox = np_.shape.box(np_.radius_m + margins.horizontal_m)
+        qbox = np_.shape.box(np_.radius_m + horizontal_reach(margins))
         hits = engine.index.query(qbox, np_.window.start - margins.time, np_.window.end + margins.time,
                                   pair_tags(np_))
         for pid in hits.tolist():

@@ -172,6 +172,14 @@ def _time(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime
     return False, None, (start - end).total_seconds()
 
 
+def horizontal_reach(margins: CautionMargins) -> float:
+    """How far past the strict reach a comparison must look: the horizontal
+    caution margin, and never less than the touch tolerance (a touch counts
+    within TOUCH_TOLERANCE_M even with no margin at all). Every prefilter and
+    query box of the engine grows by this, as the exact comparison does."""
+    return max(margins.horizontal_m, TOUCH_TOLERANCE_M)
+
+
 def evaluate_volumes(
     a_shape: Shape, a_radius: float, a_window: tuple[datetime, datetime], a_band: tuple[float, float] | None,
     b_shape: Shape, b_radius: float, b_window: tuple[datetime, datetime], b_band: tuple[float, float] | None,
@@ -189,7 +197,10 @@ def evaluate_volumes(
         if not within_vertical_margin(vgap, margins.vertical_m):
             return None
     reach = a_radius + b_radius
-    d = a_shape.distance_within(b_shape, reach + margins.horizontal_m)
+    # Asked up to the touch tolerance at least: with no horizontal margin (the
+    # tracks' EXACT, or an operator's 0), a touch the distance rounds past by
+    # 1e-9 m came back as "farther" and a vertex grazed from outside was missed.
+    d = a_shape.distance_within(b_shape, reach + horizontal_reach(margins))
     if math.isinf(d):
         return None
     touching = d <= reach + TOUCH_TOLERANCE_M
@@ -256,7 +267,7 @@ def evaluate_line_measure(
         return None
     t_strict, span, gap_s = t
     r = part.radius_m
-    upto = r + margins.horizontal_m
+    upto = r + horizontal_reach(margins)
     if area is not None:
         g = part.shape.distance_within(area, upto)
     else:

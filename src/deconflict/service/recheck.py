@@ -33,6 +33,7 @@ from typing import Any
 
 from deconflict.engine import Engine
 from deconflict.engine.recheck import reach_box
+from deconflict.engine.rules import horizontal_reach
 from deconflict.model import Declaration, Finding, FindingKind, Measure
 from deconflict.service.disclosure import visible
 from deconflict.service.notifications import Notification, NotificationKind
@@ -51,7 +52,7 @@ def candidates(engine: Engine, measures: list[Measure]) -> list[Declaration]:
     for m in measures:
         # The engine's own bound for what the measure can reach (a line's area of
         # application, not the globe): a re-check then costs what is near the measure.
-        box = reach_box(engine.measure_entry(m), margins.horizontal_m)
+        box = reach_box(engine.measure_entry(m), horizontal_reach(margins))
         for d in engine.declarations_meeting(box, m.window.start - margins.time, m.window.end + margins.time):
             if m.binds_party(d.owner) and m.applies_to_kind(d.kind):
                 seen.setdefault(d.id, d)

@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from deconflict.geo.chord import CHORD_ROUNDING_M
 from deconflict.geo.chord import ecef as _ecef
-from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M
+from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, TOUCH_TOLERANCE_M
 from deconflict.geo.shape import ShapeType
 from deconflict.tracks.report import Report
 
@@ -128,7 +128,7 @@ class Geometry:
     radius: FloatArray  # a site's protection, a measure's half width
     centre: FloatArray  # (n, 3): the mean of a polygon's vertices (a witness's aim); the first vertex otherwise
     ball: FloatArray  # a polygon lies within this of its first vertex (geo/chord.py); 0 otherwise
-    reach: FloatArray  # what the engine compares a distance with: the radius (see below)
+    reach: FloatArray  # what the engine compares a distance with: the radius and the touch tolerance (see below)
     e_start: IntArray  # edges of fence f: e_start[f]:e_start[f + 1]
     e_a: FloatArray
     e_b: FloatArray
@@ -207,9 +207,9 @@ class Geometry:
                    np.array(lon0), np.array(lat0), np.array(radius, dtype=np.float64),
                    np.array(centre).reshape(n, 3), np.array(ball),
                    # With no margins the engine asks for the distance up to the radius
-                   # (Shape.distance_within answers inf past it), so its touch tolerance
-                   # never comes into play: a distance decides against the radius itself.
-                   np.array(radius, dtype=np.float64),
+                   # and its touch tolerance (engine/rules.py: horizontal_reach), and a
+                   # distance within that is a touch: the reach is the radius plus it.
+                   np.array(radius, dtype=np.float64) + TOUCH_TOLERANCE_M,
                    es, allcaps[:, 0:3], allcaps[:, 3:6], allcaps[:, 6],
                    np.repeat(np.arange(n, dtype=np.int64), np.diff(es)),
                    vs, vl, va, dup)
