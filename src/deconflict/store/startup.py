@@ -139,13 +139,16 @@ def _encode_declaration(decl: Declaration) -> bytes:
 
 def encode(engine: Engine, base: Base, signer: Signer, sections: dict[str, bytes] | None = None) -> bytes:
     """The snapshot of ``engine`` (its state after event ``base.seq``) and the service's ``sections``."""
+    margins = engine.margins
     image = engine.image(_encode_declaration)
     meta = {
-        "margins": None if engine.margins is None else {
-            "caution_horizontal_m": engine.margins.horizontal_m, "caution_vertical_m": engine.margins.vertical_m,
-            "caution_minutes": engine.margins.minutes},
-        "parties": [encode_party(p) for p in engine.parties.values()],
-        "measures": [encode_measure(m) for m in engine.measures()],
+        "margins": {
+            "caution_horizontal_m": margins.horizontal_m, "caution_vertical_m": margins.vertical_m,
+            "caution_minutes": margins.minutes},
+        # In id order, as a cold start reads them from the state tables: the
+        # engine then holds them in the same order (measures are asked in it).
+        "parties": [encode_party(p) for _, p in sorted(engine.parties.items())],
+        "measures": [encode_measure(m) for m in sorted(engine.measures(), key=lambda m: m.id)],
     }
     parts: list[tuple[str, bytes]] = [
         ("meta", canonical_json(meta).encode("utf-8")),
