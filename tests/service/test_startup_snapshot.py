@@ -15,7 +15,10 @@ from bench.synth import Theatre, measures
 
 from deconflict.errors import TamperedLog
 from deconflict.model import Party
+from deconflict.service import startup as startup_service
+from deconflict.service.auth import Role
 from deconflict.service.deconflict import Change, Deconflict
+from deconflict.service.hotline import Hotline
 from deconflict.store import startup
 from deconflict.store.events import canonical_json
 from deconflict.store.keys import KeyRing
@@ -248,3 +251,53 @@ def test_a_snapshot_does_not_hide_a_log_edited_after_it(tmp_path: Path) -> None:
     with SQLiteStore(path) as store, pytest.raises(TamperedLog) as info:
         Deconflict(store)
     assert info.value.seq == head
+
+
+def plain(x: Any) -> Any:
+    """A value as plain data, to compare states whose classes have no ``__eq__``."""
+    if isinstance(x, dict):
+        return {repr(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted(repr(plain(v)) for v in x)
+    if hasattr(x, "__dict__") and not isinstance(x, type):
+        return (type(x).__name__, plain(vars(x)))
+    if hasattr(x, "__slots__"):
+        return (type(x).__name__, {s: plain(getattr(x, s, None)) for s in x.__slots__})
+    return x
+
+
+def test_the_hotline_resumes_from_the_snapshot_as_from_the_whole_log(spec: str) -> None:
+    service = seeded(spec, 200)
+    h = Hotline(service)
+    tokens = {p: h.issue_credential(None, p, "m", Role.PLANNER)[1] for p in PARTIES[:3]}
+    mine = list(service.declarations())
+
+    def submit(i: int, d: Any) -> None:
+        owner = PARTIES[i % 3]
+        who = h.authenticate(tokens[owner])
+        h.submit(who, dataclasses.replace(d, id=f"s{i}", owner=owner), override_reason="exercise",
+                 idempotency_key=f"k{i}")
+
+    for i, d in enumerate(mine[:40:2]):
+        submit(i, d)
+    assert startup_service.refresh(h, min_declarations=0) is not None
+    for i, d in enumerate(mine[1:40:2], start=100):
+        submit(i, d)
+    h.withdraw(h.authenticate(tokens[PARTIES[0]]), "s0")
+    service.close()
+
+    cold_service = Deconflict(open_store(spec), use_snapshot=False)
+    warm_service = Deconflict(open_store(spec))
+    try:
+        cold, warm = Hotline(cold_service), Hotline(warm_service)
+        assert warm_service.snapshot_seq is not None and cold_service.snapshot_seq is None
+        assert warm_service.snapshot_sections.get("hotline")  # resumed, not replayed from the start
+        assert warm.head == cold.head == cold_service.seq
+        for name in startup_service.FIELDS:
+            assert plain(getattr(warm, name)) == plain(getattr(cold, name)), name
+        assert warm.deadlines.settings is warm.settings
+    finally:
+        cold_service.close()
+        warm_service.close()

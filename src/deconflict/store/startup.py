@@ -184,6 +184,18 @@ def peek_version(buf: memoryview) -> int | None:
     return int(_U32.unpack_from(buf, 8)[0])
 
 
+def peek_seq(buf: memoryview) -> int | None:
+    """The seq a snapshot says it was taken at, unverified (a hint: whether
+    writing a new one is worth it), or None if it cannot be read."""
+    if peek_version(buf) != VERSION:
+        return None
+    try:
+        (hlen,) = _U32.unpack_from(buf, 12)
+        return int(json.loads(bytes(buf[16:16 + hlen]))["seq"])
+    except (struct.error, ValueError, KeyError, TypeError):
+        return None
+
+
 def load(buf: memoryview, verifiers: list[Verifier], event_at: Callable[[int], tuple[Any, ...] | None],
          *, what: str = "the start-up snapshot") -> Restored | None:
     """The state in ``buf``, verified; None when it is to be ignored (another
