@@ -113,6 +113,8 @@ class Restored:
     measures: list[Measure]
     image: EngineImage
     sections: dict[str, bytes]
+    #: The buffer the arrays are views of.
+    buffer: memoryview
 
 
 @functools.cache
@@ -235,7 +237,8 @@ def load(buf: memoryview, verifiers: list[Verifier], event_at: Callable[[int], t
     frontier = Frontier.of(seq, [bytes.fromhex(h) for h in header["frontier"]])
     sections = {name: body[off:off + n] for name, off, n in header["sections"]}
     try:
-        return _restored(Base(seq, digest, str(header["recorded_at"]), frontier), sections, int(header["e_rows"]))
+        return _restored(Base(seq, digest, str(header["recorded_at"]), frontier), sections, int(header["e_rows"]),
+                         buf)
     except (KeyError, ValueError, DeconflictError) as exc:
         # Signed by our key, written by this very code: only a bug gets here.
         raise SnapshotMismatch(f"{what} cannot be read back ({exc}): delete it to start cold") from None
@@ -263,7 +266,7 @@ def _array(sections: dict[str, memoryview], name: str, rows: int | None = None) 
     return a.reshape(rows, 4) if rows is not None else a
 
 
-def _restored(base: Base, sections: dict[str, memoryview], e_rows: int) -> Restored:
+def _restored(base: Base, sections: dict[str, memoryview], e_rows: int, buf: memoryview) -> Restored:
     meta = json.loads(bytes(sections["meta"]))
     ids_blob = bytes(sections["ids"])
     ids = ids_blob.decode("utf-8").split("\n") if ids_blob else []
@@ -274,7 +277,7 @@ def _restored(base: Base, sections: dict[str, memoryview], e_rows: int) -> Resto
     margins = None if meta["margins"] is None else decode_margins(meta["margins"], "margins")
     return Restored(base, margins, [decode_party(p, "party") for p in meta["parties"]],
                     [decode_measure(m, "measure") for m in meta["measures"]], image,
-                    {k: bytes(v) for k, v in sections.items() if k in SERVICE_SECTIONS})
+                    {k: bytes(v) for k, v in sections.items() if k in SERVICE_SECTIONS}, buf)
 
 
 def engine_of(restored: Restored) -> Engine:
@@ -288,7 +291,17 @@ def engine_of(restored: Restored) -> Engine:
         for measure in restored.measures:
             engine.add_measure(measure)
     engine.adopt_image(restored.image, _decode_declaration)
+    release(restored.buffer)
     return engine
+
+
+def release(buf: memoryview) -> None:
+    """Let go of the pages of a mapped snapshot this process has read (all of
+    them, for the digest): they stay in the page cache, shared, and come back
+    when a declaration's document is next asked for. Without this every worker
+    would count the whole snapshot in its resident memory."""
+    if isinstance(buf.obj, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        buf.obj.madvise(mmap.MADV_DONTNEED)
 
 
 def frontier_after(rows: Iterable[str]) -> Frontier:
