@@ -144,6 +144,7 @@ def main() -> None:
     ap.add_argument("--sqlite", type=Path, help="an SQLite store of N sites to use (filled if absent)")
     ap.add_argument("--stores", default="sqlite,postgresql")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--prepared", default="", help="stores whose snapshot is already written (e.g. sqlite)")
     args = ap.parse_args()
     stores = args.stores.split(",")
     stamp = int(time.time())
@@ -176,7 +177,9 @@ def main() -> None:
                 specs["postgresql"] = urls
             keys = {"DECONFLICT_LOG_KEYS": str(Path(tmp) / "pg-keys")}
             for store in stores:
-                out["prepare"][store] = child(SRC, specs[store]["after"], "prepare", keys)
+                if store not in args.prepared.split(","):
+                    out["prepare"][store] = child(SRC, specs[store]["after"], "prepare", keys)
+                    print("prepared", store, json.dumps(out["prepare"][store]), flush=True)
             for _ in range(args.rounds):
                 for store in stores:
                     for side in ("before", "after"):

@@ -26,6 +26,7 @@ from deconflict.model import (
     Measure,
     Party,
 )
+from deconflict.service import heap
 from deconflict.store import startup, tree
 from deconflict.store.documents import encode_declaration, encode_measure, encode_party
 from deconflict.store.events import GENESIS_HASH, Event, EventDraft
@@ -85,14 +86,16 @@ class Deconflict:
         self.snapshot_sections: dict[str, bytes] = {}
         #: The event the start-up snapshot was taken at (None: a cold start).
         self.snapshot_seq: int | None = None
-        restored = self._restored() if use_snapshot else None
+        with heap.paused():
+            restored = self._restored() if use_snapshot else None
+            if restored is not None:
+                self.engine = startup.engine_of(restored)
         if restored is not None:
             # Serve nothing the log cannot vouch for: the snapshot is signed and bound
             # to event ``seq``'s hash (checked in startup.load), and the log after it
             # is checked here, hash by hash and against every signed checkpoint
             # (docs/store.md, "Start-up from a snapshot").
             report = store.vouch(base=restored.base)
-            self.engine = startup.engine_of(restored)
             self.seq = self.snapshot_seq = restored.base.seq
             self.snapshot_sections = restored.sections
             self._vouched = (report.events, report.frontier)

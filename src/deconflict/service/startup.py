@@ -21,6 +21,7 @@ import pickle
 import sys
 from typing import TYPE_CHECKING, Any
 
+from deconflict.service import heap
 from deconflict.store import startup
 
 if TYPE_CHECKING:
@@ -53,10 +54,13 @@ def resume(hotline: Hotline) -> int:
     """Take the hotline's state from the snapshot the service started from; returns
     the event it stands at (0 without one: replay the whole log)."""
     service = hotline.service
-    blob = service.snapshot_sections.get(SECTION)
+    # Taken once: the bytes are not kept beside the objects they became.
+    blob = service.snapshot_sections.pop(SECTION, None)
     if blob is None or service.snapshot_seq is None:
         return 0
-    state = pickle.loads(blob)  # signed, and written by this very program (see above)
+    with heap.paused():
+        state = pickle.loads(blob)  # signed, and written by this very program (see above)
+    del blob
     if state.get("head") != service.snapshot_seq:
         return 0
     for name in FIELDS:

@@ -33,6 +33,7 @@ import json
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -712,7 +713,9 @@ class PostgresStore:
                 sql = "INSERT INTO startup_snapshot (part, body) VALUES (%s, %s)"
                 if self.statements is not None:
                     self.statements.append((id(db), sql))
-                cur.executemany(sql, [(i, body[at:at + SNAPSHOT_CHUNK])
+                # Compressed (level 1, about a quarter of the bytes for the documents):
+                # every process that joins reads it over the network.
+                cur.executemany(sql, [(i, zlib.compress(body[at:at + SNAPSHOT_CHUNK], 1))
                                       for i, at in enumerate(range(0, len(body), SNAPSHOT_CHUNK))])
         self._log._transaction(run, "cannot keep the start-up snapshot")
 
@@ -720,10 +723,16 @@ class PostgresStore:
         """The start-up snapshot, read once into an unnamed file and mapped; None when there is none."""
         with self._reader() as db:
             try:
-                return startup.read_chunks(bytes(r[0]) for r in self._stream(
-                    db, "SELECT body FROM startup_snapshot ORDER BY part"))
+                # A chunk per round trip (a cursor's batch would hold the whole
+                # snapshot in this process's memory at once).
+                parts = [int(r[0]) for r in self._exec(db, "SELECT part FROM startup_snapshot ORDER BY part")]
+                return startup.read_chunks(zlib.decompress(self._one(
+                    db, "SELECT body FROM startup_snapshot WHERE part = %s", (p,))[0]) for p in parts)
             except psycopg.Error as exc:
                 raise self._failed(db, "cannot read the start-up snapshot", exc) from None
+            except zlib.error as exc:
+                raise startup.SnapshotMismatch(f"{self.path}: the start-up snapshot's rows cannot be "
+                                               f"decompressed ({exc}): refused; delete them to start cold") from None
 
     def drop_startup(self) -> None:
         self._log._transaction(lambda db: self._exec(db, "DELETE FROM startup_snapshot"),
