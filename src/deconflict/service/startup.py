@@ -39,14 +39,16 @@ MAX_TAIL = 20_000
 
 def section(hotline: Hotline) -> bytes:
     """The hotline's folded state, pickled, with repeated values shared: one owner
-    string and one frozenset per distinct value, not one per declaration."""
+    string, frozenset and sharing tuple per distinct value, not one per declaration."""
     state: dict[str, Any] = {f: getattr(hotline, f) for f in FIELDS}
     shared: dict[Any, Any] = {}
 
     def one(value: Any) -> Any:
         return shared.setdefault(value, value)
 
-    state["_sharing"] = {k: (sys.intern(o), a, one(w)) for k, (o, a, w) in hotline._sharing.items()}
+    # Whole tuples shared too (immutable): most declarations have one of a few
+    # (owner, shared with all, shared with) values, 64 bytes each otherwise.
+    state["_sharing"] = {k: one((sys.intern(o), a, one(w))) for k, (o, a, w) in hotline._sharing.items()}
     return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
