@@ -302,3 +302,15 @@ def test_the_hotline_resumes_from_the_snapshot_as_from_the_whole_log(spec: str) 
     finally:
         cold_service.close()
         warm_service.close()
+
+
+def test_a_host_without_the_signing_key_starts_and_writes_no_snapshot(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    """serve's refresh must not turn a missing key into a failed start: a
+    PostgreSQL host that only reads has the public keys (log_keys), not the file."""
+    url = fresh_url()
+    seeded(url, 20).close()
+    monkeypatch.setenv("DECONFLICT_LOG_KEYS", str(tmp_path / "no-such-keys"))
+    with Deconflict(PostgresStore(url)) as service:
+        assert startup_service.refresh(Hotline(service), min_declarations=0) is None
+        assert service.store.startup_buffer() is None

@@ -17,15 +17,19 @@ module sees it.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
 from typing import TYPE_CHECKING, Any
 
+from deconflict.errors import StoreError
 from deconflict.service import heap
 from deconflict.store import startup
 
 if TYPE_CHECKING:
     from deconflict.service.hotline import Hotline
+
+log = logging.getLogger(__name__)
 
 SECTION = "hotline"
 #: What Hotline._absorb (and measure_life.absorb) fold from the log. Whatever else
@@ -89,4 +93,10 @@ def refresh(hotline: Hotline, *, min_declarations: int = startup.MIN_DECLARATION
         del buf
         if seq is not None and service.seq - seq <= max(MAX_TAIL, n // 10):
             return None
-        return service.write_snapshot(lambda: {SECTION: section(hotline)})
+        try:
+            return service.write_snapshot(lambda: {SECTION: section(hotline)})
+        except StoreError as exc:
+            # No signing key on this host (a PostgreSQL reader), or no room: the next
+            # start is a cold one, not this one a failure.
+            log.warning("no start-up snapshot written: %s", exc)
+            return None
