@@ -304,17 +304,6 @@ def release(buf: memoryview) -> None:
         buf.obj.madvise(mmap.MADV_DONTNEED)
 
 
-def frontier_after(rows: Iterable[str]) -> Frontier:
-    """The Merkle frontier over events with these hashes, in order (a snapshot of
-    an engine loaded cold: the store's own frontier is used where it has one)."""
-    from deconflict.store import tree
-
-    f = Frontier()
-    for h in rows:
-        f.add(tree.event_leaf(h))
-    return f
-
-
 # -- where snapshots live ------------------------------------------------------------
 def write_file(path: Path, body: bytes) -> None:
     """Replace the snapshot file at ``path`` whole (a reader sees the old or the new one)."""
