@@ -1,22 +1,38 @@
-"""Start-up of a service process joining a store of N declarations: the time to
-open the store and load its engine from the snapshot, SQLite and PostgreSQL side by
-side, A and B alternated.
+"""Start-up of a service process joining a store of N declarations: time to ready
+and resident memory, SQLite and PostgreSQL, the code before (``--before``, a
+source tree such as main's) and this one side by side, alternated, in fresh
+processes.
 
 Usage: python bench/store_startup.py [--declarations 100000] [--rounds 3]
-           [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--copy]
+           [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+           [--before /tmp/main-src] [--json out.json]
 
-``--copy`` fills the PostgreSQL store by copying the SQLite store's rows (``COPY``:
-the same events, bytes and hashes, and the same state rows; the PostGIS trigger
-still fills the geography column), instead of appending 20,000 declarations at a
-time through the store (about 6 ms a declaration on a loaded 2-core machine, so a
-million took hours). What is measured, the start-up, is the same either way.
+"Ready" is what ``deconflict serve`` does before it answers: ``Deconflict(store)``
+(vouching for the log, loading the engine) and ``Hotline(service)`` (folding the
+log's notifications, references, credentials...). This code starts from the
+store's snapshot (store/startup.py), which is written once, untimed, by a
+process that started cold (``prepare``, timed apart); the code before has none.
+
+Memory is the process's resident set after ready (VmRSS, anonymous and file
+pages apart) minus the same process's before it opened the store (imports
+included), per declaration. Mapped snapshot pages a process read are counted
+while it holds them (the start-up drops them: store/startup.py ``release``).
+
+The PostgreSQL store is filled by copying the SQLite store's rows (``COPY``:
+the same events, bytes and hashes and the same state rows; not the Merkle
+tables, so its log has no signed checkpoint), then cloned (``CREATE DATABASE
+... TEMPLATE``) so that the code before, which does not know this code's schema
+migration, opens a database this code never migrated.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +41,6 @@ from typing import Any
 import psycopg
 
 from deconflict.model import Party
-from deconflict.service.deconflict import Deconflict
 from deconflict.store.events import EventDraft, party_added
 from deconflict.store.postgres import PostgresStore
 from deconflict.store.protocol import Store
@@ -33,6 +48,41 @@ from deconflict.store.sqlite import SQLiteStore
 
 WINDOW = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
 CHUNK = 20_000
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+#: Run in a fresh interpreter: open the store as serve does, print what it took.
+CHILD = r"""
+import json, sys, time
+def status():
+    out = {}
+    for line in open("/proc/self/status"):
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "RssAnon", "RssFile"):
+            out[k] = int(v.split()[0]) * 1024
+    return out
+from deconflict.store.open import open_store
+from deconflict.service.deconflict import Deconflict
+from deconflict.service.hotline import Hotline
+spec, mode = sys.argv[1], sys.argv[2]
+before = status()
+t0, c0 = time.perf_counter(), time.process_time()
+service = Deconflict(open_store(spec))
+t1 = time.perf_counter()
+hotline = Hotline(service)
+ready, cpu = time.perf_counter() - t0, time.process_time() - c0
+after = status()
+out = {"ready_s": ready, "cpu_s": cpu, "deconflict_s": t1 - t0, "hotline_s": ready - (t1 - t0),
+       "n": len(service.engine), "snapshot": getattr(service, "snapshot_seq", None),
+       "rss": after["VmRSS"], "rss_delta": after["VmRSS"] - before["VmRSS"],
+       "anon_delta": after["RssAnon"] - before["RssAnon"], "file": after["RssFile"]}
+if mode == "prepare":
+    from deconflict.service import startup
+    t2 = time.perf_counter()
+    service.store.check_signing()
+    out["snapshot_written"] = service.write_snapshot(lambda: {"hotline": startup.section(hotline)})
+    out["write_s"] = time.perf_counter() - t2
+print(json.dumps(out))
+"""
 
 
 def site(i: int) -> dict[str, Any]:
@@ -71,12 +121,18 @@ def copy_into(path: Path, url: str) -> None:
     src.close()
 
 
-def load_seconds(store: Store) -> float:
-    t0 = time.perf_counter()
-    service = Deconflict(store)
-    elapsed = time.perf_counter() - t0
-    service.close()
-    return elapsed
+def child(src: Path, spec: str, mode: str, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1", **(env_extra or {})}
+    done = subprocess.run([sys.executable, "-c", CHILD, spec, mode], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        raise SystemExit(f"{mode} on {spec} failed:\n{done.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def load_avg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
@@ -84,46 +140,72 @@ def main() -> None:
     ap.add_argument("--declarations", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    ap.add_argument("--copy", action="store_true", help="fill PostgreSQL by copying the SQLite store's rows")
-    ap.add_argument("--postgres-only", action="store_true", help="time only PostgreSQL start-ups (and its vouch)")
+    ap.add_argument("--before", type=Path, help="the src folder of the code to compare with (e.g. main's)")
+    ap.add_argument("--sqlite", type=Path, help="an SQLite store of N sites to use (filled if absent)")
+    ap.add_argument("--stores", default="sqlite,postgresql")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--prepared", default="", help="stores whose snapshot is already written (e.g. sqlite)")
     args = ap.parse_args()
-    name = f"dcf_bench_startup_{int(time.time())}"
-    with psycopg.connect(args.postgres, autocommit=True) as db:
-        db.execute(f'CREATE DATABASE "{name}"')
-    url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "s.sqlite3"
+    stores = args.stores.split(",")
+    stamp = int(time.time())
+    names = {"after": f"dcf_bench_startup_{stamp}", "before": f"dcf_bench_startup_{stamp}_before"}
+    base = args.postgres.rsplit("/", 1)[0]
+    urls = {k: f"{base}/{v}" for k, v in names.items()}
+    out: dict[str, Any] = {"declarations": args.declarations, "load_start": load_avg(), "prepare": {},
+                           "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.sqlite or Path(tmp) / "s.sqlite3"
+        if not path.exists():
             t0 = time.perf_counter()
             with SQLiteStore(path) as s:
                 fill(s, args.declarations)
-            fill_sqlite = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            if args.copy:
-                copy_into(path, url)
-            else:
-                with PostgresStore(url) as p:
-                    fill(p, args.declarations)
-            fill_pg = time.perf_counter() - t0
-            times: dict[str, list[float]] = {"postgresql": [], "postgresql_vouch": []}
-            if not args.postgres_only:
-                times["sqlite"] = []
+            out["fill_sqlite_s"] = round(time.perf_counter() - t0, 1)
+        specs = {"sqlite": {"before": str(path), "after": str(path)}}
+        try:
+            if "postgresql" in stores:
+                with psycopg.connect(args.postgres, autocommit=True) as db:
+                    db.execute(f'CREATE DATABASE "{names["after"]}"')
+                t0 = time.perf_counter()
+                copy_into(path, urls["after"])
+                with psycopg.connect(args.postgres, autocommit=True) as db:
+                    db.execute(f'CREATE DATABASE "{names["before"]}" TEMPLATE "{names["after"]}"')
+                with psycopg.connect(urls["before"], autocommit=True) as db:
+                    # As the code before left it: without this code's migration.
+                    db.execute("DROP TABLE startup_snapshot")
+                    db.execute("DELETE FROM schema_migrations WHERE version = 5")
+                out["fill_postgresql_s"] = round(time.perf_counter() - t0, 1)
+                specs["postgresql"] = urls
+            keys = {"DECONFLICT_LOG_KEYS": str(Path(tmp) / "pg-keys")}
+            for store in stores:
+                if store not in args.prepared.split(","):
+                    out["prepare"][store] = child(SRC, specs[store]["after"], "prepare", keys)
+                    print("prepared", store, json.dumps(out["prepare"][store]), flush=True)
             for _ in range(args.rounds):
-                if not args.postgres_only:
-                    times["sqlite"].append(load_seconds(SQLiteStore(path)))
-                times["postgresql"].append(load_seconds(PostgresStore(url)))
-                with PostgresStore(url) as p:  # the share of it spent checking the chain
-                    t0 = time.perf_counter()
-                    p.vouch()
-                    times["postgresql_vouch"].append(time.perf_counter() - t0)
-            out = {"declarations": args.declarations, "copy": args.copy, "fill_s": {"sqlite": round(fill_sqlite, 1),
-                                                                  "postgresql": round(fill_pg, 1)},
-                   "startup_s_median": {k: round(statistics.median(v), 2) for k, v in times.items()},
-                   "startup_s": {k: [round(x, 2) for x in v] for k, v in times.items()}}
-            print(json.dumps(out))
-    finally:
-        with psycopg.connect(args.postgres, autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                for store in stores:
+                    for side in ("before", "after"):
+                        if side == "before" and args.before is None:
+                            continue
+                        src = args.before if side == "before" else SRC
+                        assert src is not None
+                        r = child(src, specs[store][side], "ready", keys)
+                        out["runs"].setdefault(f"{store}/{side}", []).append(r)
+                        print(store, side, json.dumps(r), load_avg(), flush=True)
+        finally:
+            if "postgresql" in stores:
+                with psycopg.connect(args.postgres, autocommit=True) as db:
+                    for name in names.values():
+                        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    n = args.declarations
+    out["load_end"] = load_avg()
+    out["median"] = {k: {"ready_s": round(statistics.median(r["ready_s"] for r in v), 2),
+                         "cpu_s": round(statistics.median(r["cpu_s"] for r in v), 2),
+                         "rss_delta_B_per_decl": round(statistics.median(r["rss_delta"] for r in v) / n),
+                         "rss_B_per_decl": round(statistics.median(r["rss"] for r in v) / n),
+                         "anon_delta_B_per_decl": round(statistics.median(r["anon_delta"] for r in v) / n)}
+                     for k, v in out["runs"].items()}
+    print(json.dumps(out["median"], indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from deconflict import web
-from deconflict.service import heap, switching
+from deconflict.service import heap, startup, switching
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
@@ -36,6 +36,8 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     """``extend`` adds routes (live tracks) before the map takes ``/``; ``tiles``
     are the user's MBTiles and PMTiles files the map offers as base layers."""
     hotline = Hotline(service, ack_deadline=ack_deadline)
+    # The next start of a large store begins from here (service/startup.py).
+    startup.refresh(hotline)
     # What was loaded lives as long as the server: keep the collector from
     # walking it again and again (full collections over a million objects
     # were the slowest checks in the benchmark).

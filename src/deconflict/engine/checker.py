@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -13,6 +14,7 @@ import numpy as np
 
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
+from deconflict.engine.image import EngineImage
 from deconflict.engine.index import GridIndex
 from deconflict.engine.parts import (
     Part,
@@ -36,6 +38,7 @@ from deconflict.engine.rules import (
     measure_applies,
     measure_finding_kind,
 )
+from deconflict.engine.table import DeclarationTable, Decode
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
 from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
@@ -92,6 +95,11 @@ def _only_3d(part: Part) -> bool:
     return all(rule.three_d for rule in PAIR_RULES if rule.a.matches(part) or rule.b.matches(part))
 
 
+def _live(decl: Declaration | None) -> Declaration:
+    assert decl is not None
+    return decl
+
+
 class Engine:
     """Checks activities against declarations and measures in force.
 
@@ -107,11 +115,14 @@ class Engine:
         # measure_applies read only the part's owner, kind, role and forces), in
         # the order of _measures; dropped whenever a measure changes.
         self._governing: dict[tuple[str, DeclarationKind, Role, bool], tuple[_MeasureEntry, ...]] = {}
-        self._decls: list[Declaration | None] = []
+        # Compact: a table that may hold declarations encoded until asked for,
+        # and machine integers rather than a list of Python ints per declaration
+        # and per part (about 36 bytes each in a list, 4 or 8 here).
+        self._decls = DeclarationTable()
         self._slot: dict[str, int] = {}
-        self._first_part: list[int] = []
-        self._n_parts: list[int] = []
-        self._part_owner: list[int] = []
+        self._first_part = array("q")
+        self._n_parts = array("i")
+        self._part_owner = array("i")
         self._index = GridIndex()
         # Per declaration, its parts built so far (a check builds only the part it needs).
         self._cache: OrderedDict[int, list[Part | None]] = OrderedDict()
@@ -314,6 +325,58 @@ class Engine:
             owner.extend([slot] * count)
             slot += 1
         return good, error
+
+    # -- snapshots (store/startup.py) ---------------------------------------------
+    def image(self, encode: Callable[[Declaration], bytes]) -> EngineImage:
+        """The declarations in force and their index entries, as arrays: what a
+        snapshot keeps. Slots and parts are renumbered densely (withdrawn ones
+        dropped); the boxes are the index's own, so :meth:`adopt_image` files
+        exactly the entries this engine holds. ``encode`` gives a declaration's
+        document (a slot still encoded keeps its bytes, unread)."""
+        table = self._decls
+        # Every live slot is in the id map (a withdrawal or a replacement takes
+        # its id out), so the ids in slot order are the live slots in order.
+        ids = sorted(self._slot, key=self._slot.__getitem__)
+        live = [self._slot[i] for i in ids]
+        docs = [table.encoded(s) if table.is_base(s) else encode(_live(table[s])) for s in live]
+        sizes = np.fromiter((len(d) for d in docs), np.int64, len(docs))
+        offsets = np.zeros(len(docs) + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        live_arr = np.asarray(live, np.int64)
+        counts = np.frombuffer(self._n_parts, np.int32)[live_arr].astype(np.int64)
+        firsts = np.frombuffer(self._first_part, np.int64)[live_arr]
+        old_pids = np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        renumber = np.full(self._index.parts_total, -1, np.int64)
+        renumber[old_pids] = np.arange(len(old_pids))
+        t0, t1, tags = self._index.part_columns()
+        e_part, e_box = self._index.entries()
+        new_part = renumber[e_part]
+        keep = new_part >= 0
+        order = np.argsort(new_part[keep], kind="stable")
+        return EngineImage(
+            ids=ids, docs=b"".join(docs), offsets=offsets, n_parts=counts.astype(np.int32),
+            t0=t0[old_pids], t1=t1[old_pids], tags=tags[old_pids],
+            e_part=new_part[keep][order].astype(np.int32), e_box=e_box[keep][order])
+
+    def adopt_image(self, image: EngineImage, decode: Decode) -> None:
+        """Take ``image``'s declarations (an engine with none yet): their documents
+        stay encoded in its buffer until asked for, and their entries are filed
+        as :meth:`GridIndex.add_many` files them, with no Python work per
+        declaration beyond its id's entry in the id map."""
+        if len(self._decls) or self._index.parts_total:
+            raise ValueError("an image is adopted by an engine without declarations")
+        n = len(image.ids)
+        self._decls = DeclarationTable(image.docs, image.offsets, decode)
+        self._slot = dict(zip(image.ids, range(n), strict=True))
+        counts = image.n_parts.astype(np.int64)
+        self._n_parts = array("i", image.n_parts.astype(np.int32).tobytes())
+        first = np.zeros(n, np.int64)
+        if n:
+            np.cumsum(counts[:-1], out=first[1:])
+        self._first_part = array("q", first.tobytes())
+        self._part_owner = array("i", np.repeat(np.arange(n, dtype=np.int32), counts).tobytes())
+        self._index.add_many(image.t0, image.t1, image.e_part.astype(np.int64), image.e_box, tags=image.tags)
+        self._index.rebuild()
 
     def remove_declaration(self, decl_id: str) -> Declaration:
         slot = self._slot.pop(decl_id, None)

@@ -310,6 +310,19 @@ class GridIndex:
         if len(self._small) > max(_TAIL_MIN, len(self._main) // _TAIL_SHARE):
             self._main, self._small = self._main.merged(self._small), _Run.empty()
 
+    def part_columns(self) -> tuple[IntArray, IntArray, npt.NDArray[np.uint8]]:
+        """Every part's window start, end and tag, by part id (copies)."""
+        return (np.frombuffer(self._t0, np.int64).copy(), np.frombuffer(self._t1, np.int64).copy(),
+                np.frombuffer(self._tag, np.uint8).copy())
+
+    def entries(self) -> tuple[IntArray, FloatArray]:
+        """Every entry's part id and box (runs and tail), dead parts' included."""
+        tail_part = np.frombuffer(self._e_part, np.int32) if self._e_part else np.empty(0, np.int32)
+        tail_box = np.frombuffer(self._e_box, np.float64).reshape(-1, 4) if self._e_box else np.empty((0, 4))
+        part = np.concatenate((self._main.part, self._small.part, tail_part)).astype(np.int64)
+        box = np.concatenate((self._main.box, self._small.box, tail_box))
+        return part, box
+
     def rebuild(self) -> None:
         """Sort every entry into the main run (an O(n log n) numpy sort at worst)."""
         self._main = self._main.merged(self._small.merged(self._tail_run()))

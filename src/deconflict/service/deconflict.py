@@ -17,7 +17,7 @@ from pathlib import Path
 
 from deconflict.engine import Engine
 from deconflict.engine.cells import Claim
-from deconflict.errors import InvalidInput, NotFound
+from deconflict.errors import InvalidInput, NotFound, StoreError
 from deconflict.geo.shape import trusted
 from deconflict.model import (
     CautionMargins,
@@ -26,8 +26,11 @@ from deconflict.model import (
     Measure,
     Party,
 )
+from deconflict.service import heap
+from deconflict.store import startup, tree
 from deconflict.store.documents import encode_declaration, encode_measure, encode_party
-from deconflict.store.events import Event, EventDraft
+from deconflict.store.events import GENESIS_HASH, Event, EventDraft
+from deconflict.store.keys import KeyRing
 from deconflict.store.open import open_store
 from deconflict.store.protocol import Store
 from deconflict.store.sqlite import SQLiteStore
@@ -69,7 +72,7 @@ def margins_payload(m: CautionMargins) -> dict[str, float]:
 class Deconflict:
     """Parties, measures and declarations in force, and checks against them."""
 
-    def __init__(self, store: Store, *, progress: Progress | None = None) -> None:
+    def __init__(self, store: Store, *, progress: Progress | None = None, use_snapshot: bool = True) -> None:
         self.store = store
         #: Told of every event this service sees, its own appends and other
         #: processes' (see :meth:`sync`), in log order.
@@ -78,9 +81,32 @@ class Deconflict:
         #: The cell rows held by :meth:`deciding`, when it holds fewer than all:
         #: others may append in between, elsewhere (engine/cells.py).
         self._cells: Claim | None = None
+        #: The service's own sections of the snapshot it started from (store/startup.py):
+        #: the hotline's state at :attr:`snapshot_seq`, for instance.
+        self.snapshot_sections: dict[str, bytes] = {}
+        #: The event the start-up snapshot was taken at (None: a cold start).
+        self.snapshot_seq: int | None = None
+        with heap.paused():
+            restored = self._restored() if use_snapshot else None
+            if restored is not None:
+                self.engine = startup.engine_of(restored)
+        if restored is not None:
+            # Serve nothing the log cannot vouch for: the snapshot is signed and bound
+            # to event ``seq``'s hash (checked in startup.load), and the log after it
+            # is checked here, hash by hash and against every signed checkpoint
+            # (docs/store.md, "Start-up from a snapshot").
+            report = store.vouch(base=restored.base)
+            self.seq = self.snapshot_seq = restored.base.seq
+            self.snapshot_sections = restored.sections
+            self._vouched = (report.events, report.frontier)
+            # The tail: what was appended after the snapshot, as a follower takes it in.
+            for e in store.events_after(self.seq):
+                self._take_in(e)
+            return
         # Serve nothing the log cannot vouch for (store/vouch.py): raises
         # TamperedLog naming the first bad event, state row or checkpoint.
-        store.vouch()
+        report = store.vouch()
+        self._vouched = (report.events, report.frontier)
         with store.snapshot() as snap:
             #: The last event the engine reflects.
             self.seq = snap.seq
@@ -91,6 +117,37 @@ class Deconflict:
                 for measure in snap.measures:
                     self.engine.add_measure(measure)
             self.engine.load(snap.declarations, progress, from_log=True)
+
+    def _restored(self) -> startup.Restored | None:
+        """The store's start-up snapshot, verified (store/startup.py); None when there
+        is none or it is to be ignored; raises SnapshotMismatch when it is refused."""
+        buf = self.store.startup_buffer()
+        if buf is None:
+            return None
+        return startup.load(buf, self.store.verifiers(), self.store.event_row)
+
+    def write_snapshot(self, sections: Callable[[], dict[str, bytes]] | None = None) -> int:
+        """Write the store's start-up snapshot of the state now (after a sync, as the
+        only writer, so nothing moves while it is taken); ``sections`` gives the
+        service's own parts at that same event. Returns its seq. Needs the log's
+        signing key (the one checkpoints are signed with)."""
+        with self.store.exclusive():
+            self.sync()
+            n, frontier = self._vouched
+            frontier = frontier.copy()
+            if self.seq < n:
+                raise StoreError(f"the engine is at event {self.seq}, behind the {n} events vouched for")
+            for e in self.store.events_after(n):
+                if e.seq > self.seq:
+                    break
+                frontier.add(tree.event_leaf(e.hash))
+            head = self.store.event_row(self.seq) if self.seq else None
+            digest, at = (str(head[7]), str(head[1])) if head is not None else (GENESIS_HASH, "")
+            signer = KeyRing.load(self.store.key_file()).signer
+            body = startup.encode(self.engine, startup.Base(self.seq, digest, at, frontier), signer,
+                                  sections() if sections is not None else None)
+            self.store.put_startup(body)
+            return self.seq
 
     # -- other writers -------------------------------------------------------
     def sync(self) -> list[Event]:

@@ -16,7 +16,23 @@ the service.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No automatic collection inside the block: a bulk load of millions of
+    objects (a snapshot's unpickling, its id map) otherwise triggers collections
+    over an ever larger heap that find nothing to free."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def freeze_loaded() -> None:

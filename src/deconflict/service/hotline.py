@@ -37,7 +37,7 @@ from deconflict.model import (
     Party,
     PartyKind,
 )
-from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts
+from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts, startup
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import hidden_owners, redact, visible
@@ -170,7 +170,8 @@ class Hotline:
         self.checked_under_lock = {"delta": 0, "full": 0}
         #: Submits checked before the store's lock rows were taken (service/optimistic.py).
         self.checked_before_lock = 0
-        for event in service.store.events():
+        # From the start-up snapshot's event on, when the service started from one.
+        for event in service.store.events(after_seq=startup.resume(self)):
             self._absorb(event)
         with self._lock:
             # What was appended after the engine's snapshot (by another worker).

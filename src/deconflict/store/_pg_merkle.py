@@ -67,6 +67,7 @@ from deconflict.store.note import (
 
 if TYPE_CHECKING:
     from deconflict.store.postgres import PostgresStore
+    from deconflict.store.startup import Base
 
 #: The environment variable naming the log's key file on a host.
 ENV_KEYS = "DECONFLICT_LOG_KEYS"
@@ -408,7 +409,7 @@ class PgLog:
                 self._head_fd = vouch.publish(self.keys_path, note, self._head_fd)
 
     # -- what the log proves ---------------------------------------------------------
-    def vouch(self, held: Sequence[str], keys: Sequence[Verifier]) -> vouch.Report:
+    def vouch(self, held: Sequence[str], keys: Sequence[Verifier], base: Base | None = None) -> vouch.Report:
         verifiers = [*keys, *self.verifiers()]
         published = vouch.read_published(self.keys_path)  # before the snapshot: see vouch.vouch
         store = self.store
@@ -417,7 +418,7 @@ class PgLog:
                 if not verifiers and latest_checkpoint(store, db) is not None:
                     raise StoreError(f"{store.path}: no public key to check the checkpoints with "
                                      f"(no key file {self.keys_path}, no log_keys): give one with --key")
-                return vouch.vouch(PgSource(store, db), store.path, verifiers, held, published)
+                return vouch.vouch(PgSource(store, db), store.path, verifiers, held, published, base)
             except psycopg.Error as exc:
                 raise store._failed(db, "cannot verify the log", exc) from None
 

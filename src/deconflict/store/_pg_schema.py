@@ -160,6 +160,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             key  TEXT NOT NULL
         )""",
     )),
+    (5, "start-up snapshots (store/startup.py): the latest one, in chunks", (
+        # Chunks keep every row far below the row sizes distributed engines take.
+        """CREATE TABLE startup_snapshot (
+            part BIGINT PRIMARY KEY,
+            body BYTEA NOT NULL
+        )""",
+    )),
 )
 
 #: Migrations that only guard (PL/pgSQL triggers): applied on PostgreSQL itself and

@@ -33,6 +33,7 @@ import json
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreErro
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
 from deconflict.store import _pg_schema as schema
+from deconflict.store import startup
 from deconflict.store._pg_merkle import PgLog
 from deconflict.store.documents import decode_declaration, decode_measure, decode_party
 from deconflict.store.events import (
@@ -93,6 +95,8 @@ CONNECT_TIMEOUT_S = 5
 IDLE_READERS = 2
 #: Rows streamed per round trip from a server-side cursor.
 FETCH_ROWS = 2000
+#: Bytes per row of the start-up snapshot (store/startup.py).
+SNAPSHOT_CHUNK = 8 << 20
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
 _LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
@@ -705,10 +709,55 @@ class PostgresStore:
         return (str(first[0][0]) if first else None, str(last[0][0]) if last else None)
 
     # The Merkle log, its keys, receipts and witnesses: store/_pg_merkle.py.
-    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> Report:
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = (),
+              base: startup.Base | None = None) -> Report:
         """Check the log, its checkpoints, its tree and the state tables
         (:mod:`deconflict.store.vouch`); raises :class:`TamperedLog` naming the first bad event."""
-        return self._log.vouch(held, keys)
+        return self._log.vouch(held, keys, base)
+
+    # -- start-up snapshots (store/startup.py) --------------------------------------
+    def key_file(self) -> Path:
+        """The signing key file of this host (store/keys.py)."""
+        return self._log.keys_path
+
+    def put_startup(self, body: bytes) -> None:
+        """Keep ``body`` as the database's start-up snapshot, replacing the last one
+        in one transaction (processes on every host start from it)."""
+        def run(db: psycopg.Connection[Any]) -> None:
+            self._exec(db, "DELETE FROM startup_snapshot")
+            with db.cursor() as cur:
+                sql = "INSERT INTO startup_snapshot (part, body) VALUES (%s, %s)"
+                if self.statements is not None:
+                    self.statements.append((id(db), sql))
+                # Compressed (level 1, about a quarter of the bytes for the documents):
+                # every process that joins reads it over the network.
+                cur.executemany(sql, [(i, zlib.compress(body[at:at + SNAPSHOT_CHUNK], 1))
+                                      for i, at in enumerate(range(0, len(body), SNAPSHOT_CHUNK))])
+        self._log._transaction(run, "cannot keep the start-up snapshot")
+
+    def startup_buffer(self) -> memoryview | None:
+        """The start-up snapshot, read once into an unnamed file and mapped; None when there is none."""
+        with self._reader() as db:
+            try:
+                # A chunk per round trip (a cursor's batch would hold the whole
+                # snapshot in this process's memory at once).
+                parts = [int(r[0]) for r in self._exec(db, "SELECT part FROM startup_snapshot ORDER BY part")]
+                return startup.read_chunks(zlib.decompress(self._one(
+                    db, "SELECT body FROM startup_snapshot WHERE part = %s", (p,))[0]) for p in parts)
+            except psycopg.Error as exc:
+                raise self._failed(db, "cannot read the start-up snapshot", exc) from None
+            except zlib.error as exc:
+                raise startup.SnapshotMismatch(f"{self.path}: the start-up snapshot's rows cannot be "
+                                               f"decompressed ({exc}): refused; delete them to start cold") from None
+
+    def drop_startup(self) -> None:
+        self._log._transaction(lambda db: self._exec(db, "DELETE FROM startup_snapshot"),
+                               "cannot drop the start-up snapshot")
+
+    def event_row(self, seq: int) -> tuple[Any, ...] | None:
+        """Event ``seq``'s stored fields, unchecked (None if there is none)."""
+        rows = self._query(f"{_SELECT_EVENTS} WHERE seq = %s", (seq,))
+        return tuple(rows[0]) if rows else None
 
     def verifiers(self) -> list[Verifier]:
         return self._log.verifiers()

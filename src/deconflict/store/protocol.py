@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,6 +22,7 @@ from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.store.events import Event, EventDraft
 from deconflict.store.note import Verifier
 from deconflict.store.sqlite import Snapshot
+from deconflict.store.startup import Base
 from deconflict.store.state import State
 from deconflict.store.vouch import Report
 
@@ -88,8 +90,30 @@ class Store(Protocol):
         """When the first and the last event were recorded (None for an empty log)."""
         ...
 
-    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> Report:
-        """Check everything the store can check; raise ``TamperedLog`` naming the first bad event."""
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = (),
+              base: Base | None = None) -> Report:
+        """Check everything the store can check; raise ``TamperedLog`` naming the first bad event.
+        From ``base`` (a verified start-up snapshot), the log after it only (store/startup.py)."""
+        ...
+
+    # -- start-up snapshots (store/startup.py) ---------------------------------------
+    def put_startup(self, body: bytes) -> None:
+        """Keep ``body`` as the start-up snapshot (replacing any)."""
+        ...
+
+    def startup_buffer(self) -> memoryview | None:
+        """The start-up snapshot, read-only (shared by the store's processes where it can be)."""
+        ...
+
+    def drop_startup(self) -> None: ...
+
+    def key_file(self) -> Path:
+        """The log's signing key file on this host."""
+        ...
+
+    def event_row(self, seq: int) -> tuple[Any, ...] | None:
+        """Event ``seq``'s stored fields (seq, recorded_at, type, actor, subject,
+        payload, prev_hash, hash), unchecked; None when there is none."""
         ...
 
     def verifiers(self) -> list[Verifier]: ...

@@ -45,7 +45,7 @@ from deconflict.engine.cells import Claim
 from deconflict.errors import DeconflictError, InvalidInput, NotFound, StoreError, TamperedLog
 from deconflict.model import CautionMargins, Declaration, Measure, Party
 from deconflict.model.time import require_utc
-from deconflict.store import _schema, tree, vouch
+from deconflict.store import _schema, startup, tree, vouch
 from deconflict.store.documents import (
     decode_declaration,
     decode_measure,
@@ -572,7 +572,38 @@ class SQLiteStore:
             self._publish()
             return new
 
-    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = ()) -> vouch.Report:
+    # -- start-up snapshots (store/startup.py) --------------------------------------
+    def startup_path(self) -> Path:
+        return self.path.with_name(self.path.name + "-snapshot")
+
+    def key_file(self) -> Path:
+        """The signing key file (store/keys.py)."""
+        return keys_path(self.path)
+
+    def put_startup(self, body: bytes) -> None:
+        """Keep ``body`` as the start-up snapshot (a file beside the store, replaced whole)."""
+        try:
+            startup.write_file(self.startup_path(), body)
+        except OSError as exc:
+            raise StoreError(f"cannot write the start-up snapshot {self.startup_path()}: "
+                             f"{exc.strerror or exc}") from None
+
+    def startup_buffer(self) -> memoryview | None:
+        """The start-up snapshot, memory-mapped read-only; None when there is none."""
+        return startup.read_path(self.startup_path())
+
+    def drop_startup(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.startup_path().unlink()
+
+    def event_row(self, seq: int) -> tuple[Any, ...] | None:
+        """Event ``seq``'s stored fields, unchecked (None if there is none)."""
+        rows = self._query("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash, hash FROM events "
+                           "WHERE seq = ?", (seq,))
+        return tuple(rows[0]) if rows else None
+
+    def vouch(self, *, held: Sequence[str] = (), keys: Sequence[Verifier] = (),
+              base: startup.Base | None = None) -> vouch.Report:
         """Check the log, its checkpoints, its tree and the state tables
         (:mod:`deconflict.store.vouch`); raises :class:`TamperedLog` naming the first bad event."""
         verifiers = [*keys, *self.verifiers()]
@@ -581,7 +612,7 @@ class SQLiteStore:
             if not verifiers and tree.latest_checkpoint(db) is not None:
                 raise StoreError(f"{self.path}: no public key to check the checkpoints with "
                                  f"(the key file {keys_path(self.path)} is missing): give one with --key")
-            return vouch.vouch(db, self.path, verifiers, held, published)
+            return vouch.vouch(db, self.path, verifiers, held, published, base)
 
     def log_span(self) -> tuple[str | None, str | None]:
         """When the first and the last event were recorded (None for an empty log)."""

@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from deconflict.errors import TamperedLog
 from deconflict.store import tree
@@ -46,7 +46,12 @@ from deconflict.store.events import (
 from deconflict.store.merkle import Frontier
 from deconflict.store.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
+if TYPE_CHECKING:
+    from deconflict.store.startup import Base
+
 _EVENTS = "SELECT seq, recorded_at, type, actor, subject, payload, prev_hash, hash FROM events ORDER BY seq"
+_EVENTS_AFTER = ("SELECT seq, recorded_at, type, actor, subject, payload, prev_hash, hash FROM events "
+                 "WHERE seq > ? ORDER BY seq")
 #: State rows whose events are fetched in one query (``IN`` of this many numbers).
 _BATCH = 500
 
@@ -203,6 +208,11 @@ class Report:
     last_recorded_at: str = ""
     #: Witnesses' reports of inconsistent checkpoints in the log: (seq, party, sizes).
     forks: list[tuple[int, str, list[int]]] = field(default_factory=list)
+    #: The Merkle tree's compact range after the last event (what a snapshot keeps).
+    frontier: Frontier = field(default_factory=Frontier)
+    #: Where the check started: 0, or the seq of the snapshot it started from
+    #: (events up to it and the state tables were not read: store/startup.py).
+    since: int = 0
 
 
 def _signed(note: str, verifiers: Sequence[Verifier], what: str) -> Checkpoint:
@@ -213,8 +223,16 @@ def _signed(note: str, verifiers: Sequence[Verifier], what: str) -> Checkpoint:
 
 
 def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequence[Verifier],
-          held: Sequence[str] = (), published: str | None = None) -> Report:
+          held: Sequence[str] = (), published: str | None = None, base: Base | None = None) -> Report:
     """Check everything (see the module's text) inside the read transaction ``db``.
+
+    With ``base`` (a verified start-up snapshot's place in the log,
+    store/startup.py), only the events after it are read: the chain continues
+    from its hash, the tree from its frontier, every signed checkpoint from its
+    seq on is checked against that, and the state tables are not checked (a
+    process starting from the snapshot does not read them; docs/store.md says
+    why this is sound). Checkpoints older than the snapshot were checked when it
+    was taken, by the full check of the process that wrote it.
 
     ``published`` is the published checkpoint, read by the caller *before* the
     snapshot ``db`` began: the service publishes after it commits, so what was
@@ -239,11 +257,20 @@ def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequenc
 
     chain = ChainCheck()
     frontier = Frontier()
+    query = _EVENTS
+    params: tuple[int, ...] = ()
+    if base is not None:
+        chain.seq, chain.hash, chain.recorded_at = base.seq, base.hash, base.recorded_at
+        frontier = base.frontier.copy()
+        query, params = _EVENTS_AFTER, (base.seq,)
+        report.since = base.seq
+        for size in [s for s in wanted if s < base.seq]:
+            del wanted[size]
     roots: dict[int, bytes] = {}
-    if 0 in wanted:
-        roots[0] = frontier.root()
+    if frontier.size in wanted:
+        roots[frontier.size] = frontier.root()
     try:
-        for row in src.rows(_EVENTS):
+        for row in src.rows(query, params):
             event = chain.feed(*row)
             if not report.first_recorded_at:
                 report.first_recorded_at = row[1]
@@ -256,6 +283,7 @@ def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequenc
         raise TamperedLog(chain.seq + 1, f"undecodable: {exc}") from None
     n = chain.seq
     report.events, report.root, report.last_recorded_at = n, frontier.root(), chain.recorded_at
+    report.frontier = frontier
     _check_head(src, chain)
 
     for size in sorted(wanted):
@@ -285,7 +313,8 @@ def vouch(db: sqlite3.Connection | Source, store: Path | str, verifiers: Sequenc
         if stored != report.root:
             raise TamperedLog(0, "the stored Merkle tree (what proofs are served from) does not match the "
                               "events; rebuild it with `deconflict audit rebuild-tree`")
-    report.state_rows = _check_state(src)
+    if base is None:
+        report.state_rows = _check_state(src)
     return report
 
 

@@ -1,0 +1,316 @@
+"""Start-up from a snapshot (store/startup.py) on both stores: the same decisions
+as a cold start, the tail replayed, and a snapshot that does not match the log
+refused (or, for another version or program, ignored)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.synth import Theatre, measures
+
+from deconflict.errors import TamperedLog
+from deconflict.model import Party
+from deconflict.service import startup as startup_service
+from deconflict.service.auth import Role
+from deconflict.service.deconflict import Change, Deconflict
+from deconflict.service.hotline import Hotline
+from deconflict.store import startup
+from deconflict.store.events import canonical_json
+from deconflict.store.keys import KeyRing
+from deconflict.store.note import Signer, sign_note
+from deconflict.store.open import store_url
+from deconflict.store.postgres import PostgresStore
+from deconflict.store.protocol import Store
+from deconflict.store.sqlite import SQLiteStore
+from tests.pg import fresh_url
+from tests.store.helpers import raw
+
+PARTIES = [f"p{i}" for i in range(8)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return str(tmp_path / "s.sqlite3") if request.param == "sqlite" else fresh_url()
+
+
+def open_store(spec: str) -> Store:
+    return PostgresStore(spec) if store_url(spec) else SQLiteStore(spec)
+
+
+def seeded(spec: str, n: int, seed: int = 3) -> Deconflict:
+    service = Deconflict(open_store(spec))
+    service.apply([Change(party=Party(p, p)) for p in PARTIES])
+    service.apply([Change(measure=m) for m in measures()])
+    # A dense theatre: many declarations meet, so the checks below find things.
+    theatre = Theatre(seed)
+    service.apply([Change(declaration=d) for d in theatre.declarations(n)])
+    return service
+
+
+def decisions(service: Deconflict, activities: list[Any]) -> list[Any]:
+    return [service.check(a) for a in activities]
+
+
+def probes(service: Deconflict, seed: int) -> list[Any]:
+    """Fresh activities, and others' copies of declarations in force (which meet
+    them, and the measures they met): checks with findings of every kind."""
+    fresh = Theatre(seed).declarations(150, prefix="a")
+    copies = [dataclasses.replace(d, id=f"c{i}", owner=PARTIES[(PARTIES.index(d.owner) + 1) % len(PARTIES)])
+              for i, d in enumerate(list(service.declarations())[::5])]
+    return fresh + copies
+
+
+def test_a_snapshot_start_decides_exactly_as_a_cold_start(spec: str) -> None:
+    service = seeded(spec, 600)
+    # Withdrawn and replaced declarations leave holes the snapshot renumbers.
+    ids = [d.id for d in service.declarations()]
+    for ident in ids[::7]:
+        service.withdraw(ident, service.engine.get_declaration(ident).owner)
+    # Declared again under the ids of live ones (the old versions leave the index).
+    replaced = [dataclasses.replace(d, id=ids[1 + 7 * i]) for i, d in enumerate(Theatre(11).declarations(40))]
+    service.apply([Change(declaration=d) for d in replaced], "admin")
+    seq = service.write_snapshot()
+    service.close()
+
+    cold = Deconflict(open_store(spec), use_snapshot=False)
+    warm = Deconflict(open_store(spec))
+    try:
+        assert warm.snapshot_seq == seq and cold.snapshot_seq is None
+        assert warm.seq == cold.seq == seq
+        assert sorted(d.id for d in warm.declarations()) == sorted(d.id for d in cold.declarations())
+        assert {d.id: d for d in warm.declarations()} == {d.id: d for d in cold.declarations()}
+        assert warm.measures() == cold.measures() and warm.parties() == cold.parties()
+        activities = probes(cold, 99)
+        got, want = decisions(warm, activities), decisions(cold, activities)
+        assert got == want
+        # Not vacuous: the theatre is dense enough for findings of several kinds.
+        assert sum(len(r.findings) for r in want) >= 5
+    finally:
+        cold.close()
+        warm.close()
+
+
+def test_the_tail_after_the_snapshot_is_replayed(spec: str) -> None:
+    service = seeded(spec, 300)
+    seq = service.write_snapshot()
+    later = Theatre(5).declarations(30, prefix="late")
+    service.apply([Change(declaration=d) for d in later])
+    gone = next(iter(service.declarations())).id
+    service.withdraw(gone, "admin")
+    service.close()
+    warm = Deconflict(open_store(spec))
+    cold = Deconflict(open_store(spec), use_snapshot=False)
+    try:
+        assert warm.snapshot_seq == seq < warm.seq == cold.seq
+        assert not warm.engine.has_declaration(gone)
+        assert all(warm.engine.has_declaration(d.id) for d in later)
+        activities = probes(cold, 77)
+        assert decisions(warm, activities) == decisions(cold, activities)
+        # A write after a snapshot start, then a new snapshot from that engine.
+        extra = Theatre(8).declarations(5, prefix="x")
+        warm.apply([Change(declaration=d) for d in extra])
+        again = warm.write_snapshot()
+    finally:
+        warm.close()
+        cold.close()
+    third = Deconflict(open_store(spec))
+    try:
+        assert third.snapshot_seq == again
+        assert all(third.engine.has_declaration(d.id) for d in extra)
+    finally:
+        third.close()
+
+
+def _rewrite(spec: str, edit: Any) -> None:
+    store = open_store(spec)
+    try:
+        buf = store.startup_buffer()
+        assert buf is not None
+        store.put_startup(edit(bytes(buf)))
+    finally:
+        store.close()
+
+
+def _header(body: bytes) -> tuple[int, dict[str, Any]]:
+    (n,) = struct.unpack_from("<I", body, 12)
+    return n, json.loads(body[16:16 + n])
+
+
+def _with_header(body: bytes, change: dict[str, Any]) -> bytes:
+    n, header = _header(body)
+    header.update(change)
+    new = canonical_json(header).encode()
+    return body[:12] + struct.pack("<I", len(new)) + new + body[16 + n:]
+
+
+def _resign(body: bytes, change: dict[str, Any], signer: Signer) -> bytes:
+    """The snapshot with its header changed and signed again by the log's key."""
+    n, header = _header(body)
+    (m,) = struct.unpack_from("<I", body, 16 + n)
+    start = 20 + n + m
+    rest = body[start + (-start % 8):]
+    header.update(change)
+    new = canonical_json(header).encode()
+    note = sign_note(startup._note_text(new), signer).encode()
+    head = body[:12] + struct.pack("<I", len(new)) + new + struct.pack("<I", len(note)) + note
+    return head + bytes(-len(head) % 8) + rest
+
+
+def refuses(spec: str, why: str) -> None:
+    store = open_store(spec)
+    try:
+        with pytest.raises(startup.SnapshotMismatch, match=why):
+            Deconflict(store)
+    finally:
+        store.close()
+
+
+def _opens_cold(spec: str) -> Deconflict:
+    service = Deconflict(open_store(spec))
+    assert service.snapshot_seq is None
+    return service
+
+
+@pytest.mark.parametrize("edit, refused", [
+    # One byte of a declaration's document changed: the body's digest no longer holds.
+    (lambda b: b[:-3] + bytes([b[-3] ^ 1]) + b[-2:], "body is not the one"),
+    # The header says another event: the signature no longer covers it.
+    (lambda b: _with_header(b, {"seq": _header(b)[1]["seq"] - 1}), "not the one its signature covers"),
+    (lambda b: _with_header(b, {"hash": "0" * 64}), "not the one its signature covers"),
+    (lambda b: b"NOTASNAP" + b[8:], "not a snapshot"),
+])
+def test_an_edited_snapshot_is_refused(spec: str, edit: Any, refused: str) -> None:
+    with seeded(spec, 50) as service:
+        service.write_snapshot()
+    _rewrite(spec, edit)
+    refuses(spec, refused)
+    # The way out the message gives: delete it, start cold (vouching for everything).
+    store = open_store(spec)
+    store.drop_startup()
+    Deconflict(store).close()
+
+
+def test_a_snapshot_of_another_log_is_refused(spec: str, tmp_path: Path) -> None:
+    """Signed with the same key but taken from another log (a copy that went
+    another way): event ``seq`` has another hash here."""
+    service = seeded(spec, 40)
+    service.write_snapshot()
+    buf = service.store.startup_buffer()
+    assert buf is not None
+    theirs = bytes(buf)
+    service.apply([Change(declaration=d) for d in Theatre(4).declarations(3, prefix="m")])
+    service.write_snapshot()
+    service.close()
+    # Rewind: the log's event at the old snapshot's seq is the same event, so fake
+    # a divergence by signing a header naming a later seq with the old hash.
+    _, header = _header(theirs)
+    store = open_store(spec)
+    head = store.head()
+    assert head is not None
+    forged = _resign(theirs, {"seq": head.seq}, KeyRing.load(store.key_file()).signer)
+    store.put_startup(forged)
+    store.close()
+    refuses(spec, r"another log|rewritten")
+    assert header["seq"] < head.seq
+
+
+def test_an_unknown_version_or_another_program_starts_cold(spec: str) -> None:
+    with seeded(spec, 30) as service:
+        service.write_snapshot()
+    _rewrite(spec, lambda b: b[:8] + struct.pack("<I", startup.VERSION + 1) + b[12:])
+    _opens_cold(spec).close()
+    store = open_store(spec)
+    signer = KeyRing.load(store.key_file()).signer
+    service = Deconflict(store)
+    service.write_snapshot()
+    buf = store.startup_buffer()
+    assert buf is not None
+    store.put_startup(_resign(bytes(buf), {"code": "0" * 64}, signer))
+    del buf
+    service.close()
+    _opens_cold(spec).close()
+
+
+def test_a_snapshot_does_not_hide_a_log_edited_after_it(tmp_path: Path) -> None:
+    """The tail after the snapshot is vouched for: an edit there is caught at open."""
+    path = tmp_path / "s.sqlite3"
+    service = seeded(str(path), 30)
+    service.write_snapshot()
+    service.apply([Change(declaration=d) for d in Theatre(6).declarations(3, prefix="t")])
+    head = service.seq
+    service.close()
+    db = raw(path)
+    db.execute(f"UPDATE events SET payload = replace(payload, '\"p', '\"q') WHERE seq = {head}")
+    assert db.total_changes == 1
+    db.close()
+    with SQLiteStore(path) as store, pytest.raises(TamperedLog) as info:
+        Deconflict(store)
+    assert info.value.seq == head
+
+
+def plain(x: Any) -> Any:
+    """A value as plain data, to compare states whose classes have no ``__eq__``."""
+    if isinstance(x, dict):
+        return {repr(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted(repr(plain(v)) for v in x)
+    if hasattr(x, "__dict__") and not isinstance(x, type):
+        return (type(x).__name__, plain(vars(x)))
+    if hasattr(x, "__slots__"):
+        return (type(x).__name__, {s: plain(getattr(x, s, None)) for s in x.__slots__})
+    return x
+
+
+def test_the_hotline_resumes_from_the_snapshot_as_from_the_whole_log(spec: str) -> None:
+    service = seeded(spec, 200)
+    h = Hotline(service)
+    tokens = {p: h.issue_credential(None, p, "m", Role.PLANNER)[1] for p in PARTIES[:3]}
+    mine = list(service.declarations())
+
+    def submit(i: int, d: Any) -> None:
+        owner = PARTIES[i % 3]
+        who = h.authenticate(tokens[owner])
+        h.submit(who, dataclasses.replace(d, id=f"s{i}", owner=owner), override_reason="exercise",
+                 idempotency_key=f"k{i}")
+
+    for i, d in enumerate(mine[:40:2]):
+        submit(i, d)
+    assert startup_service.refresh(h, min_declarations=0) is not None
+    for i, d in enumerate(mine[1:40:2], start=100):
+        submit(i, d)
+    h.withdraw(h.authenticate(tokens[PARTIES[0]]), "s0")
+    service.close()
+
+    cold_service = Deconflict(open_store(spec), use_snapshot=False)
+    warm_service = Deconflict(open_store(spec))
+    try:
+        assert warm_service.snapshot_sections.get("hotline")
+        cold, warm = Hotline(cold_service), Hotline(warm_service)
+        assert warm_service.snapshot_seq is not None and cold_service.snapshot_seq is None
+        assert "hotline" not in warm_service.snapshot_sections  # taken: resumed, not replayed from the start
+        assert warm.head == cold.head == cold_service.seq
+        for name in startup_service.FIELDS:
+            assert plain(getattr(warm, name)) == plain(getattr(cold, name)), name
+        assert warm.deadlines.settings is warm.settings
+    finally:
+        cold_service.close()
+        warm_service.close()
+
+
+def test_a_host_without_the_signing_key_starts_and_writes_no_snapshot(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    """serve's refresh must not turn a missing key into a failed start: a
+    PostgreSQL host that only reads has the public keys (log_keys), not the file."""
+    url = fresh_url()
+    seeded(url, 20).close()
+    monkeypatch.setenv("DECONFLICT_LOG_KEYS", str(tmp_path / "no-such-keys"))
+    with Deconflict(PostgresStore(url)) as service:
+        assert startup_service.refresh(Hotline(service), min_declarations=0) is None
+        assert service.store.startup_buffer() is None
