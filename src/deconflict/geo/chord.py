@@ -85,14 +85,12 @@ def polygon_reach(from_first: FloatArray, lengths: FloatArray) -> float:
     return float(np.max((from_first[:-1] + from_first[1:] + lengths) / 2.0))
 
 
-def capsule_gaps(mine: FloatArray, theirs: FloatArray) -> FloatArray:
-    """Least distance between each of ``mine`` (m, 7) and each of ``theirs`` (k, 7)
-    capsules, less both pads, (m, k): a lower bound of the distance between any
-    point one covers and any point the other covers (up to rounding)."""
-    p1 = mine[:, None, 0:3]
-    q1 = mine[:, None, 3:6]
-    p2 = theirs[None, :, 0:3]
-    q2 = theirs[None, :, 3:6]
+def segment_closest(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(least distance, s, t) between the segments p1q1 and p2q2, broadcast over
+    the leading axes (the last holds x, y, z): the closest points are p1 + s (q1 -
+    p1) and p2 + t (q2 - p2) (Ericson, Real-Time Collision Detection, 5.1.9), case
+    by case over arrays; a segment of zero length is a point (a ball's capsule)."""
     d1 = q1 - p1
     d2 = q2 - p2
     r = p1 - p2
@@ -102,26 +100,31 @@ def capsule_gaps(mine: FloatArray, theirs: FloatArray) -> FloatArray:
     c = np.einsum("...i,...i->...", d1, r)
     b = np.einsum("...i,...i->...", d1, d2)
     a, e, f, c, b = np.broadcast_arrays(a, e, f, c, b)
-    # The closest points of the two segments (Ericson, Real-Time Collision
-    # Detection, 5.1.9), case by case over arrays; a segment of zero length is
-    # a point (a ball's capsule).
     tiny = 1e-12
     pa = a > tiny
     pe = e > tiny
     a_ = np.where(pa, a, 1.0)
     e_ = np.where(pe, e, 1.0)
     denom = a * e - b * b
-    s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
-    t = (b * s + f) / e_
-    s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
-    t = np.clip(t, 0.0, 1.0)
-    # Degenerate cases: a point against a segment, a segment against a point, two points.
-    s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
-    t = np.where(pa & ~pe, 0.0, t)
-    s = np.where(~pa, 0.0, s)
-    t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
-    t = np.where(~pa & ~pe, 0.0, t)
-    c1 = p1 + d1 * s[..., None]
-    c2 = p2 + d2 * t[..., None]
-    gap: FloatArray = np.linalg.norm(c1 - c2, axis=-1) - mine[:, None, 6] - theirs[None, :, 6]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
+        t = (b * s + f) / e_
+        s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
+        t = np.clip(t, 0.0, 1.0)
+        # Degenerate cases: a point against a segment, a segment against a point, two points.
+        s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
+        t = np.where(pa & ~pe, 0.0, t)
+        s = np.where(~pa, 0.0, s)
+        t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
+        t = np.where(~pa & ~pe, 0.0, t)
+    dist: FloatArray = np.linalg.norm((p1 + d1 * s[..., None]) - (p2 + d2 * t[..., None]), axis=-1)
+    return dist, s, t
+
+
+def capsule_gaps(mine: FloatArray, theirs: FloatArray) -> FloatArray:
+    """Least distance between each of ``mine`` (m, 7) and each of ``theirs`` (k, 7)
+    capsules, less both pads, (m, k): a lower bound of the distance between any
+    point one covers and any point the other covers (up to rounding)."""
+    dist, _s, _t = segment_closest(mine[:, None, 0:3], mine[:, None, 3:6], theirs[None, :, 0:3], theirs[None, :, 3:6])
+    gap: FloatArray = dist - mine[:, None, 6] - theirs[None, :, 6]
     return gap

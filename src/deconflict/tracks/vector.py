@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.geo.chord import CHORD_ROUNDING_M
+from deconflict.geo.chord import CHORD_ROUNDING_M, segment_closest
 from deconflict.geo.chord import ecef as _ecef
 from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, TOUCH_TOLERANCE_M
 from deconflict.geo.shape import ShapeType
@@ -252,32 +252,8 @@ def point_segment(p: FloatArray, a: FloatArray, b: FloatArray) -> tuple[FloatArr
 
 def segment_segment(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(least distance, parameter along p1q1 of the closest point), row by row
-    (Ericson, Real-Time Collision Detection 5.1.9, as geo/chord.py)."""
-    d1 = q1 - p1
-    d2 = q2 - p2
-    r = p1 - p2
-    a = np.einsum("ij,ij->i", d1, d1)
-    e = np.einsum("ij,ij->i", d2, d2)
-    f = np.einsum("ij,ij->i", d2, r)
-    c = np.einsum("ij,ij->i", d1, r)
-    b = np.einsum("ij,ij->i", d1, d2)
-    tiny = 1e-12
-    pa = a > tiny
-    pe = e > tiny
-    a_ = np.where(pa, a, 1.0)
-    e_ = np.where(pe, e, 1.0)
-    denom = a * e - b * b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
-        t = (b * s + f) / e_
-        s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
-        t = np.clip(t, 0.0, 1.0)
-        s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
-        t = np.where(pa & ~pe, 0.0, t)
-        s = np.where(~pa, 0.0, s)
-        t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
-        t = np.where(~pa & ~pe, 0.0, t)
-    dist = np.linalg.norm((p1 + d1 * s[:, None]) - (p2 + d2 * t[:, None]), axis=1)
+    (geo/chord.py: segment_closest)."""
+    dist, s, _t = segment_closest(p1, q1, p2, q2)
     return dist, s
 
 
