@@ -56,3 +56,28 @@ def test_a_table_of_encoded_slots_needs_a_decoder() -> None:
     blob, offsets = encoded(Theatre(1).declarations(2))
     with pytest.raises(ValueError, match="decoder"):
         DeclarationTable(blob, offsets)
+
+
+def test_a_frozen_listing_is_the_table_as_it_was_and_decodes_only_as_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full listing used to decode every declaration while its reader held the
+    hotline's lock (23 s at 1M): the frozen view copies what can change, and
+    decodes only when it is read, after the lock."""
+    decls = Theatre(1).declarations(20)
+    blob, offsets = encoded(decls)
+    asked: list[bytes] = []
+
+    def decode(doc: bytes) -> Declaration:
+        asked.append(doc)
+        return decode_declaration(json.loads(doc))
+
+    t = DeclarationTable(blob, offsets, decode)
+    extra = Theatre(2).declarations(2, prefix="x")
+    t.append(extra[0])
+    t[4] = None
+    view = t.frozen()
+    assert not asked  # taken without decoding
+    t[5] = None  # changes after the view was taken do not show in it
+    t.append(extra[1])
+    listed = list(view)
+    assert listed == [d for i, d in enumerate(decls) if i != 4] + [extra[0]]
+    assert len(asked) == 19

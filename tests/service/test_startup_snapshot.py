@@ -314,3 +314,50 @@ def test_a_host_without_the_signing_key_starts_and_writes_no_snapshot(monkeypatc
     with Deconflict(PostgresStore(url)) as service:
         assert startup_service.refresh(Hotline(service), min_declarations=0) is None
         assert service.store.startup_buffer() is None
+
+
+def test_the_picture_and_the_listing_decode_after_the_hotline_s_lock(tmp_path: Path) -> None:
+    """At a snapshot's start declarations stay encoded; a full listing (the map's
+    picture, GET /v1/declarations) decoded every one while it held the hotline's
+    lock, so every submit waited (23 s at 1M). They now copy under the lock and
+    decode after it."""
+    import threading
+
+    from deconflict.web import api as web_api
+
+    spec = str(tmp_path / "s.sqlite3")
+    service = seeded(spec, 200)
+    service.write_snapshot()
+    service.close()
+    warm = Deconflict(open_store(spec))
+    hotline = Hotline(warm)
+    table = warm.engine._decls
+    decode = table._decode
+    assert decode is not None and len(table) >= 200
+    held: list[bool] = []
+
+    def watched(doc: bytes) -> Any:
+        free: list[bool] = []
+
+        def try_lock() -> None:  # from another thread: the lock is re-entrant for ours
+            got = hotline._lock.acquire(blocking=False)
+            free.append(got)
+            if got:
+                hotline._lock.release()
+
+        probe = threading.Thread(target=try_lock)
+        probe.start()
+        probe.join()
+        held.append(not free[0])
+        return decode(doc)
+
+    table._decode = watched
+    try:
+        now = web_api._now(hotline)
+        assert len(now.declarations) == len(warm.engine) and held and not any(held)
+        held.clear()
+        viewer = hotline.authenticate(hotline.issue_credential(None, PARTIES[0], "v", Role.VIEWER)[1])
+        assert hotline.declarations(viewer) and held and not any(held)
+    finally:
+        table._decode = decode
+        warm.close()

@@ -405,6 +405,11 @@ class Engine:
     def declarations(self) -> Iterable[Declaration]:
         return (d for d in self._decls if d is not None)
 
+    def frozen_declarations(self) -> Iterator[Declaration]:
+        """The declarations now, to be iterated after the caller lets go of the
+        engine (see DeclarationTable.frozen): take it under the lock, read it outside."""
+        return self._decls.frozen()
+
     def __len__(self) -> int:
         return len(self._slot)
 

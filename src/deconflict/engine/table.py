@@ -111,6 +111,30 @@ class DeclarationTable:
             yield None if self._dead[slot] else (self._cache.get(slot) or self._decoded(slot))
         yield from self._extra
 
+    def frozen(self) -> Iterator[Declaration]:
+        """The living declarations as they are now, to be read later without the
+        engine's lock: what can change is copied (which base slots are withdrawn,
+        1 byte each; the tail's list), the encoded base never changes. Decoding, the
+        cost of a full listing (about 23 µs a declaration), happens as it is read,
+        so a reader holds the lock for the copy only: a picture at 1M declarations
+        held the hotline's lock for 23 s of decoding."""
+        dead = bytes(self._dead)
+        extra = list(self._extra)
+        blob, offsets, decode, cache = self._blob, self._offsets, self._decode, self._cache
+
+        def read() -> Iterator[Declaration]:
+            for slot in range(len(dead)):
+                if dead[slot]:
+                    continue
+                decl = cache.get(slot)  # a read of the shared cache; never a write from here
+                if decl is None:
+                    assert decode is not None
+                    decl = decode(bytes(blob[int(offsets[slot]):int(offsets[slot + 1])]))
+                yield decl
+            yield from (d for d in extra if d is not None)
+
+        return read()
+
     def nbytes(self) -> int:
         """Bytes of the compact part (the buffer may be a shared memory map)."""
         return len(self._blob) + self._offsets.nbytes + len(self._dead)

@@ -387,7 +387,9 @@ class Hotline:
 
     def declarations(self, who: Principal) -> list[Declaration]:
         who.require(Action.READ)
-        return [d for d in self.service.engine.declarations() if who.is_admin or visible(d, who.party)]
+        # Copied under the lock (current, and still while copied), read outside it.
+        now = self.read_service(lambda service: service.engine.frozen_declarations())
+        return [d for d in now if who.is_admin or visible(d, who.party)]
 
     def _owns(self, party: str, decl_id: str) -> bool:
         engine = self.service.engine

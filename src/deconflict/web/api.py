@@ -10,6 +10,7 @@ them for an administrator). Mounted by :func:`deconflict.web.mount`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -58,11 +59,13 @@ class _Now:
 
 
 def _now(hotline: Hotline) -> _Now:
-    def copy(service: Deconflict) -> _Now:  # under the hotline's lock: a quick copy, nothing more
-        return _Now(service.seq, list(service.engine.declarations()), service.measures(),
-                    [replace(p, accepted=set(p.accepted)) for p in hotline.proposals.values()])
-    now: _Now = hotline.read_service(copy)
-    return now
+    def copy(service: Deconflict) -> tuple[int, Iterator[Declaration], list[Measure], list[Proposal]]:
+        # Under the hotline's lock: a quick copy, nothing more. The declarations
+        # are read (decoded, at a snapshot's start) after the lock is let go.
+        return (service.seq, service.engine.frozen_declarations(), service.measures(),
+                [replace(p, accepted=set(p.accepted)) for p in hotline.proposals.values()])
+    seq, declarations, measures, proposals = hotline.read_service(copy)
+    return _Now(seq, list(declarations), measures, proposals)
 
 
 def _recorded_at(app: Any, store: Store, seq: int) -> datetime | None:
