@@ -466,26 +466,30 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         created, result = item.result
         return Json(result, status_code=201 if created else 200)
 
-    @app.get("/v1/declarations", tags=["declarations"])
-    def declarations(who: Who, request: Request, response: Response, limit: int | None = None,
+    @app.get("/v1/declarations", tags=["declarations"], response_model=list[dict[str, Any]])
+    def declarations(who: Who, request: Request, limit: int | None = None,
                      cursor: str | None = None,
                      bbox: str | None = None, start: AwareDatetime | None = None, end: AwareDatetime | None = None,
                      kind: str | None = None, owner: str | None = None,
-                     references: bool = False) -> list[dict[str, Any]]:
+                     references: bool = False) -> Response:
         """A page of the declarations the caller may see, in id order (service/listing.py):
         the next page's cursor is in the ``X-Next-Cursor`` header (and a Link rel=next).
         ``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
         q = Query.parse(limit=limit, cursor=cursor, bbox=bbox, start=start, end=end, kind=kind, owner=owner)
         found, following = page(hotline.declarations(who), q)
+        headers = {}
         if following is not None:
-            response.headers["X-Next-Cursor"] = following
+            headers["X-Next-Cursor"] = following
             params = urlencode({**request.query_params, "cursor": following})
-            response.headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
+            headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
         docs = [encode_declaration(d) for d in found]
         if references:
             for doc in docs:
                 doc["reference"] = hotline.refs.of_activity(doc["id"])
-        return docs
+        # Answered as it is: FastAPI's validation and encoding of a page of 5,000
+        # documents was three quarters of the request (180 of 230 ms), on the
+        # map's path to ready. The documents are the store's own encoding.
+        return Json(docs, headers=headers)
 
     @app.get("/v1/declarations/{decl_id}", tags=["declarations"])
     def declaration(who: Who, decl_id: str) -> dict[str, Any]:
