@@ -29,14 +29,14 @@ import {
 import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
 import { esc, mapName, shortLabel } from "./labels.js";
-import { declineHTML, inForceHTML } from "./measure-life.js";
+import { inForceHTML, proposalHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
 import { facilityName } from "./facility.js";
 import {
   currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText,
 } from "./hotline.js";
 import {
-  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, inboxItemHTML, shareChooserHTML,
 } from "./hotline-view.js";
 import { partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 import { trackLabel, trackSidc, trailLines, trailSince } from "./tracks.js";
@@ -1453,20 +1453,7 @@ function renderProposals() {
     ul.innerHTML = `<li class="note">No measure is waiting for agreement${state.asOf !== null ? " at that instant" : ""}.</li>`;
     return;
   }
-  const fmt = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
-  ul.innerHTML = list.map((p) => {
-    const m = p.measure;
-    const accept = canAccept(p, state.me) && state.asOf === null
-      ? `<button type="button" class="accept primary" data-id="${esc(m.id)}" data-version="${p.version}">Accept version ${p.version}</button>` : "";
-    return `<li data-id="${esc(m.id)}" data-version="${p.version}" class="${canAccept(p, state.me) ? "mine-to-accept" : ""}">
-      <p class="summary">${esc(proposalLabel(p))}</p>
-      <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} proposed by ${esc(p.proposed_by)} · ${fmt(m.window?.start)} – ${fmt(m.window?.end)}
-        · bound: ${esc((p.bound ?? []).join(", "))} · accepted by: ${esc((p.accepted_by ?? []).join(", ") || "—")}</p>
-      <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${accept}</div>
-      ${accept ? `<div class="row decline-row">${declineHTML(m.id, p.version)}</div>` : ""}
-      <p class="error" role="alert"></p>
-    </li>`;
-  }).join("");
+  ul.innerHTML = list.map((p) => proposalHTML(p, canAccept(p, state.me), state.asOf === null)).join("");
 }
 
 $("#proposal-list").addEventListener("click", async (e) => {
@@ -1560,30 +1547,7 @@ function renderInbox() {
     ul.innerHTML = '<li class="note">No notifications.</li>';
     return;
   }
-  ul.innerHTML = list.map((n) => {
-    const answered = n.status === "acknowledged" || n.status === "objected";
-    const late = overdue(n, now);
-    const findings = n.detail?.findings ?? [];
-    const badges = [`<span class="badge">${esc(n.kind.replaceAll("_", " "))}</span>`];
-    badges.push(noticeBadges(n, late));
-    if (answered) badges.push(`<span class="badge">${n.status === "acknowledged" ? "✓" : "✕"} ${esc(n.status)}</span>`);
-    const when = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
-    const answer = answered
-      ? `<p class="meta">${esc(n.status)} by ${esc(n.answered_by ?? "")} at ${when(n.answered_at)}${n.comment ? `: “${esc(n.comment)}”` : ""}</p>`
-      : `<label for="c-${esc(n.id)}" class="visually-hidden">Comment</label><textarea id="c-${esc(n.id)}" class="comment" placeholder="Comment (needed to object)"${can("answer") ? "" : " disabled"}></textarea>
-         <div class="row"><button type="button" class="ack" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Acknowledge</button>
-         <button type="button" class="object" data-id="${esc(n.id)}"${can("answer") ? "" : " disabled"}>Object</button></div>`;
-    return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
-      <div>${badges.join("")}</div>
-      <p class="summary">${referenceBadge(n)} ${esc(n.summary)}</p>
-      <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)}</p>
-      ${noticeContext(n)}
-      ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
-      ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
-      ${answer}
-      <p class="error" role="alert"></p>
-    </li>`;
-  }).join("");
+  ul.innerHTML = list.map((n) => inboxItemHTML(n, overdue(n, now), can("answer"))).join("");
   for (const [id, value] of typed) {
     const t = document.getElementById(id);
     if (t) t.value = value;

@@ -68,3 +68,37 @@ export function noticeContext(n) {
   if (n.kind === "answer" && n.detail?.comment) parts.push(`<blockquote class="reason">${esc(n.detail.by?.party ?? n.from_party)}: ${esc(n.detail.comment)}</blockquote>`);
   return parts.join("");
 }
+
+/** When a notification's time was, to the minute ("—" when it has none). */
+function when(s) {
+  return s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—";
+}
+
+/**
+ * One notification of the inbox: its kind and state, summary, sender and deadline,
+ * context and findings, and either its answer or the means to give one (a comment,
+ * Acknowledge and Object; disabled for a role that may not answer).
+ */
+export function inboxItemHTML(n, late, canAnswer) {
+  const answered = n.status === "acknowledged" || n.status === "objected";
+  const findings = n.detail?.findings ?? [];
+  const badges = [`<span class="badge">${esc(n.kind.replaceAll("_", " "))}</span>`];
+  badges.push(noticeBadges(n, late));
+  if (answered) badges.push(`<span class="badge">${n.status === "acknowledged" ? "✓" : "✕"} ${esc(n.status)}</span>`);
+  const off = canAnswer ? "" : " disabled";
+  const answer = answered
+    ? `<p class="meta">${esc(n.status)} by ${esc(n.answered_by ?? "")} at ${when(n.answered_at)}${n.comment ? `: “${esc(n.comment)}”` : ""}</p>`
+    : `<label for="c-${esc(n.id)}" class="visually-hidden">Comment</label><textarea id="c-${esc(n.id)}" class="comment" placeholder="Comment (needed to object)"${off}></textarea>
+       <div class="row"><button type="button" class="ack" data-id="${esc(n.id)}"${off}>Acknowledge</button>
+       <button type="button" class="object" data-id="${esc(n.id)}"${off}>Object</button></div>`;
+  return `<li class="note-item${late ? " overdue" : ""}${answered ? " answered" : ""}" data-id="${esc(n.id)}" data-status="${esc(n.status)}">
+    <div>${badges.join("")}</div>
+    <p class="summary">${referenceBadge(n)} ${esc(n.summary)}</p>
+    <p class="meta">from ${esc(n.from_party)} · sent ${when(n.sent_at)} · answer by ${when(n.deadline)}</p>
+    ${noticeContext(n)}
+    ${findings.length ? `<ul class="nf">${findings.map((f) => `<li>${esc(f.kind)}: ${esc(f.object?.id || "?")} <code>${esc(f.rule)}</code></li>`).join("")}</ul>` : ""}
+    ${n.detail?.activity || n.detail?.measure ? `<button type="button" class="show-activity" data-id="${esc(n.id)}">Show on map</button>` : ""}
+    ${answer}
+    <p class="error" role="alert"></p>
+  </li>`;
+}

@@ -4,6 +4,7 @@
 
 import { esc } from "./hotline-view.js";
 import { KIND_NAMES, labelOf } from "./picture.js";
+import { proposalLabel } from "./measure.js";
 
 const STEP = {
   "agreement.proposed": "proposed",
@@ -76,4 +77,24 @@ export function declineHTML(id, version) {
   return `<label for="decline-${esc(id)}" class="visually-hidden">Why decline</label>`
     + `<textarea id="decline-${esc(id)}" class="comment" rows="2" placeholder="Comment (needed to decline): the proposer receives it"></textarea>`
     + `<button type="button" class="decline" data-id="${esc(id)}" data-version="${Number(version)}">Decline version ${Number(version)}</button>`;
+}
+
+/**
+ * One measure waiting for agreement: what it is, who proposed it, its window, whom it
+ * binds and who accepted; with Accept and Decline when it is `mine` to accept and the
+ * picture is `live` (not "as known at" a past instant).
+ */
+export function proposalHTML(p, mine, live) {
+  const m = p.measure;
+  const fmt = (s) => (s ? `${s.slice(0, 16).replace("T", " ")}Z` : "—");
+  const accept = mine && live
+    ? `<button type="button" class="accept primary" data-id="${esc(m.id)}" data-version="${p.version}">Accept version ${p.version}</button>` : "";
+  return `<li data-id="${esc(m.id)}" data-version="${p.version}" class="${mine ? "mine-to-accept" : ""}">
+    <p class="summary">${esc(proposalLabel(p))}</p>
+    <p class="meta">${esc(KIND_NAMES[m.kind] ?? m.kind)} proposed by ${esc(p.proposed_by)} · ${fmt(m.window?.start)} – ${fmt(m.window?.end)}
+      · bound: ${esc((p.bound ?? []).join(", "))} · accepted by: ${esc((p.accepted_by ?? []).join(", ") || "—")}</p>
+    <div class="row"><button type="button" class="show" data-id="${esc(m.id)}">Show on map</button>${accept}</div>
+    ${accept ? `<div class="row decline-row">${declineHTML(m.id, p.version)}</div>` : ""}
+    <p class="error" role="alert"></p>
+  </li>`;
 }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  answersHTML, currentFindingsHTML, facilityOptionsHTML, noticeBadges, noticeContext, referenceBadge, shareChooserHTML,
+  answersHTML, currentFindingsHTML, facilityOptionsHTML, inboxItemHTML, noticeBadges, noticeContext, referenceBadge,
+  shareChooserHTML,
 } from "../src/hotline-view.js";
 
 const NOW = Date.parse("2018-02-07T16:05:00Z");
@@ -56,4 +57,25 @@ test("a notification's badges and context: urgent, open objection, reference, re
   assert.match(noticeBadges({ objection: { open: true } }, false), /objection open/);
   assert.match(noticeBadges({ objection: { open: false, resolved: "withdrawn" } }, false), /objection withdrawn/);
   assert.match(noticeBadges({ needs_answer: false, status: "delivered" }, false), /for information/);
+});
+
+test("an inbox item offers an answer to a role that may give one, and shows one given", () => {
+  const n = {
+    id: "n1", kind: "conflict_notice", status: "delivered", summary: "F7 <hits> S1", from_party: "russia",
+    sent_at: "2018-02-07T20:00:00Z", deadline: "2018-02-07T20:15:00Z", reference: "DC-000007",
+    detail: { activity: { id: "F7" }, findings: [{ kind: "conflict", object: { id: "S1" }, rule: "fire-effects-on-site" }] },
+  };
+  const open = inboxItemHTML(n, true, true);
+  assert.match(open, /class="note-item overdue"/);
+  assert.match(open, /F7 &lt;hits&gt; S1/);
+  assert.match(open, /answer by 2018-02-07 20:15Z/);
+  assert.match(open, /<button type="button" class="ack" data-id="n1">Acknowledge/);
+  assert.match(open, /<code>fire-effects-on-site<\/code>/);
+  assert.match(open, /class="show-activity"/);
+  assert.match(inboxItemHTML(n, false, false), /class="ack" data-id="n1" disabled>/);
+  const answered = inboxItemHTML({ ...n, status: "objected", answered_by: "coalition", answered_at: "2018-02-07T20:03:00Z",
+    comment: "advisers \"there\"" }, false, true);
+  assert.match(answered, /note-item answered/);
+  assert.match(answered, /objected by coalition at 2018-02-07 20:03Z: “advisers &quot;there&quot;”/);
+  assert.doesNotMatch(answered, /textarea/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { declineHTML, historyLines, inForceHTML } from "../src/measure-life.js";
+import { declineHTML, historyLines, inForceHTML, proposalHTML } from "../src/measure-life.js";
 
 const HISTORY = [
   { event: "agreement.proposed", actor: "coalition", at: "2018-02-07T19:50:00Z", reference: "DC-000050", version: 1 },
@@ -45,4 +45,22 @@ test("a withdrawal's stage survives the list being redrawn", () => {
   assert.match(inForceHTML([m], {}, "coalition", { what: "measure", id: "X1", stage: "failed", error: "gone <now>" }),
     /role="alert">gone &lt;now&gt;</);
   assert.doesNotMatch(inForceHTML([m], {}, "coalition", { what: "measure", id: "X2", stage: "confirm" }), /confirm/);
+});
+
+test("a proposal offers Accept and Decline only to a bound party, and only live", () => {
+  const p = {
+    version: 2, proposed_by: "coalition", bound: ["russia", "regime"], accepted_by: ["regime"],
+    measure: { id: "M9", kind: "no_fire_area", label: "Hospital <NFA>", window: { start: "2018-02-07T20:00:00Z", end: "2018-02-08T20:00:00Z" } },
+  };
+  const mine = proposalHTML(p, true, true);
+  assert.match(mine, /class="mine-to-accept"/);
+  assert.match(mine, /Accept version 2/);
+  assert.match(mine, /decline-row/);
+  assert.match(mine, /bound: russia, regime · accepted by: regime/);
+  assert.match(mine, /2018-02-07 20:00Z – 2018-02-08 20:00Z/);
+  assert.doesNotMatch(mine, /<NFA>/);
+  assert.doesNotMatch(proposalHTML(p, true, false), /Accept version/);
+  const theirs = proposalHTML(p, false, true);
+  assert.doesNotMatch(theirs, /Accept version|decline-row|mine-to-accept/);
+  assert.match(theirs, /class="show" data-id="M9"/);
 });
