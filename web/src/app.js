@@ -5,12 +5,12 @@
 // them to the page.
 
 import * as mgrs from "./vendor/mgrs.js";
-import { formatDMS, formatLatLon, formatMGRS, parsePosition } from "./coords.js";
+import { formatLatLon, formatMGRS, parsePosition } from "./coords.js";
 import {
   findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
-  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, shapesOf, sidesOf,
+  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, shapesOf,
   altitudeText, roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
@@ -30,16 +30,17 @@ import { stream } from "./sse.js";
 import { latestOnly } from "./latest.js";
 import { esc, mapName, shortLabel } from "./labels.js";
 import { inForceHTML, proposalHTML } from "./measure-life.js";
-import { declarationDoc, defaultShare, detailsRows, planFromDeclaration } from "./declare.js";
-import { facilityName } from "./facility.js";
+import { declarationDoc, defaultShare, planFromDeclaration } from "./declare.js";
 import {
-  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, referenceOf, shareText, willNotifyText,
+  currentFindings, mergeActivity, notifiedText, warningsText, overdueCount, overdueSubjects, shareText, willNotifyText,
 } from "./hotline.js";
 import {
   answersHTML, currentFindingsHTML, facilityOptionsHTML, inboxItemHTML, shareChooserHTML,
 } from "./hotline-view.js";
 import { partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 import { trackLabel, trackSidc, trailLines, trailSince } from "./tracks.js";
+import { download, mapPNG, stampOf } from "./exporting.js";
+import { detailRows, detailsWithdrawHTML } from "./details.js";
 
 const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
@@ -592,14 +593,6 @@ function findObject(id) {
     ?? state.measures.proposed?.map((p) => p.measure).find((o) => o.id === id);
 }
 
-function detailsWithdrawHTML(w) {
-  if (w?.stage === "confirm") {
-    return '<button type="button" id="details-withdraw" class="danger" data-confirm="yes">Withdraw: press again to confirm</button>';
-  }
-  if (w?.stage === "sending") return '<button type="button" id="details-withdraw" class="danger" disabled>Withdrawing…</button>';
-  return '<button type="button" id="details-withdraw" class="danger">Withdraw</button>';
-}
-
 function selectObject(id, centre = false, fetchFresh = true) {
   const obj = findObject(id);
   // The activity as the service sees it now (its reference, current findings and, to
@@ -627,28 +620,7 @@ function selectObject(id, centre = false, fetchFresh = true) {
     const v = fit(sized(state.view), s.box, 80);
     setView(v.scale > 256 * 2 ** 13 ? { ...v, scale: 256 * 2 ** 13 } : v);
   }
-  const [start, end] = windowOf(obj);
-  const fmt = (t) => (t === null ? "—" : `${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z`);
-  const anchor = s.anchor;
-  const rows = [
-    referenceOf(shown) ? ["Reference", referenceOf(shown)] : null,
-    ["Kind", KIND_NAMES[obj.kind] ?? obj.kind],
-    obj.facility ? ["Facility", facilityName(obj.facility)] : null,
-    obj.sidc ? ["Symbol", `${obj.sidc}${obj.designation ? ` · ${obj.designation}` : ""}`] : null,
-    ["Owner", obj.owner],
-    ["Window", `${fmt(start)} – ${fmt(end)}`],
-    altitudeText(obj) ? ["Altitude", altitudeText(obj)] : null,
-    obj.protection_m ? ["Protection", `${obj.protection_m} m`] : null,
-    obj.effects_radius_m ? ["Effects radius", `${obj.effects_radius_m} m`] : null,
-    obj.half_width_m ? ["Half width", `${obj.half_width_m} m`] : null,
-    obj.sides ? ["Sides", Object.entries(sidesOf(obj)).map(([k, v]) => `${k}: ${v.join(", ") || "—"}`).join("; ")] : null,
-    obj.binds ? ["Binds", Array.isArray(obj.binds) ? obj.binds.join(", ") : String(obj.binds).replaceAll("_", " ")] : null,
-    obj.share_with ? ["Shared with", shareText(obj.share_with, obj.owner)] : null,
-    ...detailsRows(obj.details),
-    anchor ? ["Position", formatLatLon(anchor)] : null,
-    anchor ? ["", formatDMS(anchor)] : null,
-    anchor ? ["MGRS", formatMGRS(mgrs, anchor)] : null,
-  ].filter(Boolean);
+  const rows = detailRows(obj, shown, s.anchor, mgrs);
   box.innerHTML = `<h3>${esc(labelOf(obj))}</h3><dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
     + (isMeasure(obj) ? "" : answersHTML(shown) + currentFindingsHTML(currentFindings(shown)))
     + '<div class="row"><button type="button" id="details-close">Close</button>'
@@ -1678,19 +1650,8 @@ for (const box of document.querySelectorAll("input[data-layer]")) {
 
 // -- exports ------------------------------------------------------------------------------
 
-function download(name, blob) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
 function stamp() {
-  return new Date(state.t).toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+  return stampOf(state.t);
 }
 
 function pictureNow() {
@@ -1709,28 +1670,10 @@ $("#export-kml").addEventListener("click", () => {
 });
 
 async function exportPNG() {
-  const { width, height } = state.view;
-  const footer = 22;
-  olmap.map.renderSync();
-  // Every layer, the picture's too, is an OpenLayers canvas: composed as the map shows them.
-  const base = olmap.baseCanvas();
-  const ratio = base.width / width;
-  const canvas = document.createElement("canvas");
-  canvas.width = base.width;
-  canvas.height = Math.round((height + footer) * ratio);
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#cfe3ee";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(base, 0, 0);
-  ctx.scale(ratio, ratio);
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, height, width, footer);
-  ctx.fillStyle = "#111";
-  ctx.font = '12px system-ui, "DejaVu Sans", sans-serif';
-  const centre = unproject(state.view, [width / 2, height / 2]);
-  ctx.fillText(`Deconflict · ${state.me?.party ?? "admin"} · ${new Date(state.t).toISOString().slice(0, 16)}Z · centre ${formatLatLon(centre, 4)}`
-    + ` (${formatMGRS(mgrs, centre, 3)}) · scale ${$("#scale-label").textContent} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)`, 6, height + 15);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const centre = unproject(state.view, [state.view.width / 2, state.view.height / 2]);
+  const footer = `Deconflict · ${state.me?.party ?? "admin"} · ${new Date(state.t).toISOString().slice(0, 16)}Z · centre ${formatLatLon(centre, 4)}`
+    + ` (${formatMGRS(mgrs, centre, 3)}) · scale ${$("#scale-label").textContent} · Natural Earth · places: SimpleMaps World Cities (CC BY 4.0)`;
+  const blob = await mapPNG(olmap, state.view, footer);
   download(`deconflict-${state.me?.party ?? "admin"}-${stamp()}.png`, blob);
 }
 $("#export-png").addEventListener("click", () => { exportPNG().catch((e) => announce(`PNG export failed: ${e.message}`)); });

@@ -79,3 +79,21 @@ test("an inbox item offers an answer to a role that may give one, and shows one 
   assert.match(answered, /objected by coalition at 2018-02-07 20:03Z: “advisers &quot;there&quot;”/);
   assert.doesNotMatch(answered, /textarea/);
 });
+
+test("the details of a selected object: its rows, and Withdraw at its stage", async () => {
+  const { detailRows, detailsWithdrawHTML } = await import("../src/details.js");
+  const mgrs = { forward: () => "37SFV2038713217" };
+  const site = { id: "S1", kind: "site", category: "forces", owner: "coalition", protection_m: 1500,
+    geometry: { type: "Point", coordinates: [40.32, 35.36] }, share_with: "all",
+    window: { start: "2018-02-01T00:00:00Z", end: "2018-03-01T00:00:00Z" } };
+  const rows = Object.fromEntries(detailRows(site, { ...site, reference: "DC-000001" }, [40.32, 35.36], mgrs));
+  assert.equal(rows.Reference, "DC-000001");
+  assert.equal(rows.Owner, "coalition");
+  assert.equal(rows.Window, "2018-02-01 00:00Z – 2018-03-01 00:00Z");
+  assert.equal(rows.Protection, "1500 m");
+  assert.ok(rows.Position && rows.MGRS !== undefined);
+  assert.equal(detailRows(site, site, null, mgrs).some(([k]) => k === "Position"), false);
+  assert.match(detailsWithdrawHTML(null), />Withdraw</);
+  assert.match(detailsWithdrawHTML({ stage: "confirm" }), /press again to confirm/);
+  assert.match(detailsWithdrawHTML({ stage: "sending" }), /disabled>Withdrawing/);
+});
