@@ -10,25 +10,25 @@ import {
   findingsView, formatUTCInput, overdue, parseUTC, PlanError, sortInbox,
 } from "./plan.js";
 import {
-  dayStart, defaultInstant, inForce, isMeasure, KIND_NAMES, labelOf, shapesOf,
-  altitudeText, roughBox, toGeoJSON, toKML, windowOf,
+  dayStart, defaultInstant, inForce, isMeasure, labelOf, shapesOf,
+  roughBox, toGeoJSON, toKML, windowOf,
 } from "./picture.js";
 import {
   bbox, fit, makeView, project, scaleBar, unproject,
 } from "./projection.js";
 import { createApi } from "./api.js";
-import { createMap } from "./olmap.js";
+import { createMap, offerTiles } from "./olmap.js";
 import { createOps } from "./opslayers.js";
-import { drawList, findingParts, highlightsOf, measureDraftParts, planParts } from "./scene.js";
+import { drawList, findingParts, highlightsOf, measureDraftParts, planParts, sameKey } from "./scene.js";
 import { legendHTML } from "./legend.js";
 import { fromOL, toOL } from "./olview.js";
 import {
-  BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, proposalLabel, SIDED_MEASURES,
+  BANDED_MEASURES, canAccept, formatAsOf, measureDoc, parseAsOf, pictureQuery, POLYGON_MEASURES, SIDED_MEASURES,
   sortProposals, suggestId,
 } from "./measure.js";
 import { stream } from "./sse.js";
-import { latestOnly } from "./latest.js";
-import { esc, mapName, shortLabel } from "./labels.js";
+import { debounce, latestOnly } from "./latest.js";
+import { esc, objectLabel } from "./labels.js";
 import { inForceHTML, proposalHTML } from "./measure-life.js";
 import { declarationDoc, defaultShare, planFromDeclaration } from "./declare.js";
 import {
@@ -40,7 +40,8 @@ import {
 import { partyStyles, sidcFor, VERDICT_TEXT } from "./style.js";
 import { trackLabel, trackSidc, trailLines, trailSince } from "./tracks.js";
 import { download, mapPNG, stampOf } from "./exporting.js";
-import { detailRows, detailsWithdrawHTML } from "./details.js";
+import { detailRows, detailsWithdrawHTML, objectButtonHTML, timelineHTML } from "./details.js";
+import { mapKeys } from "./keys.js";
 
 const TOKEN_KEY = "deconflict.token";
 const DAY = 86400000;
@@ -264,13 +265,6 @@ async function loadInbox() {
   renderInbox();
 }
 
-function debounce(fn, ms) {
-  let timer = null;
-  return () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn().catch(() => {}), ms);
-  };
-}
 const refreshPicture = debounce(loadPicture, 150);
 const refreshInbox = debounce(loadInbox, 150);
 const refreshParties = debounce(loadParties, 150);
@@ -379,9 +373,6 @@ const overdueMemo = { key: null, value: new Set() };
 const visibleMemo = { key: null, value: [] };
 const listMemo = { key: null };
 const drawMemo = { objects: null, highlights: null, tracks: null, restyle: null };
-function sameKey(a, b) {
-  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
-}
 function dataKey() {
   return [state.declarations, state.measures, state.t, JSON.stringify(state.layers), state.me, state.refs.size];
 }
@@ -423,13 +414,10 @@ function symbolSVG(sidc, options) {
   return s;
 }
 
-/** The map label of an object: its radio reference and the label typed, its owner and band; a proposal's state. */
-function labelText({ obj, proposed, proposal }) {
-  if (proposed) return proposalLabel(proposal);
-  if (isMeasure(obj)) return labelOf(obj);
-  const late = state.overdue?.has(obj.id) ? " · !! overdue" : "";
-  return `${mapName(obj.id, state.refs.get(obj.id) ?? state.views.get(obj.id)?.reference)}${obj.label ? ` ${shortLabel(obj.label)}` : ""}`
-    + ` · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${late}`;
+/** The map label of an object (labels.js: objectLabel), with its reference and whether it is overdue. */
+function labelText(item) {
+  const id = item.obj.id;
+  return objectLabel(item, state.refs.get(id) ?? state.views.get(id)?.reference, Boolean(state.overdue?.has(id)));
 }
 
 const ops = createOps(olmap.map, {
@@ -574,9 +562,7 @@ function renderObjectList() {
   if (sameKey(listMemo.key, key)) return;
   listMemo.key = key;
   const items = state.me ? visibleObjects() : [];
-  ul.innerHTML = items.map(({ obj, proposed, proposal }) => `<li><button type="button" data-id="${esc(obj.id)}">`
-    + `${esc(proposed ? proposalLabel(proposal) : labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}`
-    + `${state.refs.get(obj.id) ? ` · ${esc(state.refs.get(obj.id))}` : ""}${proposed ? ", proposed" : ""}</small></button></li>`).join("")
+  ul.innerHTML = items.map((item) => `<li>${objectButtonHTML(item, state.refs.get(item.obj.id))}</li>`).join("")
     || '<li class="note">Nothing in force at this instant.</li>';
 }
 
@@ -720,10 +706,8 @@ function openPicker(ids, [x, y]) {
   box.setAttribute("aria-label", "Objects here");
   box.style.left = `${Math.min(x + 8, state.view.width - 260)}px`;
   box.style.top = `${Math.min(y + 8, state.view.height - 40 * ids.length - 20)}px`;
-  box.innerHTML = `<p class="note">${ids.length} objects here:</p>` + ids.map((id) => {
-    const obj = findObject(id);
-    return `<button type="button" role="menuitem" data-id="${esc(id)}">${esc(labelOf(obj))} <small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}</small></button>`;
-  }).join("");
+  box.innerHTML = `<p class="note">${ids.length} objects here:</p>`
+    + ids.map((id) => objectButtonHTML({ obj: findObject(id) }, null, "menuitem")).join("");
   box.addEventListener("click", (ev) => {
     const id = ev.target.closest("button[data-id]")?.dataset.id;
     if (!id) return;
@@ -740,39 +724,25 @@ function openPicker(ids, [x, y]) {
   box.querySelector("button")?.focus();
 }
 
+const centreOfView = () => unproject(state.view, [state.view.width / 2, state.view.height / 2]);
+const keyActions = mapKeys({
+  panBy,
+  zoomBy,
+  place: () => { if (state.pick) placePick(centreOfView()); },
+  finish: () => { if (state.pick === "route" || state.pick === "measure") finishRoute(); else setPick(null); },
+  dropPoint: () => {
+    if (state.pick !== "route" && state.pick !== "measure") return;
+    const field = state.pick === "measure" ? "#m-points" : "#plan-points";
+    $(field).value = routeLines(field).slice(0, -1).join("\n");
+  },
+});
 mapEl.addEventListener("keydown", (e) => {
   if (e.target !== mapEl || e.ctrlKey || e.metaKey || e.altKey) return;
-  const step = 80;
-  const keys = {
-    ArrowLeft: () => panBy(step, 0),
-    ArrowRight: () => panBy(-step, 0),
-    ArrowUp: () => panBy(0, step),
-    ArrowDown: () => panBy(0, -step),
-    "+": () => zoomBy(2),
-    "=": () => zoomBy(2),
-    "-": () => zoomBy(0.5),
-    _: () => zoomBy(0.5),
-    Enter: () => {
-      if (state.pick) placePick(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
-    },
-    Escape: () => {
-      if (state.pick === "route" || state.pick === "measure") finishRoute();
-      else setPick(null);
-    },
-    Backspace: () => {
-      if (state.pick === "route" || state.pick === "measure") {
-        const field = state.pick === "measure" ? "#m-points" : "#plan-points";
-        const pts = routeLines(field);
-        pts.pop();
-        $(field).value = pts.join("\n");
-      }
-    },
-  };
-  const fn = keys[e.key];
+  const fn = keyActions[e.key];
   if (fn) {
     e.preventDefault();
     fn();
-    showCursor(unproject(state.view, [state.view.width / 2, state.view.height / 2]));
+    showCursor(centreOfView());
     scheduleRender();
   }
 });
@@ -813,17 +783,7 @@ function setTime(t) {
 }
 
 function renderTimeline(day) {
-  const el = $("#timeline");
-  const spans = [];
-  for (const d of state.declarations) {
-    if (d.kind === "site") continue;
-    const [s, e] = windowOf(d);
-    if (s === null || e === null || e <= day || s >= day + DAY) continue;
-    const left = Math.max(0, (s - day) / DAY) * 100;
-    const right = Math.min(1, (e - day) / DAY) * 100;
-    spans.push(`<span title="${esc(d.id)}" style="left:${left.toFixed(2)}%;width:${Math.max(0.4, right - left).toFixed(2)}%"></span>`);
-  }
-  el.innerHTML = spans.join("");
+  $("#timeline").innerHTML = timelineHTML(state.declarations, day);
 }
 
 $("#time").addEventListener("input", () => {
@@ -1709,17 +1669,7 @@ window.deconflict = {
 /** The user's own tile files (deconflict serve --tiles), offered in the Layers tab. */
 async function loadTiles() {
   const catalog = await fetch("tiles", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  const names = olmap.addTiles(catalog);
-  if (!names.length) return;
-  const select = $("#basemap");
-  for (const t of catalog.tilesets.filter((x) => names.includes(x.name))) {
-    const opt = document.createElement("option");
-    opt.value = t.name;
-    opt.textContent = `${t.title || t.name} (${t.kind})`;
-    select.append(opt);
-  }
-  $("#basemap-row").hidden = false;
-  select.addEventListener("change", () => olmap.chooseBase(select.value, state.layers.base));
+  offerTiles(olmap, catalog, $("#basemap"), $("#basemap-row"), () => state.layers.base);
 }
 
 async function start() {

@@ -6,7 +6,9 @@ import { formatDMS, formatLatLon, formatMGRS } from "./coords.js";
 import { detailsRows } from "./declare.js";
 import { facilityName } from "./facility.js";
 import { referenceOf, shareText } from "./hotline.js";
-import { altitudeText, KIND_NAMES, sidesOf, windowOf } from "./picture.js";
+import { esc } from "./hotline-view.js";
+import { proposalLabel } from "./measure.js";
+import { altitudeText, KIND_NAMES, labelOf, sidesOf, windowOf } from "./picture.js";
 
 /**
  * [label, value] rows for `obj` (a declaration or measure); `shown` is the activity as
@@ -44,4 +46,30 @@ export function detailsWithdrawHTML(w) {
   }
   if (w?.stage === "sending") return '<button type="button" id="details-withdraw" class="danger" disabled>Withdrawing…</button>';
   return '<button type="button" id="details-withdraw" class="danger">Withdraw</button>';
+}
+
+/**
+ * A button naming an object (its label, kind and owner; its radio reference `ref`; a
+ * proposal as such) for the object list, or with `role` "menuitem" for the picker.
+ */
+export function objectButtonHTML({ obj, proposed = false, proposal = null }, ref = null, role = null) {
+  const label = proposed ? proposalLabel(proposal) : labelOf(obj);
+  return `<button type="button"${role ? ` role="${role}"` : ""} data-id="${esc(obj.id)}">${esc(label)} `
+    + `<small>— ${esc(KIND_NAMES[obj.kind] ?? obj.kind)} of ${esc(obj.owner)}${ref ? ` · ${esc(ref)}` : ""}`
+    + `${proposed ? ", proposed" : ""}</small></button>`;
+}
+
+/** The time bar's spans: each activity (not sites) in force during the day starting at `day` (epoch ms). */
+export function timelineHTML(declarations, day) {
+  const DAY = 86400000;
+  const spans = [];
+  for (const d of declarations) {
+    if (d.kind === "site") continue;
+    const [s, e] = windowOf(d);
+    if (s === null || e === null || e <= day || s >= day + DAY) continue;
+    const left = Math.max(0, (s - day) / DAY) * 100;
+    const right = Math.min(1, (e - day) / DAY) * 100;
+    spans.push(`<span title="${esc(d.id)}" style="left:${left.toFixed(2)}%;width:${Math.max(0.4, right - left).toFixed(2)}%"></span>`);
+  }
+  return spans.join("");
 }

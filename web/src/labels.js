@@ -2,6 +2,8 @@
 // placement without overlaps, and symbols that would pile up. Pure functions, no DOM.
 
 import { withReference } from "./hotline.js";
+import { proposalLabel } from "./measure.js";
+import { altitudeText, isMeasure, labelOf } from "./picture.js";
 
 export function esc(s) {
   return String(s ?? "").replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -56,4 +58,15 @@ export function crowded(cells, [x, y]) {
 
 export function metresText(m) {
   return m >= 10000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m).toLocaleString("en-GB")} m`;
+}
+
+/**
+ * The map label of an object: its radio reference (`ref`) and the label typed, its
+ * owner and band, and "!! overdue"; a measure's own label; a proposal's state.
+ */
+export function objectLabel({ obj, proposed = false, proposal = null }, ref, overdue) {
+  if (proposed) return proposalLabel(proposal);
+  if (isMeasure(obj)) return labelOf(obj);
+  return `${mapName(obj.id, ref)}${obj.label ? ` ${shortLabel(obj.label)}` : ""}`
+    + ` · ${obj.owner}${altitudeText(obj) ? ` · ${altitudeText(obj)}` : ""}${overdue ? " · !! overdue" : ""}`;
 }

@@ -23,3 +23,15 @@ export function latestOnly() {
     },
   };
 }
+
+/**
+ * `fn` (async) called once, `ms` after the last of a burst of calls: a burst of stream
+ * events reads the picture once. Its failure is left to the next call.
+ */
+export function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn().catch(() => {}), ms);
+  };
+}

@@ -207,3 +207,21 @@ export function createMap({ target, labels }) {
     },
   };
 }
+
+/**
+ * Offer the user's tile files (`catalog`, GET /tiles) as base layers: one option each in
+ * `select`, `row` shown when there is any; choosing one switches the base (shown when
+ * `baseOn()`).
+ */
+export function offerTiles(olmap, catalog, select, row, baseOn) {
+  const names = olmap.addTiles(catalog);
+  if (!names.length) return;
+  for (const t of catalog.tilesets.filter((x) => names.includes(x.name))) {
+    const opt = document.createElement("option");
+    opt.value = t.name;
+    opt.textContent = `${t.title || t.name} (${t.kind})`;
+    select.append(opt);
+  }
+  row.hidden = false;
+  select.addEventListener("change", () => olmap.chooseBase(select.value, baseOn()));
+}

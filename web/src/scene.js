@@ -129,3 +129,8 @@ export function measureDraftParts(m, polygonKinds) {
   for (const p of m.points) out.push({ part: "vertex", at: p, draft: true });
   return out;
 }
+
+/** Whether two memo keys (arrays) hold the same things, element by element: what was drawn for one need not be again. */
+export function sameKey(a, b) {
+  return Array.isArray(a) && a.length === b.length && a.every((x, i) => x === b[i]);
+}

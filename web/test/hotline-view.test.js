@@ -97,3 +97,34 @@ test("the details of a selected object: its rows, and Withdraw at its stage", as
   assert.match(detailsWithdrawHTML({ stage: "confirm" }), /press again to confirm/);
   assert.match(detailsWithdrawHTML({ stage: "sending" }), /disabled>Withdrawing/);
 });
+
+test("a list's object button, the time bar's spans, an object's map label", async () => {
+  const { objectButtonHTML, timelineHTML } = await import("../src/details.js");
+  const { objectLabel } = await import("../src/labels.js");
+  const fire = { id: "russia:F7", kind: "fire", owner: "russia", label: "Strike <C2>",
+    window: { start: "2018-02-07T20:00:00Z", end: "2018-02-07T20:15:00Z" } };
+  const button = objectButtonHTML({ obj: fire }, "DC-000007");
+  assert.match(button, /data-id="russia:F7"/);
+  assert.match(button, /Strike &lt;C2&gt;/);
+  assert.match(button, /of russia · DC-000007<\/small>/);
+  assert.match(objectButtonHTML({ obj: fire }, null, "menuitem"), /role="menuitem"/);
+  const day = Date.parse("2018-02-07T00:00:00Z");
+  assert.match(timelineHTML([fire, { ...fire, id: "S", kind: "site" }], day), /^<span title="russia:F7" style="left:83\.33%;width:1\.04%"><\/span>$/);
+  assert.equal(timelineHTML([fire], day + 86400000), "");
+  const label = objectLabel({ obj: fire }, "DC-000007", true);
+  assert.match(label, /russia/);
+  assert.match(label, /!! overdue$/);
+  assert.doesNotMatch(objectLabel({ obj: fire }, null, false), /overdue/);
+});
+
+test("the map's keys: arrows pan, + and - zoom, Enter, Escape and Backspace act", async () => {
+  const { mapKeys, PAN_STEP } = await import("../src/keys.js");
+  const calls = [];
+  const keys = mapKeys({
+    panBy: (x, y) => calls.push(["pan", x, y]), zoomBy: (f) => calls.push(["zoom", f]),
+    place: () => calls.push(["place"]), finish: () => calls.push(["finish"]), dropPoint: () => calls.push(["drop"]),
+  });
+  for (const k of ["ArrowLeft", "ArrowDown", "+", "-", "Enter", "Escape", "Backspace"]) keys[k]();
+  assert.deepEqual(calls, [["pan", PAN_STEP, 0], ["pan", 0, -PAN_STEP], ["zoom", 2], ["zoom", 0.5], ["place"], ["finish"], ["drop"]]);
+  assert.equal(keys.q, undefined);
+});

@@ -28,3 +28,18 @@ test("after a change has answered, reads started before it are dropped, whenever
   assert.equal(reads.accept(before), false); // even though no newer answer was shown yet
   assert.equal(reads.accept(after), true);
 });
+
+test("a burst of calls runs the debounced function once, after the last", async () => {
+  const { debounce } = await import("../src/latest.js");
+  let runs = 0;
+  const call = debounce(async () => { runs += 1; }, 20);
+  call();
+  call();
+  call();
+  assert.equal(runs, 0);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(runs, 1);
+  const failing = debounce(async () => { throw new Error("no"); }, 5);
+  failing();
+  await new Promise((r) => setTimeout(r, 20)); // its failure is swallowed, not unhandled
+});
