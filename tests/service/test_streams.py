@@ -239,3 +239,20 @@ def test_an_event_s_audience_holds_every_party_it_concerns(running: Running) -> 
         for party in parties:
             if log_view.concerns(h, party, e) is not None:
                 assert concerned is None or party in concerned, (e.type, party)
+
+
+def test_a_declaration_s_audience_is_everyone_unless_its_sharing_is_a_list_of_parties() -> None:
+    """A sharing in a form the wake-up does not know wakes everyone: iterating a
+    string would have named its letters as parties, and missed the real ones."""
+    from deconflict.service.streams import audience
+    from deconflict.store.events import Event
+
+    def declared(share: object) -> Event:
+        return Event(1, datetime.now(UTC), "declaration.declared", "coalition", "coalition:S9",
+                     {"owner": "coalition", "share_with": share}, "", "")
+
+    hotline: Any = None  # not asked for a declaration
+    assert audience(hotline, declared("all")) is None
+    assert audience(hotline, declared(["sdf"])) == {"coalition", "sdf"}
+    assert audience(hotline, declared(["sdf", "relief"])) == {"coalition", "sdf", "relief"}
+    assert audience(hotline, declared("sdf")) is None

@@ -66,8 +66,8 @@ def audience(h: Hotline, e: Event) -> frozenset[str] | None:
             return frozenset((h.inbox.get(p["id"]).party,))
         if t == "declaration.declared":
             share = p.get("share_with", "all")
-            if share == "all":
-                return None
+            if not isinstance(share, list):
+                return None  # "all", or a form this does not know: everyone
             return frozenset((str(p.get("owner")), *(str(x) for x in share)))
         if t == "activity.accepted":
             return frozenset((e.actor,))
