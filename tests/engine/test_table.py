@@ -4,6 +4,7 @@ only when asked for, withdrawals, later additions, and a bounded cache."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -23,14 +24,19 @@ def encoded(decls: list[Declaration]) -> tuple[bytes, npt.NDArray[np.int64]]:
     return b"".join(blobs), offsets
 
 
+def counting_decoder(asked: list[bytes]) -> Callable[[bytes], Declaration]:
+    """The store's decoder, recording each document it is asked for in ``asked``."""
+    def decode(doc: bytes) -> Declaration:
+        asked.append(doc)
+        return decode_declaration(json.loads(doc))
+    return decode
+
+
 def test_slots_read_back_as_declared_and_decode_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     decls = Theatre(1).declarations(50)
     blob, offsets = encoded(decls)
     asked: list[bytes] = []
-
-    def decode(doc: bytes) -> Declaration:
-        asked.append(doc)
-        return decode_declaration(json.loads(doc))
+    decode = counting_decoder(asked)
 
     monkeypatch.setattr(table_module, "DECODED_CACHE", 4)
     t = DeclarationTable(blob, offsets, decode)
@@ -65,10 +71,7 @@ def test_a_frozen_listing_is_the_table_as_it_was_and_decodes_only_as_read(monkey
     decls = Theatre(1).declarations(20)
     blob, offsets = encoded(decls)
     asked: list[bytes] = []
-
-    def decode(doc: bytes) -> Declaration:
-        asked.append(doc)
-        return decode_declaration(json.loads(doc))
+    decode = counting_decoder(asked)
 
     t = DeclarationTable(blob, offsets, decode)
     extra = Theatre(2).declarations(2, prefix="x")
