@@ -14,6 +14,7 @@ the canary with reads mixed in (a page of declarations, a check, a picture).
 
 Usage: python bench/abuse.py [--canary 200] [--soak-s 60] [--baseline-src DIR]
        python bench/abuse.py --switch-ms 5,1 --rounds 3 --phases idle polygon --waves 0 --soak-s 0
+       python bench/abuse.py --lanes on,off --rounds 3 --phases idle polygon idle pictures --waves 0 --soak-s 0
 """
 
 from __future__ import annotations
@@ -134,12 +135,12 @@ async def soak(url: str, tokens: dict[str, str], seconds: float, first: int) -> 
             "read_answers": counts}
 
 
-def measure(args: argparse.Namespace, src: Path | None) -> list[dict[str, Any]]:
+def measure(args: argparse.Namespace, src: Path | None, serve_args: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     os.environ["DECONFLICT_STREAMS_PER_PARTY"] = "2000"
     os.environ["DECONFLICT_STREAMS_PER_CREDENTIAL"] = "2000"
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url, tokens = h.run_server(Path(tmp) / "abuse.sqlite3", src)
+        proc, url, tokens = h.run_server(Path(tmp) / "abuse.sqlite3", src, serve_args=serve_args)
         try:
             asyncio.run(canary(url, tokens["p1"], 100, 900_000))  # warm-up
             first = 0
@@ -185,8 +186,24 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path, help="also measure the server from this source tree")
     ap.add_argument("--switch-ms", help="comma-separated switch intervals (ms) to compare, alternating, "
                                         "--rounds times (service/switching.py)")
+    ap.add_argument("--lanes", help="'on,off': the costly lane (serve --lane) and without it (--no-lane), "
+                                    "alternating, --rounds times (service/lane.py)")
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
+    if args.lanes:
+        by_lane: dict[str, list[list[dict[str, Any]]]] = {}
+        for _round in range(args.rounds):
+            for lane in args.lanes.split(","):
+                print(f"lane {lane}, load {os.getloadavg()[0]:.1f}", flush=True)
+                flag = "--lane" if lane == "on" else "--no-lane"
+                by_lane.setdefault(lane, []).append(measure(args, None, (flag,)))
+        for lane, runs_ in by_lane.items():
+            for name in dict.fromkeys(args.phases):
+                p99s = sorted(r["canary_p99_ms"] for run in runs_ for r in run if r["phase"] == name)
+                p50s = sorted(r["canary_p50_ms"] for run in runs_ for r in run if r["phase"] == name)
+                print(f"lane {lane}: {name} canary p50 median {p50s[len(p50s) // 2]} ms, "
+                      f"p99 median {p99s[len(p99s) // 2]} ms over {len(p99s)}")
+        return
     if args.switch_ms:
         results: dict[str, list[list[dict[str, Any]]]] = {}
         for _round in range(args.rounds):

@@ -216,16 +216,16 @@ def double_acceptances(accepted: list[tuple[str, dict[str, Any]]]) -> int:
     return bad
 
 
-def run_server(store: Path | str, src: Path | str | None = None,
-               workers: int = 1) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
+def run_server(store: Path | str, src: Path | str | None = None, workers: int = 1,
+               serve_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
     tokens = {}
     for p in PARTIES:
         tokens[p] = cli("party", "add", p, "--role", "planner", "--store", str(store), src=src)
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen([sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port),
-                             "--store", str(store), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, env=env_for(src))
+                             "--store", str(store), *extra, *serve_args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env_for(src))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

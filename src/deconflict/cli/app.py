@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,6 +34,10 @@ from deconflict.service.wire import encode_result
 from deconflict.store.documents import parse_time
 from deconflict.store.open import open_store, store_url
 from deconflict.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from deconflict.cli.lane import Lane
+    from deconflict.cli.tracks import TracksOptions
 
 app = typer.Typer(
     name="deconflict",
@@ -419,9 +423,11 @@ def serve(
         "--track-history-every-s", help="At most one history point per asset this often.")] = 1.0,
     tiles: Annotated[list[Path] | None, typer.Option(
         "--tiles", help="An MBTiles or PMTiles file (raster or vector) for the map's base; repeatable.")] = None,
+    lane: Annotated[bool, typer.Option(
+        "--lane/--no-lane", help="Run costly requests (big bodies, the picture, lists, exports) in a process of "
+                                 "their own, so they never hold up small ones (it holds its own engine).")] = True,
 ) -> None:
     """Run the HTTP service on the store (and, with the --cot options, the live tracks)."""
-    import uvicorn
 
     from deconflict.cli import worker
     from deconflict.cli.tracks import TracksOptions
@@ -447,30 +453,58 @@ def serve(
             signal.signal(sig, lambda *_a: None)
         common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                                   "timeout_graceful_shutdown": 5}
-        if workers == 1:
-            service = open_service(path)
-            service.store.check_signing()  # a host without the log's key says so now, not at each submit
-            app_ = worker.build(service, timedelta(minutes=ack_deadline),
-                                extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files)
-            err.print(f"deconflict serving {len(service.engine)} declarations on http://{host}:{port}")
-            if live is not None:
-                err.print(f"live tracks: {live.describe()}")
-            try:
-                uvicorn.run(app_, workers=1, **common)
-            finally:
-                if live is not None:
-                    live.stop()
-                service.close()
-        else:
-            with open_store(path) as st:  # created or refused here, once, with a clear error
-                st.check_signing()
-                count = st.count_declarations()
-            os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
-            os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
-            os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
-            err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
-            uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+        os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
+        os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
+        costly = _start_lane(path) if lane else None
+        try:
+            _serve(path, workers, ack_deadline, live, tile_files, common, costly)
+        finally:
+            if costly is not None:
+                costly.stop()
         err.print("deconflict stopped; every acknowledged change is in the store")
+
+
+def _start_lane(path: Path) -> Lane:
+    """The costly lane (service/lane.py), started once the store opens (so a store
+    that cannot be opened is refused by ``serve`` itself, with the reason)."""
+    from deconflict.cli.lane import Lane
+
+    with open_store(path) as st:
+        st.check_signing()
+    return Lane().start()
+
+
+def _serve(path: Path, workers: int, ack_deadline: float, live: TracksOptions | None,
+           tile_files: list[Path], common: dict[str, Any], costly: Lane | None) -> None:
+    import uvicorn
+
+    from deconflict.cli import worker
+
+    lane_socket = None if costly is None else costly.socket
+    if workers == 1:
+        service = open_service(path)
+        service.store.check_signing()  # a host without the log's key says so now, not at each submit
+        app_ = worker.build(service, timedelta(minutes=ack_deadline),
+                            extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files,
+                            lane=lane_socket)
+        err.print(f"deconflict serving {len(service.engine)} declarations on http://{common['host']}:{common['port']}")
+        if live is not None:
+            err.print(f"live tracks: {live.describe()}")
+        try:
+            uvicorn.run(app_, workers=1, **common)
+        finally:
+            if live is not None:
+                live.stop()
+            service.close()
+    else:
+        with open_store(path) as st:  # created or refused here, once, with a clear error
+            st.check_signing()
+            count = st.count_declarations()
+        os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
+        os.environ[worker.ENV_LANE] = lane_socket or ""
+        err.print(f"deconflict serving {count} declarations on http://{common['host']}:{common['port']} "
+                  f"with {workers} workers")
+        uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
 
 
 @cert_app.command("issue")

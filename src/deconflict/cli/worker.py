@@ -29,21 +29,26 @@ from deconflict.store.open import open_store
 ENV_STORE = "DECONFLICT_SERVE_STORE"
 ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
 ENV_TILES = "DECONFLICT_SERVE_TILES"  # a JSON list of tile file paths (--tiles)
+ENV_LANE = "DECONFLICT_SERVE_LANE"  # the costly lane's Unix socket (service/lane.py), if any
 
 
 def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False,
-          extend: Callable[[FastAPI, Hotline], None] | None = None, tiles: Sequence[Path] = ()) -> FastAPI:
+          extend: Callable[[FastAPI, Hotline], None] | None = None, tiles: Sequence[Path] = (),
+          lane: str | None = None, is_lane: bool = False) -> FastAPI:
     """``extend`` adds routes (live tracks) before the map takes ``/``; ``tiles``
-    are the user's MBTiles and PMTiles files the map offers as base layers."""
+    are the user's MBTiles and PMTiles files the map offers as base layers;
+    ``lane`` is the costly lane's socket, ``is_lane`` builds the lane itself."""
     hotline = Hotline(service, ack_deadline=ack_deadline)
-    # The next start of a large store begins from here (service/startup.py).
-    startup.refresh(hotline)
+    if not is_lane:
+        # The next start of a large store begins from here (service/startup.py);
+        # the workers take care of it, the lane need not write it again.
+        startup.refresh(hotline)
     # What was loaded lives as long as the server: keep the collector from
     # walking it again and again (full collections over a million objects
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
     switching.share_interpreter()  # small requests behind a busy thread (service/switching.py)
-    app = create_app(hotline, close_store=close_store)
+    app = create_app(hotline, close_store=close_store, lane=lane)
     if extend is not None:
         extend(app, hotline)
     web.mount(app, tiles=tiles)  # the map at /, the tiles at /tiles
@@ -54,4 +59,12 @@ def worker_app() -> FastAPI:
     """The app factory of a worker process (``uvicorn --factory``)."""
     service = Deconflict(open_store(os.environ[ENV_STORE]))
     tiles = [Path(p) for p in json.loads(os.environ.get(ENV_TILES, "[]"))]
-    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles)
+    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles,
+                 lane=os.environ.get(ENV_LANE) or None)
+
+
+def lane_app() -> FastAPI:
+    """The app factory of the costly lane (cli/lane.py): a worker that takes
+    what the workers pass it, and passes nothing on."""
+    service = Deconflict(open_store(os.environ[ENV_STORE]))
+    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, is_lane=True)

@@ -51,6 +51,7 @@ from deconflict.service.hotline import (
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
+from deconflict.service.lane import CostlyLane
 from deconflict.service.listing import Query, page
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
@@ -276,9 +277,10 @@ FOLLOW_EVERY_S = 0.1
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
                close_store: bool = False, stream_limits: StreamLimits | None = None,
-               check_limits: CheckLimits | None = None) -> FastAPI:
+               check_limits: CheckLimits | None = None, lane: str | None = None) -> FastAPI:
     """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
-    (a worker process that opened it for itself)."""
+    (a worker process that opened it for itself); ``lane`` is the Unix socket of
+    the process that takes the costly requests (service/lane.py)."""
     stopping = threading.Event()
 
     @asynccontextmanager
@@ -328,6 +330,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(ReadYourWrites, hotline=hotline, answer=problem_for)  # inside AuthFirst
+    if lane is not None:  # outside ReadYourWrites: the lane's answer carries the lane's log position
+        app.add_middleware(CostlyLane, socket_path=lane, answer=problem_for)  # after AuthFirst: authenticated only
     app.add_middleware(AuthFirst, hotline=hotline, answer=problem_for)  # inside BodyLimit: 413 first
     app.add_middleware(BodyLimit)
 

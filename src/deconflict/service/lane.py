@@ -1,0 +1,210 @@
+"""The costly lane: requests that may take long run in a process of their own.
+
+Every request of a worker shares one interpreter, so a party that sends
+4,000-vertex polygons or asks for the whole picture again and again held the
+interpreter for tens of milliseconds at a time, and a small submit of another
+party waited behind it (issue 9: the canary's p99 went from 6 to 185 ms).
+Bounding each request's work (service/bounded.py) limits how long; it cannot
+make a long request share the interpreter fairly. So ``serve`` starts one more
+process on the same store, the lane (cli/lane.py), and the workers pass it the
+requests that can be costly (:func:`costly`), whole, over a private Unix socket.
+The lane is a full server: it authenticates, decides under the store's lock and
+answers exactly as a worker would; the worker relays its answer.
+
+What is costly is decided from what the request says before any work is done:
+the route (the picture, the lists, the exports, OGC items) or the size of the
+body of a check, a submit or a proposal (the positions it carries are what makes
+building and checking it costly). Authentication and the role are checked
+before, by the worker (service/gate.py), so an unauthenticated request never
+reaches the lane.
+
+If the lane cannot be reached (it is restarting), the worker answers the request
+itself: slower for everyone for a moment, never refused for that. A request the
+lane took but did not answer (it died) is answered 503, retryable: a submit may
+then have been accepted or not, and a retry with the same Idempotency-Key answers
+which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Final
+
+import h11
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deconflict.errors import Unavailable
+from deconflict.service.bounded import INLINE_BODY_BYTES
+
+log = logging.getLogger(__name__)
+
+#: Reads that walk every object a party may see, whatever their size.
+COSTLY_READS: Final = frozenset({
+    "/v1/picture", "/v1/declarations", "/v1/export.geojson", "/v1/export.kml", "/v1/exports/notifications",
+})
+#: Writes whose cost grows with the body: a check, a submit, a measure proposed.
+SIZED_WRITES: Final = frozenset({"/v1/checks", "/v1/activities", "/v1/measures"})
+#: A body above this many bytes is costly (the size a worker parses off its event
+#: loop: about 600 positions, ten times what is built on the loop).
+COSTLY_BODY_BYTES: Final = INLINE_BODY_BYTES
+#: The longest a worker waits for the lane's answer: longer than any request's own
+#: budget (a check's is seconds), short of a client's patience.
+LANE_TIMEOUT_S: Final = 120.0
+#: A lane that does not take a connection within this is away.
+CONNECT_TIMEOUT_S: Final = 1.0
+#: Reads from the lane, at most this many bytes at a time.
+_READ: Final = 1 << 18
+#: Marks an answer the lane gave (for operators and tests).
+LANE_HEADER: Final = b"x-deconflict-lane"
+#: Headers a relay must not pass on (RFC 9110 section 7.6.1).
+_HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
+                         b"proxy-authorization", b"proxy-authenticate"})
+#: Of a request, also these: the relay's client sets them for the body it sends.
+_REQUEST_ONLY: Final = frozenset({b"host", b"content-length"})
+
+
+def costly(method: str, path: str, body_bytes: int | None) -> bool:
+    """Whether a request goes to the lane: ``body_bytes`` is the body's size
+    when known (None while it is still being read)."""
+    if method == "GET":
+        return path in COSTLY_READS or (path.startswith("/ogc/collections/") and path.endswith("/items"))
+    if method == "POST" and path in SIZED_WRITES:
+        return body_bytes is not None and body_bytes > COSTLY_BODY_BYTES
+    return False
+
+
+class CostlyLane:
+    """ASGI middleware passing costly requests to the lane at ``socket_path``.
+
+    The relay speaks HTTP/1.1 with h11 over a fresh Unix connection per request:
+    httpx's client machinery cost the worker more CPU per relayed picture (2.3 ms)
+    than building the picture itself (1.7 ms). A connection per request also
+    means a request is never written onto a kept-alive connection to a lane that
+    died meanwhile, where it could not be told apart from one the lane took and
+    did not answer: a dead lane refuses the connect, and the request is answered
+    here."""
+
+    def __init__(self, app: ASGIApp, socket_path: str, answer: Callable[[Exception], Response]) -> None:
+        self.app = app
+        self.socket_path = socket_path
+        self.answer = answer  # http.problem_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = str(scope["method"]), str(scope.get("path", ""))
+        if method == "GET":
+            if not costly(method, path, None):
+                await self.app(scope, receive, send)
+                return
+            body = b""
+        elif method == "POST" and path in SIZED_WRITES:
+            body = await _whole_body(receive)
+            if not costly(method, path, len(body)):
+                await self.app(scope, _replay(body, receive), send)
+                return
+        else:
+            await self.app(scope, receive, send)
+            return
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(self.socket_path, limit=_READ), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            log.warning("the costly lane is away (%s); answering here", exc)
+            await self.app(scope, _replay(body, receive), send)
+            return
+        relay = _Relay(send)
+        try:
+            await asyncio.wait_for(relay.run(_request(scope, body), reader, writer), LANE_TIMEOUT_S)
+        except (OSError, TimeoutError, EOFError, h11.ProtocolError) as exc:
+            if not relay.started:
+                await self._unavailable(scope, receive, send, exc)
+            # else: the client sees a truncated answer, as it would from the lane itself.
+        finally:
+            writer.close()
+
+    async def _unavailable(self, scope: Scope, receive: Receive, send: Send, exc: BaseException) -> None:
+        log.warning("the costly lane did not answer: %r", exc)
+        problem = Unavailable("the request was taken by the service's costly lane, which did not answer; "
+                              "retry (a submit with the same Idempotency-Key answers whether it was accepted)")
+        await self.answer(problem)(scope, receive, send)
+
+
+def _request(scope: Scope, body: bytes) -> list[h11.Request | h11.Data | h11.EndOfMessage]:
+    target = bytes(scope.get("raw_path") or str(scope.get("path", "")).encode())
+    if query := scope.get("query_string", b""):
+        target += b"?" + query
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in _HOP | _REQUEST_ONLY]
+    head = [(b"host", b"lane"), (b"connection", b"close"), (b"content-length", str(len(body)).encode()), *headers]
+    out: list[h11.Request | h11.Data | h11.EndOfMessage] = [
+        h11.Request(method=str(scope["method"]).encode(), target=target, headers=head)]
+    if body:
+        out.append(h11.Data(data=body))
+    out.append(h11.EndOfMessage())
+    return out
+
+
+class _Relay:
+    """One request to the lane, its answer passed on to ``send`` as it comes."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False  # once the answer has begun, a failure cannot become a problem
+
+    async def run(self, request: list[h11.Request | h11.Data | h11.EndOfMessage], reader: asyncio.StreamReader,
+                  writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.CLIENT)
+        for event in request:
+            writer.write(conn.send(event) or b"")
+        await writer.drain()
+        while True:
+            got = conn.next_event()
+            if got is h11.NEED_DATA:
+                data = await reader.read(_READ)
+                if not data:
+                    raise EOFError("the lane closed the connection before its answer ended")
+                conn.receive_data(data)
+            elif isinstance(got, h11.Response):
+                out = [(k, v) for k, v in got.headers if k not in _HOP]
+                await self.send({"type": "http.response.start", "status": got.status_code,
+                                 "headers": [*out, (LANE_HEADER, b"costly")]})
+                self.started = True
+            elif isinstance(got, h11.Data):
+                await self.send({"type": "http.response.body", "body": bytes(got.data), "more_body": True})
+            elif isinstance(got, h11.EndOfMessage):
+                await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            elif isinstance(got, h11.ConnectionClosed):
+                raise EOFError("the lane closed the connection before its answer ended")
+            # h11.InformationalResponse (a 100 Continue): nothing to pass on
+
+
+async def _whole_body(receive: Receive) -> bytes:
+    """The request's body (BodyLimit, outside, bounds it)."""
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then the client's own messages (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,171 @@
+"""The costly lane as real processes: `serve` starts it, passes it costly requests,
+restarts it when it dies, and the lane never outlives `serve`."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deconflict.service.lane import COSTLY_BODY_BYTES, LANE_HEADER
+from tests.cli.test_app import run
+from tests.service.conftest import free_port, wait_ready
+
+WINDOW = {"start": "2018-02-01T00:00:00Z", "end": "2018-03-01T00:00:00Z"}
+LANE = LANE_HEADER.decode()
+
+
+def _site(i: int) -> dict[str, Any]:
+    return {"kind": "site", "id": f"S{i}", "category": "forces", "protection_m": 50, "window": WINDOW,
+            "geometry": {"type": "Point", "coordinates": [30.0 + i * 1e-3, 20.0]}}
+
+
+def _big_polygon(n: int = 1500) -> dict[str, Any]:
+    ring = [[40.0 + 0.05 * math.cos(2 * math.pi * i / n), 35.0 + 0.05 * math.sin(2 * math.pi * i / n)]
+            for i in range(n)]
+    return {"kind": "site", "id": "BIG", "category": "protected", "protection_m": 100, "window": WINDOW,
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}}
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _lane_pid(serve: int) -> int:
+    """The lane: the child of `serve` that leads its own session."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for child in _children(serve):
+            try:
+                if os.getsid(child) == child:
+                    return child
+            except ProcessLookupError:
+                continue
+        time.sleep(0.1)
+    raise AssertionError("no lane process")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    store = tmp_path / "s.sqlite3"
+    res = run("party", "add", "relief", "--kind", "humanitarian", store=store)
+    assert res.returncode == 0, res.stderr
+    token = res.stdout.strip()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc)
+        yield url, token, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+
+
+def _wait_lane_answers(c: httpx.Client) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        r = c.get("/v1/picture")
+        if LANE in r.headers or time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
+
+
+def test_costly_requests_are_answered_by_the_lane_and_small_ones_by_the_worker(
+        served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    url, token, _proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        picture = _wait_lane_answers(c)
+        assert picture.status_code == 200 and picture.headers[LANE] == "costly"
+        small = c.post("/v1/activities", json={"activity": _site(1)})
+        assert small.status_code == 201 and LANE not in small.headers
+        big = {"activity": _big_polygon()}
+        body = httpx.Request("POST", url, json=big).read()
+        assert len(body) > COSTLY_BODY_BYTES
+        checked = c.post("/v1/checks", json=big)
+        assert checked.status_code == 200, checked.text
+        assert checked.headers[LANE] == "costly"
+        submitted = c.post("/v1/activities", json=big)
+        assert submitted.status_code == 201 and submitted.headers[LANE] == "costly"
+        # The worker reads what the lane accepted, once it has caught up to it.
+        seq = submitted.headers["x-deconflict-seq"]
+        got = c.get("/v1/declarations/relief:BIG", headers={"X-Deconflict-Seq": seq})
+        assert got.status_code == 200 and LANE not in got.headers
+        # Errors come back as the lane's problems, field named.
+        bad = c.post("/v1/checks", json={"activity": {**_big_polygon(), "protection_m": -1}})
+        assert bad.status_code in (400, 422) and bad.headers[LANE] == "costly"
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        assert "protection_m" in bad.text
+        # Unauthenticated: refused by the worker, before the lane sees the body.
+        anon = httpx.post(f"{url}/v1/checks", json=big, timeout=30)
+        assert anon.status_code == 401 and LANE not in anon.headers
+
+
+def test_a_dead_lane_is_restarted_and_the_worker_answers_meanwhile(
+        served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    url, token, proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        assert _wait_lane_answers(c).headers.get(LANE) == "costly"
+        lane = _lane_pid(proc.pid)
+        os.kill(lane, signal.SIGKILL)
+        while Path(f"/proc/{lane}").exists():  # reaped by serve's supervisor: its sockets closed
+            time.sleep(0.05)
+        # No lane: the worker answers itself, the same answer.
+        meanwhile = c.get("/v1/picture")
+        assert meanwhile.status_code == 200, meanwhile.text
+        again = _wait_lane_answers(c)
+        assert again.headers.get(LANE) == "costly", "the lane was not restarted"
+        assert _lane_pid(proc.pid) != lane
+
+
+def test_the_lane_never_outlives_serve_even_killed(served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    url, token, proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        assert _wait_lane_answers(c).headers.get(LANE) == "costly"
+    lane = _lane_pid(proc.pid)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while _alive(lane) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(lane), "the lane outlived serve"
+
+
+def test_serve_stops_its_lane_on_sigterm(served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    url, token, proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        assert _wait_lane_answers(c).headers.get(LANE) == "costly"
+    lane = _lane_pid(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _out, errors = proc.communicate(timeout=30)
+    assert proc.returncode == 0, errors
+    assert not _alive(lane)
