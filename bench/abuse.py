@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing
 import os
 import signal
 import sys
@@ -87,6 +88,44 @@ async def abuse_loop(kind: str, url: str, token: str, stop: asyncio.Event, count
             counts[str(r.status_code)] = counts.get(str(r.status_code), 0) + 1
 
 
+def _abuser(kinds: list[tuple[str, str]], url: str, stop: Any, out: Any) -> None:
+    """Abuse loops in a process of their own: a hostile party's client is not
+    the canary's, and in one process the loops' reading of large answers held
+    the canary's own event loop (its latency then measured the load generator)."""
+    async def main() -> dict[str, int]:
+        done = asyncio.Event()
+        counts: dict[str, int] = {}
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            done.set()
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.gather(*(abuse_loop(kind, url, token, done, counts) for kind, token in kinds),
+                             return_exceptions=True)
+        await watcher
+        return counts
+
+    out.put(asyncio.run(main()))
+
+
+class AbuseProcess:
+    """``kinds`` (kind, token) loops running in another process until :meth:`stop`."""
+
+    def __init__(self, kinds: list[tuple[str, str]], url: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop, self._out = ctx.Event(), ctx.Queue()
+        self._proc = ctx.Process(target=_abuser, args=(kinds, url, self._stop, self._out))
+        self._proc.start()
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        counts: dict[str, int] = self._out.get(timeout=600)
+        self._proc.join(60)
+        return counts
+
+
 async def open_streams(url: str, token: str, n: int) -> list[asyncio.StreamWriter]:
     host, port = url.split("//")[1].split(":")
     writers = []
@@ -100,37 +139,33 @@ async def open_streams(url: str, token: str, n: int) -> list[asyncio.StreamWrite
 
 
 async def phase(name: str, url: str, tokens: dict[str, str], n: int, first: int) -> dict[str, Any]:
-    stop = asyncio.Event()
     counts: dict[str, int] = {}
-    tasks = []
+    abuser = None
     writers: list[asyncio.StreamWriter] = []
     if name in ("polygon", "pictures"):
-        tasks = [asyncio.create_task(abuse_loop(name, url, tokens["p2"], stop, counts)) for _ in range(2)]
-        await asyncio.sleep(1.0)
+        abuser = AbuseProcess([(name, tokens["p2"])] * 2, url)
+        await asyncio.sleep(2.0)
     elif name == "streams":
         writers = await open_streams(url, tokens["p3"], 1000)
         await asyncio.sleep(2.0)
     lat = await canary(url, tokens["p1"], n, first)
-    stop.set()
+    if abuser is not None:
+        counts = await asyncio.to_thread(abuser.stop)
     for w in writers:
         w.close()
-    await asyncio.gather(*tasks, return_exceptions=True)
     return {"phase": name, "canary_p50_ms": round(sorted(lat)[len(lat) // 2] * 1000, 1),
             "canary_p99_ms": p99(lat), "abuse_answers": counts}
 
 
 async def soak(url: str, tokens: dict[str, str], seconds: float, first: int) -> dict[str, Any]:
-    stop = asyncio.Event()
-    counts: dict[str, int] = {}
-    readers = [asyncio.create_task(abuse_loop("soak", url, tokens[p], stop, counts)) for p in ("p2", "p3", "p4")]
+    readers = AbuseProcess([("soak", tokens[p]) for p in ("p2", "p3", "p4")], url)
     lat: list[float] = []
     t_end = time.monotonic() + seconds
     i = first
     while time.monotonic() < t_end:
         lat += await canary(url, tokens["p1"], 50, i)
         i += 50
-    stop.set()
-    await asyncio.gather(*readers, return_exceptions=True)
+    counts = await asyncio.to_thread(readers.stop)
     return {"phase": f"soak {seconds:g} s", "canary_requests": len(lat), "canary_p99_ms": p99(lat),
             "read_answers": counts}
 
