@@ -277,6 +277,25 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process on this host (backends, WAL writer,
+    checkpointer): what a submit costs the database, beside the server and the
+    load generator on the same cores. Other databases' work is counted too."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1:stat.rindex(")")] != "postgres":
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def bench_store(tmp: str, admin_url: str | None) -> Iterator[Any]:
     """An SQLite file in ``tmp``, or a new PostgreSQL database (dropped after)
@@ -316,8 +335,10 @@ def one_run(name: str, args: argparse.Namespace, src: Path | str | None, workers
                 # Spread sites far north of both areas (latitude 60): they touch nothing measured.
                 asyncio.run(drive(url, tokens, args.warmup, args.concurrency, spread_activity, False,
                                   first=WARMUP_FIRST))
-            server0, client0 = cpu_seconds(proc.pid), time.process_time()
+            server0, client0, pg0 = cpu_seconds(proc.pid), time.process_time(), postgres_cpu_seconds()
             out = asyncio.run(drive(url, tokens, args.requests, args.concurrency, make, spread))
+            if args.postgres:
+                out["postgres_cpu_ms_per_request"] = round((postgres_cpu_seconds() - pg0) / args.requests * 1000, 3)
             # CPU per request, server and load generator apart: they share two cores.
             out["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server0) / args.requests * 1000, 3)
             out["client_cpu_ms_per_request"] = round((time.process_time() - client0) / args.requests * 1000, 3)
@@ -331,7 +352,7 @@ def one_run(name: str, args: argparse.Namespace, src: Path | str | None, workers
 
 
 SUMMARY = ("requests_per_s", "accepted_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request",
-           "client_cpu_ms_per_request")
+           "client_cpu_ms_per_request", "postgres_cpu_ms_per_request")
 
 
 def main() -> None:
@@ -385,7 +406,7 @@ def main() -> None:
     for name in runs:
         for label, _src, _w in variants:
             rows = [r for r in results["rounds"] if r["run"] == name and r["variant"] == label]
-            med = {k: round(statistics.median(r[k] for r in rows), 3) for k in SUMMARY}
+            med = {k: round(statistics.median(r[k] for r in rows), 3) for k in SUMMARY if k in rows[0]}
             med["errors"] = sum(r["errors"] for r in rows)
             med["double_acceptances"] = sum(r["double_acceptances"] for r in rows)
             medians[f"{name}/{label}"] = med
