@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from deconflict.service.deconflict import Change
-from deconflict.service.streams import PAGE, RECENT, Streams
+from deconflict.service.streams import PAGE, RECENT, RECHECK_S, Streams
 from deconflict.store.documents import decode_declaration
 from tests.service.conftest import Running
 
@@ -304,3 +305,22 @@ def test_a_party_s_streams_at_one_point_render_each_event_once(running: Running,
     got = asyncio.run(scenario())
     assert all(b'"id":"coalition:shared"' in g or b"coalition:shared" in g for g in got)
     assert len(renders) == 1, f"rendered {len(renders)} times for 50 streams"
+
+
+def test_a_quiet_stream_gets_its_keep_alives_without_a_timer_per_wait(running: Running) -> None:
+    """Keep-alives come from the one watcher per event loop (a timeout around
+    every wait of every stream was a quarter of a worker's time with 1,000
+    streams): still about every ``wait`` seconds, within RECHECK_S."""
+    beats: list[float] = []
+    start = time.monotonic()
+    with httpx.Client(base_url=running.url, timeout=httpx.Timeout(30, read=30)) as c, \
+            c.stream("GET", "/v1/stream", params={"wait": 0.3, "after": 10**9},
+                     headers={"Authorization": f"Bearer {running.tokens['relief']['viewer']}"}) as r:
+        for line in r.iter_lines():
+            if line == ": keep-alive":
+                beats.append(time.monotonic() - start)
+                if len(beats) == 4:
+                    break
+    gaps = [b - a for a, b in zip([0.0, *beats], beats, strict=False)]
+    assert len(beats) == 4
+    assert all(0.25 <= g <= 0.3 + 2 * RECHECK_S for g in gaps), gaps
