@@ -417,6 +417,11 @@ def serve(
         "--track-history-hours", help="How long track history is kept (beside an SQLite store).")] = 6.0,
     track_history_every_s: Annotated[float, typer.Option(
         "--track-history-every-s", help="At most one history point per asset this often.")] = 1.0,
+    track_max_assets: Annotated[int, typer.Option(
+        "--track-max-assets", help="Live tracks' assets held at most (a flood of new uids evicts the "
+        "longest-silent, then is refused).")] = 100_000,
+    track_max_assets_per_party: Annotated[int, typer.Option(
+        "--track-max-assets-per-party", help="The same, per party.")] = 20_000,
     tiles: Annotated[list[Path] | None, typer.Option(
         "--tiles", help="An MBTiles or PMTiles file (raster or vector) for the map's base; repeatable.")] = None,
 ) -> None:
@@ -428,9 +433,7 @@ def serve(
 
     with errors():
         live = TracksOptions.parse(cot_tcp, cot_udp, cot_tls, sbs, tracks, host, track_history_hours,
-                                   track_history_every_s)
-        if live is not None and workers != 1:
-            raise InvalidInput("--workers", "live tracks run in one server process: use --workers 1")
+                                   track_history_every_s, track_max_assets, track_max_assets_per_party)
         if not 0 < ack_deadline <= 7 * 24 * 60:
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
         if not 1 <= workers <= 64:
@@ -468,8 +471,21 @@ def serve(
             os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
             os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
             os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
+            tracker = None
+            if live is not None:
+                # One tracker for all workers, in a process of its own (docs/tracks.md).
+                from deconflict.cli.tracks import ENV_TRACKS, ENV_TRACKS_STORE, TrackerProcess
+
+                tracker = TrackerProcess({**os.environ, ENV_TRACKS: live.to_json(), ENV_TRACKS_STORE: str(path)},
+                                         lambda m: err.print(f"[bold yellow]tracks[/]: {m}", highlight=False))
+                tracker.start()
+                os.environ[worker.ENV_TRACKS_SOCKET] = tracker.socket
             err.print(f"deconflict serving {count} declarations on http://{host}:{port} with {workers} workers")
-            uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+            try:
+                uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+            finally:
+                if tracker is not None:
+                    tracker.stop()
         err.print("deconflict stopped; every acknowledged change is in the store")
 
 

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from deconflict.cli import worker
 from deconflict.errors import InvalidInput
 from deconflict.service.auth import Role
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.store.open import store_url
+from deconflict.tracks import forward
 from deconflict.tracks.certs import Authority
 from deconflict.tracks.history import HistoryFile
 from deconflict.tracks.http import mount
 from deconflict.tracks.server import TakServer
 from deconflict.tracks.tracker import Settings, Tracker
+
+ENV_TRACKS = "DECONFLICT_SERVE_TRACKS"  # the tracks options, as JSON (the tracker process)
+ENV_TRACKS_STORE = "DECONFLICT_SERVE_TRACKS_STORE"  # the store as given to serve (history and TLS beside it)
+ENV_TRACKS_SOCKET = worker.ENV_TRACKS_SOCKET  # where the tracker process listens (workers forward)
+ENV_PARENT = "DECONFLICT_SERVE_PARENT"  # the serve process: the tracker ends when it is gone
 
 
 def _port(value: int | None, name: str) -> int | None:
@@ -37,7 +56,8 @@ class TracksOptions:
 
     @classmethod
     def parse(cls, tcp: int | None, udp: int | None, tls: int | None, sbs: str | None, tracks: bool,
-              host: str, history_hours: float = 6.0, history_every_s: float = 1.0) -> TracksOptions | None:
+              host: str, history_hours: float = 6.0, history_every_s: float = 1.0, max_assets: int = 100_000,
+              max_assets_per_party: int = 20_000) -> TracksOptions | None:
         if tcp is None and udp is None and tls is None and sbs is None and not tracks:
             return None
         source = None
@@ -46,13 +66,29 @@ class TracksOptions:
             if not h or not p.isdigit() or not 0 < int(p) <= 65535:
                 raise InvalidInput("--sbs", f"give HOST:PORT, e.g. 127.0.0.1:30003, got {sbs!r}")
             source = (h, int(p))
-        settings = Settings(history_s=history_hours * 3600.0, history_every_s=history_every_s)
+        settings = Settings(history_s=history_hours * 3600.0, history_every_s=history_every_s,
+                            max_assets=max_assets, max_assets_per_party=max_assets_per_party)
         try:
             settings.check()
         except InvalidInput as exc:
-            name = {"history_s": "--track-history-hours", "history_every_s": "--track-history-every-s"}
+            name = {"history_s": "--track-history-hours", "history_every_s": "--track-history-every-s",
+                    "max_assets": "--track-max-assets", "max_assets_per_party": "--track-max-assets-per-party"}
             raise InvalidInput(name.get(exc.field, exc.field), exc.reason) from None
         return cls(_port(tcp, "--cot-tcp"), _port(udp, "--cot-udp"), _port(tls, "--cot-tls"), source, host,
+                   settings)
+
+    def to_json(self) -> str:
+        return json.dumps({"tcp": self.tcp, "udp": self.udp, "tls": self.tls, "sbs": self.sbs, "host": self.host,
+                           "settings": {f.name: getattr(self.settings, f.name)
+                                        for f in dataclasses.fields(self.settings)}})
+
+    @classmethod
+    def from_json(cls, text: str) -> TracksOptions:
+        d = json.loads(text)
+        sbs = d["sbs"]
+        settings = Settings(**d["settings"])
+        settings.check()
+        return cls(d["tcp"], d["udp"], d["tls"], None if sbs is None else (sbs[0], int(sbs[1])), d["host"],
                    settings)
 
     def start(self, app: FastAPI, hotline: Hotline, store: Path) -> None:
@@ -78,6 +114,94 @@ class TracksOptions:
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+
+
+class TrackerProcess:
+    """The one tracker behind ``serve --workers N``: a process of its own
+    (``deconflict.cli.tracker_process``) serving on a unix socket in a private
+    directory, restarted when it ends (after 1 s, doubling to 30 s while it keeps
+    failing). Only one runs at a time: the next starts after the last has ended."""
+
+    RESTART_MIN_S = 1.0
+    RESTART_MAX_S = 30.0
+    READY_S = 300.0  # loading the store's engine may take a while
+
+    def __init__(self, env: dict[str, str], log: Callable[[str], None]) -> None:
+        self.dir = tempfile.mkdtemp(prefix="deconflict-tracks-")  # 0700: this user's only
+        self.socket = os.path.join(self.dir, "tracker.sock")
+        self.env = {**env, ENV_TRACKS_SOCKET: self.socket, ENV_PARENT: str(os.getpid())}
+        self.log = log
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket)
+        # A session of its own: a Ctrl-C on the terminal reaches serve, which stops it in order.
+        return subprocess.Popen([sys.executable, "-m", "deconflict.cli.tracker_process"], env=self.env,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def start(self) -> None:
+        """Start it and wait until it answers; refused when it ends first."""
+        proc = self._proc = self._spawn()
+        deadline = time.monotonic() + self.READY_S
+        while not forward.alive(self.socket):
+            rc = proc.poll()
+            if rc is not None:
+                self._cleanup()
+                raise InvalidInput("tracks", f"the tracker process ended at start (exit {rc}): see above")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise InvalidInput("tracks", f"the tracker process did not answer within {self.READY_S:.0f} s")
+            time.sleep(0.1)
+        self._thread = threading.Thread(target=self._watch, name="tracker-supervisor", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        backoff = self.RESTART_MIN_S
+        while not self._stopping.is_set():
+            proc = self._proc
+            assert proc is not None
+            started = time.monotonic()
+            rc = proc.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > 60:
+                backoff = self.RESTART_MIN_S  # it ran a while: this is a new failure
+            self.log(f"the tracker process ended (exit {rc}); live tracks restart in {backoff:.0f} s")
+            if self._stopping.wait(backoff):
+                return
+            backoff = min(backoff * 2, self.RESTART_MAX_S)
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._proc = self._spawn()
+                self.restarts += 1
+
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # uvicorn drains, then the TAK listeners close
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if self._thread is not None:
+            self._thread.join(5)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def issue_package(service: Deconflict, store: Path, party: str, member: str, role: Role, host: str,

@@ -643,8 +643,12 @@ class Tracker:
             return {"tracks": out, "truncated": truncated}
 
     def active(self, party: str | None) -> list[dict[str, Any]]:
+        """The active alerts concerning ``party`` (None: all), each saying whether the
+        party acknowledged it (whoever's worker the acknowledgement reached: it is in the log)."""
         with self._lock:
-            return [x.view(party, "active") if party else {"alert": x.id, "rule": x.rule, "parties": x.parties()}
+            self._acks()
+            return [{**x.view(party, "active"), "acknowledged": party in x.acked} if party else
+                    {"alert": x.id, "rule": x.rule, "parties": x.parties(), "acknowledged": sorted(x.acked)}
                     for x in self.alerts.values() if party is None or party in x.parties()]
 
     def counters(self) -> dict[str, Any]:
