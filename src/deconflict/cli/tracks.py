@@ -27,7 +27,7 @@ from deconflict.service.hotline import Hotline
 from deconflict.store.open import store_url
 from deconflict.tracks import forward
 from deconflict.tracks.certs import Authority
-from deconflict.tracks.history import HistoryFile
+from deconflict.tracks.history import History, HistoryFile
 from deconflict.tracks.http import mount
 from deconflict.tracks.server import TakServer
 from deconflict.tracks.tracker import Settings, Tracker
@@ -92,10 +92,19 @@ class TracksOptions:
                    settings)
 
     def start(self, app: FastAPI, hotline: Hotline, store: Path) -> None:
-        # Track history on file beside an SQLite store (<store>.tracks.sqlite3); in memory otherwise.
-        history = None
+        # Track history on file beside an SQLite store (<store>.tracks.sqlite3), in the
+        # database of a PostgreSQL store (its migration 6).
+        history: History
         if store_url(store) is None:
             history = HistoryFile(store.with_name(store.name + ".tracks.sqlite3"))
+        else:
+            from deconflict.store.postgres import PostgresStore
+            from deconflict.tracks.history_pg import PgHistory
+
+            pg_store = hotline.service.store
+            if not isinstance(pg_store, PostgresStore):
+                raise InvalidInput("--store", "a postgresql:// URL must open a PostgreSQL store")
+            history = PgHistory(pg_store)
         tracker = Tracker(hotline, self.settings, history=history)
         ctx = Authority.beside(store).server_context(self.host) if self.tls is not None else None
         if any(x is not None for x in (self.tcp, self.udp, self.tls, self.sbs)):

@@ -36,7 +36,7 @@ from deconflict.service.notifications import Notification, NotificationKind
 from deconflict.store.events import Event, EventDraft
 from deconflict.tracks import alerts as al
 from deconflict.tracks.conformance import Fences, Hit, Judge
-from deconflict.tracks.history import MAX_POINTS, HistoryFile
+from deconflict.tracks.history import MAX_POINTS, History
 from deconflict.tracks.history import Point as HistoryPoint
 from deconflict.tracks.proximity import DEFAULT_HORIZONTAL_M, DEFAULT_VERTICAL_M, Approach, approaches
 from deconflict.tracks.report import UNAFFILIATED, Report
@@ -111,6 +111,7 @@ class Stats:
     alerts_updated: int = 0
     assets_evicted: int = 0  # the longest-silent asset, forgotten to make room for a new uid
     assets_refused: int = 0  # a report of a new uid dropped: no room and nothing evictable
+    history_lost: int = 0  # history points not written (the history's store failed)
 
     def to_json(self) -> dict[str, int]:
         return dict(vars(self))
@@ -121,7 +122,7 @@ CotListener = Callable[[str, al.Alert, str], None]  # (party, alert, "raise" | "
 
 class Tracker:
     def __init__(self, hotline: Hotline, settings: Settings | None = None, *, clock: Clock = _now,
-                 history: HistoryFile | None = None) -> None:
+                 history: History | None = None) -> None:
         self.hotline = hotline
         self.history_file = history
         self._hist_pending: list[HistoryPoint] = []
@@ -342,9 +343,14 @@ class Tracker:
             conds = {self._cond_key(h): h for h in by_report.get(i, [])}
             self._transition(a, r, conds, now, drafts, out)
         if self.history_file is not None and self._hist_pending:
-            self.history_file.add(self._hist_pending)
+            try:
+                self.history_file.add(self._hist_pending)
+                self.history_file.prune(self._latest - timedelta(seconds=self.settings.history_s))
+            except DeconflictError:
+                # The history's store failing must not cost the batch its alerts: the
+                # points are lost (counted), the judging goes on.
+                self.stats.history_lost += len(self._hist_pending)
             self._hist_pending.clear()
-            self.history_file.prune(self._latest - timedelta(seconds=self.settings.history_s))
         self._proximity(now, drafts, out)
         self._acks()
         events = self.hotline.record(drafts) if drafts else []
