@@ -112,6 +112,17 @@ def test_track_options_are_checked() -> None:
         TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 6.0, 0.0)
     opts = TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 0.5, 10.0)
     assert opts is not None and (opts.settings.history_s, opts.settings.history_every_s) == (1800.0, 10.0)
+    with pytest.raises(InvalidInput, match="--track-max-assets-per-party"):
+        TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 6.0, 1.0, 100, 0)
+    with pytest.raises(InvalidInput, match="--track-max-assets"):
+        TracksOptions.parse(None, None, None, None, True, "127.0.0.1", 6.0, 1.0, -5, 10)
+    # What serve hands the tracker process (cli/tracker_process.py): the same options.
+    opts = TracksOptions.parse(8087, None, None, "127.0.0.1:30003", False, "0.0.0.0", 2.0, 5.0, 500, 50)
+    assert opts is not None
+    again = TracksOptions.from_json(opts.to_json())
+    assert (again.tcp, again.udp, again.tls, again.sbs, again.host) == (8087, None, None, ("127.0.0.1", 30003),
+                                                                        "0.0.0.0")
+    assert again.settings == opts.settings and again.settings.max_assets_per_party == 50
 
 
 # -- several workers: one tracker process behind them ------------------------------------------
@@ -309,3 +320,15 @@ def test_serve_workers_with_live_tracks(tmp_path: Path) -> None:
     for pid in tracker_pids:  # no tracker left behind
         assert not Path(f"/proc/{pid}").exists() or b"tracker_process" not in Path(
             f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_serve_workers_refuses_when_the_tracker_cannot_start(tmp_path: Path) -> None:
+    """A CoT port already taken: the tracker process says why, serve exits 2, nothing is left running."""
+    store = tmp_path / "s.sqlite3"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        res = run("serve", "--port", str(free_port()), "--workers", "2", "--cot-tcp", str(port), store=store)
+    assert res.returncode == 2, res.stderr
+    assert "error: tracker process:" in res.stderr and "the tracker process ended at start" in res.stderr
