@@ -38,13 +38,17 @@ ALLOWED = [
     r"SELECT version\(\)",
     # One row or several (standard SQL; CockroachDB and YugabyteDB take both).
     r"INSERT INTO \w+ \([\w, ]+\) VALUES \([%s, ]+\)(, \([%s, ]+\))*"
-    r"( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*)?",
+    r"( ON CONFLICT \((id|key|size|size, witness)\) DO UPDATE SET .*| ON CONFLICT \((uid|uid, t)\) DO NOTHING)?",
     r"INSERT INTO meta \(key, value\) VALUES \('margins', %s\)"
     r" ON CONFLICT \(key\) DO UPDATE SET value = excluded.value",
     r"INSERT INTO locks \(key\) SELECT unnest\(%s::text\[\]\) ON CONFLICT \(key\) DO NOTHING",
     r"UPDATE head SET seq = %s, recorded_at = %s, hash = %s WHERE id = 1",
     r"DELETE FROM (measures|declarations) WHERE id = %s",
     r"DELETE FROM startup_snapshot",
+    # Live tracks' history (tracks/history_pg.py): the retention, and assets left with no point.
+    r"DELETE FROM track_points WHERE t < %s",
+    r"DELETE FROM track_assets WHERE NOT EXISTS \(SELECT 1 FROM track_points WHERE track_points.uid = "
+    r"track_assets.uid\)",
     r"CREATE TABLE \w+ \(.*\)",
     r"CREATE INDEX \w+ ON \w+ \(\w+\)",
     r"INSERT INTO \w+ \([\w, ]+\) VALUES \([^%]*\)",
@@ -216,6 +220,21 @@ def test_migrations_are_recorded_and_a_newer_store_is_refused() -> None:
         db.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', '')")
     with pytest.raises(StoreError, match="newer Deconflict"):
         PostgresStore(url)
+
+
+def test_a_store_written_before_the_track_history_gets_its_tables() -> None:
+    """Migration 6 on a store at migration 5: applied at the next opening, recorded."""
+    url = fresh_url()
+    PostgresStore(url).close()
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP TABLE track_points")
+        db.execute("DROP TABLE track_assets")
+        db.execute("DELETE FROM schema_migrations WHERE version = 6")
+    with PostgresStore(url) as store:
+        assert store.schema_version() == 6
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("SELECT uid, t, party, lon, lat, alt FROM track_points")
+        db.execute("SELECT uid, party FROM track_assets")
 
 
 def test_a_database_of_another_application_is_refused_untouched() -> None:

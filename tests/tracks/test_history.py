@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 
+from deconflict.codecs.scenario import load_into, load_scenario
 from deconflict.errors import InvalidInput, NotFound
 from deconflict.service.auth import Role
+from deconflict.service.deconflict import Deconflict
+from deconflict.service.hotline import Hotline
 from deconflict.service.http import create_app
+from deconflict.store.postgres import PostgresStore
 from deconflict.tracks.history import HistoryFile
+from deconflict.tracks.history_pg import PgHistory
 from deconflict.tracks.http import mount
 from deconflict.tracks.report import UNAFFILIATED, Report
 from deconflict.tracks.tracker import Settings, Tracker
+from tests.conftest import BUNDLED
+from tests.pg import fresh_url
+from tests.store.test_postgres import ALLOWED, FORBIDDEN, WAKE_UPS, WRITES, fold, guard_statements
 from tests.tracks.conftest import World, world
 
 T = datetime(2018, 2, 7, 20, 0, tzinfo=UTC)
@@ -116,3 +126,89 @@ def test_history_over_http(filed: tuple[World, Path]) -> None:
     finally:
         uv.should_exit = True
         th.join(5)
+
+
+# -- in a PostgreSQL store ---------------------------------------------------------------------
+@pytest.fixture
+def pg_world() -> Iterator[tuple[World, PostgresStore]]:
+    store = PostgresStore(fresh_url(), trace=True)
+    service = Deconflict(store)
+    try:
+        load_into(service, load_scenario(BUNDLED))
+        hotline = Hotline(service, ack_deadline=timedelta(minutes=15))
+        settings = Settings(history_s=600.0, history_every_s=5.0, trail_s=60.0)
+        history = PgHistory(store)
+        try:
+            yield World(service, hotline, Tracker(hotline, settings, history=history)), store
+        finally:
+            history.close()
+    finally:
+        service.close()
+
+
+def test_history_in_a_postgresql_store(pg_world: tuple[World, PostgresStore]) -> None:
+    """Kept in the store's database (migration 6): rate, retention by time, exact
+    coordinates, a restart, a point sent again, the assets left with no point; and only
+    the store's portable SQL (docs/store.md), writes in SERIALIZABLE transactions."""
+    w, store = pg_world
+    tr = w.tracker
+    reps = _walk("g1", "regime", 1200) + _walk("adsb", UNAFFILIATED, 3, every_s=10.0, air=True)
+    reps[0].lon = 39.123456789012345  # exact both ways (the shortest text of the float)
+    for k in range(0, len(reps), 300):
+        tr.process(reps[k:k + 300])
+    assert tr.history_file is not None
+    tr.history_file.close()
+    # A new tracker (a restart): nothing in memory, everything in the database.
+    again = Tracker(w.hotline, Settings(history_s=600.0, history_every_s=5.0, trail_s=60.0),
+                    history=PgHistory(store))
+    try:
+        _restarted(again, reps, store)
+    finally:
+        assert again.history_file is not None
+        again.history_file.close()
+
+
+def _restarted(again: Tracker, reps: list[Report], store: PostgresStore) -> None:
+    assert not again.assets
+    pts = again.history("russia", "g1")
+    assert len(pts) == 240 and pts[0]["lon"] == 39.123456789012345 and pts[0]["alt_m"] is None
+    times = [datetime.fromisoformat(p["time"]) for p in pts]
+    assert all((b - a).total_seconds() >= 5.0 for a, b in itertools.pairwise(times))
+    assert [p["alt_m"] for p in again.history(None, "adsb")] == [3000.0] * 3
+    assert set(again.histories("regime", None, None)["tracks"]) == {"g1", "adsb"}
+    # A point sent again (a client replaying after a restart) is not an error, not a duplicate.
+    again.process([reps[5]])
+    assert len(again.history("regime", "g1")) == 240
+    # The retention: older points go, and the assets left with none.
+    assert again.history_file is not None
+    again.history_file._pruned = 0.0  # type: ignore[attr-defined]  # at most once a minute
+    again.process([Report("regime", "g1", 39.2, 34.0, T + timedelta(seconds=1200), False)])
+    left = again.history("regime", "g1")
+    assert datetime.fromisoformat(left[0]["time"]) >= T + timedelta(seconds=600)
+    assert again.history_file.parties() == {"g1": "regime"}  # adsb's points were older than the retention
+    assert again.stats.history_lost == 0
+    statements = list(store.statements or [])
+    mine = [fold(sql) for _c, sql in statements if "track_" in sql]
+    assert any(s.startswith("INSERT INTO track_points") and "), (" in s for s in mine)  # several rows a statement
+    open_tx: dict[int, str | None] = {}
+    for conn, raw in statements:
+        sql = fold(raw)
+        if sql in guard_statements() or sql in WAKE_UPS:
+            continue
+        assert not FORBIDDEN.search(sql), sql
+        assert any(re.fullmatch(p, sql, re.S) for p in ALLOWED), f"outside the portable subset: {sql}"
+        if sql.startswith("BEGIN"):
+            open_tx[conn] = sql
+        elif sql in ("COMMIT", "ROLLBACK"):
+            open_tx[conn] = None
+        elif WRITES.match(sql) and "track_" in sql:
+            assert open_tx.get(conn) == "BEGIN ISOLATION LEVEL SERIALIZABLE", sql
+
+
+def test_a_failing_history_costs_points_not_alerts(pg_world: tuple[World, PostgresStore]) -> None:
+    w, store = pg_world
+    with psycopg.connect(store.url, autocommit=True) as db:
+        db.execute("DROP TABLE track_points")  # as a database refusing the writes would
+    events = w.tracker.process([Report("regime", "c1", 40.321, 35.361, T, False)])
+    assert any(e.type == "alert.raised" for e in events)
+    assert w.tracker.stats.history_lost == 1

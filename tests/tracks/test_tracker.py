@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +14,9 @@ from deconflict.service import log_view
 from deconflict.service.auth import Role
 from deconflict.service.notifications import Answer
 from deconflict.tracks.report import UNAFFILIATED, Report
+from deconflict.tracks.tracker import Settings
 from tests import reference as ref
-from tests.tracks.conftest import World, column_reports
+from tests.tracks.conftest import World, column_reports, world
 
 S1 = (40.32, 35.36)
 S1_PROTECTION_M = 1500.0
@@ -154,3 +157,65 @@ def test_a_uid_belongs_to_one_party(euphrates_world: World) -> None:
     assert w.tracker.assets["u-1"].last.lon == 40.0
     assert w.tracker.stats.uid_taken == 1
     assert math.isnan(w.tracker.assets["u-1"].last.alt_m)
+
+
+def _bounded(tmp_path: Path, overall: int, per_party: int) -> Iterator[World]:
+    return world(tmp_path / "bounded.sqlite3", Settings(max_assets=overall, max_assets_per_party=per_party))
+
+
+def test_a_flood_of_invented_uids_is_bounded_while_a_canary_is_judged(tmp_path: Path) -> None:
+    """A hostile regime feed invents a uid per report; memory stays within the bounds
+    (the longest-silent assets evicted), and the coalition's canary, which keeps
+    reporting, is never evicted and keeps being judged: it enters S1's protection zone
+    (a violation of M1 too) and leaves, raised and cleared in the middle of the flood."""
+    gen = _bounded(tmp_path, overall=60, per_party=40)
+    w = next(gen)
+    try:
+        tr = w.tracker
+        t = datetime(2018, 2, 7, 12, 0, tzinfo=UTC)
+        away, inside = (40.0, 35.0), (40.321, 35.361)
+        rules: list[tuple[str, str]] = []
+        for k in range(50):
+            flood = [Report("regime", f"bogus-{k}-{j}", 40.1 + j * 1e-4, 35.1, t, False) for j in range(20)]
+            where = inside if 20 <= k < 30 else away
+            canary = Report("russia", "canary", *where, t, False)
+            events = tr.process([*flood[:10], canary, *flood[10:]])
+            rules += [(e.type, e.payload["rule"]) for e in _alerts(events, "track-in-forces-site")]
+            regime = sum(1 for a in tr.assets.values() if a.party == "regime")
+            assert len(tr.assets) <= 60 and regime <= 40
+            t += timedelta(seconds=5)
+        assert tr.assets["canary"].last is not None and tr.assets["canary"].last.t == t - timedelta(seconds=5)
+        assert rules == [("alert.raised", "track-in-forces-site"), ("alert.cleared", "track-in-forces-site")]
+        assert tr.stats.assets_evicted == 50 * 20 - 40 and tr.stats.assets_refused == 0
+        assert tr.stats.judged == 50 * 21
+        assert tr.counters()["assets_evicted"] == tr.stats.assets_evicted
+    finally:
+        gen.close()
+
+
+def test_assets_with_active_alerts_or_links_are_not_evicted_a_new_uid_is_refused(tmp_path: Path) -> None:
+    gen = _bounded(tmp_path, overall=100, per_party=3)
+    w = next(gen)
+    try:
+        tr = w.tracker
+        t = datetime(2018, 2, 7, 10, 0, tzinfo=UTC)
+        tr.link("relief", "truck-1", "V1")  # linked, never reported: held
+        s4 = [Report("relief", f"in-s1-{j}", 40.321, 35.361 + j * 1e-5, t, False) for j in range(2)]
+        assert _alerts(tr.process(s4), "track-in-forces-site")
+        refused = tr.process([Report("relief", "new-1", 40.0, 35.0, t, False)])
+        assert refused == [] and "new-1" not in tr.assets
+        assert tr.stats.assets_refused == 1 and tr.stats.assets_evicted == 0
+        # One leaves the zone: its alerts clear, it can go, the next new uid takes its place.
+        tr.process([Report("relief", "in-s1-0", 40.0, 35.0, t + timedelta(seconds=1), False)])
+        tr.process([Report("relief", "new-2", 40.0, 35.1, t + timedelta(seconds=2), False)])
+        assert "new-2" in tr.assets and "in-s1-0" not in tr.assets and "truck-1" in tr.assets
+        assert {"in-s1-1", "truck-1", "new-2"} == set(tr.assets)
+        assert tr.stats.assets_evicted == 1 and tr.stats.assets_refused == 1
+    finally:
+        gen.close()
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_the_asset_bounds_are_checked(bad: object) -> None:
+    with pytest.raises(InvalidInput, match="max_assets"):
+        Settings(max_assets=bad).check()  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ from deconflict.store.open import open_store, store_url
 from deconflict.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
-    from deconflict.cli.lane import Lane
+    from deconflict.cli.child import Child
     from deconflict.cli.tracks import TracksOptions
 
 app = typer.Typer(
@@ -421,6 +421,11 @@ def serve(
         "--track-history-hours", help="How long track history is kept (beside an SQLite store).")] = 6.0,
     track_history_every_s: Annotated[float, typer.Option(
         "--track-history-every-s", help="At most one history point per asset this often.")] = 1.0,
+    track_max_assets: Annotated[int, typer.Option(
+        "--track-max-assets", help="Live tracks' assets held at most (a flood of new uids evicts the "
+        "longest-silent, then is refused).")] = 100_000,
+    track_max_assets_per_party: Annotated[int, typer.Option(
+        "--track-max-assets-per-party", help="The same, per party.")] = 20_000,
     tiles: Annotated[list[Path] | None, typer.Option(
         "--tiles", help="An MBTiles or PMTiles file (raster or vector) for the map's base; repeatable.")] = None,
     lane: Annotated[bool, typer.Option(
@@ -434,9 +439,7 @@ def serve(
 
     with errors():
         live = TracksOptions.parse(cot_tcp, cot_udp, cot_tls, sbs, tracks, host, track_history_hours,
-                                   track_history_every_s)
-        if live is not None and workers != 1:
-            raise InvalidInput("--workers", "live tracks run in one server process: use --workers 1")
+                                   track_history_every_s, track_max_assets, track_max_assets_per_party)
         if not 0 < ack_deadline <= 7 * 24 * 60:
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
         if not 1 <= workers <= 64:
@@ -464,18 +467,22 @@ def serve(
         err.print("deconflict stopped; every acknowledged change is in the store")
 
 
-def _start_lane(path: Path) -> Lane:
+def _child_log(message: str) -> None:
+    err.print(f"[bold yellow]serve[/]: {message}", highlight=False)
+
+
+def _start_lane(path: Path) -> Child:
     """The costly lane (service/lane.py), started once the store opens (so a store
     that cannot be opened is refused by ``serve`` itself, with the reason)."""
-    from deconflict.cli.lane import Lane
+    from deconflict.cli.lane import lane
 
     with open_store(path) as st:
         st.check_signing()
-    return Lane().start()
+    return lane(dict(os.environ), _child_log).start()
 
 
 def _serve(path: Path, workers: int, ack_deadline: float, live: TracksOptions | None,
-           tile_files: list[Path], common: dict[str, Any], costly: Lane | None) -> None:
+           tile_files: list[Path], common: dict[str, Any], costly: Child | None) -> None:
     import uvicorn
 
     from deconflict.cli import worker
@@ -502,9 +509,21 @@ def _serve(path: Path, workers: int, ack_deadline: float, live: TracksOptions | 
             count = st.count_declarations()
         os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
         os.environ[worker.ENV_LANE] = lane_socket or ""
+        tracker = None
+        if live is not None:
+            # One tracker for all workers, in a process of its own (docs/tracks.md).
+            from deconflict.cli.tracks import ENV_TRACKS, ENV_TRACKS_STORE, tracker_process
+
+            tracker = tracker_process({**os.environ, ENV_TRACKS: live.to_json(), ENV_TRACKS_STORE: str(path)},
+                                      _child_log).start()
+            os.environ[worker.ENV_TRACKS_SOCKET] = tracker.socket
         err.print(f"deconflict serving {count} declarations on http://{common['host']}:{common['port']} "
                   f"with {workers} workers")
-        uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+        try:
+            uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+        finally:
+            if tracker is not None:
+                tracker.stop()
 
 
 @cert_app.command("issue")

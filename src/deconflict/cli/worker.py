@@ -29,7 +29,9 @@ from deconflict.store.open import open_store
 ENV_STORE = "DECONFLICT_SERVE_STORE"
 ENV_ACK_MINUTES = "DECONFLICT_SERVE_ACK_MINUTES"
 ENV_TILES = "DECONFLICT_SERVE_TILES"  # a JSON list of tile file paths (--tiles)
-ENV_LANE = "DECONFLICT_SERVE_LANE"  # the costly lane's Unix socket (service/lane.py), if any
+ENV_LANE = "DECONFLICT_SERVE_LANE"  # the costly lane's Unix socket (service/lane.py), if any (cli/lane.py)
+#: Where the tracker process listens, when live tracks are on (cli/tracks.py ENV_TRACKS_SOCKET).
+ENV_TRACKS_SOCKET = "DECONFLICT_SERVE_TRACKS_SOCKET"
 
 
 def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = False,
@@ -59,8 +61,16 @@ def worker_app() -> FastAPI:
     """The app factory of a worker process (``uvicorn --factory``)."""
     service = Deconflict(open_store(os.environ[ENV_STORE]))
     tiles = [Path(p) for p in json.loads(os.environ.get(ENV_TILES, "[]"))]
+    sock = os.environ.get(ENV_TRACKS_SOCKET)
+    extend: Callable[[FastAPI, Hotline], None] | None = None
+    if sock:
+        from deconflict.tracks import forward
+
+        def extend(app: FastAPI, hotline: Hotline) -> None:
+            # The tracks routes go to the one tracker process (tracks/forward.py).
+            forward.mount(app, hotline, sock, app.state.health)
     return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles,
-                 lane=os.environ.get(ENV_LANE) or None)
+                 extend=extend, lane=os.environ.get(ENV_LANE) or None)
 
 
 def lane_app() -> FastAPI:

@@ -11,7 +11,7 @@ import contextlib
 import math
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -360,9 +360,14 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     async def _unexpected(_r: Request, exc: Exception) -> Json:
         return problem_for(exc)
 
+    #: Parts run beside this process that say whether they answer (the tracker process
+    #: behind workers: "tracks": "up" or "down"); the service itself is "ok" if it answers.
+    health_checks: dict[str, Callable[[], str]] = {}
+    app.state.health = health_checks
+
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", **{name: check() for name, check in health_checks.items()}}
 
     @app.get("/ready", tags=["operations"])
     def ready() -> dict[str, Any]:

@@ -167,6 +167,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             body BYTEA NOT NULL
         )""",
     )),
+    (6, "live tracks' history (tracks/history_pg.py): points per asset, kept for the retention", (
+        # Not the log: a point per asset per second would swamp it. Coordinates are the
+        # floats' shortest text (exact both ways; the portable types have no float).
+        """CREATE TABLE track_points (
+            uid   TEXT NOT NULL,
+            t     BIGINT NOT NULL,
+            party TEXT NOT NULL,
+            lon   TEXT NOT NULL,
+            lat   TEXT NOT NULL,
+            alt   TEXT,
+            PRIMARY KEY (uid, t)
+        )""",
+        "CREATE INDEX track_points_t ON track_points (t)",
+        # Each uid's party, so that who is on file is asked without scanning the points.
+        """CREATE TABLE track_assets (
+            uid   TEXT PRIMARY KEY,
+            party TEXT NOT NULL
+        )""",
+    )),
 )
 
 #: Migrations that only guard (PL/pgSQL triggers): applied on PostgreSQL itself and

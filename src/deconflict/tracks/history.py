@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: At most this many points in one answer.
@@ -47,6 +48,17 @@ class Point:
     def to_json(self) -> dict[str, object]:
         return {"uid": self.uid, "time": self.t.isoformat().replace("+00:00", "Z"), "lon": self.lon, "lat": self.lat,
                 "alt_m": None if math.isnan(self.alt_m) else self.alt_m}
+
+
+class History(Protocol):
+    """Where the kept points go: a file beside an SQLite store (:class:`HistoryFile`), or
+    the PostgreSQL store's own database (``tracks/history_pg.py``)."""
+
+    def add(self, points: Iterable[Point]) -> None: ...
+    def prune(self, before: datetime) -> None: ...
+    def points(self, uids: list[str] | None, since: datetime, until: datetime, limit: int) -> list[Point]: ...
+    def parties(self) -> dict[str, str]: ...
+    def close(self) -> None: ...
 
 
 class HistoryFile:
@@ -83,7 +95,11 @@ class HistoryFile:
             return
         self._pruned = now
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.execute("DELETE FROM point WHERE t < ?", (micros(before),))
+            # Assets left with no point go too (a flood of invented uids leaves nothing behind).
+            self._db.execute("DELETE FROM asset WHERE NOT EXISTS (SELECT 1 FROM point WHERE point.uid = asset.uid)")
+            self._db.execute("COMMIT")
 
     def points(self, uids: list[str] | None, since: datetime, until: datetime, limit: int) -> list[Point]:
         lo, hi = micros(since), micros(until)

@@ -16,7 +16,7 @@ import math
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,7 +36,7 @@ from deconflict.service.notifications import Notification, NotificationKind
 from deconflict.store.events import Event, EventDraft
 from deconflict.tracks import alerts as al
 from deconflict.tracks.conformance import Fences, Hit, Judge
-from deconflict.tracks.history import MAX_POINTS, HistoryFile
+from deconflict.tracks.history import MAX_POINTS, History
 from deconflict.tracks.history import Point as HistoryPoint
 from deconflict.tracks.proximity import DEFAULT_HORIZONTAL_M, DEFAULT_VERTICAL_M, Approach, approaches
 from deconflict.tracks.report import UNAFFILIATED, Report
@@ -63,6 +63,10 @@ class Settings:
     trail_s: float = 900.0  # kept in memory per asset when the history is on file (the map's trails)
     repeat_s: float = 10.0  # b-a-g repeated this often until acknowledged or cancelled
     stale_s: float = 300.0  # an asset silent this long leaves the proximity picture
+    # Assets held in memory, overall and per party (unaffiliated aircraft are one party
+    # here): a feed inventing uids evicts the longest-silent evictable asset, then is refused.
+    max_assets: int = 100_000
+    max_assets_per_party: int = 20_000
 
     def check(self) -> None:
         for name in ("lookahead_s", "cpa_lookahead_s", "horizontal_m", "vertical_m", "history_s", "repeat_s",
@@ -72,6 +76,10 @@ class Settings:
                 raise InvalidInput(name, f"must be a finite number > 0, got {v!r}")
         if self.lookahead_s > 3600 or self.cpa_lookahead_s > 3600:
             raise InvalidInput("lookahead_s", "at most an hour")
+        for name in ("max_assets", "max_assets_per_party"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise InvalidInput(name, f"must be a whole number >= 1, got {v!r}")
 
 
 @dataclass(slots=True)
@@ -101,6 +109,9 @@ class Stats:
     alerts_raised: int = 0
     alerts_cleared: int = 0
     alerts_updated: int = 0
+    assets_evicted: int = 0  # the longest-silent asset, forgotten to make room for a new uid
+    assets_refused: int = 0  # a report of a new uid dropped: no room and nothing evictable
+    history_lost: int = 0  # history points not written (the history's store failed)
 
     def to_json(self) -> dict[str, int]:
         return dict(vars(self))
@@ -111,7 +122,7 @@ CotListener = Callable[[str, al.Alert, str], None]  # (party, alert, "raise" | "
 
 class Tracker:
     def __init__(self, hotline: Hotline, settings: Settings | None = None, *, clock: Clock = _now,
-                 history: HistoryFile | None = None) -> None:
+                 history: History | None = None) -> None:
         self.hotline = hotline
         self.history_file = history
         self._hist_pending: list[HistoryPoint] = []
@@ -131,6 +142,13 @@ class Tracker:
         self._objects: dict[str, Measure | Declaration] = {}
         self._links: dict[str, list[Part]] = {}
         self._pending_acks: deque[str] = deque()
+        self._pending_links: deque[dict[str, Any]] = deque()
+        # Recency of assets, the longest-silent first (overall, and per party), for eviction;
+        # an order found with nothing evictable is not scanned again until something changes.
+        self._order: OrderedDict[str, None] = OrderedDict()
+        self._party_order: dict[str, OrderedDict[str, None]] = {}
+        self._exhausted: set[str | None] = set()
+        self._in_batch: set[str] = set()
         hotline.service.followers.append(self._absorb)
         for e in hotline.service.store.events():
             if e.type == "asset.linked":
@@ -145,17 +163,26 @@ class Tracker:
         elif t == "notification.acknowledged":
             self._pending_acks.append(e.payload.get("id", ""))
         elif t == "asset.linked":
-            self._link_event(e.payload)
+            # Applied under the tracker's lock (the assets and their orders are not
+            # this thread's to change in the middle of a batch).
+            self._pending_links.append(e.payload)
             self._dirty = True
 
     def _link_event(self, p: dict[str, Any]) -> None:
         uid, party = p.get("uid", ""), p.get("party", "")
         a = self.assets.get(uid)
         if a is None:
-            a = self.assets[uid] = Asset(uid, party, bool(p.get("air", False)))
+            # Links are events in the log (a party's deliberate act): held whatever the bound.
+            a = self._hold(Asset(uid, party, bool(p.get("air", False))))
         a.link = p.get("declaration") or ""
+        self._exhausted.clear()  # an unlinked asset may have become evictable
+
+    def _apply_links(self) -> None:
+        while self._pending_links:
+            self._link_event(self._pending_links.popleft())
 
     def _refresh(self) -> None:
+        self._apply_links()
         if not self._dirty and self._judge is not None:
             return
         self._dirty = False
@@ -190,6 +217,7 @@ class Tracker:
         if not party:
             raise Forbidden("an administrator has no assets")
         with self._lock:
+            self._apply_links()
             a = self.assets.get(uid)
             if a is not None and a.party != party:
                 raise NotFound("asset", uid)  # another party's: its existence is not shared
@@ -211,21 +239,81 @@ class Tracker:
             return {"uid": uid, "party": party, "declaration": declaration or None, "air": air}
 
     def claim(self, r: Report) -> Asset | None:
-        """The asset of a report; None when the uid is another party's."""
+        """The asset of a report; None when the uid is another party's, or when it is
+        new and there is no room for it (nothing evictable: counted, dropped)."""
         a = self.assets.get(r.uid)
         if a is None:
-            a = self.assets[r.uid] = Asset(r.uid, r.party, r.air)
-            return a
-        if a.party != r.party:
+            if not self._make_room(r.party):
+                self.stats.assets_refused += 1
+                return None
+            a = self._hold(Asset(r.uid, r.party, r.air))
+        elif a.party != r.party:
             self.stats.uid_taken += 1
             return None
+        else:
+            # Heard now: the end of both orders.
+            self._order.move_to_end(a.uid)
+            self._party_order[a.party].move_to_end(a.uid)
+        self._in_batch.add(a.uid)
         return a
+
+    def _hold(self, a: Asset) -> Asset:
+        self.assets[a.uid] = a
+        self._order[a.uid] = None
+        self._party_order.setdefault(a.party, OrderedDict())[a.uid] = None
+        return a
+
+    def _make_room(self, party: str) -> bool:
+        s = self.settings
+        mine = self._party_order.get(party)
+        if mine is not None and len(mine) >= s.max_assets_per_party and not self._evict(mine, party):
+            return False
+        return len(self.assets) < s.max_assets or self._evict(self._order, None)
+
+    def _evictable(self, a: Asset) -> bool:
+        # Not with an active alert (its clearing must be told), not linked (the link is
+        # replayed from the log only at start), not reported in this batch (being judged).
+        return not a.conditions and not a.link and a.uid not in self._in_batch
+
+    def _evict(self, order: OrderedDict[str, None], key: str | None) -> bool:
+        """Forget the longest-silent evictable asset of ``order``. One that cannot be
+        evicted is passed over to the end of the order (as if heard), so a scan costs
+        the entries it passes; a scan that finds nothing is not repeated until an alert
+        clears, a link changes or the batch ends."""
+        if key in self._exhausted:
+            return False
+        for _ in range(len(order)):
+            uid = next(iter(order))
+            a = self.assets[uid]
+            if self._evictable(a):
+                self._forget(a)
+                self.stats.assets_evicted += 1
+                return True
+            order.move_to_end(uid)
+        self._exhausted.add(key)
+        return False
+
+    def _forget(self, a: Asset) -> None:
+        del self.assets[a.uid]
+        self._order.pop(a.uid, None)
+        mine = self._party_order.get(a.party)
+        if mine is not None:
+            mine.pop(a.uid, None)
+            if not mine:
+                del self._party_order[a.party]
+        self._links.pop(a.uid, None)
+        if self._judge is not None:
+            self._judge.forget(a.uid)
 
     # -- judging -------------------------------------------------------------------------
     def process(self, reports: Sequence[Report]) -> list[Event]:
         """Judge a batch of reports and write the alerts' transitions; returns the events."""
         with self._lock:
-            return self._process(reports)
+            try:
+                return self._process(reports)
+            finally:
+                self._in_batch.clear()
+                self._exhausted.clear()
 
     def _process(self, reports: Sequence[Report]) -> list[Event]:
         self._refresh()
@@ -255,9 +343,14 @@ class Tracker:
             conds = {self._cond_key(h): h for h in by_report.get(i, [])}
             self._transition(a, r, conds, now, drafts, out)
         if self.history_file is not None and self._hist_pending:
-            self.history_file.add(self._hist_pending)
+            try:
+                self.history_file.add(self._hist_pending)
+                self.history_file.prune(self._latest - timedelta(seconds=self.settings.history_s))
+            except DeconflictError:
+                # The history's store failing must not cost the batch its alerts: the
+                # points are lost (counted), the judging goes on.
+                self.stats.history_lost += len(self._hist_pending)
             self._hist_pending.clear()
-            self.history_file.prune(self._latest - timedelta(seconds=self.settings.history_s))
         self._proximity(now, drafts, out)
         self._acks()
         events = self.hotline.record(drafts) if drafts else []
@@ -371,6 +464,7 @@ class Tracker:
     def _clear(self, alert: al.Alert, now: datetime, drafts: list[EventDraft],
                out: list[tuple[str, al.Alert, str]]) -> None:
         alert.cleared = True
+        self._exhausted.clear()
         drafts.append(EventDraft(al.CLEARED, "tracks", alert.id, {"id": alert.id, "rule": alert.rule,
                                                                   "parties": alert.parties(),
                                                                   "views": alert.views("cleared")}))
@@ -483,6 +577,7 @@ class Tracker:
     def tracks(self, party: str | None) -> list[dict[str, Any]]:
         """The latest position of every asset ``party`` may see (None: an administrator)."""
         with self._lock:
+            self._apply_links()
             out = []
             for a in self.assets.values():
                 r = a.last
@@ -554,13 +649,18 @@ class Tracker:
             return {"tracks": out, "truncated": truncated}
 
     def active(self, party: str | None) -> list[dict[str, Any]]:
+        """The active alerts concerning ``party`` (None: all), each saying whether the
+        party acknowledged it (whoever's worker the acknowledgement reached: it is in the log)."""
         with self._lock:
-            return [x.view(party, "active") if party else {"alert": x.id, "rule": x.rule, "parties": x.parties()}
+            self._acks()
+            return [{**x.view(party, "active"), "acknowledged": party in x.acked} if party else
+                    {"alert": x.id, "rule": x.rule, "parties": x.parties(), "acknowledged": sorted(x.acked)}
                     for x in self.alerts.values() if party is None or party in x.parties()]
 
     def counters(self) -> dict[str, Any]:
         j = self._judge
-        return {**self.stats.to_json(), "assets": len(self.assets), "active_alerts": len(self.alerts),
+        return {**self.stats.to_json(), "assets": len(self.assets), "max_assets": self.settings.max_assets,
+                "max_assets_per_party": self.settings.max_assets_per_party, "active_alerts": len(self.alerts),
                 "exact_checks": j.exact_checks if j else 0, "clearance_hits": j.cache_hits if j else 0}
 
 
