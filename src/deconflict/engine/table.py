@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
+from deconflict.engine.listing import Columns, Filter, IdsView, page
 from deconflict.model import Declaration
 
 Decode = Callable[[bytes], Declaration]
@@ -35,15 +36,22 @@ class DeclarationTable:
     """Declarations by slot (``None`` once withdrawn), a list's interface:
     ``append``, ``extend``, ``table[slot]``, ``table[slot] = None``, ``len``."""
 
-    __slots__ = ("_base_n", "_blob", "_cache", "_dead", "_decode", "_extra", "_offsets")
+    __slots__ = ("_base_n", "_blob", "_cache", "_cols", "_dead", "_decode", "_extra", "_ids", "_offsets")
 
     def __init__(self, blob: memoryview | bytes = b"", offsets: npt.NDArray[np.int64] | None = None,
-                 decode: Decode | None = None) -> None:
+                 decode: Decode | None = None, *, ids: IdsView | None = None, cols: Columns | None = None) -> None:
+        """``ids`` and ``cols``, the base's ids (sorted: slot ``i`` is the ``i``-th
+        id) and list columns, are what :meth:`base_slot` and :meth:`pager` need."""
         self._blob = memoryview(blob)
         self._offsets = np.zeros(1, np.int64) if offsets is None else offsets
         self._base_n = len(self._offsets) - 1
         if self._base_n and decode is None:
             raise ValueError("a table with encoded declarations needs their decoder")
+        for what, given in (("ids", ids), ("columns", None if cols is None else cols.kind)):
+            if given is not None and len(given) != self._base_n:
+                raise ValueError(f"{len(given)} {what} for {self._base_n} declarations")
+        self._ids = ids if ids is not None else IdsView(b"", 0)
+        self._cols = cols
         self._decode = decode
         self._dead = bytearray(self._base_n)
         self._extra: list[Declaration | None] = []
@@ -88,6 +96,25 @@ class DeclarationTable:
 
     def is_base(self, slot: int) -> bool:
         return slot < self._base_n
+
+    @property
+    def base_n(self) -> int:
+        return self._base_n
+
+    def base_slot(self, ident: str) -> int | None:
+        """The live base slot of id ``ident`` (a binary search over the base's
+        sorted ids: no Python string or dict entry per declaration), or None."""
+        if not self._base_n:
+            return None
+        slot = self._ids.find(ident)
+        return None if slot is None or self._dead[slot] else slot
+
+    def base_ids(self, slots: Iterable[int]) -> Iterator[str]:
+        """The ids of base ``slots``."""
+        return self._ids.strings(slots)
+
+    def base_columns(self) -> Columns | None:
+        return self._cols
 
     def __setitem__(self, slot: int, value: None) -> None:
         """Withdraw: the only assignment a slot takes."""
@@ -134,6 +161,30 @@ class DeclarationTable:
             yield from (d for d in extra if d is not None)
 
         return read()
+
+    def pager(self) -> Callable[[Filter], tuple[list[Declaration], str | None]]:
+        """Pages of the declarations as they are now, to be asked later without the
+        engine's lock (what can change is copied, as :meth:`frozen` copies it): the
+        base is walked in id order on its columns and only what a page lists, or
+        what its columns cannot rule out, is decoded (engine/listing.py)."""
+        dead = bytes(self._dead)
+        extra = [d for d in self._extra if d is not None]
+        blob, offsets, decode, cache, ids = self._blob, self._offsets, self._decode, self._cache, self._ids
+        cols = self._cols
+        if self._base_n and cols is None:
+            raise ValueError("a table without list columns cannot be paged")
+
+        def one(slot: int) -> Declaration:
+            decl = cache.get(slot)  # a read of the shared cache; never a write from here
+            if decl is None:
+                assert decode is not None
+                decl = decode(bytes(blob[int(offsets[slot]):int(offsets[slot + 1])]))
+            return decl
+
+        def ask(f: Filter) -> tuple[list[Declaration], str | None]:
+            return page(ids, cols or Columns.empty(), dead, one, extra, f)
+
+        return ask
 
     def nbytes(self) -> int:
         """Bytes of the compact part (the buffer may be a shared memory map)."""

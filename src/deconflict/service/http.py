@@ -51,7 +51,7 @@ from deconflict.service.hotline import (
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
-from deconflict.service.listing import Query, page
+from deconflict.service.listing import Query
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
 from deconflict.service.openapi import with_problems
@@ -476,7 +476,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         the next page's cursor is in the ``X-Next-Cursor`` header (and a Link rel=next).
         ``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
         q = Query.parse(limit=limit, cursor=cursor, bbox=bbox, start=start, end=end, kind=kind, owner=owner)
-        found, following = page(hotline.declarations(who), q)
+        found, following = hotline.declarations_page(who, q)
         headers = {}
         if following is not None:
             headers["X-Next-Cursor"] = following
