@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,12 @@ def _rewrite(spec: str, edit: Any) -> None:
     try:
         buf = store.startup_buffer()
         assert buf is not None
-        store.put_startup(edit(bytes(buf)))
+        edited = edit(bytes(buf))
+        del buf
+        # Whoever edits the snapshot writes it over the old one, whatever its seq says
+        # (put_startup alone keeps a later snapshot rather than an earlier one).
+        store.drop_startup()
+        store.put_startup(edited)
     finally:
         store.close()
 
@@ -361,3 +367,53 @@ def test_the_picture_and_the_listing_decode_after_the_hotline_s_lock(tmp_path: P
     finally:
         table._decode = decode
         warm.close()
+
+
+def test_a_snapshot_is_written_while_other_processes_submit(spec: str) -> None:
+    """Writing a snapshot (18-49 s at 1M) held the store's writer lock, so every
+    other worker's submit waited for it. Now the state is copied at one event and
+    written without that lock: another process's submit completes meanwhile, and
+    the snapshot stays bound to the event it was taken at."""
+    service = seeded(spec, 120)
+    other = Deconflict(open_store(spec))  # another worker of the same store
+    late = Theatre(12).declarations(2, prefix="during")
+    done: list[int] = []
+
+    def submit_elsewhere() -> None:
+        worker = threading.Thread(target=lambda: done.append(len(other.apply([Change(declaration=d) for d in late]))))
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "a submit on another process waited for the snapshot's writing"
+
+    taken_at = service.seq
+    try:
+        assert service.write_snapshot(during=submit_elsewhere) == taken_at
+        assert done and other.seq > taken_at
+    finally:
+        other.close()
+        service.close()
+    warm = Deconflict(open_store(spec))
+    try:
+        # Bound to the event it was taken at; what was appended meanwhile is the tail.
+        assert warm.snapshot_seq == taken_at < warm.seq
+        assert all(warm.engine.has_declaration(d.id) for d in late)
+    finally:
+        warm.close()
+
+
+def test_an_older_snapshot_does_not_replace_a_later_one(spec: str) -> None:
+    service = seeded(spec, 40)
+    try:
+        first = service.write_snapshot()
+        buf = service.store.startup_buffer()
+        assert buf is not None
+        older = bytes(buf)
+        del buf
+        service.apply([Change(declaration=d) for d in Theatre(4).declarations(3, prefix="n")])
+        later = service.write_snapshot()
+        service.store.put_startup(older)  # a slower writer finishing last
+        buf = service.store.startup_buffer()
+        assert buf is not None and startup.peek_seq(buf) == later > first
+        del buf
+    finally:
+        service.close()

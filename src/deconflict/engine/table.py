@@ -162,6 +162,17 @@ class DeclarationTable:
 
         return read()
 
+    def copy(self) -> DeclarationTable:
+        """The table as it is now, for reading on another thread while this one
+        changes: the base (never changed) shared, what can change copied."""
+        other = DeclarationTable.__new__(DeclarationTable)
+        other._blob, other._offsets, other._base_n = self._blob, self._offsets, self._base_n
+        other._ids, other._cols, other._decode = self._ids, self._cols, self._decode
+        other._dead = bytearray(self._dead)
+        other._extra = list(self._extra)
+        other._cache = OrderedDict()
+        return other
+
     def pager(self) -> Callable[[Filter], tuple[list[Declaration], str | None]]:
         """Pages of the declarations as they are now, to be asked later without the
         engine's lock (what can change is copied, as :meth:`frozen` copies it): the

@@ -95,6 +95,8 @@ CONNECT_TIMEOUT_S = 5
 IDLE_READERS = 2
 #: Rows streamed per round trip from a server-side cursor.
 FETCH_ROWS = 2000
+#: The advisory lock key of start-up snapshot writers (any constant of our own).
+SNAPSHOT_LOCK = 0x64636673_6E6170  # "dcfsnap"
 #: Bytes per row of the start-up snapshot (store/startup.py).
 SNAPSHOT_CHUNK = 8 << 20
 
@@ -724,6 +726,14 @@ class PostgresStore:
         """Keep ``body`` as the database's start-up snapshot, replacing the last one
         in one transaction (processes on every host start from it)."""
         def run(db: psycopg.Connection[Any]) -> None:
+            # Writers do not hold the store's lock rows (Deconflict.write_snapshot):
+            # one at a time here, and never an older snapshot over a later one.
+            self._exec(db, "SELECT pg_advisory_xact_lock(%s)", (SNAPSHOT_LOCK,))
+            first = self._exec(db, "SELECT body FROM startup_snapshot WHERE part = 0").fetchone()
+            if first is not None:
+                head = zlib.decompressobj().decompress(first[0], startup.PEEK_BYTES)
+                if not startup.newer(startup.peek_seq(memoryview(body)), startup.peek_seq(memoryview(head))):
+                    return
             self._exec(db, "DELETE FROM startup_snapshot")
             with db.cursor() as cur:
                 sql = "INSERT INTO startup_snapshot (part, body) VALUES (%s, %s)"

@@ -42,6 +42,8 @@ cold, which vouches for the whole log.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -143,18 +145,38 @@ def _encode_declaration(decl: Declaration) -> bytes:
     return canonical_json(encode_declaration(decl)).encode("utf-8")
 
 
-def encode(engine: Engine, base: Base, signer: Signer, sections: dict[str, bytes] | None = None) -> bytes:
-    """The snapshot of ``engine`` (its state after event ``base.seq``) and the service's ``sections``."""
-    margins = engine.margins
-    image = engine.image(_encode_declaration)
+@dataclass(frozen=True)
+class Capture:
+    """An engine's state copied at one event (:func:`capture`), encoded later."""
+
+    margins: CautionMargins
+    parties: list[Party]
+    measures: list[Measure]
+    image: Callable[[Callable[[Declaration], bytes]], EngineImage]
+
+
+def capture(engine: Engine) -> Capture:
+    """What :func:`encode` needs of ``engine``, copied now (quick: see
+    Engine.image_later); the costly encoding happens in :func:`encode`, which
+    then needs no lock: nothing it reads changes."""
+    return Capture(engine.margins, [p for _, p in sorted(engine.parties.items())],
+                   sorted(engine.measures(), key=lambda m: m.id), engine.image_later())
+
+
+def encode(engine: Engine | Capture, base: Base, signer: Signer, sections: dict[str, bytes] | None = None) -> bytes:
+    """The snapshot of ``engine`` (its state after event ``base.seq``, or a capture
+    of it) and the service's ``sections``."""
+    cap = engine if isinstance(engine, Capture) else capture(engine)
+    margins = cap.margins
+    image = cap.image(_encode_declaration)
     meta = {
         "margins": {
             "caution_horizontal_m": margins.horizontal_m, "caution_vertical_m": margins.vertical_m,
             "caution_minutes": margins.minutes},
         # In id order, as a cold start reads them from the state tables: the
         # engine then holds them in the same order (measures are asked in it).
-        "parties": [encode_party(p) for _, p in sorted(engine.parties.items())],
-        "measures": [encode_measure(m) for m in sorted(engine.measures(), key=lambda m: m.id)],
+        "parties": [encode_party(p) for p in cap.parties],
+        "measures": [encode_measure(m) for m in cap.measures],
         "audiences": [[owner, "all" if share.everyone else sorted(share.parties)]
                       for owner, share in image.columns.audiences],
     }
@@ -316,14 +338,46 @@ def release(buf: memoryview) -> None:
 
 
 # -- where snapshots live ------------------------------------------------------------
-def write_file(path: Path, body: bytes) -> None:
-    """Replace the snapshot file at ``path`` whole (a reader sees the old or the new one)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def write_file(path: Path, body: bytes) -> bool:
+    """Replace the snapshot file at ``path`` whole (a reader sees the old or the new
+    one), unless it holds a later one; returns whether it was replaced. Writers no
+    longer hold the store's lock (Deconflict.write_snapshot), so two may write at
+    once: each its own temporary file, and the replacement under a lock of its own."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            if not newer(peek_seq(memoryview(body)), _file_seq(path)):
+                os.unlink(tmp)
+                return False
+            os.replace(tmp, path)
+            return True
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def newer(seq: int | None, than: int | None) -> bool:
+    """Whether a snapshot at ``seq`` is to replace one at ``than`` (None: unknown,
+    or none): never by an older one, which would only lengthen the next replay."""
+    return seq is None or than is None or seq >= than
+
+
+def _file_seq(path: Path) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            return peek_seq(memoryview(f.read(PEEK_BYTES)))
+    except FileNotFoundError:
+        return None
+
+
+#: Bytes of a snapshot's start that hold its header (a few KB: the frontier and the sections).
+PEEK_BYTES = 1 << 16
 
 
 def map_file(f: BinaryIO) -> memoryview | None:
