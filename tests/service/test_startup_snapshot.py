@@ -21,6 +21,7 @@ from deconflict.service.auth import Role
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.store import startup
+from deconflict.store.documents import encode_declaration
 from deconflict.store.events import canonical_json
 from deconflict.store.keys import KeyRing
 from deconflict.store.note import Signer, sign_note
@@ -359,8 +360,18 @@ def test_the_picture_and_the_listing_decode_after_the_hotline_s_lock(tmp_path: P
 
     table._decode = watched
     try:
+        # The picture decodes nothing: the stored documents are its documents.
+        later = Theatre(13).declarations(3, prefix="z")
+        warm.apply([Change(declaration=d) for d in later])
         now = web_api._now(hotline)
-        assert len(now.declarations) == len(warm.engine) and held and not any(held)
+        docs = now.documents(lambda o, s: True, lambda d: True)
+        assert len(docs) == len(warm.engine) and not held
+        objects = {d.id: encode_declaration(d) for d in warm.declarations()}
+        listed = [json.loads(d) if isinstance(d, bytes) else encode_declaration(d) for d in docs]
+        assert [d["id"] for d in listed] == sorted(objects) and listed == [objects[d["id"]] for d in listed]
+        assert sum(isinstance(d, bytes) for d in docs) == len(docs) - len(later)
+        mine = now.documents(lambda o, s: s.allows(PARTIES[0], o), lambda d: d.share_with.allows(PARTIES[0], d.owner))
+        assert len(mine) == sum(d.share_with.allows(PARTIES[0], d.owner) for d in warm.declarations())
         held.clear()
         viewer = hotline.authenticate(hotline.issue_credential(None, PARTIES[0], "v", Role.VIEWER)[1])
         assert hotline.declarations(viewer) and held and not any(held)

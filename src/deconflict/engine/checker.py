@@ -55,6 +55,7 @@ from deconflict.model import (
     FindingKind,
     Measure,
     Party,
+    ShareWith,
 )
 from deconflict.model.units import vertical_gap, within_vertical_margin
 
@@ -453,6 +454,13 @@ class Engine:
         """The declarations now, to be iterated after the caller lets go of the
         engine (see DeclarationTable.frozen): take it under the lock, read it outside."""
         return self._decls.frozen()
+
+    def documents_later(self) -> Callable[[Callable[[str, ShareWith], bool], Callable[[Declaration], bool]],
+                                          list[bytes | Declaration]]:
+        """Every declaration now, in id order, read after the caller lets go of the
+        engine (see DeclarationTable.documents): the stored document of those
+        still encoded, the object of the others."""
+        return self._decls.documents()
 
     def pager(self) -> Callable[[Filter], tuple[list[Declaration], str | None]]:
         """Pages of the declarations now, asked after the caller lets go of the

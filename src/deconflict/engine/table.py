@@ -17,6 +17,7 @@ with the store's encoder, whose round trip the store's tests hold.
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 
@@ -24,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.engine.listing import Columns, Filter, IdsView, page
-from deconflict.model import Declaration
+from deconflict.model import Declaration, ShareWith
 
 Decode = Callable[[bytes], Declaration]
 
@@ -196,6 +197,37 @@ class DeclarationTable:
             return page(ids, cols or Columns.empty(), dead, one, extra, f)
 
         return ask
+
+    def documents(self) -> Callable[[Callable[[str, ShareWith], bool], Callable[[Declaration], bool]],
+                                    list[bytes | Declaration]]:
+        """Every declaration as it is now, in id order, to be read later without the
+        engine's lock (copied as :meth:`pager` copies): ``read(sees, visible)``
+        gives those of an audience ``sees(owner, share_with)`` accepts (base
+        slots: their stored documents, never decoded) or that ``visible`` accepts
+        (later ones: the objects)."""
+        dead = bytes(self._dead)
+        extra = sorted((d for d in self._extra if d is not None), key=lambda d: d.id)
+        ids, cols, n = self._ids, self._cols, self._base_n
+        if n and cols is None:
+            raise ValueError("a table without list columns cannot be listed by audience")
+
+        def read(sees: Callable[[str, ShareWith], bool],
+                 visible: Callable[[Declaration], bool]) -> list[bytes | Declaration]:
+            later = [d for d in extra if visible(d)]
+            if not n:
+                return list(later)
+            assert cols is not None
+            ok = np.fromiter((sees(o, s) for o, s in cols.audiences), bool, len(cols.audiences))
+            keep = (np.frombuffer(dead, np.uint8) == 0) & ok[cols.aud]
+            slots = np.flatnonzero(keep).tolist()
+            base: list[bytes | Declaration] = [self.encoded(s) for s in slots]
+            if not later:
+                return base
+            keyed = heapq.merge(zip((ids[s] for s in slots), base, strict=True),
+                                ((d.id.encode("utf-8"), d) for d in later), key=lambda p: p[0])
+            return [doc for _k, doc in keyed]
+
+        return read
 
     def nbytes(self) -> int:
         """Bytes of the compact part (the buffer may be a shared memory map)."""
