@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from bench.synth import Theatre
 
 from deconflict.engine import Engine
-from deconflict.engine.listing import Filter
+from deconflict.engine.listing import Filter, Stored
 from deconflict.model import Declaration, Party, ShareWith
 from deconflict.service.listing import Query, engine_filter, page
 from deconflict.store.documents import decode_declaration, encode_declaration
@@ -124,6 +124,13 @@ def test_a_page_decodes_what_it_lists_not_the_table() -> None:
                                 kinds=frozenset({"flight"})))
     assert found and all(d.owner == owner and d.kind.value == "flight" for d in found)
     assert len(asked) == 21
+    asked.clear()
+    # Filters the columns decide exactly: the stored documents, none decoded.
+    found, _ = e.pager()(Filter(limit=20, sees=sees, keeps=lambda d: d.owner == owner, exact=True,
+                                after="d0100"))
+    assert not asked and all(isinstance(d, Stored) for d in found)
+    want = sorted((d for d in decls if d.owner == owner and d.id > "d0100"), key=lambda d: d.id)[:20]
+    assert [decode_declaration(json.loads(d.doc)) for d in found if isinstance(d, Stored)] == want
     # Ids are found without a dict of them, withdrawn ones are not.
     assert e.has_declaration(decls[123].id) and e.get_declaration(decls[123].id) == decls[123]
     e.remove_declaration(decls[123].id)

@@ -17,7 +17,7 @@ from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.image import EngineImage
 from deconflict.engine.index import GridIndex
-from deconflict.engine.listing import Columns, Filter, IdsView
+from deconflict.engine.listing import Columns, Filter, IdsView, Listed
 from deconflict.engine.parts import (
     Part,
     Role,
@@ -462,7 +462,7 @@ class Engine:
         still encoded, the object of the others."""
         return self._decls.documents()
 
-    def pager(self) -> Callable[[Filter], tuple[list[Declaration], str | None]]:
+    def pager(self) -> Callable[[Filter], tuple[list[Listed], str | None]]:
         """Pages of the declarations now, asked after the caller lets go of the
         engine (see DeclarationTable.pager): take it under the lock, ask outside."""
         return self._decls.pager()

@@ -174,6 +174,10 @@ class Filter:
     start: datetime | None = None
     end: datetime | None = None
     bbox: Box4 | None = None
+    #: The caller's promise that ``keeps`` is exactly visibility (as ``sees``
+    #: decides it) and the filters above: then the columns decide, and a page
+    #: lists stored documents without decoding them (see :func:`page`).
+    exact: bool = False
 
     def audiences(self, cols: Columns) -> npt.NDArray[np.bool_]:
         """Whether the caller sees each audience of ``cols`` (one call per distinct audience)."""
@@ -240,27 +244,48 @@ class IdsView(Sequence[bytes]):
             yield self[i].decode("utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A declaration of the base as it is stored: its id and its document (the
+    canonical JSON of its encoding), listed without being decoded."""
+
+    id: str
+    doc: bytes
+
+
+Listed = Declaration | Stored
+
+
 def page(base_ids: IdsView, cols: Columns, dead: bytes, decode: Callable[[int], Declaration],
-         extra: Iterable[Declaration], f: Filter) -> tuple[list[Declaration], str | None]:
+         extra: Iterable[Declaration], f: Filter,
+         stored: Callable[[int], bytes] | None = None) -> tuple[list[Listed], str | None]:
     """The page ``f`` asks for among the base (slot ``i`` has id ``base_ids[i]``,
     in order; ``dead[i]`` when withdrawn; ``decode(i)`` its declaration) and
-    ``extra`` (objects, any order); and the cursor of the next page (None at the end)."""
+    ``extra`` (objects, any order); and the cursor of the next page (None at the end).
+    When the columns decide ``f`` exactly (:attr:`Filter.exact`, and no box across
+    the antimeridian) and ``stored(i)`` gives slot ``i``'s document, the base's
+    declarations are listed as :class:`Stored`, not decoded."""
     want = f.limit + 1
-    found: list[Declaration] = []
+    found: list[Listed] = []
     n = len(base_ids)
     lo = base_ids.after(f.after)
     chunk = min(_CHUNK_MAX, 4 * want)
     dead_arr = np.frombuffer(dead, np.uint8) if n else np.zeros(0, np.uint8)
     ok_aud = f.audiences(cols)
+    raw = stored if f.exact and (f.bbox is None or f.bbox[0] <= f.bbox[2]) else None
     while lo < n and len(found) < want:
         hi = min(n, lo + chunk)
         m = f.mask(cols, lo, hi, dead_arr[lo:hi] == 0, ok_aud)
-        for slot in (np.flatnonzero(m) + lo).tolist():
-            d = decode(slot)
-            if f.keeps(d):
-                found.append(d)
-                if len(found) == want:
-                    break
+        slots = (np.flatnonzero(m) + lo).tolist()
+        if raw is not None:
+            found.extend(Stored(base_ids[s].decode("utf-8"), raw(s)) for s in slots[:want - len(found)])
+        else:
+            for slot in slots:
+                d = decode(slot)
+                if f.keeps(d):
+                    found.append(d)
+                    if len(found) == want:
+                        break
         lo, chunk = hi, min(_CHUNK_MAX, chunk * 2)
     after = f.after
     later = heapq.nsmallest(want, (d for d in extra if (after is None or d.id > after) and f.keeps(d)),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.engine.listing import Columns, Filter, IdsView, page
+from deconflict.engine.listing import Columns, Filter, IdsView, Listed, page
 from deconflict.model import Declaration, ShareWith
 
 Decode = Callable[[bytes], Declaration]
@@ -174,7 +174,7 @@ class DeclarationTable:
         other._cache = OrderedDict()
         return other
 
-    def pager(self) -> Callable[[Filter], tuple[list[Declaration], str | None]]:
+    def pager(self) -> Callable[[Filter], tuple[list[Listed], str | None]]:
         """Pages of the declarations as they are now, to be asked later without the
         engine's lock (what can change is copied, as :meth:`frozen` copies it): the
         base is walked in id order on its columns and only what a page lists, or
@@ -193,8 +193,11 @@ class DeclarationTable:
                 decl = decode(bytes(blob[int(offsets[slot]):int(offsets[slot + 1])]))
             return decl
 
-        def ask(f: Filter) -> tuple[list[Declaration], str | None]:
-            return page(ids, cols or Columns.empty(), dead, one, extra, f)
+        def stored(slot: int) -> bytes:
+            return bytes(blob[int(offsets[slot]):int(offsets[slot + 1])])
+
+        def ask(f: Filter) -> tuple[list[Listed], str | None]:
+            return page(ids, cols or Columns.empty(), dead, one, extra, f, stored)
 
         return ask
 

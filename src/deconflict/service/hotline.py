@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deconflict.engine import cells
-from deconflict.engine.listing import Filter
+from deconflict.engine.listing import Filter, Listed
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
@@ -393,12 +393,12 @@ class Hotline:
         now = self.read_service(lambda service: service.engine.frozen_declarations())
         return [d for d in now if who.is_admin or visible(d, who.party)]
 
-    def declarations_page(self, who: Principal, q: listing.Query) -> tuple[list[Declaration], str | None]:
+    def declarations_page(self, who: Principal, q: listing.Query) -> tuple[list[Listed], str | None]:
         """A page of the declarations ``who`` may see (service/listing.py): the
-        engine's state copied under the lock, the page read outside it, decoding
-        only what it lists (engine/listing.py)."""
+        engine's state copied under the lock, the page read outside it; those of
+        the start-up snapshot as stored documents, never decoded (engine/listing.py)."""
         who.require(Action.READ)
-        ask: Callable[[Filter], tuple[list[Declaration], str | None]] = self.read_service(
+        ask: Callable[[Filter], tuple[list[Listed], str | None]] = self.read_service(
             lambda service: service.engine.pager())
         party = who.party
 

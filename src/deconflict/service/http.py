@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconflict.engine.listing import Stored
 from deconflict.engine.parts import Part
 from deconflict.errors import (
     AlreadyDecided,
@@ -482,10 +483,15 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
             headers["X-Next-Cursor"] = following
             params = urlencode({**request.query_params, "cursor": following})
             headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
-        docs = [encode_declaration(d) for d in found]
+        # The start-up snapshot's declarations come as their stored documents (the
+        # same encoding, canonical JSON): sent as they are, not decoded and encoded.
+        docs: list[Any]
         if references:
+            docs = [orjson.loads(d.doc) if isinstance(d, Stored) else encode_declaration(d) for d in found]
             for doc in docs:
                 doc["reference"] = hotline.refs.of_activity(doc["id"])
+        else:
+            docs = [orjson.Fragment(d.doc) if isinstance(d, Stored) else encode_declaration(d) for d in found]
         # Answered as it is: FastAPI's validation and encoding of a page of 5,000
         # documents was three quarters of the request (180 of 230 ms), on the
         # map's path to ready. The documents are the store's own encoding.

@@ -91,5 +91,8 @@ def engine_filter(q: Query, sees: Callable[[str, ShareWith], bool],
     def sees_asked(owner: str, share: ShareWith) -> bool:
         return (not owners or owner in owners) and sees(owner, share)
 
+    # exact: visible is sees on the declaration's audience, and q.keeps is the
+    # cursor, kinds, owners, window and box, each of which the columns decide
+    # (tests/engine/test_listing.py holds the pages equal to this filter's).
     return Filter(limit=q.limit, sees=sees_asked, keeps=lambda d: visible(d) and q.keeps(d), after=q.cursor,
-                  kinds=q.kinds, start=q.start, end=q.end, bbox=q.bbox)
+                  kinds=q.kinds, start=q.start, end=q.end, bbox=q.bbox, exact=True)
