@@ -7,9 +7,11 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 
+import pytest
 from bench.synth import Theatre
 
 from deconflict.engine import Engine
+from deconflict.engine import listing as listing_module
 from deconflict.engine.listing import Filter, Stored
 from deconflict.model import Declaration, Party, ShareWith
 from deconflict.service.listing import Query, engine_filter, page
@@ -135,3 +137,36 @@ def test_a_page_decodes_what_it_lists_not_the_table() -> None:
     assert e.has_declaration(decls[123].id) and e.get_declaration(decls[123].id) == decls[123]
     e.remove_declaration(decls[123].id)
     assert not e.has_declaration(decls[123].id) and not e.has_declaration("nope")
+
+
+def test_pages_of_an_engine_of_objects_walk_a_sorted_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a cold start every declaration is an object: a page walks them in id
+    order (a run sorted once and reused, later additions merged in) rather than
+    filtering all of them, and withdrawals since the run was sorted stay out."""
+    monkeypatch.setattr(listing_module.Run, "stale", lambda self, extra: len(extra) - self.covers > 20)
+    decls = shared(Theatre(6).declarations(300))
+    e = engine_with(decls)
+    now = list(decls)
+    q = Query(limit=23, kinds=frozenset({"site", "fire"}))
+    assert pages(e.pager(), q, "p0") == reference(now, q, "p0")
+    run = e._decls._run
+    assert run is not None and run.covers == 300
+    # Withdrawn since the run was sorted, replaced (a new slot), and a few added (the delta).
+    for d in decls[:40:3]:
+        e.remove_declaration(d.id)
+    moved = dataclasses.replace(decls[50], share_with=ShareWith.only({"p5"}))
+    e.add_declaration(moved, replace=True)
+    added = shared(Theatre(7).declarations(12, prefix="f"))
+    for d in added:
+        e.add_declaration(d)
+    gone = {d.id for d in decls[:40:3]} | {moved.id}
+    now = [d for d in decls if d.id not in gone] + [moved, *added]
+    for party in ("p0", "p5"):
+        for query in (q, Query(limit=7), Query(limit=5, owners=frozenset({"p5"}))):
+            assert pages(e.pager(), query, party) == reference(now, query, party)
+    assert e._decls._run is run  # 13 later slots: merged as a delta, not sorted again
+    for d in shared(Theatre(8).declarations(30, prefix="g")):
+        e.add_declaration(d)
+        now.append(d)
+    assert pages(e.pager(), q, "p0") == reference(now, q, "p0")
+    assert e._decls._run is not run and e._decls._run.covers == len(e._decls._extra)

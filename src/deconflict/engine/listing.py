@@ -245,6 +245,52 @@ class IdsView(Sequence[bytes]):
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """The declarations added after the base, ``extra[0:covers]`` (slots
+    relative to the base's end, ``None`` once withdrawn), as slots sorted by id:
+    a page walks it from the cursor instead of filtering every one. Later
+    additions are the delta past ``covers``; a slot listed here that is
+    withdrawn since is ``None`` in any later copy, and skipped."""
+
+    ids: list[str]
+    slots: list[int]
+    covers: int
+
+    @classmethod
+    def of(cls, extra: Sequence[Declaration | None]) -> Run:
+        pairs = sorted((d.id, i) for i, d in enumerate(extra) if d is not None)
+        return cls([p[0] for p in pairs], [p[1] for p in pairs], len(extra))
+
+    def stale(self, extra: Sequence[Declaration | None]) -> bool:
+        """Whether the delta of ``extra`` past this run is worth sorting into a new one."""
+        return len(extra) - self.covers > max(4096, self.covers // 8)
+
+    def in_order(self, extra: Sequence[Declaration | None], after: str | None) -> Iterator[Declaration]:
+        """The live declarations of ``extra`` this run covers with an id past ``after``, in id order."""
+        for i in range(0 if after is None else bisect_right(self.ids, after), len(self.ids)):
+            d = extra[self.slots[i]]
+            if d is not None:
+                yield d
+
+    def delta(self, extra: Sequence[Declaration | None]) -> list[Declaration]:
+        return [d for d in extra[self.covers:] if d is not None]
+
+
+def later_page(extra: Sequence[Declaration | None], run: Run, f: Filter, want: int) -> list[Declaration]:
+    """The ``want`` smallest ids of ``extra`` past the cursor that ``f`` keeps."""
+    found: list[Declaration] = []
+    for d in run.in_order(extra, f.after):
+        if f.keeps(d):
+            found.append(d)
+            if len(found) == want:
+                break
+    after = f.after
+    delta = heapq.nsmallest(want, (d for d in run.delta(extra) if (after is None or d.id > after) and f.keeps(d)),
+                            key=lambda d: d.id)
+    return list(heapq.merge(found, delta, key=lambda d: d.id))[:want]
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     """A declaration of the base as it is stored: its id and its document (the
     canonical JSON of its encoding), listed without being decoded."""
@@ -257,11 +303,12 @@ Listed = Declaration | Stored
 
 
 def page(base_ids: IdsView, cols: Columns, dead: bytes, decode: Callable[[int], Declaration],
-         extra: Iterable[Declaration], f: Filter,
-         stored: Callable[[int], bytes] | None = None) -> tuple[list[Listed], str | None]:
+         extra: Sequence[Declaration | None], f: Filter,
+         stored: Callable[[int], bytes] | None = None, run: Run | None = None) -> tuple[list[Listed], str | None]:
     """The page ``f`` asks for among the base (slot ``i`` has id ``base_ids[i]``,
     in order; ``dead[i]`` when withdrawn; ``decode(i)`` its declaration) and
-    ``extra`` (objects, any order); and the cursor of the next page (None at the end).
+    ``extra`` (objects, any order, None when withdrawn; ``run`` of it if one is at
+    hand); and the cursor of the next page (None at the end).
     When the columns decide ``f`` exactly (:attr:`Filter.exact`, and no box across
     the antimeridian) and ``stored(i)`` gives slot ``i``'s document, the base's
     declarations are listed as :class:`Stored`, not decoded."""
@@ -287,9 +334,7 @@ def page(base_ids: IdsView, cols: Columns, dead: bytes, decode: Callable[[int], 
                     if len(found) == want:
                         break
         lo, chunk = hi, min(_CHUNK_MAX, chunk * 2)
-    after = f.after
-    later = heapq.nsmallest(want, (d for d in extra if (after is None or d.id > after) and f.keeps(d)),
-                            key=lambda d: d.id)
+    later = later_page(extra, run if run is not None else Run.of(extra), f, want)
     chosen = list(heapq.merge(found, later, key=lambda d: d.id))[:want]
     if len(chosen) > f.limit:
         chosen = chosen[:f.limit]

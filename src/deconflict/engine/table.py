@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.engine.listing import Columns, Filter, IdsView, Listed, page
+from deconflict.engine.listing import Columns, Filter, IdsView, Listed, Run, page
 from deconflict.model import Declaration, ShareWith
 
 Decode = Callable[[bytes], Declaration]
@@ -37,7 +37,7 @@ class DeclarationTable:
     """Declarations by slot (``None`` once withdrawn), a list's interface:
     ``append``, ``extend``, ``table[slot]``, ``table[slot] = None``, ``len``."""
 
-    __slots__ = ("_base_n", "_blob", "_cache", "_cols", "_dead", "_decode", "_extra", "_ids", "_offsets")
+    __slots__ = ("_base_n", "_blob", "_cache", "_cols", "_dead", "_decode", "_extra", "_ids", "_offsets", "_run")
 
     def __init__(self, blob: memoryview | bytes = b"", offsets: npt.NDArray[np.int64] | None = None,
                  decode: Decode | None = None, *, ids: IdsView | None = None, cols: Columns | None = None) -> None:
@@ -57,6 +57,9 @@ class DeclarationTable:
         self._dead = bytearray(self._base_n)
         self._extra: list[Declaration | None] = []
         self._cache: OrderedDict[int, Declaration] = OrderedDict()
+        # The slots added since the base, sorted by id, as of some length of _extra:
+        # built by a reader off the lock, read by the next ones (engine/listing.py).
+        self._run: Run | None = None
 
     def __len__(self) -> int:
         return self._base_n + len(self._extra)
@@ -172,6 +175,7 @@ class DeclarationTable:
         other._dead = bytearray(self._dead)
         other._extra = list(self._extra)
         other._cache = OrderedDict()
+        other._run = self._run
         return other
 
     def pager(self) -> Callable[[Filter], tuple[list[Listed], str | None]]:
@@ -180,7 +184,7 @@ class DeclarationTable:
         base is walked in id order on its columns and only what a page lists, or
         what its columns cannot rule out, is decoded (engine/listing.py)."""
         dead = bytes(self._dead)
-        extra = [d for d in self._extra if d is not None]
+        extra = list(self._extra)  # a copy of references: withdrawals since do not show
         blob, offsets, decode, cache, ids = self._blob, self._offsets, self._decode, self._cache, self._ids
         cols = self._cols
         if self._base_n and cols is None:
@@ -197,9 +201,18 @@ class DeclarationTable:
             return bytes(blob[int(offsets[slot]):int(offsets[slot + 1])])
 
         def ask(f: Filter) -> tuple[list[Listed], str | None]:
-            return page(ids, cols or Columns.empty(), dead, one, extra, f, stored)
+            return page(ids, cols or Columns.empty(), dead, one, extra, f, stored, self._sorted(extra))
 
         return ask
+
+    def _sorted(self, extra: list[Declaration | None]) -> Run:
+        """A run over ``extra`` (a copy of the slots added since the base): the
+        table's, or a new one kept for the readers after (a run of any earlier
+        copy is a valid run of a later one: slots are only appended or emptied)."""
+        run = self._run
+        if run is None or run.covers > len(extra) or run.stale(extra):
+            run = self._run = Run.of(extra)
+        return run
 
     def documents(self) -> Callable[[Callable[[str, ShareWith], bool], Callable[[Declaration], bool]],
                                     list[bytes | Declaration]]:
@@ -209,14 +222,17 @@ class DeclarationTable:
         slots: their stored documents, never decoded) or that ``visible`` accepts
         (later ones: the objects)."""
         dead = bytes(self._dead)
-        extra = sorted((d for d in self._extra if d is not None), key=lambda d: d.id)
+        copied = list(self._extra)
         ids, cols, n = self._ids, self._cols, self._base_n
         if n and cols is None:
             raise ValueError("a table without list columns cannot be listed by audience")
 
         def read(sees: Callable[[str, ShareWith], bool],
                  visible: Callable[[Declaration], bool]) -> list[bytes | Declaration]:
-            later = [d for d in extra if visible(d)]
+            run = self._sorted(copied)
+            later = list(heapq.merge((d for d in run.in_order(copied, None) if visible(d)),
+                                     sorted((d for d in run.delta(copied) if visible(d)), key=lambda d: d.id),
+                                     key=lambda d: d.id))
             if not n:
                 return list(later)
             assert cols is not None
