@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice, pairwise
+from itertools import islice
 
 import numpy as np
 
@@ -320,19 +320,18 @@ class Engine:
                 break
         t0, t1, e_part, e_box, tags = batch.entries(good)
         pid = self._index.add_many(t0, t1, e_part, e_box, tags=tags, rebuild=False)
-        firsts = batch.first_parts(good)
+        firsts = np.asarray(batch.first_parts(good), np.int64)
         decls = batch.decls[:good]
         slot = len(self._decls)
         self._decls.extend(decls)
-        self._first_part.extend([pid + f for f in firsts[:-1]])
-        counts = [b - a for a, b in pairwise(firsts)]
-        self._n_parts.extend(counts)
-        owner = self._part_owner
-        for decl, count in zip(decls, counts, strict=True):
-            slots[decl.id] = slot
-            owner.extend([slot] * count)
-            slot += 1
-        self._live += len(decls)
+        # The bookkeeping of a chunk as arrays (a Python loop per declaration was
+        # a fifth of a load's time).
+        counts = np.diff(firsts)
+        self._first_part.frombytes((firsts[:-1] + pid).tobytes())
+        self._n_parts.frombytes(counts.astype(np.int32).tobytes())
+        self._part_owner.frombytes(np.repeat(np.arange(slot, slot + good, dtype=np.int32), counts).tobytes())
+        slots.update(zip([d.id for d in decls], range(slot, slot + good), strict=True))
+        self._live += good
         return good, error
 
     # -- snapshots (store/startup.py) ---------------------------------------------
