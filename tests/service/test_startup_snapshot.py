@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,13 @@ import pytest
 from bench.synth import Theatre, measures
 
 from deconflict.errors import TamperedLog
-from deconflict.model import Party
+from deconflict.model import Party, ShareWith
 from deconflict.service import startup as startup_service
 from deconflict.service.auth import Role
 from deconflict.service.deconflict import Change, Deconflict
 from deconflict.service.hotline import Hotline
 from deconflict.store import startup
+from deconflict.store.documents import encode_declaration
 from deconflict.store.events import canonical_json
 from deconflict.store.keys import KeyRing
 from deconflict.store.note import Signer, sign_note
@@ -131,7 +133,12 @@ def _rewrite(spec: str, edit: Any) -> None:
     try:
         buf = store.startup_buffer()
         assert buf is not None
-        store.put_startup(edit(bytes(buf)))
+        edited = edit(bytes(buf))
+        del buf
+        # Whoever edits the snapshot writes it over the old one, whatever its seq says
+        # (put_startup alone keeps a later snapshot rather than an earlier one).
+        store.drop_startup()
+        store.put_startup(edited)
     finally:
         store.close()
 
@@ -353,11 +360,126 @@ def test_the_picture_and_the_listing_decode_after_the_hotline_s_lock(tmp_path: P
 
     table._decode = watched
     try:
+        # The picture decodes nothing: the stored documents are its documents.
+        later = Theatre(13).declarations(3, prefix="z")
+        warm.apply([Change(declaration=d) for d in later])
         now = web_api._now(hotline)
-        assert len(now.declarations) == len(warm.engine) and held and not any(held)
+        docs = now.documents(lambda o, s: True, lambda d: True)
+        assert len(docs) == len(warm.engine) and not held
+        objects = {d.id: encode_declaration(d) for d in warm.declarations()}
+        listed = [json.loads(d) if isinstance(d, bytes) else encode_declaration(d) for d in docs]
+        assert [d["id"] for d in listed] == sorted(objects) and listed == [objects[d["id"]] for d in listed]
+        assert sum(isinstance(d, bytes) for d in docs) == len(docs) - len(later)
+        mine = now.documents(lambda o, s: s.allows(PARTIES[0], o), lambda d: d.share_with.allows(PARTIES[0], d.owner))
+        assert len(mine) == sum(d.share_with.allows(PARTIES[0], d.owner) for d in warm.declarations())
         held.clear()
         viewer = hotline.authenticate(hotline.issue_credential(None, PARTIES[0], "v", Role.VIEWER)[1])
         assert hotline.declarations(viewer) and held and not any(held)
     finally:
         table._decode = decode
         warm.close()
+
+
+def test_a_snapshot_is_written_while_other_processes_submit(spec: str) -> None:
+    """Writing a snapshot (18-49 s at 1M) held the store's writer lock, so every
+    other worker's submit waited for it. Now the state is copied at one event and
+    written without that lock: another process's submit completes meanwhile, and
+    the snapshot stays bound to the event it was taken at."""
+    service = seeded(spec, 120)
+    other = Deconflict(open_store(spec))  # another worker of the same store
+    late = Theatre(12).declarations(2, prefix="during")
+    done: list[int] = []
+
+    def submit_elsewhere() -> None:
+        worker = threading.Thread(target=lambda: done.append(len(other.apply([Change(declaration=d) for d in late]))))
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "a submit on another process waited for the snapshot's writing"
+
+    taken_at = service.seq
+    try:
+        assert service.write_snapshot(during=submit_elsewhere) == taken_at
+        assert done and other.seq > taken_at
+    finally:
+        other.close()
+        service.close()
+    warm = Deconflict(open_store(spec))
+    try:
+        # Bound to the event it was taken at; what was appended meanwhile is the tail.
+        assert warm.snapshot_seq == taken_at < warm.seq
+        assert all(warm.engine.has_declaration(d.id) for d in late)
+    finally:
+        warm.close()
+
+
+def test_an_older_snapshot_does_not_replace_a_later_one(spec: str) -> None:
+    service = seeded(spec, 40)
+    try:
+        first = service.write_snapshot()
+        buf = service.store.startup_buffer()
+        assert buf is not None
+        older = bytes(buf)
+        del buf
+        service.apply([Change(declaration=d) for d in Theatre(4).declarations(3, prefix="n")])
+        later = service.write_snapshot()
+        service.store.put_startup(older)  # a slower writer finishing last
+        buf = service.store.startup_buffer()
+        assert buf is not None and startup.peek_seq(buf) == later > first
+        del buf
+    finally:
+        service.close()
+
+
+def test_pages_of_a_snapshot_start_are_those_of_a_cold_start_over_http(tmp_path: Path) -> None:
+    """GET /v1/declarations on a process started from a snapshot sends the stored
+    documents as they are: the same pages, documents and cursors as a cold start."""
+    import asyncio
+
+    import httpx
+
+    from deconflict.service.http import create_app
+
+    spec = str(tmp_path / "s.sqlite3")
+    service = seeded(spec, 300)
+    # Some shared with one party only: the viewer below must not see them.
+    private = [dataclasses.replace(d, share_with=ShareWith.only({PARTIES[3]}))
+               for d in Theatre(21).declarations(40, prefix="h")]
+    service.apply([Change(declaration=d) for d in private], "admin")
+    assert any(d.owner != PARTIES[0] for d in private)
+    service.write_snapshot()
+    service.apply([Change(declaration=d) for d in Theatre(22).declarations(20, prefix="t")])
+    service.close()
+
+    def all_pages(service: Deconflict, party: str, params: dict[str, str]) -> list[Any]:
+        hotline = Hotline(service)
+        token = hotline.issue_credential(None, party, "v", Role.VIEWER)[1]
+        out = []
+
+        async def run(params: dict[str, str]) -> None:
+            transport = httpx.ASGITransport(app=create_app(hotline))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                while True:
+                    r = await client.get("/v1/declarations", params=params,
+                                         headers={"Authorization": f"Bearer {token}"})
+                    assert r.status_code == 200
+                    out.append((r.json(), r.headers.get("x-next-cursor")))
+                    if "x-next-cursor" not in r.headers:
+                        return
+                    params = {**params, "cursor": r.headers["x-next-cursor"]}
+
+        asyncio.run(run(params))
+        return out
+
+    queries = [{"limit": "70"}, {"limit": "30", "kind": "site,fire", "owner": "p1,p2"},
+               {"limit": "25", "bbox": "36,32,38,34", "references": "true"}]
+    for params in queries:
+        warm, cold = Deconflict(open_store(spec)), Deconflict(open_store(spec), use_snapshot=False)
+        try:
+            assert warm.snapshot_seq is not None
+            got, want = all_pages(warm, PARTIES[0], params), all_pages(cold, PARTIES[0], params)
+            assert got == want and sum(len(docs) for docs, _ in got) > 0
+            # Another party's declarations shared with p3 only stay out (the owner sees its own).
+            assert all(d["owner"] == PARTIES[0] for docs, _ in got for d in docs if d["id"].startswith("h"))
+        finally:
+            warm.close()
+            cold.close()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from deconflict.engine import Engine
 from deconflict.engine.cells import Claim
@@ -126,28 +127,46 @@ class Deconflict:
             return None
         return startup.load(buf, self.store.verifiers(), self.store.event_row)
 
-    def write_snapshot(self, sections: Callable[[], dict[str, bytes]] | None = None) -> int:
-        """Write the store's start-up snapshot of the state now (after a sync, as the
-        only writer, so nothing moves while it is taken); ``sections`` gives the
-        service's own parts at that same event. Returns its seq. Needs the log's
-        signing key (the one checkpoints are signed with)."""
-        with self.store.exclusive():
+    def write_snapshot(self, sections: Callable[[], dict[str, bytes]] | None = None, *,
+                       lock: contextlib.AbstractContextManager[Any] | None = None,
+                       during: Callable[[], None] | None = None) -> int:
+        """Write the store's start-up snapshot of the state now; ``sections`` gives
+        the service's own parts at that same event. Returns its seq. Needs the log's
+        signing key (the one checkpoints are signed with).
+
+        Not as the store's writer: the state is copied at one event (after a sync,
+        under ``lock``, the caller's lock over this service and ``sections``'
+        state, held for the copy only), then encoded, signed and written while
+        other processes, and this one, go on deciding and appending. What it
+        reads of the store are events up to that one, which never change (the
+        log is append-only, and was vouched for): the snapshot is bound to that
+        event's seq and hash whatever was appended meanwhile. ``during`` is
+        called once the copy is taken and ``lock`` let go (tests act there)."""
+        with lock if lock is not None else contextlib.nullcontext():
             self.sync()
+            seq = self.seq
             n, frontier = self._vouched
             frontier = frontier.copy()
-            if self.seq < n:
-                raise StoreError(f"the engine is at event {self.seq}, behind the {n} events vouched for")
-            for e in self.store.events_after(n):
-                if e.seq > self.seq:
-                    break
+            captured = startup.capture(self.engine)
+            extra = sections() if sections is not None else None
+        if during is not None:
+            during()
+        if seq < n:
+            raise StoreError(f"the engine is at event {seq}, behind the {n} events vouched for")
+        after = n
+        while after < seq:
+            page = self.store.events_page(after, min(seq - after, 10_000))
+            if not page:
+                raise StoreError(f"the log has no event {after + 1}, below the engine's {seq}")
+            for e in page:
                 frontier.add(tree.event_leaf(e.hash))
-            head = self.store.event_row(self.seq) if self.seq else None
-            digest, at = (str(head[7]), str(head[1])) if head is not None else (GENESIS_HASH, "")
-            signer = KeyRing.load(self.store.key_file()).signer
-            body = startup.encode(self.engine, startup.Base(self.seq, digest, at, frontier), signer,
-                                  sections() if sections is not None else None)
-            self.store.put_startup(body)
-            return self.seq
+            after = page[-1].seq
+        head = self.store.event_row(seq) if seq else None
+        digest, at = (str(head[7]), str(head[1])) if head is not None else (GENESIS_HASH, "")
+        signer = KeyRing.load(self.store.key_file()).signer
+        body = startup.encode(captured, startup.Base(seq, digest, at, frontier), signer, extra)
+        self.store.put_startup(body)
+        return seq
 
     # -- other writers -------------------------------------------------------
     def sync(self) -> list[Event]:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deconflict.engine import cells
+from deconflict.engine.listing import Filter, Listed
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import AlreadyExists, DeconflictError, InvalidInput, NotFound, Unavailable
 from deconflict.model import (
@@ -36,8 +37,9 @@ from deconflict.model import (
     Measure,
     Party,
     PartyKind,
+    ShareWith,
 )
-from deconflict.service import answers, escalation, measure_life, namespace, optimistic, receipts, startup
+from deconflict.service import answers, escalation, listing, measure_life, namespace, optimistic, receipts, startup
 from deconflict.service.auth import Action, Credential, Forbidden, Keyring, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change, Deconflict
 from deconflict.service.disclosure import hidden_owners, redact, visible
@@ -390,6 +392,20 @@ class Hotline:
         # Copied under the lock (current, and still while copied), read outside it.
         now = self.read_service(lambda service: service.engine.frozen_declarations())
         return [d for d in now if who.is_admin or visible(d, who.party)]
+
+    def declarations_page(self, who: Principal, q: listing.Query) -> tuple[list[Listed], str | None]:
+        """A page of the declarations ``who`` may see (service/listing.py): the
+        engine's state copied under the lock, the page read outside it; those of
+        the start-up snapshot as stored documents, never decoded (engine/listing.py)."""
+        who.require(Action.READ)
+        ask: Callable[[Filter], tuple[list[Listed], str | None]] = self.read_service(
+            lambda service: service.engine.pager())
+        party = who.party
+
+        def sees(owner: str, share: ShareWith) -> bool:
+            return who.is_admin or share.allows(party, owner)
+
+        return ask(listing.engine_filter(q, sees, lambda d: who.is_admin or visible(d, party)))
 
     def _owns(self, party: str, decl_id: str) -> bool:
         engine = self.service.engine

@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconflict.engine.listing import Stored
 from deconflict.engine.parts import Part
 from deconflict.errors import (
     AlreadyDecided,
@@ -52,7 +53,7 @@ from deconflict.service.hotline import (
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
 from deconflict.service.lane import CostlyLane
-from deconflict.service.listing import Query, page
+from deconflict.service.listing import Query
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
 from deconflict.service.openapi import with_problems
@@ -485,16 +486,21 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
         the next page's cursor is in the ``X-Next-Cursor`` header (and a Link rel=next).
         ``references=true`` adds each one's radio reference (``DC-000123``) as ``reference``."""
         q = Query.parse(limit=limit, cursor=cursor, bbox=bbox, start=start, end=end, kind=kind, owner=owner)
-        found, following = page(hotline.declarations(who), q)
+        found, following = hotline.declarations_page(who, q)
         headers = {}
         if following is not None:
             headers["X-Next-Cursor"] = following
             params = urlencode({**request.query_params, "cursor": following})
             headers["Link"] = f'</v1/declarations?{params}>; rel="next"'
-        docs = [encode_declaration(d) for d in found]
+        # The start-up snapshot's declarations come as their stored documents (the
+        # same encoding, canonical JSON): sent as they are, not decoded and encoded.
+        docs: list[Any]
         if references:
+            docs = [orjson.loads(d.doc) if isinstance(d, Stored) else encode_declaration(d) for d in found]
             for doc in docs:
                 doc["reference"] = hotline.refs.of_activity(doc["id"])
+        else:
+            docs = [orjson.Fragment(d.doc) if isinstance(d, Stored) else encode_declaration(d) for d in found]
         # Answered as it is: FastAPI's validation and encoding of a page of 5,000
         # documents was three quarters of the request (180 of 230 ms), on the
         # map's path to ready. The documents are the store's own encoding.

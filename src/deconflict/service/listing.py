@@ -2,7 +2,9 @@
 
 Pages are in id order; the cursor is the last id of the previous page, so it
 means the same on every worker. A page takes the ``limit`` smallest ids past
-the cursor (O(n log limit), no sort of everything). Filters: a box (by the
+the cursor. The engine's pages (:func:`engine_filter`, engine/listing.py)
+cost what they return: its base is walked in id order on columns, decoding
+only what a page lists. Filters: a box (by the
 declaration's positions: a declaration is listed when one of its positions
 lies in the box, or its positions' envelope meets it), a time window
 (overlapping), kinds and owners.
@@ -12,13 +14,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from deconflict.engine.listing import Filter, meets, positions
 from deconflict.errors import InvalidInput
-from deconflict.model import Declaration, Fire, Flight, Movement, Site
-from deconflict.model.geometry import Geometry, LineString, Point, Polygon
+from deconflict.model import Declaration, ShareWith
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
@@ -68,11 +70,11 @@ class Query:
             return False
         if self.end is not None and d.window.start >= self.end:
             return False
-        return self.bbox is None or _meets(positions(d), self.bbox)
+        return self.bbox is None or meets(positions(d), self.bbox)
 
 
 def page(decls: Iterable[Declaration], q: Query) -> tuple[list[Declaration], str | None]:
-    """The page, and the cursor of the next one (None at the end)."""
+    """The page among ``decls`` (objects), and the cursor of the next one (None at the end)."""
     chosen = heapq.nsmallest(q.limit + 1, (d for d in decls if q.keeps(d)), key=lambda d: d.id)
     if len(chosen) > q.limit:
         chosen = chosen[:q.limit]
@@ -80,39 +82,17 @@ def page(decls: Iterable[Declaration], q: Query) -> tuple[list[Declaration], str
     return chosen, None
 
 
-def _coords(g: Geometry | None) -> list[tuple[float, float]]:
-    if isinstance(g, Point):
-        return [(g.lon, g.lat)]
-    if isinstance(g, LineString):
-        return list(g.coords)
-    if isinstance(g, Polygon):
-        return list(g.rings[0])
-    return []
+def engine_filter(q: Query, sees: Callable[[str, ShareWith], bool],
+                  visible: Callable[[Declaration], bool]) -> Filter:
+    """``q`` for the engine's pages (engine/listing.py), for a caller who sees an
+    audience when ``sees(owner, share_with)`` and a declaration when ``visible``."""
+    owners = q.owners
 
+    def sees_asked(owner: str, share: ShareWith) -> bool:
+        return (not owners or owner in owners) and sees(owner, share)
 
-def positions(d: Declaration) -> list[tuple[float, float]]:
-    if isinstance(d, (Movement, Flight)) and d.waypoints:
-        return [(w.position.lon, w.position.lat) for w in d.waypoints]
-    if isinstance(d, Site):
-        return _coords(d.geometry)
-    if isinstance(d, Movement):
-        return _coords(d.route)
-    if isinstance(d, Flight):
-        return _coords(d.geometry)
-    assert isinstance(d, Fire)
-    return _coords(d.target) + ([(d.origin.lon, d.origin.lat)] if d.origin is not None else [])
-
-
-def _meets(pts: list[tuple[float, float]], box: tuple[float, float, float, float]) -> bool:
-    lon0, lat0, lon1, lat1 = box
-    wraps = lon0 > lon1  # a box across the antimeridian
-
-    def lon_in(x: float) -> bool:
-        return (x >= lon0 or x <= lon1) if wraps else lon0 <= x <= lon1
-
-    if any(lon_in(x) and lat0 <= y <= lat1 for x, y in pts):
-        return True
-    if not pts or wraps:
-        return False
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return min(xs) <= lon1 and max(xs) >= lon0 and min(ys) <= lat1 and max(ys) >= lat0
+    # exact: visible is sees on the declaration's audience, and q.keeps is the
+    # cursor, kinds, owners, window and box, each of which the columns decide
+    # (tests/engine/test_listing.py holds the pages equal to this filter's).
+    return Filter(limit=q.limit, sees=sees_asked, keeps=lambda d: visible(d) and q.keeps(d), after=q.cursor,
+                  kinds=q.kinds, start=q.start, end=q.end, bbox=q.bbox, exact=True)

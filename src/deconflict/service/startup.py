@@ -79,24 +79,27 @@ def refresh(hotline: Hotline, *, min_declarations: int = startup.MIN_DECLARATION
     """Write a new snapshot (the engine's and this hotline's state now) when the
     store holds many declarations and the one started from is missing or far
     behind; returns its seq, or None when none was written. Needs the log's
-    signing key; under the hotline's lock and the store's, so nothing moves."""
+    signing key; the state is copied under the hotline's lock, then written
+    without it (and without the store's writer lock)."""
     service = hotline.service
     n = len(service.engine)
     if n < min_declarations:
         return None
     if service.snapshot_seq is not None and service.seq - service.snapshot_seq <= max(MAX_TAIL, n // 10):
         return None
-    with hotline._lock:
-        # Another process of the store may have just written one (workers start together).
-        buf = service.store.startup_buffer()
-        seq = startup.peek_seq(buf) if buf is not None else None
-        del buf
-        if seq is not None and service.seq - seq <= max(MAX_TAIL, n // 10):
-            return None
-        try:
-            return service.write_snapshot(lambda: {SECTION: section(hotline)})
-        except StoreError as exc:
-            # No signing key on this host (a PostgreSQL reader), or no room: the next
-            # start is a cold one, not this one a failure.
-            log.warning("no start-up snapshot written: %s", exc)
-            return None
+    # Another process of the store may have just written one (workers start together).
+    buf = service.store.startup_buffer()
+    seq = startup.peek_seq(buf) if buf is not None else None
+    del buf
+    if seq is not None and service.seq - seq <= max(MAX_TAIL, n // 10):
+        return None
+    try:
+        # The hotline's lock for the copy of its state and the engine's at one
+        # event, not for the encoding (Deconflict.write_snapshot): submits here and
+        # on other workers go on meanwhile.
+        return service.write_snapshot(lambda: {SECTION: section(hotline)}, lock=hotline._lock)
+    except StoreError as exc:
+        # No signing key on this host (a PostgreSQL reader), or no room: the next
+        # start is a cold one, not this one a failure.
+        log.warning("no start-up snapshot written: %s", exc)
+        return None

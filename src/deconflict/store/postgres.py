@@ -722,17 +722,31 @@ class PostgresStore:
 
     def put_startup(self, body: bytes) -> None:
         """Keep ``body`` as the database's start-up snapshot, replacing the last one
-        in one transaction (processes on every host start from it)."""
+        in one transaction (processes on every host start from it), unless that one
+        was taken at a later event. Writers do not hold the store's lock rows
+        (Deconflict.write_snapshot): two may overlap, and SERIALIZABLE makes one
+        of them retry, which then finds the other's snapshot and compares."""
+        # Compressed (level 1, about a quarter of the bytes for the documents) before
+        # the transaction: every process that joins reads it over the network.
+        rows = [(i, zlib.compress(body[at:at + SNAPSHOT_CHUNK], 1))
+                for i, at in enumerate(range(0, len(body), SNAPSHOT_CHUNK))]
+        seq = startup.peek_seq(memoryview(body))
+
         def run(db: psycopg.Connection[Any]) -> None:
+            first = self._exec(db, "SELECT body FROM startup_snapshot WHERE part = 0").fetchone()
+            if first is not None:
+                try:
+                    head = zlib.decompressobj().decompress(first[0], startup.PEEK_BYTES)
+                except zlib.error:
+                    head = b""  # unreadable: replaced
+                if not startup.newer(seq, startup.peek_seq(memoryview(head))):
+                    return
             self._exec(db, "DELETE FROM startup_snapshot")
             with db.cursor() as cur:
                 sql = "INSERT INTO startup_snapshot (part, body) VALUES (%s, %s)"
                 if self.statements is not None:
                     self.statements.append((id(db), sql))
-                # Compressed (level 1, about a quarter of the bytes for the documents):
-                # every process that joins reads it over the network.
-                cur.executemany(sql, [(i, zlib.compress(body[at:at + SNAPSHOT_CHUNK], 1))
-                                      for i, at in enumerate(range(0, len(body), SNAPSHOT_CHUNK))])
+                cur.executemany(sql, rows)
         self._log._transaction(run, "cannot keep the start-up snapshot")
 
     def startup_buffer(self) -> memoryview | None:

@@ -42,6 +42,8 @@ cold, which vouches for the whole log.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -60,8 +62,9 @@ import numpy.typing as npt
 import deconflict
 from deconflict.engine import Engine
 from deconflict.engine.image import EngineImage
+from deconflict.engine.listing import Columns
 from deconflict.errors import DeconflictError, StoreError
-from deconflict.model import CautionMargins, Declaration, Measure, Party
+from deconflict.model import CautionMargins, Declaration, Measure, Party, ShareWith
 from deconflict.store.documents import (
     decode_declaration,
     decode_measure,
@@ -77,7 +80,8 @@ from deconflict.store.state import decode_margins
 
 MAGIC = b"DCFSNAP\x00"
 #: The format this code writes and reads; others are ignored (a cold start).
-VERSION = 1
+#: 2: ids sorted (the slot order), and the list columns (engine/listing.py).
+VERSION = 2
 _U32 = struct.Struct("<I")
 #: Sections a service adds beside the engine's (kept as the bytes it gave).
 SERVICE_SECTIONS = ("hotline",)
@@ -87,6 +91,8 @@ MIN_DECLARATIONS = 10_000
 _ARRAYS: dict[str, str] = {
     "offsets": "<i8", "n_parts": "<i4", "t0": "<i8", "t1": "<i8", "tags": "|u1", "e_part": "<i4", "e_box": "<f8",
 }
+#: The list columns (engine/listing.py Columns), one row a declaration.
+_COLUMNS: dict[str, str] = {"kind": "|u1", "aud": "<i4", "w0": "<i8", "w1": "<i8", "env": "<f8"}
 
 
 class SnapshotMismatch(StoreError):
@@ -139,26 +145,50 @@ def _encode_declaration(decl: Declaration) -> bytes:
     return canonical_json(encode_declaration(decl)).encode("utf-8")
 
 
-def encode(engine: Engine, base: Base, signer: Signer, sections: dict[str, bytes] | None = None) -> bytes:
-    """The snapshot of ``engine`` (its state after event ``base.seq``) and the service's ``sections``."""
-    margins = engine.margins
-    image = engine.image(_encode_declaration)
+@dataclass(frozen=True)
+class Capture:
+    """An engine's state copied at one event (:func:`capture`), encoded later."""
+
+    margins: CautionMargins
+    parties: list[Party]
+    measures: list[Measure]
+    image: Callable[[Callable[[Declaration], bytes]], EngineImage]
+
+
+def capture(engine: Engine) -> Capture:
+    """What :func:`encode` needs of ``engine``, copied now (quick: see
+    Engine.image_later); the costly encoding happens in :func:`encode`, which
+    then needs no lock: nothing it reads changes."""
+    return Capture(engine.margins, [p for _, p in sorted(engine.parties.items())],
+                   sorted(engine.measures(), key=lambda m: m.id), engine.image_later())
+
+
+def encode(engine: Engine | Capture, base: Base, signer: Signer, sections: dict[str, bytes] | None = None) -> bytes:
+    """The snapshot of ``engine`` (its state after event ``base.seq``, or a capture
+    of it) and the service's ``sections``."""
+    cap = engine if isinstance(engine, Capture) else capture(engine)
+    margins = cap.margins
+    image = cap.image(_encode_declaration)
     meta = {
         "margins": {
             "caution_horizontal_m": margins.horizontal_m, "caution_vertical_m": margins.vertical_m,
             "caution_minutes": margins.minutes},
         # In id order, as a cold start reads them from the state tables: the
         # engine then holds them in the same order (measures are asked in it).
-        "parties": [encode_party(p) for _, p in sorted(engine.parties.items())],
-        "measures": [encode_measure(m) for m in sorted(engine.measures(), key=lambda m: m.id)],
+        "parties": [encode_party(p) for p in cap.parties],
+        "measures": [encode_measure(m) for m in cap.measures],
+        "audiences": [[owner, "all" if share.everyone else sorted(share.parties)]
+                      for owner, share in image.columns.audiences],
     }
     parts: list[tuple[str, bytes]] = [
         ("meta", canonical_json(meta).encode("utf-8")),
-        ("ids", "\n".join(image.ids).encode("utf-8")),
+        ("ids", bytes(image.ids)),
         ("docs", bytes(image.docs)),
     ]
     for name, dtype in _ARRAYS.items():
         parts.append((name, np.ascontiguousarray(getattr(image, name), dtype=dtype).tobytes()))
+    for name, dtype in _COLUMNS.items():
+        parts.append((name, np.ascontiguousarray(getattr(image.columns, name), dtype=dtype).tobytes()))
     for name, blob in (sections or {}).items():
         if name not in SERVICE_SECTIONS:
             raise ValueError(f"unknown snapshot section {name!r}")
@@ -262,18 +292,21 @@ def _check_event(seq: int, digest: str, event_at: Callable[[int], tuple[Any, ...
 
 
 def _array(sections: dict[str, memoryview], name: str, rows: int | None = None) -> npt.NDArray[Any]:
-    a = np.frombuffer(sections[name], dtype=_ARRAYS[name])
+    a = np.frombuffer(sections[name], dtype=_ARRAYS.get(name) or _COLUMNS[name])
     return a.reshape(rows, 4) if rows is not None else a
 
 
 def _restored(base: Base, sections: dict[str, memoryview], e_rows: int, buf: memoryview) -> Restored:
     meta = json.loads(bytes(sections["meta"]))
-    ids_blob = bytes(sections["ids"])
-    ids = ids_blob.decode("utf-8").split("\n") if ids_blob else []
+    # The ids stay bytes in the buffer (the engine searches them there).
+    offsets = _array(sections, "offsets")
+    audiences = [(str(o), ShareWith.all() if s == "all" else ShareWith.only(s)) for o, s in meta["audiences"]]
+    columns = Columns(_array(sections, "kind"), _array(sections, "aud"), _array(sections, "w0"),
+                      _array(sections, "w1"), _array(sections, "env", len(offsets) - 1), audiences)
     image = EngineImage(
-        ids=ids, docs=sections["docs"], offsets=_array(sections, "offsets"), n_parts=_array(sections, "n_parts"),
+        ids=sections["ids"], docs=sections["docs"], offsets=offsets, n_parts=_array(sections, "n_parts"),
         t0=_array(sections, "t0"), t1=_array(sections, "t1"), tags=_array(sections, "tags"),
-        e_part=_array(sections, "e_part"), e_box=_array(sections, "e_box", e_rows))
+        e_part=_array(sections, "e_part"), e_box=_array(sections, "e_box", e_rows), columns=columns)
     margins = None if meta["margins"] is None else decode_margins(meta["margins"], "margins")
     return Restored(base, margins, [decode_party(p, "party") for p in meta["parties"]],
                     [decode_measure(m, "measure") for m in meta["measures"]], image,
@@ -305,14 +338,46 @@ def release(buf: memoryview) -> None:
 
 
 # -- where snapshots live ------------------------------------------------------------
-def write_file(path: Path, body: bytes) -> None:
-    """Replace the snapshot file at ``path`` whole (a reader sees the old or the new one)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def write_file(path: Path, body: bytes) -> bool:
+    """Replace the snapshot file at ``path`` whole (a reader sees the old or the new
+    one), unless it holds a later one; returns whether it was replaced. Writers no
+    longer hold the store's lock (Deconflict.write_snapshot), so two may write at
+    once: each its own temporary file, and the replacement under a lock of its own."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            if not newer(peek_seq(memoryview(body)), _file_seq(path)):
+                os.unlink(tmp)
+                return False
+            os.replace(tmp, path)
+            return True
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def newer(seq: int | None, than: int | None) -> bool:
+    """Whether a snapshot at ``seq`` is to replace one at ``than`` (None: unknown,
+    or none): never by an older one, which would only lengthen the next replay."""
+    return seq is None or than is None or seq >= than
+
+
+def _file_seq(path: Path) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            return peek_seq(memoryview(f.read(PEEK_BYTES)))
+    except FileNotFoundError:
+        return None
+
+
+#: Bytes of a snapshot's start that hold its header (a few KB: the frontier and the sections).
+PEEK_BYTES = 1 << 16
 
 
 def map_file(f: BinaryIO) -> memoryview | None:
