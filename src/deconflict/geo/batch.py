@@ -1,0 +1,295 @@
+"""The exact geodesic distances of :mod:`deconflict.geo.geodesic` on arrays.
+
+:func:`feet` is :func:`deconflict.geo.geodesic.foot` for many (edge, point)
+problems at once: the same bracket, the same regula falsi with the Illinois
+fix and the same fallback to bisection, element by element, every problem
+still open advanced together (one array ``GEOD.fwd`` and one ``GEOD.inv`` per
+step) and the finished ones masked out. pyproj's array path makes the same
+geodesic calls on the same doubles as its scalar path, and the arithmetic
+around them is the same IEEE operations in the same order, so each element's
+search visits the same points and answers the same distance as the scalar
+search (tests/geo/test_batch.py compares them).
+
+:func:`distances_within` is :meth:`Shape.distance_within` of one shape against
+many: every candidate's edges flattened into one array with owner offsets,
+conservative lower bounds (chords in space, then the triangle inequality on the
+ends' geodesic distances) ruling edge pairs out on arrays, then the crossing
+tests and the foot searches of all that remain, in one call each. Its Python
+work grows with the number of solver steps, not with the number of candidates
+or edges. docs/geometry.md ("Vectorised exact distances") has the argument
+that it answers what the scalar comparison answers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from deconflict.geo.chord import PRUNE_SLACK_M, segment_closest
+from deconflict.geo.ellipsoid import DISTANCE_TOLERANCE_M, GEOD
+from deconflict.geo.shape import Shape, ShapeType
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+_MAX_FOOT_ITERATIONS: Final = 200
+#: As in geodesic.foot: a lower bound above the limit by this proves the distance is.
+_BOUND_SLACK_M: Final = 1e-6
+#: An upper bound of the distance taken as the search's limit is raised by this:
+#: it comes from the ends' distances, which the searches reproduce to within the
+#: solver's rounding (nanometres), so the nearest foot is never cut short.
+_LIMIT_SLACK_M: Final = 1e-3
+#: Edge pairs whose lower bound is at most this are given the crossing test:
+#: two edges that cross are at distance 0, which their bound never exceeds by
+#: more than the solver's rounding.
+_CROSS_BOUND_M: Final = 1.0
+
+
+def _f64(x: object) -> FloatArray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _normalize(deg: FloatArray) -> FloatArray:
+    """geodesic.normalize_angle, element by element (fmod is exact)."""
+    a = np.fmod(deg, 360.0)
+    a = np.where(a <= -180.0, a + 360.0, a)
+    return np.where(a > 180.0, a - 360.0, a)
+
+
+def _ahead(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, s: FloatArray,
+           plon: FloatArray, plat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """geodesic._ahead for s > 0, element by element: (g, d)."""
+    x, y, back = GEOD.fwd(lon1, lat1, az1, s)
+    az = _normalize(_f64(back) + 180.0)
+    az_xp, _b, d = GEOD.inv(_f64(x), _f64(y), plon, plat)
+    d = _f64(d)
+    g = np.where(d == 0.0, 0.0, np.cos(np.radians(_f64(az_xp) - az)))
+    return g, d
+
+
+def feet(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, length: FloatArray,
+         plon: FloatArray, plat: FloatArray, limit: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``geodesic.foot(Edge(lon1, lat1, ., ., az1, length), plon, plat, limit)``
+    for every element: (distances along the edges, distances)."""
+    n = lon1.shape[0]
+    s_out = np.zeros(n)
+    if n == 0:
+        return s_out, np.zeros(0)
+    az0, _b, d0 = GEOD.inv(lon1, lat1, plon, plat)
+    d0 = _f64(d0)
+    d_out = d0.copy()
+    g0 = np.where(d0 == 0.0, 0.0, np.cos(np.radians(_f64(az0) - az1)))
+    # A point edge, or the nearest point at the start: (0, d0), as the scalar answers.
+    go = (length != 0.0) & (g0 > 0.0)
+    idx = np.nonzero(go)[0]
+    if not idx.size:
+        return s_out, d_out
+    g1, d1 = _ahead(lon1[idx], lat1[idx], az1[idx], length[idx], plon[idx], plat[idx])
+    at_end = g1 >= 0.0
+    s_out[idx[at_end]] = length[idx[at_end]]
+    d_out[idx[at_end]] = d1[at_end]
+    keep = ~at_end
+    idx = idx[keep]
+    if not idx.size:
+        return s_out, d_out
+    # The open problems, compacted as they finish: bracket [a, b], g(a) > 0 > g(b).
+    e_lon, e_lat, e_az = lon1[idx], lat1[idx], az1[idx]
+    p_lon, p_lat, lim = plon[idx], plat[idx], limit[idx]
+    a = np.zeros(idx.size)
+    b = length[idx].copy()
+    ga, gb = g0[idx], g1[keep]
+    da, db = d0[idx], d1[keep]
+    first = da <= db
+    best_s = np.where(first, 0.0, b)
+    best_d = np.where(first, da, db)
+    side = np.zeros(idx.size, dtype=np.int8)
+    for _ in range(_MAX_FOOT_ITERATIONS):
+        width = b - a
+        converged = width <= DISTANCE_TOLERANCE_M
+        beyond = ~converged & (best_d > lim) & ((da + db - width) / 2.0 > lim + _BOUND_SLACK_M)
+        done = converged | beyond
+        if done.any():
+            s_out[idx[done]] = best_s[done]
+            d_out[idx[done]] = np.where(beyond[done], math.inf, best_d[done])
+            live = ~done
+            idx = idx[live]
+            if not idx.size:
+                return s_out, d_out
+            e_lon, e_lat, e_az, p_lon, p_lat, lim = (v[live] for v in (e_lon, e_lat, e_az, p_lon, p_lat, lim))
+            a, b, ga, gb, da, db, best_s, best_d, side = (
+                v[live] for v in (a, b, ga, gb, da, db, best_s, best_d, side))
+            width = b - a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (a * gb - b * ga) / (gb - ga)
+            bad = ~((a < s) & (s < b)) | (np.minimum(s - a, b - s) < 1e-3 * width)
+        s = np.where(bad, 0.5 * (a + b), s)
+        g, d = _ahead(e_lon, e_lat, e_az, s, p_lon, p_lat)
+        nearer = d < best_d
+        best_s = np.where(nearer, s, best_s)
+        best_d = np.where(nearer, d, best_d)
+        hit = d == 0.0
+        if hit.any():
+            s_out[idx[hit]] = s[hit]
+            d_out[idx[hit]] = 0.0
+        right = g > 0.0
+        # Illinois: the end kept twice in a row has its g halved.
+        gb = np.where(right & (side == 1), gb * 0.5, gb)
+        ga = np.where(~right & (side == -1), ga * 0.5, ga)
+        a = np.where(right, s, a)
+        ga = np.where(right, g, ga)
+        da = np.where(right, d, da)
+        b = np.where(right, b, s)
+        gb = np.where(right, gb, g)
+        db = np.where(right, db, d)
+        side = np.where(right, 1, -1).astype(np.int8)
+        if hit.any():
+            live = ~hit
+            idx = idx[live]
+            if not idx.size:
+                return s_out, d_out
+            e_lon, e_lat, e_az, p_lon, p_lat, lim = (v[live] for v in (e_lon, e_lat, e_az, p_lon, p_lat, lim))
+            a, b, ga, gb, da, db, best_s, best_d, side = (
+                v[live] for v in (a, b, ga, gb, da, db, best_s, best_d, side))
+    s_out[idx] = best_s
+    d_out[idx] = best_d
+    return s_out, d_out
+
+
+def _sides(az_line: FloatArray, az_to: FloatArray, d_to: FloatArray) -> npt.NDArray[np.int8]:
+    """geodesic.orientation from the line's azimuth and the inverse problem to the point."""
+    diff = _normalize(az_to - az_line)
+    o = np.where(diff > 0.0, 1, -1).astype(np.int8)
+    return np.where((d_to == 0.0) | (diff == 0.0) | (diff == 180.0), 0, o).astype(np.int8)
+
+
+#: Columns of an edge row (Shape.edge_rows).
+LON1, LAT1, LON2, LAT2, AZ1, LENGTH = range(6)
+
+
+def _edge_rows(shape: Shape) -> FloatArray:
+    """The shape's edges as rows (lon1, lat1, lon2, lat2, az1, length); a point
+    as one edge of length 0 (its foot on anything is its distance to it)."""
+    return shape.edge_rows()
+
+
+def _capsules(rows: FloatArray) -> FloatArray:
+    """chord.line_capsules of each edge row on its own (the ends and lengths the
+    edges carry), (n, 7)."""
+    from deconflict.geo.chord import CHORD_ROUNDING_M, ecef
+
+    a = ecef(rows[:, LON1], rows[:, LAT1])
+    b = ecef(rows[:, LON2], rows[:, LAT2])
+    chord = np.linalg.norm(b - a, axis=1)
+    lengths = rows[:, LENGTH]
+    slack = np.maximum(lengths - chord, 0.0) + CHORD_ROUNDING_M
+    pad = 0.5 * np.sqrt(slack * (lengths + chord))
+    return np.concatenate((a, b, pad[:, None]), axis=1)
+
+
+def _contained(mine: Shape, other: Shape) -> bool:
+    """Shape.distance_within's containment step: a vertex of one inside the other polygon."""
+    for a, b in ((mine, other), (other, mine)):
+        if a.type is ShapeType.POLYGON:
+            for ring in b.rings:
+                if a.contains(float(ring.lons[0]), float(ring.lats[0])):
+                    return True
+    return False
+
+
+def distances_within(shape: Shape, others: Sequence[Shape], uptos: FloatArray) -> FloatArray:
+    """``[shape.distance_within(o, u) for o, u in zip(others, uptos)]`` on arrays:
+    the exact distance where it is at most the candidate's ``upto``, else inf."""
+    k = len(others)
+    out = np.full(k, math.inf)
+    if not k:
+        return out
+    uptos = _f64(uptos)
+    # Containment (a vertex of one inside the other polygon) is distance 0;
+    # winding tests stay per polygon (geo/winding.py), a point inside too.
+    zero = np.zeros(k, dtype=np.bool_)
+    if shape.type is ShapeType.POLYGON or any(o.type is ShapeType.POLYGON for o in others):
+        for c, o in enumerate(others):
+            if shape.type is ShapeType.POLYGON or o.type is ShapeType.POLYGON:
+                if shape.type is ShapeType.POINT or o.type is ShapeType.POINT:
+                    p, q = (o, shape) if o.type is ShapeType.POINT else (shape, o)
+                    zero[c] = q.contains(float(p.rings[0].lons[0]), float(p.rings[0].lats[0]))
+                else:
+                    zero[c] = _contained(shape, o)
+    out[zero] = 0.0
+    mine = _edge_rows(shape)
+    rows = [_edge_rows(o) for o in others]
+    counts = np.fromiter((r.shape[0] for r in rows), np.intp, k)
+    theirs = np.concatenate(rows)
+    owner_of = np.repeat(np.arange(k), counts)
+    m, t = mine.shape[0], theirs.shape[0]
+    # Every (mine, theirs) edge pair of a candidate still open.
+    open_ = ~zero[owner_of]
+    ii = np.repeat(np.arange(m), int(open_.sum()))
+    jj = np.tile(np.nonzero(open_)[0], m)
+    if not ii.size:
+        return out
+    # 1. Chords (geo/chord.py): a lower bound of each pair's distance, no geodesic.
+    cm, ct = _capsules(mine), _capsules(theirs)
+    chord_d, _s, _t = segment_closest(cm[ii, 0:3], cm[ii, 3:6], ct[jj, 0:3], ct[jj, 3:6])
+    gap = chord_d - cm[ii, 6] - ct[jj, 6]
+    owner = owner_of[jj]
+    near = ~(gap > uptos[owner] + PRUNE_SLACK_M)
+    ii, jj, owner = ii[near], jj[near], owner[near]
+    if not ii.size:
+        return out
+    # 2. The ends' geodesic distances: lower bounds of each pair's distance
+    #    (shape._pair_bounds) and, per candidate, a distance it certainly comes within.
+    e, f = mine[ii], theirs[jj]
+    lon1 = np.stack([e[:, LON1], e[:, LON1], e[:, LON2], e[:, LON2]], axis=1).ravel()
+    lat1 = np.stack([e[:, LAT1], e[:, LAT1], e[:, LAT2], e[:, LAT2]], axis=1).ravel()
+    lon2 = np.stack([f[:, LON1], f[:, LON2], f[:, LON1], f[:, LON2]], axis=1).ravel()
+    lat2 = np.stack([f[:, LAT1], f[:, LAT2], f[:, LAT1], f[:, LAT2]], axis=1).ravel()
+    az_e, _b, dist = GEOD.inv(lon1, lat1, lon2, lat2)
+    d4 = _f64(dist).reshape(-1, 4)
+    lower = (np.maximum(d4[:, 0] + d4[:, 3], d4[:, 1] + d4[:, 2]) - e[:, LENGTH] - f[:, LENGTH]) / 2.0
+    upper = np.full(k, math.inf)
+    np.minimum.at(upper, owner, d4.min(axis=1))
+    limit = np.minimum(upper + _LIMIT_SLACK_M, uptos)
+    keep = ~(lower - _BOUND_SLACK_M > limit[owner])
+    ii, jj, owner, lower = ii[keep], jj[keep], owner[keep], lower[keep]
+    az_e = _f64(az_e).reshape(-1, 4)[keep]
+    d4 = d4[keep]
+    e, f = e[keep], f[keep]
+    if not ii.size:
+        return out
+    best = np.full(k, math.inf)
+    # 3. Crossings (geodesic.edges_cross) where the bound allows one: distance 0.
+    maybe = np.nonzero(lower <= _CROSS_BOUND_M)[0]
+    if maybe.size:
+        em, fm = e[maybe], f[maybe]
+        o1 = _sides(em[:, AZ1], az_e[maybe, 0], d4[maybe, 0])
+        o2 = _sides(em[:, AZ1], az_e[maybe, 1], d4[maybe, 1])
+        az3, _b3, d3 = GEOD.inv(fm[:, LON1], fm[:, LAT1], em[:, LON1], em[:, LAT1])
+        az4, _b4, d4b = GEOD.inv(fm[:, LON1], fm[:, LAT1], em[:, LON2], em[:, LAT2])
+        o3 = _sides(fm[:, AZ1], _f64(az3), _f64(d3))
+        o4 = _sides(fm[:, AZ1], _f64(az4), _f64(d4b))
+        cross = (o1.astype(np.int16) * o2 < 0) & (o3.astype(np.int16) * o4 < 0)
+        if cross.any():
+            best[owner[maybe[cross]]] = 0.0
+    # 4. The four foot searches of every pair left, in lockstep.
+    live = best[owner] > 0.0
+    e, f, owner = e[live], f[live], owner[live]
+    n = owner.shape[0]
+    if n:
+        lim4 = np.repeat(limit[owner], 4)
+        edge_lon = np.stack([e[:, LON1], e[:, LON1], f[:, LON1], f[:, LON1]], axis=1).ravel()
+        edge_lat = np.stack([e[:, LAT1], e[:, LAT1], f[:, LAT1], f[:, LAT1]], axis=1).ravel()
+        edge_az = np.stack([e[:, AZ1], e[:, AZ1], f[:, AZ1], f[:, AZ1]], axis=1).ravel()
+        edge_len = np.stack([e[:, LENGTH], e[:, LENGTH], f[:, LENGTH], f[:, LENGTH]], axis=1).ravel()
+        pt_lon = np.stack([f[:, LON1], f[:, LON2], e[:, LON1], e[:, LON2]], axis=1).ravel()
+        pt_lat = np.stack([f[:, LAT1], f[:, LAT2], e[:, LAT1], e[:, LAT2]], axis=1).ravel()
+        _fs, fd = feet(edge_lon, edge_lat, edge_az, edge_len, pt_lon, pt_lat, lim4)
+        np.minimum.at(best, owner, fd.reshape(-1, 4).min(axis=1))
+    found = ~zero & (best <= uptos)
+    out[found] = best[found]
+    return out

@@ -1,0 +1,92 @@
+"""geo/batch.py against the scalar searches it vectorises: the same feet, the
+same distances, the same "within upto" answers, on random cases in awkward places."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deconflict.errors import InvalidInput
+from deconflict.geo.batch import distances_within, feet
+from deconflict.geo.ellipsoid import DISTANCE_TOLERANCE_M
+from deconflict.geo.geodesic import Edge, foot
+from deconflict.geo.shape import Shape
+from tests.geo.strategies import PROPERTY, scene
+from tests.geo.test_geodesic import as_edge, edge_and_point
+
+
+def _feet_of(edges: list[Edge], points: list[tuple[float, float]], limits: list[float]):
+    def col(f):
+        return np.array([f(e) for e in edges], dtype=np.float64)
+
+    return feet(col(lambda e: e.lon1), col(lambda e: e.lat1), col(lambda e: e.az1), col(lambda e: e.length),
+                np.array([p[0] for p in points]), np.array([p[1] for p in points]), np.array(limits))
+
+
+@PROPERTY(max_examples=100)
+@given(st.lists(edge_and_point(), min_size=1, max_size=6),
+       st.lists(st.sampled_from((math.inf, 0.0, 10.0, 1_000.0, 100_000.0)), min_size=6, max_size=6))
+def test_batch_feet_are_the_scalar_feet(cases, limits):
+    edges = [as_edge(a, b) for a, b, _p in cases]
+    points = [p for _a, _b, p in cases]
+    lims = limits[:len(cases)]
+    s, d = _feet_of(edges, points, lims)
+    for k, (e, p, lim) in enumerate(zip(edges, points, lims, strict=True)):
+        want_s, want_d = foot(e, p[0], p[1], lim)
+        # The same search, step for step: the same answer, bit for bit.
+        assert (s[k], d[k]) == (want_s, want_d), (k, e, p, lim)
+
+
+def test_batch_feet_of_a_point_edge_and_of_the_ends():
+    e0 = Edge.between(10.0, 10.0, 10.0, 10.0)  # length 0
+    e1 = as_edge((0.0, 0.0), (1.0, 0.0))
+    points = [(10.5, 10.0), (-1.0, 0.1), (2.0, 0.3), (0.5, 0.2), (0.5, 0.0)]
+    edges = [e0, e1, e1, e1, e1]
+    s, d = _feet_of(edges, points, [math.inf] * 5)
+    for k, (e, p) in enumerate(zip(edges, points, strict=True)):
+        assert (s[k], d[k]) == foot(e, *p)
+
+
+def _shape(g):
+    try:
+        return Shape.of(g.geometry)
+    except InvalidInput:
+        return None
+
+
+@PROPERTY(max_examples=150)
+@given(scene(), st.lists(scene(), min_size=1, max_size=4), st.floats(0.0, 200_000.0))
+def test_batch_distances_within_are_the_scalar_ones(first, more, upto):
+    """One shape against several (the first scene's second shape and the others'
+    shapes): the batch answers what Shape.distance_within answers, to within the
+    distance tolerance, and the same "within upto" decision."""
+    a = _shape(first[0])
+    others = [_shape(g) for g in [first[1]] + [s[1] for s in more] + [s[0] for s in more]]
+    others = [o for o in others if o is not None]
+    if a is None or not others:
+        return
+    uptos = np.array([upto * (1.0 + 0.5 * k) for k in range(len(others))])
+    got = distances_within(a, others, uptos)
+    for k, o in enumerate(others):
+        want = a.distance_within(o, float(uptos[k]))
+        assert math.isinf(got[k]) == math.isinf(want), (k, got[k], want)
+        if not math.isinf(want):
+            assert abs(got[k] - want) <= DISTANCE_TOLERANCE_M, (k, got[k], want)
+
+
+@PROPERTY(max_examples=100)
+@given(scene(max_gap_m=50.0), st.floats(0.0, 60.0))
+def test_batch_distances_within_at_short_range(sc, upto):
+    """Close shapes and short reaches, where the decisions sit near the threshold."""
+    a, b = _shape(sc[0]), _shape(sc[1])
+    if a is None or b is None:
+        return
+    got = distances_within(a, [b, b], np.array([upto, upto + 5.0]))
+    for k, u in enumerate((upto, upto + 5.0)):
+        want = a.distance_within(b, u)
+        assert math.isinf(got[k]) == math.isinf(want)
+        if not math.isinf(want):
+            assert abs(got[k] - want) <= DISTANCE_TOLERANCE_M
