@@ -12,6 +12,7 @@ from itertools import islice, pairwise
 
 import numpy as np
 
+from deconflict.engine import exact
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.image import EngineImage
@@ -27,16 +28,18 @@ from deconflict.engine.parts import (
 )
 from deconflict.engine.rules import (
     PAIR_RULES,
+    Gate,
     Outcome,
     PairRule,
     applicable_pair_rules,
     evaluate_area_measure,
     evaluate_line_measure,
-    evaluate_pair,
     horizontal_reach,
     make_finding,
     measure_applies,
     measure_finding_kind,
+    pair_gate,
+    volume_outcome,
 )
 from deconflict.engine.table import DeclarationTable, Decode
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
@@ -61,6 +64,13 @@ from deconflict.model.units import vertical_gap, within_vertical_margin
 CHORD_PRUNE_MIN = 4
 #: A candidate: its declaration, its part, and the pair rules between them.
 _Candidate = tuple[Declaration, Part, list[tuple[PairRule, Part, Part]]]
+
+#: A comparison waiting for its distance: the check's findings so far, the
+#: activity part, the candidate and its part, the rule and its (a, b) sides,
+#: and what the time and band tests decided.
+_Pending = tuple[dict[tuple[str, str], Finding], Part, Declaration, Part, PairRule, Part, Part, Gate]
+#: Exact distances on arrays (engine/exact.py); False: one by one, as before (A/B benches).
+VECTORISE = True
 
 #: Parts of this many declarations are kept built between checks.
 PART_CACHE_SIZE = 50_000
@@ -93,6 +103,14 @@ def _guard_area(measure: Measure) -> Shape:
 def _only_3d(part: Part) -> bool:
     """Whether every pair rule ``part`` can take part in (on either side) is 3D."""
     return all(rule.three_d for rule in PAIR_RULES if rule.a.matches(part) or rule.b.matches(part))
+
+
+def _keep(best: dict[tuple[str, str], Finding], f: Finding) -> None:
+    """Keep ``f`` unless a finding on the same object and rule is as severe and no farther."""
+    key = (f.object_id, f.rule)
+    old = best.get(key)
+    if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
+        best[key] = f
 
 
 def _live(decl: Declaration | None) -> Declaration:
@@ -465,9 +483,10 @@ class Engine:
 
     # -- batches and re-checks -----------------------------------------------------
     def check_many(self, activities: Iterable[Declaration]) -> list[CheckResult]:
-        """``check`` of each activity in turn, against what is in force (the
-        activities are not added, so they are not checked against each other)."""
-        return [self.check(a) for a in activities]
+        """``check`` of each activity, against what is in force (the activities
+        are not added, so they are not checked against each other), with the
+        exact distances of all of them taken together (engine/exact.py)."""
+        return self._check_all(list(activities), None)
 
     def recheck(self, obj: Declaration | Measure) -> dict[str, list[Finding]]:
         """What ``obj`` coming into force does to what is already accepted: for
@@ -501,68 +520,90 @@ class Engine:
         """Check an activity (not yet accepted) against everything in force; with
         ``only``, against those declarations alone and no measure (the part of a
         check that changed since an earlier one: service/optimistic.py)."""
-        parts = self.validate_declaration(activity)
+        return self._check_all([activity], only)[0]
+
+    def _check_all(self, activities: list[Declaration], only: AbstractSet[str] | None) -> list[CheckResult]:
+        """The checks of ``activities`` in two steps: the comparisons each needs
+        (candidates from the index, ruled in or out by bounds, time and bands;
+        measures decided at once), then the exact distances of all of them
+        together (engine/exact.py), which decide the pair findings."""
         margins = self.margins
-        best: dict[tuple[str, str], Finding] = {}
+        reach_m = horizontal_reach(margins)
+        bests: list[dict[tuple[str, str], Finding]] = []
+        pending: list[_Pending] = []
+        for activity in activities:
+            best: dict[tuple[str, str], Finding] = {}
+            bests.append(best)
+            for ap in self.validate_declaration(activity):
+                qbox = ap.shape.box(ap.radius_m + reach_m)
+                for decl, op, rules in self._near(activity, ap, qbox, only):
+                    for rule, a, b in rules:
+                        gate = pair_gate(rule, a, b, margins)
+                        if gate is not None:
+                            pending.append((best, ap, decl, op, rule, a, b, gate))
+                for entry in self._governing_measures(ap) if only is None else ():
+                    f = self._check_measure(entry, ap, qbox, margins)
+                    if f is not None:
+                        _keep(best, f)
+        # Each pair's distance from the activity's side (the distance is
+        # symmetric: the same foot searches whichever shape comes first).
+        ds = exact.distances([p[1].shape for p in pending], [p[3].shape for p in pending],
+                             [p[5].radius_m + p[6].radius_m + reach_m for p in pending],
+                             vectorise=VECTORISE)
+        # In the order the comparisons were gathered (part by part), as one
+        # check made them: among equal findings the first is kept.
+        for (best, ap, decl, op, rule, a, b, gate), d in zip(pending, ds, strict=True):
+            outcome = volume_outcome(gate, d, a.radius_m + b.radius_m)
+            if outcome is None:
+                continue
+            kind = rule.kind if outcome.strict else FindingKind.CAUTION
+            _keep(best, make_finding(
+                kind=kind, rule=rule.name, object_id=decl.id, object_type="declaration",
+                object_kind=decl.kind.value, owner=decl.owner, outcome=outcome,
+                explanation=explain_pair(kind, ap, op, decl, outcome),
+                label=decl.label, part=ap.name,
+            ))
+        return [CheckResult.of(list(best.values())) for best in bests]
 
-        def keep(f: Finding) -> None:
-            key = (f.object_id, f.rule)
-            old = best.get(key)
-            if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
-                best[key] = f
-
-        grow_t = margins.time
-        for ap in parts:
-            qbox = ap.shape.box(ap.radius_m + horizontal_reach(margins))
-            point = None
-            if ap.shape.type is ShapeType.POINT:
-                point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
-            # Every rule a flight or a trajectory takes part in is 3D: a candidate
-            # whose band is too far above or below is then out of every rule's reach.
-            band = ap.band if ap.band is not None and _only_3d(ap) else None
-            # Only parts some pair rule applies to: the others are never built.
-            hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
-            near: list[_Candidate] = []
-            for pid in hits.tolist():
-                slot = self._part_owner[pid]
-                decl = self._decls[slot]
-                # A party's own declarations never conflict with its activity (that
-                # covers an earlier version of the same id). Another party's
-                # declaration is checked even if it shares the activity's id:
-                # skipping it by id let a check named "S1" miss site S1.
-                if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
-                    continue
-                k = pid - self._first_part[slot]
-                if not self._built(slot, k) and (
-                    (band is not None and self._band_apart(band, decl, k))
-                    or (point is not None and self._out_of_reach(point, ap, decl, k))
-                ):
-                    continue
-                op = self._part(slot, k)
-                rules = applicable_pair_rules(ap, op)
-                if rules:
-                    near.append((decl, op, rules))
-            # A point's line candidates are already ruled out exactly (_out_of_reach)
-            # and its point candidates cost less than the bound: lines and areas only.
-            if point is None and len(near) >= CHORD_PRUNE_MIN:
-                near = self._within_reach(ap, near, horizontal_reach(margins))
-            for decl, op, rules in near:
-                for rule, a, b in rules:
-                    outcome = evaluate_pair(rule, a, b, margins)
-                    if outcome is None:
-                        continue
-                    kind = rule.kind if outcome.strict else FindingKind.CAUTION
-                    keep(make_finding(
-                        kind=kind, rule=rule.name, object_id=decl.id, object_type="declaration",
-                        object_kind=decl.kind.value, owner=decl.owner, outcome=outcome,
-                        explanation=explain_pair(kind, ap, op, decl, outcome),
-                        label=decl.label, part=ap.name,
-                    ))
-            for entry in self._governing_measures(ap) if only is None else ():
-                f = self._check_measure(entry, ap, qbox, margins)
-                if f is not None:
-                    keep(f)
-        return CheckResult.of(list(best.values()))
+    def _near(self, activity: Declaration, ap: Part, qbox: Box,
+              only: AbstractSet[str] | None) -> list[_Candidate]:
+        """The candidates of activity part ``ap`` that no bound rules out: other
+        parties' parts from the index, near in space and time, that some pair
+        rule applies to, past the band, reach and chord bounds."""
+        grow_t = self.margins.time
+        point = None
+        if ap.shape.type is ShapeType.POINT:
+            point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
+        # Every rule a flight or a trajectory takes part in is 3D: a candidate
+        # whose band is too far above or below is then out of every rule's reach.
+        band = ap.band if ap.band is not None and _only_3d(ap) else None
+        # Only parts some pair rule applies to: the others are never built.
+        hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
+        near: list[_Candidate] = []
+        for pid in hits.tolist():
+            slot = self._part_owner[pid]
+            decl = self._decls[slot]
+            # A party's own declarations never conflict with its activity (that
+            # covers an earlier version of the same id). Another party's
+            # declaration is checked even if it shares the activity's id:
+            # skipping it by id let a check named "S1" miss site S1.
+            if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
+                continue
+            k = pid - self._first_part[slot]
+            if not self._built(slot, k) and (
+                (band is not None and self._band_apart(band, decl, k))
+                or (point is not None and self._out_of_reach(point, ap, decl, k))
+            ):
+                continue
+            op = self._part(slot, k)
+            rules = applicable_pair_rules(ap, op)
+            if rules:
+                near.append((decl, op, rules))
+        # A point's line candidates are already ruled out exactly (_out_of_reach)
+        # and its point candidates cost less than the bound: lines and areas only.
+        if point is None and len(near) >= CHORD_PRUNE_MIN:
+            near = self._within_reach(ap, near, horizontal_reach(self.margins))
+        return near
 
     @staticmethod
     def _within_reach(ap: Part, near: list[_Candidate], margin_m: float) -> list[_Candidate]:

@@ -72,6 +72,10 @@ def _ahead(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, s: FloatArray,
     return g, d
 
 
+def _compact(live: BoolArray, arrays: list[FloatArray]) -> list[FloatArray]:
+    return [v[live] for v in arrays]
+
+
 def feet(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, length: FloatArray,
          plon: FloatArray, plat: FloatArray, limit: FloatArray) -> tuple[FloatArray, FloatArray]:
     """``geodesic.foot(Edge(lon1, lat1, ., ., az1, length), plon, plat, limit)``
@@ -107,7 +111,7 @@ def feet(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, length: FloatArray
     first = da <= db
     best_s = np.where(first, 0.0, b)
     best_d = np.where(first, da, db)
-    side = np.zeros(idx.size, dtype=np.int8)
+    side = np.zeros(idx.size)  # +1 / -1: the end moved last (a / b)
     for _ in range(_MAX_FOOT_ITERATIONS):
         width = b - a
         converged = width <= DISTANCE_TOLERANCE_M
@@ -120,9 +124,8 @@ def feet(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, length: FloatArray
             idx = idx[live]
             if not idx.size:
                 return s_out, d_out
-            e_lon, e_lat, e_az, p_lon, p_lat, lim = (v[live] for v in (e_lon, e_lat, e_az, p_lon, p_lat, lim))
-            a, b, ga, gb, da, db, best_s, best_d, side = (
-                v[live] for v in (a, b, ga, gb, da, db, best_s, best_d, side))
+            (e_lon, e_lat, e_az, p_lon, p_lat, lim, a, b, ga, gb, da, db, best_s, best_d, side) = _compact(
+                live, [e_lon, e_lat, e_az, p_lon, p_lat, lim, a, b, ga, gb, da, db, best_s, best_d, side])
             width = b - a
         with np.errstate(divide="ignore", invalid="ignore"):
             s = (a * gb - b * ga) / (gb - ga)
@@ -146,15 +149,14 @@ def feet(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, length: FloatArray
         b = np.where(right, b, s)
         gb = np.where(right, gb, g)
         db = np.where(right, db, d)
-        side = np.where(right, 1, -1).astype(np.int8)
+        side = np.where(right, 1.0, -1.0)
         if hit.any():
             live = ~hit
             idx = idx[live]
             if not idx.size:
                 return s_out, d_out
-            e_lon, e_lat, e_az, p_lon, p_lat, lim = (v[live] for v in (e_lon, e_lat, e_az, p_lon, p_lat, lim))
-            a, b, ga, gb, da, db, best_s, best_d, side = (
-                v[live] for v in (a, b, ga, gb, da, db, best_s, best_d, side))
+            (e_lon, e_lat, e_az, p_lon, p_lat, lim, a, b, ga, gb, da, db, best_s, best_d, side) = _compact(
+                live, [e_lon, e_lat, e_az, p_lon, p_lat, lim, a, b, ga, gb, da, db, best_s, best_d, side])
     s_out[idx] = best_s
     d_out[idx] = best_d
     return s_out, d_out
@@ -204,6 +206,13 @@ def _contained(mine: Shape, other: Shape) -> bool:
 def distances_within(shape: Shape, others: Sequence[Shape], uptos: FloatArray) -> FloatArray:
     """``[shape.distance_within(o, u) for o, u in zip(others, uptos)]`` on arrays:
     the exact distance where it is at most the candidate's ``upto``, else inf."""
+    return pair_distances([shape] * len(others), others, uptos)
+
+
+def pair_distances(mines: Sequence[Shape], others: Sequence[Shape], uptos: FloatArray) -> FloatArray:
+    """``[m.distance_within(o, u) for m, o, u in zip(mines, others, uptos)]`` on
+    arrays (a shape repeated in ``mines`` is looked at once): the exact distance
+    of each pair where it is at most its ``upto``, else inf."""
     k = len(others)
     out = np.full(k, math.inf)
     if not k:
@@ -212,32 +221,46 @@ def distances_within(shape: Shape, others: Sequence[Shape], uptos: FloatArray) -
     # Containment (a vertex of one inside the other polygon) is distance 0;
     # winding tests stay per polygon (geo/winding.py), a point inside too.
     zero = np.zeros(k, dtype=np.bool_)
-    if shape.type is ShapeType.POLYGON or any(o.type is ShapeType.POLYGON for o in others):
-        for c, o in enumerate(others):
-            if shape.type is ShapeType.POLYGON or o.type is ShapeType.POLYGON:
-                if shape.type is ShapeType.POINT or o.type is ShapeType.POINT:
-                    p, q = (o, shape) if o.type is ShapeType.POINT else (shape, o)
-                    zero[c] = q.contains(float(p.rings[0].lons[0]), float(p.rings[0].lats[0]))
-                else:
-                    zero[c] = _contained(shape, o)
+    for c, (shape, o) in enumerate(zip(mines, others, strict=True)):
+        if shape.type is ShapeType.POLYGON or o.type is ShapeType.POLYGON:
+            if shape.type is ShapeType.POINT or o.type is ShapeType.POINT:
+                p, q = (o, shape) if o.type is ShapeType.POINT else (shape, o)
+                zero[c] = q.contains(float(p.rings[0].lons[0]), float(p.rings[0].lats[0]))
+            else:
+                zero[c] = _contained(shape, o)
     out[zero] = 0.0
-    mine = _edge_rows(shape)
+    # The distinct shapes of ``mines`` and their edges, one block each.
+    slot: dict[int, int] = {}
+    unique: list[Shape] = []
+    which = np.empty(k, dtype=np.intp)
+    for c, shape in enumerate(mines):
+        u = slot.get(id(shape))
+        if u is None:
+            u = slot[id(shape)] = len(unique)
+            unique.append(shape)
+        which[c] = u
+    mine_rows = [_edge_rows(u) for u in unique]
+    mine = np.concatenate(mine_rows)
+    m_count = np.fromiter((r.shape[0] for r in mine_rows), np.intp, len(unique))
+    m_start = np.cumsum(m_count) - m_count
     rows = [_edge_rows(o) for o in others]
-    counts = np.fromiter((r.shape[0] for r in rows), np.intp, k)
+    t_count = np.fromiter((r.shape[0] for r in rows), np.intp, k)
+    t_start = np.cumsum(t_count) - t_count
     theirs = np.concatenate(rows)
-    owner_of = np.repeat(np.arange(k), counts)
-    m, t = mine.shape[0], theirs.shape[0]
-    # Every (mine, theirs) edge pair of a candidate still open.
-    open_ = ~zero[owner_of]
-    ii = np.repeat(np.arange(m), int(open_.sum()))
-    jj = np.tile(np.nonzero(open_)[0], m)
-    if not ii.size:
+    # Every (mine, theirs) edge pair of every pair of shapes still open.
+    per = np.where(zero, 0, m_count[which] * t_count)
+    total = int(per.sum())
+    if not total:
         return out
+    owner = np.repeat(np.arange(k), per)
+    r = np.arange(total) - np.repeat(np.cumsum(per) - per, per)
+    tc = t_count[owner]
+    ii = m_start[which[owner]] + r // tc
+    jj = t_start[owner] + r % tc
     # 1. Chords (geo/chord.py): a lower bound of each pair's distance, no geodesic.
     cm, ct = _capsules(mine), _capsules(theirs)
     chord_d, _s, _t = segment_closest(cm[ii, 0:3], cm[ii, 3:6], ct[jj, 0:3], ct[jj, 3:6])
     gap = chord_d - cm[ii, 6] - ct[jj, 6]
-    owner = owner_of[jj]
     near = ~(gap > uptos[owner] + PRUNE_SLACK_M)
     ii, jj, owner = ii[near], jj[near], owner[near]
     if not ii.size:
