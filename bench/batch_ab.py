@@ -2,7 +2,7 @@
 
 Builds the synthetic theatre (bench/synth.py) of N declarations once, then checks
 the same flights, movements, fires and sites with the exact distances on arrays
-(A, ``checker.VECTORISE`` True: engine/exact.py, geo/batch.py) and one by one
+(A, ``exact.VECTORISE`` True: engine/exact.py, geo/batch.py) and one by one
 (B, the scalar ``Shape.distance_within``), alternating which goes first, and
 prints the median CPU time per check of each kind (``time.process_time``) and
 the checks per CPU second of ``check_many`` over all of them. Findings are
@@ -24,15 +24,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
+    from deconflict.engine import exact
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--per-kind", type=int, default=150)
+    ap.add_argument("--batch-min", type=int, nargs="+", default=[exact.BATCH_MIN])
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
+    default_min = exact.BATCH_MIN
     from synth import PARTIES, Theatre, measures
 
-    from deconflict.engine import checker
     from deconflict.engine.checker import Engine
     from deconflict.model import Fire, Flight, Movement, Site
 
@@ -49,15 +52,16 @@ def main() -> None:
     kinds = {name: [a for a in probe if isinstance(a, t)][:args.per_kind]
              for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}
     every = [a for acts in kinds.values() for a in acts]
-    modes = {"A arrays": True, "B scalar": False}
-    checker.VECTORISE = False
+    # (distances on arrays, the least comparisons taken on arrays together)
+    modes = {f"A arrays from {n}": (True, n) for n in args.batch_min} | {"B scalar": (False, 0)}
+    exact.VECTORISE = False
     first = {name: [engine.check(a).findings for a in acts] for name, acts in kinds.items()}  # warms the cache
     first_all = [f for name in kinds for f in first[name]]
     times: dict[tuple[str, str], list[float]] = {}
     loads: list[float] = []
     for r in range(args.rounds):
         for mode in (list(modes) if r % 2 == 0 else list(reversed(modes))):
-            checker.VECTORISE = modes[mode]
+            exact.VECTORISE, exact.BATCH_MIN = modes[mode]
             for name, acts in kinds.items():
                 t = time.process_time()
                 got = [engine.check(a).findings for a in acts]
@@ -68,7 +72,7 @@ def main() -> None:
             times.setdefault(("check_many", mode), []).append(len(every) / (time.process_time() - t))
             assert [c.findings for c in many] == first_all, f"{mode} check_many changed the findings"
         loads.append(os.getloadavg()[0])
-    checker.VECTORISE = True
+    exact.VECTORISE, exact.BATCH_MIN = True, default_min
     print(f"| {args.size:,} declarations (load {min(loads):.1f}-{max(loads):.1f}) | " + " | ".join(modes) + " |")
     print("|---|" + "---:|" * len(modes))
     for name in kinds:

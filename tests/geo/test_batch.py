@@ -3,6 +3,7 @@ same distances, the same "within upto" answers, on random cases in awkward place
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -10,12 +11,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deconflict.errors import InvalidInput
+from deconflict.geo import batch
 from deconflict.geo.batch import distances_within, feet, pair_distances
 from deconflict.geo.ellipsoid import DISTANCE_TOLERANCE_M
 from deconflict.geo.geodesic import Edge, foot
 from deconflict.geo.shape import Shape
 from tests.geo.strategies import PROPERTY, scene
 from tests.geo.test_geodesic import as_edge, edge_and_point
+
+
+@contextlib.contextmanager
+def _sizes(scalar_max: int, tail: int):
+    """batch.feet with other thresholds between the scalar and the lockstep paths."""
+    old = batch.FEET_SCALAR_MAX, batch.FEET_TAIL
+    batch.FEET_SCALAR_MAX, batch.FEET_TAIL = scalar_max, tail
+    try:
+        yield
+    finally:
+        batch.FEET_SCALAR_MAX, batch.FEET_TAIL = old
 
 
 def _feet_of(edges: list[Edge], points: list[tuple[float, float]], limits: list[float]):
@@ -27,17 +40,20 @@ def _feet_of(edges: list[Edge], points: list[tuple[float, float]], limits: list[
 
 
 @PROPERTY(max_examples=100)
-@given(st.lists(edge_and_point(), min_size=1, max_size=6),
-       st.lists(st.sampled_from((math.inf, 0.0, 10.0, 1_000.0, 100_000.0)), min_size=6, max_size=6))
+@given(st.lists(edge_and_point(), min_size=1, max_size=8),
+       st.lists(st.sampled_from((math.inf, 0.0, 10.0, 1_000.0, 100_000.0)), min_size=8, max_size=8))
 def test_batch_feet_are_the_scalar_feet(cases, limits):
     edges = [as_edge(a, b) for a, b, _p in cases]
     points = [p for _a, _b, p in cases]
     lims = limits[:len(cases)]
-    s, d = _feet_of(edges, points, lims)
-    for k, (e, p, lim) in enumerate(zip(edges, points, lims, strict=True)):
-        want_s, want_d = foot(e, p[0], p[1], lim)
-        # The same search, step for step: the same answer, bit for bit.
-        assert (s[k], d[k]) == (want_s, want_d), (k, e, p, lim)
+    want = [foot(e, p[0], p[1], lim) for e, p, lim in zip(edges, points, lims, strict=True)]
+    # Lockstep to the end, lockstep then one by one, and one by one.
+    for scalar_max, tail in ((0, 0), (0, 2), (100, 0)):
+        with _sizes(scalar_max, tail):
+            s, d = _feet_of(edges, points, lims)
+        for k in range(len(cases)):
+            # The same search, step for step: the same answer, bit for bit.
+            assert (s[k], d[k]) == want[k], (k, edges[k], points[k], lims[k], scalar_max, tail)
 
 
 def test_batch_feet_of_a_point_edge_and_of_the_ends():
@@ -45,7 +61,8 @@ def test_batch_feet_of_a_point_edge_and_of_the_ends():
     e1 = as_edge((0.0, 0.0), (1.0, 0.0))
     points = [(10.5, 10.0), (-1.0, 0.1), (2.0, 0.3), (0.5, 0.2), (0.5, 0.0)]
     edges = [e0, e1, e1, e1, e1]
-    s, d = _feet_of(edges, points, [math.inf] * 5)
+    with _sizes(0, 0):
+        s, d = _feet_of(edges, points, [math.inf] * 5)
     for k, (e, p) in enumerate(zip(edges, points, strict=True)):
         assert (s[k], d[k]) == foot(e, *p)
 

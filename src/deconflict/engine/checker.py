@@ -69,8 +69,6 @@ _Candidate = tuple[Declaration, Part, list[tuple[PairRule, Part, Part]]]
 #: activity part, the candidate and its part, the rule and its (a, b) sides,
 #: and what the time and band tests decided.
 _Pending = tuple[dict[tuple[str, str], Finding], Part, Declaration, Part, PairRule, Part, Part, Gate]
-#: Exact distances on arrays (engine/exact.py); False: one by one, as before (A/B benches).
-VECTORISE = True
 
 #: Parts of this many declarations are kept built between checks.
 PART_CACHE_SIZE = 50_000
@@ -548,8 +546,7 @@ class Engine:
         # Each pair's distance from the activity's side (the distance is
         # symmetric: the same foot searches whichever shape comes first).
         ds = exact.distances([p[1].shape for p in pending], [p[3].shape for p in pending],
-                             [p[5].radius_m + p[6].radius_m + reach_m for p in pending],
-                             vectorise=VECTORISE)
+                             [p[5].radius_m + p[6].radius_m + reach_m for p in pending])
         # In the order the comparisons were gathered (part by part), as one
         # check made them: among equal findings the first is kept.
         for (best, ap, decl, op, rule, a, b, gate), d in zip(pending, ds, strict=True):

@@ -20,6 +20,8 @@ import numpy as np
 from deconflict.geo import batch
 from deconflict.geo.shape import Shape, ShapeType
 
+#: Exact distances on arrays; False: one by one, as before (bench/batch_ab.py's B).
+VECTORISE = True
 #: Fewer comparisons than this are made one by one: the arrays' fixed cost
 #: (tens of numpy calls per solver step) is more than a few scalar searches.
 BATCH_MIN: Final = 3
@@ -35,10 +37,10 @@ def _edges(shape: Shape) -> int:
     return sum(max(1, len(r.edges)) for r in shape.rings)
 
 
-def distances(mines: Sequence[Shape], others: Sequence[Shape], uptos: Sequence[float],
-              *, vectorise: bool = True) -> list[float]:
+def distances(mines: Sequence[Shape], others: Sequence[Shape], uptos: Sequence[float]) -> list[float]:
     """``[m.distance_within(o, u) for m, o, u in zip(mines, others, uptos)]``:
     each pair's exact distance if at most its ``upto``, else ``inf``."""
+    vectorise = VECTORISE
     n = len(mines)
     out = [0.0] * n
     todo: list[int] = []

@@ -365,16 +365,25 @@ class Shape:
         return caps
 
     def edge_rows(self) -> FloatArray:
-        """Every ring's edges as rows (lon1, lat1, lon2, lat2, az1, length), made
-        on first use and kept (geo/batch.py); a point is one edge of length 0."""
+        """Every ring's edges as rows, made on first use and kept (geo/batch.py):
+        (lon1, lat1, lon2, lat2, az1, length), the edge's capsule on its own
+        (chord.line_capsules: ends in ECEF and pad) and a ball holding the
+        capsule (its chord's midpoint, half the chord plus the pad), (n, 17).
+        A point is one edge of length 0."""
         rows = self._rows
         if rows is None:
             if self.type is ShapeType.POINT:
                 lon, lat = float(self.rings[0].lons[0]), float(self.rings[0].lats[0])
-                rows = np.array([[lon, lat, lon, lat, 0.0, 0.0]], dtype=np.float64)
+                geo = np.array([[lon, lat, lon, lat, 0.0, 0.0]], dtype=np.float64)
             else:
-                rows = np.array([(e.lon1, e.lat1, e.lon2, e.lat2, e.az1, e.length) for e, _b in self.edges()],
-                                dtype=np.float64).reshape(-1, 6)
+                geo = np.array([(e.lon1, e.lat1, e.lon2, e.lat2, e.az1, e.length) for e, _b in self.edges()],
+                               dtype=np.float64).reshape(-1, 6)
+            a = chord.ecef(geo[:, 0], geo[:, 1])
+            b = chord.ecef(geo[:, 2], geo[:, 3])
+            c = np.linalg.norm(b - a, axis=1)
+            slack = np.maximum(geo[:, 5] - c, 0.0) + chord.CHORD_ROUNDING_M
+            pad = 0.5 * np.sqrt(slack * (geo[:, 5] + c))
+            rows = np.concatenate((geo, a, b, pad[:, None], (a + b) / 2.0, (c / 2.0 + pad)[:, None]), axis=1)
             self._rows = rows
         return rows
 
