@@ -48,7 +48,7 @@ def distances(mines: Sequence[Shape], others: Sequence[Shape], uptos: Sequence[f
     for c in range(n):
         m, o = mines[c], others[c]
         size = _edges(m) * _edges(o) if vectorise else 0
-        if (not vectorise or (m.type is ShapeType.POINT and o.type is ShapeType.POINT)
+        if (not vectorise or m.type is ShapeType.POINT or o.type is ShapeType.POINT
                 or size > BATCH_MAX_EDGE_PAIRS):
             out[c] = m.distance_within(o, uptos[c])
         else:

@@ -117,17 +117,27 @@ MEASURE_RULES: dict[MeasureKind, tuple[str, FindingKind, str]] = {
 }
 
 
+#: The pair rules by what Selector.matches reads of the two parts (kind, role,
+#: forces), each with whether the parts swap sides: filled as pairs are met.
+_RULES_BY_KINDS: dict[tuple[DeclarationKind, Role, bool, DeclarationKind, Role, bool],
+                      tuple[tuple[PairRule, bool], ...]] = {}
+
+
 def applicable_pair_rules(a: Part, b: Part) -> list[tuple[PairRule, Part, Part]]:
     """Rules that apply to the pair, each with its (a-side, b-side) parts."""
     if a.owner == b.owner:
         return []
-    out = []
-    for rule in PAIR_RULES:
-        if rule.a.matches(a) and rule.b.matches(b):
-            out.append((rule, a, b))
-        elif rule.b.matches(a) and rule.a.matches(b):
-            out.append((rule, b, a))
-    return out
+    key = (a.kind, a.role, a.forces, b.kind, b.role, b.forces)
+    found = _RULES_BY_KINDS.get(key)
+    if found is None:
+        chosen: list[tuple[PairRule, bool]] = []
+        for rule in PAIR_RULES:
+            if rule.a.matches(a) and rule.b.matches(b):
+                chosen.append((rule, False))
+            elif rule.b.matches(a) and rule.a.matches(b):
+                chosen.append((rule, True))
+        found = _RULES_BY_KINDS[key] = tuple(chosen)
+    return [(rule, b, a) if swap else (rule, a, b) for rule, swap in found]
 
 
 def measure_applies(measure: Measure, part: Part) -> bool:
