@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,9 +43,10 @@ from deconflict.engine.rules import (
 )
 from deconflict.engine.table import DeclarationTable, Decode
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
+from deconflict.geo import chord
 from deconflict.geo.bounds import Box
 from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
-from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach, trusted
+from deconflict.geo.shape import Shape, ShapeType, inv_arrays, line_out_of_reach, trusted
 from deconflict.model import (
     AltitudeBand,
     CautionMargins,
@@ -57,6 +58,7 @@ from deconflict.model import (
     Measure,
     Party,
 )
+from deconflict.model.geometry import Position
 from deconflict.model.units import vertical_gap, within_vertical_margin
 
 #: Candidates of one activity part from which they are ruled out together by
@@ -576,7 +578,11 @@ class Engine:
         band = ap.band if ap.band is not None and _only_3d(ap) else None
         # Only parts some pair rule applies to: the others are never built.
         hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
-        near: list[_Candidate] = []
+        # In index order (which of equal findings is kept depends on it); an
+        # unbuilt line candidate of a line or an area waits for the chord bound
+        # of all of them (_unbuilt_within_reach) as (decl, slot, k, line).
+        found: list[tuple[Declaration, int, int, tuple[Sequence[Position], float] | None]] = []
+        lines: list[tuple[Sequence[Position], float]] = []
         for pid in hits.tolist():
             slot = self._part_owner[pid]
             decl = self._decls[slot]
@@ -587,11 +593,25 @@ class Engine:
             if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
                 continue
             k = pid - self._first_part[slot]
-            if not self._built(slot, k) and (
-                (band is not None and self._band_apart(band, decl, k))
-                or (point is not None and self._out_of_reach(point, ap, decl, k))
-            ):
-                continue
+            line = None
+            if not self._built(slot, k):
+                if (band is not None and self._band_apart(band, decl, k)) or (
+                        point is not None and self._out_of_reach(point, ap, decl, k)):
+                    continue
+                if point is None:
+                    line = part_line(decl, k)
+                    if line is not None:
+                        lines.append(line)
+            found.append((decl, slot, k, line))
+        keep_lines = (self._unbuilt_within_reach(ap, lines, horizontal_reach(self.margins))
+                      if len(lines) >= CHORD_PRUNE_MIN else [True] * len(lines))
+        near: list[_Candidate] = []
+        j = 0
+        for decl, slot, k, line in found:
+            if line is not None:
+                j += 1
+                if not keep_lines[j - 1]:
+                    continue
             op = self._part(slot, k)
             rules = applicable_pair_rules(ap, op)
             if rules:
@@ -601,6 +621,29 @@ class Engine:
         if point is None and len(near) >= CHORD_PRUNE_MIN:
             near = self._within_reach(ap, near, horizontal_reach(self.margins))
         return near
+
+    @staticmethod
+    def _unbuilt_within_reach(ap: Part, lines: list[tuple[Sequence[Position], float]],
+                              margin_m: float) -> list[bool]:
+        """:meth:`_within_reach` for line candidates not built yet, from their
+        positions and radii (parts.part_line): the same capsules their shapes
+        would give (chord.line_capsules of the same positions and geodesic
+        lengths), for all of them in one array computation, so those ruled out
+        are never built (a part costs tens of microseconds to build)."""
+        counts = np.fromiter((len(c) for c, _r in lines), np.intp, len(lines))
+        lons = np.fromiter((p[0] for c, _r in lines for p in c), np.float64, int(counts.sum()))
+        lats = np.fromiter((p[1] for c, _r in lines for p in c), np.float64, int(counts.sum()))
+        # Every consecutive pair of positions; those across two candidates are dropped.
+        inside = np.ones(lons.shape[0] - 1, dtype=np.bool_)
+        inside[np.cumsum(counts)[:-1] - 1] = False
+        _az, lengths = inv_arrays(lons[:-1], lats[:-1], lons[1:], lats[1:])
+        caps = chord.line_capsules(lons, lats, lengths)[inside]
+        gaps = capsule_gaps(ap.shape.capsules(), caps).min(axis=0)
+        starts = np.cumsum(counts - 1) - (counts - 1)
+        lower = np.minimum.reduceat(gaps, starts)
+        reach = np.fromiter((ap.radius_m + r for _c, r in lines), np.float64, len(lines)) + margin_m
+        keep: list[bool] = (~(lower > reach + PRUNE_SLACK_M)).tolist()
+        return keep
 
     @staticmethod
     def _within_reach(ap: Part, near: list[_Candidate], margin_m: float) -> list[_Candidate]:
