@@ -42,14 +42,19 @@ def distances(mines: Sequence[Shape], others: Sequence[Shape], uptos: Sequence[f
     each pair's exact distance if at most its ``upto``, else ``inf``."""
     vectorise = VECTORISE
     n = len(mines)
+    if not vectorise:
+        return [m.distance_within(o, u) for m, o, u in zip(mines, others, uptos, strict=True)]
     out = [0.0] * n
     todo: list[int] = []
     sizes: list[int] = []
+    point = ShapeType.POINT
     for c in range(n):
         m, o = mines[c], others[c]
-        size = _edges(m) * _edges(o) if vectorise else 0
-        if (not vectorise or m.type is ShapeType.POINT or o.type is ShapeType.POINT
-                or size > BATCH_MAX_EDGE_PAIRS):
+        if m.type is point or o.type is point:
+            out[c] = m.distance_within(o, uptos[c])
+            continue
+        size = _edges(m) * _edges(o)
+        if size > BATCH_MAX_EDGE_PAIRS:
             out[c] = m.distance_within(o, uptos[c])
         else:
             todo.append(c)
