@@ -125,3 +125,48 @@ def test_the_prune_rules_out_far_candidates_in_a_crowded_box():
     engine._within_reach = spy  # type: ignore[method-assign]
     assert engine.check(corridor).findings == ()
     assert seen == [(6, 0)]
+
+
+@PROPERTY(60)
+@given(scenes())
+def test_unbuilt_lines_are_ruled_out_as_built_ones(scene):
+    """The bound from a line candidate's positions (before its part is built)
+    rules out exactly the candidates the bound from its built shape does."""
+    from deconflict.engine.parts import declaration_part, declaration_parts, part_line
+    from deconflict.engine.rules import applicable_pair_rules, horizontal_reach
+
+    decls, activity = scene
+    (ap,) = declaration_parts(activity)
+    lines, built = [], []
+    for d in decls:
+        for k in range(len(declaration_parts(d))):
+            line = part_line(d, k)
+            if line is not None:
+                lines.append(line)
+                op = declaration_part(d, k)
+                built.append((d, op, applicable_pair_rules(ap, op) or [None]))
+    if not lines:
+        return
+    margin = horizontal_reach(MARGINS)
+    keep = Engine._unbuilt_within_reach(ap, lines, margin)
+    kept = Engine._within_reach(ap, built, margin)
+    assert [c for c, k in zip(built, keep, strict=True) if k] == kept
+
+
+def test_unbuilt_lines_far_away_are_never_built():
+    engine = Engine(MARGINS)
+    for p in ("a", "c"):
+        engine.add_party(Party(p, p.upper()))
+    # Flight corridors in a corner of the box of one from (40, 35) to (40.5, 35.5).
+    far = [Flight(id=f"f{i}", owner="a", window=W, geometry=LineString(((40.45 - 0.01 * i, 35.05),
+                                                                        (40.46 - 0.01 * i, 35.04))),
+                  half_width_m=100.0, altitude=band(1000, 3000)) for i in range(6)]
+    engine.load(far)
+    corridor = Flight(id="act", owner="c", window=W, geometry=LineString(((40.0, 35.0), (40.5, 35.5))),
+                      half_width_m=200.0, altitude=band(1500, 2500))
+    assert engine.check(corridor).findings == ()
+    assert not any(engine._built(s, 0) for s in range(6))
+    # Near ones are built and found.
+    engine.load([Flight(id="g", owner="a", window=W, geometry=LineString(((40.25, 35.2), (40.25, 35.3))),
+                        half_width_m=100.0, altitude=band(1000, 3000))])
+    assert [f.object_id for f in engine.check(corridor).findings] == ["g"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +13,7 @@ from itertools import islice
 
 import numpy as np
 
+from deconflict.engine import exact, reach
 from deconflict.engine.bulk import Batch, pair_tags, part_tag
 from deconflict.engine.explain import explain_measure, explain_pair
 from deconflict.engine.image import EngineImage
@@ -29,21 +30,22 @@ from deconflict.engine.parts import (
 )
 from deconflict.engine.rules import (
     PAIR_RULES,
+    Gate,
     Outcome,
     PairRule,
     applicable_pair_rules,
     evaluate_area_measure,
     evaluate_line_measure,
-    evaluate_pair,
     horizontal_reach,
     make_finding,
     measure_applies,
     measure_finding_kind,
+    pair_gate,
+    volume_outcome,
 )
 from deconflict.engine.table import DeclarationTable, Decode
 from deconflict.errors import AlreadyExists, InvalidInput, NotFound, UnknownReference
 from deconflict.geo.bounds import Box
-from deconflict.geo.chord import PRUNE_SLACK_M, capsule_gaps
 from deconflict.geo.shape import Shape, ShapeType, line_out_of_reach, trusted
 from deconflict.model import (
     AltitudeBand,
@@ -57,6 +59,7 @@ from deconflict.model import (
     Party,
     ShareWith,
 )
+from deconflict.model.geometry import Position
 from deconflict.model.units import vertical_gap, within_vertical_margin
 
 #: Candidates of one activity part from which they are ruled out together by
@@ -64,6 +67,11 @@ from deconflict.model.units import vertical_gap, within_vertical_margin
 CHORD_PRUNE_MIN = 4
 #: A candidate: its declaration, its part, and the pair rules between them.
 _Candidate = tuple[Declaration, Part, list[tuple[PairRule, Part, Part]]]
+
+#: A comparison waiting for its distance: the check's findings so far, the
+#: activity part, the candidate and its part, the rule and its (a, b) sides,
+#: and what the time and band tests decided.
+_Pending = tuple[dict[tuple[str, str], Finding], Part, Declaration, Part, PairRule, Part, Part, Gate]
 
 #: Parts of this many declarations are kept built between checks.
 PART_CACHE_SIZE = 50_000
@@ -96,6 +104,14 @@ def _guard_area(measure: Measure) -> Shape:
 def _only_3d(part: Part) -> bool:
     """Whether every pair rule ``part`` can take part in (on either side) is 3D."""
     return all(rule.three_d for rule in PAIR_RULES if rule.a.matches(part) or rule.b.matches(part))
+
+
+def _keep(best: dict[tuple[str, str], Finding], f: Finding) -> None:
+    """Keep ``f`` unless a finding on the same object and rule is as severe and no farther."""
+    key = (f.object_id, f.rule)
+    old = best.get(key)
+    if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
+        best[key] = f
 
 
 def _live(decl: Declaration | None) -> Declaration:
@@ -521,9 +537,10 @@ class Engine:
 
     # -- batches and re-checks -----------------------------------------------------
     def check_many(self, activities: Iterable[Declaration]) -> list[CheckResult]:
-        """``check`` of each activity in turn, against what is in force (the
-        activities are not added, so they are not checked against each other)."""
-        return [self.check(a) for a in activities]
+        """``check`` of each activity, against what is in force (the activities
+        are not added, so they are not checked against each other), with the
+        exact distances of all of them taken together (engine/exact.py)."""
+        return self._check_all(list(activities), None)
 
     def recheck(self, obj: Declaration | Measure) -> dict[str, list[Finding]]:
         """What ``obj`` coming into force does to what is already accepted: for
@@ -557,85 +574,116 @@ class Engine:
         """Check an activity (not yet accepted) against everything in force; with
         ``only``, against those declarations alone and no measure (the part of a
         check that changed since an earlier one: service/optimistic.py)."""
-        parts = self.validate_declaration(activity)
+        return self._check_all([activity], only)[0]
+
+    def _check_all(self, activities: list[Declaration], only: AbstractSet[str] | None) -> list[CheckResult]:
+        """The checks of ``activities`` in two steps: the comparisons each needs
+        (candidates from the index, ruled in or out by bounds, time and bands;
+        measures decided at once), then the exact distances of all of them
+        together (engine/exact.py), which decide the pair findings."""
         margins = self.margins
-        best: dict[tuple[str, str], Finding] = {}
+        reach_m = horizontal_reach(margins)
+        bests: list[dict[tuple[str, str], Finding]] = []
+        pending: list[_Pending] = []
+        for activity in activities:
+            best: dict[tuple[str, str], Finding] = {}
+            bests.append(best)
+            for ap in self.validate_declaration(activity):
+                qbox = ap.shape.box(ap.radius_m + reach_m)
+                for decl, op, rules in self._near(activity, ap, qbox, only):
+                    for rule, a, b in rules:
+                        gate = pair_gate(rule, a, b, margins)
+                        if gate is not None:
+                            pending.append((best, ap, decl, op, rule, a, b, gate))
+                for entry in self._governing_measures(ap) if only is None else ():
+                    f = self._check_measure(entry, ap, qbox, margins)
+                    if f is not None:
+                        _keep(best, f)
+        # Each pair's distance from the activity's side (the distance is
+        # symmetric: the same foot searches whichever shape comes first).
+        ds = exact.distances([p[1].shape for p in pending], [p[3].shape for p in pending],
+                             [p[5].radius_m + p[6].radius_m + reach_m for p in pending])
+        # In the order the comparisons were gathered (part by part), as one
+        # check made them: among equal findings the first is kept.
+        for (best, ap, decl, op, rule, a, b, gate), d in zip(pending, ds, strict=True):
+            outcome = volume_outcome(gate, d, a.radius_m + b.radius_m)
+            if outcome is None:
+                continue
+            kind = rule.kind if outcome.strict else FindingKind.CAUTION
+            _keep(best, make_finding(
+                kind=kind, rule=rule.name, object_id=decl.id, object_type="declaration",
+                object_kind=decl.kind.value, owner=decl.owner, outcome=outcome,
+                explanation=explain_pair(kind, ap, op, decl, outcome),
+                label=decl.label, part=ap.name,
+            ))
+        return [CheckResult.of(list(best.values())) for best in bests]
 
-        def keep(f: Finding) -> None:
-            key = (f.object_id, f.rule)
-            old = best.get(key)
-            if old is None or (f.kind.severity, -f.separation_m) > (old.kind.severity, -old.separation_m):
-                best[key] = f
+    def _near(self, activity: Declaration, ap: Part, qbox: Box,
+              only: AbstractSet[str] | None) -> list[_Candidate]:
+        """The candidates of activity part ``ap`` that no bound rules out: other
+        parties' parts from the index, near in space and time, that some pair
+        rule applies to, past the band, reach and chord bounds."""
+        grow_t = self.margins.time
+        point = None
+        if ap.shape.type is ShapeType.POINT:
+            point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
+        # Every rule a flight or a trajectory takes part in is 3D: a candidate
+        # whose band is too far above or below is then out of every rule's reach.
+        band = ap.band if ap.band is not None and _only_3d(ap) else None
+        # Only parts some pair rule applies to: the others are never built.
+        hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
+        # In index order (which of equal findings is kept depends on it); an
+        # unbuilt line candidate of a line or an area waits for the chord bound
+        # of all of them (_unbuilt_within_reach) as (decl, slot, k, line).
+        found: list[tuple[Declaration, int, int, tuple[Sequence[Position], float] | None]] = []
+        lines: list[tuple[Sequence[Position], float]] = []
+        for pid in hits.tolist():
+            slot = self._part_owner[pid]
+            decl = self._decls[slot]
+            # A party's own declarations never conflict with its activity (that
+            # covers an earlier version of the same id). Another party's
+            # declaration is checked even if it shares the activity's id:
+            # skipping it by id let a check named "S1" miss site S1.
+            if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
+                continue
+            k = pid - self._first_part[slot]
+            line = None
+            if not self._built(slot, k):
+                if (band is not None and self._band_apart(band, decl, k)) or (
+                        point is not None and self._out_of_reach(point, ap, decl, k)):
+                    continue
+                if point is None:
+                    line = part_line(decl, k)
+                    if line is not None:
+                        lines.append(line)
+            found.append((decl, slot, k, line))
+        keep_lines = (self._unbuilt_within_reach(ap, lines, horizontal_reach(self.margins))
+                      if len(lines) >= CHORD_PRUNE_MIN else [True] * len(lines))
+        near: list[_Candidate] = []
+        j = 0
+        for decl, slot, k, line in found:
+            if line is not None:
+                j += 1
+                if not keep_lines[j - 1]:
+                    continue
+            op = self._part(slot, k)
+            rules = applicable_pair_rules(ap, op)
+            if rules:
+                near.append((decl, op, rules))
+        # A point's line candidates are already ruled out exactly (_out_of_reach)
+        # and its point candidates cost less than the bound: lines and areas only.
+        if point is None and len(near) >= CHORD_PRUNE_MIN:
+            near = self._within_reach(ap, near, horizontal_reach(self.margins))
+        return near
 
-        grow_t = margins.time
-        for ap in parts:
-            qbox = ap.shape.box(ap.radius_m + horizontal_reach(margins))
-            point = None
-            if ap.shape.type is ShapeType.POINT:
-                point = float(ap.shape.rings[0].lons[0]), float(ap.shape.rings[0].lats[0])
-            # Every rule a flight or a trajectory takes part in is 3D: a candidate
-            # whose band is too far above or below is then out of every rule's reach.
-            band = ap.band if ap.band is not None and _only_3d(ap) else None
-            # Only parts some pair rule applies to: the others are never built.
-            hits = self._index.query(qbox, ap.window.start - grow_t, ap.window.end + grow_t, pair_tags(ap))
-            near: list[_Candidate] = []
-            for pid in hits.tolist():
-                slot = self._part_owner[pid]
-                decl = self._decls[slot]
-                # A party's own declarations never conflict with its activity (that
-                # covers an earlier version of the same id). Another party's
-                # declaration is checked even if it shares the activity's id:
-                # skipping it by id let a check named "S1" miss site S1.
-                if decl is None or decl.owner == activity.owner or (only is not None and decl.id not in only):
-                    continue
-                k = pid - self._first_part[slot]
-                if not self._built(slot, k) and (
-                    (band is not None and self._band_apart(band, decl, k))
-                    or (point is not None and self._out_of_reach(point, ap, decl, k))
-                ):
-                    continue
-                op = self._part(slot, k)
-                rules = applicable_pair_rules(ap, op)
-                if rules:
-                    near.append((decl, op, rules))
-            # A point's line candidates are already ruled out exactly (_out_of_reach)
-            # and its point candidates cost less than the bound: lines and areas only.
-            if point is None and len(near) >= CHORD_PRUNE_MIN:
-                near = self._within_reach(ap, near, horizontal_reach(margins))
-            for decl, op, rules in near:
-                for rule, a, b in rules:
-                    outcome = evaluate_pair(rule, a, b, margins)
-                    if outcome is None:
-                        continue
-                    kind = rule.kind if outcome.strict else FindingKind.CAUTION
-                    keep(make_finding(
-                        kind=kind, rule=rule.name, object_id=decl.id, object_type="declaration",
-                        object_kind=decl.kind.value, owner=decl.owner, outcome=outcome,
-                        explanation=explain_pair(kind, ap, op, decl, outcome),
-                        label=decl.label, part=ap.name,
-                    ))
-            for entry in self._governing_measures(ap) if only is None else ():
-                f = self._check_measure(entry, ap, qbox, margins)
-                if f is not None:
-                    keep(f)
-        return CheckResult.of(list(best.values()))
+    @staticmethod
+    def _unbuilt_within_reach(ap: Part, lines: list[tuple[Sequence[Position], float]],
+                              margin_m: float) -> list[bool]:
+        return reach.unbuilt_within_reach(ap, lines, margin_m)
 
     @staticmethod
     def _within_reach(ap: Part, near: list[_Candidate], margin_m: float) -> list[_Candidate]:
-        """The candidates not certainly farther from ``ap`` than every rule of the
-        pair reaches (their radii plus the horizontal margin): a lower bound of
-        each distance from chords in space (:mod:`deconflict.geo.chord`), for all
-        of them in one array computation. Those dropped would each have cost an
-        exact comparison answering "farther than the reach" (every pair rule is
-        evaluate_volumes on these shapes and radii, so all answer None)."""
-        mine = ap.shape.capsules()
-        caps = [op.shape.capsules() for _d, op, _r in near]
-        starts = np.cumsum([0] + [len(c) for c in caps[:-1]])
-        gaps = capsule_gaps(mine, np.concatenate(caps)).min(axis=0)
-        lower = np.minimum.reduceat(gaps, starts)
-        reach = np.array([ap.radius_m + op.radius_m for _d, op, _r in near]) + margin_m
-        keep = ~(lower > reach + PRUNE_SLACK_M)
-        return [c for c, k in zip(near, keep.tolist(), strict=True) if k]
+        return reach.within_reach(ap, near, margin_m)
 
     def _check_measure(self, entry: _MeasureEntry, ap: Part, qbox: Box,
                        margins: CautionMargins) -> Finding | None:

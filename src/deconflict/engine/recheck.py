@@ -14,9 +14,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from deconflict.engine import exact
 from deconflict.engine.bulk import pair_tags
 from deconflict.engine.explain import explain_pair
-from deconflict.engine.rules import applicable_pair_rules, evaluate_pair, horizontal_reach, make_finding
+from deconflict.engine.parts import Part
+from deconflict.engine.rules import (
+    Gate,
+    PairRule,
+    applicable_pair_rules,
+    horizontal_reach,
+    make_finding,
+    pair_gate,
+    volume_outcome,
+)
 from deconflict.model import Declaration, Finding, FindingKind, Measure
 
 if TYPE_CHECKING:
@@ -68,9 +78,13 @@ def recheck_declaration(engine: Engine, new: Declaration) -> dict[str, list[Find
     ``engine.check(new)``. ``new`` need not be added to the engine; a
     declaration with its id (an earlier version) is skipped."""
     margins = engine.margins
+    reach_m = horizontal_reach(margins)
     out: dict[str, dict[str, Finding]] = {}
+    # The comparisons first, then their exact distances together (engine/exact.py),
+    # as Engine.check takes them: on arrays from the new object's side.
+    pending: list[tuple[Declaration, Part, Part, PairRule, Part, Part, Gate]] = []
     for np_ in engine.validate_declaration(new):
-        qbox = np_.shape.box(np_.radius_m + horizontal_reach(margins))
+        qbox = np_.shape.box(np_.radius_m + reach_m)
         hits = engine.index.query(qbox, np_.window.start - margins.time, np_.window.end + margins.time,
                                   pair_tags(np_))
         for pid in hits.tolist():
@@ -81,13 +95,19 @@ def recheck_declaration(engine: Engine, new: Declaration) -> dict[str, list[Find
             if decl.owner == new.owner or decl.id == new.id:
                 continue
             for rule, a, b in applicable_pair_rules(op, np_):
-                outcome = evaluate_pair(rule, a, b, margins)
-                if outcome is None:
-                    continue
-                kind = rule.kind if outcome.strict else FindingKind.CAUTION
-                _keep(out, decl.id, make_finding(
-                    kind=kind, rule=rule.name, object_id=new.id, object_type="declaration",
-                    object_kind=new.kind.value, owner=new.owner, outcome=outcome,
-                    explanation=explain_pair(kind, op, np_, new, outcome), label=new.label, part=op.name,
-                ))
+                gate = pair_gate(rule, a, b, margins)
+                if gate is not None:
+                    pending.append((decl, op, np_, rule, a, b, gate))
+    ds = exact.distances([p[2].shape for p in pending], [p[1].shape for p in pending],
+                         [p[4].radius_m + p[5].radius_m + reach_m for p in pending])
+    for (decl, op, np_, rule, a, b, gate), d in zip(pending, ds, strict=True):
+        outcome = volume_outcome(gate, d, a.radius_m + b.radius_m)
+        if outcome is None:
+            continue
+        kind = rule.kind if outcome.strict else FindingKind.CAUTION
+        _keep(out, decl.id, make_finding(
+            kind=kind, rule=rule.name, object_id=new.id, object_type="declaration",
+            object_kind=new.kind.value, owner=new.owner, outcome=outcome,
+            explanation=explain_pair(kind, op, np_, new, outcome), label=new.label, part=op.name,
+        ))
     return {d: list(fs.values()) for d, fs in out.items()}

@@ -117,17 +117,27 @@ MEASURE_RULES: dict[MeasureKind, tuple[str, FindingKind, str]] = {
 }
 
 
+#: The pair rules by what Selector.matches reads of the two parts (kind, role,
+#: forces), each with whether the parts swap sides: filled as pairs are met.
+_RULES_BY_KINDS: dict[tuple[DeclarationKind, Role, bool, DeclarationKind, Role, bool],
+                      tuple[tuple[PairRule, bool], ...]] = {}
+
+
 def applicable_pair_rules(a: Part, b: Part) -> list[tuple[PairRule, Part, Part]]:
     """Rules that apply to the pair, each with its (a-side, b-side) parts."""
     if a.owner == b.owner:
         return []
-    out = []
-    for rule in PAIR_RULES:
-        if rule.a.matches(a) and rule.b.matches(b):
-            out.append((rule, a, b))
-        elif rule.b.matches(a) and rule.a.matches(b):
-            out.append((rule, b, a))
-    return out
+    key = (a.kind, a.role, a.forces, b.kind, b.role, b.forces)
+    found = _RULES_BY_KINDS.get(key)
+    if found is None:
+        chosen: list[tuple[PairRule, bool]] = []
+        for rule in PAIR_RULES:
+            if rule.a.matches(a) and rule.b.matches(b):
+                chosen.append((rule, False))
+            elif rule.b.matches(a) and rule.a.matches(b):
+                chosen.append((rule, True))
+        found = _RULES_BY_KINDS[key] = tuple(chosen)
+    return [(rule, b, a) if swap else (rule, a, b) for rule, swap in found]
 
 
 def measure_applies(measure: Measure, part: Part) -> bool:
@@ -180,12 +190,18 @@ def horizontal_reach(margins: CautionMargins) -> float:
     return max(margins.horizontal_m, TOUCH_TOLERANCE_M)
 
 
-def evaluate_volumes(
-    a_shape: Shape, a_radius: float, a_window: tuple[datetime, datetime], a_band: tuple[float, float] | None,
-    b_shape: Shape, b_radius: float, b_window: tuple[datetime, datetime], b_band: tuple[float, float] | None,
+#: What the time and band tests of a pair decided, before any distance:
+#: (strict overlap in time, the overlap, the time gap in seconds, the vertical gap).
+Gate = tuple[bool, TimeSpan | None, float, float | None]
+
+
+def volume_gate(
+    a_window: tuple[datetime, datetime], a_band: tuple[float, float] | None,
+    b_window: tuple[datetime, datetime], b_band: tuple[float, float] | None,
     three_d: bool, margins: CautionMargins,
-) -> Outcome | None:
-    """Do two footprints meet in 4D, strictly or within the caution margins?"""
+) -> Gate | None:
+    """The time and band tests of :func:`evaluate_volumes` (None: no finding,
+    whatever the distance)."""
     t = _time(*a_window, *b_window, margins.time)
     if t is None:
         return None
@@ -196,13 +212,15 @@ def evaluate_volumes(
         vgap = vertical_gap(a_band[0], a_band[1], b_band[0], b_band[1])
         if not within_vertical_margin(vgap, margins.vertical_m):
             return None
-    reach = a_radius + b_radius
-    # Asked up to the touch tolerance at least: with no horizontal margin (the
-    # tracks' EXACT, or an operator's 0), a touch the distance rounds past by
-    # 1e-9 m came back as "farther" and a vertex grazed from outside was missed.
-    d = a_shape.distance_within(b_shape, reach + horizontal_reach(margins))
+    return t_strict, span, gap_s, vgap
+
+
+def volume_outcome(gate: Gate, d: float, reach: float) -> Outcome | None:
+    """:func:`evaluate_volumes`'s outcome from its gate and the distance
+    between the shapes (``inf`` past ``reach`` and the horizontal reach)."""
     if math.isinf(d):
         return None
+    t_strict, span, gap_s, vgap = gate
     touching = d <= reach + TOUCH_TOLERANCE_M
     strict = t_strict and touching and (vgap is None or vgap == 0.0)
     return Outcome(
@@ -215,8 +233,31 @@ def evaluate_volumes(
     )
 
 
+def evaluate_volumes(
+    a_shape: Shape, a_radius: float, a_window: tuple[datetime, datetime], a_band: tuple[float, float] | None,
+    b_shape: Shape, b_radius: float, b_window: tuple[datetime, datetime], b_band: tuple[float, float] | None,
+    three_d: bool, margins: CautionMargins,
+) -> Outcome | None:
+    """Do two footprints meet in 4D, strictly or within the caution margins?"""
+    gate = volume_gate(a_window, a_band, b_window, b_band, three_d, margins)
+    if gate is None:
+        return None
+    reach = a_radius + b_radius
+    # Asked up to the touch tolerance at least: with no horizontal margin (the
+    # tracks' EXACT, or an operator's 0), a touch the distance rounds past by
+    # 1e-9 m came back as "farther" and a vertex grazed from outside was missed.
+    d = a_shape.distance_within(b_shape, reach + horizontal_reach(margins))
+    return volume_outcome(gate, d, reach)
+
+
 def band_of(part: Part) -> tuple[float, float] | None:
     return None if part.band is None else (part.band.lower_m, part.band.upper_m)
+
+
+def pair_gate(rule: PairRule, a: Part, b: Part, margins: CautionMargins) -> Gate | None:
+    """:func:`evaluate_pair`'s time and band tests (see :func:`volume_gate`)."""
+    return volume_gate((a.window.start, a.window.end), band_of(a), (b.window.start, b.window.end), band_of(b),
+                       rule.three_d, margins)
 
 
 def evaluate_pair(rule: PairRule, a: Part, b: Part, margins: CautionMargins) -> Outcome | None:

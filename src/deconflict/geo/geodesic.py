@@ -109,11 +109,22 @@ def foot(edge: Edge, lon: float, lat: float, limit: float = math.inf) -> tuple[f
         return edge.length, d1
     # Bracket [a, b] with g(a) > 0 > g(b); regula falsi with the Illinois fix,
     # falling back to bisection when a step does not shrink the bracket enough.
-    a, b, ga, gb = 0.0, edge.length, g0, g1
-    da, db = d0, d1
     best_s, best_d = (0.0, d0) if d0 <= d1 else (edge.length, d1)
-    side = 0
-    for _ in range(_MAX_FOOT_ITERATIONS):
+    return search(edge, lon, lat, limit, (0.0, edge.length, g0, g1, d0, d1, best_s, best_d, 0),
+                  _MAX_FOOT_ITERATIONS)
+
+
+#: The state of a foot search: the bracket (a, b), g and the distance at its
+#: ends, the nearest point seen (s, d), and which end moved last (+1 a, -1 b, 0 none).
+SearchState = tuple[float, float, float, float, float, float, float, float, int]
+
+
+def search(edge: Edge, lon: float, lat: float, limit: float, state: SearchState,
+           iterations: int) -> tuple[float, float]:
+    """The bracketed search of :func:`foot` from ``state``, for at most
+    ``iterations`` more steps (geo/batch.py hands over its last few problems so)."""
+    a, b, ga, gb, da, db, best_s, best_d, side = state
+    for _ in range(iterations):
         if b - a <= DISTANCE_TOLERANCE_M:
             break
         # Every later evaluation lies inside [a, b], where the distance is at

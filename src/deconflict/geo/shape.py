@@ -177,13 +177,14 @@ def _make_ring(coords: Sequence[Position], field: str, closed: bool) -> Ring:
 class Shape:
     """A validated point, polyline or polygon with geodesic edges."""
 
-    __slots__ = ("_capsules", "_many", "_pole", "bounds", "rings", "type")
+    __slots__ = ("_capsules", "_many", "_pole", "_rows", "bounds", "rings", "type")
 
     def __init__(self, type_: ShapeType, rings: tuple[Ring, ...], pole: int = 0) -> None:
         self.type = type_
         self.rings = rings
         self._pole = pole
         self._capsules: FloatArray | None = None
+        self._rows: FloatArray | None = None
         # Per ring of MANY_VERTICES or more, made on first use: what the winding
         # test (geo/winding.py) and the chord bounds need of its vertices.
         self._many: list[tuple[winding.Vertices, FloatArray] | None] | None = None
@@ -362,6 +363,29 @@ class Shape:
                 caps = chord.ball_capsule(lon0, lat0, chord.polygon_reach(d, lengths))
             self._capsules = caps
         return caps
+
+    def edge_rows(self) -> FloatArray:
+        """Every ring's edges as rows, made on first use and kept (geo/batch.py):
+        (lon1, lat1, lon2, lat2, az1, length), the edge's capsule on its own
+        (chord.line_capsules: ends in ECEF and pad) and a ball holding the
+        capsule (its chord's midpoint, half the chord plus the pad), (n, 17).
+        A point is one edge of length 0."""
+        rows = self._rows
+        if rows is None:
+            if self.type is ShapeType.POINT:
+                lon, lat = float(self.rings[0].lons[0]), float(self.rings[0].lats[0])
+                geo = np.array([[lon, lat, lon, lat, 0.0, 0.0]], dtype=np.float64)
+            else:
+                geo = np.array([(e.lon1, e.lat1, e.lon2, e.lat2, e.az1, e.length) for e, _b in self.edges()],
+                               dtype=np.float64).reshape(-1, 6)
+            a = chord.ecef(geo[:, 0], geo[:, 1])
+            b = chord.ecef(geo[:, 2], geo[:, 3])
+            c = np.linalg.norm(b - a, axis=1)
+            slack = np.maximum(geo[:, 5] - c, 0.0) + chord.CHORD_ROUNDING_M
+            pad = 0.5 * np.sqrt(slack * (geo[:, 5] + c))
+            rows = np.concatenate((geo, a, b, pad[:, None], (a + b) / 2.0, (c / 2.0 + pad)[:, None]), axis=1)
+            self._rows = rows
+        return rows
 
     def point_distance(self, lon: float, lat: float, upto: float = math.inf) -> float:
         """Distance from a point to the shape, exact if at most ``upto``, else ``inf``."""
