@@ -63,8 +63,20 @@ def _normalize(deg: FloatArray) -> FloatArray:
     return np.where(a > 180.0, a - 360.0, a)
 
 
-def _fwd(lon: FloatArray, lat: FloatArray, az: FloatArray, dist: FloatArray
-         ) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _fwd_public(lon: FloatArray, lat: FloatArray, az: FloatArray, dist: FloatArray
+                ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    x, y, back = GEOD.fwd(_f64(lon), _f64(lat), _f64(az), _f64(dist), return_back_azimuth=True)
+    return _f64(x), _f64(y), _f64(back)
+
+
+def _inv_public(lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray
+                ) -> tuple[FloatArray, FloatArray]:
+    az, _back, d = GEOD.inv(_f64(lon1), _f64(lat1), _f64(lon2), _f64(lat2), return_back_azimuth=True)
+    return _f64(az), _f64(d)
+
+
+def _fwd_private(lon: FloatArray, lat: FloatArray, az: FloatArray, dist: FloatArray
+                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``GEOD.fwd`` on float64 arrays: pyproj's own array routine (``_fwd``, what
     ``Geod.fwd`` calls after copying its inputs into buffers) on fresh copies,
     without the wrapper's conversions (a third of a step's cost for a few points)."""
@@ -73,12 +85,34 @@ def _fwd(lon: FloatArray, lat: FloatArray, az: FloatArray, dist: FloatArray
     return x, y, z
 
 
-def _inv(lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray
-         ) -> tuple[FloatArray, FloatArray]:
-    """``GEOD.inv`` on float64 arrays (as :func:`_fwd`): forward azimuths and distances."""
+def _inv_private(lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray
+                 ) -> tuple[FloatArray, FloatArray]:
+    """``GEOD.inv`` on float64 arrays (as :func:`_fwd_private`): forward azimuths and distances."""
     x, y, z, w = (np.array(v, dtype=np.float64) for v in (lon1, lat1, lon2, lat2))
     GEOD._inv(x, y, z, w, radians=False, return_back_azimuth=True)
     return x, z  # pyproj writes the azimuths over the first point, the distance over lon2
+
+
+def _private_agrees() -> bool:
+    """Whether pyproj's private array routines answer exactly as its public ones
+    on a few fixed cases. They are not part of pyproj's API: a release that
+    changes them (what they write where) must cost speed, never a wrong
+    distance, so the public ones are used unless these agree bit for bit."""
+    lon1, lat1 = np.array([10.0, -179.5, 0.0, 45.0]), np.array([20.0, -60.0, 0.0, 89.9])
+    lon2, lat2 = np.array([10.3, 179.8, 0.001, -135.0]), np.array([20.1, -60.2, 0.0, 89.8])
+    az, s = np.array([33.0, -120.0, 90.0, 179.0]), np.array([1234.5, 98765.4, 0.5, 20000.0])
+    try:
+        return (all(np.array_equal(a, b) for a, b in zip(_inv_private(lon1, lat1, lon2, lat2),
+                                                           _inv_public(lon1, lat1, lon2, lat2), strict=True))
+                and all(np.array_equal(a, b) for a, b in zip(_fwd_private(lon1, lat1, az, s),
+                                                              _fwd_public(lon1, lat1, az, s), strict=True)))
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+PRIVATE_ROUTINES = _private_agrees()
+_fwd = _fwd_private if PRIVATE_ROUTINES else _fwd_public
+_inv = _inv_private if PRIVATE_ROUTINES else _inv_public
 
 
 def _ahead(lon1: FloatArray, lat1: FloatArray, az1: FloatArray, s: FloatArray,
