@@ -35,7 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from deconflict.engine.index import micros
-from deconflict.model import Declaration, DeclarationKind, Fire, Flight, Movement, ShareWith, Site
+from deconflict.model import Declaration, DeclarationKind, ShareWith
+from deconflict.model.declaration import footprint_sources
 from deconflict.model.geometry import Geometry, LineString, Point, Polygon
 
 #: Kinds by their code in :attr:`Columns.kind`.
@@ -59,18 +60,10 @@ def _coords(g: Geometry | None) -> list[tuple[float, float]]:
 
 
 def positions(d: Declaration) -> list[tuple[float, float]]:
-    """Where a declaration is, for a list's box filter: its waypoints, else its geometry's
-    vertices (a polygon's outer ring), and a fire's origin."""
-    if isinstance(d, (Movement, Flight)) and d.waypoints:
-        return [(w.position.lon, w.position.lat) for w in d.waypoints]
-    if isinstance(d, Site):
-        return _coords(d.geometry)
-    if isinstance(d, Movement):
-        return _coords(d.route)
-    if isinstance(d, Flight):
-        return _coords(d.geometry)
-    assert isinstance(d, Fire)
-    return _coords(d.target) + ([(d.origin.lon, d.origin.lat)] if d.origin is not None else [])
+    """Where a declaration is, for a list's box filter: the positions its footprint
+    is built from (of a polygon, its outer ring: its holes lie within it)."""
+    geometries, extra = footprint_sources(d)
+    return [c for g in geometries for c in _coords(g)] + extra
 
 
 def meets(pts: Sequence[tuple[float, float]], box: Box4) -> bool:

@@ -186,3 +186,19 @@ class Fire(_Common):
 
 
 Declaration = Site | Movement | Flight | Fire
+
+
+def footprint_sources(decl: Declaration) -> tuple[list[Geometry], list[tuple[float, float]]]:
+    """What a declaration's footprint is built from: its geometries, and the
+    positions it gives besides (waypoints, which stand for the route or the
+    geometry when given; a fire's origin). Lists filter on these, and the
+    service sizes a request's work by them."""
+    if isinstance(decl, (Movement, Flight)) and decl.waypoints:
+        return [], [(w.position.lon, w.position.lat) for w in decl.waypoints]
+    if isinstance(decl, Site):
+        return [decl.geometry], []
+    if isinstance(decl, Movement):
+        return [] if decl.route is None else [decl.route], []
+    if isinstance(decl, Flight):
+        return [] if decl.geometry is None else [decl.geometry], []
+    return [decl.target], [] if decl.origin is None else [(decl.origin.lon, decl.origin.lat)]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from deconflict.geo.shape import MAX_EDGE_PAIRS, MAX_NEAR_PAIRS_PER_EDGE
-from deconflict.model import Declaration, Fire, Flight, LineString, Movement, Polygon, Site
+from deconflict.model import Declaration, LineString, Polygon
+from deconflict.model.declaration import footprint_sources
 from deconflict.model.geometry import Geometry
 from deconflict.model.limits import MAX_VERTICES_PER_SHAPE, MAX_WAYPOINTS
 
@@ -34,16 +35,8 @@ def _positions(g: Geometry | None) -> int:
 
 def positions(decl: Declaration) -> int:
     """How many positions the declaration's footprint is built from."""
-    if isinstance(decl, (Movement, Flight)) and decl.waypoints:
-        return len(decl.waypoints)
-    if isinstance(decl, Site):
-        return _positions(decl.geometry)
-    if isinstance(decl, Movement):
-        return _positions(decl.route)
-    if isinstance(decl, Flight):
-        return _positions(decl.geometry)
-    assert isinstance(decl, Fire)
-    return _positions(decl.target) + (1 if decl.origin is not None else 0)
+    geometries, extra = footprint_sources(decl)
+    return sum(_positions(g) for g in geometries) + len(extra)
 
 
 def light(decl: Declaration) -> bool:
