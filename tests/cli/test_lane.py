@@ -72,14 +72,16 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    workers = getattr(request, "param", 1)
     store = tmp_path / "s.sqlite3"
     res = run("party", "add", "relief", "--kind", "humanitarian", store=store)
     assert res.returncode == 0, res.stderr
     token = res.stdout.strip()
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store)],
+        [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store),
+         "--workers", str(workers)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -100,6 +102,7 @@ def _wait_lane_answers(c: httpx.Client) -> httpx.Response:
         time.sleep(0.2)
 
 
+@pytest.mark.parametrize("served", [1, 2], indirect=True, ids=["one-worker", "two-workers"])
 def test_costly_requests_are_answered_by_the_lane_and_small_ones_by_the_worker(
         served: tuple[str, str, subprocess.Popen[str]]) -> None:
     url, token, _proc = served
