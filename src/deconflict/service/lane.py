@@ -28,6 +28,7 @@ which.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Final
@@ -131,7 +132,8 @@ class CostlyLane:
         log.warning("the costly lane did not answer: %r", exc)
         problem = Unavailable("the request was taken by the service's costly lane, which did not answer; "
                               "retry (a submit with the same Idempotency-Key answers whether it was accepted)")
-        await self.answer(problem)(scope, receive, send)
+        with contextlib.suppress(OSError):  # the client may be the one that went away
+            await self.answer(problem)(scope, receive, send)
 
 
 def _request(scope: Scope, body: bytes) -> list[h11.Request | h11.Data | h11.EndOfMessage]:
