@@ -41,6 +41,10 @@ REQUIRES: dict[tuple[str, str], Action] = {
     ("POST", "/v1/incidents/{incident_id}/close"): Action.REPORT_INCIDENT,
     # POST /v1/log/cosignatures: any credential (a witness may be a viewer).
 }
+#: Where the authenticated party is left in the request's scope state.
+PARTY_KEY = "deconflict_party"
+#: The party key of an administrator's requests.
+ADMIN_PARTY = "\x00admin"
 #: Routes an administrator may also take, whatever REQUIRES says (it sets any party's settings).
 ADMIN_TOO = {("PUT", "/v1/parties/{party}/settings")}
 
@@ -61,6 +65,8 @@ class AuthFirst:
         try:
             if str(scope.get("path", "")).startswith("/v1/"):
                 who = self.hotline.authenticate(_token(scope))
+                # Whose request it is, for the costly lane's turns (service/lane.py).
+                scope.setdefault("state", {})[PARTY_KEY] = who.party or ADMIN_PARTY
                 key = (scope["method"], template or "")
                 action = REQUIRES.get(key)
                 if action is not None and not (who.is_admin and key in ADMIN_TOO):

@@ -52,7 +52,7 @@ from deconflict.service.hotline import (
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
-from deconflict.service.lane import CostlyLane
+from deconflict.service.lane import CostlyLane, TooManyCostly
 from deconflict.service.listing import Query
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
@@ -98,6 +98,11 @@ def problem_for(exc: Exception) -> Json:
         out = (problem(503, "Busy", str(exc), "busy", field="body", retry_after_s=exc.retry_after_s) if exc.busy
                else problem(429, "Too many checks at once", str(exc), "too-many-checks", field="body",
                             retry_after_s=exc.retry_after_s, limit=exc.limit))
+        out.headers["Retry-After"] = str(exc.retry_after_s)
+        return out
+    if isinstance(exc, TooManyCostly):
+        out = problem(429, "Too many costly requests", str(exc), "too-many-costly", field="body",
+                      retry_after_s=exc.retry_after_s, limit=exc.limit)
         out.headers["Retry-After"] = str(exc.retry_after_s)
         return out
     if isinstance(exc, TooManyStreams):

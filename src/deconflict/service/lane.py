@@ -30,15 +30,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 import h11
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deconflict.errors import Unavailable
+from deconflict.errors import DeconflictError, Unavailable
 from deconflict.service.bounded import INLINE_BODY_BYTES
+from deconflict.service.gate import PARTY_KEY
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ LANE_TIMEOUT_S: Final = 120.0
 CONNECT_TIMEOUT_S: Final = 1.0
 #: Reads from the lane, at most this many bytes at a time.
 _READ: Final = 1 << 18
+#: A party's costly requests in the lane at once, from one worker: the others
+#: wait their turn (the lane is shared; a party sending many at once would
+#: hold it for everyone else's costly requests, and keep the worker relaying).
+COSTLY_PER_PARTY: Final = 1
+#: A party's costly requests waiting for their turn on one worker; past them, 429.
+COSTLY_WAITING_PER_PARTY: Final = 8
+#: What a refused costly request is told to wait, in seconds.
+RETRY_AFTER_S: Final = 1
 #: Marks an answer the lane gave (for operators and tests).
 LANE_HEADER: Final = b"x-deconflict-lane"
 #: Headers a relay must not pass on (RFC 9110 section 7.6.1).
@@ -65,6 +74,46 @@ _HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"t
                          b"proxy-authorization", b"proxy-authenticate"})
 #: Of a request, also these: the relay's client sets them for the body it sends.
 _REQUEST_ONLY: Final = frozenset({b"host", b"content-length"})
+
+
+class TooManyCostly(DeconflictError):
+    """HTTP 429: the party already has as many costly requests waiting as it may."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.retry_after_s = RETRY_AFTER_S
+        super().__init__(f"this party already has {limit} costly requests (pictures, lists, exports, large "
+                         f"bodies) waiting on this server; retry in {RETRY_AFTER_S} s")
+
+
+class Turns:
+    """Each party's costly requests, one at a time (per worker), in order of arrival."""
+
+    def __init__(self, at_once: int = COSTLY_PER_PARTY, waiting: int = COSTLY_WAITING_PER_PARTY) -> None:
+        self.at_once, self.waiting = at_once, waiting
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._queued: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, party: str) -> AsyncIterator[None]:
+        """Wait for ``party``'s turn (TooManyCostly when too many already wait)."""
+        queued = self._queued.get(party, 0)
+        if queued >= self.at_once + self.waiting:
+            raise TooManyCostly(self.waiting)
+        gate = self._gates.get(party)
+        if gate is None:
+            gate = self._gates[party] = asyncio.Semaphore(self.at_once)
+        self._queued[party] = queued + 1
+        try:
+            async with gate:
+                yield
+        finally:
+            left = self._queued[party] - 1
+            if left:
+                self._queued[party] = left
+            else:  # nothing kept for a party with nothing in flight
+                del self._queued[party]
+                self._gates.pop(party, None)
 
 
 def costly(method: str, path: str, body_bytes: int | None) -> bool:
@@ -92,6 +141,7 @@ class CostlyLane:
         self.app = app
         self.socket_path = socket_path
         self.answer = answer  # http.problem_for
+        self.turns = Turns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,6 +161,14 @@ class CostlyLane:
         else:
             await self.app(scope, receive, send)
             return
+        party = str(scope.get("state", {}).get(PARTY_KEY, ""))
+        try:
+            async with self.turns.turn(party):
+                await self._pass_on(scope, body, receive, send)
+        except TooManyCostly as exc:
+            await self.answer(exc)(scope, _replay(body, receive), send)
+
+    async def _pass_on(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(self.socket_path, limit=_READ), CONNECT_TIMEOUT_S)

@@ -31,8 +31,8 @@ WHY: dict[int, str] = {
     409: "Refused for its findings, or conflicting with what exists (an id, an Idempotency-Key).",
     413: "The body is larger than the limit.",
     422: "Invalid input: the problem names the field, or 'body' for the body as a whole.",
-    429: "A limit was reached (checks touching hidden declarations, checks at once, open streams): "
-         "see Retry-After.",
+    429: "A limit was reached (checks touching hidden declarations, checks at once, costly requests "
+         "waiting, open streams): see Retry-After.",
     503: "The store or the service is unavailable, or busy (see Retry-After); nothing was done.",
 }
 

@@ -1,0 +1,57 @@
+"""The costly lane's routing and turns (service/lane.py); the processes themselves
+are tested in tests/cli/test_lane.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deconflict.service.lane import COSTLY_BODY_BYTES, TooManyCostly, Turns, costly
+
+
+def test_what_is_costly_is_decided_from_the_route_and_the_body_size() -> None:
+    assert costly("GET", "/v1/picture", None)
+    assert costly("GET", "/v1/declarations", None)
+    assert costly("GET", "/ogc/collections/declarations/items", None)
+    assert not costly("GET", "/v1/declarations/relief:H1", None)
+    assert not costly("GET", "/v1/stream", None)
+    assert costly("POST", "/v1/checks", COSTLY_BODY_BYTES + 1)
+    assert not costly("POST", "/v1/checks", COSTLY_BODY_BYTES)
+    assert not costly("POST", "/v1/activities", None)
+    assert not costly("POST", "/v1/notifications/n1/acknowledge", 10**6)
+    assert not costly("DELETE", "/v1/declarations/x", None)
+
+
+def test_a_party_s_costly_requests_take_turns_and_other_parties_do_not_wait() -> None:
+    async def scenario() -> list[str]:
+        turns = Turns(at_once=1, waiting=2)
+        log: list[str] = []
+        release = asyncio.Event()
+
+        async def request(party: str, name: str) -> None:
+            async with turns.turn(party):
+                log.append(f"start {name}")
+                if name == "a1":
+                    await release.wait()
+                log.append(f"end {name}")
+
+        a1 = asyncio.create_task(request("a", "a1"))
+        await asyncio.sleep(0)
+        a2 = asyncio.create_task(request("a", "a2"))
+        b1 = asyncio.create_task(request("b", "b1"))
+        await asyncio.sleep(0.01)
+        # b went at once; a2 waits behind a1.
+        assert log == ["start a1", "start b1", "end b1"]
+        a3 = asyncio.create_task(request("a", "a3"))
+        await asyncio.sleep(0)
+        with pytest.raises(TooManyCostly):  # a1 in the lane, a2 and a3 waiting: the fourth is refused
+            async with turns.turn("a"):
+                pass
+        release.set()
+        await asyncio.gather(a1, a2, b1, a3)
+        assert not turns._gates and not turns._queued  # nothing kept once idle
+        return log
+
+    log = asyncio.run(scenario())
+    assert log[3:] == ["end a1", "start a2", "end a2", "start a3", "end a3"]
