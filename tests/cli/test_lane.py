@@ -128,6 +128,8 @@ def test_costly_requests_are_answered_by_the_lane_and_small_ones_by_the_worker(
         assert bad.status_code in (400, 422) and bad.headers[LANE] == "costly"
         assert bad.headers["content-type"].startswith("application/problem+json")
         assert "protection_m" in bad.text
+        limits = c.get("/v1/limits").json()
+        assert limits["costly_body_bytes"] == COSTLY_BODY_BYTES and limits["costly_in_lane_per_party"] == 1
         # Unauthenticated: refused by the worker, before the lane sees the body.
         anon = httpx.post(f"{url}/v1/checks", json=big, timeout=30)
         assert anon.status_code == 401 and LANE not in anon.headers

@@ -52,7 +52,7 @@ from deconflict.service.hotline import (
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
-from deconflict.service.lane import CostlyLane, TooManyCostly
+from deconflict.service.lane import CostlyLane, TooManyCostly, lane_limits
 from deconflict.service.listing import Query
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
@@ -554,7 +554,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     def limits(who: Who) -> dict[str, Any]:
         """What one request may ask (docs/threat-model.md), and the caller's
         budget of checks touching declarations not shared with it."""
-        return {**request_limits(), **checks.to_json(), "probe_budget": hotline.probe_status(who)}
+        return {**request_limits(), **checks.to_json(), **lane_limits(lane is not None),
+                "probe_budget": hotline.probe_status(who)}
 
     @app.get("/v1/probes", tags=["parties"])
     def probes(who: Who) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Final
+from typing import Any, Final
 
 import h11
 from starlette.responses import Response
@@ -74,6 +74,13 @@ _HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"t
                          b"proxy-authorization", b"proxy-authenticate"})
 #: Of a request, also these: the relay's client sets them for the body it sends.
 _REQUEST_ONLY: Final = frozenset({b"host", b"content-length"})
+
+
+def lane_limits(on: bool) -> dict[str, Any]:
+    """The lane's limits, as GET /v1/limits shows them (None: no lane)."""
+    return {"costly_body_bytes": COSTLY_BODY_BYTES if on else None,
+            "costly_in_lane_per_party": COSTLY_PER_PARTY if on else None,
+            "costly_waiting_per_party": COSTLY_WAITING_PER_PARTY if on else None}
 
 
 class TooManyCostly(DeconflictError):
