@@ -34,23 +34,12 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
     default_min = exact.BATCH_MIN
-    from synth import PARTIES, Theatre, measures
-
-    from deconflict.engine.checker import Engine
-    from deconflict.model import Fire, Flight, Movement, Site
+    from synth import loaded_engine, probes_by_kind
 
     t0 = time.perf_counter()
-    engine = Engine()
-    for p in PARTIES:
-        engine.add_party(p)
-    for m in measures():
-        engine.add_measure(m)
-    engine.load(Theatre(1).declarations(args.size))
+    engine = loaded_engine(args.size)
     print(f"built {args.size:,} in {time.perf_counter() - t0:.1f} s; load {os.getloadavg()[0]:.1f}", flush=True)
-    theatre = Theatre(2)
-    probe = [theatre.declaration(f"q{i}") for i in range(args.per_kind * 40)]
-    kinds = {name: [a for a in probe if isinstance(a, t)][:args.per_kind]
-             for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}
+    kinds = probes_by_kind(args.per_kind)
     every = [a for acts in kinds.values() for a in acts]
     # (distances on arrays, the least comparisons taken on arrays together)
     modes = {f"A arrays from {n}": (True, n) for n in args.batch_min} | {"B scalar": (False, 0)}

@@ -27,14 +27,8 @@ SRC = HERE.parent / "src"
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {bench!r})
-from synth import PARTIES, Theatre, measures
-from deconflict.engine.checker import Engine
-engine = Engine()
-for p in PARTIES:
-    engine.add_party(p)
-for m in measures():
-    engine.add_measure(m)
-engine.load(Theatre({seed}).declarations({size}))
+from synth import Theatre, loaded_engine
+engine = loaded_engine({size}, {seed})
 acts = Theatre({seed} + 1).declarations({checks}, "q")
 t = time.perf_counter()
 out = []

@@ -28,22 +28,12 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=150)
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from synth import PARTIES, Theatre, measures
+    from synth import loaded_engine, probes_by_kind
 
     from deconflict.engine import checker
-    from deconflict.engine.checker import Engine
-    from deconflict.model import Fire, Flight, Movement, Site
 
-    engine = Engine()
-    for p in PARTIES:
-        engine.add_party(p)
-    for m in measures():
-        engine.add_measure(m)
-    engine.load(Theatre(1).declarations(args.size))
-    theatre = Theatre(2)
-    probe = [theatre.declaration(f"q{i}") for i in range(args.per_kind * 40)]
-    kinds = {name: [a for a in probe if isinstance(a, t)][:args.per_kind]
-             for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}
+    engine = loaded_engine(args.size)
+    kinds = probes_by_kind(args.per_kind)
     default = checker.CHORD_PRUNE_MIN
     modes = {"A prune": default, "B whole": 10**9}
     first = {name: [engine.check(a).findings for a in acts] for name, acts in kinds.items()}  # warms the cache

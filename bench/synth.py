@@ -33,6 +33,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+from deconflict.engine.checker import Engine
 from deconflict.model import (
     Altitude,
     AltitudeBand,
@@ -256,3 +257,22 @@ def measures() -> list[Measure]:
     out.append(Measure("RFA0", MeasureKind.RESTRICTIVE_FIRE_AREA, "p6", Point(lon, lat), whole,
                        half_width_m=5000.0))
     return out
+
+
+def loaded_engine(size: int, seed: int = 1) -> Engine:
+    """An engine holding the theatre's parties, measures and ``size`` declarations."""
+    engine = Engine()
+    for p in PARTIES:
+        engine.add_party(p)
+    for m in measures():
+        engine.add_measure(m)
+    engine.load(Theatre(seed).declarations(size))
+    return engine
+
+
+def probes_by_kind(per_kind: int, seed: int = 2) -> dict[str, list[Declaration]]:
+    """``per_kind`` activities of each kind (flights, movements, fires, sites) to check."""
+    theatre = Theatre(seed)
+    probe = [theatre.declaration(f"q{i}") for i in range(per_kind * 40)]
+    return {name: [a for a in probe if isinstance(a, t)][:per_kind]
+            for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}

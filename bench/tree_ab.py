@@ -30,19 +30,9 @@ SRC = HERE.parent / "src"
 CHILD = """
 import json, os, statistics, sys, time
 sys.path.insert(0, {bench!r})
-from synth import PARTIES, Theatre, measures
-from deconflict.engine.checker import Engine
-from deconflict.model import Fire, Flight, Movement, Site
-engine = Engine()
-for p in PARTIES:
-    engine.add_party(p)
-for m in measures():
-    engine.add_measure(m)
-engine.load(Theatre(1).declarations({size}))
-theatre = Theatre(2)
-probe = [theatre.declaration(f"q{{i}}") for i in range({per_kind} * 40)]
-kinds = {{name: [a for a in probe if isinstance(a, t)][:{per_kind}]
-         for name, t in (("flight", Flight), ("movement", Movement), ("fire", Fire), ("site", Site))}}
+from synth import loaded_engine, probes_by_kind
+engine = loaded_engine({size})
+kinds = probes_by_kind({per_kind})
 every = [a for acts in kinds.values() for a in acts]
 t = time.process_time()
 found = [sorted([f.object_id, f.rule, f.kind.value, f.separation_m, f.part] for f in engine.check(a).findings)
