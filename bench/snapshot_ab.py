@@ -12,7 +12,8 @@ key) when the format and the hotline's section did not change between the trees:
     # fresh processes, the two trees alternated (ABBA), medians
     PYTHONPATH=src python bench/snapshot_ab.py ab --rounds 6 --before /tmp/before/src \\
         --sqlite S1,S2 --pg URL1,URL2 --keys KEYS
-    # PostgreSQL's read of the snapshot alone (rows -> buffer -> body digest), in one process
+    # PostgreSQL's read of the snapshot alone (rows -> buffer -> body digest), in one process,
+    # or one side per fresh process (--only before|after --rounds 1, alternated by the shell)
     PYTHONPATH=src python bench/snapshot_ab.py read URL2 --rounds 6
 """
 
@@ -122,6 +123,8 @@ def read(args: argparse.Namespace) -> None:
     for r in range(args.rounds):
         for name, fn in (("before", before), ("after", after)) if r % 2 == 0 else (("after", after),
                                                                                     ("before", before)):
+            if args.only and name != args.only:
+                continue
             gc.collect()
             t, c = time.perf_counter(), time.process_time()
             digest = fn()
@@ -129,6 +132,8 @@ def read(args: argparse.Namespace) -> None:
             wall, cpu = times[name][-1]
             print(name, digest[:12], f"{wall:.2f} s wall, {cpu:.2f} s CPU", store_startup.load_avg(), flush=True)
     for name, v in times.items():
+        if not v:
+            continue
         print(name, "median", round(statistics.median(x[0] for x in v), 2), "s wall,",
               round(statistics.median(x[1] for x in v), 2), "s CPU")
 
@@ -153,6 +158,7 @@ def main() -> None:
     p = sub.add_parser("read")
     p.add_argument("url")
     p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--only", choices=("before", "after"), help="one side (in a fresh process: no warm allocator)")
     p.set_defaults(fn=read)
     args = ap.parse_args()
     args.fn(args)
