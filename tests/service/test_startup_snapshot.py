@@ -246,6 +246,24 @@ def test_an_edited_chunk_among_many_is_refused(monkeypatch: pytest.MonkeyPatch) 
     refuses(spec, "body is not the one")
 
 
+def test_a_row_that_does_not_inflate_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PostgreSQL row edited so that it no longer inflates, among rows inflated on
+    threads: refused with the store's message, not a thread's traceback."""
+    import psycopg
+
+    from deconflict.store import postgres
+
+    monkeypatch.setattr(postgres, "SNAPSHOT_CHUNK", 4096)
+    spec = fresh_url()
+    with seeded(spec, 30) as service:
+        service.write_snapshot()
+    with psycopg.connect(spec, autocommit=True) as db:
+        rows = db.execute("SELECT count(*) FROM startup_snapshot").fetchone()
+        assert rows is not None and rows[0] > 4
+        db.execute("UPDATE startup_snapshot SET body = %s WHERE part = %s", (b"not zlib", rows[0] // 2))
+    refuses(spec, "cannot be decompressed")
+
+
 def test_a_snapshot_of_another_log_is_refused(spec: str, tmp_path: Path) -> None:
     """Signed with the same key but taken from another log (a copy that went
     another way): event ``seq`` has another hash here."""
