@@ -202,6 +202,68 @@ def test_an_edited_snapshot_is_refused(spec: str, edit: Any, refused: str) -> No
     Deconflict(store).close()
 
 
+@pytest.mark.parametrize("split", [1, 7, 4096, 1 << 20])
+def test_the_digest_taken_while_spooling_is_the_body_s(split: int) -> None:
+    """PostgreSQL's rows are inflated on threads and the body hashed on the way
+    (startup.read_chunks): whatever the chunks' sizes (the header cut across many),
+    the digest load() compares is the body's, and the bytes are the snapshot's."""
+    import hashlib
+    import zlib
+
+    head = startup.MAGIC + struct.pack("<I", startup.VERSION) + struct.pack("<I", 5) + b"{...}"
+    head += struct.pack("<I", 3) + b"sig"
+    head += bytes(-len(head) % 8)
+    body = bytes(range(256)) * 9000
+    whole = head + body
+    chunks = [zlib.compress(whole[at:at + split], 1) for at in range(0, len(whole), split)][:4000]
+    got = b"".join(zlib.decompress(c) for c in chunks)
+    buf = startup.read_chunks(iter(chunks), zlib.decompress)
+    assert buf is not None and bytes(buf) == got
+    start = len(head)
+    assert len(got) > start
+    assert getattr(buf.obj, "body_sha256", None) == hashlib.sha256(got[start:]).hexdigest()
+    assert startup._body_digest(buf, start) == hashlib.sha256(got[start:]).hexdigest()
+    # Another start (not the body's): read through, not the kept digest.
+    assert startup._body_digest(buf, start + 8) == hashlib.sha256(got[start + 8:]).hexdigest()
+
+
+def test_an_edited_chunk_among_many_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot in many PostgreSQL rows, inflated out of order on threads: the
+    same decisions as a cold start, and one byte edited in a middle row refused."""
+    from deconflict.store import postgres
+
+    monkeypatch.setattr(postgres, "SNAPSHOT_CHUNK", 4096)
+    spec = fresh_url()
+    with seeded(spec, 60) as service:
+        service.write_snapshot()
+        activities = probes(service, 9)
+        want = decisions(service, activities)
+    assert sum(len(r.findings) for r in want) >= 3
+    with Deconflict(open_store(spec)) as started:
+        assert started.snapshot_seq is not None
+        assert decisions(started, activities) == want
+    _rewrite(spec, lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 1]) + b[len(b) // 2 + 1:])
+    refuses(spec, "body is not the one")
+
+
+def test_a_row_that_does_not_inflate_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PostgreSQL row edited so that it no longer inflates, among rows inflated on
+    threads: refused with the store's message, not a thread's traceback."""
+    import psycopg
+
+    from deconflict.store import postgres
+
+    monkeypatch.setattr(postgres, "SNAPSHOT_CHUNK", 4096)
+    spec = fresh_url()
+    with seeded(spec, 30) as service:
+        service.write_snapshot()
+    with psycopg.connect(spec, autocommit=True) as db:
+        rows = db.execute("SELECT count(*) FROM startup_snapshot").fetchone()
+        assert rows is not None and rows[0] > 4
+        db.execute("UPDATE startup_snapshot SET body = %s WHERE part = %s", (b"not zlib", rows[0] // 2))
+    refuses(spec, "cannot be decompressed")
+
+
 def test_a_snapshot_of_another_log_is_refused(spec: str, tmp_path: Path) -> None:
     """Signed with the same key but taken from another log (a copy that went
     another way): event ``seq`` has another hash here."""

@@ -37,21 +37,24 @@ class References:
 
     def __init__(self) -> None:
         self._activity: dict[str, int] = {}
-        self._named: dict[int, tuple[str, str]] = {}  # seq -> ("activity" | "notification", id)
+        # seq -> id, apart by kind rather than a ("activity", id) tuple per
+        # reference: one per declaration ever made, 56 bytes each at a million.
+        self._named: dict[int, str] = {}  # activities
+        self._notifications: dict[int, str] = {}
         self._withdrawn: set[str] = set()
 
     def declared(self, decl_id: str, seq: int) -> None:
         if decl_id not in self._activity or decl_id in self._withdrawn:
             self._activity[decl_id] = seq
             self._withdrawn.discard(decl_id)
-            self._named[seq] = ("activity", decl_id)
+            self._named[seq] = decl_id
 
     def withdrawn(self, decl_id: str) -> None:
         if decl_id in self._activity:
             self._withdrawn.add(decl_id)
 
     def notification(self, nid: str, seq: int) -> None:
-        self._named[seq] = ("notification", nid)
+        self._notifications[seq] = nid
 
     def of_activity(self, decl_id: str) -> str | None:
         seq = self._activity.get(decl_id)
@@ -65,4 +68,9 @@ class References:
         return reference(seq)
 
     def named(self, seq: int) -> tuple[str, str] | None:
-        return self._named.get(seq)
+        """("activity" | "notification", id) of the reference ``seq`` (a seq is one event: one or the other)."""
+        decl_id = self._named.get(seq)
+        if decl_id is not None:
+            return ("activity", decl_id)
+        nid = self._notifications.get(seq)
+        return None if nid is None else ("notification", nid)

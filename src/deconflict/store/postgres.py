@@ -216,6 +216,15 @@ class PostgresStore:
             raise StoreError(f"{self.path}: {sql!r} gave no row; the store's tables are damaged")
         return row
 
+    def _one_binary(self, db: psycopg.Connection[Any], sql: str, params: Sequence[Any]) -> Any:
+        """The first row of ``sql`` (one that always has a row), its values in binary."""
+        if self.statements is not None:
+            self.statements.append((id(db), sql))
+        row = db.cursor(binary=True).execute(sql, params).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: {sql!r} gave no row; the store's tables are damaged")
+        return row
+
     def _conn(self) -> psycopg.Connection[Any]:
         db = self._db
         if db is None or db.closed or db.broken:
@@ -754,10 +763,13 @@ class PostgresStore:
         with self._reader() as db:
             try:
                 # A chunk per round trip (a cursor's batch would hold the whole
-                # snapshot in this process's memory at once).
+                # snapshot in this process's memory at once), in binary (text
+                # would be hex: twice the bytes, encoded there and decoded here),
+                # inflated on threads while the next ones come.
                 parts = [int(r[0]) for r in self._exec(db, "SELECT part FROM startup_snapshot ORDER BY part")]
-                return startup.read_chunks(zlib.decompress(self._one(
-                    db, "SELECT body FROM startup_snapshot WHERE part = %s", (p,))[0]) for p in parts)
+                return startup.read_chunks((self._one_binary(
+                    db, "SELECT body FROM startup_snapshot WHERE part = %s", (p,))[0] for p in parts),
+                    zlib.decompress)
             except psycopg.Error as exc:
                 raise self._failed(db, "cannot read the start-up snapshot", exc) from None
             except zlib.error as exc:

@@ -51,7 +51,9 @@ import mmap
 import os
 import struct
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -259,7 +261,7 @@ def load(buf: memoryview, verifiers: list[Verifier], event_at: Callable[[int], t
     start = 20 + hlen + nlen
     start += -start % 8
     body = buf[start:]
-    if hashlib.sha256(body).hexdigest() != header["body_sha256"]:
+    if _body_digest(buf, start) != header["body_sha256"]:
         raise SnapshotMismatch(f"{what}'s body is not the one its signed header describes (edited or cut): "
                                "refused; delete it to start cold")
     seq, digest = int(header["seq"]), str(header["hash"])
@@ -272,6 +274,16 @@ def load(buf: memoryview, verifiers: list[Verifier], event_at: Callable[[int], t
     except (KeyError, ValueError, DeconflictError) as exc:
         # Signed by our key, written by this very code: only a bug gets here.
         raise SnapshotMismatch(f"{what} cannot be read back ({exc}): delete it to start cold") from None
+
+
+def _body_digest(buf: memoryview, start: int) -> str:
+    """SHA-256 of ``buf[start:]``: the one taken while it was spooled, when this
+    process spooled it itself (at the same start), else read through now."""
+    spooled = buf.obj
+    if isinstance(spooled, _Spool) and spooled.body_sha256 is not None and len(buf) == len(spooled) \
+            and _body_start(bytes(buf[:PEEK_BYTES])) == start:
+        return spooled.body_sha256
+    return hashlib.sha256(buf[start:]).hexdigest()
 
 
 def _check_event(seq: int, digest: str, event_at: Callable[[int], tuple[Any, ...] | None], what: str) -> None:
@@ -399,11 +411,75 @@ def read_path(path: Path) -> memoryview | None:
         raise StoreError(f"cannot read the start-up snapshot {path}: {exc.strerror or exc}") from None
 
 
-def read_chunks(chunks: Iterable[bytes]) -> memoryview | None:
-    """Chunks read from a database, spooled to an unnamed file and mapped: the
-    process holds pages of it only as they are used, not the whole buffer."""
+class _Spool(mmap.mmap):
+    """A snapshot this process spooled into its own unnamed file, with the digest
+    of its body taken from the very bytes written (:func:`read_chunks`), so that
+    :func:`load` need not read them all again. Nothing but this process holds the
+    file: the digest is of what the map shows."""
+
+    body_sha256: str | None = None
+
+
+def _body_start(head: bytes) -> int | None:
+    """Where the body of a snapshot starting with ``head`` begins (None when ``head``
+    is too short to tell, or not a snapshot's start)."""
+    if len(head) < 16 or head[:8] != MAGIC:
+        return None
+    (hlen,) = _U32.unpack_from(head, 12)
+    if len(head) < 20 + hlen:
+        return None
+    (nlen,) = _U32.unpack_from(head, 16 + hlen)
+    start = 20 + int(hlen) + int(nlen)
+    return start + -start % 8
+
+
+#: Chunks inflated at once (zlib lets go of the GIL: the two cores share the work).
+INFLATE_THREADS = 2
+
+
+def read_chunks(chunks: Iterable[bytes], inflate: Callable[[bytes], bytes] | None = None) -> memoryview | None:
+    """Chunks read from a database, each inflated by ``inflate`` (on threads, while
+    the next ones are fetched), spooled in order to an unnamed file and mapped: the
+    process holds pages of it only as they are used, not the whole buffer. The
+    body's digest is taken on the way (:class:`_Spool`): one pass over the bytes,
+    not a second one over the map."""
+    digest = hashlib.sha256()
+    head = b""
+    start: int | None = None
+    done = 0
+
+    def spool(f: BinaryIO, data: bytes) -> None:
+        nonlocal head, start, done
+        if start is None and len(head) == done < PEEK_BYTES:
+            head += data[:PEEK_BYTES - done]
+            start = _body_start(head)
+        if start is not None:
+            digest.update(memoryview(data)[max(0, start - done):])
+        done += len(data)
+        f.write(data)
+
     with tempfile.TemporaryFile() as f:
-        for chunk in chunks:
-            f.write(chunk)
+        if inflate is None:
+            for chunk in chunks:
+                spool(f, chunk)
+        else:
+            with ThreadPoolExecutor(INFLATE_THREADS, thread_name_prefix="snapshot-inflate") as pool:
+                pending: deque[Future[bytes]] = deque()
+                try:
+                    for chunk in chunks:
+                        pending.append(pool.submit(inflate, chunk))
+                        while len(pending) > INFLATE_THREADS:
+                            spool(f, pending.popleft().result())
+                    while pending:
+                        spool(f, pending.popleft().result())
+                finally:
+                    for left in pending:
+                        left.cancel()
         f.flush()
-        return map_file(f)
+        size = os.fstat(f.fileno()).st_size
+        if not size:
+            return None
+        spooled = _Spool(f.fileno(), size, access=mmap.ACCESS_READ)
+        if start is not None and start <= size:
+            spooled.body_sha256 = digest.hexdigest()
+        return memoryview(spooled)
