@@ -50,7 +50,7 @@ from deconflict.engine.rules import (
 )
 from deconflict.geo.chord import CHORD_ROUNDING_M, PRUNE_SLACK_M, capsule_gaps
 from deconflict.geo.chord import ecef as chord_ecef
-from deconflict.geo.ellipsoid import GEOD, M_MIN
+from deconflict.geo.ellipsoid import GEOD, M_MIN, R_MAX
 from deconflict.geo.shape import Shape, ShapeType
 from deconflict.model import (
     CautionMargins,
@@ -75,7 +75,7 @@ EXACT = CautionMargins(0.0, 0.0, 0.0)
 CELL_DEG = 0.25
 #: A clearance is trusted up to this (beyond it a new exact decision is cheap anyway).
 CLEARANCE_CAP_M = 20_000.0
-#: Taken off every clearance and every lower bound: covers the rounding of the
+#: Taken off every clearance and lower bound, added to every upper bound: covers the rounding of the
 #: haversine in numpy (relative 1e-12 of the Earth's radius is micrometres).
 SLACK_M = 1.0
 
@@ -152,14 +152,16 @@ class _Line:
     ext_cache: dict[int, Shape] = field(default_factory=dict)
 
 
-def _haversine_lb(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
-    """A lower bound of the geodesic distance, metres: M_MIN times the central
-    angle with geodetic coordinates (docs/geometry.md), less the slack."""
+def _haversine_ub(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
+    """An upper bound of the geodesic distance, metres: R_MAX times the central
+    angle with geodetic coordinates (docs/geometry.md), plus the slack. How far an
+    asset has moved must be bounded from above to compare it with a clearance: a
+    lower bound (M_MIN times the angle) is up to 1 % short, enough to cross a line."""
     p0, p1 = np.radians(lat0), np.radians(lat1)
     dl = np.radians(lon1 - lon0)
     h = np.sin((p1 - p0) / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
     ang = 2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    out: FloatArray = ang * M_MIN - SLACK_M
+    out: FloatArray = ang * R_MAX + SLACK_M
     return out
 
 
@@ -542,7 +544,7 @@ class Judge:
             c = self._line_clear.get((reports[i].uid, m.id))
             if c is not None:
                 c_lon[j], c_lat[j], c_clear[j] = c.lon, c.lat, c.clear_m
-        moved = _haversine_lb(c_lon, c_lat, lon[cand], lat[cand])
+        moved = _haversine_ub(c_lon, c_lat, lon[cand], lat[cand])
         # Reusable: moved less than the clearance, and the path ahead stays within it too.
         reuse = np.nan_to_num(moved, nan=np.inf) + sweep[cand] < c_clear
         away = self._away(line, lon[cand], lat[cand], sweep[cand], reports, cand)
