@@ -50,7 +50,7 @@ from deconflict.engine.rules import (
 )
 from deconflict.geo.chord import CHORD_ROUNDING_M, PRUNE_SLACK_M, capsule_gaps
 from deconflict.geo.chord import ecef as chord_ecef
-from deconflict.geo.ellipsoid import GEOD, M_MIN, R_MAX
+from deconflict.geo.ellipsoid import GEOD, M_MIN
 from deconflict.geo.shape import Shape, ShapeType
 from deconflict.model import (
     CautionMargins,
@@ -63,7 +63,7 @@ from deconflict.model import (
     SiteCategory,
 )
 from deconflict.tracks.report import Report
-from deconflict.tracks.vector import NOW, Batch, Decided, Geometry, decide
+from deconflict.tracks.vector import NOW, Batch, Decided, Geometry, Witnesses, decide, moved_ub
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -150,19 +150,6 @@ class _Line:
     t1: int
     area: Shape | None = None  # the area of application, when given as a polygon
     ext_cache: dict[int, Shape] = field(default_factory=dict)
-
-
-def _haversine_ub(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
-    """An upper bound of the geodesic distance, metres: R_MAX times the central
-    angle with geodetic coordinates (docs/geometry.md), plus the slack. How far an
-    asset has moved must be bounded from above to compare it with a clearance: a
-    lower bound (M_MIN times the angle) is up to 1 % short, enough to cross a line."""
-    p0, p1 = np.radians(lat0), np.radians(lat1)
-    dl = np.radians(lon1 - lon0)
-    h = np.sin((p1 - p0) / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
-    ang = 2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    out: FloatArray = ang * R_MAX + SLACK_M
-    return out
 
 
 def _cap_deg(lat: FloatArray, radius_m: FloatArray | float) -> tuple[FloatArray, FloatArray]:
@@ -337,6 +324,7 @@ class Judge:
         self.fences = fences
         self.lookahead_s = lookahead_s
         self._line_clear: dict[tuple[str, str], _Clearance] = {}
+        self.witnesses = Witnesses()
         self.exact_checks = 0
         self.cache_hits = 0
         self.away_skips = 0
@@ -411,7 +399,8 @@ class Judge:
         binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
         keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
         ri, ff, now_t, pred_t = ri[keep], ff[keep], now_t[keep], pred_t[keep]
-        decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat))
+        decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat),
+                         self.witnesses)
         hits: list[Hit] = []
         for i, f, nt in zip(decided.engine_r.tolist(), decided.engine_f.tolist(), decided.engine_now.tolist(),
                             strict=True):
@@ -544,7 +533,7 @@ class Judge:
             c = self._line_clear.get((reports[i].uid, m.id))
             if c is not None:
                 c_lon[j], c_lat[j], c_clear[j] = c.lon, c.lat, c.clear_m
-        moved = _haversine_ub(c_lon, c_lat, lon[cand], lat[cand])
+        moved = moved_ub(c_lon, c_lat, lon[cand], lat[cand])
         # Reusable: moved less than the clearance, and the path ahead stays within it too.
         reuse = np.nan_to_num(moved, nan=np.inf) + sweep[cand] < c_clear
         away = self._away(line, lon[cand], lat[cand], sweep[cand], reports, cand)
@@ -648,6 +637,7 @@ class Judge:
                    *where)
 
     def forget(self, uid: str) -> None:
+        self.witnesses.forget(uid)
         for key in [k for k in self._line_clear if k[0] == uid]:
             del self._line_clear[key]
 

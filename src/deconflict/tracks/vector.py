@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from deconflict.geo.chord import CHORD_ROUNDING_M, segment_closest
 from deconflict.geo.chord import ecef as _ecef
-from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, TOUCH_TOLERANCE_M
+from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, R_MAX, TOUCH_TOLERANCE_M
 from deconflict.geo.shape import ShapeType
 from deconflict.tracks.report import Report
 
@@ -340,6 +340,103 @@ def winding(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) ->
     return out
 
 
+def moved_ub(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
+    """An upper bound of the geodesic distance, metres: R_MAX times the central angle
+    with geodetic coordinates (docs/geometry.md), plus :data:`SLACK_M`. NaN in, NaN out.
+    What is compared with a clearance must be bounded from above: a lower bound (M_MIN
+    times the angle) is up to 1 % short."""
+    p0, p1 = np.radians(lat0), np.radians(lat1)
+    dl = np.radians(lon1 - lon0)
+    h = np.sin((p1 - p0) / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
+    ang = 2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    out: FloatArray = ang * R_MAX + SLACK_M
+    return out
+
+
+#: Witnesses kept per asset (one per polygon it is crossing); past it the oldest goes.
+WITNESS_CAP = 16
+
+
+class Witnesses:
+    """Per asset, points known inside a polygon fence (by the exact winding), each with
+    a clearance: a lower bound of its distance to the polygon's boundary. A point within
+    the clearance of a witness (by :func:`moved_ub`) is inside too, with no winding
+    (docs/geometry.md, "Live tracks", statement 6). At most :data:`WITNESS_CAP` per
+    asset; :meth:`forget` drops an asset's."""
+
+    def __init__(self) -> None:
+        self._by_uid: dict[str, dict[int, tuple[float, float, float]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._by_uid.values())
+
+    def lookup(self, uids: list[str], uid: IntArray, fence: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        n = len(uid)
+        lon, lat, clear = np.full(n, math.nan), np.full(n, math.nan), np.full(n, -1.0)
+        by = self._by_uid
+        for j, (u, f) in enumerate(zip(uid.tolist(), fence.tolist(), strict=True)):
+            got = by.get(uids[u])
+            w = None if got is None else got.get(f)
+            if w is not None:
+                lon[j], lat[j], clear[j] = w
+        return lon, lat, clear
+
+    def keep(self, uids: list[str], uid: IntArray, fence: IntArray, lon: FloatArray, lat: FloatArray,
+             clear: FloatArray) -> None:
+        by = self._by_uid
+        for u, f, x, y, c in zip(uid.tolist(), fence.tolist(), lon.tolist(), lat.tolist(), clear.tolist(),
+                                 strict=True):
+            d = by.setdefault(uids[u], {})
+            d.pop(f, None)
+            d[f] = (x, y, c)
+            if len(d) > WITNESS_CAP:
+                del d[next(iter(d))]
+
+    def forget(self, uid: str) -> None:
+        self._by_uid.pop(uid, None)
+
+
+def inside_remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: IntArray, lon: FloatArray,
+                      lat: FloatArray) -> BoolArray:
+    """:func:`inside` of points of reports ``r``'s paths, the same answers with fewer
+    windings: a point within the clearance of its asset's witness for the polygon
+    (kept from earlier batches, or the first point of the same asset and polygon in
+    this batch found inside) is inside. Witnesses found are kept in ``memo``."""
+    n = len(fence)
+    out = np.zeros(n, dtype=bool)
+    if not n:
+        return out
+    key = b.uid[r] * len(geo.kind) + fence
+    _g, first, group = np.unique(key, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    wl, wa, wc = memo.lookup(b.uids, b.uid[r[first]], fence[first])
+    with np.errstate(invalid="ignore"):
+        out = moved_ub(wl[group], wa[group], lon, lat) < wc[group]
+    todo = np.nonzero(~out)[0]
+    if not len(todo):
+        return out
+    # The first point of each group left: the winding, and a clearance when inside.
+    lead = todo[np.unique(group[todo], return_index=True)[1]]
+    out[lead] = inside(geo, fence[lead], lon[lead], lat[lead])
+    li = lead[out[lead]]
+    if len(li):
+        p = ecef(lon[li], lat[li])
+        gap, _s, _e = edge_gaps(geo, fence[li], p, p, np.zeros(len(li)))
+        clear = gap - SLACK_M
+        kept = clear > 0.0
+        li, clear = li[kept], clear[kept]
+        memo.keep(b.uids, b.uid[r[li]], fence[li], lon[li], lat[li], clear)
+        wl[group[li]], wa[group[li]], wc[group[li]] = lon[li], lat[li], clear
+    rest = np.setdiff1d(todo, lead, assume_unique=True)
+    if len(rest):
+        with np.errstate(invalid="ignore"):
+            near = moved_ub(wl[group[rest]], wa[group[rest]], lon[rest], lat[rest]) < wc[group[rest]]
+        out[rest[near]] = True
+        rest = rest[~near]
+        out[rest] = inside(geo, fence[rest], lon[rest], lat[rest])
+    return out
+
+
 #: A path left undecided is cut into this many pieces.
 PIECES = 8
 
@@ -392,10 +489,12 @@ class Decided:
 
 def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray, pred_t: BoolArray,
            fence_t0: IntArray, lookahead_s: float,
-           ahead: tuple[FloatArray, FloatArray] | None = None) -> Decided:
+           ahead: tuple[FloatArray, FloatArray] | None = None, memo: Witnesses | None = None) -> Decided:
     """Decide every candidate pair (report ``ri``, fence ``ff``): in its window now
     (``now_t``) and/or along its path ahead within the window (``pred_t``).
-    ``ahead``: each report's position at the end of its path (NaN when not moving)."""
+    ``ahead``: each report's position at the end of its path (NaN when not moving).
+    ``memo``: witnesses inside polygons kept per asset across batches (none: every
+    witness by its winding)."""
     n = len(ri)
     kind = geo.kind[ff]
     reach = geo.reach[ff]
@@ -466,7 +565,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds])
             near = gap <= reach[sel[eds]] + SLACK_M
             # Wholly in or out of a polygon: its start decides.
-            clear_poly = np.nonzero(~near & (k[eds] == 2))[0]
+            # A start in the window now is known outside (inside, the pair would be NOW).
+            clear_poly = np.nonzero(~near & (k[eds] == 2) & ~now_t[sel[eds]])[0]
             if len(clear_poly):
                 cp = eds[clear_poly]
                 hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
@@ -503,8 +603,11 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                     x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
                 else:
                     x2, y2 = alon[pl], alat[pl]
-                got[left] = inside(geo, ff[sel[pl]], np.asarray(x2, dtype=np.float64),
-                                   np.asarray(y2, dtype=np.float64))
+                xs2, ys2 = np.asarray(x2, dtype=np.float64), np.asarray(y2, dtype=np.float64)
+                if memo is not None and which == "centre":
+                    got[left] = inside_remembered(geo, b, memo, rl, ff[sel[pl]], xs2, ys2)
+                else:
+                    got[left] = inside(geo, ff[sel[pl]], xs2, ys2)
             hit[wi[got]] = True
             unsure[wi[~got]] = True
         # A long path's one capsule is padded by its sagitta (160 m for 90 km):
@@ -514,7 +617,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         if len(un):
             clear = _pieces_clear(geo, b, r[un], ff[sel[un]], kind[sel[un]], length[un], reach[sel[un]])
             unsure[un[clear]] = False
-            cp = un[clear & (kind[sel[un]] == 2)]
+            cp = un[clear & (kind[sel[un]] == 2) & ~now_t[sel[un]]]
             if len(cp):
                 hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
         # Paths still undecided against a polygon, most of them clipping a corner:
@@ -553,7 +656,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             p = pr[rh[ee]]
             gap, _s, _e = edge_gaps(geo, ff[hs[ee]], p, p, np.zeros(len(ee)))
             within = np.zeros(len(ee), dtype=bool)
-            pol = np.nonzero(kh[ee] == 2)[0]
+            pol = np.nonzero((kh[ee] == 2) & ~now_t[hs[ee]])[0]
             if len(pol):
                 within[pol] = inside(geo, ff[hs[ee[pol]]], b.lon[rh[ee[pol]]], b.lat[rh[ee[pol]]])
             dist[ee] = np.where(within, 0.0, np.maximum(gap, 0.0))
