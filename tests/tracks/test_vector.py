@@ -411,14 +411,23 @@ def test_witnesses_are_bounded_and_forgotten() -> None:
     memo = vector.Witnesses()
     uids = ["a", "b"]
     n = 3 * vector.WITNESS_CAP
-    memo.keep(uids, np.zeros(n, dtype=np.int64), np.arange(n), np.zeros(n), np.zeros(n), np.ones(n))
-    memo.keep(uids, np.ones(2, dtype=np.int64), np.arange(2), np.zeros(2), np.zeros(2), np.ones(2))
+    side = np.arange(n) % 2 == 0  # inside and outside witnesses alike
+    memo.keep(uids, np.zeros(n, dtype=np.int64), np.arange(n), np.zeros(n), np.zeros(n), np.ones(n), side)
+    memo.keep(uids, np.ones(2, dtype=np.int64), np.arange(2), np.zeros(2), np.zeros(2), np.ones(2),
+              np.array([True, False]))
     assert len(memo) == vector.WITNESS_CAP + 2
-    # The newest are kept.
-    _lon, _lat, clear = memo.lookup(uids, np.zeros(n, dtype=np.int64), np.arange(n))
-    assert (clear > 0).tolist() == [False] * (n - vector.WITNESS_CAP) + [True] * vector.WITNESS_CAP
+    # The newest are kept, each on its side.
+    _lon, _lat, c_in = memo.lookup(uids, np.zeros(n, dtype=np.int64), np.arange(n), True)
+    _lon, _lat, c_out = memo.lookup(uids, np.zeros(n, dtype=np.int64), np.arange(n), False)
+    newest = np.arange(n) >= n - vector.WITNESS_CAP
+    assert ((c_in > 0) == (newest & side)).all() and ((c_out > 0) == (newest & ~side)).all()
     memo.forget("a")
     assert len(memo) == 2
+    judge = Judge(Fences([], []))
+    judge.witnesses.keep(["x"], np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
+                         np.ones(1), np.ones(1, dtype=bool))
+    judge.forget("x")
+    assert len(judge.witnesses) == 0
 
 
 def test_moved_ub_is_never_short() -> None:

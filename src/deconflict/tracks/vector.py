@@ -284,10 +284,9 @@ def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad:
     return best, s[pick], edge[pick]
 
 
-def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
-    """:func:`winding`, asked only of the points within a polygon's ball (the
-    others are outside it: the ball holds the polygon, and a chord is no longer
-    than the geodesic)."""
+def near_ball(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
+    """Whether each point is within its polygon fence's box and ball (the others are
+    outside it: the ball holds the polygon, and a chord is no longer than the geodesic)."""
     near = np.ones(len(fence), dtype=bool)
     if geo.box is not None:
         # The fence's box (the engine's conservative Shape.box) holds the polygon.
@@ -299,8 +298,13 @@ def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> 
     idx = np.nonzero(near)[0]
     xyz = ecef(lon[idx], lat[idx])
     near[idx] = np.linalg.norm(xyz - geo.xyz[fence[idx]], axis=1) <= geo.ball[fence[idx]] + SLACK_M
+    return near
+
+
+def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
+    """:func:`winding`, asked only of the points :func:`near_ball`."""
     out = np.zeros(len(fence), dtype=bool)
-    idx = np.nonzero(near)[0]
+    idx = np.nonzero(near_ball(geo, fence, lon, lat))[0]
     if len(idx):
         out[idx] = winding(geo, fence[idx], lon[idx], lat[idx])
     return out
@@ -353,42 +357,47 @@ def moved_ub(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatAr
     return out
 
 
-#: Witnesses kept per asset (one per polygon it is crossing); past it the oldest goes.
-WITNESS_CAP = 16
+#: Witnesses kept per asset (a polygon it is near, inside or outside it); past it the oldest goes.
+WITNESS_CAP = 32
 
 
 class Witnesses:
-    """Per asset, points known inside a polygon fence (by the exact winding), each with
-    a clearance: a lower bound of its distance to the polygon's boundary. A point within
-    the clearance of a witness (by :func:`moved_ub`) is inside too, with no winding
-    (docs/geometry.md, "Live tracks", statement 6). At most :data:`WITNESS_CAP` per
-    asset; :meth:`forget` drops an asset's."""
+    """Per asset, points whose containment in a polygon fence is known (by the exact
+    winding), each with a clearance: a lower bound of its distance to the polygon's
+    boundary. A point within the clearance of a witness (by :func:`moved_ub`) is on the
+    same side, with no winding (docs/geometry.md, "Live tracks", statement 6). At most
+    :data:`WITNESS_CAP` per asset; :meth:`forget` drops an asset's."""
 
     def __init__(self) -> None:
+        # uid -> {fence (inside) or -1 - fence (outside): (lon, lat, clearance)}
         self._by_uid: dict[str, dict[int, tuple[float, float, float]]] = {}
 
     def __len__(self) -> int:
         return sum(len(d) for d in self._by_uid.values())
 
-    def lookup(self, uids: list[str], uid: IntArray, fence: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def lookup(self, uids: list[str], uid: IntArray, fence: IntArray, inside: bool
+               ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(lon, lat, clearance) of each (asset, fence)'s witness inside (or outside);
+        NaN and -1 where none."""
         n = len(uid)
         lon, lat, clear = np.full(n, math.nan), np.full(n, math.nan), np.full(n, -1.0)
         by = self._by_uid
         for j, (u, f) in enumerate(zip(uid.tolist(), fence.tolist(), strict=True)):
             got = by.get(uids[u])
-            w = None if got is None else got.get(f)
+            w = None if got is None else got.get(f if inside else -1 - f)
             if w is not None:
                 lon[j], lat[j], clear[j] = w
         return lon, lat, clear
 
     def keep(self, uids: list[str], uid: IntArray, fence: IntArray, lon: FloatArray, lat: FloatArray,
-             clear: FloatArray) -> None:
+             clear: FloatArray, inside: BoolArray) -> None:
         by = self._by_uid
-        for u, f, x, y, c in zip(uid.tolist(), fence.tolist(), lon.tolist(), lat.tolist(), clear.tolist(),
-                                 strict=True):
+        for u, f, x, y, c, i in zip(uid.tolist(), fence.tolist(), lon.tolist(), lat.tolist(), clear.tolist(),
+                                    inside.tolist(), strict=True):
             d = by.setdefault(uids[u], {})
-            d.pop(f, None)
-            d[f] = (x, y, c)
+            k = f if i else -1 - f
+            d.pop(k, None)
+            d[k] = (x, y, c)
             if len(d) > WITNESS_CAP:
                 del d[next(iter(d))]
 
@@ -396,44 +405,68 @@ class Witnesses:
         self._by_uid.pop(uid, None)
 
 
-def inside_remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: IntArray, lon: FloatArray,
-                      lat: FloatArray) -> BoolArray:
-    """:func:`inside` of points of reports ``r``'s paths, the same answers with fewer
-    windings: a point within the clearance of its asset's witness for the polygon
-    (kept from earlier batches, or the first point of the same asset and polygon in
-    this batch found inside) is inside. Witnesses found are kept in ``memo``."""
+def inside_remembered(geo: Geometry, b: Batch, memo: Witnesses | None, r: IntArray, fence: IntArray,
+                      lon: FloatArray, lat: FloatArray, gap: FloatArray | None = None) -> BoolArray:
+    """:func:`inside` of points of reports ``r`` (their positions, or points of their
+    paths), the same answers with fewer windings: a point within the clearance of its
+    asset's witness for the polygon (kept from earlier batches, or the first point of
+    the same asset and polygon in this batch) is on the witness's side. The witnesses
+    found are kept in ``memo``. Without a memo: :func:`inside`. ``gap``: each point's
+    :func:`edge_gaps` to its fence, when already at hand."""
+    if memo is None:
+        return inside(geo, fence, lon, lat)
+    res = np.zeros(len(fence), dtype=bool)
+    near = np.nonzero(near_ball(geo, fence, lon, lat))[0]
+    if len(near):
+        res[near] = _remembered(geo, b, memo, r[near], fence[near], lon[near], lat[near],
+                                None if gap is None else gap[near])
+    return res
+
+
+def _remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: IntArray, lon: FloatArray,
+                lat: FloatArray, gaps: FloatArray | None) -> BoolArray:
     n = len(fence)
     out = np.zeros(n, dtype=bool)
-    if not n:
-        return out
     key = b.uid[r] * len(geo.kind) + fence
     _g, first, group = np.unique(key, return_index=True, return_inverse=True)
     group = group.reshape(-1)
-    wl, wa, wc = memo.lookup(b.uids, b.uid[r[first]], fence[first])
-    with np.errstate(invalid="ignore"):
-        out = moved_ub(wl[group], wa[group], lon, lat) < wc[group]
-    todo = np.nonzero(~out)[0]
+    g_uid, g_f = b.uid[r[first]], fence[first]
+    il, ia, ic = memo.lookup(b.uids, g_uid, g_f, True)
+    ol, oa, oc = memo.lookup(b.uids, g_uid, g_f, False)
+
+    def by_witness(idx: IntArray) -> tuple[BoolArray, BoolArray]:
+        g = group[idx]
+        with np.errstate(invalid="ignore"):
+            yes = moved_ub(il[g], ia[g], lon[idx], lat[idx]) < ic[g]
+            no = moved_ub(ol[g], oa[g], lon[idx], lat[idx]) < oc[g]
+        return yes, no
+
+    yes, no = by_witness(np.arange(n, dtype=np.int64))
+    out[yes] = True
+    todo = np.nonzero(~yes & ~no)[0]
     if not len(todo):
         return out
-    # The first point of each group left: the winding, and a clearance when inside.
+    # The first point of each group left: the winding, and its clearance for the others.
     lead = todo[np.unique(group[todo], return_index=True)[1]]
-    out[lead] = inside(geo, fence[lead], lon[lead], lat[lead])
-    li = lead[out[lead]]
-    if len(li):
-        p = ecef(lon[li], lat[li])
-        gap, _s, _e = edge_gaps(geo, fence[li], p, p, np.zeros(len(li)))
-        clear = gap - SLACK_M
-        kept = clear > 0.0
-        li, clear = li[kept], clear[kept]
-        memo.keep(b.uids, b.uid[r[li]], fence[li], lon[li], lat[li], clear)
-        wl[group[li]], wa[group[li]], wc[group[li]] = lon[li], lat[li], clear
+    out[lead] = winding(geo, fence[lead], lon[lead], lat[lead])
+    if gaps is None:
+        p = ecef(lon[lead], lat[lead])
+        gap, _s, _e = edge_gaps(geo, fence[lead], p, p, np.zeros(len(lead)))
+    else:
+        gap = gaps[lead]
+    clear = gap - SLACK_M
+    kept = clear > 0.0
+    li, clear, side = lead[kept], clear[kept], out[lead[kept]]
+    memo.keep(b.uids, b.uid[r[li]], fence[li], lon[li], lat[li], clear, side)
+    gi, go = group[li[side]], group[li[~side]]
+    il[gi], ia[gi], ic[gi] = lon[li[side]], lat[li[side]], clear[side]
+    ol[go], oa[go], oc[go] = lon[li[~side]], lat[li[~side]], clear[~side]
     rest = np.setdiff1d(todo, lead, assume_unique=True)
     if len(rest):
-        with np.errstate(invalid="ignore"):
-            near = moved_ub(wl[group[rest]], wa[group[rest]], lon[rest], lat[rest]) < wc[group[rest]]
-        out[rest[near]] = True
-        rest = rest[~near]
-        out[rest] = inside(geo, fence[rest], lon[rest], lat[rest])
+        yes, no = by_witness(rest)
+        out[rest[yes]] = True
+        rest = rest[~yes & ~no]
+        out[rest] = winding(geo, fence[rest], lon[rest], lat[rest])
     return out
 
 
@@ -529,7 +562,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             within = np.zeros(len(ed), dtype=bool)
             if poly.any():
                 pe = ed[poly]
-                within[poly] = inside(geo, ff[pe], b.lon[ri[pe]], b.lat[ri[pe]])
+                within[poly] = inside_remembered(geo, b, memo, ri[pe], ff[pe], b.lon[ri[pe]], b.lat[ri[pe]],
+                                                 gap[poly])
             res[ed[within]] = NOW
             unsure = ~within & (gap <= reach[ed] + SLACK_M)
             to_engine[ed[unsure]] = True
@@ -569,7 +603,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             clear_poly = np.nonzero(~near & (k[eds] == 2) & ~now_t[sel[eds]])[0]
             if len(clear_poly):
                 cp = eds[clear_poly]
-                hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
             witness_s[eds[near]] = s[near]
         # A witness on the path: for a point fence, the point nearest it by the chords.
         wi = np.nonzero(np.isfinite(witness_s))[0]
@@ -604,10 +638,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                 else:
                     x2, y2 = alon[pl], alat[pl]
                 xs2, ys2 = np.asarray(x2, dtype=np.float64), np.asarray(y2, dtype=np.float64)
-                if memo is not None and which == "centre":
-                    got[left] = inside_remembered(geo, b, memo, rl, ff[sel[pl]], xs2, ys2)
-                else:
-                    got[left] = inside(geo, ff[sel[pl]], xs2, ys2)
+                got[left] = inside_remembered(geo, b, memo, rl, ff[sel[pl]], xs2, ys2)
             hit[wi[got]] = True
             unsure[wi[~got]] = True
         # A long path's one capsule is padded by its sagitta (160 m for 90 km):
@@ -619,7 +650,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             unsure[un[clear]] = False
             cp = un[clear & (kind[sel[un]] == 2) & ~now_t[sel[un]]]
             if len(cp):
-                hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
         # Paths still undecided against a polygon, most of them clipping a corner:
         # the point of the path nearest the polygon's vertex nearest it (by the chords).
         up = np.nonzero(unsure & (kind[sel] == 2))[0]
@@ -635,7 +666,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             pick = pick[np.unique(pair[pick], return_index=True)[1]]
             rl = r[up]
             xs, ys, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], sv[pick] * length[up])
-            found = inside(geo, fl, np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+            found = inside_remembered(geo, b, memo, rl, fl, np.asarray(xs, dtype=np.float64),
+                                      np.asarray(ys, dtype=np.float64))
             hit[up[found]] = True
             unsure[up[found]] = False
         to_engine[sel[unsure]] = True
@@ -658,7 +690,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             within = np.zeros(len(ee), dtype=bool)
             pol = np.nonzero((kh[ee] == 2) & ~now_t[hs[ee]])[0]
             if len(pol):
-                within[pol] = inside(geo, ff[hs[ee[pol]]], b.lon[rh[ee[pol]]], b.lat[rh[ee[pol]]])
+                within[pol] = inside_remembered(geo, b, memo, rh[ee[pol]], ff[hs[ee[pol]]], b.lon[rh[ee[pol]]],
+                                                b.lat[rh[ee[pol]]], gap[pol])
             dist[ee] = np.where(within, 0.0, np.maximum(gap, 0.0))
         radius = geo.radius[ff[hs]]
         start = (fence_t0[ff[hs]] - b.t[rh]) / 1e6
