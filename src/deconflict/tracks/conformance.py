@@ -25,8 +25,8 @@ The hot path is vectorised with numpy and never decides: a grid over the
 fences' conservative boxes, then box, time and altitude tests over arrays, and
 for lines a per-asset clearance (the exact distance to the line's boundary at
 the last exact decision; a report that has moved less than that, by a
-conservative lower bound, is on the same side). Only what survives these goes
-to the engine.
+conservative upper bound of the distance moved, is on the same side). Only what
+survives these goes to the engine.
 """
 
 from __future__ import annotations
