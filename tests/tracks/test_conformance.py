@@ -133,3 +133,20 @@ def test_the_grid_never_drops_a_fence(seed: int) -> None:
                     not r.air or f.z0 <= r.alt_m <= f.z1):
                 want.add((i, h.object_id, h.in_s is None))
     assert got == want
+
+
+def test_a_line_clearance_is_left_once_moved_that_far() -> None:
+    """Regression: the clearance was reused while a lower bound of the distance moved
+    (M_MIN times the central angle) was under it; east-west at the equator a metre of
+    that bound is 1.0067 m, so a report 13.4 km across from a clearance of 13.36 km was
+    taken for the same side and its violation missed. The distance moved must be
+    bounded from above."""
+    from deconflict.model import LineString, Side
+
+    line = Measure("L", MeasureKind.DECONFLICTION_LINE, "a", LineString(((0.0, -0.5), (0.0, 0.5))), WIN,
+                   sides=(("b", Side.RIGHT),), application_m=100_000.0)
+    judge = Judge(Fences([line], []))
+    assert judge.judge([Report("b", "w", 0.12, 0.0, T, False)]) == []  # east: its own side
+    far = Report("b", "w", -0.0005, 0.0, T + timedelta(seconds=1), False)  # 56 m west: the far side
+    assert [h.rule for h in judge.judge([far])] == ["track-line-far-side"]
+    assert [h.rule for h in Judge(Fences([line], [])).judge([far])] == ["track-line-far-side"]

@@ -304,3 +304,145 @@ def test_arrays_alone_give_what_reports_give() -> None:
     assert engine_hits or len(decided.engine_r)  # the engine was asked about some
     assert got == set(_fast(Judge(fences), reports))
     assert batch.report(3) == reports[3]
+
+
+def _walkers(rnd: random.Random, fences: Fences, assets: int, steps: int) -> list[list[Report]]:
+    """Assets aimed through the polygons (centre, corners, edges), reporting every second
+    at 2-250 m/s: ``steps`` batches of one report per asset each."""
+    polys = [f for i, f in enumerate(fences.fences) if fences.geometry.kind[i] == 2]
+    start = []
+    for k in range(assets):
+        f = rnd.choice(polys)
+        ring = f.shape.rings[0]
+        v = rnd.randrange(len(ring.lons) - 1)
+        aim = (float(ring.lons[v]), float(ring.lats[v])) if k % 3 == 0 else \
+            (float(np.mean(ring.lons[:-1])) + rnd.uniform(-0.005, 0.005), float(np.mean(ring.lats[:-1])))
+        speed = rnd.choice([2.0, 15.0, 150.0, 250.0])
+        back = rnd.uniform(0, 360)
+        lon, lat = _fwd(*aim, back, rnd.uniform(0.2, 1.1) * speed * 600.0)
+        air = speed > 100.0
+        start.append((lon, lat, (back + 180.0 + rnd.choice([0.0, rnd.uniform(-3, 3)])) % 360.0, speed, air))
+    out = []
+    for s in range(steps):
+        batch = []
+        for k, (lon, lat, crs, speed, air) in enumerate(start):
+            x, y = _fwd(lon, lat, crs, speed * s * rnd.choice([1.0, 1.0, 3.0]))
+            batch.append(Report("b", f"w{k}", x, y, T + timedelta(seconds=s), air, 3000.0 if air else math.nan,
+                                crs, speed))
+        out.append(batch)
+    return out
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_witnesses_kept_across_batches_decide_as_the_engine(seed: int) -> None:
+    """Assets crossing polygons, batch after batch, one judge keeping its witnesses:
+    every batch's decisions are the engine's on every pair."""
+    rnd = random.Random(seed)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    judge = Judge(fences)
+    reused = 0
+    for walk in _walkers(rnd, fences, 40, 4):
+        # The same asset twice in one batch: reuse within the batch too.
+        batch = walk + [Report(r.party, r.uid, *_fwd(r.lon, r.lat, r.course, r.speed * 0.5), r.t, r.air, r.alt_m,
+                                r.course, r.speed) for r in walk[::2]]
+        _compare(_reference(Judge(fences), batch), _fast(judge, batch), batch, fences)
+        reused += len(judge.witnesses)
+    assert reused > 0
+
+
+def _scatter(rnd: random.Random, fences: Fences, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(report, fence, lon, lat): points around polygons, from their centres to centimetres off their edges."""
+    geo = fences.geometry
+    polys = [i for i in range(len(fences.fences)) if geo.kind[i] == 2]
+    r, f, lon, lat = [], [], [], []
+    for k in range(n):
+        i = polys[k % len(polys)]
+        ring = fences.fences[i].shape.rings[0]
+        if rnd.random() < 0.5:
+            x, y = float(np.mean(ring.lons[:-1])), float(np.mean(ring.lats[:-1]))
+            x, y = _fwd(x, y, rnd.uniform(0, 360), rnd.uniform(0, 400))
+        else:
+            v = rnd.randrange(len(ring.lons) - 1)
+            az, _b, length = GEOD.inv(ring.lons[v], ring.lats[v], ring.lons[v + 1], ring.lats[v + 1])
+            x, y = _fwd(float(ring.lons[v]), float(ring.lats[v]), float(az), rnd.random() * float(length))
+            x, y = _fwd(x, y, rnd.uniform(0, 360), rnd.choice([0.01, 0.5, 3.0, 40.0, 300.0]))
+        r.append(k % 7)
+        f.append(i)
+        lon.append(x)
+        lat.append(y)
+    return np.array(r), np.array(f, dtype=np.int64), np.array(lon), np.array(lat)
+
+
+def _remembered_vs_engine(fences: Fences, rnd: random.Random, rounds: int) -> tuple[int, int]:
+    memo = vector.Witnesses()
+    b = Batch.of([Report("b", f"a{k}", 40.0, 35.0, T, False) for k in range(7)])
+    wrong = asked = 0
+    for _ in range(rounds):
+        r, f, lon, lat = _scatter(rnd, fences, 300)
+        got = vector.inside_remembered(fences.geometry, b, memo, r, f, lon, lat)
+        want = [fences.fences[i].shape.contains(float(x), float(y)) for i, x, y in zip(f, lon, lat, strict=True)]
+        wrong += sum(g != w for g, w in zip(got.tolist(), want, strict=True))
+        asked += len(want)
+    return wrong, asked
+
+
+def test_a_witness_s_clearance_decides_as_the_winding() -> None:
+    """Points around polygons (from their centres to centimetres off their edges),
+    grouped by asset, over rounds that keep the witnesses: each answer is the engine's
+    containment."""
+    rnd = random.Random(8)
+    measures, _sites = _theatre(rnd)
+    fences = Fences(measures, [])
+    assert _remembered_vs_engine(fences, rnd, 5) == (0, 1500)
+
+
+def test_a_stretched_clearance_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above can fail: clearances 300 m too generous answer 'inside' for points outside."""
+    monkeypatch.setattr(vector, "SLACK_M", -300.0)
+    rnd = random.Random(8)
+    measures, _sites = _theatre(rnd)
+    fences = Fences(measures, [])
+    assert _remembered_vs_engine(fences, rnd, 5)[0] > 0
+
+
+def test_witnesses_are_bounded_and_forgotten() -> None:
+    memo = vector.Witnesses()
+    uids = ["a", "b"]
+    n = 3 * vector.WITNESS_CAP
+    side = np.arange(n) % 2 == 0  # inside and outside witnesses alike
+    memo.keep(uids, np.zeros(n, dtype=np.int64), np.arange(n), np.zeros(n), np.zeros(n), np.ones(n), side)
+    memo.keep(uids, np.ones(2, dtype=np.int64), np.arange(2), np.zeros(2), np.zeros(2), np.ones(2),
+              np.array([True, False]))
+    assert len(memo) == vector.WITNESS_CAP + 2
+    # The newest are kept, each on its side.
+    _lon, _lat, c_in = memo.lookup(uids, np.zeros(n, dtype=np.int64), np.arange(n), True)
+    _lon, _lat, c_out = memo.lookup(uids, np.zeros(n, dtype=np.int64), np.arange(n), False)
+    newest = np.arange(n) >= n - vector.WITNESS_CAP
+    assert ((c_in > 0) == (newest & side)).all() and ((c_out > 0) == (newest & ~side)).all()
+    memo.forget("a")
+    assert len(memo) == 2
+    judge = Judge(Fences([], []))
+    judge.witnesses.keep(["x"], np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1),
+                         np.ones(1), np.ones(1, dtype=bool))
+    judge.forget("x")
+    assert len(judge.witnesses) == 0
+
+
+def test_moved_ub_is_never_short() -> None:
+    """R_MAX times the central angle bounds the geodesic from above everywhere (east-west
+    at the equator, along meridians, near the poles); M_MIN times it does not."""
+    from deconflict.geo.ellipsoid import M_MIN
+
+    rnd = random.Random(4)
+    lon0 = np.array([rnd.uniform(-180, 180) for _ in range(3000)])
+    lat0 = np.array([rnd.choice([0.0, rnd.uniform(-89.9, 89.9), 89.5, -89.99]) for _ in range(3000)])
+    az = np.array([rnd.choice([90.0, 0.0, rnd.uniform(0, 360)]) for _ in range(3000)])
+    d = np.array([rnd.choice([0.5, 150.0, 13_400.0, 200_000.0, 3_000_000.0]) for _ in range(3000)])
+    lon1, lat1, _ = GEOD.fwd(lon0, lat0, az, d)
+    _a, _b, true = GEOD.inv(lon0, lat0, lon1, lat1)
+    ub = vector.moved_ub(lon0, lat0, np.asarray(lon1), np.asarray(lat1))
+    assert (ub >= true).all()
+    lb = (ub - vector.SLACK_M) / vector.R_MAX * M_MIN
+    assert (lb < true - 1.0).any()

@@ -17,6 +17,11 @@ WGS84_E2: Final = WGS84_F * (2 - WGS84_F)
 #: longitude by at most s / M_MIN radians of arc on the unit sphere, which is
 #: what makes the bounding boxes of :mod:`deconflict.geo.bounds` conservative.
 M_MIN: Final = WGS84_A * (1 - WGS84_E2)
+#: The largest radius of curvature anywhere (both radii at a pole, a / sqrt(1 - e²)).
+#: With ``ds² = M² dφ² + N² cos²φ dλ²`` and ``M, N <= R_MAX``, the geodesic between
+#: two points is no longer than R_MAX times their central angle with geodetic
+#: latitude and longitude as spherical coordinates: an upper bound of a distance.
+R_MAX: Final = WGS84_A / (1 - WGS84_E2) ** 0.5
 
 #: Distances are resolved to this (the foot-point search stops here).
 DISTANCE_TOLERANCE_M: Final = 0.001

@@ -25,8 +25,8 @@ The hot path is vectorised with numpy and never decides: a grid over the
 fences' conservative boxes, then box, time and altitude tests over arrays, and
 for lines a per-asset clearance (the exact distance to the line's boundary at
 the last exact decision; a report that has moved less than that, by a
-conservative lower bound, is on the same side). Only what survives these goes
-to the engine.
+conservative upper bound of the distance moved, is on the same side). Only what
+survives these goes to the engine.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from deconflict.model import (
     SiteCategory,
 )
 from deconflict.tracks.report import Report
-from deconflict.tracks.vector import NOW, Batch, Decided, Geometry, decide
+from deconflict.tracks.vector import NOW, Batch, Decided, Geometry, Witnesses, decide, moved_ub
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -75,7 +75,7 @@ EXACT = CautionMargins(0.0, 0.0, 0.0)
 CELL_DEG = 0.25
 #: A clearance is trusted up to this (beyond it a new exact decision is cheap anyway).
 CLEARANCE_CAP_M = 20_000.0
-#: Taken off every clearance and every lower bound: covers the rounding of the
+#: Taken off every clearance and lower bound, added to every upper bound: covers the rounding of the
 #: haversine in numpy (relative 1e-12 of the Earth's radius is micrometres).
 SLACK_M = 1.0
 
@@ -150,17 +150,6 @@ class _Line:
     t1: int
     area: Shape | None = None  # the area of application, when given as a polygon
     ext_cache: dict[int, Shape] = field(default_factory=dict)
-
-
-def _haversine_lb(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
-    """A lower bound of the geodesic distance, metres: M_MIN times the central
-    angle with geodetic coordinates (docs/geometry.md), less the slack."""
-    p0, p1 = np.radians(lat0), np.radians(lat1)
-    dl = np.radians(lon1 - lon0)
-    h = np.sin((p1 - p0) / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
-    ang = 2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    out: FloatArray = ang * M_MIN - SLACK_M
-    return out
 
 
 def _cap_deg(lat: FloatArray, radius_m: FloatArray | float) -> tuple[FloatArray, FloatArray]:
@@ -335,6 +324,7 @@ class Judge:
         self.fences = fences
         self.lookahead_s = lookahead_s
         self._line_clear: dict[tuple[str, str], _Clearance] = {}
+        self.witnesses = Witnesses()
         self.exact_checks = 0
         self.cache_hits = 0
         self.away_skips = 0
@@ -409,7 +399,8 @@ class Judge:
         binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
         keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
         ri, ff, now_t, pred_t = ri[keep], ff[keep], now_t[keep], pred_t[keep]
-        decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat))
+        decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat),
+                         self.witnesses)
         hits: list[Hit] = []
         for i, f, nt in zip(decided.engine_r.tolist(), decided.engine_f.tolist(), decided.engine_now.tolist(),
                             strict=True):
@@ -542,7 +533,7 @@ class Judge:
             c = self._line_clear.get((reports[i].uid, m.id))
             if c is not None:
                 c_lon[j], c_lat[j], c_clear[j] = c.lon, c.lat, c.clear_m
-        moved = _haversine_lb(c_lon, c_lat, lon[cand], lat[cand])
+        moved = moved_ub(c_lon, c_lat, lon[cand], lat[cand])
         # Reusable: moved less than the clearance, and the path ahead stays within it too.
         reuse = np.nan_to_num(moved, nan=np.inf) + sweep[cand] < c_clear
         away = self._away(line, lon[cand], lat[cand], sweep[cand], reports, cand)
@@ -646,6 +637,7 @@ class Judge:
                    *where)
 
     def forget(self, uid: str) -> None:
+        self.witnesses.forget(uid)
         for key in [k for k in self._line_clear if k[0] == uid]:
             del self._line_clear[key]
 

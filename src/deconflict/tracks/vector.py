@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from deconflict.geo.chord import CHORD_ROUNDING_M, segment_closest
 from deconflict.geo.chord import ecef as _ecef
-from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, TOUCH_TOLERANCE_M
+from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, R_MAX, TOUCH_TOLERANCE_M
 from deconflict.geo.shape import ShapeType
 from deconflict.tracks.report import Report
 
@@ -284,10 +284,9 @@ def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad:
     return best, s[pick], edge[pick]
 
 
-def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
-    """:func:`winding`, asked only of the points within a polygon's ball (the
-    others are outside it: the ball holds the polygon, and a chord is no longer
-    than the geodesic)."""
+def near_ball(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
+    """Whether each point is within its polygon fence's box and ball (the others are
+    outside it: the ball holds the polygon, and a chord is no longer than the geodesic)."""
     near = np.ones(len(fence), dtype=bool)
     if geo.box is not None:
         # The fence's box (the engine's conservative Shape.box) holds the polygon.
@@ -299,8 +298,13 @@ def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> 
     idx = np.nonzero(near)[0]
     xyz = ecef(lon[idx], lat[idx])
     near[idx] = np.linalg.norm(xyz - geo.xyz[fence[idx]], axis=1) <= geo.ball[fence[idx]] + SLACK_M
+    return near
+
+
+def inside(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) -> BoolArray:
+    """:func:`winding`, asked only of the points :func:`near_ball`."""
     out = np.zeros(len(fence), dtype=bool)
-    idx = np.nonzero(near)[0]
+    idx = np.nonzero(near_ball(geo, fence, lon, lat))[0]
     if len(idx):
         out[idx] = winding(geo, fence[idx], lon[idx], lat[idx])
     return out
@@ -337,6 +341,132 @@ def winding(geo: Geometry, fence: IntArray, lon: FloatArray, lat: FloatArray) ->
     tot = np.add.reduceat(steps_full, first)
     far = d[first] > 2.0 * MAX_SPAN_M
     out: BoolArray = on_vertex | (~far & (on_edge | (np.abs(tot) > 180.0)))
+    return out
+
+
+def moved_ub(lon0: FloatArray, lat0: FloatArray, lon1: FloatArray, lat1: FloatArray) -> FloatArray:
+    """An upper bound of the geodesic distance, metres: R_MAX times the central angle
+    with geodetic coordinates (docs/geometry.md), plus :data:`SLACK_M`. NaN in, NaN out.
+    What is compared with a clearance must be bounded from above: a lower bound (M_MIN
+    times the angle) is up to 1 % short."""
+    p0, p1 = np.radians(lat0), np.radians(lat1)
+    dl = np.radians(lon1 - lon0)
+    h = np.sin((p1 - p0) / 2) ** 2 + np.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
+    ang = 2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    out: FloatArray = ang * R_MAX + SLACK_M
+    return out
+
+
+#: Witnesses kept per asset (a polygon it is near, inside or outside it); past it the oldest goes.
+WITNESS_CAP = 32
+
+
+class Witnesses:
+    """Per asset, points whose containment in a polygon fence is known (by the exact
+    winding), each with a clearance: a lower bound of its distance to the polygon's
+    boundary. A point within the clearance of a witness (by :func:`moved_ub`) is on the
+    same side, with no winding (docs/geometry.md, "Live tracks", statement 6). At most
+    :data:`WITNESS_CAP` per asset; :meth:`forget` drops an asset's."""
+
+    def __init__(self) -> None:
+        # uid -> {fence (inside) or -1 - fence (outside): (lon, lat, clearance)}
+        self._by_uid: dict[str, dict[int, tuple[float, float, float]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._by_uid.values())
+
+    def lookup(self, uids: list[str], uid: IntArray, fence: IntArray, inside: bool
+               ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(lon, lat, clearance) of each (asset, fence)'s witness inside (or outside);
+        NaN and -1 where none."""
+        n = len(uid)
+        lon, lat, clear = np.full(n, math.nan), np.full(n, math.nan), np.full(n, -1.0)
+        by = self._by_uid
+        for j, (u, f) in enumerate(zip(uid.tolist(), fence.tolist(), strict=True)):
+            got = by.get(uids[u])
+            w = None if got is None else got.get(f if inside else -1 - f)
+            if w is not None:
+                lon[j], lat[j], clear[j] = w
+        return lon, lat, clear
+
+    def keep(self, uids: list[str], uid: IntArray, fence: IntArray, lon: FloatArray, lat: FloatArray,
+             clear: FloatArray, inside: BoolArray) -> None:
+        by = self._by_uid
+        for u, f, x, y, c, i in zip(uid.tolist(), fence.tolist(), lon.tolist(), lat.tolist(), clear.tolist(),
+                                    inside.tolist(), strict=True):
+            d = by.setdefault(uids[u], {})
+            k = f if i else -1 - f
+            d.pop(k, None)
+            d[k] = (x, y, c)
+            if len(d) > WITNESS_CAP:
+                del d[next(iter(d))]
+
+    def forget(self, uid: str) -> None:
+        self._by_uid.pop(uid, None)
+
+
+def inside_remembered(geo: Geometry, b: Batch, memo: Witnesses | None, r: IntArray, fence: IntArray,
+                      lon: FloatArray, lat: FloatArray, gap: FloatArray | None = None) -> BoolArray:
+    """:func:`inside` of points of reports ``r`` (their positions, or points of their
+    paths), the same answers with fewer windings: a point within the clearance of its
+    asset's witness for the polygon (kept from earlier batches, or the first point of
+    the same asset and polygon in this batch) is on the witness's side. The witnesses
+    found are kept in ``memo``. Without a memo: :func:`inside`. ``gap``: each point's
+    :func:`edge_gaps` to its fence, when already at hand."""
+    if memo is None:
+        return inside(geo, fence, lon, lat)
+    res = np.zeros(len(fence), dtype=bool)
+    near = np.nonzero(near_ball(geo, fence, lon, lat))[0]
+    if len(near):
+        res[near] = _remembered(geo, b, memo, r[near], fence[near], lon[near], lat[near],
+                                None if gap is None else gap[near])
+    return res
+
+
+def _remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: IntArray, lon: FloatArray,
+                lat: FloatArray, gaps: FloatArray | None) -> BoolArray:
+    n = len(fence)
+    out = np.zeros(n, dtype=bool)
+    key = b.uid[r] * len(geo.kind) + fence
+    _g, first, group = np.unique(key, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    g_uid, g_f = b.uid[r[first]], fence[first]
+    il, ia, ic = memo.lookup(b.uids, g_uid, g_f, True)
+    ol, oa, oc = memo.lookup(b.uids, g_uid, g_f, False)
+
+    def by_witness(idx: IntArray) -> tuple[BoolArray, BoolArray]:
+        g = group[idx]
+        with np.errstate(invalid="ignore"):
+            yes = moved_ub(il[g], ia[g], lon[idx], lat[idx]) < ic[g]
+            no = moved_ub(ol[g], oa[g], lon[idx], lat[idx]) < oc[g]
+        return yes, no
+
+    yes, no = by_witness(np.arange(n, dtype=np.int64))
+    out[yes] = True
+    todo = np.nonzero(~yes & ~no)[0]
+    if not len(todo):
+        return out
+    # The first point of each group left: the winding, and its clearance for the others.
+    lead = todo[np.unique(group[todo], return_index=True)[1]]
+    out[lead] = winding(geo, fence[lead], lon[lead], lat[lead])
+    if gaps is None:
+        p = ecef(lon[lead], lat[lead])
+        gap, _s, _e = edge_gaps(geo, fence[lead], p, p, np.zeros(len(lead)))
+    else:
+        gap = gaps[lead]
+    clear = gap - SLACK_M
+    kept = clear > 0.0
+    li, clear, side = lead[kept], clear[kept], out[lead[kept]]
+    memo.keep(b.uids, b.uid[r[li]], fence[li], lon[li], lat[li], clear, side)
+    gi, go = group[li[side]], group[li[~side]]
+    il[gi], ia[gi], ic[gi] = lon[li[side]], lat[li[side]], clear[side]
+    ol[go], oa[go], oc[go] = lon[li[~side]], lat[li[~side]], clear[~side]
+    rest = np.setdiff1d(todo, lead, assume_unique=True)
+    if len(rest):
+        yes, no = by_witness(rest)
+        out[rest[yes]] = True
+        rest = rest[~yes & ~no]
+        out[rest] = winding(geo, fence[rest], lon[rest], lat[rest])
     return out
 
 
@@ -392,10 +522,12 @@ class Decided:
 
 def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray, pred_t: BoolArray,
            fence_t0: IntArray, lookahead_s: float,
-           ahead: tuple[FloatArray, FloatArray] | None = None) -> Decided:
+           ahead: tuple[FloatArray, FloatArray] | None = None, memo: Witnesses | None = None) -> Decided:
     """Decide every candidate pair (report ``ri``, fence ``ff``): in its window now
     (``now_t``) and/or along its path ahead within the window (``pred_t``).
-    ``ahead``: each report's position at the end of its path (NaN when not moving)."""
+    ``ahead``: each report's position at the end of its path (NaN when not moving).
+    ``memo``: witnesses inside polygons kept per asset across batches (none: every
+    witness by its winding)."""
     n = len(ri)
     kind = geo.kind[ff]
     reach = geo.reach[ff]
@@ -430,7 +562,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             within = np.zeros(len(ed), dtype=bool)
             if poly.any():
                 pe = ed[poly]
-                within[poly] = inside(geo, ff[pe], b.lon[ri[pe]], b.lat[ri[pe]])
+                within[poly] = inside_remembered(geo, b, memo, ri[pe], ff[pe], b.lon[ri[pe]], b.lat[ri[pe]],
+                                                 gap[poly])
             res[ed[within]] = NOW
             unsure = ~within & (gap <= reach[ed] + SLACK_M)
             to_engine[ed[unsure]] = True
@@ -466,10 +599,11 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds])
             near = gap <= reach[sel[eds]] + SLACK_M
             # Wholly in or out of a polygon: its start decides.
-            clear_poly = np.nonzero(~near & (k[eds] == 2))[0]
+            # A start in the window now is known outside (inside, the pair would be NOW).
+            clear_poly = np.nonzero(~near & (k[eds] == 2) & ~now_t[sel[eds]])[0]
             if len(clear_poly):
                 cp = eds[clear_poly]
-                hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
             witness_s[eds[near]] = s[near]
         # A witness on the path: for a point fence, the point nearest it by the chords.
         wi = np.nonzero(np.isfinite(witness_s))[0]
@@ -503,8 +637,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                     x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
                 else:
                     x2, y2 = alon[pl], alat[pl]
-                got[left] = inside(geo, ff[sel[pl]], np.asarray(x2, dtype=np.float64),
-                                   np.asarray(y2, dtype=np.float64))
+                xs2, ys2 = np.asarray(x2, dtype=np.float64), np.asarray(y2, dtype=np.float64)
+                got[left] = inside_remembered(geo, b, memo, rl, ff[sel[pl]], xs2, ys2)
             hit[wi[got]] = True
             unsure[wi[~got]] = True
         # A long path's one capsule is padded by its sagitta (160 m for 90 km):
@@ -514,9 +648,9 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         if len(un):
             clear = _pieces_clear(geo, b, r[un], ff[sel[un]], kind[sel[un]], length[un], reach[sel[un]])
             unsure[un[clear]] = False
-            cp = un[clear & (kind[sel[un]] == 2)]
+            cp = un[clear & (kind[sel[un]] == 2) & ~now_t[sel[un]]]
             if len(cp):
-                hit[cp] = inside(geo, ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
         # Paths still undecided against a polygon, most of them clipping a corner:
         # the point of the path nearest the polygon's vertex nearest it (by the chords).
         up = np.nonzero(unsure & (kind[sel] == 2))[0]
@@ -532,7 +666,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             pick = pick[np.unique(pair[pick], return_index=True)[1]]
             rl = r[up]
             xs, ys, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], sv[pick] * length[up])
-            found = inside(geo, fl, np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+            found = inside_remembered(geo, b, memo, rl, fl, np.asarray(xs, dtype=np.float64),
+                                      np.asarray(ys, dtype=np.float64))
             hit[up[found]] = True
             unsure[up[found]] = False
         to_engine[sel[unsure]] = True
@@ -553,9 +688,10 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             p = pr[rh[ee]]
             gap, _s, _e = edge_gaps(geo, ff[hs[ee]], p, p, np.zeros(len(ee)))
             within = np.zeros(len(ee), dtype=bool)
-            pol = np.nonzero(kh[ee] == 2)[0]
+            pol = np.nonzero((kh[ee] == 2) & ~now_t[hs[ee]])[0]
             if len(pol):
-                within[pol] = inside(geo, ff[hs[ee[pol]]], b.lon[rh[ee[pol]]], b.lat[rh[ee[pol]]])
+                within[pol] = inside_remembered(geo, b, memo, rh[ee[pol]], ff[hs[ee[pol]]], b.lon[rh[ee[pol]]],
+                                                b.lat[rh[ee[pol]]], gap[pol])
             dist[ee] = np.where(within, 0.0, np.maximum(gap, 0.0))
         radius = geo.radius[ff[hs]]
         start = (fence_t0[ff[hs]] - b.t[rh]) / 1e6
