@@ -13,6 +13,10 @@ from collections.abc import Callable
 from deconflict.cli.child import Child, watch_parent
 
 ENV_LANE_SOCKET = "DECONFLICT_SERVE_LANE"  # where the lane listens (the workers read it too)
+#: The lane runs at a lower scheduling priority than the workers: costly work is
+#: what may wait, so when the cores are busy the small requests get them first
+#: (and at start, the workers load their engines before the lane does).
+LANE_NICENESS = 5
 
 
 def lane(env: dict[str, str], log: Callable[[str], None]) -> Child:
@@ -24,6 +28,7 @@ def main() -> None:
     import uvicorn
 
     watch_parent()
+    os.nice(LANE_NICENESS)
     uvicorn.run("deconflict.cli.worker:lane_app", factory=True, uds=os.environ[ENV_LANE_SOCKET],
                 log_level="warning", access_log=False, timeout_graceful_shutdown=5)
 
