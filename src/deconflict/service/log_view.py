@@ -56,7 +56,18 @@ def page(h: Hotline, who: Principal, after_seq: int, limit: int,
     was full (more may follow). Notifications it hands over are marked
     delivered (use :func:`mark_delivered` for the ids when ``events`` is given)."""
     who.require(Action.READ)
-    page = h.service.store.events_page(after_seq, limit) if events is None else events
+    if events is None:
+        read = h.service.store.events_page(after_seq, limit)
+        # Only what this process has folded in: the store may hold another
+        # worker's newer events, which this process's state (the inbox, what
+        # each party may see) does not know yet. A notification.sent from there
+        # was looked up in the inbox, not found, and ended the stream. The rest
+        # comes on the next page, once the follower has folded it in.
+        head = h.head
+        page = [e for e in read if e.seq <= head]
+        full = len(read) == limit and len(page) == len(read)
+    else:
+        page, full = events, len(events) == limit
     out = []
     last = after_seq
     for e in page:
@@ -67,7 +78,7 @@ def page(h: Hotline, who: Principal, after_seq: int, limit: int,
         out.append((e.seq, e.type, data))
     if events is None:
         mark_delivered(h, who, [seq for seq, etype, _d in out if etype == "notification.sent"], page)
-    return out, last, len(page) == limit
+    return out, last, full
 
 
 def mark_delivered(h: Hotline, who: Principal, seqs: list[int], page: list[Event]) -> None:
