@@ -55,3 +55,30 @@ def test_a_party_s_costly_requests_take_turns_and_other_parties_do_not_wait() ->
 
     log = asyncio.run(scenario())
     assert log[3:] == ["end a1", "start a2", "end a2", "start a3", "end a3"]
+
+
+def test_a_body_cut_short_by_a_disconnect_is_neither_answered_nor_passed_on() -> None:
+    """A client that goes away mid-body: nothing reaches the app or the lane."""
+    from deconflict.service.lane import CostlyLane
+
+    reached: list[str] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        reached.append("app")
+
+    async def scenario() -> list[dict[str, object]]:
+        messages = iter([{"type": "http.request", "body": b'{"activity": {"ki', "more_body": True},
+                         {"type": "http.disconnect"}])
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return next(messages)
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        lane = CostlyLane(app, "/nonexistent/lane.sock", answer=lambda exc: None)  # type: ignore[arg-type,return-value]
+        await lane({"type": "http", "method": "POST", "path": "/v1/checks", "headers": []}, receive, send)
+        return sent
+
+    assert asyncio.run(scenario()) == [] and reached == []

@@ -161,7 +161,10 @@ class CostlyLane:
                 return
             body = b""
         elif method == "POST" and path in SIZED_WRITES:
-            body = await _whole_body(receive)
+            whole = await _whole_body(receive)
+            if whole is None:
+                return  # the client went away before its body ended: nothing to answer
+            body = whole
             if not costly(method, path, len(body)):
                 await self.app(scope, _replay(body, receive), send)
                 return
@@ -250,13 +253,14 @@ class _Relay:
             # h11.InformationalResponse (a 100 Continue): nothing to pass on
 
 
-async def _whole_body(receive: Receive) -> bytes:
-    """The request's body (BodyLimit, outside, bounds it)."""
+async def _whole_body(receive: Receive) -> bytes | None:
+    """The request's body (BodyLimit, outside, bounds it); None if the client
+    went away before it ended (a truncated body is never passed on)."""
     parts: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         parts.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
