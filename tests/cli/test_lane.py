@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -174,3 +175,81 @@ def test_serve_stops_its_lane_on_sigterm(served: tuple[str, str, subprocess.Pope
     _out, errors = proc.communicate(timeout=30)
     assert proc.returncode == 0, errors
     assert not _alive(lane)
+
+
+def _raw_get(url: str, token: str, path: str, *, pipelined: int = 1) -> bytes:
+    """Everything the server sends back on one connection for ``pipelined`` GETs
+    of ``path`` written at once, until it closes the connection or goes quiet."""
+    host, port = url.removeprefix("http://").split(":")
+    request = (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request * pipelined)
+        got = b""
+        s.settimeout(3)
+        while got.count(b"HTTP/1.1 ") < pipelined or b"connection: close" not in got.lower():
+            try:
+                part = s.recv(1 << 16)
+            except TimeoutError:
+                break
+            if not part:
+                break
+            got += part
+        return got
+
+
+@pytest.mark.parametrize("served", [2], indirect=True, ids=["two-workers"])
+def test_costly_reads_and_streams_are_handed_over_to_the_lane(
+        served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    """The worker passes the connection itself: the lane answers the client directly and
+    closes (a relayed answer keeps the client's connection alive), the client's next request
+    comes back through a worker, a stream is served by the lane and delivers what a worker
+    accepted, and pipelined requests, which cannot be handed over, are still answered."""
+    url, token, _proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        assert _wait_lane_answers(c).status_code == 200
+        picture = c.get("/v1/picture")
+        assert picture.status_code == 200 and picture.headers[LANE] == "costly"
+        assert picture.headers["connection"] == "close"
+        small = c.get("/v1/limits")  # on a new connection, to a worker
+        assert small.status_code == 200 and LANE not in small.headers
+        with c.stream("GET", "/v1/stream", params={"wait": 1}) as stream:
+            assert stream.status_code == 200 and stream.headers[LANE] == "costly"
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as w:
+                made = w.post("/v1/activities", json={"activity": _site(7)})
+                assert made.status_code == 201 and LANE not in made.headers
+            seen = ""
+            for line in stream.iter_lines():
+                seen += line
+                if "relief:S7" in seen:
+                    break
+    two = _raw_get(url, token, "/v1/picture", pipelined=2)
+    assert two.count(b"HTTP/1.1 200") == 2, two[:300]
+
+
+def test_a_handover_is_refused_unless_it_carries_one_descriptor_and_its_whole_head(tmp_path: Path) -> None:
+    import asyncio
+
+    from deconflict.service.handover import Receiver
+
+    async def main() -> list[bytes]:
+        path = str(tmp_path / "h.sock")
+        made: list[object] = []
+        receiver = Receiver(path, lambda: made.append(1) or asyncio.Protocol())  # type: ignore[func-returns-value]
+        await receiver.start()
+        answers = []
+        for message in (b"\x00\x00\x00\x05GET /", b"\xff\xff\xff\xffxx"):  # no descriptor; too long
+            r, w = await asyncio.open_unix_connection(path)
+            w.write(message)
+            await w.drain()
+            answers.append(await r.read(1))
+            w.close()
+        a, b = socket.socketpair()
+        with a, b, socket.socket(socket.AF_UNIX) as conn:  # a descriptor, but the head too long
+            conn.connect(path)
+            socket.send_fds(conn, [b"\xff\xff\xff\xff"], [a.fileno()])
+            answers.append(await asyncio.get_running_loop().run_in_executor(None, conn.recv, 1))
+        await receiver.stop()
+        assert not made, "no connection was served"
+        return answers
+
+    assert asyncio.run(main()) == [b"", b"", b""]  # closed, never acknowledged

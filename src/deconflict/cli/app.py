@@ -459,6 +459,8 @@ def serve(
         os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
         os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
         costly = _start_lane(path) if lane else None
+        if costly is not None:  # workers that can hand a connection over to the lane (service/handover.py)
+            common["http"] = "deconflict.service.handover:HandingOver"
         try:
             _serve(path, workers, ack_deadline, live, tile_files, common, costly)
         finally:

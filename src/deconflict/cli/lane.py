@@ -25,12 +25,43 @@ def lane(env: dict[str, str], log: Callable[[str], None]) -> Child:
 
 
 def main() -> None:
+    import asyncio
+    import socket
+
     import uvicorn
+
+    from deconflict.service.handover import Receiver, handover_path
+
+    class LaneServer(uvicorn.Server):
+        """uvicorn's server, also serving the connections workers hand over
+        (service/handover.py) with the same protocol as those it accepts."""
+
+        receiver: Receiver | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.should_exit:
+                return
+            config, loop = self.config, asyncio.get_running_loop()
+
+            def protocol() -> asyncio.Protocol:
+                made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop)
+                return made
+
+            self.receiver = Receiver(handover_path(os.environ[ENV_LANE_SOCKET]), protocol)
+            await self.receiver.start()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if self.receiver is not None:
+                await self.receiver.stop()
+            await super().shutdown(sockets)
 
     watch_parent()
     os.nice(LANE_NICENESS)
-    uvicorn.run("deconflict.cli.worker:lane_app", factory=True, uds=os.environ[ENV_LANE_SOCKET],
-                log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config("deconflict.cli.worker:lane_app", factory=True, uds=os.environ[ENV_LANE_SOCKET],
+                            log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    LaneServer(config).run()
 
 
 if __name__ == "__main__":

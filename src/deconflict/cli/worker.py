@@ -50,7 +50,7 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
     switching.share_interpreter()  # small requests behind a busy thread (service/switching.py)
-    app = create_app(hotline, close_store=close_store, lane=lane)
+    app = create_app(hotline, close_store=close_store, lane=lane, in_lane=is_lane)
     if extend is not None:
         extend(app, hotline)
     web.mount(app, tiles=tiles)  # the map at /, the tiles at /tiles

@@ -52,7 +52,7 @@ from deconflict.service.hotline import (
 )
 from deconflict.service.http_conversation import add_routes as add_conversation_routes
 from deconflict.service.incident_routes import add_incident_routes
-from deconflict.service.lane import CostlyLane, TooManyCostly, lane_limits
+from deconflict.service.lane import CostlyLane, LaneTurns, TooManyCostly, lane_limits
 from deconflict.service.listing import Query
 from deconflict.service.log_routes import add_log_routes
 from deconflict.service.notifications import Answer
@@ -283,10 +283,12 @@ FOLLOW_EVERY_S = 0.1
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
                close_store: bool = False, stream_limits: StreamLimits | None = None,
-               check_limits: CheckLimits | None = None, lane: str | None = None) -> FastAPI:
+               check_limits: CheckLimits | None = None, lane: str | None = None,
+               in_lane: bool = False) -> FastAPI:
     """The ASGI app over ``hotline``; ``close_store`` closes its store at shutdown
     (a worker process that opened it for itself); ``lane`` is the Unix socket of
-    the process that takes the costly requests (service/lane.py)."""
+    the process that takes the costly requests (service/lane.py), ``in_lane``
+    builds that process's app."""
     stopping = threading.Event()
 
     @asynccontextmanager
@@ -338,6 +340,8 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     app.add_middleware(ReadYourWrites, hotline=hotline, answer=problem_for)  # inside AuthFirst
     if lane is not None:  # outside ReadYourWrites: the lane's answer carries the lane's log position
         app.add_middleware(CostlyLane, socket_path=lane, answer=problem_for)  # after AuthFirst: authenticated only
+    if in_lane:
+        app.add_middleware(LaneTurns, answer=problem_for)  # after AuthFirst: turns are by party
     app.add_middleware(AuthFirst, hotline=hotline, answer=problem_for)  # inside BodyLimit: 413 first
     app.add_middleware(BodyLimit)
 

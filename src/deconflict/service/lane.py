@@ -18,6 +18,12 @@ building and checking it costly). Authentication and the role are checked
 before, by the worker (service/gate.py), so an unauthenticated request never
 reaches the lane.
 
+A costly read (and a stream, whose every event would cost the worker a send)
+is not relayed but handed over: the worker passes the client's connection
+itself to the lane, which answers it directly (service/handover.py). The lane
+takes each party's costly reads in turn (:class:`LaneTurns`), as the workers
+take their relays in turn.
+
 If the lane cannot be reached (it is restarting), the worker answers the request
 itself: slower for everyone for a moment, never refused for that. A request the
 lane took but did not answer (it died) is answered 503, retryable: a submit may
@@ -40,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deconflict.errors import DeconflictError, Unavailable
 from deconflict.service.bounded import INLINE_BODY_BYTES
 from deconflict.service.gate import PARTY_KEY
+from deconflict.service.handover import HANDOVER_KEY, handover_path
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,9 @@ log = logging.getLogger(__name__)
 COSTLY_READS: Final = frozenset({
     "/v1/picture", "/v1/declarations", "/v1/export.geojson", "/v1/export.kml", "/v1/exports/notifications",
 })
+#: A stream is not costly to open, but each event costs the process holding it a
+#: send per stream: streams are handed over to the lane too, when it is there.
+STREAM_PATH: Final = "/v1/stream"
 #: Writes whose cost grows with the body: a check, a submit, a measure proposed.
 SIZED_WRITES: Final = frozenset({"/v1/checks", "/v1/activities", "/v1/measures"})
 #: A body above this many bytes is costly (the size a worker parses off its event
@@ -123,6 +133,11 @@ class Turns:
                 self._gates.pop(party, None)
 
 
+def party_of(scope: Scope) -> str:
+    """Whose request it is (AuthFirst put it there: service/gate.py)."""
+    return str(scope.get("state", {}).get(PARTY_KEY, ""))
+
+
 def costly(method: str, path: str, body_bytes: int | None) -> bool:
     """Whether a request goes to the lane: ``body_bytes`` is the body's size
     when known (None while it is still being read)."""
@@ -147,6 +162,7 @@ class CostlyLane:
     def __init__(self, app: ASGIApp, socket_path: str, answer: Callable[[Exception], Response]) -> None:
         self.app = app
         self.socket_path = socket_path
+        self.handover = handover_path(socket_path)
         self.answer = answer  # http.problem_for
         self.turns = Turns()
 
@@ -156,7 +172,14 @@ class CostlyLane:
             return
         method, path = str(scope["method"]), str(scope.get("path", ""))
         if method == "GET":
-            if not costly(method, path, None):
+            stream = path == STREAM_PATH
+            if not stream and not costly(method, path, None):
+                await self.app(scope, receive, send)
+                return
+            hand_over = scope.get("extensions", {}).get(HANDOVER_KEY)
+            if hand_over is not None and await hand_over(self.handover):
+                return  # the lane answers the client itself
+            if stream:  # a stream is served where it can be: relaying it would cost as much
                 await self.app(scope, receive, send)
                 return
             body = b""
@@ -171,9 +194,8 @@ class CostlyLane:
         else:
             await self.app(scope, receive, send)
             return
-        party = str(scope.get("state", {}).get(PARTY_KEY, ""))
         try:
-            async with self.turns.turn(party):
+            async with self.turns.turn(party_of(scope)):
                 await self._pass_on(scope, body, receive, send)
         except TooManyCostly as exc:
             await self.answer(exc)(scope, _replay(body, receive), send)
@@ -202,6 +224,40 @@ class CostlyLane:
                               "retry (a submit with the same Idempotency-Key answers whether it was accepted)")
         with contextlib.suppress(OSError):  # the client may be the one that went away
             await self.answer(problem)(scope, receive, send)
+
+
+class LaneTurns:
+    """In the lane: each party's costly reads one at a time, the rest waiting
+    their turn up to a bound (429 past it), whichever worker handed them over."""
+
+    def __init__(self, app: ASGIApp, answer: Callable[[Exception], Response]) -> None:
+        self.app = app
+        self.answer = answer
+        self.turns = Turns()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":  # whether relayed or handed over
+                message = {**message, "headers": [*message.get("headers", []), (LANE_HEADER, b"costly")]}
+            await send(message)
+
+        if not costly(str(scope["method"]), str(scope.get("path", "")), None):
+            await self.app(scope, receive, marked)
+            return
+        turn = self.turns.turn(party_of(scope))
+        try:
+            await turn.__aenter__()
+        except TooManyCostly as exc:
+            await self.answer(exc)(scope, receive, marked)
+            return
+        try:
+            await self.app(scope, receive, marked)
+        finally:
+            await turn.__aexit__(None, None, None)
 
 
 def _request(scope: Scope, body: bytes) -> list[h11.Request | h11.Data | h11.EndOfMessage]:
@@ -240,8 +296,7 @@ class _Relay:
                 conn.receive_data(data)
             elif isinstance(got, h11.Response):
                 out = [(k, v) for k, v in got.headers if k not in _HOP]
-                await self.send({"type": "http.response.start", "status": got.status_code,
-                                 "headers": [*out, (LANE_HEADER, b"costly")]})
+                await self.send({"type": "http.response.start", "status": got.status_code, "headers": out})
                 self.started = True
             elif isinstance(got, h11.Data):
                 await self.send({"type": "http.response.body", "body": bytes(got.data), "more_body": True})
