@@ -225,39 +225,41 @@ def main() -> None:
                                     "alternating, --rounds times (service/lane.py)")
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
+    # Each variant: a label, the source tree it runs from (None: this one), serve's
+    # options and the environment it needs; variants alternate, round by round.
+    variants: list[tuple[str, Path | None, tuple[str, ...], dict[str, str]]] = []
     if args.lanes:
-        by_lane: dict[str, list[list[dict[str, Any]]]] = {}
-        for _round in range(args.rounds):
-            for lane in args.lanes.split(","):
-                print(f"lane {lane}, load {os.getloadavg()[0]:.1f}", flush=True)
-                flag = "--lane" if lane == "on" else "--no-lane"
-                by_lane.setdefault(lane, []).append(measure(args, None, (flag,)))
-        for lane, runs_ in by_lane.items():
-            for name in dict.fromkeys(args.phases):
-                p99s = sorted(r["canary_p99_ms"] for run in runs_ for r in run if r["phase"] == name)
-                p50s = sorted(r["canary_p50_ms"] for run in runs_ for r in run if r["phase"] == name)
-                print(f"lane {lane}: {name} canary p50 median {p50s[len(p50s) // 2]} ms, "
-                      f"p99 median {p99s[len(p99s) // 2]} ms over {len(p99s)}")
-        return
-    if args.switch_ms:
-        results: dict[str, list[list[dict[str, Any]]]] = {}
-        for _round in range(args.rounds):
-            for ms in args.switch_ms.split(","):
-                os.environ["DECONFLICT_SWITCH_INTERVAL_MS"] = ms
-                print(f"switch interval {ms} ms, load {os.getloadavg()[0]:.1f}", flush=True)
-                results.setdefault(ms, []).append(measure(args, None))
-        for ms, runs_ in results.items():
-            for name in dict.fromkeys(args.phases):
-                p99s = sorted(r["canary_p99_ms"] for run in runs_ for r in run if r["phase"] == name)
-                print(f"{ms} ms: {name} canary p99 median {p99s[len(p99s) // 2]} ms over {len(p99s)}")
-        return
-    runs: list[tuple[str, Path | None]] = [("current", None)]
-    if args.baseline_src is not None:
-        runs.append(("baseline", args.baseline_src.resolve()))
-    for label, src in runs:
-        print(label, flush=True)
-        measure(args, src)
+        variants = [(f"lane {lane}", None, ("--lane" if lane == "on" else "--no-lane",), {})
+                    for lane in args.lanes.split(",")]
+    elif args.switch_ms:
+        variants = [(f"switch {ms} ms", None, (), {"DECONFLICT_SWITCH_INTERVAL_MS": ms})
+                    for ms in args.switch_ms.split(",")]
+    else:
+        variants = [("current", None, (), {})]
+        if args.baseline_src is not None:
+            variants.append(("baseline", args.baseline_src.resolve(), (), {}))
+    results: dict[str, list[list[dict[str, Any]]]] = {}
+    for _round in range(args.rounds):
+        for label, src, serve_args, env in variants:
+            os.environ.update(env)
+            print(f"{label}, load {os.getloadavg()[0]:.1f}", flush=True)
+            results.setdefault(label, []).append(measure(args, src, serve_args))
+    summarise(results, args.phases)
 
+
+def summarise(results: dict[str, list[list[dict[str, Any]]]], phases: list[str]) -> None:
+    """Medians over the rounds of each phase's canary p50 and p99, and the p99 over idle's."""
+    for label, runs_ in results.items():
+        idle = None
+        for name in dict.fromkeys(phases):
+            p99s = sorted(r["canary_p99_ms"] for run in runs_ for r in run if r["phase"] == name)
+            p50s = sorted(r["canary_p50_ms"] for run in runs_ for r in run if r["phase"] == name)
+            p99 = p99s[len(p99s) // 2]
+            if name == "idle":
+                idle = p99
+            ratio = f", {p99 / idle:.2f}x idle" if idle and name != "idle" else ""
+            print(f"{label}: {name} canary p50 median {p50s[len(p50s) // 2]} ms, "
+                  f"p99 median {p99} ms over {len(p99s)}{ratio}")
 
 if __name__ == "__main__":
     main()
