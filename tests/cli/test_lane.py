@@ -74,7 +74,8 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture
 def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
-    workers = getattr(request, "param", 1)
+    param = getattr(request, "param", 1)
+    workers, extra = (param, ()) if isinstance(param, int) else param
     store = tmp_path / "s.sqlite3"
     res = run("party", "add", "relief", "--kind", "humanitarian", store=store)
     assert res.returncode == 0, res.stderr
@@ -82,7 +83,7 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store),
-         "--workers", str(workers)],
+         "--workers", str(workers), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -107,9 +108,11 @@ def _wait_lane_answers(c: httpx.Client) -> httpx.Response:
 def test_costly_requests_are_answered_by_the_lane_and_small_ones_by_the_worker(
         served: tuple[str, str, subprocess.Popen[str]]) -> None:
     url, token, _proc = served
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
-        picture = _wait_lane_answers(c)
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=auth, timeout=60) as lane:
+        picture = _wait_lane_answers(lane)  # this client's connection is the lane's now
         assert picture.status_code == 200 and picture.headers[LANE] == "costly"
+    with httpx.Client(base_url=url, headers=auth, timeout=60) as c:
         small = c.post("/v1/activities", json={"activity": _site(1)})
         assert small.status_code == 201 and LANE not in small.headers
         big = {"activity": _big_polygon()}
@@ -177,41 +180,45 @@ def test_serve_stops_its_lane_on_sigterm(served: tuple[str, str, subprocess.Pope
     assert not _alive(lane)
 
 
-def _raw_get(url: str, token: str, path: str, *, pipelined: int = 1) -> bytes:
-    """Everything the server sends back on one connection for ``pipelined`` GETs
-    of ``path`` written at once, until it closes the connection or goes quiet."""
+def _raw(url: str, token: str, paths: list[str], *, at_once: bool = False) -> list[bytes]:
+    """The answers to GETs of ``paths`` on one connection, one after the other
+    (``at_once``: all written before any answer is read: pipelined)."""
     host, port = url.removeprefix("http://").split(":")
-    request = (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
-    with socket.create_connection((host, int(port)), timeout=10) as s:
-        s.sendall(request * pipelined)
-        got = b""
-        s.settimeout(3)
-        while got.count(b"HTTP/1.1 ") < pipelined or b"connection: close" not in got.lower():
-            try:
-                part = s.recv(1 << 16)
-            except TimeoutError:
-                break
-            if not part:
-                break
-            got += part
-        return got
+    requests = [f"GET {p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode() for p in paths]
+    out = []
+    with socket.create_connection((host, int(port)), timeout=20) as s:
+        reader = s.makefile("rb")
+        if at_once:
+            s.sendall(b"".join(requests))
+        for request in requests:
+            if not at_once:
+                s.sendall(request)
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                assert line, f"the connection closed before answering {request[:30]!r}"
+                head += line
+            length = next(int(v) for k, _, v in (h.partition(b": ") for h in head.split(b"\r\n"))
+                          if k.lower() == b"content-length")
+            out.append(head + reader.read(length))
+    return out
+
+
+def _headers(answer: bytes) -> dict[str, str]:
+    lines = answer.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]
+    return {k.lower(): v for k, _, v in (line.partition(": ") for line in lines)}
 
 
 @pytest.mark.parametrize("served", [2], indirect=True, ids=["two-workers"])
 def test_costly_reads_and_streams_are_handed_over_to_the_lane(
         served: tuple[str, str, subprocess.Popen[str]]) -> None:
     """The worker passes the connection itself: the lane answers the client directly and
-    closes (a relayed answer keeps the client's connection alive), the client's next request
-    comes back through a worker, a stream is served by the lane and delivers what a worker
-    accepted, and pipelined requests, which cannot be handed over, are still answered."""
+    keeps the connection (its next requests, costly or not, are the lane's), a stream is
+    served by the lane and delivers what a worker accepted, and pipelined requests, which
+    cannot be handed over, are still answered."""
     url, token, _proc = served
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
         assert _wait_lane_answers(c).status_code == 200
-        picture = c.get("/v1/picture")
-        assert picture.status_code == 200 and picture.headers[LANE] == "costly"
-        assert picture.headers["connection"] == "close"
-        small = c.get("/v1/limits")  # on a new connection, to a worker
-        assert small.status_code == 200 and LANE not in small.headers
         with c.stream("GET", "/v1/stream", params={"wait": 1}) as stream:
             assert stream.status_code == 200 and stream.headers[LANE] == "costly"
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as w:
@@ -222,34 +229,58 @@ def test_costly_reads_and_streams_are_handed_over_to_the_lane(
                 seen += line
                 if "relief:S7" in seen:
                     break
-    two = _raw_get(url, token, "/v1/picture", pipelined=2)
-    assert two.count(b"HTTP/1.1 200") == 2, two[:300]
+    limits, picture, again = (_headers(a) for a in _raw(url, token, ["/v1/limits", "/v1/picture", "/v1/limits"]))
+    assert LANE not in limits  # a worker's
+    assert picture[LANE] == "costly" and picture.get("connection") != "close"
+    assert again[LANE] == "costly"  # the same connection, now the lane's
+    pipelined = _raw(url, token, ["/v1/picture", "/v1/picture"], at_once=True)
+    assert [a.split(b"\r\n", 1)[0] for a in pipelined] == [b"HTTP/1.1 200 OK"] * 2
+
+
+@pytest.mark.parametrize("served", [(1, ("--cot-tcp", "0"))], indirect=True, ids=["one-worker-tracks"])
+def test_a_lane_without_every_route_closes_what_it_was_handed(
+        served: tuple[str, str, subprocess.Popen[str]]) -> None:
+    """One worker with live tracks: the tracker runs inside the worker, which the lane
+    cannot forward to, so the lane answers a handed-over read and closes; the client's
+    next request comes back through the worker (and reaches the tracks routes)."""
+    url, token, _proc = served
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        picture = _wait_lane_answers(c)
+        assert picture.headers[LANE] == "costly" and picture.headers["connection"] == "close"
+        tracks = c.get("/v1/tracks")
+        assert tracks.status_code == 200 and LANE not in tracks.headers
 
 
 def test_a_handover_is_refused_unless_it_carries_one_descriptor_and_its_whole_head(tmp_path: Path) -> None:
     import asyncio
 
-    from deconflict.service.handover import Receiver
+    from deconflict.service.handover import OFFER, Receiver
 
     async def main() -> list[bytes]:
         path = str(tmp_path / "h.sock")
         made: list[object] = []
-        receiver = Receiver(path, lambda: made.append(1) or asyncio.Protocol())  # type: ignore[func-returns-value]
+        receiver = Receiver(path, lambda: made.append(1) or asyncio.Protocol(),  # type: ignore[func-returns-value]
+                            keeps=True)
         await receiver.start()
+        loop = asyncio.get_running_loop()
         answers = []
-        for message in (b"\x00\x00\x00\x05GET /", b"\xff\xff\xff\xffxx"):  # no descriptor; too long
-            r, w = await asyncio.open_unix_connection(path)
-            w.write(message)
-            await w.drain()
-            answers.append(await r.read(1))
-            w.close()
-        a, b = socket.socketpair()
-        with a, b, socket.socket(socket.AF_UNIX) as conn:  # a descriptor, but the head too long
-            conn.connect(path)
-            socket.send_fds(conn, [b"\xff\xff\xff\xff"], [a.fileno()])
-            answers.append(await asyncio.get_running_loop().run_in_executor(None, conn.recv, 1))
+        r, w = await asyncio.open_unix_connection(path)  # an offer without a descriptor
+        w.write(OFFER)
+        await w.drain()
+        answers.append(await r.read(1))
+        w.close()
+        for rest in (b"\xff\xff\xff\xff", b"\x00\x00\x00\x10GET / HTTP/1.1"):  # too long; cut short
+            a, b = socket.socketpair()
+            with a, b, socket.socket(socket.AF_UNIX) as conn:
+                conn.connect(path)
+                socket.send_fds(conn, [OFFER], [a.fileno()])
+                answers.append(await loop.run_in_executor(None, conn.recv, 1))
+                conn.sendall(rest)
+                conn.shutdown(socket.SHUT_WR)
+                answers.append(await loop.run_in_executor(None, conn.recv, 1))
         await receiver.stop()
         assert not made, "no connection was served"
         return answers
 
-    assert asyncio.run(main()) == [b"", b"", b""]  # closed, never acknowledged
+    # No descriptor: closed unanswered; a descriptor: acknowledged, then dropped.
+    assert asyncio.run(main()) == [b"", b"K", b"", b"K", b""]

@@ -458,14 +458,10 @@ def serve(
                                   "timeout_graceful_shutdown": 5}
         os.environ[worker.ENV_STORE] = store_url(path) or str(path.absolute())
         os.environ[worker.ENV_ACK_MINUTES] = repr(ack_deadline)
-        costly = _start_lane(path) if lane else None
-        if costly is not None:  # workers that can hand a connection over to the lane (service/handover.py)
+        os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
+        if lane:  # workers that can hand a connection over to the lane (service/handover.py)
             common["http"] = "deconflict.service.handover:HandingOver"
-        try:
-            _serve(path, workers, ack_deadline, live, tile_files, common, costly)
-        finally:
-            if costly is not None:
-                costly.stop()
+        _serve(path, workers, ack_deadline, live, tile_files, common, lane)
         err.print("deconflict stopped; every acknowledged change is in the store")
 
 
@@ -473,45 +469,71 @@ def _child_log(message: str) -> None:
     err.print(f"[bold yellow]serve[/]: {message}", highlight=False)
 
 
-def _start_lane(path: Path) -> Child:
+def _start_lane(path: Path, keeps: bool) -> Child:
     """The costly lane (service/lane.py), started once the store opens (so a store
-    that cannot be opened is refused by ``serve`` itself, with the reason)."""
-    from deconflict.cli.lane import lane
+    that cannot be opened is refused by ``serve`` itself, with the reason), and
+    after the tracker (it forwards the tracks routes as the workers do).
+    ``keeps``: it serves every route a worker does, so a connection handed over
+    may stay with it (service/handover.py)."""
+    from deconflict.cli.lane import ENV_LANE_KEEPS, lane
 
     with open_store(path) as st:
         st.check_signing()
-    return lane(dict(os.environ), _child_log).start()
+    return lane({**os.environ, ENV_LANE_KEEPS: "1" if keeps else ""}, _child_log).start()
 
 
 def _serve(path: Path, workers: int, ack_deadline: float, live: TracksOptions | None,
-           tile_files: list[Path], common: dict[str, Any], costly: Child | None) -> None:
+           tile_files: list[Path], common: dict[str, Any], lane: bool) -> None:
+    """Serve with ``workers`` processes (and the costly lane, with ``lane``)."""
+    costly: Child | None = None
+    try:
+        if workers == 1:
+            # With live tracks the tracker runs inside this one process, which the
+            # lane cannot forward to: handed-over connections are closed after
+            # their request, so the next comes back here.
+            costly = _start_lane(path, keeps=live is None) if lane else None
+            _serve_one(path, ack_deadline, live, tile_files, common, costly)
+        else:
+            _serve_many(path, workers, live, common, lambda: _start_lane(path, keeps=True) if lane else None)
+    finally:
+        if costly is not None:
+            costly.stop()
+
+
+def _serve_one(path: Path, ack_deadline: float, live: TracksOptions | None,
+               tile_files: list[Path], common: dict[str, Any], costly: Child | None) -> None:
     import uvicorn
 
     from deconflict.cli import worker
 
     lane_socket = None if costly is None else costly.socket
-    if workers == 1:
-        service = open_service(path)
-        service.store.check_signing()  # a host without the log's key says so now, not at each submit
-        app_ = worker.build(service, timedelta(minutes=ack_deadline),
-                            extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files,
-                            lane=lane_socket)
-        err.print(f"deconflict serving {len(service.engine)} declarations on http://{common['host']}:{common['port']}")
+    service = open_service(path)
+    service.store.check_signing()  # a host without the log's key says so now, not at each submit
+    app_ = worker.build(service, timedelta(minutes=ack_deadline),
+                        extend=None if live is None else lambda a, h: live.start(a, h, path), tiles=tile_files,
+                        lane=lane_socket)
+    err.print(f"deconflict serving {len(service.engine)} declarations on http://{common['host']}:{common['port']}")
+    if live is not None:
+        err.print(f"live tracks: {live.describe()}")
+    try:
+        uvicorn.run(app_, workers=1, **common)
+    finally:
         if live is not None:
-            err.print(f"live tracks: {live.describe()}")
-        try:
-            uvicorn.run(app_, workers=1, **common)
-        finally:
-            if live is not None:
-                live.stop()
-            service.close()
-    else:
-        with open_store(path) as st:  # created or refused here, once, with a clear error
-            st.check_signing()
-            count = st.count_declarations()
-        os.environ[worker.ENV_TILES] = json.dumps([str(p) for p in tile_files])
-        os.environ[worker.ENV_LANE] = lane_socket or ""
-        tracker = None
+            live.stop()
+        service.close()
+
+
+def _serve_many(path: Path, workers: int, live: TracksOptions | None, common: dict[str, Any],
+                start_lane: Callable[[], Child | None]) -> None:
+    import uvicorn
+
+    from deconflict.cli import worker
+
+    with open_store(path) as st:  # created or refused here, once, with a clear error
+        st.check_signing()
+        count = st.count_declarations()
+    tracker = costly = None
+    try:
         if live is not None:
             # One tracker for all workers, in a process of its own (docs/tracks.md).
             from deconflict.cli.tracks import ENV_TRACKS, ENV_TRACKS_STORE, tracker_process
@@ -519,13 +541,16 @@ def _serve(path: Path, workers: int, ack_deadline: float, live: TracksOptions | 
             tracker = tracker_process({**os.environ, ENV_TRACKS: live.to_json(), ENV_TRACKS_STORE: str(path)},
                                       _child_log).start()
             os.environ[worker.ENV_TRACKS_SOCKET] = tracker.socket
+        costly = start_lane()  # after the tracker: it forwards the tracks routes too
+        os.environ[worker.ENV_LANE] = "" if costly is None else costly.socket
         err.print(f"deconflict serving {count} declarations on http://{common['host']}:{common['port']} "
                   f"with {workers} workers")
-        try:
-            uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
-        finally:
-            if tracker is not None:
-                tracker.stop()
+        uvicorn.run("deconflict.cli.worker:worker_app", factory=True, workers=workers, **common)
+    finally:
+        if costly is not None:
+            costly.stop()
+        if tracker is not None:
+            tracker.stop()
 
 
 @cert_app.command("issue")

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from deconflict.cli.child import Child, watch_parent
 
 ENV_LANE_SOCKET = "DECONFLICT_SERVE_LANE"  # where the lane listens (the workers read it too)
+#: "1": the lane serves every route a worker does, so it keeps the connections
+#: handed over to it (service/handover.py).
+ENV_LANE_KEEPS = "DECONFLICT_SERVE_LANE_KEEPS"
 #: The lane runs at a lower scheduling priority than the workers: costly work is
 #: what may wait, so when the cores are busy the small requests get them first
 #: (and at start, the workers load their engines before the lane does).
@@ -49,7 +52,8 @@ def main() -> None:
                     config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop)
                 return made
 
-            self.receiver = Receiver(handover_path(os.environ[ENV_LANE_SOCKET]), protocol)
+            self.receiver = Receiver(handover_path(os.environ[ENV_LANE_SOCKET]), protocol,
+                                     keeps=os.environ.get(ENV_LANE_KEEPS) == "1")
             await self.receiver.start()
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

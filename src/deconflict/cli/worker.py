@@ -57,24 +57,34 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     return app
 
 
+def _served_here() -> tuple[list[Path], Callable[[FastAPI, Hotline], None] | None]:
+    """The tile files, and the tracks routes (to the one tracker process, when
+    live tracks are on), that ``serve`` passed through the environment."""
+    tiles = [Path(p) for p in json.loads(os.environ.get(ENV_TILES, "[]"))]
+    sock = os.environ.get(ENV_TRACKS_SOCKET)
+    if not sock:
+        return tiles, None
+    from deconflict.tracks import forward
+
+    def extend(app: FastAPI, hotline: Hotline) -> None:
+        forward.mount(app, hotline, sock, app.state.health)  # tracks/forward.py
+
+    return tiles, extend
+
+
 def worker_app() -> FastAPI:
     """The app factory of a worker process (``uvicorn --factory``)."""
     service = Deconflict(open_store(os.environ[ENV_STORE]))
-    tiles = [Path(p) for p in json.loads(os.environ.get(ENV_TILES, "[]"))]
-    sock = os.environ.get(ENV_TRACKS_SOCKET)
-    extend: Callable[[FastAPI, Hotline], None] | None = None
-    if sock:
-        from deconflict.tracks import forward
-
-        def extend(app: FastAPI, hotline: Hotline) -> None:
-            # The tracks routes go to the one tracker process (tracks/forward.py).
-            forward.mount(app, hotline, sock, app.state.health)
+    tiles, extend = _served_here()
     return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles,
                  extend=extend, lane=os.environ.get(ENV_LANE) or None)
 
 
 def lane_app() -> FastAPI:
     """The app factory of the costly lane (cli/lane.py): a worker that takes
-    what the workers pass it, and passes nothing on."""
+    what the workers pass it, and passes nothing on. It serves the same routes
+    (the connections handed over to it stay with it: service/handover.py)."""
     service = Deconflict(open_store(os.environ[ENV_STORE]))
-    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, is_lane=True)
+    tiles, extend = _served_here()
+    return build(service, timedelta(minutes=float(os.environ[ENV_ACK_MINUTES])), close_store=True, tiles=tiles,
+                 extend=extend, is_lane=True)

@@ -9,20 +9,23 @@ lane: it duplicates the socket's descriptor, passes it over a private Unix
 socket (SCM_RIGHTS) with the request's head, and forgets the connection; the
 lane answers the client directly, and the worker does no more for it.
 
-The lane serves exactly that one request: the head it is given says
-``Connection: close``, so a client that keeps its connection alive comes back
-through a worker for its next request (a connection handed over never leaves
-behind the routes only a worker serves, such as live tracks).
+A connection handed over stays with the lane, when the lane serves every route
+a worker does, so a client fetching pictures back to back costs the worker
+nothing after its first. When it does not (``serve`` with one worker and live
+tracks, whose tracker runs inside the worker), the lane answers with
+``Connection: close``, and the client's next request comes back to a worker.
 
 Who answers is decided in three steps, so that a request is never answered
 twice nor left unanswered by a lane that is slow or restarting:
 
-1. the worker sends the head and the descriptor; 2. the lane, holding its copy,
-answers ``ACK``; 3. the worker answers ``GO`` and drops its own copy, and the
-lane starts only once it has read ``GO``. A worker that sees no ``ACK`` in time,
-or cannot send ``GO``, answers the request itself; a lane that reads no ``GO``
-drops its copy unanswered. Closing a duplicated descriptor does not end the
-connection (no ``shutdown``): the connection lives as long as one copy does.
+1. the worker sends the descriptor; 2. the lane, holding its copy, answers
+``KEEP`` or ``CLOSE`` (whether it keeps connections); 3. the worker sends the
+request's head, and once the whole of it is sent it drops its own copy; the
+lane starts only once it has read the whole head. A worker that is not
+answered in time, or cannot send the whole head at once, answers the request
+itself; a lane that does not get the whole head drops its copy unanswered.
+Closing a duplicated descriptor does not end the connection (no ``shutdown``):
+the connection lives as long as one copy does.
 
 Only a request whose head is all there is hands over: a GET with no body, not
 pipelined behind or ahead of another, on a plain TCP connection (TLS state
@@ -47,9 +50,11 @@ log = logging.getLogger(__name__)
 #: The key in an ASGI scope's ``extensions`` under which a worker's connection
 #: offers to be handed over: ``await scope["extensions"][HANDOVER_KEY](path)``.
 HANDOVER_KEY: Final = "deconflict.handover"
-#: The lane has the descriptor and is ready / the worker lets go of it.
-ACK: Final = b"A"
-GO: Final = b"G"
+#: The worker offers a descriptor; the lane holds it and keeps connections, or
+#: closes them after the request.
+OFFER: Final = b"H"
+KEEP: Final = b"K"
+CLOSE: Final = b"C"
 #: The longest either side waits for the other's step, in seconds: past it the
 #: worker answers the request itself (a lane that slow is as good as away).
 STEP_TIMEOUT_S: Final = 1.0
@@ -70,16 +75,18 @@ def handover_path(lane_socket: str) -> str:
     return lane_socket + ".handover"
 
 
-def request_head(scope: dict[str, Any]) -> bytes:
+def request_head(scope: dict[str, Any], close: bool) -> bytes:
     """The request line and headers of a bodiless request, as the lane is to
-    read them, with ``Connection: close``."""
+    read them (with ``close``, asking it to close the connection after it)."""
     target = bytes(scope.get("raw_path") or str(scope.get("path", "")).encode())
     if query := scope.get("query_string", b""):
         target += b"?" + query
     version = str(scope.get("http_version", "1.1")).encode()
     lines = [b"%s %s HTTP/%s" % (str(scope["method"]).encode(), target, version)]
-    lines += [k + b": " + v for k, v in scope.get("headers", []) if k.lower() not in _DROPPED]
-    lines.append(b"connection: close")
+    headers = scope.get("headers", [])
+    lines += [k + b": " + v for k, v in headers if not close or k.lower() not in _DROPPED]
+    if close:
+        lines.append(b"connection: close")
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
@@ -113,7 +120,7 @@ class HandingOver(HttpToolsProtocol):
             return False
         fd = os.dup(sock.fileno())
         try:
-            taken = await _offer(path, request_head(scope), fd)
+            taken = await _offer(path, scope, fd)
         finally:
             os.close(fd)
         if not taken:
@@ -133,21 +140,23 @@ class HandingOver(HttpToolsProtocol):
                 and not self.transport.is_closing())
 
 
-async def _offer(path: str, head: bytes, fd: int) -> bool:
+async def _offer(path: str, scope: Any, fd: int) -> bool:
     """Steps 1 and 3 on the worker's side: True once the lane may answer."""
     loop = asyncio.get_running_loop()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.setblocking(False)
     try:
         await asyncio.wait_for(loop.sock_connect(conn, path), STEP_TIMEOUT_S)
+        if socket.send_fds(conn, [OFFER], [fd]) != 1:
+            return False
+        keeps = await asyncio.wait_for(loop.sock_recv(conn, 1), STEP_TIMEOUT_S)
+        if keeps not in (KEEP, CLOSE):
+            return False
+        head = request_head(scope, close=keeps == CLOSE)
         message = _LEN.pack(len(head)) + head
-        # A fresh Unix socket's buffer takes a head this size at once: a send
-        # that would block is a lane that is not keeping up, so answer here.
-        if socket.send_fds(conn, [message], [fd]) != len(message):
-            return False
-        if await asyncio.wait_for(loop.sock_recv(conn, 1), STEP_TIMEOUT_S) != ACK:
-            return False
-        return conn.send(GO) == 1
+        # Sent whole at once, or not at all: a fresh Unix socket's buffer takes a
+        # head this size, and a send that would block is a lane not keeping up.
+        return conn.send(message) == len(message)
     except (OSError, TimeoutError) as exc:
         log.info("the costly lane did not take a connection (%r); answering here", exc)
         return False
@@ -163,8 +172,8 @@ class Receiver:
     """The lane's side: takes connections handed over at ``path`` and serves
     each with a protocol from ``protocol``, as if it had accepted it."""
 
-    def __init__(self, path: str, protocol: ProtocolFactory) -> None:
-        self.path, self.protocol = path, protocol
+    def __init__(self, path: str, protocol: ProtocolFactory, keeps: bool) -> None:
+        self.path, self.protocol, self.keeps = path, protocol, keeps
         self._listener: socket.socket | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -200,11 +209,9 @@ class Receiver:
         client: socket.socket | None = None
         try:
             with conn:
-                head, taken = await asyncio.wait_for(_receive(conn), STEP_TIMEOUT_S)
-                client = taken
-                await asyncio.get_running_loop().sock_sendall(conn, ACK)
-                if await asyncio.wait_for(asyncio.get_running_loop().sock_recv(conn, 1), STEP_TIMEOUT_S) != GO:
-                    return  # the worker answers it
+                taken = client = await asyncio.wait_for(_descriptor(conn), STEP_TIMEOUT_S)
+                await asyncio.get_running_loop().sock_sendall(conn, KEEP if self.keeps else CLOSE)
+                head = await asyncio.wait_for(_head(conn), STEP_TIMEOUT_S)  # else the worker answers it
                 await self._serve(taken, head)
                 client = None  # the protocol's now
         except (OSError, TimeoutError, ValueError) as exc:
@@ -219,10 +226,11 @@ class Receiver:
         protocol.data_received(head)
 
 
-async def _receive(conn: socket.socket) -> tuple[bytes, socket.socket]:
-    """The head and the client's socket a worker sent (ValueError if malformed)."""
+async def _descriptor(conn: socket.socket) -> socket.socket:
+    """The client's socket a worker offers (ValueError if it offers otherwise)."""
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
+
     def readable() -> None:
         if not ready.done():
             ready.set_result(None)
@@ -232,28 +240,22 @@ async def _receive(conn: socket.socket) -> tuple[bytes, socket.socket]:
         await ready
     finally:
         loop.remove_reader(conn.fileno())
-    data, fds, _flags, _addr = socket.recv_fds(conn, HEAD_MAX + _LEN.size, 1)
-    if len(fds) != 1:
+    data, fds, _flags, _addr = socket.recv_fds(conn, len(OFFER), 1)
+    if data != OFFER or len(fds) != 1:
         for fd in fds:
             os.close(fd)
-        raise ValueError("a handover carries exactly one descriptor")
+        raise ValueError("a handover offers exactly one descriptor")
     client = socket.socket(fileno=fds[0])
-    try:
-        client.setblocking(False)
-        if len(data) < _LEN.size:
-            data += await _exactly(conn, _LEN.size - len(data))
-        (size,) = _LEN.unpack_from(data)
-        if size > HEAD_MAX:
-            raise ValueError(f"a handed-over head of {size} bytes (at most {HEAD_MAX})")
-        head = data[_LEN.size:]
-        if len(head) < size:
-            head += await _exactly(conn, size - len(head))
-        if len(head) != size:
-            raise ValueError("a handed-over head longer than it said")
-        return head, client
-    except BaseException:
-        client.close()
-        raise
+    client.setblocking(False)
+    return client
+
+
+async def _head(conn: socket.socket) -> bytes:
+    """The request's head, whole (ValueError if cut short or too long)."""
+    (size,) = _LEN.unpack(await _exactly(conn, _LEN.size))
+    if size > HEAD_MAX:
+        raise ValueError(f"a handed-over head of {size} bytes (at most {HEAD_MAX})")
+    return await _exactly(conn, size)
 
 
 async def _exactly(conn: socket.socket, n: int) -> bytes:
