@@ -118,13 +118,15 @@ class HandingOver(HttpToolsProtocol):
         if not self._alone(scope):  # bytes of another request came in before the pause
             self.flow.resume_reading()
             return False
+        taken = False
         fd = os.dup(sock.fileno())
         try:
             taken = await _offer(path, scope, fd)
         finally:
             os.close(fd)
+            if not taken:
+                self.flow.resume_reading()
         if not taken:
-            self.flow.resume_reading()
             return False
         # The lane answers; this worker lets go without a word (uvicorn must not
         # answer 500 for a response it never started).
