@@ -14,12 +14,7 @@ import secrets
 from typing import Any
 
 from deconflict.errors import InvalidInput
-from deconflict.model import (
-    CheckResult,
-    Declaration,
-    FindingKind,
-    PartyKind,
-)
+from deconflict.model import CheckResult, Declaration, FindingKind, PartyKind
 from deconflict.service import answers, optimistic
 from deconflict.service.auth import Action, Forbidden, Principal
 from deconflict.service.deconflict import ADMIN, Change
@@ -28,14 +23,7 @@ from deconflict.service.hotline.probes import Probes
 from deconflict.service.hotline.reads import Reads
 from deconflict.service.hotline.submission import Render, Submission
 from deconflict.service.notifications import Notification, NotificationKind
-from deconflict.service.notify import (
-    activity_head,
-    activity_notices,
-    is_presence,
-    shared_with,
-    targets_of,
-    what,
-)
+from deconflict.service.notify import activity_head, activity_notices, is_presence, shared_with, targets_of, what
 from deconflict.service.references import reference
 from deconflict.service.wire import encode_result
 from deconflict.store.events import EventDraft
@@ -50,7 +38,6 @@ class Refused(InvalidInput):
     def __init__(self, result: dict[str, Any]) -> None:
         super().__init__("activity", f"refused: verdict {result['verdict']}; override with a reason to accept")
         self.result = result
-
 
 
 class Activities(Reads, Probes):

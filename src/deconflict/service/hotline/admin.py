@@ -10,9 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from deconflict.errors import AlreadyExists, NotFound
-from deconflict.model import (
-    Party,
-)
+from deconflict.model import Party
 from deconflict.service.auth import Action, Credential, Principal, Role, issue
 from deconflict.service.deconflict import ADMIN, Change
 from deconflict.service.hotline.core import Core

@@ -19,9 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deconflict.errors import DeconflictError
-from deconflict.model import (
-    Declaration,
-)
+from deconflict.model import Declaration
 from deconflict.service import optimistic, startup
 from deconflict.service.auth import Keyring
 from deconflict.service.deconflict import Deconflict
@@ -29,9 +27,7 @@ from deconflict.service.hotline import fold
 from deconflict.service.hotline.fold import Proposal
 from deconflict.service.hotline.submission import Submission
 from deconflict.service.notifications import Inbox
-from deconflict.service.notify import (
-    Deadlines,
-)
+from deconflict.service.notify import Deadlines
 from deconflict.service.probing import ProbeLedger
 from deconflict.service.references import References
 from deconflict.service.settings import Settings
@@ -46,10 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-
 class Core:
-    """The hotline's state and its access to the log (see the module's docstring)."""
-
     def __init__(self, service: Deconflict, *, ack_deadline: timedelta = DEFAULT_ACK_DEADLINE,
                  clock: Clock = _now) -> None:
         self.service = service

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from deconflict.model import (
-    Measure,
-)
+from deconflict.model import Measure
 from deconflict.service import measure_life
 from deconflict.service.auth import Credential, Role
 from deconflict.service.notifications import Answer, NotificationKind
@@ -44,8 +42,6 @@ class Proposal:
         return {"measure": encode_measure(self.measure), "version": self.version, "proposed_by": self.proposer,
                 "bound": sorted(self.bound), "accepted_by": sorted(self.accepted),
                 "waiting_for": sorted(self.bound - self.accepted)}
-
-
 
 
 def absorb(h: Core, e: Event) -> None:

@@ -19,9 +19,7 @@ from typing import Any
 from deconflict.engine import cells
 from deconflict.engine.parts import Part, declaration_parts
 from deconflict.errors import DeconflictError, InvalidInput, Unavailable
-from deconflict.model import (
-    Declaration,
-)
+from deconflict.model import Declaration
 from deconflict.service import optimistic, receipts
 from deconflict.service.auth import Action, Principal
 from deconflict.service.deconflict import Change

@@ -15,11 +15,7 @@ from typing import Any
 
 from deconflict.engine.listing import Filter, Listed
 from deconflict.errors import NotFound
-from deconflict.model import (
-    CheckResult,
-    Declaration,
-    ShareWith,
-)
+from deconflict.model import CheckResult, Declaration, ShareWith
 from deconflict.service import listing, measure_life, namespace
 from deconflict.service.auth import Action, Principal
 from deconflict.service.disclosure import visible

@@ -15,9 +15,7 @@ from typing import Any
 
 from deconflict.engine.parts import Part
 from deconflict.errors import AlreadyExists
-from deconflict.model import (
-    Declaration,
-)
+from deconflict.model import Declaration
 from deconflict.service import optimistic
 from deconflict.service.auth import Principal
 from deconflict.store.events import EventDraft
@@ -31,7 +29,6 @@ Render = Callable[[int], tuple[dict[str, Any], list[EventDraft]]]
 class IdempotencyMismatch(AlreadyExists):
     def __init__(self, key: str) -> None:
         super().__init__("idempotency key", key)
-
 
 
 @dataclass(eq=False)
@@ -49,7 +46,6 @@ class Submission:
     parts: list[Part] | None = None  # the activity's footprint, built before the lock (Engine.prebuild)
     probe: list[EventDraft] = field(default_factory=list)  # a refusal touching hidden declarations
     pre: optimistic.Prechecked | None = None  # checked before the store's lock (service/optimistic.py)
-
 
 
 def request_digest(body: Any) -> str:
