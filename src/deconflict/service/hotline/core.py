@@ -43,6 +43,8 @@ def _now() -> datetime:
 
 
 class Core:
+    """The hotline's state and its access to the log (see the module's docstring)."""
+
     def __init__(self, service: Deconflict, *, ack_deadline: timedelta = DEFAULT_ACK_DEADLINE,
                  clock: Clock = _now) -> None:
         self.service = service
