@@ -27,13 +27,14 @@ from deconflict.store.events import Event, EventDraft
 
 if TYPE_CHECKING:
     from deconflict.service.hotline import Hotline
+    from deconflict.service.hotline.core import Core
 
 MAX_COMMENT = 4000
 
 
 
 
-def absorb(h: Hotline, e: Event) -> None:
+def absorb(h: Core, e: Event) -> None:
     """The history of each measure; a declined or withdrawn proposal ends."""
     p = e.payload
     mid = p.get("id") or e.subject
@@ -128,7 +129,7 @@ def withdraw(h: Hotline, who: Principal, measure_id: str) -> dict[str, Any]:
                 "told": bound}
 
 
-def agreements(h: Hotline) -> dict[str, Any]:
+def agreements(h: Core) -> dict[str, Any]:
     """For each measure in force: its version, who proposed it, who agreed, and its history."""
     out: dict[str, Any] = {}
     for m in h.service.measures():

@@ -28,6 +28,7 @@ from deconflict.store import startup
 
 if TYPE_CHECKING:
     from deconflict.service.hotline import Hotline
+    from deconflict.service.hotline.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def section(hotline: Hotline) -> bytes:
     return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def resume(hotline: Hotline) -> int:
+def resume(hotline: Core) -> int:
     """Take the hotline's state from the snapshot the service started from; returns
     the event it stands at (0 without one: replay the whole log)."""
     service = hotline.service
