@@ -384,7 +384,8 @@ class Judge:
         if len(mv):
             elon, elat, _ = GEOD.fwd(b.lon[mv], b.lat[mv], b.course[mv], sweep[mv])
             ahead_lon[mv], ahead_lat[mv] = elon, elat
-        ri, ff = self._candidates(b, *self._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep))
+        binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
+        ri, ff = self._candidates(b, *self._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep), binds, la_us)
         empty = np.zeros(0, dtype=np.int64)
         if not len(ri):
             return Decided(empty, empty, empty, np.zeros(0), empty, empty, np.zeros(0, dtype=bool)), []
@@ -396,7 +397,6 @@ class Judge:
         is_air = b.air[ri]
         band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
         kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
-        binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
         keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
         ri, ff, now_t, pred_t = ri[keep], ff[keep], now_t[keep], pred_t[keep]
         decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat),
@@ -411,10 +411,15 @@ class Judge:
         return decided, hits
 
     def _candidates(self, b: Batch, lon_lo: FloatArray, lon_hi: FloatArray, lat_lo: FloatArray,
-                    lat_hi: FloatArray) -> tuple[IntArray, IntArray]:
+                    lat_hi: FloatArray, binds: BoolArray | None = None, la_us: int = 0
+                    ) -> tuple[IntArray, IntArray]:
         """(report, fence) pairs whose boxes may meet. The grid is asked once per asset
         (the union of its reports' boxes: an asset's reports in a batch are close
-        together), then each of its reports is tested against each fence's box."""
+        together), then each of its reports is tested against each fence's box.
+        With ``binds`` (party code x fence) and the look-ahead ``la_us``, an (asset,
+        fence) pair that none of the asset's reports could keep in judge_areas (its
+        window, altitude band, air or ground, binding) is dropped before that: what
+        judge_areas keeps of the pairs is the same, with fewer to expand and test."""
         fz = self.fences
         order = np.argsort(b.uid, kind="stable")
         u = b.uid[order]
@@ -427,6 +432,10 @@ class Judge:
         gi, ff = fz.candidates(g_lo, g_hi, g_la0, g_la1)
         if not len(gi):
             return gi, ff
+        if binds is not None:
+            gi, ff = self._may_keep(b, order, starts, gi, ff, binds, la_us)
+            if not len(gi):
+                return gi, ff
         # Each pair (asset, fence) for each report of the asset.
         per = counts[gi]
         pair = np.repeat(np.arange(len(gi), dtype=np.int64), per)
@@ -441,6 +450,37 @@ class Judge:
             lon_ok |= (rl1 + shift >= f0) & (rl0 + shift <= f1)
         ok &= lon_ok
         return ri[ok], ff[ok]
+
+    def _may_keep(self, b: Batch, order: IntArray, starts: IntArray, gi: IntArray, ff: IntArray,
+                  binds: BoolArray, la_us: int) -> tuple[IntArray, IntArray]:
+        """The (asset group ``gi``, fence ``ff``) pairs that at least one of the group's
+        reports might keep: judge_areas keeps a pair of report R only when R's instant
+        t has t0 <= t (now) or t0 < t + la (ahead), and t < t1; when R is in the air,
+        its altitude is in the band and the fence applies to the air (on the ground:
+        applies to the ground); and the fence binds R's party. Each test below is
+        implied by its per-report test for some report of the group (the least and
+        greatest instant and altitude, any air, any ground, a party shared by all)."""
+        fz = self.fences
+        t = b.t[order]
+        t_lo = np.minimum.reduceat(t, starts)[gi]
+        t_hi = np.maximum.reduceat(t, starts)[gi]
+        ok = (fz.t0[ff] <= t_hi + max(la_us, 0)) & (t_lo < fz.t1[ff])
+        air = b.air[order]
+        any_air = np.logical_or.reduceat(air, starts)
+        any_ground = np.logical_or.reduceat(~air, starts)
+        ok &= (any_air[gi] & fz.air[ff]) | (any_ground[gi] & fz.ground[ff])
+        # The band only for groups wholly in the air (a report on the ground has none);
+        # NaN altitudes are passed over by fmin/fmax (such a report fails its band anyway).
+        with np.errstate(invalid="ignore"):
+            alt = b.alt[order]
+            z_lo = np.fmin.reduceat(alt, starts)[gi]
+            z_hi = np.fmax.reduceat(alt, starts)[gi]
+            ok &= any_ground[gi] | ((fz.z0[ff] <= z_hi) & (z_lo <= fz.z1[ff]))
+        party = b.party[order]
+        p_lo = np.minimum.reduceat(party, starts)[gi]
+        p_hi = np.maximum.reduceat(party, starts)[gi]
+        ok &= (p_lo != p_hi) | binds[p_lo, ff]
+        return gi[ok], ff[ok]
 
     def _boxes(self, lon: FloatArray, lat: FloatArray, ahead_lon: FloatArray, ahead_lat: FloatArray,
                sweep: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
