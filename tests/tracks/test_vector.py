@@ -446,3 +446,55 @@ def test_moved_ub_is_never_short() -> None:
     assert (ub >= true).all()
     lb = (ub - vector.SLACK_M) / vector.R_MAX * M_MIN
     assert (lb < true - 1.0).any()
+
+
+def _segments(rnd: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """Chord segments in ECEF where the tracks meet them: short and long, crossing,
+    parallel, of zero length (points), one segment's end on the other."""
+    from deconflict.geo.chord import ecef
+
+    lon = rnd.uniform(35.0, 45.0, n)
+    lat = rnd.uniform(31.0, 39.0, n)
+    p1 = ecef(lon, lat)
+    q1 = ecef(lon + rnd.choice([0.0, 1e-6, 0.01, 0.8], n), lat + rnd.choice([0.0, 1e-7, 0.02, 0.5], n))
+    p2 = ecef(lon + rnd.uniform(-0.05, 0.05, n), lat + rnd.uniform(-0.05, 0.05, n))
+    q2 = ecef(lon + rnd.uniform(-0.05, 0.05, n), lat + rnd.uniform(-0.05, 0.05, n))
+    kind = rnd.integers(0, 6, n)
+    q2[kind == 0] = p2[kind == 0]  # a point fence's capsule
+    p2[kind == 1] = p1[kind == 1]  # an edge starting where the path starts
+    q2[kind == 2] = p2[kind == 2] + (q1 - p1)[kind == 2]  # parallel
+    q1[kind == 3] = p1[kind == 3]  # a point against a segment
+    return p1, q1, p2, q2
+
+
+def test_closest_with_precomputed_lengths_is_segment_closest_bit_for_bit() -> None:
+    """vector._closest (d1.d1 per report, d2.d2 per edge given) and _closest_point (a
+    point against segments) answer what geo/chord.py's segment_closest answers, to the
+    bit: the decisions and times to entry built on them are the same."""
+    from deconflict.geo.chord import segment_closest
+
+    rnd = np.random.default_rng(11)
+    p1, q1, p2, q2 = _segments(rnd, 200_000)
+    want_d, want_s, _t = segment_closest(p1, q1, p2, q2)
+    d1, d2 = q1 - p1, q2 - p2
+    got_d, got_s = vector._closest(p1, d1, np.einsum("...i,...i->...", d1, d1), p2, d2,
+                                   np.einsum("...i,...i->...", d2, d2))
+    assert np.array_equal(got_d, want_d) and np.array_equal(got_s, want_s)
+    pt_d, _s, _t = segment_closest(p1, p1, p2, q2)
+    got_pt = vector._closest_point(p1, p2, d2, np.einsum("...i,...i->...", d2, d2))
+    assert np.array_equal(got_pt, pt_d)
+
+
+def test_edge_gaps_of_points_are_those_of_zero_length_segments() -> None:
+    """edge_gaps given the same array twice (points) takes the point kernel: the same
+    gaps, and the same closest edges, as with a copy (the general kernel)."""
+    rnd = random.Random(5)
+    fences = Fences(*_theatre(rnd))
+    geo = fences.geometry
+    f = np.nonzero(geo.kind == 2)[0]
+    f = np.repeat(f, 50)
+    gen = np.random.default_rng(5)
+    p = vector.ecef(40.0 + gen.uniform(-0.3, 0.3, len(f)), 35.0 + gen.uniform(-0.3, 0.3, len(f)))
+    g1, _s1, e1 = vector.edge_gaps(geo, f, p, p, np.zeros(len(f)))
+    g2, _s2, e2 = vector.edge_gaps(geo, f, p, p.copy(), np.zeros(len(f)))
+    assert np.array_equal(g1, g2) and np.array_equal(e1, e2)

@@ -139,6 +139,15 @@ class Geometry:
     v_lat: FloatArray
     v_dup: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # a closing vertex (= the first)
     box: FloatArray | None = None  # (n, 4): lon0, lat0, lon1, lat1 holding each fence (set by Fences)
+    # Per edge, what segment_closest computes of it for every pair: e_b - e_a and its
+    # square length (the same operations on the same values: the same bits).
+    e_d: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    e_dd: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if len(self.e_d) != len(self.e_a):
+            self.e_d = self.e_b - self.e_a
+            self.e_dd = np.einsum("...i,...i->...", self.e_d, self.e_d)
 
     @classmethod
     def of(cls, fences: Sequence[object]) -> Geometry:
@@ -257,6 +266,50 @@ def segment_segment(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArr
     return dist, s
 
 
+def _closest(p1: FloatArray, d1: FloatArray, a: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray
+             ) -> tuple[FloatArray, FloatArray]:
+    """geo/chord.py's segment_closest (least distance, s) of the segments p1 + s d1 and
+    p2 + t d2, with ``a`` = d1.d1 and ``e`` = d2.d2 given (computed once per report and
+    per edge rather than per pair): the same operations in the same order on the same
+    values, hence the same bits (tests/tracks/test_vector.py checks it)."""
+    r = p1 - p2
+    f = np.einsum("...i,...i->...", d2, r)
+    c = np.einsum("...i,...i->...", d1, r)
+    b = np.einsum("...i,...i->...", d1, d2)
+    tiny = 1e-12
+    pa = a > tiny
+    pe = e > tiny
+    a_ = np.where(pa, a, 1.0)
+    e_ = np.where(pe, e, 1.0)
+    denom = a * e - b * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
+        t = (b * s + f) / e_
+        s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
+        t = np.clip(t, 0.0, 1.0)
+        s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
+        t = np.where(pa & ~pe, 0.0, t)
+        s = np.where(~pa, 0.0, s)
+        t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
+        t = np.where(~pa & ~pe, 0.0, t)
+    dist: FloatArray = np.linalg.norm((p1 + d1 * s[..., None]) - (p2 + d2 * t[..., None]), axis=-1)
+    return dist, s
+
+
+def _closest_point(p1: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray) -> FloatArray:
+    """:func:`_closest` for segments p1q1 of zero length (a point): there d1 = 0, a =
+    b = c = 0 and s = 0, t = f / e clipped (0 when e is not above the tiny), and the
+    distance |(p1 + 0) - (p2 + d2 t)| = |p1 - (p2 + d2 t)|: the same bits as the
+    general case, with a third of its operations."""
+    r = p1 - p2
+    f = np.einsum("...i,...i->...", d2, r)
+    pe = e > 1e-12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(pe, np.clip(f / np.where(pe, e, 1.0), 0.0, 1.0), 0.0)
+    dist: FloatArray = np.linalg.norm(p1 - (p2 + d2 * t[..., None]), axis=-1)
+    return dist
+
+
 def _segment_min(values: FloatArray, starts: IntArray, counts: IntArray) -> FloatArray:
     """The least of each run of ``values`` (runs are non-empty and contiguous)."""
     out: FloatArray = np.minimum.reduceat(values, starts) if len(values) else np.zeros(0)
@@ -273,7 +326,14 @@ def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad:
     pair = np.repeat(np.arange(len(fence), dtype=np.int64), counts)
     first = np.cumsum(counts) - counts
     edge = np.repeat(geo.e_start[fence] - first, counts) + np.arange(total, dtype=np.int64)
-    d, s = segment_segment(a[pair], b[pair], geo.e_a[edge], geo.e_b[edge])
+    if a is b:
+        # Points (the callers pass the same array twice): s is 0.
+        d = _closest_point(a[pair], geo.e_a[edge], geo.e_d[edge], geo.e_dd[edge])
+        s = np.zeros(total)
+    else:
+        d1 = b - a
+        d, s = _closest(a[pair], d1[pair], np.einsum("...i,...i->...", d1, d1)[pair], geo.e_a[edge],
+                        geo.e_d[edge], geo.e_dd[edge])
     gap = d - pad[pair] - geo.e_pad[edge]
     best = _segment_min(gap, first, counts)
     # The closest edge of each pair: the first whose gap is the least.
