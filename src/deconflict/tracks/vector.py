@@ -259,6 +259,16 @@ def point_segment(p: FloatArray, a: FloatArray, b: FloatArray) -> tuple[FloatArr
     return d, s
 
 
+def _point_path(p: FloatArray, a: FloatArray, v: FloatArray, vv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`point_segment` with each segment's ``v = b - a`` and ``vv = v.v`` given
+    (computed once per report): the same operations on the same values, the same bits."""
+    w = p - a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(vv > 0, np.clip(np.einsum("ij,ij->i", w, v) / np.where(vv > 0, vv, 1.0), 0.0, 1.0), 0.0)
+    d = np.linalg.norm(w - v * s[:, None], axis=1)
+    return d, s
+
+
 def segment_segment(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(least distance, parameter along p1q1 of the closest point), row by row
     (geo/chord.py: segment_closest)."""
@@ -316,11 +326,12 @@ def _segment_min(values: FloatArray, starts: IntArray, counts: IntArray) -> Floa
     return out[: len(counts)]
 
 
-def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad: FloatArray
-              ) -> tuple[FloatArray, FloatArray, IntArray]:
+def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad: FloatArray,
+              ab: tuple[FloatArray, FloatArray] | None = None) -> tuple[FloatArray, FloatArray, IntArray]:
     """For each pair (a fence with edges, a capsule ``a``-``b`` with ``pad``): the least
     gap between the capsule and the fence's edge capsules, the parameter along ``ab``
-    of the closest point, and the closest edge."""
+    of the closest point, and the closest edge. ``ab``: ``b - a`` and its square
+    length, when already at hand."""
     counts = geo.e_start[fence + 1] - geo.e_start[fence]
     total = int(counts.sum())
     pair = np.repeat(np.arange(len(fence), dtype=np.int64), counts)
@@ -331,9 +342,10 @@ def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad:
         d = _closest_point(a[pair], geo.e_a[edge], geo.e_d[edge], geo.e_dd[edge])
         s = np.zeros(total)
     else:
-        d1 = b - a
-        d, s = _closest(a[pair], d1[pair], np.einsum("...i,...i->...", d1, d1)[pair], geo.e_a[edge],
-                        geo.e_d[edge], geo.e_dd[edge])
+        d1, aa = (b - a, None) if ab is None else ab
+        if aa is None:
+            aa = np.einsum("...i,...i->...", d1, d1)
+        d, s = _closest(a[pair], d1[pair], aa[pair], geo.e_a[edge], geo.e_d[edge], geo.e_dd[edge])
     gap = d - pad[pair] - geo.e_pad[edge]
     best = _segment_min(gap, first, counts)
     # The closest edge of each pair: the first whose gap is the least.
@@ -566,6 +578,34 @@ def _pieces_clear(geo: Geometry, b: Batch, r: IntArray, f: IntArray, kind: IntAr
 
 # -- the decisions --------------------------------------------------------------------------
 @dataclass(slots=True)
+class _Paths:
+    """Per report (rows of the batch; only ``rows`` filled): its path's end (ECEF),
+    ``v`` = end - start and its square length, the path's length and its capsule's pad."""
+
+    p1: FloatArray
+    v: FloatArray
+    vv: FloatArray
+    length: FloatArray
+    pad: FloatArray
+
+    @classmethod
+    def of(cls, b: Batch, pr: FloatArray, ahead: tuple[FloatArray, FloatArray], lookahead_s: float,
+           rows: IntArray) -> _Paths:
+        n = len(b)
+        p1 = np.full((n, 3), math.nan)
+        p1[rows] = ecef(ahead[0][rows], ahead[1][rows])
+        v = np.full((n, 3), math.nan)
+        v[rows] = p1[rows] - pr[rows]
+        vv = np.full(n, math.nan)
+        vv[rows] = np.einsum("ij,ij->i", v[rows], v[rows])
+        length = b.speed * lookahead_s
+        chord = np.full(n, math.nan)
+        chord[rows] = np.linalg.norm(p1[rows] - pr[rows], axis=1)
+        pad = 0.5 * np.sqrt((np.maximum(length - chord, 0.0) + CHORD_ROUNDING_M) * (length + chord))
+        return cls(p1, v, vv, length, pad)
+
+
+@dataclass(slots=True)
 class Decided:
     """Pairs decided by the bounds (``what`` NOW or PREDICTED, ``in_s`` for the
     predicted), and pairs left to the engine (``engine_r``, ``engine_f``, with
@@ -634,29 +674,32 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         ok = np.isfinite(alon) & ((alon != b.lon[ri[sel]]) | (alat != b.lat[ri[sel]]))
         sel, alon, alat = sel[ok], alon[ok], alat[ok]
         r = ri[sel]
+        # Each report's path capsule once (a report has several pairs); row by row,
+        # the same bits as per pair.
+        paths = _Paths.of(b, pr, ahead, lookahead_s, np.unique(r))
         p0 = pr[r]
-        p1 = ecef(alon, alat)
-        length = b.speed[r] * lookahead_s
-        chord = np.linalg.norm(p1 - p0, axis=1)
-        pad = 0.5 * np.sqrt((np.maximum(length - chord, 0.0) + CHORD_ROUNDING_M) * (length + chord))
+        p1 = paths.p1[r]
+        length = paths.length[r]
+        pad = paths.pad[r]
+        v, vv = paths.v[r], paths.vv[r]
         k = kind[sel]
         hit = np.zeros(len(sel), dtype=bool)
         unsure = np.zeros(len(sel), dtype=bool)
         witness_s = np.full(len(sel), math.nan)
         pts = np.nonzero(k == 0)[0]
         if len(pts):
-            d, s = point_segment(geo.xyz[ff[sel[pts]]], p0[pts], p1[pts])
+            d, s = _point_path(geo.xyz[ff[sel[pts]]], p0[pts], v[pts], vv[pts])
             near = (d - pad[pts]) <= reach[sel[pts]] + SLACK_M
             pts, s = pts[near], s[near]
             witness_s[pts] = s
         eds = np.nonzero(k == 1)[0]
         pol = np.nonzero(k == 2)[0]
         if len(pol):
-            d, _s = point_segment(geo.xyz[ff[sel[pol]]], p0[pol], p1[pol])
+            d, _s = _point_path(geo.xyz[ff[sel[pol]]], p0[pol], v[pol], vv[pol])
             far = d - pad[pol] - geo.ball[ff[sel[pol]]] > reach[sel[pol]] + SLACK_M
             eds = np.concatenate([eds, pol[~far]])
         if len(eds):
-            gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds])
+            gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds], (v[eds], vv[eds]))
             near = gap <= reach[sel[eds]] + SLACK_M
             # Wholly in or out of a polygon: its start decides.
             # A start in the window now is known outside (inside, the pair would be NOW).
@@ -689,7 +732,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                 pl = wi[left]
                 rl = r[pl]
                 if which == "centre":
-                    _d, s2 = point_segment(geo.centre[ff[sel[pl]]], p0[pl], p1[pl])
+                    _d, s2 = _point_path(geo.centre[ff[sel[pl]]], p0[pl], v[pl], vv[pl])
                     x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
                 elif which in ("after", "before"):
                     step = np.minimum(NUDGE_M / length[pl], 0.5) * (1.0 if which == "after" else -1.0)
@@ -720,7 +763,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             first = np.cumsum(cnt) - cnt
             pair = np.repeat(np.arange(len(up), dtype=np.int64), cnt)
             vert = np.repeat(geo.v_start[fl] - first, cnt) + np.arange(int(cnt.sum()), dtype=np.int64)
-            dv, sv = point_segment(ecef(geo.v_lon[vert], geo.v_lat[vert]), p0[up][pair], p1[up][pair])
+            dv, sv = _point_path(ecef(geo.v_lon[vert], geo.v_lat[vert]), p0[up][pair], v[up][pair], vv[up][pair])
             best = np.minimum.reduceat(dv, first)
             pick = np.nonzero(dv == best[pair])[0]
             pick = pick[np.unique(pair[pick], return_index=True)[1]]
