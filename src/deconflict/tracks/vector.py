@@ -676,7 +676,9 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         r = ri[sel]
         # Each report's path capsule once (a report has several pairs); row by row,
         # the same bits as per pair.
-        paths = _Paths.of(b, pr, ahead, lookahead_s, np.unique(r))
+        seen = np.zeros(len(b), dtype=bool)
+        seen[r] = True
+        paths = _Paths.of(b, pr, ahead, lookahead_s, np.flatnonzero(seen))
         p0 = pr[r]
         p1 = paths.p1[r]
         length = paths.length[r]
