@@ -225,14 +225,19 @@ class Geometry:
 
 
 def _ball(sh: object) -> tuple[FloatArray, float]:
-    """A ball holding a polygon: its centre (ECEF) and radius. Around the middle of
-    its vertices' longitudes and latitudes, of radius ``max (dCi + dCj + L_ij) / 2``
-    over its edges: geo/chord.py's bound, whose proof holds for any centre C (a
-    point at t along edge ViVj is within ``min(dCi + t, dCj + L - t)`` of C, and
-    the distance from C has no local maximum inside a shape of at most 5,000 km),
-    about half the area of the ball around the first vertex. A polygon across the
-    antimeridian keeps the first vertex's ball."""
-    from deconflict.geo.chord import polygon_reach
+    """A ball holding a polygon: its centre (ECEF) and radius, the smaller of two.
+    (a) Around the middle of its vertices' longitudes and latitudes, of radius
+    ``max (dCi + dCj + L_ij) / 2`` over its edges: geo/chord.py's bound, whose proof
+    holds for any centre C (a point at t along edge ViVj is within ``min(dCi + t,
+    dCj + L - t)`` of C, and the distance from C has no local maximum inside a shape
+    of at most 5,000 km). (b) Around the middle of its distinct vertices, of radius
+    ``max (max(|CVi|, |CVj|) + h_ij)`` by the chords, h_ij the edge capsule's pad
+    (docs/geometry.md, "Live tracks", statement 8): a ball is convex, so it holds
+    the chord ViVj, and the edge lies within h_ij of that chord; inside the polygon
+    the chord distance from C has no local maximum either. (b) is about two thirds
+    of (a)'s radius for a square. A polygon across the antimeridian keeps the first
+    vertex's ball."""
+    from deconflict.geo.chord import line_capsules, polygon_reach
     from deconflict.geo.shape import Shape
 
     assert isinstance(sh, Shape)
@@ -244,7 +249,17 @@ def _ball(sh: object) -> tuple[FloatArray, float]:
     cl, ca = float(lons.mean()), float(lats.mean())
     _az, _back, d = GEOD.inv(np.full(len(lons), cl), np.full(len(lons), ca), lons, lats)
     lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
-    return ecef(np.array([cl]), np.array([ca]))[0], polygon_reach(np.asarray(d, dtype=np.float64), lengths)
+    centre_a = ecef(np.array([cl]), np.array([ca]))[0]
+    radius_a = polygon_reach(np.asarray(d, dtype=np.float64), lengths)
+    closed = len(lons) > 1 and lons[-1] == lons[0] and lats[-1] == lats[0]
+    dl, da = (lons[:-1], lats[:-1]) if closed else (lons, lats)
+    centre_b = ecef(np.array([float(dl.mean())]), np.array([float(da.mean())]))[0]
+    caps = line_capsules(lons, lats, lengths)
+    far_end = np.maximum(np.linalg.norm(caps[:, 0:3] - centre_b, axis=1), np.linalg.norm(caps[:, 3:6] - centre_b, axis=1))
+    radius_b = float(np.max(far_end + caps[:, 6]))
+    if radius_b < radius_a:
+        return centre_b, radius_b
+    return centre_a, radius_a
 
 
 # -- distances between chords -------------------------------------------------------------
