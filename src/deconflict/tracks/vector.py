@@ -557,27 +557,29 @@ def _remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: In
     return out
 
 
-#: A path left undecided is cut into this many pieces.
+#: A path left undecided is cut into this many pieces; one still undecided after the
+#: witnesses, into FINE_PIECES (a pad of centimetres for 90 km).
 PIECES = 8
+FINE_PIECES = 64
 
 
 def _pieces_clear(geo: Geometry, b: Batch, r: IntArray, f: IntArray, kind: IntArray, length: FloatArray,
-                  reach: FloatArray) -> BoolArray:
+                  reach: FloatArray, pieces: int = PIECES) -> BoolArray:
     """Whether each path (report ``r``, ``length`` ahead) is farther than the reach
     from fence ``f`` (its point, or its edges), by capsules over the path in
-    PIECES pieces (each piece's pad from its own length and chord, geo/chord.py)."""
+    ``pieces`` pieces (each piece's pad from its own length and chord, geo/chord.py)."""
     n = len(r)
-    frac = np.arange(PIECES + 1, dtype=np.float64) / PIECES
-    rr = np.repeat(r, PIECES + 1)
-    lon, lat, _az = GEOD.fwd(b.lon[rr], b.lat[rr], b.course[rr], np.tile(frac, n) * np.repeat(length, PIECES + 1))
-    xyz = ecef(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)).reshape(n, PIECES + 1, 3)
+    frac = np.arange(pieces + 1, dtype=np.float64) / pieces
+    rr = np.repeat(r, pieces + 1)
+    lon, lat, _az = GEOD.fwd(b.lon[rr], b.lat[rr], b.course[rr], np.tile(frac, n) * np.repeat(length, pieces + 1))
+    xyz = ecef(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)).reshape(n, pieces + 1, 3)
     a = xyz[:, :-1].reshape(-1, 3)
     c = xyz[:, 1:].reshape(-1, 3)
-    piece = np.repeat(length / PIECES, PIECES)
+    piece = np.repeat(length / pieces, pieces)
     chord = np.linalg.norm(c - a, axis=1)
     pad = 0.5 * np.sqrt((np.maximum(piece - chord, 0.0) + CHORD_ROUNDING_M) * (piece + chord))
-    fp = np.repeat(f, PIECES)
-    kp = np.repeat(kind, PIECES)
+    fp = np.repeat(f, pieces)
+    kp = np.repeat(kind, pieces)
     gap = np.full(len(fp), np.inf)
     pt = np.nonzero(kp == 0)[0]
     if len(pt):
@@ -586,7 +588,7 @@ def _pieces_clear(geo: Geometry, b: Batch, r: IntArray, f: IntArray, kind: IntAr
     ed = np.nonzero((kp == 1) | (kp == 2))[0]
     if len(ed):
         gap[ed], _s, _e = edge_gaps(geo, fp[ed], a[ed], c[ed], pad[ed])
-    least = gap.reshape(n, PIECES).min(axis=1)
+    least = gap.reshape(n, pieces).min(axis=1)
     out: BoolArray = (least > reach + SLACK_M) & (kind != 3)
     return out
 
@@ -803,6 +805,16 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                                       np.asarray(ys, dtype=np.float64))
             hit[up[found]] = True
             unsure[up[found]] = False
+        # Paths still undecided, most of them passing a polygon's corner by metres: cut
+        # finer (statement 1 again, each piece's pad from its own length and chord).
+        un = np.nonzero(unsure)[0]
+        if len(un):
+            clear = _pieces_clear(geo, b, r[un], ff[sel[un]], kind[sel[un]], length[un], reach[sel[un]],
+                                  FINE_PIECES)
+            unsure[un[clear]] = False
+            cp = un[clear & (kind[sel[un]] == 2) & ~now_t[sel[un]]]
+            if len(cp):
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
         to_engine[sel[unsure]] = True
         hs = sel[hit]
         res[hs] = PREDICTED
