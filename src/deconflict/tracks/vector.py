@@ -255,7 +255,8 @@ def _ball(sh: object) -> tuple[FloatArray, float]:
     dl, da = (lons[:-1], lats[:-1]) if closed else (lons, lats)
     centre_b = ecef(np.array([float(dl.mean())]), np.array([float(da.mean())]))[0]
     caps = line_capsules(lons, lats, lengths)
-    far_end = np.maximum(np.linalg.norm(caps[:, 0:3] - centre_b, axis=1), np.linalg.norm(caps[:, 3:6] - centre_b, axis=1))
+    far_end = np.maximum(np.linalg.norm(caps[:, 0:3] - centre_b, axis=1),
+                         np.linalg.norm(caps[:, 3:6] - centre_b, axis=1))
     radius_b = float(np.max(far_end + caps[:, 6]))
     if radius_b < radius_a:
         return centre_b, radius_b
