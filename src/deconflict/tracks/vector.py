@@ -605,8 +605,6 @@ class _Paths:
     vv: FloatArray
     length: FloatArray
     pad: FloatArray
-    mid: FloatArray  # the chord's middle, and the radius of a ball there holding the capsule
-    half: FloatArray
 
     @classmethod
     def of(cls, b: Batch, pr: FloatArray, ahead: tuple[FloatArray, FloatArray], lookahead_s: float,
@@ -622,10 +620,7 @@ class _Paths:
         chord = np.full(n, math.nan)
         chord[rows] = np.linalg.norm(p1[rows] - pr[rows], axis=1)
         pad = 0.5 * np.sqrt((np.maximum(length - chord, 0.0) + CHORD_ROUNDING_M) * (length + chord))
-        mid = pr + 0.5 * v
-        # Rounding: the middle is within micrometres of where it should be; a metre covers it.
-        half = 0.5 * chord + pad + SLACK_M
-        return cls(p1, v, vv, length, pad, mid, half)
+        return cls(p1, v, vv, length, pad)
 
 
 @dataclass(slots=True)
@@ -720,16 +715,8 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         eds = np.nonzero(k == 1)[0]
         pol = np.nonzero(k == 2)[0]
         if len(pol):
-            # First by the ball holding the path's capsule (around its chord's middle, of
-            # radius half the chord plus the pad: docs/geometry.md, "Chords rule candidates
-            # out"), a lower bound of the capsule's gap; the rest by the capsule itself.
-            fp = ff[sel[pol]]
-            rp = r[pol]
-            near = np.linalg.norm(geo.xyz[fp] - paths.mid[rp], axis=1) - paths.half[rp] - geo.ball[fp] <= \
-                reach[sel[pol]] + SLACK_M
-            pol, fp = pol[near], fp[near]
-            d, _s = _point_path(geo.xyz[fp], p0[pol], v[pol], vv[pol])
-            far = d - pad[pol] - geo.ball[fp] > reach[sel[pol]] + SLACK_M
+            d, _s = _point_path(geo.xyz[ff[sel[pol]]], p0[pol], v[pol], vv[pol])
+            far = d - pad[pol] - geo.ball[ff[sel[pol]]] > reach[sel[pol]] + SLACK_M
             eds = np.concatenate([eds, pol[~far]])
         if len(eds):
             gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds], (v[eds], vv[eds]))
