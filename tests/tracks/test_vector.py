@@ -498,3 +498,54 @@ def test_edge_gaps_of_points_are_those_of_zero_length_segments() -> None:
     g1, _s1, e1 = vector.edge_gaps(geo, f, p, p, np.zeros(len(f)))
     g2, _s2, e2 = vector.edge_gaps(geo, f, p, p.copy(), np.zeros(len(f)))
     assert np.array_equal(g1, g2) and np.array_equal(e1, e2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_asset_level_filter_and_the_air_grid_keep_the_same_pairs(seed: int) -> None:
+    """Judge._candidates with the per-asset filter and the air grid (``binds`` given)
+    leaves, after judge_areas' per-report tests, exactly the pairs it leaves without
+    them: assets of several reports mixing air and ground, parties, instants and heights."""
+    import dataclasses
+
+    rnd = random.Random(seed)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 300)
+    # Assets of one to six reports; some wholly in the air, some mixed, some of two parties.
+    uid, k = 0, 0
+    out = []
+    while k < len(reports):
+        m = rnd.randint(1, 6)
+        all_air = rnd.random() < 0.3
+        for r in reports[k:k + m]:
+            air = True if all_air else r.air
+            out.append(dataclasses.replace(r, uid=f"u{uid}", air=air,
+                                           alt_m=(r.alt_m if r.air else 3000.0) if air else math.nan))
+        uid, k = uid + 1, k + m
+    judge = Judge(fences)
+    fz = fences
+    b = Batch.of(out)
+    moving = b.moving()
+    sweep = np.where(moving, b.speed * judge.lookahead_s, 0.0)
+    ahead_lon = np.full(len(b), math.nan)
+    ahead_lat = np.full(len(b), math.nan)
+    mv = np.nonzero(moving)[0]
+    elon, elat, _ = GEOD.fwd(b.lon[mv], b.lat[mv], b.course[mv], sweep[mv])
+    ahead_lon[mv], ahead_lat[mv] = elon, elat
+    boxes = judge._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep)
+    la_us = int(judge.lookahead_s * 1e6)
+    binds = np.stack([fz.binds(p) for p in b.parties])
+
+    def kept(ri: np.ndarray, ff: np.ndarray) -> set[tuple[int, int]]:
+        tt = b.t[ri]
+        now_t = (fz.t0[ff] <= tt) & (tt < fz.t1[ff])
+        pred_t = moving[ri] & (fz.t0[ff] < tt + la_us) & (tt < fz.t1[ff])
+        za, is_air = b.alt[ri], b.air[ri]
+        band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
+        kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
+        keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
+        return set(zip(ri[keep].tolist(), ff[keep].tolist(), strict=True))
+
+    plain = kept(*judge._candidates(b, *boxes))
+    filtered = kept(*judge._candidates(b, *boxes, binds, la_us))
+    assert plain and filtered == plain
