@@ -446,3 +446,106 @@ def test_moved_ub_is_never_short() -> None:
     assert (ub >= true).all()
     lb = (ub - vector.SLACK_M) / vector.R_MAX * M_MIN
     assert (lb < true - 1.0).any()
+
+
+def _segments(rnd: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """Chord segments in ECEF where the tracks meet them: short and long, crossing,
+    parallel, of zero length (points), one segment's end on the other."""
+    from deconflict.geo.chord import ecef
+
+    lon = rnd.uniform(35.0, 45.0, n)
+    lat = rnd.uniform(31.0, 39.0, n)
+    p1 = ecef(lon, lat)
+    q1 = ecef(lon + rnd.choice([0.0, 1e-6, 0.01, 0.8], n), lat + rnd.choice([0.0, 1e-7, 0.02, 0.5], n))
+    p2 = ecef(lon + rnd.uniform(-0.05, 0.05, n), lat + rnd.uniform(-0.05, 0.05, n))
+    q2 = ecef(lon + rnd.uniform(-0.05, 0.05, n), lat + rnd.uniform(-0.05, 0.05, n))
+    kind = rnd.integers(0, 6, n)
+    q2[kind == 0] = p2[kind == 0]  # a point fence's capsule
+    p2[kind == 1] = p1[kind == 1]  # an edge starting where the path starts
+    q2[kind == 2] = p2[kind == 2] + (q1 - p1)[kind == 2]  # parallel
+    q1[kind == 3] = p1[kind == 3]  # a point against a segment
+    return p1, q1, p2, q2
+
+
+def test_closest_with_precomputed_lengths_is_segment_closest_bit_for_bit() -> None:
+    """vector._closest (d1.d1 per report, d2.d2 per edge given) and _closest_point (a
+    point against segments) answer what geo/chord.py's segment_closest answers, to the
+    bit: the decisions and times to entry built on them are the same."""
+    from deconflict.geo.chord import segment_closest
+
+    rnd = np.random.default_rng(11)
+    p1, q1, p2, q2 = _segments(rnd, 200_000)
+    want_d, want_s, _t = segment_closest(p1, q1, p2, q2)
+    d1, d2 = q1 - p1, q2 - p2
+    got_d, got_s = vector._closest(p1, d1, np.einsum("...i,...i->...", d1, d1), p2, d2,
+                                   np.einsum("...i,...i->...", d2, d2))
+    assert np.array_equal(got_d, want_d) and np.array_equal(got_s, want_s)
+    pt_d, _s, _t = segment_closest(p1, p1, p2, q2)
+    got_pt = vector._closest_point(p1, p2, d2, np.einsum("...i,...i->...", d2, d2))
+    assert np.array_equal(got_pt, pt_d)
+
+
+def test_edge_gaps_of_points_are_those_of_zero_length_segments() -> None:
+    """edge_gaps given the same array twice (points) takes the point kernel: the same
+    gaps, and the same closest edges, as with a copy (the general kernel)."""
+    rnd = random.Random(5)
+    fences = Fences(*_theatre(rnd))
+    geo = fences.geometry
+    f = np.nonzero(geo.kind == 2)[0]
+    f = np.repeat(f, 50)
+    gen = np.random.default_rng(5)
+    p = vector.ecef(40.0 + gen.uniform(-0.3, 0.3, len(f)), 35.0 + gen.uniform(-0.3, 0.3, len(f)))
+    g1, _s1, e1 = vector.edge_gaps(geo, f, p, p, np.zeros(len(f)))
+    g2, _s2, e2 = vector.edge_gaps(geo, f, p, p.copy(), np.zeros(len(f)))
+    assert np.array_equal(g1, g2) and np.array_equal(e1, e2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_asset_level_filter_and_the_air_grid_keep_the_same_pairs(seed: int) -> None:
+    """Judge._candidates with the per-asset filter and the air grid (``binds`` given)
+    leaves, after judge_areas' per-report tests, exactly the pairs it leaves without
+    them: assets of several reports mixing air and ground, parties, instants and heights."""
+    import dataclasses
+
+    rnd = random.Random(seed)
+    measures, sites = _theatre(rnd)
+    fences = Fences(measures, sites)
+    reports = _reports(rnd, fences, 300)
+    # Assets of one to six reports; some wholly in the air, some mixed, some of two parties.
+    uid, k = 0, 0
+    out = []
+    while k < len(reports):
+        m = rnd.randint(1, 6)
+        all_air = rnd.random() < 0.3
+        for r in reports[k:k + m]:
+            air = True if all_air else r.air
+            out.append(dataclasses.replace(r, uid=f"u{uid}", air=air,
+                                           alt_m=(r.alt_m if r.air else 3000.0) if air else math.nan))
+        uid, k = uid + 1, k + m
+    judge = Judge(fences)
+    fz = fences
+    b = Batch.of(out)
+    moving = b.moving()
+    sweep = np.where(moving, b.speed * judge.lookahead_s, 0.0)
+    ahead_lon = np.full(len(b), math.nan)
+    ahead_lat = np.full(len(b), math.nan)
+    mv = np.nonzero(moving)[0]
+    elon, elat, _ = GEOD.fwd(b.lon[mv], b.lat[mv], b.course[mv], sweep[mv])
+    ahead_lon[mv], ahead_lat[mv] = elon, elat
+    boxes = judge._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep)
+    la_us = int(judge.lookahead_s * 1e6)
+    binds = np.stack([fz.binds(p) for p in b.parties])
+
+    def kept(ri: np.ndarray, ff: np.ndarray) -> set[tuple[int, int]]:
+        tt = b.t[ri]
+        now_t = (fz.t0[ff] <= tt) & (tt < fz.t1[ff])
+        pred_t = moving[ri] & (fz.t0[ff] < tt + la_us) & (tt < fz.t1[ff])
+        za, is_air = b.alt[ri], b.air[ri]
+        band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
+        kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
+        keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
+        return set(zip(ri[keep].tolist(), ff[keep].tolist(), strict=True))
+
+    plain = kept(*judge._candidates(b, *boxes))
+    filtered = kept(*judge._candidates(b, *boxes, binds, la_us))
+    assert plain and filtered == plain

@@ -220,29 +220,36 @@ class Fences:
         np.maximum.at(self.f_lon1, self.box_fence, self.box[:, 2])
         np.minimum.at(self.f_lat0, self.box_fence, self.box[:, 1])
         np.maximum.at(self.f_lat1, self.box_fence, self.box[:, 3])
-        # Grid: every cell a box touches lists the box.
+        # Grid: every cell a box touches lists the box. A second grid lists only the
+        # fences that apply to the air: an asset wholly in the air (a long path ahead,
+        # a large box) is asked of it alone, and meets a fifth of the boxes here.
+        self._grid = self._cells(np.arange(len(self.box), dtype=np.int64))
+        self._air_grid = self._cells(np.flatnonzero(self.air[self.box_fence]))
+        self._binds: dict[str, BoolArray] = {}
+        self.n = n
+        self.geometry = Geometry.of(self.fences)
+        self.geometry.box = np.stack([self.f_lon0, self.f_lat0, self.f_lon1, self.f_lat1], axis=1)
+
+    def _cells(self, boxes: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """A grid over ``boxes`` (indices into self.box): (cell keys, each cell's start and
+        end in the box list, the box list)."""
         cells_f: list[np.ndarray] = []
         cells_c: list[np.ndarray] = []
-        for b, (lo0, la0, lo1, la1) in enumerate(self.box.tolist()):
+        for b in boxes.tolist():
+            lo0, la0, lo1, la1 = self.box[b].tolist()
             cx0, cx1 = math.floor((lo0 + 180) / CELL_DEG), math.floor((lo1 + 180) / CELL_DEG)
             cy0, cy1 = math.floor((la0 + 90) / CELL_DEG), math.floor((la1 + 90) / CELL_DEG)
             xs, ys = np.meshgrid(np.arange(cx0, cx1 + 1), np.arange(cy0, cy1 + 1))
             cells_c.append((ys.ravel() * _NX + xs.ravel()).astype(np.int64))
             cells_f.append(np.full(xs.size, b, dtype=np.int64))
-        if cells_c:
-            cc, ff = np.concatenate(cells_c), np.concatenate(cells_f)
-            order = np.argsort(cc, kind="stable")
-            self.cell_keys, starts = np.unique(cc[order], return_index=True)
-            self.cell_start = starts.astype(np.int64)
-            self.cell_end = np.append(starts[1:], len(cc)).astype(np.int64)
-            self.cell_boxes = ff[order]
-        else:
-            self.cell_keys = np.zeros(0, dtype=np.int64)
-            self.cell_start = self.cell_end = self.cell_boxes = np.zeros(0, dtype=np.int64)
-        self._binds: dict[str, BoolArray] = {}
-        self.n = n
-        self.geometry = Geometry.of(self.fences)
-        self.geometry.box = np.stack([self.f_lon0, self.f_lat0, self.f_lon1, self.f_lat1], axis=1)
+        if not cells_c:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        cc, ff = np.concatenate(cells_c), np.concatenate(cells_f)
+        order = np.argsort(cc, kind="stable")
+        keys, starts = np.unique(cc[order], return_index=True)
+        return (keys.astype(np.int64), starts.astype(np.int64), np.append(starts[1:], len(cc)).astype(np.int64),
+                ff[order])
 
     def binds(self, party: str) -> BoolArray:
         """Which fences bind ``party`` (a site binds every other party)."""
@@ -263,13 +270,33 @@ class Fences:
 
     # -- candidates -------------------------------------------------------------------
     def candidates(self, lon_lo: FloatArray, lon_hi: FloatArray, lat_lo: FloatArray,
-                   lat_hi: FloatArray) -> tuple[IntArray, IntArray]:
+                   lat_hi: FloatArray, air_only: BoolArray | None = None) -> tuple[IntArray, IntArray]:
         """(report index, fence index) pairs whose boxes may meet the reports' boxes
         (``lon_hi`` may pass 180 for a box across the antimeridian; a box wider than
-        360 degrees covers every longitude): over-selects, never drops."""
+        360 degrees covers every longitude): over-selects, never drops. ``air_only``:
+        the reports for which only the fences that apply to the air are wanted.
+        Sorted by report, then fence."""
         n = len(lon_lo)
-        if not len(self.cell_keys) or not n:
+        if not n:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if air_only is None or not air_only.any():
+            key = self._query(self._grid, np.arange(n, dtype=np.int64), lon_lo, lon_hi, lat_lo, lat_hi)
+        else:
+            # Two disjoint sets of reports: their keys (report, fence) never collide.
+            key = np.sort(np.concatenate([
+                self._query(self._grid, np.flatnonzero(~air_only), lon_lo, lon_hi, lat_lo, lat_hi),
+                self._query(self._air_grid, np.flatnonzero(air_only), lon_lo, lon_hi, lat_lo, lat_hi)]))
+        return (key // max(self.n, 1)).astype(np.int64), (key % max(self.n, 1)).astype(np.int64)
+
+    def _query(self, grid: tuple[IntArray, IntArray, IntArray, IntArray], rows: IntArray, lon_lo: FloatArray,
+               lon_hi: FloatArray, lat_lo: FloatArray, lat_hi: FloatArray) -> IntArray:
+        """The keys ``report * n + fence`` (sorted, once each) of the boxes in ``grid``
+        that may meet the boxes of reports ``rows``."""
+        cell_keys, cell_start, cell_end, cell_boxes = grid
+        if not len(cell_keys) or not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        lon_lo, lon_hi, lat_lo, lat_hi = lon_lo[rows], lon_hi[rows], lat_lo[rows], lat_hi[rows]
+        n = len(rows)
         full = (lon_hi - lon_lo) >= 360.0
         x0 = np.floor((lon_lo + 180) / CELL_DEG).astype(np.int64)
         x1 = np.where(full, x0 + _NX - 1, np.floor((lon_hi + 180) / CELL_DEG).astype(np.int64))
@@ -283,15 +310,15 @@ class Fences:
         cx = (x0[r_all] + k % nx[r_all]) % _NX
         cy = y0[r_all] + k // nx[r_all]
         c_all = cy * _NX + cx
-        pos = np.searchsorted(self.cell_keys, c_all)
-        pos = np.minimum(pos, len(self.cell_keys) - 1)
-        found = self.cell_keys[pos] == c_all
+        pos = np.searchsorted(cell_keys, c_all)
+        pos = np.minimum(pos, len(cell_keys) - 1)
+        found = cell_keys[pos] == c_all
         r_all, pos = r_all[found], pos[found]
-        counts = self.cell_end[pos] - self.cell_start[pos]
+        counts = cell_end[pos] - cell_start[pos]
         reps = np.repeat(r_all, counts)
         # The box ids of each cell, concatenated.
-        offs = np.repeat(self.cell_start[pos] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        boxes = self.cell_boxes[offs]
+        offs = np.repeat(cell_start[pos] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        boxes = cell_boxes[offs]
         b = self.box[boxes]
         ok = (lat_hi[reps] >= b[:, 1]) & (lat_lo[reps] <= b[:, 3])
         # Longitude with wrap (fence boxes are split at the antimeridian).
@@ -301,8 +328,8 @@ class Fences:
             lo_ok |= (rl1 + shift >= b[:, 0]) & (rl0 + shift <= b[:, 2])
         ok &= lo_ok
         # A fence's box in several cells of a report's box is met once per cell: once is enough.
-        key = np.unique(reps[ok] * self.n + self.box_fence[boxes[ok]])
-        return (key // max(self.n, 1)).astype(np.int64), (key % max(self.n, 1)).astype(np.int64)
+        key: IntArray = np.unique(rows[reps[ok]] * self.n + self.box_fence[boxes[ok]])
+        return key
 
 
 _NX = round(360 / CELL_DEG)
@@ -384,7 +411,8 @@ class Judge:
         if len(mv):
             elon, elat, _ = GEOD.fwd(b.lon[mv], b.lat[mv], b.course[mv], sweep[mv])
             ahead_lon[mv], ahead_lat[mv] = elon, elat
-        ri, ff = self._candidates(b, *self._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep))
+        binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
+        ri, ff = self._candidates(b, *self._boxes(b.lon, b.lat, ahead_lon, ahead_lat, sweep), binds, la_us)
         empty = np.zeros(0, dtype=np.int64)
         if not len(ri):
             return Decided(empty, empty, empty, np.zeros(0), empty, empty, np.zeros(0, dtype=bool)), []
@@ -396,7 +424,6 @@ class Judge:
         is_air = b.air[ri]
         band = ~is_air | ((fz.z0[ff] <= za) & (za <= fz.z1[ff]))
         kind_ok = np.where(is_air, fz.air[ff], fz.ground[ff])
-        binds = np.stack([fz.binds(p) for p in b.parties]) if b.parties else np.zeros((0, fz.n), dtype=bool)
         keep = (now_t | pred_t) & band & kind_ok & binds[b.party[ri], ff]
         ri, ff, now_t, pred_t = ri[keep], ff[keep], now_t[keep], pred_t[keep]
         decided = decide(fz.geometry, b, ri, ff, now_t, pred_t, fz.t0, self.lookahead_s, (ahead_lon, ahead_lat),
@@ -411,10 +438,15 @@ class Judge:
         return decided, hits
 
     def _candidates(self, b: Batch, lon_lo: FloatArray, lon_hi: FloatArray, lat_lo: FloatArray,
-                    lat_hi: FloatArray) -> tuple[IntArray, IntArray]:
+                    lat_hi: FloatArray, binds: BoolArray | None = None, la_us: int = 0
+                    ) -> tuple[IntArray, IntArray]:
         """(report, fence) pairs whose boxes may meet. The grid is asked once per asset
         (the union of its reports' boxes: an asset's reports in a batch are close
-        together), then each of its reports is tested against each fence's box."""
+        together), then each of its reports is tested against each fence's box.
+        With ``binds`` (party code x fence) and the look-ahead ``la_us``, an (asset,
+        fence) pair that none of the asset's reports could keep in judge_areas (its
+        window, altitude band, air or ground, binding) is dropped before that: what
+        judge_areas keeps of the pairs is the same, with fewer to expand and test."""
         fz = self.fences
         order = np.argsort(b.uid, kind="stable")
         u = b.uid[order]
@@ -424,9 +456,16 @@ class Judge:
         g_hi = np.maximum.reduceat(lon_hi[order], starts)
         g_la0 = np.minimum.reduceat(lat_lo[order], starts)
         g_la1 = np.maximum.reduceat(lat_hi[order], starts)
-        gi, ff = fz.candidates(g_lo, g_hi, g_la0, g_la1)
+        # An asset whose reports are all in the air is kept only with fences that apply
+        # to the air (judge_areas' kind test): it is asked of the air grid alone.
+        all_air = ~np.logical_or.reduceat(~b.air[order], starts) if binds is not None else None
+        gi, ff = fz.candidates(g_lo, g_hi, g_la0, g_la1, all_air)
         if not len(gi):
             return gi, ff
+        if binds is not None:
+            gi, ff = self._may_keep(b, order, starts, gi, ff, binds, la_us)
+            if not len(gi):
+                return gi, ff
         # Each pair (asset, fence) for each report of the asset.
         per = counts[gi]
         pair = np.repeat(np.arange(len(gi), dtype=np.int64), per)
@@ -441,6 +480,37 @@ class Judge:
             lon_ok |= (rl1 + shift >= f0) & (rl0 + shift <= f1)
         ok &= lon_ok
         return ri[ok], ff[ok]
+
+    def _may_keep(self, b: Batch, order: IntArray, starts: IntArray, gi: IntArray, ff: IntArray,
+                  binds: BoolArray, la_us: int) -> tuple[IntArray, IntArray]:
+        """The (asset group ``gi``, fence ``ff``) pairs that at least one of the group's
+        reports might keep: judge_areas keeps a pair of report R only when R's instant
+        t has t0 <= t (now) or t0 < t + la (ahead), and t < t1; when R is in the air,
+        its altitude is in the band and the fence applies to the air (on the ground:
+        applies to the ground); and the fence binds R's party. Each test below is
+        implied by its per-report test for some report of the group (the least and
+        greatest instant and altitude, any air, any ground, a party shared by all)."""
+        fz = self.fences
+        t = b.t[order]
+        t_lo = np.minimum.reduceat(t, starts)[gi]
+        t_hi = np.maximum.reduceat(t, starts)[gi]
+        ok = (fz.t0[ff] <= t_hi + max(la_us, 0)) & (t_lo < fz.t1[ff])
+        air = b.air[order]
+        any_air = np.logical_or.reduceat(air, starts)
+        any_ground = np.logical_or.reduceat(~air, starts)
+        ok &= (any_air[gi] & fz.air[ff]) | (any_ground[gi] & fz.ground[ff])
+        # The band only for groups wholly in the air (a report on the ground has none);
+        # NaN altitudes are passed over by fmin/fmax (such a report fails its band anyway).
+        with np.errstate(invalid="ignore"):
+            alt = b.alt[order]
+            z_lo = np.fmin.reduceat(alt, starts)[gi]
+            z_hi = np.fmax.reduceat(alt, starts)[gi]
+            ok &= any_ground[gi] | ((fz.z0[ff] <= z_hi) & (z_lo <= fz.z1[ff]))
+        party = b.party[order]
+        p_lo = np.minimum.reduceat(party, starts)[gi]
+        p_hi = np.maximum.reduceat(party, starts)[gi]
+        ok &= (p_lo != p_hi) | binds[p_lo, ff]
+        return gi[ok], ff[ok]
 
     def _boxes(self, lon: FloatArray, lat: FloatArray, ahead_lon: FloatArray, ahead_lat: FloatArray,
                sweep: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:

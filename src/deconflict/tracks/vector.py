@@ -139,6 +139,15 @@ class Geometry:
     v_lat: FloatArray
     v_dup: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # a closing vertex (= the first)
     box: FloatArray | None = None  # (n, 4): lon0, lat0, lon1, lat1 holding each fence (set by Fences)
+    # Per edge, what segment_closest computes of it for every pair: e_b - e_a and its
+    # square length (the same operations on the same values: the same bits).
+    e_d: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    e_dd: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if len(self.e_d) != len(self.e_a):
+            self.e_d = self.e_b - self.e_a
+            self.e_dd = np.einsum("...i,...i->...", self.e_d, self.e_d)
 
     @classmethod
     def of(cls, fences: Sequence[object]) -> Geometry:
@@ -216,14 +225,19 @@ class Geometry:
 
 
 def _ball(sh: object) -> tuple[FloatArray, float]:
-    """A ball holding a polygon: its centre (ECEF) and radius. Around the middle of
-    its vertices' longitudes and latitudes, of radius ``max (dCi + dCj + L_ij) / 2``
-    over its edges: geo/chord.py's bound, whose proof holds for any centre C (a
-    point at t along edge ViVj is within ``min(dCi + t, dCj + L - t)`` of C, and
-    the distance from C has no local maximum inside a shape of at most 5,000 km),
-    about half the area of the ball around the first vertex. A polygon across the
-    antimeridian keeps the first vertex's ball."""
-    from deconflict.geo.chord import polygon_reach
+    """A ball holding a polygon: its centre (ECEF) and radius, the smaller of two.
+    (a) Around the middle of its vertices' longitudes and latitudes, of radius
+    ``max (dCi + dCj + L_ij) / 2`` over its edges: geo/chord.py's bound, whose proof
+    holds for any centre C (a point at t along edge ViVj is within ``min(dCi + t,
+    dCj + L - t)`` of C, and the distance from C has no local maximum inside a shape
+    of at most 5,000 km). (b) Around the middle of its distinct vertices, of radius
+    ``max (max(|CVi|, |CVj|) + h_ij)`` by the chords, h_ij the edge capsule's pad
+    (docs/geometry.md, "Live tracks", statement 8): a ball is convex, so it holds
+    the chord ViVj, and the edge lies within h_ij of that chord; inside the polygon
+    the chord distance from C has no local maximum either. (b) is about two thirds
+    of (a)'s radius for a square. A polygon across the antimeridian keeps the first
+    vertex's ball."""
+    from deconflict.geo.chord import line_capsules, polygon_reach
     from deconflict.geo.shape import Shape
 
     assert isinstance(sh, Shape)
@@ -235,7 +249,18 @@ def _ball(sh: object) -> tuple[FloatArray, float]:
     cl, ca = float(lons.mean()), float(lats.mean())
     _az, _back, d = GEOD.inv(np.full(len(lons), cl), np.full(len(lons), ca), lons, lats)
     lengths = np.fromiter((e.length for e in ring.edges), np.float64, len(ring.edges))
-    return ecef(np.array([cl]), np.array([ca]))[0], polygon_reach(np.asarray(d, dtype=np.float64), lengths)
+    centre_a = ecef(np.array([cl]), np.array([ca]))[0]
+    radius_a = polygon_reach(np.asarray(d, dtype=np.float64), lengths)
+    closed = len(lons) > 1 and lons[-1] == lons[0] and lats[-1] == lats[0]
+    dl, da = (lons[:-1], lats[:-1]) if closed else (lons, lats)
+    centre_b = ecef(np.array([float(dl.mean())]), np.array([float(da.mean())]))[0]
+    caps = line_capsules(lons, lats, lengths)
+    far_end = np.maximum(np.linalg.norm(caps[:, 0:3] - centre_b, axis=1),
+                         np.linalg.norm(caps[:, 3:6] - centre_b, axis=1))
+    radius_b = float(np.max(far_end + caps[:, 6]))
+    if radius_b < radius_a:
+        return centre_b, radius_b
+    return centre_a, radius_a
 
 
 # -- distances between chords -------------------------------------------------------------
@@ -250,11 +275,65 @@ def point_segment(p: FloatArray, a: FloatArray, b: FloatArray) -> tuple[FloatArr
     return d, s
 
 
+def _point_path(p: FloatArray, a: FloatArray, v: FloatArray, vv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`point_segment` with each segment's ``v = b - a`` and ``vv = v.v`` given
+    (computed once per report): the same operations on the same values, the same bits."""
+    w = p - a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(vv > 0, np.clip(np.einsum("ij,ij->i", w, v) / np.where(vv > 0, vv, 1.0), 0.0, 1.0), 0.0)
+    d = np.linalg.norm(w - v * s[:, None], axis=1)
+    return d, s
+
+
 def segment_segment(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(least distance, parameter along p1q1 of the closest point), row by row
     (geo/chord.py: segment_closest)."""
     dist, s, _t = segment_closest(p1, q1, p2, q2)
     return dist, s
+
+
+def _closest(p1: FloatArray, d1: FloatArray, a: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray
+             ) -> tuple[FloatArray, FloatArray]:
+    """geo/chord.py's segment_closest (least distance, s) of the segments p1 + s d1 and
+    p2 + t d2, with ``a`` = d1.d1 and ``e`` = d2.d2 given (computed once per report and
+    per edge rather than per pair): the same operations in the same order on the same
+    values, hence the same bits (tests/tracks/test_vector.py checks it)."""
+    r = p1 - p2
+    f = np.einsum("...i,...i->...", d2, r)
+    c = np.einsum("...i,...i->...", d1, r)
+    b = np.einsum("...i,...i->...", d1, d2)
+    tiny = 1e-12
+    pa = a > tiny
+    pe = e > tiny
+    a_ = np.where(pa, a, 1.0)
+    e_ = np.where(pe, e, 1.0)
+    denom = a * e - b * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
+        t = (b * s + f) / e_
+        s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
+        t = np.clip(t, 0.0, 1.0)
+        s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
+        t = np.where(pa & ~pe, 0.0, t)
+        s = np.where(~pa, 0.0, s)
+        t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
+        t = np.where(~pa & ~pe, 0.0, t)
+    dist: FloatArray = np.linalg.norm((p1 + d1 * s[..., None]) - (p2 + d2 * t[..., None]), axis=-1)
+    return dist, s
+
+
+def _closest_point(p1: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray) -> FloatArray:
+    """:func:`_closest` for segments p1q1 of zero length (a point): there d1 = 0, a =
+    b = c = 0 and s = 0, t = f / e clipped (0 when e is not above the tiny), and the
+    distance |(p1 + 0) - (p2 + d2 t)| = |p1 - (p2 + d2 t)|: the same bits as the
+    general case, with a third of its operations."""
+    r = p1 - p2
+    f = np.einsum("...i,...i->...", d2, r)
+    pe = e > 1e-12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(pe, np.clip(f / np.where(pe, e, 1.0), 0.0, 1.0), 0.0)
+    dist: FloatArray = np.linalg.norm(p1 - (p2 + d2 * t[..., None]), axis=-1)
+    return dist
 
 
 def _segment_min(values: FloatArray, starts: IntArray, counts: IntArray) -> FloatArray:
@@ -263,17 +342,26 @@ def _segment_min(values: FloatArray, starts: IntArray, counts: IntArray) -> Floa
     return out[: len(counts)]
 
 
-def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad: FloatArray
-              ) -> tuple[FloatArray, FloatArray, IntArray]:
+def edge_gaps(geo: Geometry, fence: IntArray, a: FloatArray, b: FloatArray, pad: FloatArray,
+              ab: tuple[FloatArray, FloatArray] | None = None) -> tuple[FloatArray, FloatArray, IntArray]:
     """For each pair (a fence with edges, a capsule ``a``-``b`` with ``pad``): the least
     gap between the capsule and the fence's edge capsules, the parameter along ``ab``
-    of the closest point, and the closest edge."""
+    of the closest point, and the closest edge. ``ab``: ``b - a`` and its square
+    length, when already at hand."""
     counts = geo.e_start[fence + 1] - geo.e_start[fence]
     total = int(counts.sum())
     pair = np.repeat(np.arange(len(fence), dtype=np.int64), counts)
     first = np.cumsum(counts) - counts
     edge = np.repeat(geo.e_start[fence] - first, counts) + np.arange(total, dtype=np.int64)
-    d, s = segment_segment(a[pair], b[pair], geo.e_a[edge], geo.e_b[edge])
+    if a is b:
+        # Points (the callers pass the same array twice): s is 0.
+        d = _closest_point(a[pair], geo.e_a[edge], geo.e_d[edge], geo.e_dd[edge])
+        s = np.zeros(total)
+    else:
+        d1, aa = (b - a, None) if ab is None else ab
+        if aa is None:
+            aa = np.einsum("...i,...i->...", d1, d1)
+        d, s = _closest(a[pair], d1[pair], aa[pair], geo.e_a[edge], geo.e_d[edge], geo.e_dd[edge])
     gap = d - pad[pair] - geo.e_pad[edge]
     best = _segment_min(gap, first, counts)
     # The closest edge of each pair: the first whose gap is the least.
@@ -470,27 +558,29 @@ def _remembered(geo: Geometry, b: Batch, memo: Witnesses, r: IntArray, fence: In
     return out
 
 
-#: A path left undecided is cut into this many pieces.
+#: A path left undecided is cut into this many pieces; one still undecided after the
+#: witnesses, into FINE_PIECES (a pad of centimetres for 90 km).
 PIECES = 8
+FINE_PIECES = 64
 
 
 def _pieces_clear(geo: Geometry, b: Batch, r: IntArray, f: IntArray, kind: IntArray, length: FloatArray,
-                  reach: FloatArray) -> BoolArray:
+                  reach: FloatArray, pieces: int = PIECES) -> BoolArray:
     """Whether each path (report ``r``, ``length`` ahead) is farther than the reach
     from fence ``f`` (its point, or its edges), by capsules over the path in
-    PIECES pieces (each piece's pad from its own length and chord, geo/chord.py)."""
+    ``pieces`` pieces (each piece's pad from its own length and chord, geo/chord.py)."""
     n = len(r)
-    frac = np.arange(PIECES + 1, dtype=np.float64) / PIECES
-    rr = np.repeat(r, PIECES + 1)
-    lon, lat, _az = GEOD.fwd(b.lon[rr], b.lat[rr], b.course[rr], np.tile(frac, n) * np.repeat(length, PIECES + 1))
-    xyz = ecef(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)).reshape(n, PIECES + 1, 3)
+    frac = np.arange(pieces + 1, dtype=np.float64) / pieces
+    rr = np.repeat(r, pieces + 1)
+    lon, lat, _az = GEOD.fwd(b.lon[rr], b.lat[rr], b.course[rr], np.tile(frac, n) * np.repeat(length, pieces + 1))
+    xyz = ecef(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)).reshape(n, pieces + 1, 3)
     a = xyz[:, :-1].reshape(-1, 3)
     c = xyz[:, 1:].reshape(-1, 3)
-    piece = np.repeat(length / PIECES, PIECES)
+    piece = np.repeat(length / pieces, pieces)
     chord = np.linalg.norm(c - a, axis=1)
     pad = 0.5 * np.sqrt((np.maximum(piece - chord, 0.0) + CHORD_ROUNDING_M) * (piece + chord))
-    fp = np.repeat(f, PIECES)
-    kp = np.repeat(kind, PIECES)
+    fp = np.repeat(f, pieces)
+    kp = np.repeat(kind, pieces)
     gap = np.full(len(fp), np.inf)
     pt = np.nonzero(kp == 0)[0]
     if len(pt):
@@ -499,12 +589,40 @@ def _pieces_clear(geo: Geometry, b: Batch, r: IntArray, f: IntArray, kind: IntAr
     ed = np.nonzero((kp == 1) | (kp == 2))[0]
     if len(ed):
         gap[ed], _s, _e = edge_gaps(geo, fp[ed], a[ed], c[ed], pad[ed])
-    least = gap.reshape(n, PIECES).min(axis=1)
+    least = gap.reshape(n, pieces).min(axis=1)
     out: BoolArray = (least > reach + SLACK_M) & (kind != 3)
     return out
 
 
 # -- the decisions --------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Paths:
+    """Per report (rows of the batch; only ``rows`` filled): its path's end (ECEF),
+    ``v`` = end - start and its square length, the path's length and its capsule's pad."""
+
+    p1: FloatArray
+    v: FloatArray
+    vv: FloatArray
+    length: FloatArray
+    pad: FloatArray
+
+    @classmethod
+    def of(cls, b: Batch, pr: FloatArray, ahead: tuple[FloatArray, FloatArray], lookahead_s: float,
+           rows: IntArray) -> _Paths:
+        n = len(b)
+        p1 = np.full((n, 3), math.nan)
+        p1[rows] = ecef(ahead[0][rows], ahead[1][rows])
+        v = np.full((n, 3), math.nan)
+        v[rows] = p1[rows] - pr[rows]
+        vv = np.full(n, math.nan)
+        vv[rows] = np.einsum("ij,ij->i", v[rows], v[rows])
+        length = b.speed * lookahead_s
+        chord = np.full(n, math.nan)
+        chord[rows] = np.linalg.norm(p1[rows] - pr[rows], axis=1)
+        pad = 0.5 * np.sqrt((np.maximum(length - chord, 0.0) + CHORD_ROUNDING_M) * (length + chord))
+        return cls(p1, v, vv, length, pad)
+
+
 @dataclass(slots=True)
 class Decided:
     """Pairs decided by the bounds (``what`` NOW or PREDICTED, ``in_s`` for the
@@ -574,29 +692,34 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
         ok = np.isfinite(alon) & ((alon != b.lon[ri[sel]]) | (alat != b.lat[ri[sel]]))
         sel, alon, alat = sel[ok], alon[ok], alat[ok]
         r = ri[sel]
+        # Each report's path capsule once (a report has several pairs); row by row,
+        # the same bits as per pair.
+        seen = np.zeros(len(b), dtype=bool)
+        seen[r] = True
+        paths = _Paths.of(b, pr, ahead, lookahead_s, np.flatnonzero(seen))
         p0 = pr[r]
-        p1 = ecef(alon, alat)
-        length = b.speed[r] * lookahead_s
-        chord = np.linalg.norm(p1 - p0, axis=1)
-        pad = 0.5 * np.sqrt((np.maximum(length - chord, 0.0) + CHORD_ROUNDING_M) * (length + chord))
+        p1 = paths.p1[r]
+        length = paths.length[r]
+        pad = paths.pad[r]
+        v, vv = paths.v[r], paths.vv[r]
         k = kind[sel]
         hit = np.zeros(len(sel), dtype=bool)
         unsure = np.zeros(len(sel), dtype=bool)
         witness_s = np.full(len(sel), math.nan)
         pts = np.nonzero(k == 0)[0]
         if len(pts):
-            d, s = point_segment(geo.xyz[ff[sel[pts]]], p0[pts], p1[pts])
+            d, s = _point_path(geo.xyz[ff[sel[pts]]], p0[pts], v[pts], vv[pts])
             near = (d - pad[pts]) <= reach[sel[pts]] + SLACK_M
             pts, s = pts[near], s[near]
             witness_s[pts] = s
         eds = np.nonzero(k == 1)[0]
         pol = np.nonzero(k == 2)[0]
         if len(pol):
-            d, _s = point_segment(geo.xyz[ff[sel[pol]]], p0[pol], p1[pol])
+            d, _s = _point_path(geo.xyz[ff[sel[pol]]], p0[pol], v[pol], vv[pol])
             far = d - pad[pol] - geo.ball[ff[sel[pol]]] > reach[sel[pol]] + SLACK_M
             eds = np.concatenate([eds, pol[~far]])
         if len(eds):
-            gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds])
+            gap, s, _e = edge_gaps(geo, ff[sel[eds]], p0[eds], p1[eds], pad[eds], (v[eds], vv[eds]))
             near = gap <= reach[sel[eds]] + SLACK_M
             # Wholly in or out of a polygon: its start decides.
             # A start in the window now is known outside (inside, the pair would be NOW).
@@ -629,7 +752,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                 pl = wi[left]
                 rl = r[pl]
                 if which == "centre":
-                    _d, s2 = point_segment(geo.centre[ff[sel[pl]]], p0[pl], p1[pl])
+                    _d, s2 = _point_path(geo.centre[ff[sel[pl]]], p0[pl], v[pl], vv[pl])
                     x2, y2, _az = GEOD.fwd(b.lon[rl], b.lat[rl], b.course[rl], s2 * length[pl])
                 elif which in ("after", "before"):
                     step = np.minimum(NUDGE_M / length[pl], 0.5) * (1.0 if which == "after" else -1.0)
@@ -660,7 +783,7 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
             first = np.cumsum(cnt) - cnt
             pair = np.repeat(np.arange(len(up), dtype=np.int64), cnt)
             vert = np.repeat(geo.v_start[fl] - first, cnt) + np.arange(int(cnt.sum()), dtype=np.int64)
-            dv, sv = point_segment(ecef(geo.v_lon[vert], geo.v_lat[vert]), p0[up][pair], p1[up][pair])
+            dv, sv = _point_path(ecef(geo.v_lon[vert], geo.v_lat[vert]), p0[up][pair], v[up][pair], vv[up][pair])
             best = np.minimum.reduceat(dv, first)
             pick = np.nonzero(dv == best[pair])[0]
             pick = pick[np.unique(pair[pick], return_index=True)[1]]
@@ -670,6 +793,16 @@ def decide(geo: Geometry, b: Batch, ri: IntArray, ff: IntArray, now_t: BoolArray
                                       np.asarray(ys, dtype=np.float64))
             hit[up[found]] = True
             unsure[up[found]] = False
+        # Paths still undecided, most of them passing a polygon's corner by metres: cut
+        # finer (statement 1 again, each piece's pad from its own length and chord).
+        un = np.nonzero(unsure)[0]
+        if len(un):
+            clear = _pieces_clear(geo, b, r[un], ff[sel[un]], kind[sel[un]], length[un], reach[sel[un]],
+                                  FINE_PIECES)
+            unsure[un[clear]] = False
+            cp = un[clear & (kind[sel[un]] == 2) & ~now_t[sel[un]]]
+            if len(cp):
+                hit[cp] = inside_remembered(geo, b, memo, r[cp], ff[sel[cp]], b.lon[r[cp]], b.lat[r[cp]])
         to_engine[sel[unsure]] = True
         hs = sel[hit]
         res[hs] = PREDICTED
