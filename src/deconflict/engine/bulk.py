@@ -393,8 +393,9 @@ class Batch:
                 return
             simple = isinstance(target, Point)
         elif isinstance(decl, Flight):
-            g = decl.geometry
-            simple = g is None or isinstance(g, (Point, LineString)) or (isinstance(g, Polygon) and _fast_ring(g))
+            area = decl.geometry
+            simple = area is None or isinstance(area, (Point, LineString)) or (
+                isinstance(area, Polygon) and _fast_ring(area))
         else:
             simple = True
         if not simple:
