@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -256,37 +257,43 @@ def rings_clear(lon: FloatArray, lat: FloatArray, first: IntArray, count: IntArr
     count[k]]``, the last equal to the first), True where ``Shape._validate_polygon``
     would certainly accept the ring as a polygon's only ring: every pair of its
     edges, adjacent or not (a superset of the pairs that validation judges), is
-    cleared by the lower bounds of ``geo.shape._pairs_clear``, computed the same
-    way on the same distances (one geodesic solver, so the same doubles). False
-    means only "not proven here": such rings are built one by one. Rings of
-    fewer than 3 or more than ``_MAX_FAST_RING_EDGES`` edges are not proven."""
+    cleared by the lower bounds of ``geo.shape._pairs_clear``. Each pair of
+    vertices' distance is solved once, in one direction (geographiclib's inverse
+    is accurate to nanometres either way, well within the micrometre ``_CLEAR_M``
+    keeps for the solver's rounding). False means only "not proven here": such
+    rings are built one by one. Rings of fewer than 3 or more than
+    ``_MAX_FAST_RING_EDGES`` edges are not proven."""
     out = np.zeros(len(first), bool)
     edges = np.asarray(count, np.int64) - 1
     for m in np.unique(edges).tolist():
         if m < 3 or m > _MAX_FAST_RING_EDGES:
             continue
         sel = np.flatnonzero(edges == m)
-        v = np.asarray(first, np.int64)[sel][:, None] + np.arange(m + 1)
+        v = np.asarray(first, np.int64)[sel][:, None] + np.arange(m)
         x, y = lon[v], lat[v]
-        length = _inv_dist(x[:, :-1], y[:, :-1], x[:, 1:], y[:, 1:])
+        ii, jj = np.triu_indices(m, 1)
+        dist = np.zeros((len(sel), m, m))
+        dist[:, ii, jj] = _inv_dist(x[:, ii], y[:, ii], x[:, jj], y[:, jj])
+        dist[:, jj, ii] = dist[:, ii, jj]
+
+        def d(a: IntArray, b: IntArray, dist: FloatArray = dist, m: int = m) -> FloatArray:
+            return dist[:, a % m, b % m]
+
+        idx = np.arange(m)
+        length = d(idx, idx + 1)  # edge i: vertex i to vertex i + 1
         ok = (length > 0.0).all(axis=1)
         # Adjacent edges (i, i + 1), and the last with the first: the distance
         # between the far ends (of e ending where f starts: e's start, f's end).
-        ea = [*range(m - 1), 0]
-        eb = [*range(1, m), m - 1]
-        near_end = [*range(m - 1), m - 1]
-        far_end = [*range(2, m + 1), 1]
-        far = _inv_dist(x[:, near_end], y[:, near_end], x[:, far_end], y[:, far_end])
+        ea = np.array([*range(m - 1), 0])
+        eb = np.array([*range(1, m), m - 1])
+        far = d(np.array([*range(m - 1), m - 1]), np.array([*range(2, m + 1), 1]))
         la, lb = length[:, ea], length[:, eb]
         ok &= (np.minimum(far + lb - la, far + la - lb) / 2.0 > _CLEAR_M).all(axis=1)
         pairs = [(a, b) for a in range(m) for b in range(a + 2, m) if not (a == 0 and b == m - 1)]
         if pairs:
             pa = np.array([a for a, _b in pairs])
             pb = np.array([b for _a, b in pairs])
-            ac = _inv_dist(x[:, pa], y[:, pa], x[:, pb], y[:, pb])
-            ad = _inv_dist(x[:, pa], y[:, pa], x[:, pb + 1], y[:, pb + 1])
-            bc = _inv_dist(x[:, pa + 1], y[:, pa + 1], x[:, pb], y[:, pb])
-            bd = _inv_dist(x[:, pa + 1], y[:, pa + 1], x[:, pb + 1], y[:, pb + 1])
+            ac, ad, bc, bd = d(pa, pb), d(pa, pb + 1), d(pa + 1, pb), d(pa + 1, pb + 1)
             lower = (np.maximum(ac + bd, ad + bc) - length[:, pa] - length[:, pb]) / 2.0
             ok &= (lower > _CLEAR_M).all(axis=1)
         out[sel] = ok
@@ -337,9 +344,7 @@ class Batch:
     ) -> None:
         self._ints.extend((_LINE, t0, t1, len(self._xy) >> 1, tag))
         self._radius.append(radius_m)
-        xy = self._xy
-        for x, y in coords:
-            xy.extend((x, y))
+        self._xy.extend(chain.from_iterable(coords))
 
     def _ring(
         self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int, tag: int
@@ -355,7 +360,7 @@ class Batch:
             self._radius.append(part.radius_m)
 
     def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float, tag: int) -> None:
-        times = [micros(w.time) for w in waypoints]
+        times = [(w.time - _EPOCH) // _MICRO for w in waypoints]
         for i in range(len(waypoints) - 1):
             a, b = waypoints[i].position, waypoints[i + 1].position
             if (a.lon, a.lat) == (b.lon, b.lat):
@@ -407,7 +412,7 @@ class Batch:
         self._decl_first.append(len(self._radius))
         self.decls.append(decl)
         w = decl.window
-        t0, t1 = micros(w.start), micros(w.end)
+        t0, t1 = (w.start - _EPOCH) // _MICRO, (w.end - _EPOCH) // _MICRO
         if isinstance(decl, Site):
             tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
             if isinstance(decl.geometry, Polygon):
