@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from deconflict.engine.bulk import Batch, line_boxes, pair_tags, part_tag, point_boxes
+from deconflict.engine.bulk import Batch, line_boxes, pair_tags, part_tag, point_boxes, rings_clear
 from deconflict.engine.checker import Engine
 from deconflict.engine.index import micros
 from deconflict.engine.parts import declaration_parts
@@ -307,3 +307,93 @@ def test_pair_tags_keep_every_part_a_rule_applies_to():
             if a.owner != b.owner and applicable_pair_rules(a, b):
                 assert mask[part_tag(b)], (a, b)
 
+
+
+def random_rings(rng: random.Random, n: int) -> list[list[tuple[float, float]]]:
+    """Small rings: convex ones, vertices in random order (many cross), spikes,
+    rings that nearly touch themselves, and some near the antimeridian."""
+    rings = []
+    for _ in range(n):
+        m = rng.randint(3, 9)
+        cx = rng.choice([rng.uniform(-170.0, 170.0), 179.99, -179.99])
+        cy = rng.uniform(-75.0, 75.0)
+        r = rng.choice([0.001, 0.05, 0.5])
+        angles = sorted(rng.uniform(0.0, 2 * math.pi) for _ in range(m))
+        if rng.random() < 0.3:
+            rng.shuffle(angles)
+        pts = [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in angles]
+        if rng.random() < 0.15:  # a spike, or a vertex a hair from an edge
+            k = rng.randrange(1, m)
+            a, b = pts[k - 1], pts[k]
+            t = rng.choice([0.5, 1.0 + 1e-9, -1e-9])
+            pts.insert(k, (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
+        pts = [((x + 180.0) % 360.0 - 180.0, y) for x, y in pts]
+        pts = [q for k, q in enumerate(pts) if k == 0 or q != pts[k - 1]]
+        if len(set(pts)) < 3 or pts[0] == pts[-1]:
+            continue
+        rings.append([*pts, pts[0]])
+    return rings
+
+
+def test_rings_clear_proves_only_rings_shape_build_accepts():
+    rng = random.Random(7)
+    rings = random_rings(rng, 3000)
+    lon = np.array([p[0] for r in rings for p in r])
+    lat = np.array([p[1] for r in rings for p in r])
+    count = np.array([len(r) for r in rings])
+    first = np.cumsum(count) - count
+    clear = rings_clear(lon, lat, first, count)
+    proven = refused = 0
+    for k, ring in enumerate(rings):
+        try:
+            Shape.build(ShapeType.POLYGON, [ring])
+        except InvalidInput:
+            refused += 1
+            assert not clear[k], f"ring {ring} is refused by Shape.build but proven valid"
+            continue
+        proven += bool(clear[k])
+    assert refused > 300 and proven > 1000
+    assert not clear[count - 1 > 8].any()  # more than _MAX_FAST_RING_EDGES: one by one
+
+
+def test_load_of_polygons_equals_add_declaration_one_by_one():
+    rng = random.Random(8)
+    decls: list[Declaration] = []
+    for i, ring in enumerate(random_rings(rng, 600)):
+        geom = Polygon((tuple(ring),))
+        w = window(rng)
+        if i % 2:
+            decls.append(Site(id=f"s{i}", owner=rng.choice(PARTIES), window=w, geometry=geom,
+                              protection_m=rng.choice([0.0, 300.0])))
+        else:
+            decls.append(Flight(id=f"f{i}", owner=rng.choice(PARTIES), window=w, geometry=geom,
+                                altitude=AltitudeBand.metres(0.0, 3000.0), half_width_m=rng.choice([0.0, 500.0])))
+    good: list[Declaration] = []
+    for d in decls:
+        try:
+            declaration_parts(d)
+        except InvalidInput:
+            continue
+        good.append(d)
+    bulk, single = engine(), engine()
+    assert bulk.load(good) == len(good)
+    for d in good:
+        single.add_declaration(d)
+    single._index.rebuild()
+    bi, si = bulk._index, single._index
+    assert (bi._t0, bi._t1, bi._tag) == (si._t0, si._t1, si._tag)
+    by_part: dict[int, list[list[float]]] = {}
+    for p, b in zip(bi._main.part.tolist(), bi._main.box.tolist(), strict=True):
+        by_part.setdefault(p, []).append(b)
+    for p, b in zip(si._main.part.tolist(), si._main.box.tolist(), strict=True):
+        assert any(o[0] <= b[0] and o[1] <= b[1] and o[2] >= b[2] and o[3] >= b[3] for o in by_part[p])
+    for a in good[:100]:
+        probe = Site(id=f"q{a.id}", owner="c", window=a.window, geometry=a.geometry)  # type: ignore[attr-defined]
+        assert bulk.check(probe) == single.check(probe)
+    # And a refused ring stops the load with the one-by-one error.
+    bad = next(d for d in decls if d not in good)
+    with pytest.raises(InvalidInput) as caught:
+        engine().load([*good[:5], bad])
+    with pytest.raises(InvalidInput) as expected:
+        engine().add_declaration(bad)
+    assert str(caught.value) == str(expected.value)

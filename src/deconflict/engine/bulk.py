@@ -19,8 +19,15 @@ Every box is widened by a hair (``PAD_DEG``, about 0.1 mm, and a relative
 than the box ``Shape.box()`` gives, never smaller (tests/engine/test_bulk.py
 checks containment on random inputs, poles and the antimeridian included).
 
-Anything else goes through the one-by-one path: polygons (their validation is
-more than a box), and lines outside the easy domain (a sample within 10
+* **polygons** of one ring of at most ``_MAX_FAST_RING_EDGES`` edges: the
+  box of the ring as a closed line (``Shape.box`` of such a polygon is its
+  ring's bound: in the easy domain below no pole is encircled), validated by
+  :func:`rings_clear`: every pair of edges ``Shape._validate_polygon`` could
+  judge must be cleared by the very lower bounds of ``_pairs_clear``; any
+  other ring is built one by one, which raises what it raises.
+
+Anything else goes through the one-by-one path: polygons with holes or more
+edges, and lines and rings outside the easy domain (a sample within 10
 degrees of a pole, or spanning more than 90 degrees of longitude), or failing
 the validation above (so the error raised is exactly the one-by-one error).
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +46,7 @@ from deconflict.engine.parts import Part, Role, declaration_parts
 from deconflict.engine.rules import applicable_pair_rules
 from deconflict.geo.bounds import Box
 from deconflict.geo.ellipsoid import BOUND_SAMPLE_SPACING_M, GEOD, M_MIN, MAX_EDGE_M, MAX_SPAN_M
-from deconflict.geo.shape import Shape
+from deconflict.geo.shape import _CLEAR_M, Shape
 from deconflict.model import (
     Declaration,
     DeclarationKind,
@@ -47,6 +55,7 @@ from deconflict.model import (
     LineString,
     Movement,
     Point,
+    Polygon,
     Site,
     SiteCategory,
     Waypoint,
@@ -64,7 +73,11 @@ _PAD_REL = 1e-12
 _MAX_FAST_LAT = 80.0
 _MAX_FAST_LON_SPAN = 90.0
 
-_POINT, _LINE, _GIVEN = 0, 1, 2
+_POINT, _LINE, _GIVEN, _POLY = 0, 1, 2, 3
+#: Rings with at most this many edges are validated in bulk: all their m(m - 1)/2
+#: pairs of edges are bounded at once, and ShapeTooComplex cannot arise (a sweep
+#: counts at most m(m - 1) = 56 overlaps, under a budget of at least 256).
+_MAX_FAST_RING_EDGES = 8
 
 # -- tags: what the pair rules look at, in a byte ---------------------------------
 _KIND_CODE = {k: i for i, k in enumerate(DeclarationKind)}
@@ -87,6 +100,8 @@ _TRAJECTORY = tag_of(DeclarationKind.FIRE, Role.TRAJECTORY, False)
 _LEG = {k: tag_of(k, Role.LEG, False) for k in (DeclarationKind.MOVEMENT, DeclarationKind.FLIGHT)}
 _CORRIDOR = {k: tag_of(k, Role.CORRIDOR, False) for k in (DeclarationKind.MOVEMENT, DeclarationKind.FLIGHT)}
 _AREA = tag_of(DeclarationKind.FLIGHT, Role.AREA, False)
+#: An enum member read from its class costs a lookup per declaration (a sixth of a point site's planning).
+_FORCES = SiteCategory.FORCES
 _PAIR_TAGS: dict[int, BoolArray] = {}
 
 
@@ -182,13 +197,20 @@ def line_boxes(
     length = np.asarray(length, dtype=np.float64)
     edge_starts = np.cumsum(n_edges) - n_edges
     slow = np.maximum.reduceat(length > MAX_EDGE_M, edge_starts) if n else np.zeros(0, bool)
-    # Vertices, grouped by line; the span from each line's first vertex.
+    # Vertices, grouped by line; the span from each line's first vertex, solved
+    # only for lines whose edges are longer in all than MAX_SPAN_M less a metre
+    # (Shape.build's own shortcut: no vertex is farther from the first than the
+    # edges leading to it are long; the metre covers the solver's rounding).
     vline = np.repeat(np.arange(n, dtype=np.int64), count)
     v = np.repeat(first, count) + _ramp(count)
-    v0 = first[vline]
-    _az, _b, span = GEOD.inv(lon[v0], lat[v0], lon[v], lat[v])
-    vstarts = np.cumsum(count) - count
-    slow = slow | (np.maximum.reduceat(np.asarray(span) > MAX_SPAN_M, vstarts) if n else slow)
+    if n:
+        long = np.add.reduceat(length, edge_starts) > MAX_SPAN_M - 1.0
+        if long.any():
+            far = long[vline]
+            _az, _b, span = GEOD.inv(lon[first[vline[far]]], lat[first[vline[far]]], lon[v[far]], lat[v[far]])
+            over = np.zeros(len(v), bool)
+            over[far] = np.asarray(span) > MAX_SPAN_M
+            slow = slow | np.maximum.reduceat(over, np.cumsum(count) - count)
     # Bound samples: each edge's ends, and n - 1 points between when it is
     # longer than the spacing; each sample stands for half a spacing.
     n_mid = np.maximum(0, np.ceil(length / BOUND_SAMPLE_SPACING_M) - 1).astype(np.int64)
@@ -224,6 +246,65 @@ def line_boxes(
     slow |= (mx > _MAX_FAST_LAT) | ((hi - lo) > _MAX_FAST_LON_SPAN)
     blo, bla, bhi, blh, full = grow_boxes(lo, hi, la, lh, mx, radius_m + edge_slack)
     return blo, bla, bhi, blh, full, slow
+
+
+def _inv_dist(lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray) -> FloatArray:
+    """Geodesic distances element by element, in the shape of ``lon1``."""
+    _az, _back, dist = GEOD.inv(lon1.ravel(), lat1.ravel(), lon2.ravel(), lat2.ravel())
+    return np.asarray(dist, dtype=np.float64).reshape(lon1.shape)
+
+
+def rings_clear(lon: FloatArray, lat: FloatArray, first: IntArray, count: IntArray) -> BoolArray:
+    """For closed rings (ring ``k``: the vertices ``lon/lat[first[k] : first[k] +
+    count[k]]``, the last equal to the first), True where ``Shape._validate_polygon``
+    would certainly accept the ring as a polygon's only ring: every pair of its
+    edges, adjacent or not (a superset of the pairs that validation judges), is
+    cleared by the lower bounds of ``geo.shape._pairs_clear``. Each pair of
+    vertices' distance is solved once, in one direction (geographiclib's inverse
+    is accurate to nanometres either way, well within the micrometre ``_CLEAR_M``
+    keeps for the solver's rounding). False means only "not proven here": such
+    rings are built one by one. Rings of fewer than 3 or more than
+    ``_MAX_FAST_RING_EDGES`` edges are not proven."""
+    out = np.zeros(len(first), bool)
+    edges = np.asarray(count, np.int64) - 1
+    for m in np.unique(edges).tolist():
+        if m < 3 or m > _MAX_FAST_RING_EDGES:
+            continue
+        sel = np.flatnonzero(edges == m)
+        v = np.asarray(first, np.int64)[sel][:, None] + np.arange(m)
+        x, y = lon[v], lat[v]
+        ii, jj = np.triu_indices(m, 1)
+        dist = np.zeros((len(sel), m, m))
+        dist[:, ii, jj] = _inv_dist(x[:, ii], y[:, ii], x[:, jj], y[:, jj])
+        dist[:, jj, ii] = dist[:, ii, jj]
+
+        def d(a: IntArray, b: IntArray, dist: FloatArray = dist, m: int = m) -> FloatArray:
+            return dist[:, a % m, b % m]
+
+        idx = np.arange(m)
+        length = d(idx, idx + 1)  # edge i: vertex i to vertex i + 1
+        ok = (length > 0.0).all(axis=1)
+        # Adjacent edges (i, i + 1), and the last with the first: the distance
+        # between the far ends (of e ending where f starts: e's start, f's end).
+        ea = np.array([*range(m - 1), 0])
+        eb = np.array([*range(1, m), m - 1])
+        far = d(np.array([*range(m - 1), m - 1]), np.array([*range(2, m + 1), 1]))
+        la, lb = length[:, ea], length[:, eb]
+        ok &= (np.minimum(far + lb - la, far + la - lb) / 2.0 > _CLEAR_M).all(axis=1)
+        pairs = [(a, b) for a in range(m) for b in range(a + 2, m) if not (a == 0 and b == m - 1)]
+        if pairs:
+            pa = np.array([a for a, _b in pairs])
+            pb = np.array([b for _a, b in pairs])
+            ac, ad, bc, bd = d(pa, pb), d(pa, pb + 1), d(pa + 1, pb), d(pa + 1, pb + 1)
+            lower = (np.maximum(ac + bd, ad + bc) - length[:, pa] - length[:, pb]) / 2.0
+            ok &= (lower > _CLEAR_M).all(axis=1)
+        out[sel] = ok
+    return out
+
+
+def _fast_ring(g: Polygon) -> bool:
+    """A polygon whose box and validation :class:`Batch` may compute in bulk."""
+    return len(g.rings) == 1 and len(g.rings[0]) <= _MAX_FAST_RING_EDGES + 1
 
 
 class Batch:
@@ -265,9 +346,13 @@ class Batch:
     ) -> None:
         self._ints.extend((_LINE, t0, t1, len(self._xy) >> 1, tag))
         self._radius.append(radius_m)
-        xy = self._xy
-        for x, y in coords:
-            xy.extend((x, y))
+        self._xy.extend(chain.from_iterable(coords))
+
+    def _ring(
+        self, coords: Sequence[tuple[float, float]], radius_m: float, t0: int, t1: int, tag: int
+    ) -> None:
+        self._line(coords, radius_m, t0, t1, tag)
+        self._ints[-5] = _POLY
 
     def _given_parts(self, parts: list[Part]) -> None:
         for part in parts:
@@ -277,7 +362,7 @@ class Batch:
             self._radius.append(part.radius_m)
 
     def _legs(self, waypoints: tuple[Waypoint, ...], radius_m: float, tag: int) -> None:
-        times = [micros(w.time) for w in waypoints]
+        times = [(w.time - _EPOCH) // _MICRO for w in waypoints]
         for i in range(len(waypoints) - 1):
             a, b = waypoints[i].position, waypoints[i + 1].position
             if (a.lon, a.lat) == (b.lon, b.lat):
@@ -295,13 +380,13 @@ class Batch:
                 w = decl.window
                 self._decl_first.append(len(self._radius))
                 self.decls.append(decl)
-                tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
+                tag = _SITE_FORCES if decl.category is _FORCES else _SITE
                 self._ints.extend((_POINT, (w.start - _EPOCH) // _MICRO, (w.end - _EPOCH) // _MICRO,
                                    len(self._xy) >> 1, tag))
                 self._radius.append(decl.protection_m)
                 self._xy.extend((g.lon, g.lat))
                 return
-            simple = isinstance(g, LineString)
+            simple = isinstance(g, LineString) or (isinstance(g, Polygon) and _fast_ring(g))
         elif isinstance(decl, Fire):
             target = decl.target
             if isinstance(target, Point) and decl.origin is None:
@@ -315,7 +400,9 @@ class Batch:
                 return
             simple = isinstance(target, Point)
         elif isinstance(decl, Flight):
-            simple = decl.geometry is None or isinstance(decl.geometry, (Point, LineString))
+            area = decl.geometry
+            simple = area is None or isinstance(area, (Point, LineString)) or (
+                isinstance(area, Polygon) and _fast_ring(area))
         else:
             simple = True
         if not simple:
@@ -327,11 +414,14 @@ class Batch:
         self._decl_first.append(len(self._radius))
         self.decls.append(decl)
         w = decl.window
-        t0, t1 = micros(w.start), micros(w.end)
+        t0, t1 = (w.start - _EPOCH) // _MICRO, (w.end - _EPOCH) // _MICRO
         if isinstance(decl, Site):
-            assert isinstance(decl.geometry, LineString)
-            tag = _SITE_FORCES if decl.category is SiteCategory.FORCES else _SITE
-            self._line(decl.geometry.coords, decl.protection_m, t0, t1, tag)
+            tag = _SITE_FORCES if decl.category is _FORCES else _SITE
+            if isinstance(decl.geometry, Polygon):
+                self._ring(decl.geometry.rings[0], decl.protection_m, t0, t1, tag)
+            else:
+                assert isinstance(decl.geometry, LineString)
+                self._line(decl.geometry.coords, decl.protection_m, t0, t1, tag)
         elif isinstance(decl, Fire):
             target = decl.target
             assert isinstance(target, Point)
@@ -355,6 +445,8 @@ class Batch:
                 self._legs(decl.waypoints, decl.half_width_m, _LEG[decl.kind])
             elif isinstance(decl.geometry, Point):
                 self._point(decl.geometry.lon, decl.geometry.lat, decl.half_width_m, t0, t1, _AREA)
+            elif isinstance(decl.geometry, Polygon):
+                self._ring(decl.geometry.rings[0], decl.half_width_m, t0, t1, _AREA)
             else:
                 assert isinstance(decl.geometry, LineString)
                 self._line(decl.geometry.coords, decl.half_width_m, t0, t1, _CORRIDOR[decl.kind])
@@ -382,7 +474,7 @@ class Batch:
             lo, la, hi, lh, f = point_boxes(lon[v], lat[v], radius[pts])
             box[pts] = np.column_stack((lo, la, hi, lh))
             full[pts] = f
-        lines = np.flatnonzero(kind == _LINE)
+        lines = np.flatnonzero((kind == _LINE) | (kind == _POLY))
         if len(lines):
             vend = np.append(vfirst[1:], len(lon))
             lo, la, hi, lh, f, s = line_boxes(
@@ -391,6 +483,9 @@ class Batch:
             box[lines] = np.column_stack((lo, la, hi, lh))
             full[lines] = f
             slow[lines] = s
+            rings = np.flatnonzero(kind == _POLY)
+            if len(rings):
+                slow[rings] |= ~rings_clear(lon, lat, vfirst[rings], vend[rings] - vfirst[rings])
         self._box, self._full = box, full
         decl_first = np.frombuffer(self._decl_first, dtype=np.int64) if self.decls else np.empty(0, np.int64)
         owner = np.searchsorted(decl_first, np.flatnonzero(slow), "right") - 1
@@ -450,4 +545,5 @@ class Batch:
         return t0, t1, e_part, e_box, tags
 
 
-__all__ = ["PAD_DEG", "Batch", "grow_boxes", "line_boxes", "pair_tags", "part_tag", "point_boxes", "tag_of"]
+__all__ = ["PAD_DEG", "Batch", "grow_boxes", "line_boxes", "pair_tags", "part_tag", "point_boxes", "rings_clear",
+           "tag_of"]
