@@ -23,7 +23,7 @@ from deconflict import web
 from deconflict.service import heap, startup, switching
 from deconflict.service.deconflict import Deconflict
 from deconflict.service.hotline import Hotline
-from deconflict.service.http import create_app
+from deconflict.service.http import FOLLOW_EVERY_S, LANE_FOLLOW_EVERY_S, create_app
 from deconflict.store.open import open_store
 
 ENV_STORE = "DECONFLICT_SERVE_STORE"
@@ -50,7 +50,8 @@ def build(service: Deconflict, ack_deadline: timedelta, *, close_store: bool = F
     # were the slowest checks in the benchmark).
     heap.freeze_loaded()
     switching.share_interpreter()  # small requests behind a busy thread (service/switching.py)
-    app = create_app(hotline, close_store=close_store, lane=lane, in_lane=is_lane)
+    app = create_app(hotline, close_store=close_store, lane=lane, in_lane=is_lane,
+                     follow_every=LANE_FOLLOW_EVERY_S if is_lane else FOLLOW_EVERY_S)
     if extend is not None:
         extend(app, hotline)
     web.mount(app, tiles=tiles)  # the map at /, the tiles at /tiles

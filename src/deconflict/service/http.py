@@ -279,6 +279,10 @@ Who = Annotated[Principal, Depends(_principal)]
 #: How often a server looks for what other processes appended to its store
 #: (other workers, the CLI): the staleness of its reads and its streams.
 FOLLOW_EVERY_S = 0.1
+#: The same for the costly lane, which holds the live streams (service/handover.py):
+#: a track alert a worker or the tracker appends reaches them within this (on
+#: SQLite, which cannot wake another process; PostgreSQL's NOTIFY wakes at once).
+LANE_FOLLOW_EVERY_S = 0.02
 
 
 def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every: float = FOLLOW_EVERY_S,
