@@ -93,9 +93,15 @@ def segment_closest(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArr
     by case over arrays; a segment of zero length is a point (a ball's capsule)."""
     d1 = q1 - p1
     d2 = q2 - p2
+    return closest_of(p1, d1, np.einsum("...i,...i->...", d1, d1), p2, d2, np.einsum("...i,...i->...", d2, d2))
+
+
+def closest_of(p1: FloatArray, d1: FloatArray, a: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray
+               ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`segment_closest` of the segments p1 + s d1 and p2 + t d2, given
+    ``a`` = d1.d1 and ``e`` = d2.d2 (a caller meeting the same segment in many
+    pairs computes them once: tracks/vector.py)."""
     r = p1 - p2
-    a = np.einsum("...i,...i->...", d1, d1)
-    e = np.einsum("...i,...i->...", d2, d2)
     f = np.einsum("...i,...i->...", d2, r)
     c = np.einsum("...i,...i->...", d1, r)
     b = np.einsum("...i,...i->...", d1, d2)

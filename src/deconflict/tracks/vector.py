@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from deconflict.geo.chord import CHORD_ROUNDING_M, segment_closest
+from deconflict.geo.chord import CHORD_ROUNDING_M, closest_of, segment_closest
 from deconflict.geo.chord import ecef as _ecef
 from deconflict.geo.ellipsoid import GEOD, MAX_SPAN_M, R_MAX, TOUCH_TOLERANCE_M
 from deconflict.geo.shape import ShapeType
@@ -294,31 +294,10 @@ def segment_segment(p1: FloatArray, q1: FloatArray, p2: FloatArray, q2: FloatArr
 
 def _closest(p1: FloatArray, d1: FloatArray, a: FloatArray, p2: FloatArray, d2: FloatArray, e: FloatArray
              ) -> tuple[FloatArray, FloatArray]:
-    """geo/chord.py's segment_closest (least distance, s) of the segments p1 + s d1 and
-    p2 + t d2, with ``a`` = d1.d1 and ``e`` = d2.d2 given (computed once per report and
-    per edge rather than per pair): the same operations in the same order on the same
-    values, hence the same bits (tests/tracks/test_vector.py checks it)."""
-    r = p1 - p2
-    f = np.einsum("...i,...i->...", d2, r)
-    c = np.einsum("...i,...i->...", d1, r)
-    b = np.einsum("...i,...i->...", d1, d2)
-    tiny = 1e-12
-    pa = a > tiny
-    pe = e > tiny
-    a_ = np.where(pa, a, 1.0)
-    e_ = np.where(pe, e, 1.0)
-    denom = a * e - b * b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.where(denom > 0.0, np.clip((b * f - c * e) / np.where(denom > 0.0, denom, 1.0), 0.0, 1.0), 0.0)
-        t = (b * s + f) / e_
-        s = np.where(t < 0.0, np.clip(-c / a_, 0.0, 1.0), np.where(t > 1.0, np.clip((b - c) / a_, 0.0, 1.0), s))
-        t = np.clip(t, 0.0, 1.0)
-        s = np.where(pa & ~pe, np.clip(-c / a_, 0.0, 1.0), s)
-        t = np.where(pa & ~pe, 0.0, t)
-        s = np.where(~pa, 0.0, s)
-        t = np.where(~pa & pe, np.clip(f / e_, 0.0, 1.0), t)
-        t = np.where(~pa & ~pe, 0.0, t)
-    dist: FloatArray = np.linalg.norm((p1 + d1 * s[..., None]) - (p2 + d2 * t[..., None]), axis=-1)
+    """geo/chord.py's segment_closest (least distance, s), with ``a`` = d1.d1 and
+    ``e`` = d2.d2 computed once per report and per edge rather than per pair: the
+    same operations on the same values, hence the same bits (tests/tracks/test_vector.py)."""
+    dist, s, _t = closest_of(p1, d1, a, p2, d2, e)
     return dist, s
 
 
