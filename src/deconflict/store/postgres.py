@@ -99,6 +99,7 @@ FETCH_ROWS = 2000
 SNAPSHOT_CHUNK = 8 << 20
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
+_GAP = "SELECT seq, hash FROM events WHERE seq > %s ORDER BY seq"
 _LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
 _SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
@@ -167,6 +168,8 @@ class PostgresStore:
         #: Lock rows known to exist (rows are never deleted).
         self._known_rows: set[str] = {GLOBAL}
         self._db: psycopg.Connection[Any] | None = None
+        #: The backend of the connection appends go through (0: none yet).
+        self._writer_pid = 0
         self._lockdb: psycopg.Connection[Any] | None = None
         self._idle: list[psycopg.Connection[Any]] = []
         self._idle_lock = threading.Lock()
@@ -230,6 +233,8 @@ class PostgresStore:
         if db is None or db.closed or db.broken:
             self._drop(db)
             db = self._db = self._connect()
+            # Its appends' NOTIFYs are this process's own: no follower need wake for them.
+            self._writer_pid = db.info.backend_pid
         return db
 
     @staticmethod
@@ -506,12 +511,24 @@ class PostgresStore:
 
     def _write(self, db: psycopg.Connection[Any], prepare: Callable[[int], list[_Prepared]],
                after: int | None) -> list[Event]:
+        known = self._log.known_size()
+        since: list[tuple[int, str]] = []
         with db.pipeline():  # one round trip
             self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
             head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
+            # Others' events since this process last appended, in the head row's
+            # snapshot: the tree's edge grows by them (a read of the tree's rows, two
+            # round trips, whenever another process had appended in between).
+            gap = None if known is None else db.cursor()
+            if gap is not None:
+                if self.statements is not None:
+                    self.statements.append((id(db), _GAP))
+                gap.execute(_GAP, (known,))
         row = head.fetchone()
         if row is None:
             raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
+        if gap is not None:
+            since = gap.fetchall()
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
@@ -519,7 +536,7 @@ class PostgresStore:
         if not prepared:
             self._rollback(db)
             return []
-        self._log.prepare(db, seq + 1)
+        self._log.prepare(db, seq + 1, since)
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
@@ -645,10 +662,15 @@ class PostgresStore:
         came. Only a hint to look early: a NOTIFY may be lost (a dropped connection,
         a writer that does not send it, an engine without LISTEN), so a follower
         reads the log by sequence number whatever this says, at least every
-        ``timeout``."""
+        ``timeout``.
+
+        A NOTIFY sent by this store's own appends wakes nobody: the service that
+        appended has folded its events in already (a wake-up for each of its own
+        batches cost a read of the log that found nothing)."""
         if not self._notify:
             time.sleep(timeout)
             return False
+        deadline = time.monotonic() + timeout
         with self._listen_lock:
             db = self._listener
             try:
@@ -656,7 +678,13 @@ class PostgresStore:
                     self._drop(db)
                     db = self._listener = self._connect()
                     self._exec(db, f"LISTEN {NOTIFY_CHANNEL}")
-                return any(True for _n in db.notifies(timeout=timeout, stop_after=1))
+                while (left := deadline - time.monotonic()) > 0:
+                    came = list(db.notifies(timeout=left, stop_after=1))
+                    if not came:
+                        return False
+                    if any(n.pid != self._writer_pid for n in came):
+                        return True
+                return False
             except (psycopg.Error, StoreError):
                 self._drop(db)
                 self._listener = None
@@ -679,6 +707,12 @@ class PostgresStore:
     def data_version(self) -> int:
         """The number of the last event: it changes whenever anyone appends."""
         return int(self._query("SELECT seq FROM head WHERE id = 1")[0][0])
+
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, read at once: asking the head row first
+        costs the same round trip, and a second one whenever the log moved (with
+        several processes, nearly every time)."""
+        return None, self.events_after(after)
 
     def head(self) -> Event | None:
         rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")

@@ -61,6 +61,13 @@ class Store(Protocol):
         """Changes when another writer has committed since this store last looked."""
         ...
 
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, and the token to pass as ``seen`` next time.
+        A store that can tell cheaply that nobody else appended since the call that
+        gave ``seen`` returns no events without reading them (SQLite's
+        data_version); one that cannot reads them, which is as cheap as asking."""
+        ...
+
     def head(self) -> Event | None: ...
 
     def verify(self) -> int: ...

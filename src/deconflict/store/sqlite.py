@@ -720,6 +720,12 @@ class SQLiteStore:
         committed to the store since this one last looked (SQLite's data_version)."""
         return int(self._query("PRAGMA data_version")[0][0])
 
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, read only when :meth:`data_version` moved
+        from ``seen`` (a local read: no other process's append, no read)."""
+        version = self.data_version()
+        return version, ([] if version == seen else self.events_after(after))
+
     def head(self) -> Event | None:
         rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")
         return read_event(*rows[0]) if rows else None
