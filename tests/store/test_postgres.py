@@ -205,6 +205,12 @@ def test_the_trees_edge_grows_by_anothers_events_without_reading_the_tree(world:
         assert event.seq == 5
         read = [fold(s) for _c, s in mine.statements if fold(s).startswith("SELECT")]
         assert not [s for s in read if "tree_nodes" in s or "checkpoints" in s], read
+        # The events in between, for the service to fold in: read with the head row.
+        mine.statements.clear()
+        assert [e.seq for e in mine.events_between(2, 5)] == [3, 4]
+        assert mine.statements == []
+        assert [e.seq for e in mine.events_between(1, 5)] == [2, 3, 4]  # from before it: read
+        assert [e.hash for e in mine.events_between(2, 5)] == [e.hash for e in other.events_after(2)][:2]
         other.append(drafts[5:6])
         mine.vouch()
         other.vouch()

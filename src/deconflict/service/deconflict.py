@@ -204,9 +204,7 @@ class Deconflict:
         followers hear the log in its order."""
         if events:
             if events[0].seq > self.seq + 1:
-                for e in self.store.events_after(self.seq):
-                    if e.seq >= events[0].seq:
-                        break
+                for e in self.store.events_between(self.seq, events[0].seq):
                     self._take_in(e)
             self.seq = events[-1].seq
             for e in events:

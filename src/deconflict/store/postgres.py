@@ -99,7 +99,7 @@ FETCH_ROWS = 2000
 SNAPSHOT_CHUNK = 8 << 20
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
-_GAP = "SELECT seq, hash FROM events WHERE seq > %s ORDER BY seq"
+_GAP = f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq"
 _LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
 _SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
@@ -168,6 +168,8 @@ class PostgresStore:
         #: Lock rows known to exist (rows are never deleted).
         self._known_rows: set[str] = {GLOBAL}
         self._db: psycopg.Connection[Any] | None = None
+        #: The last append's read of others' events before it: (the head then, their rows).
+        self._gap: tuple[int, int, list[Any]] | None = None
         #: The backend of the connection appends go through (0: none yet).
         self._writer_pid = 0
         self._lockdb: psycopg.Connection[Any] | None = None
@@ -513,22 +515,29 @@ class PostgresStore:
                after: int | None) -> list[Event]:
         known = self._log.known_size()
         since: list[tuple[int, str]] = []
+        self._gap = None
         with db.pipeline():  # one round trip
             self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
-            head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
-            # Others' events since this process last appended, in the head row's
-            # snapshot: the tree's edge grows by them (a read of the tree's rows, two
-            # round trips, whenever another process had appended in between).
+            # Others' events since this process last appended, in the snapshot the
+            # head row is locked in (a head row moved since fails the lock, and the
+            # write is retried): the tree's edge grows by them (reading the tree's
+            # rows back cost two round trips whenever another process had appended
+            # in between), and the service folds them in (store.events_between).
+            # Before the lock, not after: a statement a failed one aborts in a
+            # pipeline would leave psycopg believing it prepared it.
             gap = None if known is None else db.cursor()
             if gap is not None:
                 if self.statements is not None:
                     self.statements.append((id(db), _GAP))
                 gap.execute(_GAP, (known,))
+            head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
         row = head.fetchone()
         if row is None:
             raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
         if gap is not None:
-            since = gap.fetchall()
+            rows = gap.fetchall()
+            since = [(int(r[0]), str(r[7])) for r in rows]
+            self._gap = (known, int(row[0]), rows)
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
@@ -703,6 +712,17 @@ class PostgresStore:
 
     def events_after(self, seq: int) -> list[Event]:
         return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq", (seq,))]
+
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered after ``after`` and before ``before``: those others
+        appended just before this store's last append are the ones it read with
+        the head row (no round trip); any others are read."""
+        with self._lock:
+            gap = self._gap
+        if gap is not None and gap[0] <= after and gap[1] == before - 1:
+            return [read_event(*r) for r in gap[2] if after < r[0] < before]
+        return [read_event(*row) for row in self._query(
+            f"{_SELECT_EVENTS} WHERE seq > %s AND seq < %s ORDER BY seq", (after, before))]
 
     def data_version(self) -> int:
         """The number of the last event: it changes whenever anyone appends."""

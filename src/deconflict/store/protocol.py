@@ -52,6 +52,11 @@ class Store(Protocol):
 
     def events_after(self, seq: int) -> list[Event]: ...
 
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered strictly between ``after`` and ``before`` (all
+        appended already: those others appended just before this store's own)."""
+        ...
+
     def wait_for_log(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s, less if the store can tell that another process
         appended (True then). A hint only: followers read the log by ``seq``."""

@@ -709,6 +709,11 @@ class SQLiteStore:
         cheaper than :meth:`events` for the few that another process appended."""
         return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq", (seq,))]
 
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered after ``after`` and before ``before``."""
+        return [read_event(*row) for row in
+                self._query(f"{_SELECT_EVENTS} WHERE seq > ? AND seq < ? ORDER BY seq", (after, before))]
+
     def events_page(self, after_seq: int, limit: int) -> list[Event]:
         """At most ``limit`` events with ``seq > after_seq``, in order: a resumed
         stream pages through the log, it never holds the backlog at once."""
