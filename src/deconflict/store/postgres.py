@@ -534,10 +534,10 @@ class PostgresStore:
         row = head.fetchone()
         if row is None:
             raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
-        if gap is not None:
-            rows = gap.fetchall()
-            since = [(int(r[0]), str(r[7])) for r in rows]
-            self._gap = (known, int(row[0]), rows)
+        if gap is not None and known is not None:
+            others = gap.fetchall()
+            since = [(int(r[0]), str(r[7])) for r in others]
+            self._gap = (known, int(row[0]), others)
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
