@@ -163,6 +163,60 @@ def test_an_append_wakes_another_stores_follower_early(world: World) -> None:
         assert follower.wait_for_log(30.0)
 
 
+def test_a_stores_own_append_does_not_wake_its_own_follower(world: World) -> None:
+    """The process that appended has its events already: its NOTIFY woke its own
+    follower for a read of the log that found nothing, once a batch."""
+    url = fresh_url()
+    with PostgresStore(url, clock=Clock()) as store, PostgresStore(url, clock=Clock()) as other:
+        store.wait_for_log(0.01)  # listening from now on
+        store.append(world.drafts()[:2])
+        assert not store.wait_for_log(0.3)
+        other.append(world.drafts()[2:3])
+        assert store.wait_for_log(30.0)  # another's append still wakes it
+
+
+def test_news_reads_the_log_in_one_statement(world: World) -> None:
+    """Asking the head row whether the log moved, then reading it, was two round
+    trips whenever another process had appended."""
+    url = fresh_url()
+    with PostgresStore(url, clock=Clock(), trace=True) as store, PostgresStore(url, clock=Clock()) as other:
+        other.append(world.drafts()[:2])
+        assert store.statements is not None
+        store.statements.clear()
+        _token, events = store.news(0, None)
+        assert [e.seq for e in events] == [1, 2]
+        assert len(store.statements) == 1
+        assert store.news(2, _token)[1] == []
+
+
+def test_the_trees_edge_grows_by_anothers_events_without_reading_the_tree(world: World) -> None:
+    """A store whose last append was followed by another's reads the events in
+    between with its head row, and grows the tree's edge by them: reading the
+    tree's rows back cost two round trips each time. The tree stays the one the
+    log's hashes make (vouch checks every node)."""
+    url = fresh_url()
+    drafts = world.drafts()
+    with PostgresStore(url, clock=Clock(), trace=True) as mine, PostgresStore(url, clock=Clock()) as other:
+        mine.append(drafts[:2])
+        other.append(drafts[2:4])
+        assert mine.statements is not None
+        mine.statements.clear()
+        [event] = mine.append(drafts[4:5])
+        assert event.seq == 5
+        read = [fold(s) for _c, s in mine.statements if fold(s).startswith("SELECT")]
+        assert not [s for s in read if "tree_nodes" in s or "checkpoints" in s], read
+        # The events in between, for the service to fold in: read with the head row.
+        mine.statements.clear()
+        assert [e.seq for e in mine.events_between(2, 5)] == [3, 4]
+        assert mine.statements == []
+        assert [e.seq for e in mine.events_between(1, 5)] == [2, 3, 4]  # from before it: read
+        assert [e.hash for e in mine.events_between(2, 5)] == [e.hash for e in other.events_after(2)][:2]
+        other.append(drafts[5:6])
+        mine.vouch()
+        other.vouch()
+        assert mine.checkpoint() == other.checkpoint()
+
+
 def rows(*keys: str) -> Claim:
     return Claim(frozenset(keys), frozenset({"global"}))
 

@@ -175,11 +175,7 @@ class Deconflict:
 
         Every write below syncs under the store's exclusive lock first, so it
         decides on everything in force and nobody appends in between."""
-        version = self.store.data_version()
-        if version == self._seen_version:
-            return []
-        self._seen_version = version
-        events = self.store.events_after(self.seq)
+        self._seen_version, events = self.store.news(self.seq, self._seen_version)
         for e in events:
             self._take_in(e)
         return events
@@ -208,9 +204,7 @@ class Deconflict:
         followers hear the log in its order."""
         if events:
             if events[0].seq > self.seq + 1:
-                for e in self.store.events_after(self.seq):
-                    if e.seq >= events[0].seq:
-                        break
+                for e in self.store.events_between(self.seq, events[0].seq):
                     self._take_in(e)
             self.seq = events[-1].seq
             for e in events:

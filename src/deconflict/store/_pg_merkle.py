@@ -188,16 +188,28 @@ class PgLog:
         self._head_fd: int | None = None
 
     # -- the write path (postgres.py: _write) -----------------------------------------
-    def prepare(self, db: psycopg.Connection[Any], first: int) -> None:
+    def known_size(self) -> int | None:
+        """How many events the cached right edge covers (None: none cached)."""
+        return None if self._frontier is None else self._frontier.size
+
+    def prepare(self, db: psycopg.Connection[Any], first: int,
+                since: Sequence[tuple[int, str]] = ()) -> None:
         """Inside the append's transaction, after the head row is locked: make
-        sure of the key and of the tree's right edge (read only when another
-        process appended since this one last did)."""
+        sure of the key and of the tree's right edge. ``since``: the (seq, hash)
+        of the events after :meth:`known_size`, read in the same snapshot as the
+        head row; when they reach the head, the edge grows by their leaves, as
+        their appender's did. Read from the tree's rows only when they do not."""
         self._pending = None
         if self._ring is None or self._register is not None:
             self._ring, self._register = self._load_ring(db), None
             if not self._registered:
                 self._register = self._ring.verifiers
         front = self._frontier
+        if front is not None and since and front.size != first - 1:
+            seqs = [int(seq) for seq, _h in since]
+            if seqs == list(range(front.size + 1, first)):
+                front = front.copy()
+                front.extend(tree.event_leaves(str(h) for _s, h in since))
         if front is None or front.size != first - 1:
             if tree_size(self.store, db) != first - 1:
                 raise StoreError(f"{self.store.path}: the Merkle tree does not end where the log does; "

@@ -12,6 +12,7 @@ does, and so that an auditor can re-implement them from this file alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -93,8 +94,11 @@ def format_instant(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_instant(text: str) -> datetime:
-    """The inverse of :func:`format_instant`; refuses any other spelling."""
+    """The inverse of :func:`format_instant`; refuses any other spelling.
+    Remembered: the events of one append share their time, and a follower reads
+    them by the hundred (a refusal raises each time; a datetime is immutable)."""
     t = datetime.fromisoformat(text)
     if t.tzinfo is None or format_instant(t) != text:
         raise ValueError(f"{text!r} is not a recorded time such as 2018-02-07T20:05:00.000000Z")

@@ -99,6 +99,7 @@ FETCH_ROWS = 2000
 SNAPSHOT_CHUNK = 8 << 20
 
 _SELECT_EVENTS = f"SELECT {schema.EVENT_COLUMNS} FROM events"
+_GAP = f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq"
 _LOCK_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
 _SHARE_ROWS = "SELECT key FROM locks WHERE key = ANY(%s) ORDER BY key FOR SHARE"
 _RETRY = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
@@ -167,6 +168,10 @@ class PostgresStore:
         #: Lock rows known to exist (rows are never deleted).
         self._known_rows: set[str] = {GLOBAL}
         self._db: psycopg.Connection[Any] | None = None
+        #: The last append's read of others' events before it: (the head then, their rows).
+        self._gap: tuple[int, int, list[Any]] | None = None
+        #: The backend of the connection appends go through (0: none yet).
+        self._writer_pid = 0
         self._lockdb: psycopg.Connection[Any] | None = None
         self._idle: list[psycopg.Connection[Any]] = []
         self._idle_lock = threading.Lock()
@@ -230,6 +235,8 @@ class PostgresStore:
         if db is None or db.closed or db.broken:
             self._drop(db)
             db = self._db = self._connect()
+            # Its appends' NOTIFYs are this process's own: no follower need wake for them.
+            self._writer_pid = db.info.backend_pid
         return db
 
     @staticmethod
@@ -506,12 +513,31 @@ class PostgresStore:
 
     def _write(self, db: psycopg.Connection[Any], prepare: Callable[[int], list[_Prepared]],
                after: int | None) -> list[Event]:
+        known = self._log.known_size()
+        since: list[tuple[int, str]] = []
+        self._gap = None
         with db.pipeline():  # one round trip
             self._exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE")
+            # Others' events since this process last appended, in the snapshot the
+            # head row is locked in (a head row moved since fails the lock, and the
+            # write is retried): the tree's edge grows by them (reading the tree's
+            # rows back cost two round trips whenever another process had appended
+            # in between), and the service folds them in (store.events_between).
+            # Before the lock, not after: a statement a failed one aborts in a
+            # pipeline would leave psycopg believing it prepared it.
+            gap = None if known is None else db.cursor()
+            if gap is not None:
+                if self.statements is not None:
+                    self.statements.append((id(db), _GAP))
+                gap.execute(_GAP, (known,))
             head = self._exec(db, "SELECT seq, recorded_at, hash FROM head WHERE id = 1 FOR UPDATE")
         row = head.fetchone()
         if row is None:
             raise StoreError(f"{self.path}: the head row is missing; the store's tables are damaged")
+        if gap is not None and known is not None:
+            others = gap.fetchall()
+            since = [(int(r[0]), str(r[7])) for r in others]
+            self._gap = (known, int(row[0]), others)
         seq, last_at, prev = int(row[0]), str(row[1]), str(row[2])
         if after is not None and seq != after:
             raise StaleWrite(after, seq)
@@ -519,7 +545,7 @@ class PostgresStore:
         if not prepared:
             self._rollback(db)
             return []
-        self._log.prepare(db, seq + 1)
+        self._log.prepare(db, seq + 1, since)
         try:
             now = require_utc(self._clock(), "clock")
         except (InvalidInput, AttributeError, TypeError) as exc:
@@ -645,10 +671,15 @@ class PostgresStore:
         came. Only a hint to look early: a NOTIFY may be lost (a dropped connection,
         a writer that does not send it, an engine without LISTEN), so a follower
         reads the log by sequence number whatever this says, at least every
-        ``timeout``."""
+        ``timeout``.
+
+        A NOTIFY sent by this store's own appends wakes nobody: the service that
+        appended has folded its events in already (a wake-up for each of its own
+        batches cost a read of the log that found nothing)."""
         if not self._notify:
             time.sleep(timeout)
             return False
+        deadline = time.monotonic() + timeout
         with self._listen_lock:
             db = self._listener
             try:
@@ -656,7 +687,13 @@ class PostgresStore:
                     self._drop(db)
                     db = self._listener = self._connect()
                     self._exec(db, f"LISTEN {NOTIFY_CHANNEL}")
-                return any(True for _n in db.notifies(timeout=timeout, stop_after=1))
+                while (left := deadline - time.monotonic()) > 0:
+                    came = list(db.notifies(timeout=left, stop_after=1))
+                    if not came:
+                        return False
+                    if any(n.pid != self._writer_pid for n in came):
+                        return True
+                return False
             except (psycopg.Error, StoreError):
                 self._drop(db)
                 self._listener = None
@@ -676,9 +713,26 @@ class PostgresStore:
     def events_after(self, seq: int) -> list[Event]:
         return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > %s ORDER BY seq", (seq,))]
 
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered after ``after`` and before ``before``: those others
+        appended just before this store's last append are the ones it read with
+        the head row (no round trip); any others are read."""
+        with self._lock:
+            gap = self._gap
+        if gap is not None and gap[0] <= after and gap[1] == before - 1:
+            return [read_event(*r) for r in gap[2] if after < r[0] < before]
+        return [read_event(*row) for row in self._query(
+            f"{_SELECT_EVENTS} WHERE seq > %s AND seq < %s ORDER BY seq", (after, before))]
+
     def data_version(self) -> int:
         """The number of the last event: it changes whenever anyone appends."""
         return int(self._query("SELECT seq FROM head WHERE id = 1")[0][0])
+
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, read at once: asking the head row first
+        costs the same round trip, and a second one whenever the log moved (with
+        several processes, nearly every time)."""
+        return None, self.events_after(after)
 
     def head(self) -> Event | None:
         rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")

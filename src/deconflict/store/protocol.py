@@ -52,6 +52,11 @@ class Store(Protocol):
 
     def events_after(self, seq: int) -> list[Event]: ...
 
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered strictly between ``after`` and ``before`` (all
+        appended already: those others appended just before this store's own)."""
+        ...
+
     def wait_for_log(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s, less if the store can tell that another process
         appended (True then). A hint only: followers read the log by ``seq``."""
@@ -59,6 +64,13 @@ class Store(Protocol):
 
     def data_version(self) -> int:
         """Changes when another writer has committed since this store last looked."""
+        ...
+
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, and the token to pass as ``seen`` next time.
+        A store that can tell cheaply that nobody else appended since the call that
+        gave ``seen`` returns no events without reading them (SQLite's
+        data_version); one that cannot reads them, which is as cheap as asking."""
         ...
 
     def head(self) -> Event | None: ...

@@ -709,6 +709,11 @@ class SQLiteStore:
         cheaper than :meth:`events` for the few that another process appended."""
         return [read_event(*row) for row in self._query(f"{_SELECT_EVENTS} WHERE seq > ? ORDER BY seq", (seq,))]
 
+    def events_between(self, after: int, before: int) -> list[Event]:
+        """The events numbered after ``after`` and before ``before``."""
+        return [read_event(*row) for row in
+                self._query(f"{_SELECT_EVENTS} WHERE seq > ? AND seq < ? ORDER BY seq", (after, before))]
+
     def events_page(self, after_seq: int, limit: int) -> list[Event]:
         """At most ``limit`` events with ``seq > after_seq``, in order: a resumed
         stream pages through the log, it never holds the backlog at once."""
@@ -719,6 +724,12 @@ class SQLiteStore:
         """A number that changes when another connection (another process) has
         committed to the store since this one last looked (SQLite's data_version)."""
         return int(self._query("PRAGMA data_version")[0][0])
+
+    def news(self, after: int, seen: int | None) -> tuple[int | None, list[Event]]:
+        """The events after ``after``, read only when :meth:`data_version` moved
+        from ``seen`` (a local read: no other process's append, no read)."""
+        version = self.data_version()
+        return version, ([] if version == seen else self.events_after(after))
 
     def head(self) -> Event | None:
         rows = self._query(f"{_SELECT_EVENTS} ORDER BY seq DESC LIMIT 1")
