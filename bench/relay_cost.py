@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import http_load as h  # noqa: E402  (beside this file, run as a script)
-from abuse import canary_site  # noqa: E402
+import http_load as h  # beside this file (run as a script)
+from abuse import canary_site
 
 
 def cpu_s(pid: int) -> float:
