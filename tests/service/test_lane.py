@@ -82,3 +82,54 @@ def test_a_body_cut_short_by_a_disconnect_is_neither_answered_nor_passed_on() ->
         return sent
 
     assert asyncio.run(scenario()) == [] and reached == []
+
+
+def test_a_party_reading_back_to_back_gets_its_share_of_the_lane_and_others_do_not_wait(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the lane, after a party's costly read took t, its next waits t again (share
+    0.5), though its answer went out at once; another party's read does not wait."""
+    from deconflict.service.gate import PARTY_KEY
+    from deconflict.service.lane import LaneTurns
+
+    monkeypatch.delenv("DECONFLICT_COSTLY_SHARE", raising=False)
+    took = 0.1
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        await asyncio.sleep(took)
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"", "more_body": False})  # type: ignore[operator]
+
+    async def scenario() -> dict[str, float]:
+        turns = LaneTurns(app, answer=lambda exc: None)  # type: ignore[arg-type,return-value]
+        t0 = asyncio.get_running_loop().time()
+        answered: dict[str, float] = {}
+
+        async def read(party: str, name: str) -> None:
+            async def send(message: dict[str, object]) -> None:
+                if message["type"] == "http.response.start":
+                    assert (b"x-deconflict-lane", b"costly") in message["headers"]  # type: ignore[operator]
+                    answered[name] = asyncio.get_running_loop().time() - t0
+
+            scope = {"type": "http", "method": "GET", "path": "/v1/picture", "state": {PARTY_KEY: party}}
+            await turns(scope, None, send)  # type: ignore[arg-type]
+
+        await asyncio.gather(read("a", "a1"), read("a", "a2"), read("b", "b1"))
+        return answered
+
+    answered = asyncio.run(scenario())
+    assert answered["a1"] == pytest.approx(took, abs=0.05)
+    assert answered["b1"] == pytest.approx(took, abs=0.05)  # not behind a's rest
+    # a2 starts after a1's answer and a1's rest (as long again), then takes its own time.
+    assert answered["a2"] >= 3 * took - 0.02
+
+
+def test_an_operator_s_costly_share_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deconflict.errors import InvalidInput
+    from deconflict.service.lane import costly_share
+
+    monkeypatch.setenv("DECONFLICT_COSTLY_SHARE", "0.25")
+    assert costly_share() == 0.25
+    for bad in ("0", "2", "nan", "half"):
+        monkeypatch.setenv("DECONFLICT_COSTLY_SHARE", bad)
+        with pytest.raises(InvalidInput, match="DECONFLICT_COSTLY_SHARE"):
+            costly_share()

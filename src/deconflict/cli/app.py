@@ -444,6 +444,9 @@ def serve(
             raise InvalidInput("--ack-deadline", "must be between 0 and 10080 minutes")
         if not 1 <= workers <= 64:
             raise InvalidInput("--workers", "must be between 1 and 64")
+        from deconflict.service.lane import costly_share
+
+        costly_share()  # an operator's share refused here, with the reason, not by a lane that keeps dying
         path = store or SQLiteStore.default_path()
         tile_files = [p.absolute() for p in tiles or []]
         from deconflict.web.tiles import open_tiles

@@ -562,7 +562,7 @@ def create_app(hotline: Hotline, *, escalation_every: float = 10.0, follow_every
     def limits(who: Who) -> dict[str, Any]:
         """What one request may ask (docs/threat-model.md), and the caller's
         budget of checks touching declarations not shared with it."""
-        return {**request_limits(), **checks.to_json(), **lane_limits(lane is not None),
+        return {**request_limits(), **checks.to_json(), **lane_limits(lane is not None or in_lane),
                 "probe_budget": hotline.probe_status(who)}
 
     @app.get("/v1/probes", tags=["parties"])

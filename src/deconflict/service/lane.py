@@ -36,6 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
@@ -43,7 +46,7 @@ import h11
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deconflict.errors import DeconflictError, Unavailable
+from deconflict.errors import DeconflictError, InvalidInput, Unavailable
 from deconflict.service.bounded import INLINE_BODY_BYTES
 from deconflict.service.gate import PARTY_KEY
 from deconflict.service.handover import HANDOVER_KEY, handover_path
@@ -75,6 +78,15 @@ _READ: Final = 1 << 18
 COSTLY_PER_PARTY: Final = 1
 #: A party's costly requests waiting for their turn on one worker; past them, 429.
 COSTLY_WAITING_PER_PARTY: Final = 8
+#: The most of the lane's time one party's costly reads may take: after each, the
+#: party's next waits as long again (times 1 / share - 1). A party reading back to
+#: back then leaves the lane idle half the time, and with it the cores the workers
+#: share with the lane (on two cores a flood of pictures otherwise slowed every
+#: other party's small requests: issue 9). An operator may change it with
+#: DECONFLICT_COSTLY_SHARE (a fraction, 0.05 to 1).
+COSTLY_SHARE: Final = 0.5
+#: The longest such a rest lasts, in seconds.
+COSTLY_REST_MAX_S: Final = 10.0
 #: What a refused costly request is told to wait, in seconds.
 RETRY_AFTER_S: Final = 1
 #: Marks an answer the lane gave (for operators and tests).
@@ -86,11 +98,26 @@ _HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"t
 _REQUEST_ONLY: Final = frozenset({b"host", b"content-length"})
 
 
+def costly_share() -> float:
+    """:data:`COSTLY_SHARE`, or the operator's (InvalidInput naming the variable)."""
+    text = os.environ.get("DECONFLICT_COSTLY_SHARE")
+    if text is None:
+        return COSTLY_SHARE
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0.05 <= share <= 1.0:
+        raise InvalidInput("DECONFLICT_COSTLY_SHARE", f"must be a fraction from 0.05 to 1, not {text!r}")
+    return share
+
+
 def lane_limits(on: bool) -> dict[str, Any]:
     """The lane's limits, as GET /v1/limits shows them (None: no lane)."""
     return {"costly_body_bytes": COSTLY_BODY_BYTES if on else None,
             "costly_in_lane_per_party": COSTLY_PER_PARTY if on else None,
-            "costly_waiting_per_party": COSTLY_WAITING_PER_PARTY if on else None}
+            "costly_waiting_per_party": COSTLY_WAITING_PER_PARTY if on else None,
+            "costly_share_per_party": costly_share() if on else None}
 
 
 class TooManyCostly(DeconflictError):
@@ -234,6 +261,7 @@ class LaneTurns:
         self.app = app
         self.answer = answer
         self.turns = Turns()
+        self.rest_factor = 1.0 / costly_share() - 1.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -254,8 +282,11 @@ class LaneTurns:
         except TooManyCostly as exc:
             await self.answer(exc)(scope, receive, marked)
             return
+        started = time.monotonic()
         try:
             await self.app(scope, receive, marked)
+            # The answer is sent; the party's turn is held a while more (its share).
+            await asyncio.sleep(min((time.monotonic() - started) * self.rest_factor, COSTLY_REST_MAX_S))
         finally:
             await turn.__aexit__(None, None, None)
 
