@@ -30,15 +30,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.conftest import BUNDLED  # noqa: E402
+from tests.cli.test_tracks import euphrates_store  # noqa: E402
 from tests.service.conftest import free_port, wait_ready  # noqa: E402
 
 from deconflict.codecs import cot  # noqa: E402
-from deconflict.codecs.scenario import load_into, load_scenario  # noqa: E402
-from deconflict.service.auth import Role  # noqa: E402
-from deconflict.service.deconflict import Deconflict  # noqa: E402
-from deconflict.service.hotline import Hotline  # noqa: E402
-from deconflict.store.sqlite import SQLiteStore  # noqa: E402
 
 T = datetime(2018, 2, 10, 12, tzinfo=UTC)
 
@@ -47,11 +42,7 @@ def latencies(src: Path, workers: int, samples: int) -> list[float]:
     """Milliseconds from each report sent to its alert on the stream."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "s.sqlite3"
-        with Deconflict(SQLiteStore(store)) as service:
-            load_into(service, load_scenario(BUNDLED))
-            hl = Hotline(service)
-            regime = hl.issue_credential(None, "regime", "col", Role.PLANNER)[1]
-            coalition = hl.issue_credential(None, "coalition", "watch", Role.LIAISON)[1]
+        regime, coalition = euphrates_store(store)
         port, tcp = free_port(), free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "deconflict.cli.app", "serve", "--port", str(port), "--store", str(store),

@@ -224,17 +224,24 @@ def _health(port: int) -> dict[str, str]:
     return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read())
 
 
+def euphrates_store(store: Path) -> tuple[str, str]:
+    """The Euphrates scenario in a new SQLite store, and two tokens: the regime's
+    column (planner) and the coalition's watch officer (liaison)."""
+    with Deconflict(SQLiteStore(store)) as service:
+        load_into(service, load_scenario(BUNDLED))
+        hl = Hotline(service)
+        regime = hl.issue_credential(None, "regime", "col", Role.PLANNER)[1]
+        coalition = hl.issue_credential(None, "coalition", "watch", Role.LIAISON)[1]
+    return regime, coalition
+
+
 def test_serve_workers_with_live_tracks(tmp_path: Path) -> None:
     """``serve --workers 2 --cot-tcp``: one tracker process judges the CoT reports; the alert
     is on the streams of both workers; each of the two coalition notifications is acknowledged
     through a different worker and the tracker hears both; reports over HTTP and the track
     reads work through either worker; a killed tracker shows in /health and is restarted."""
     store = tmp_path / "s.sqlite3"
-    with Deconflict(SQLiteStore(store)) as service:
-        load_into(service, load_scenario(BUNDLED))
-        hl = Hotline(service)
-        regime = hl.issue_credential(None, "regime", "col", Role.PLANNER)[1]
-        coalition = hl.issue_credential(None, "coalition", "watch", Role.LIAISON)[1]
+    regime, coalition = euphrates_store(store)
     port, tcp = free_port(), free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as errors:
