@@ -133,3 +133,26 @@ def test_an_operator_s_costly_share_is_checked(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("DECONFLICT_COSTLY_SHARE", bad)
         with pytest.raises(InvalidInput, match="DECONFLICT_COSTLY_SHARE"):
             costly_share()
+
+
+def test_a_request_cancelled_while_waiting_for_its_turn_leaves_no_trace() -> None:
+    async def scenario() -> Turns:
+        turns = Turns(at_once=1, waiting=1)
+        await turns.take("a")
+        waiting = asyncio.create_task(turns.take("a"))
+        await asyncio.sleep(0)
+        waiting.cancel()  # the client went away
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.wait_for(turns.take("b"), 1)  # another party: not held up
+        turns.give_back("b")
+        # a's place in the queue was given back: one more may wait again.
+        again = asyncio.create_task(turns.take("a"))
+        await asyncio.sleep(0)
+        turns.give_back("a")
+        await asyncio.wait_for(again, 1)
+        turns.give_back("a")
+        return turns
+
+    turns = asyncio.run(scenario())
+    assert not turns._gates and not turns._queued

@@ -141,6 +141,15 @@ class Turns:
     @contextlib.asynccontextmanager
     async def turn(self, party: str) -> AsyncIterator[None]:
         """Wait for ``party``'s turn (TooManyCostly when too many already wait)."""
+        await self.take(party)
+        try:
+            yield
+        finally:
+            self.give_back(party)
+
+    async def take(self, party: str) -> None:
+        """Wait for ``party``'s turn (TooManyCostly when too many already wait);
+        :meth:`give_back` ends it."""
         queued = self._queued.get(party, 0)
         if queued >= self.at_once + self.waiting:
             raise TooManyCostly(self.waiting)
@@ -149,15 +158,22 @@ class Turns:
             gate = self._gates[party] = asyncio.Semaphore(self.at_once)
         self._queued[party] = queued + 1
         try:
-            async with gate:
-                yield
-        finally:
-            left = self._queued[party] - 1
-            if left:
-                self._queued[party] = left
-            else:  # nothing kept for a party with nothing in flight
-                del self._queued[party]
-                self._gates.pop(party, None)
+            await gate.acquire()
+        except BaseException:  # cancelled while waiting: no turn was taken
+            self._leave(party)
+            raise
+
+    def give_back(self, party: str) -> None:
+        self._gates[party].release()
+        self._leave(party)
+
+    def _leave(self, party: str) -> None:
+        left = self._queued[party] - 1
+        if left:
+            self._queued[party] = left
+        else:  # nothing kept for a party with nothing in flight
+            del self._queued[party]
+            self._gates.pop(party, None)
 
 
 def party_of(scope: Scope) -> str:
@@ -276,9 +292,9 @@ class LaneTurns:
         if not costly(str(scope["method"]), str(scope.get("path", "")), None):
             await self.app(scope, receive, marked)
             return
-        turn = self.turns.turn(party_of(scope))
+        party = party_of(scope)
         try:
-            await turn.__aenter__()
+            await self.turns.take(party)
         except TooManyCostly as exc:
             await self.answer(exc)(scope, receive, marked)
             return
@@ -288,7 +304,7 @@ class LaneTurns:
             # The answer is sent; the party's turn is held a while more (its share).
             await asyncio.sleep(min((time.monotonic() - started) * self.rest_factor, COSTLY_REST_MAX_S))
         finally:
-            await turn.__aexit__(None, None, None)
+            self.turns.give_back(party)
 
 
 def _request(scope: Scope, body: bytes) -> list[h11.Request | h11.Data | h11.EndOfMessage]:
