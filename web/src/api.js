@@ -15,13 +15,39 @@ export class ApiError extends Error {
  * (a token revoked or expired while signed in). `base` prefixes every path (the page's
  * own origin when empty).
  */
-export function createApi({ token, onUnauthorized = () => {}, base = "" }) {
-  async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
+/** How many times a request refused for now (429, or 503 for a read) is asked again. */
+export const RETRIES = 5;
+/** The longest wait between two such attempts, whatever Retry-After says. */
+export const RETRY_MAX_MS = 10_000;
+
+function retryable(status, method) {
+  return status === 429 || (status === 503 && method === "GET");
+}
+
+/** Retry-After in seconds (the service sends seconds), bounded; 1 s when absent. */
+export function retryAfterMs(header) {
+  const seconds = header === null || header === "" ? NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, RETRY_MAX_MS) : 1000;
+}
+
+export function createApi({ token, onUnauthorized = () => {}, base = "", retries = RETRIES }) {
+  async function once(path, method, body, headers) {
     const h = { Authorization: `Bearer ${token()}`, Accept: "application/json", ...headers };
     if (body !== undefined) h["Content-Type"] = "application/json";
-    const res = await fetch(`${base}${path}`, {
+    return fetch(`${base}${path}`, {
       method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
     });
+  }
+
+  async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
+    let res = await once(path, method, body, headers);
+    // A 429 (a party's costly reads wait their turn: a map of many users of one party
+    // may meet it) was refused before any work, so it is always safe to ask again; a
+    // 503 only for a read (a write may have been taken before the answer was lost).
+    for (let attempt = 0; attempt < retries && retryable(res.status, method); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(res.headers.get("Retry-After"))));
+      res = await once(path, method, body, headers);
+    }
     const text = await res.text();
     let data = null;
     try {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { test } from "node:test";
 
-import { ApiError, createApi } from "../src/api.js";
+import { ApiError, createApi, retryAfterMs } from "../src/api.js";
 
 // A real HTTP server on loopback: a paged list, a problem, a revoked token, a non-JSON answer.
 function serve() {
@@ -22,6 +22,17 @@ function serve() {
     } else if (url.pathname === "/revoked") {
       res.writeHead(401, { "Content-Type": "application/problem+json" });
       res.end(JSON.stringify({ title: "Unauthorized" }));
+    } else if (url.pathname === "/busy") {
+      // Refused twice for now, then answered: a party's costly reads waiting their turn.
+      const tries = seen.filter((s) => s.url === req.url).length;
+      if (tries <= 2) {
+        res.writeHead(url.searchParams.get("status") === "503" ? 503 : 429,
+          { "Content-Type": "application/problem+json", "Retry-After": "0" });
+        res.end(JSON.stringify({ title: "Too many costly requests" }));
+      } else {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ tries }));
+      }
     } else if (url.pathname === "/text") {
       res.writeHead(502);
       res.end("bad gateway");
@@ -62,6 +73,26 @@ test("a problem is an ApiError with its detail and status; a 401 is told; a body
     assert.deepEqual(await api("/echo", { method: "POST", body: { a: 1 } }), { a: 1 });
     assert.equal(seen.at(-1).type, "application/json");
     assert.equal(seen.at(-1).method, "POST");
+  } finally {
+    server.close();
+  }
+});
+
+test("a request refused for now is asked again after Retry-After: a 429 always, a 503 for a read only", async () => {
+  const { server, seen, base } = await serve();
+  try {
+    const { api } = createApi({ token: () => "t", base });
+    assert.deepEqual(await api("/busy"), { tries: 3 });
+    assert.deepEqual(await api("/busy?status=503"), { tries: 3 });
+    // A write that got a 503 may have been taken: it is not sent again.
+    await assert.rejects(api("/busy?status=503&w=1", { method: "POST", body: {} }), (e) => e.status === 503);
+    assert.equal(seen.filter((s) => s.url === "/busy?status=503&w=1").length, 1);
+    // Bounded: past the attempts, the refusal is the caller's.
+    const { api: once } = createApi({ token: () => "t", base, retries: 1 });
+    await assert.rejects(once("/busy?n=2"), (e) => e.status === 429);
+    assert.equal(retryAfterMs("2"), 2000);
+    assert.equal(retryAfterMs(null), 1000);
+    assert.equal(retryAfterMs("86400"), 10000);
   } finally {
     server.close();
   }
