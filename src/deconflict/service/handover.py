@@ -56,8 +56,10 @@ OFFER: Final = b"H"
 KEEP: Final = b"K"
 CLOSE: Final = b"C"
 #: The longest either side waits for the other's step, in seconds: past it the
-#: worker answers the request itself (a lane that slow is as good as away).
-STEP_TIMEOUT_S: Final = 1.0
+#: worker answers the request itself (a lane that slow is as good as away). Only
+#: the request being handed over waits (asynchronously): generous enough that a
+#: lane busy for a moment on a loaded machine still takes it.
+STEP_TIMEOUT_S: Final = 3.0
 #: A request head passed over is at most this long (a worker's parser refuses
 #: longer heads before this point is reached).
 HEAD_MAX: Final = 1 << 17
